@@ -1,0 +1,1 @@
+"""Checks of the trust and namespace invariants, and the pre-commit entry points."""

@@ -1,0 +1,58 @@
+"""A finding: data that a rule returns about one place in the repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class ResourceRef:
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
+                "namespace": self.namespace}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file of the repository: path relative to its root, 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    file: str
+    line: int
+    column: int
+    message: str
+    resource: ResourceRef | None = None
+    related: tuple[Location, ...] = field(default=())
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line, self.column, self.rule, self.message)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "rule": self.rule, "severity": self.severity, "file": self.file,
+            "line": self.line, "column": self.column, "message": self.message,
+            "resource": (self.resource or ResourceRef()).to_json(),
+        }
+        if self.related:
+            out["related"] = [{"file": r.file, "line": r.line, "column": r.column}
+                              for r in self.related]
+        return out
+
+    def text(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: [{self.rule}] {self.message}"

@@ -1,0 +1,344 @@
+"""The credential scan: AWS keys in plain text (CAPA-S001) and unencrypted credential Secrets (CAPA-S002).
+
+This module owns the question "does this file put AWS credentials into git?". It reads any
+file as text, not only the YAML that a kustomization lists: pre-commit hands it every staged
+file, ``.env`` and ``credentials`` files included. ``scan_text`` is total: it never raises, and
+a file that is not valid YAML is still scanned as text for S001.
+
+Speed matters (it runs on every commit over hundreds of files): the regular expressions are
+compiled once, and a cheap pre-filter skips the expensive parts (base64 decoding, YAML parsing)
+for the files that name nothing credential-like.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from hooks.finding import Finding, ResourceRef, Severity
+from kustomize_plugin.errors import InputError
+from kustomize_plugin.yamlio import Document, documents_from_text, position
+
+S001 = "CAPA-S001"
+S001_SEVERITY: Severity = "error"
+S002 = "CAPA-S002"
+S002_SEVERITY: Severity = "error"
+
+# Access key IDs: "AKIA" for an IAM user's long-term key, "ASIA" for an STS temporary key,
+# then 16 upper-case letters or digits (IAM User Guide, "Unique identifiers": IDs prefixes).
+_KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
+# A secret access key is 40 characters of the base64 alphabet with no marker of its own, so it
+# is only recognised next to its name: ``aws_secret_access_key = `` (credentials file),
+# ``AWS_SECRET_ACCESS_KEY=`` (env), ``SecretAccessKey:`` (CAPA's static identity Secret, STS
+# JSON), ``secretAccessKey``; a YAML block scalar indicator may put the value on the next line.
+_SECRET_KEY = re.compile(
+    r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key|secret[_.-]?access[_.-]?key)"
+    r"[\"']?[ \t]*(?:=>|[:=])[ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]*)?[\"']?"
+    r"(?P<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])")
+# AWS_B64ENCODED_CREDENTIALS is what ``clusterawsadm bootstrap credentials encode-as-profile``
+# prints: base64 of a credentials file made from AWSCredentialsTemplate, "[default]\n
+# aws_access_key_id = ...\naws_secret_access_key = ..." (CAPA cmd/clusterawsadm/credentials/
+# credentials.go). In a Secret's ``data`` it is base64 once more.
+_B64_CREDENTIALS = re.compile(
+    r"AWS_B64ENCODED_CREDENTIALS[\"']?[ \t]*[:=][ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]*)?[\"']?"
+    r"(?P<value>[A-Za-z0-9+/]{16,}={0,2})")
+# Any base64 token that starts like "[" (base64 "W2"): a credentials file encoded under some
+# other name, such as the ``credentials`` key of CAPA's capa-manager-bootstrap-credentials.
+_B64_PROFILE = re.compile(r"(?<![A-Za-z0-9+/])(?P<value>W2[A-Za-z0-9+/]{30,}={0,2})")
+_ENC = re.compile(r"ENC\[[^\]\n]*\]")
+
+# Only text that names one of these can hold what the rules look for. Key IDs are upper case
+# by definition; key names are matched without regard to case, as the detectors do.
+_PREFILTER = re.compile(r"AKIA|ASIA|W2|(?i:secret|aws_b64|accesskey)")
+_S002_PREFILTER = re.compile(r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SecretAccessKey|SessionToken")
+_SECRET_KIND = re.compile(r"\bSecret\b")
+
+# The Secret keys CAPA reads: AccessKeyID, SecretAccessKey and the optional SessionToken for an
+# AWSClusterStaticIdentity (pkg/cloud/identity/identity.go), AWS_B64ENCODED_CREDENTIALS for the
+# manager's own credentials and the CAPI Operator's configSecret.
+CREDENTIAL_KEYS = ("AWS_B64ENCODED_CREDENTIALS", "AccessKeyID", "SecretAccessKey", "SessionToken")
+
+# Words that mark a value as a placeholder, upper-cased. AWS documents AKIAIOSFODNN7EXAMPLE and
+# wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY as example keys; a random 16- or 40-character key
+# contains one of these words with a probability below one in 100,000.
+_PLACEHOLDER_WORDS = ("EXAMPLE", "CHANGEME", "CHANGE_ME", "REPLACEME", "REPLACE_ME",
+                      "PLACEHOLDER", "REDACTED")
+_TEMPLATE = re.compile(r"^\s*(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_]\w*|<[^<>]*>|\{\{.*\}\}|%.*%)\s*$")
+
+
+def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list[Finding]:
+    """CAPA-S001: an AWS access key ID or secret access key appears in plain text.
+
+    Guards against long-lived AWS credentials in git, where every clone, fork and CI log keeps
+    them even after a later commit removes them. Fires on an access key ID (``AKIA`` for an IAM
+    user's key, ``ASIA`` for an STS session, then 16 upper-case letters or digits), on a 40
+    character secret access key written next to its name (``aws_secret_access_key``,
+    ``AWS_SECRET_ACCESS_KEY``, ``SecretAccessKey``, ``secretAccessKey``, in YAML, JSON, INI
+    credentials files and env files), and on a base64 value (``AWS_B64ENCODED_CREDENTIALS``, or
+    any base64 token) that decodes to a credentials profile holding such keys, which is what
+    ``clusterawsadm bootstrap credentials encode-as-profile`` prints (CAPA
+    cmd/clusterawsadm/credentials/credentials.go). Every file is scanned, YAML or not, listed
+    by a kustomization or not. Upstream: IAM User Guide, "Manage access keys for IAM users" and
+    "IAM identifiers" (https://docs.aws.amazon.com/IAM/latest/UserGuide/).
+
+    Not flagged: AWS's documented example keys (``AKIAIOSFODNN7EXAMPLE``,
+    ``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``; any value containing ``EXAMPLE``),
+    placeholders (``${AWS_SECRET_ACCESS_KEY}``, ``<secret>``, ``changeme``, ``REPLACE_ME``, one
+    character repeated), values inside SOPS ``ENC[...]``, and a 40-character string with no key
+    name next to it (a git SHA, a checksum).
+
+    Bad::
+
+        [default]
+        aws_access_key_id = AKIA...            # a real key
+        aws_secret_access_key = 9drTJvcXLB...  # 40 characters
+
+    Good::
+
+        # CAPA assumes a role per account; no key is stored anywhere
+        kind: AWSClusterRoleIdentity
+        spec: {roleARN: "arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io"}
+
+    Fix: deactivate and delete the key in IAM first (it is compromised once pushed), remove it
+    from the file and from git history, and use role identities; a Secret that must exist goes
+    into git only SOPS-encrypted (see CAPA-S002).
+    """
+    if not _PREFILTER.search(text):
+        return []
+    lines = _Lines(text)
+    enc_spans = [m.span() for m in _ENC.finditer(text)] if "ENC[" in text else []
+    found: dict[tuple[int, int], Finding] = {}
+
+    def add(offset: int, message: str) -> None:
+        if any(start <= offset < end for start, end in enc_spans):
+            return
+        line, column = lines.position(offset)
+        found.setdefault((line, column), Finding(S001, S001_SEVERITY, file, line, column, message))
+
+    for match in _KEY_ID.finditer(text):
+        key_id = match.group()
+        if not _is_placeholder(key_id[4:], min_distinct=5):
+            kind = "temporary (STS)" if key_id.startswith("ASIA") else "long-term"
+            add(match.start(), f"AWS {kind} access key ID {_mask(key_id)} in plain text: deactivate "
+                "it in IAM, remove it from the file and git history, use role identities")
+    for match in _SECRET_KEY.finditer(text):
+        if _looks_like_secret_key(match.group("value")):
+            add(match.start("value"), "AWS secret access key in plain text: deactivate the key "
+                "in IAM, remove it from the file and git history, use role identities")
+    for pattern in (_B64_CREDENTIALS, _B64_PROFILE):
+        for match in pattern.finditer(text):
+            if _decodes_to_credentials(match.group("value")):
+                add(match.start("value"), "base64 value decodes to an AWS credentials profile "
+                    "with real keys (AWS_B64ENCODED_CREDENTIALS is only encoded, not encrypted): "
+                    "deactivate the keys, remove the value, use role identities")
+    return sorted(found.values(), key=Finding.sort_key)
+
+
+def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list[Finding]:
+    """CAPA-S002: a Secret holding AWS credentials is not SOPS-encrypted.
+
+    Guards against a Kubernetes ``Secret`` committed with the keys CAPA reads as credentials:
+    ``AWS_B64ENCODED_CREDENTIALS`` (the manager's credentials and the CAPI Operator's
+    ``configSecret``) or ``AccessKeyID``/``SecretAccessKey``/``SessionToken`` (an
+    ``AWSClusterStaticIdentity``'s Secret, pkg/cloud/identity/identity.go). A Secret's ``data``
+    is base64, an encoding anyone can reverse, not encryption
+    (https://kubernetes.io/docs/concepts/configuration/secret/). Flux decrypts SOPS-encrypted
+    Secrets at apply time (https://fluxcd.io/flux/guides/mozilla-sops/), so the only safe form
+    in git is one whose values are ``ENC[AES256_GCM,data:...,type:str]`` under a top-level
+    ``sops:`` block. Each credential key is judged on its own: SOPS's ``encrypted_regex:
+    ^(data)$`` leaves ``stringData`` in plain text although the file has a ``sops:`` block.
+    Empty values and placeholders (``${AWS_B64ENCODED_CREDENTIALS}``, ``<key>``) pass, as do
+    AWS's documented example keys. Every document of a multi-document file is read, and the
+    items of a ``List``; a file that is not valid YAML is left to CAPA-S001's text scan.
+
+    Bad::
+
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: aws-credentials, namespace: capa-staging}
+        stringData:
+          AWS_B64ENCODED_CREDENTIALS: W2RlZmF1bHRdCmF3c19hY2Nlc3Nf...
+
+    Good::
+
+        stringData:
+          AWS_B64ENCODED_CREDENTIALS: ENC[AES256_GCM,data:...,iv:...,tag:...,type:str]
+        sops:
+          age: [...]
+          lastmodified: "2025-01-01T00:00:00Z"
+          mac: ENC[AES256_GCM,data:...,type:str]
+
+    Fix: prefer role identities, which need no Secret. Otherwise encrypt the file with ``sops
+    --encrypt --in-place`` (with ``encrypted_regex: ^(data|stringData)$``), configure the Flux
+    Kustomization's ``decryption: {provider: sops}``, and rotate any key that was ever
+    committed in plain text.
+    """
+    if docs is None:
+        if not (_S002_PREFILTER.search(text) and _SECRET_KIND.search(text)):
+            return []
+        docs = _documents(file, text)
+    findings: list[Finding] = []
+    for doc in docs:
+        for path, obj in _objects(doc.data):
+            findings.extend(_check_secret(file, doc, path, obj))
+    return findings
+
+
+# One place that lists the rules of this family, in catalogue order; ``explain`` prints a
+# check's docstring.
+CHECKS: dict[str, tuple[Severity, Callable[[str, str, list[Document] | None], list[Finding]]]] = {
+    S001: (S001_SEVERITY, check_s001),
+    S002: (S002_SEVERITY, check_s002),
+}
+
+
+def scan_text(file: str, text: str) -> list[Finding]:
+    """Scan one file's text (any file type, not only YAML; ``file`` is the repository-relative
+    path used in findings). Binary text (a NUL byte) is skipped. Never raises."""
+    if "\0" in text:
+        return []
+    docs: list[Document] = []
+    if _S002_PREFILTER.search(text) and _SECRET_KIND.search(text):
+        docs = _documents(file, text)
+    findings = check_s001(file, text, docs) + check_s002(file, text, docs)
+    return sorted(findings, key=Finding.sort_key)
+
+
+# --- S002 helpers -----------------------------------------------------------------------------
+
+def _documents(file: str, text: str) -> list[Document]:
+    try:
+        return documents_from_text(text, file)
+    except (InputError, yaml.YAMLError, RecursionError, ValueError):
+        # Not YAML (or not YAML Kubernetes would accept): S001's text scan still covers it.
+        return []
+
+
+def _objects(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...],
+                                                                         dict[Any, Any]]]:
+    """The objects of one document: the document itself, or the items of a ``kind: List``."""
+    if not isinstance(data, dict):
+        return []
+    items = data.get("items")
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        return [(path + ("items", i), item) for i, item in enumerate(items)
+                if isinstance(item, dict)]
+    return [(path, data)]
+
+
+def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
+                  obj: dict[Any, Any]) -> list[Finding]:
+    if obj.get("kind") != "Secret" or obj.get("apiVersion", "v1") != "v1":
+        return []
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+    resource = ResourceRef("v1", "Secret", name, namespace)
+    findings = []
+    for field in ("data", "stringData"):
+        values = obj.get(field)
+        if not isinstance(values, dict):
+            continue
+        for key in CREDENTIAL_KEYS:
+            value = values.get(key)
+            if not _plain_credential(value, encoded=field == "data"):
+                continue
+            line, column = position(doc.node, path + (field, key), at_key=True)
+            shown = f"{namespace}/{name}" if namespace else name
+            findings.append(Finding(
+                S002, S002_SEVERITY, file, line, column,
+                f"Secret {shown!r} holds {key} in {field} without SOPS encryption (base64 is "
+                "not encryption): encrypt it with sops or use role identities", resource))
+    return findings
+
+
+def _plain_credential(value: Any, *, encoded: bool) -> bool:
+    """True when a Secret value holds a credential in plain text (not ENC[...], not a placeholder)."""
+    if value is None or isinstance(value, bool):
+        return False
+    text = str(value).strip()
+    if not text or text.startswith("ENC[") or _is_placeholder(text):
+        return False
+    # Look through base64 (``data``, and AWS_B64ENCODED_CREDENTIALS inside it): an encoded
+    # placeholder or documented example profile is no more a secret than a plain one.
+    for _layer in range(2 if encoded else 1):
+        decoded = _b64decode(text)
+        if decoded is None:
+            break
+        text = decoded.strip()
+        if not text or _is_placeholder(text):
+            return False
+    return True
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+def _is_placeholder(value: str, *, min_distinct: int = 1) -> bool:
+    upper = value.upper()
+    if any(word in upper for word in _PLACEHOLDER_WORDS):
+        return True
+    if len(value) <= 256 and _TEMPLATE.match(value):
+        return True
+    # "XXXXXXXXXXXXXXXX", "0000...", "abcabc...": a random key uses many distinct characters.
+    return len(set(value)) <= max(1, min_distinct)
+
+
+def _looks_like_secret_key(value: str) -> bool:
+    # A random 40-character base64 key lacks an upper-case or a lower-case letter with odds of
+    # about one in a billion; a hex SHA-1 or checksum always lacks one of them.
+    return (not _is_placeholder(value, min_distinct=10)
+            and any(c.isupper() for c in value) and any(c.islower() for c in value))
+
+
+def _decodes_to_credentials(value: str, depth: int = 0) -> bool:
+    """True when ``value`` is base64 (once or, as in a Secret's ``data``, twice) of text that
+    holds a real access key ID or a keyed secret access key."""
+    decoded = _b64decode(value)
+    if decoded is None or depth > 1:
+        return False
+    if any(not _is_placeholder(m.group()[4:], min_distinct=5) for m in _KEY_ID.finditer(decoded)):
+        return True
+    if any(_looks_like_secret_key(m.group("value")) for m in _SECRET_KEY.finditer(decoded)):
+        return True
+    token = decoded.strip()
+    return bool(re.fullmatch(r"[A-Za-z0-9+/]{16,}={0,2}", token)) and _decodes_to_credentials(
+        token, depth + 1)
+
+
+def _b64decode(value: str) -> str | None:
+    """Base64 text decoded as UTF-8, cut to whole 4-character groups (a wrapped value's first
+    line decodes on its own), or None when it is not base64 of text."""
+    compact = "".join(value.split()).rstrip("=")
+    compact = compact[: len(compact) // 4 * 4]
+    if not compact:
+        return None
+    try:
+        return base64.b64decode(compact, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _mask(key_id: str) -> str:
+    # Findings end up in CI logs: show enough to find the key in IAM, not the whole ID.
+    return f"{key_id[:4]}...{key_id[-4:]}"
+
+
+class _Lines:
+    """1-based line and column of a character offset, computed once per file on demand."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+
+    def position(self, offset: int) -> tuple[int, int]:
+        if self._starts is None:
+            self._starts = [0] + [m.end() for m in re.finditer("\n", self._text)]
+        index = bisect_right(self._starts, offset) - 1
+        return index + 1, offset - self._starts[index] + 1

@@ -1,0 +1,285 @@
+"""In-cluster enforcement: the generated ValidatingAdmissionPolicy and its binding.
+
+``default`` (the controller identity) must admit every account namespace, so anyone who may
+create an ``AWSManagedControlPlane`` in an account namespace could point it at ``default`` and
+reconcile with the management account's own credentials (capa-facts.md §1, "Chained namespace
+check"). The pre-commit checks catch that in git; this module owns the same invariant inside
+the cluster, as a ``ValidatingAdmissionPolicy`` (``admissionregistration.k8s.io/v1``, GA in
+Kubernetes 1.30: https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/).
+
+Each deny message starts with the rule ID that ``check`` reports for the same mistake, so a
+denial in the cluster and a finding in CI read alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kustomize_plugin.errors import ConfigError
+
+ACCOUNT_LABEL = "capa-accounts.dev/account"  # render puts it on each account Namespace
+# CAPI's --watch-filter matches this label's value (cluster-api core/main.go).
+WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
+POLICY_NAME = "capa-accounts-identity"
+API_VERSION = "admissionregistration.k8s.io/v1"
+# The values of accounts.yaml's spec.credentials (kustomize_plugin.model).
+ROLE_IDENTITY = "roleIdentity"
+OPERATOR = "operator"
+ROLE_KIND = "AWSClusterRoleIdentity"
+CONTROLLER_KIND = "AWSClusterControllerIdentity"
+CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awscluster_types.go:31)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+@dataclass(frozen=True)
+class AccountBinding:
+    """What the policy needs to know about one account."""
+
+    account: str  # account name (DNS-1123 label)
+    namespace: str  # the account's namespace
+    identity: str  # name of the account's AWSClusterRoleIdentity (unused in operator mode)
+    enforced: bool = True  # False: the policy admits this account's control planes unchecked
+
+
+def _cel(value: str) -> str:
+    # Names are checked against DNS-1123 first, so a JSON string is also a CEL string literal.
+    return json.dumps(value)
+
+
+def _account_map(accounts: Sequence[AccountBinding], credentials: str) -> str:
+    # Kubernetes compiles policies with cel.HomogeneousAggregateLiterals (k8s.io/apiserver
+    # pkg/cel/environment/base.go), so every value of a literal must have one type: the map is
+    # map(string, map(string, string)) and `enforced` lives in a separate list.
+    entries = []
+    for a in accounts:
+        fields = {"namespace": a.namespace}
+        if credentials == ROLE_IDENTITY:
+            fields["identity"] = a.identity
+        inner = ", ".join(f"{_cel(k)}: {_cel(v)}" for k, v in fields.items())
+        entries.append(f"{_cel(a.account)}: {{{inner}}}")
+    return "{" + ", ".join(entries) + "}"
+
+
+def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, str]]:
+    unenforced = ", ".join(_cel(a.account) for a in accounts if not a.enforced)
+    ns_labels = "namespaceObject.metadata.labels"
+    obj_labels = "object.metadata.labels"
+    variables = [
+        # The mapping is embedded rather than read from the namespace alone: a label only says
+        # which account a namespace claims to be, and anyone allowed to label namespaces could
+        # claim any account. The claim counts only where the account's namespace is this one.
+        {"name": "accounts", "expression": _account_map(accounts, credentials)},
+        {"name": "unenforced", "expression": f"[{unenforced}]"},
+        # namespaceObject is null for cluster-scoped requests; `== null` (not `!=`) keeps the
+        # guard portable to CEL implementations without heterogeneous inequality.
+        {"name": "account", "expression":
+            f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
+            f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''"},
+        {"name": "inAccount", "expression":
+            "variables.account in variables.accounts"
+            " && variables.accounts[variables.account].namespace == request.namespace"},
+        # A control plane that is being deleted and whose spec and labels do not change may
+        # still lose its finalizer: otherwise one created before this policy (or while it was
+        # not enforced) could never finish deleting. Its credentials cannot change this way.
+        {"name": "finalizing", "expression":
+            # oldObject is null only on CREATE (Kubernetes API reference, Validation.expression).
+            "has(object.metadata.deletionTimestamp) && request.operation == 'UPDATE'"
+            " && (has(object.spec) ? object.spec : {}) == (has(oldObject.spec) ? oldObject.spec : {})"
+            f" && (has({obj_labels}) ? {obj_labels} : {{}})"
+            " == (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})"},
+        {"name": "checked", "expression":
+            "variables.inAccount && !(variables.account in variables.unenforced)"
+            " && !variables.finalizing"},
+        # Absent identityRef becomes kind '' so later expressions need no has() of their own.
+        {"name": "identityRef", "expression":
+            "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef"
+            " : {'kind': '', 'name': ''}"},
+    ]
+    if credentials == ROLE_IDENTITY:
+        variables += [
+            {"name": "expected", "expression":
+                "variables.inAccount ? variables.accounts[variables.account].identity : ''"},
+            {"name": "owners", "expression":
+                "variables.accounts.filter(a,"
+                " variables.accounts[a].identity == variables.identityRef.name)"},
+        ]
+    else:
+        variables.append({"name": "watchFilter", "expression":
+            f"has({obj_labels}) && '{WATCH_FILTER_LABEL}' in {obj_labels}"
+            f" ? {obj_labels}['{WATCH_FILTER_LABEL}'] : ''"})
+    return variables
+
+
+def _namespace_validation() -> dict[str, str]:
+    # CAPA-C003: no account identity admits a namespace that is not an account's own, so a
+    # control plane there can only work through `default` (the management account).
+    return {
+        "expression": "variables.finalizing || variables.inAccount",
+        "message": f"CAPA-C003: this namespace is not an account namespace (label {ACCOUNT_LABEL})",
+        "messageExpression":
+            "variables.account == ''"
+            f" ? 'CAPA-C003: namespace ' + request.namespace + ' has no {ACCOUNT_LABEL} label:"
+            " it is not an account namespace and no account identity admits it'"
+            " : !(variables.account in variables.accounts)"
+            " ? 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
+            " + variables.account + ', which is not a known account'"
+            " : 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
+            " + variables.account + ', whose namespace is '"
+            " + variables.accounts[variables.account].namespace",
+        "reason": "Forbidden",
+    }
+
+
+def _role_identity_validations() -> list[dict[str, str]]:
+    kind, name = "variables.identityRef.kind", "variables.identityRef.name"
+    other = f"!variables.checked || {kind} != '{ROLE_KIND}' || {name} == variables.expected"
+    return [
+        _namespace_validation(),
+        # With CAPA's mutating webhook installed an omitted identityRef arrives here already
+        # defaulted to `default` (controlplane/eks/webhooks/awsmanagedcontrolplane_webhook.go:
+        # 673-678; mutating admission runs before validating) and is denied as C004; this
+        # check covers a cluster where that webhook is absent or skipped.
+        {
+            "expression": f"!variables.checked || {kind} != ''",
+            "message": "CAPA-C001: spec.identityRef is missing",
+            "messageExpression":
+                "'CAPA-C001: spec.identityRef is missing: CAPA would use the controller identity "
+                f"default (the management account); set it to {ROLE_KIND} ' + variables.expected",
+            "reason": "Forbidden",
+        },
+        {
+            "expression": f"!variables.checked || {kind} == '' || {kind} == '{ROLE_KIND}'",
+            "message": "CAPA-C004: identityRef must name the account's AWSClusterRoleIdentity",
+            "messageExpression":
+                f"'CAPA-C004: identityRef points at ' + {kind} + ' ' + {name}"
+                f" + ({kind} == '{CONTROLLER_KIND}'"
+                " ? ' (the controller identity: the credentials of the management account)'"
+                " : ' (a static identity: long-lived keys)')"
+                f" + '; account ' + variables.account + ' must use {ROLE_KIND} '"
+                " + variables.expected",
+            "reason": "Forbidden",
+        },
+        # Another account's identity exists in the rendered set, so this is not C002; what is
+        # wrong is that its allowedNamespaces (that account's namespace only) do not admit this
+        # namespace, which is C003's meaning. CAPA itself would only fail later, at reconcile.
+        {
+            "expression": f"{other} || size(variables.owners) == 0",
+            "message": "CAPA-C003: identityRef names another account's identity",
+            "messageExpression":
+                f"'CAPA-C003: identityRef names ' + {name} + ', the identity of account '"
+                " + variables.owners[0] + ', which does not admit namespace ' + request.namespace"
+                " + '; use ' + variables.expected",
+            "reason": "Forbidden",
+        },
+        # A name no account renders is C002: the identity does not exist in the rendered set.
+        {
+            "expression": f"{other} || size(variables.owners) > 0",
+            "message": "CAPA-C002: identityRef names an identity that is not rendered",
+            "messageExpression":
+                f"'CAPA-C002: identityRef names {ROLE_KIND} ' + {name}"
+                " + ', which no account renders; use ' + variables.expected",
+            "reason": "Forbidden",
+        },
+    ]
+
+
+def _operator_validations() -> list[dict[str, str]]:
+    kind, name = "variables.identityRef.kind", "variables.identityRef.name"
+    return [
+        _namespace_validation(),
+        # Operator mode renders no role or static identities (DESIGN.md "Credentials modes"), so
+        # any identityRef but `default` names an identity outside the rendered set: C002. C001
+        # and C004 do not apply in this mode; an absent identityRef is defaulted to `default`.
+        {
+            "expression":
+                f"!variables.checked || {kind} == ''"
+                f" || ({kind} == '{CONTROLLER_KIND}' && {name} == '{CONTROLLER_NAME}')",
+            "message": "CAPA-C002: in operator mode identityRef must be the controller identity",
+            "messageExpression":
+                f"'CAPA-C002: identityRef points at ' + {kind} + ' ' + {name}"
+                " + ', which operator mode does not render; control planes use the provider"
+                f" credentials of their account through {CONTROLLER_KIND} {CONTROLLER_NAME}'",
+            "reason": "Forbidden",
+        },
+        # Without the label the account's own provider ignores the control plane, and an
+        # unfiltered provider would reconcile it with another account's keys.
+        {
+            "expression": "!variables.checked || variables.watchFilter == variables.account",
+            "message": f"CAPA-O002: the {WATCH_FILTER_LABEL} label must name the account",
+            "messageExpression":
+                "variables.watchFilter == ''"
+                f" ? 'CAPA-O002: label {WATCH_FILTER_LABEL} is missing; it must be '"
+                " + variables.account"
+                f" : 'CAPA-O002: label {WATCH_FILTER_LABEL} is ' + variables.watchFilter"
+                " + '; it must be ' + variables.account",
+            "reason": "Forbidden",
+        },
+    ]
+
+
+def _checked_accounts(accounts: Sequence[AccountBinding]) -> list[AccountBinding]:
+    seen: set[str] = set()
+    for a in accounts:
+        for what, value, pattern in (("account", a.account, _DNS_LABEL),
+                                     ("namespace", a.namespace, _DNS_LABEL),
+                                     ("identity", a.identity, _DNS_SUBDOMAIN)):
+            if not pattern.match(value):
+                raise ConfigError(f"admission policy: {what} {value!r} is not a valid name")
+        if a.account in seen:
+            raise ConfigError(f"admission policy: account {a.account!r} is listed twice")
+        seen.add(a.account)
+    return sorted(accounts, key=lambda a: a.account)
+
+
+def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, Any]]:
+    """The ValidatingAdmissionPolicy and its binding for these accounts, as plain dicts.
+
+    ``credentials`` is ``roleIdentity`` or ``operator``. The output depends only on the input
+    (accounts are sorted by name), so ``render --check`` sees no drift.
+    """
+    if credentials not in (ROLE_IDENTITY, OPERATOR):
+        raise ConfigError(f"admission policy: unknown credentials mode {credentials!r}")
+    ordered = _checked_accounts(accounts)
+    validations = (_role_identity_validations() if credentials == ROLE_IDENTITY
+                   else _operator_validations())
+    labels = {"app.kubernetes.io/managed-by": "capa-accounts"}
+    policy = {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": POLICY_NAME, "labels": dict(labels)},
+        "spec": {
+            # Fail closed: if the API server cannot evaluate the policy, no control plane is
+            # admitted, rather than silently admitting one that points at the management
+            # account's credentials.
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                # v1beta1 is `served: false` in the CAPA CRD; Equivalent converts a request made
+                # through any other served version to v1beta2 before the expressions see it, so
+                # they always read the v1beta2 shape (a `*` version would not).
+                "matchPolicy": "Equivalent",
+                "resourceRules": [{
+                    "apiGroups": ["controlplane.cluster.x-k8s.io"],
+                    "apiVersions": ["v1beta2"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["awsmanagedcontrolplanes"],
+                    "scope": "Namespaced",
+                }],
+            },
+            "variables": _variables(ordered, credentials),
+            "validations": validations,
+        },
+    }
+    binding = {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": POLICY_NAME, "labels": dict(labels)},
+        "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"]},
+    }
+    return [policy, binding]

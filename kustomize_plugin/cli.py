@@ -1,0 +1,123 @@
+"""The command line: parses arguments and calls into ``kustomize_plugin`` and ``hooks``.
+
+The roof of the house: the only module that imports click, and the only place on the
+``kustomize_plugin`` side that imports ``hooks``. Imports of the work itself are lazy so that
+``--help`` and ``fn`` start fast. Failures are caught once here: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kustomize_plugin.errors import CapaAccountsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INPUT = 2
+
+
+class _Group(click.Group):
+    """Turns every failure into one line and exit 2; a traceback only with --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CapaAccountsError as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"capa-accounts: {err}", err=True)
+            ctx.exit(EXIT_INPUT)
+        except RecursionError as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo("capa-accounts: input nested too deeply", err=True)
+            raise SystemExit(EXIT_INPUT) from err
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+def repo_option(func: F) -> F:
+    return click.option("--repo", "repo", default=".", show_default=True,
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="Repository root (holds accounts.yaml).")(func)
+
+
+def _repo(path: Path) -> Path:
+    if not path.is_dir():
+        raise CapaAccountsError("no such repository directory", str(path))
+    return path
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of failures.")
+@click.version_option(package_name="capa-accounts")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Multi-account CAPA for GitOps: render overlays from accounts.yaml, check the invariants."""
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Write a complete, rendered example repository (management, staging, live) into DIRECTORY."""
+    from kustomize_plugin import example
+
+    written = example.init(directory)
+    click.echo(f"wrote {written} files into {directory}")
+
+
+@main.command()
+@repo_option
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; print a diff and exit 1 if generated files are out of date.")
+def render(repo: Path, check_only: bool) -> None:
+    """(Re)write every generated file from accounts.yaml and base/."""
+    from kustomize_plugin import model, render as rendering
+
+    repo = _repo(repo)
+    account_set = model.load_account_set(repo)
+    for first, later in model.shared_account_ids(account_set):
+        click.echo(f"warning: [CAPA-X004] accounts {first.name!r} and {later.name!r} share AWS "
+                   f"account {later.account_id}: the environments are not isolated", err=True)
+    todo = rendering.changes(repo, rendering.plan(repo, account_set))
+    if check_only:
+        if todo:
+            click.echo(rendering.diff(todo), nl=False)
+            click.echo(f"{len(todo)} generated file(s) out of date: run `capa-accounts render`",
+                       err=True)
+            sys.exit(1)
+        return
+    rendering.apply(repo, todo)
+    for change in todo:
+        click.echo(f"{change.action:6} {change.path}")
+    if not todo:
+        click.echo("up to date")
+
+
+@main.command("fn")
+def fn_command() -> None:
+    """The KRM function: a ResourceList on stdin, the transformed ResourceList on stdout."""
+    from kustomize_plugin import fn
+
+    sys.exit(fn.main())
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["accountset", "account"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of accounts.yaml (accountset) or the function config (account)."""
+    import json
+
+    from kustomize_plugin.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET
+
+    click.echo(json.dumps(ACCOUNT_SET if kind == "accountset" else ACCOUNT_CONFIG, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

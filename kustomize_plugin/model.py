@@ -1,0 +1,304 @@
+"""The account model: ``AccountSet`` (accounts.yaml) and one ``Account``'s settings.
+
+Every name the tool derives (namespace, identity name, role name and ARN, session name,
+principal ARN) is computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kustomize_plugin import yamlio
+from kustomize_plugin.errors import ConfigError
+from kustomize_plugin.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
+from kustomize_plugin.schema.validator import Check, Violation, compile_schema, validate
+
+ACCOUNTS_FILE = "accounts.yaml"
+MANAGEMENT = "management"  # reserved: overlays/management holds the controller identity
+# clusterawsadm's default nameSuffix (iam/api/v1beta1/types.go:80) and role base name
+# (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
+DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
+CONTROLLERS = "controllers"
+BOOTSTRAPPER = "bootstrapper"
+ROLE_IDENTITY = "roleIdentity"
+OPERATOR = "operator"
+DEFAULT_CAPA_VERSION = "v2.11.1"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    region: str
+    kubernetes_version: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """One target account: where its clusters live and how CAPA reaches it."""
+
+    name: str
+    account_id: str
+    region: str
+    kubernetes_version: str
+    namespace: str
+    identity_name: str
+    partition: str = "aws"
+    name_prefix: str = ""
+    name_suffix: str = DEFAULT_NAME_SUFFIX
+    session_name: str = ""
+    external_id: str | None = None
+    duration_seconds: int | None = None
+    iam_role_creation: bool = False
+    clusters: tuple[Cluster, ...] = ()
+    suppress: tuple[Suppression, ...] = ()
+    management_account_id: str | None = None
+    index: int = 0  # position in accounts.yaml, to locate findings
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.name_prefix}{CONTROLLERS}{self.name_suffix}"
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name}"
+
+
+@dataclass(frozen=True)
+class Management:
+    account_id: str
+    principal: str = "controllersRole"
+    name_prefix: str = ""
+    name_suffix: str = DEFAULT_NAME_SUFFIX
+
+    def principal_arn(self, partition: str) -> str:
+        """The AWS principal CAPA runs as, which every target account trusts."""
+        if self.principal == "bootstrapUser":
+            user = f"{self.name_prefix}{BOOTSTRAPPER}{self.name_suffix}"
+            return f"arn:{partition}:iam::{self.account_id}:user/{user}"
+        role = f"{self.name_prefix}{CONTROLLERS}{self.name_suffix}"
+        return f"arn:{partition}:iam::{self.account_id}:role/{role}"
+
+
+@dataclass(frozen=True)
+class AccountSet:
+    name: str
+    partition: str
+    management: Management
+    credentials: str
+    accounts: tuple[Account, ...]
+    check_exclude: tuple[str, ...] = ()
+    capa_version: str = DEFAULT_CAPA_VERSION
+    document: yamlio.Document | None = field(default=None, compare=False, repr=False)
+
+    def account(self, name: str) -> Account | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+    def locate(self, path: tuple[str | int, ...], *, at_key: bool = False) -> tuple[int, int]:
+        if self.document is None:
+            return 1, 1
+        return yamlio.position(self.document.node, path, at_key=at_key)
+
+
+@cache
+def _compiled(which: str) -> Check:
+    return compile_schema(ACCOUNT_SET if which == "AccountSet" else ACCOUNT_CONFIG)
+
+
+def _raise_first(doc: yamlio.Document, violations: list[Violation]) -> None:
+    if not violations:
+        return
+    v = min(violations, key=lambda v: yamlio.position(doc.node, v.path, at_key=v.at_key))
+    line, col = yamlio.position(doc.node, v.path, at_key=v.at_key)
+    where = _dotted(v.path)
+    message = v.message
+    value = _value_at(doc.data, v.path)
+    if v.code == "type" and isinstance(value, int | float) and not isinstance(value, bool):
+        shown = doc_text_at(doc, v.path)
+        message += f" (quote it: YAML reads {shown} as a number)"
+    raise ConfigError(f"{where}: {message}" if where else message, doc.file, line, col)
+
+
+def doc_text_at(doc: yamlio.Document, path: tuple[str | int, ...]) -> str:
+    _key, node = yamlio.node_at(doc.node, path)
+    return str(getattr(node, "value", ""))
+
+
+def _value_at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_account_set(repo: Path, file: str = ACCOUNTS_FILE) -> AccountSet:
+    """Read and validate ``accounts.yaml``; any error of form is a ConfigError with file:line."""
+    docs = yamlio.load_documents(repo / file, file, require=True)
+    if len(docs) != 1:
+        raise ConfigError("must hold exactly one AccountSet document", file,
+                          docs[1].node.start_mark.line + 1)
+    return parse_account_set(docs[0])
+
+
+def parse_account_set(doc: yamlio.Document) -> AccountSet:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ConfigError("must be a mapping (an AccountSet)", doc.file, 1)
+    if data.get("kind") != "AccountSet" or data.get("apiVersion") != API_VERSION:
+        line, col = yamlio.position(doc.node, ("kind",))
+        raise ConfigError(f"expected apiVersion {API_VERSION} and kind AccountSet", doc.file,
+                          line, col)
+    _raise_first(doc, validate(_compiled("AccountSet"), data))
+    spec = data["spec"]
+    mgmt = spec["management"]
+    partition = spec.get("partition", "aws")
+    management = Management(
+        account_id=mgmt["accountId"], principal=mgmt.get("principal", "controllersRole"),
+        name_prefix=mgmt.get("namePrefix", ""),
+        name_suffix=mgmt.get("nameSuffix", DEFAULT_NAME_SUFFIX))
+    accounts = tuple(
+        _account(entry["name"], entry, partition, management.account_id, i)
+        for i, entry in enumerate(spec["accounts"]))
+    account_set = AccountSet(
+        name=(data.get("metadata") or {}).get("name", "accounts"), partition=partition,
+        management=management, credentials=spec.get("credentials", ROLE_IDENTITY),
+        accounts=accounts, check_exclude=tuple((spec.get("check") or {}).get("exclude", [])),
+        capa_version=(spec.get("operator") or {}).get("capaVersion", DEFAULT_CAPA_VERSION),
+        document=doc)
+    _check_unique(account_set, doc)
+    return account_set
+
+
+def _account(name: str, entry: dict[str, Any], partition: str, management_id: str | None,
+             index: int) -> Account:
+    region = entry["region"]
+    version = entry["kubernetesVersion"]
+    clusters = tuple(
+        Cluster(c["name"], c.get("region", region), c.get("kubernetesVersion", version))
+        for c in entry.get("clusters") or [{"name": name}])
+    return Account(
+        name=name, account_id=entry["accountId"], region=region, kubernetes_version=version,
+        namespace=entry.get("namespace", name),
+        identity_name=entry.get("identityName", f"{name}-identity"),
+        partition=entry.get("partition", partition),
+        name_prefix=entry.get("namePrefix", ""),
+        name_suffix=entry.get("nameSuffix", DEFAULT_NAME_SUFFIX),
+        # STS allows 64 characters; the prefix tells CloudTrail readers who assumed the role.
+        session_name=entry.get("sessionName", f"capa-{name}"[:64]),
+        external_id=entry.get("externalID"), duration_seconds=entry.get("durationSeconds"),
+        iam_role_creation=bool(entry.get("iamRoleCreation", False)), clusters=clusters,
+        suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
+        management_account_id=management_id, index=index)
+
+
+def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
+    """Names, namespaces and identity names are global: two accounts sharing one is CAPA-X001."""
+    seen: dict[tuple[str, str], int] = {}
+    for account in account_set.accounts:
+        i = account.index
+        if account.name == MANAGEMENT:
+            line, col = yamlio.position(doc.node, ("spec", "accounts", i, "name"))
+            raise ConfigError(f"account name {MANAGEMENT!r} is reserved for overlays/management",
+                              doc.file, line, col)
+        checks: Iterable[tuple[str, str, tuple[str | int, ...]]] = (
+            ("name", account.name, ("spec", "accounts", i, "name")),
+            ("namespace", account.namespace,
+             ("spec", "accounts", i, "namespace" if "namespace" in _entry(doc, i) else "name")),
+            ("identity name", account.identity_name,
+             ("spec", "accounts", i,
+              "identityName" if "identityName" in _entry(doc, i) else "name")),
+        )
+        for what, value, path in checks:
+            if (what, value) in seen:
+                line, col = yamlio.position(doc.node, path)
+                other = account_set.accounts[seen[(what, value)]].name
+                raise ConfigError(f"[CAPA-X001] {what} {value!r} is already used by account "
+                                  f"{other!r}: accounts must not share a {what}", doc.file, line, col)
+            seen[(what, value)] = i
+        names: set[str] = set()
+        for c, cluster in enumerate(account.clusters):
+            if cluster.name in names:
+                line, col = yamlio.position(doc.node, ("spec", "accounts", i, "clusters", c, "name"))
+                raise ConfigError(f"cluster {cluster.name!r} appears twice in account "
+                                  f"{account.name!r}", doc.file, line, col)
+            names.add(cluster.name)
+
+
+def _entry(doc: yamlio.Document, index: int) -> dict[str, Any]:
+    entry = doc.data["spec"]["accounts"][index]
+    return entry if isinstance(entry, dict) else {}
+
+
+def shared_account_ids(account_set: AccountSet) -> list[tuple[Account, Account]]:
+    """Pairs (first user, later account) of accounts that share an AWS account ID (CAPA-X004)."""
+    first: dict[str, Account] = {}
+    pairs = []
+    for account in account_set.accounts:
+        if account.account_id in first:
+            pairs.append((first[account.account_id], account))
+        else:
+            first.setdefault(account.account_id, account)
+    return pairs
+
+
+def parse_function_config(doc: yamlio.Document) -> Account:
+    """The function's config: an ``Account`` or a ``ConfigMap`` with the same keys in ``data``."""
+    data = doc.data
+    if not isinstance(data, dict):
+        raise ConfigError("functionConfig must be a mapping", doc.file, 1)
+    if data.get("kind") == "ConfigMap":
+        data = _from_config_map(doc)
+        doc = yamlio.Document(doc.file, doc.index, doc.node, data)
+    elif data.get("kind") != "Account" or data.get("apiVersion") != API_VERSION:
+        raise ConfigError(f"functionConfig must be kind Account (apiVersion {API_VERSION}) or a "
+                          f"ConfigMap, not {data.get('kind')!r}", doc.file)
+    _raise_first(doc, validate(_compiled("Account"), data))
+    spec = data["spec"]
+    name = data["metadata"]["name"]
+    return _account(name, spec, spec.get("partition", "aws"), spec.get("managementAccountId"), 0)
+
+
+_CONFIG_MAP_INT = {"durationSeconds"}
+_CONFIG_MAP_BOOL = {"iamRoleCreation"}
+
+
+def _from_config_map(doc: yamlio.Document) -> dict[str, Any]:
+    """kpt convention: the same keys as flat strings; ``clusters`` is a comma-separated list."""
+    raw = doc.data.get("data") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("ConfigMap data must be a mapping of strings", doc.file)
+    name = raw.get("name") or (doc.data.get("metadata") or {}).get("name")
+    spec: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "name":
+            continue
+        if key in _CONFIG_MAP_INT:
+            try:
+                spec[key] = int(value)
+            except (TypeError, ValueError):
+                spec[key] = value
+        elif key in _CONFIG_MAP_BOOL:
+            spec[key] = str(value).lower() == "true"
+        elif key == "clusters":
+            spec[key] = [{"name": n.strip()} for n in str(value).split(",") if n.strip()]
+        else:
+            spec[key] = value
+    return {"apiVersion": API_VERSION, "kind": "Account", "metadata": {"name": name}, "spec": spec}

@@ -1,0 +1,86 @@
+"""What a resource is: its identity (``ResourceId``), its scope, and the CAPA kinds by name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
+CONTROLPLANE_GROUP = "controlplane.cluster.x-k8s.io"
+CAPI_GROUP = "cluster.x-k8s.io"
+
+CONTROLLER_IDENTITY = "AWSClusterControllerIdentity"
+ROLE_IDENTITY = "AWSClusterRoleIdentity"
+STATIC_IDENTITY = "AWSClusterStaticIdentity"
+IDENTITY_KINDS = frozenset({CONTROLLER_IDENTITY, ROLE_IDENTITY, STATIC_IDENTITY})
+CONTROL_PLANE = "AWSManagedControlPlane"
+DEFAULT_IDENTITY = "default"
+
+ACCOUNT_LABEL = "capa-accounts.dev/account"
+CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
+WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
+IGNORE_ANNOTATION = "capa-accounts.dev/ignore"
+
+# Cluster-scoped kinds of Kubernetes and of CAPA (identities: api/v1beta2/awsidentity_types.go,
+# `+kubebuilder:resource:scope=Cluster`). Every other kind is namespaced, as kustomize assumes.
+CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset({
+    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("storage.k8s.io", "StorageClass"), ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "VolumeAttachment"), ("scheduling.k8s.io", "PriorityClass"),
+    ("networking.k8s.io", "IngressClass"), ("node.k8s.io", "RuntimeClass"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    (INFRA_GROUP, CONTROLLER_IDENTITY), (INFRA_GROUP, ROLE_IDENTITY),
+    (INFRA_GROUP, STATIC_IDENTITY),
+})
+
+
+def group_of(api_version: Any) -> str:
+    text = str(api_version or "")
+    return text.rsplit("/", 1)[0] if "/" in text else ""
+
+
+def is_cluster_scoped(api_version: Any, kind: Any) -> bool:
+    return (group_of(api_version), str(kind or "")) in CLUSTER_SCOPED
+
+
+def is_identity(item: Mapping[str, Any]) -> bool:
+    return group_of(item.get("apiVersion")) == INFRA_GROUP and item.get("kind") in IDENTITY_KINDS
+
+
+def metadata(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = item.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+@dataclass(frozen=True, order=True)
+class ResourceId:
+    """A resource as the API server keys it (flux-local's NamedResource)."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> ResourceId:
+        meta = metadata(item)
+        namespace = "" if is_cluster_scoped(item.get("apiVersion"), item.get("kind")) else str(
+            meta.get("namespace") or "")
+        return cls(group_of(item.get("apiVersion")), str(item.get("kind") or ""), namespace,
+                   str(meta.get("name") or ""))
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{where}{self.name}"

@@ -1,0 +1,168 @@
+"""Schemas of the tool's own kinds: ``AccountSet`` (accounts.yaml) and ``Account`` (function config).
+
+One place for the form of every field: ``model`` validates with these schemas (a violation is
+an input error, exit 2), ``capa-accounts schema`` prints them as JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+API_VERSION = "capa-accounts.dev/v1alpha1"
+
+# DNS-1123 label: overlay directory, namespace, Kubernetes object names (RFC 1123).
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+ACCOUNT_ID = r"^[0-9]{12}$"
+# AWS region names: eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3, us-isob-east-1.
+REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$"
+KUBERNETES_VERSION = r"^v?[1-9][0-9]*\.(0|[1-9][0-9]*)$"
+# STS RoleSessionName: [\w+=,.@-]{2,64} (AWS STS API reference, AssumeRole).
+SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
+# STS ExternalId: [\w+=,.@:/-]{2,1224} (AWS STS API reference, AssumeRole).
+EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
+RULE_ID = r"^CAPA-[A-Z][0-9]{3}$"
+# IAM role and user name parts: [\w+=,.@-] (IAM API reference, CreateRole).
+IAM_NAME_PART = r"^[\w+=,.@-]*$"
+
+
+def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string", "description": description, **extra}
+    if pattern:
+        out["pattern"] = pattern
+    return out
+
+
+NAME = _str(DNS_LABEL, "DNS-1123 label", maxLength=40)
+METADATA = {
+    "type": "object",
+    "properties": {
+        "name": _str(DNS_LABEL, "name", maxLength=63),
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+CLUSTER = {
+    "type": "object",
+    "description": "One EKS cluster of the account; region and version default to the account's.",
+    "required": ["name"],
+    "properties": {
+        "name": _str(DNS_LABEL, "cluster name: the CAPI Cluster and the EKS cluster", maxLength=40),
+        "region": _str(REGION, "AWS region of this cluster"),
+        "kubernetesVersion": _str(KUBERNETES_VERSION, 'Kubernetes "major.minor", quoted'),
+    },
+}
+
+SUPPRESS = {
+    "type": "object",
+    "required": ["rule", "reason"],
+    "properties": {
+        "rule": _str(RULE_ID, "rule ID, such as CAPA-I004"),
+        "reason": _str(None, "why this finding is accepted", minLength=1),
+    },
+}
+
+# Settings of one target account, shared by accounts.yaml entries and the Account function config.
+ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
+    "accountId": _str(ACCOUNT_ID, "12-digit AWS account ID, quoted"),
+    "region": _str(REGION, "AWS region of the account's clusters"),
+    "kubernetesVersion": _str(KUBERNETES_VERSION, 'Kubernetes "major.minor", quoted'),
+    "namespace": _str(DNS_LABEL, "namespace of the account's clusters (default: the account name)",
+                      maxLength=63),
+    "identityName": _str(DNS_SUBDOMAIN, "AWSClusterRoleIdentity name (default <account>-identity)",
+                         maxLength=253),
+    "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix of the account's IAM stack"),
+    "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix of the account's IAM stack"),
+    "sessionName": _str(SESSION_NAME, "STS session name, shown in CloudTrail"),
+    "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires"),
+    "durationSeconds": {"type": "integer", "minimum": 900, "maximum": 43200,
+                        "description": "session duration; 3600 at most for chained roles"},
+    "iamRoleCreation": {"type": "boolean", "description": "let EKS controllers create IAM roles"},
+    "clusters": {"type": "array", "items": CLUSTER, "minItems": 1},
+    "suppress": {"type": "array", "items": SUPPRESS},
+}
+
+ACCOUNT_ENTRY = {
+    "type": "object",
+    "required": ["name", "accountId", "region", "kubernetesVersion"],
+    "properties": {"name": NAME, **ACCOUNT_FIELDS},
+}
+
+STATEMENT_PRINCIPAL = {"type": "string", "enum": ["controllersRole", "bootstrapUser"]}
+
+ACCOUNT_SET: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "capa-accounts AccountSet (accounts.yaml)",
+    "type": "object",
+    "required": ["apiVersion", "kind", "spec"],
+    "properties": {
+        "apiVersion": {"type": "string", "const": API_VERSION},
+        "kind": {"type": "string", "const": "AccountSet"},
+        "metadata": METADATA,
+        "spec": {
+            "type": "object",
+            "required": ["management", "accounts"],
+            "properties": {
+                "partition": {"type": "string", "enum": ["aws", "aws-cn", "aws-us-gov"],
+                              "description": "AWS partition of every account (default aws)"},
+                "credentials": {"type": "string", "enum": ["roleIdentity", "operator"],
+                                "description": "how CAPA gets each account's credentials"},
+                "management": {
+                    "type": "object",
+                    "required": ["accountId"],
+                    "properties": {
+                        "accountId": _str(ACCOUNT_ID, "12-digit management account ID, quoted"),
+                        "principal": {**STATEMENT_PRINCIPAL,
+                                      "description": "AWS principal CAPA runs as"},
+                        "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix"),
+                        "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix"),
+                    },
+                },
+                "operator": {
+                    "type": "object",
+                    "description": "settings of operator mode (credentials: operator)",
+                    "properties": {
+                        "capaVersion": _str(r"^v[0-9]+\.[0-9]+\.[0-9]+$",
+                                            "CAPA release the providers run, such as v2.11.1"),
+                    },
+                },
+                "check": {
+                    "type": "object",
+                    "properties": {
+                        "exclude": {"type": "array", "items": {"type": "string", "minLength": 1},
+                                    "description": "globs of files check skips"},
+                    },
+                },
+                "accounts": {"type": "array", "minItems": 1, "items": ACCOUNT_ENTRY},
+            },
+        },
+    },
+}
+
+ACCOUNT_CONFIG: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "capa-accounts Account (KRM function config)",
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"type": "string", "const": API_VERSION},
+        "kind": {"type": "string", "const": "Account"},
+        "metadata": {**METADATA, "required": ["name"],
+                     "properties": {**METADATA["properties"], "name": NAME}},
+        "spec": {
+            "type": "object",
+            "required": ["accountId", "region", "kubernetesVersion"],
+            "properties": {
+                **ACCOUNT_FIELDS,
+                "managementAccountId": _str(ACCOUNT_ID, "12-digit management account ID"),
+                "partition": {"type": "string", "enum": ["aws", "aws-cn", "aws-us-gov"]},
+            },
+        },
+    },
+}
+
+SCHEMAS = {
+    (API_VERSION, "AccountSet"): ACCOUNT_SET,
+    (API_VERSION, "Account"): ACCOUNT_CONFIG,
+}

@@ -1,0 +1,141 @@
+"""Schema of clusterawsadm's ``AWSIAMConfiguration`` (bootstrap.aws.infrastructure.cluster.x-k8s.io).
+
+No CRD exists for this kind: it is the ``--config`` file of ``clusterawsadm bootstrap iam``,
+decoded by ``cmd/clusterawsadm/configreader/configreader.go`` with a non-strict codec, so an
+unknown key such as the seed guide's ``clusterAPIControllers.disabled`` is silently dropped
+and the role is created anyway. This schema is therefore strict on purpose: every unknown
+key is a violation. Fields follow ``cmd/clusterawsadm/api/bootstrap/v1beta1/types.go`` and
+``iam/api/v1beta1/types.go`` (transcribed in ``capa-reference/awsiamconfiguration.schema.yaml``).
+"""
+
+from __future__ import annotations
+
+from kustomize_plugin.schema.core import (
+    OBJECT_META,
+    Schema,
+    array,
+    boolean,
+    obj,
+    string,
+    string_list,
+    string_map,
+)
+
+GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
+V1BETA1 = f"{GROUP}/v1beta1"
+V1ALPHA1 = f"{GROUP}/v1alpha1"
+
+# Actions and PrincipalID have custom unmarshallers that accept a string or a list
+# (iam/api/v1beta1/types.go); ``Resources`` has none, so a bare string fails to decode.
+_STRING_OR_LIST: Schema = {"anyOf": [string(), string_list()]}
+
+_PRINCIPALS: Schema = obj({
+    "AWS": _STRING_OR_LIST,
+    "Federated": _STRING_OR_LIST,
+    "Service": _STRING_OR_LIST,
+})
+
+# StatementEntry: IAM's own capitalised JSON keys. Condition maps an operator (any string,
+# "ForAnyValue:StringLike" included) to a map of condition keys and values.
+STATEMENT: Schema = obj({
+    "Sid": string(),
+    "Principal": _PRINCIPALS,
+    "NotPrincipal": _PRINCIPALS,
+    "Effect": string(enum=["Allow", "Deny"]),
+    "Action": _STRING_OR_LIST,
+    "Resource": string_list(),
+    "Condition": string_map({"type": "object"}),
+}, "Effect", "Action")
+
+STATEMENTS: Schema = array(STATEMENT)
+
+
+def _role(**extra: Schema) -> Schema:
+    """AWSIAMRoleSpec (inlined into controlPlane, clusterAPIControllers and nodes)."""
+    return obj({
+        "disable": boolean(),
+        "extraPolicyAttachments": string_list(),
+        "extraStatements": STATEMENTS,
+        "path": string(),
+        "permissionsBoundary": string(),
+        "trustStatements": STATEMENTS,
+        "tags": string_map(),
+        **extra,
+    })
+
+
+def _eks(v1alpha1: bool) -> Schema:
+    properties: dict[str, Schema] = {
+        "disable": boolean(),
+        # Go field AllowIAMRoleCreation: lets the EKS controllers create a role per cluster.
+        "iamRoleCreation": boolean(),
+        "enableUserEKSConsolePolicy": boolean(),
+        "defaultControlPlaneRole": _role(),
+        "managedMachinePool": _role(),
+        "fargate": _role(),
+        "kmsAliasPrefix": string(),
+    }
+    if v1alpha1:
+        # v1alpha1's EKSConfig had ``enable`` where v1beta1 has ``disable``
+        # (cmd/clusterawsadm/api/bootstrap/v1alpha1/types.go); later v1alpha1 revisions
+        # gained the v1beta1 fields through conversion, so both spellings are accepted.
+        properties["enable"] = boolean()
+    return obj(properties)
+
+
+def _spec(v1alpha1: bool) -> Schema:
+    return obj({
+        "namePrefix": string(),
+        # *string: an explicit "" is honoured (no suffix), null means the default.
+        "nameSuffix": {"type": "string", "nullable": True},
+        "controlPlane": _role(
+            disableClusterAPIControllerPolicyAttachment=boolean(),
+            disableCloudProviderPolicy=boolean(),
+            enableCSIPolicy=boolean(),
+        ),
+        # ``disable`` is accepted (inline AWSIAMRoleSpec) although template.go always renders
+        # the controllers role.
+        "clusterAPIControllers": _role(allowedEC2InstanceProfiles=string_list()),
+        "nodes": _role(
+            disableCloudProviderPolicy=boolean(),
+            ec2ContainerRegistryReadOnly=boolean(),
+        ),
+        "bootstrapUser": obj({
+            "enable": boolean(),
+            "userName": string(),
+            "groupName": string(),
+            "extraPolicyAttachments": string_list(),
+            "extraGroups": string_list(),
+            "extraStatements": STATEMENTS,
+            "tags": string_map(),
+        }),
+        "stackName": string(),
+        "stackTags": string_map(),
+        "region": string(),
+        "eks": {**_eks(v1alpha1), "nullable": True},
+        "eventBridge": {**obj({"enable": boolean()}), "nullable": True},
+        # aws, aws-cn, aws-us-gov, aws-iso...: not an enum in clusterawsadm.
+        "partition": string(),
+        "secureSecretBackends": array(string(enum=["secrets-manager", "ssm-parameter-store"])),
+        "s3Buckets": obj({"enable": boolean(), "namePrefix": string()}),
+        "allowAssumeRole": boolean(),
+    })
+
+
+def _configuration(v1alpha1: bool) -> Schema:
+    # The Go type has only TypeMeta and Spec; ``metadata`` is tolerated (dropped by the
+    # decoder) so the file can carry a name like every other object in the repository.
+    return obj({
+        "apiVersion": string(),
+        "kind": string(),
+        "metadata": OBJECT_META,
+        "spec": _spec(v1alpha1),
+    }, "apiVersion", "kind")
+
+
+AWS_IAM_CONFIGURATION: Schema = _configuration(False)
+
+SCHEMAS: dict[tuple[str, str], Schema] = {
+    (V1BETA1, "AWSIAMConfiguration"): AWS_IAM_CONFIGURATION,
+    (V1ALPHA1, "AWSIAMConfiguration"): _configuration(True),
+}

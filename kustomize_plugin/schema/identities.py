@@ -1,0 +1,70 @@
+"""Schemas of CAPA's cluster-scoped AWS identities (infrastructure.cluster.x-k8s.io/v1beta2).
+
+Complete and exactly as strict as the CRDs: every spec field, enum, bound and required key of
+``AWSClusterControllerIdentity``, ``AWSClusterRoleIdentity`` and ``AWSClusterStaticIdentity``
+(CAPA ``api/v1beta2/awsidentity_types.go``; the generated CRDs are
+``config/crd/bases/infrastructure.cluster.x-k8s.io_awscluster*identities.yaml``). The identity
+CRDs serve only v1beta2; v1beta1 is ``served: false``, so it has no schema here.
+"""
+
+from __future__ import annotations
+
+from kustomize_plugin.schema.core import (
+    LABEL_SELECTOR,
+    Schema,
+    integer,
+    obj,
+    resource,
+    string,
+    string_list,
+)
+
+API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
+
+# AllowedNamespaces (awsidentity_types.go): nil admits no namespace, ``{}`` admits every
+# namespace, and both ``allowedNamespaces`` and ``list`` are nullable pointers/slices.
+# The selector is x-kubernetes-map-type: atomic, which changes merging, not validation.
+ALLOWED_NAMESPACES: Schema = {
+    **obj({
+        "list": {**string_list(), "nullable": True},
+        "selector": LABEL_SELECTOR,
+    }),
+    "nullable": True,
+}
+
+IDENTITY_KINDS = ["AWSClusterControllerIdentity", "AWSClusterRoleIdentity",
+                  "AWSClusterStaticIdentity"]
+
+# AWSIdentityReference: ``kind`` is an enum of the three identity kinds, ``name`` non-empty.
+# Shared with AWSManagedControlPlane.spec.identityRef.
+IDENTITY_REFERENCE: Schema = obj({
+    "kind": string(enum=IDENTITY_KINDS),
+    "name": string(minLength=1),
+}, "kind", "name")
+
+# The CRDs of the identities have no ``status`` (no subresource, no field), so none here.
+CONTROLLER_IDENTITY: Schema = resource(
+    obj({"allowedNamespaces": ALLOWED_NAMESPACES}), status=False)
+
+STATIC_IDENTITY: Schema = resource(
+    obj({"allowedNamespaces": ALLOWED_NAMESPACES, "secretRef": string()}, "secretRef"),
+    status=False)
+
+# AWSRoleSpec + AWSClusterRoleIdentitySpec. durationSeconds is bounded by STS's
+# AssumeRole limits (900..43200); roleARN is the only required field.
+ROLE_IDENTITY: Schema = resource(obj({
+    "allowedNamespaces": ALLOWED_NAMESPACES,
+    "durationSeconds": integer(minimum=900, maximum=43200),
+    "externalID": string(),
+    "inlinePolicy": string(),
+    "policyARNs": string_list(),
+    "roleARN": string(),
+    "sessionName": string(),
+    "sourceIdentityRef": IDENTITY_REFERENCE,
+}, "roleARN"), status=False)
+
+SCHEMAS: dict[tuple[str, str], Schema] = {
+    (API_VERSION, "AWSClusterControllerIdentity"): CONTROLLER_IDENTITY,
+    (API_VERSION, "AWSClusterRoleIdentity"): ROLE_IDENTITY,
+    (API_VERSION, "AWSClusterStaticIdentity"): STATIC_IDENTITY,
+}

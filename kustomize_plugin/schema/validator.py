@@ -1,0 +1,245 @@
+"""A compiled validator for the structural-schema subset that Kubernetes CRDs use.
+
+Each schema is compiled once into nested closures; validating a document is then a walk that
+allocates nothing when the document is valid. Violations carry the path of the offending key
+or value, so callers can point at its line and column through the document's node marks.
+
+Supported keywords: ``type`` (one or a list), ``nullable``, ``properties``, ``required``,
+``additionalProperties`` (bool or schema), ``items``, ``enum``, ``pattern``, ``minLength``,
+``maxLength``, ``minimum``, ``maximum``, ``minItems``, ``maxItems``, ``minProperties``,
+``maxProperties``, ``anyOf``/``oneOf`` (as alternatives), ``allOf``, ``const`` and the
+Kubernetes extensions ``x-kubernetes-int-or-string``, ``x-kubernetes-preserve-unknown-fields``
+and ``x-kubernetes-embedded-resource``. Object schemas with ``properties`` and no
+``additionalProperties`` reject unknown keys, as the API server prunes or (with server-side
+apply's strict field validation) rejects them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: Path
+    message: str
+    code: str  # unknown | type | enum | pattern | required | range
+    at_key: bool = False
+
+
+Check = Callable[[Any, Path, list[Violation]], None]
+
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
+               "integer": "an integer", "number": "a number", "boolean": "true or false"}
+
+
+def _is_type(value: Any, type_name: str) -> bool:
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "object":
+        return isinstance(value, dict)
+    if type_name == "array":
+        return isinstance(value, list)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if type_name == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """A "did you mean" hint for a near-miss key, or an empty string."""
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return f" (did you mean {lowered[word.lower()]!r}?)"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def compile_schema(schema: dict[str, Any]) -> Check:
+    """Compile a schema into a check function ``check(value, path, violations)``."""
+    checks: list[Check] = []
+    types = schema.get("type")
+    type_list = [types] if isinstance(types, str) else list(types or [])
+    nullable = bool(schema.get("nullable"))
+    int_or_string = bool(schema.get("x-kubernetes-int-or-string"))
+    if int_or_string:
+        type_list = ["integer", "string"]
+
+    if "enum" in schema:
+        allowed = list(schema["enum"])
+
+        def check_enum(value: Any, path: Path, out: list[Violation]) -> None:
+            if value not in allowed and not (value is None and nullable):
+                shown = ", ".join(repr(a) for a in allowed[:12])
+                out.append(Violation(path, f"{value!r} is not one of {shown}", "enum"))
+        checks.append(check_enum)
+    if "const" in schema:
+        const = schema["const"]
+
+        def check_const(value: Any, path: Path, out: list[Violation]) -> None:
+            if value != const:
+                out.append(Violation(path, f"must be {const!r}, not {value!r}", "enum"))
+        checks.append(check_const)
+    if "pattern" in schema:
+        regex = re.compile(schema["pattern"])
+
+        def check_pattern(value: Any, path: Path, out: list[Violation]) -> None:
+            if isinstance(value, str) and not regex.search(value):
+                out.append(Violation(path, f"{value!r} does not match {regex.pattern!r}", "pattern"))
+        checks.append(check_pattern)
+    for key, op, word in (("minLength", "lt", "shorter than"), ("maxLength", "gt", "longer than")):
+        if key in schema:
+            checks.append(_length_check(schema[key], op, word, str))
+    for key, op, word in (("minItems", "lt", "fewer items than"), ("maxItems", "gt", "more items than")):
+        if key in schema:
+            checks.append(_length_check(schema[key], op, word, list))
+    for key, op, word in (("minProperties", "lt", "fewer keys than"),
+                          ("maxProperties", "gt", "more keys than")):
+        if key in schema:
+            checks.append(_length_check(schema[key], op, word, dict))
+    for key, op in (("minimum", "lt"), ("maximum", "gt")):
+        if key in schema:
+            checks.append(_range_check(schema[key], op))
+
+    if "properties" in schema or "additionalProperties" in schema or "required" in schema:
+        checks.append(_object_check(schema))
+    if "items" in schema and isinstance(schema["items"], dict):
+        item_check = compile_schema(schema["items"])
+
+        def check_items(value: Any, path: Path, out: list[Violation]) -> None:
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    item_check(item, (*path, i), out)
+        checks.append(check_items)
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            checks.append(_alternatives(schema[key]))
+    for sub in schema.get("allOf", []):
+        checks.append(compile_schema(sub))
+
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        if value is None:
+            if nullable or not type_list:
+                return
+            out.append(Violation(path, f"must be {_type_words(type_list)}, not null", "type"))
+            return
+        if type_list and not any(_is_type(value, t) for t in type_list):
+            out.append(Violation(path, f"must be {_type_words(type_list)}, not {_describe(value)}",
+                                 "type"))
+            return
+        for c in checks:
+            c(value, path, out)
+
+    return check
+
+
+def _type_words(type_list: list[str]) -> str:
+    return " or ".join(_TYPE_NAMES.get(t, t) for t in type_list)
+
+
+def _length_check(limit: int, op: str, word: str, kind: type) -> Check:
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        if isinstance(value, kind) and not isinstance(value, bool):
+            n = len(value)
+            if (op == "lt" and n < limit) or (op == "gt" and n > limit):
+                out.append(Violation(path, f"is {word} {limit}", "range"))
+    return check
+
+
+def _range_check(limit: float, op: str) -> Check:
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if op == "lt" and value < limit:
+                out.append(Violation(path, f"{value} is below the minimum {limit}", "range"))
+            elif op == "gt" and value > limit:
+                out.append(Violation(path, f"{value} is above the maximum {limit}", "range"))
+    return check
+
+
+def _object_check(schema: dict[str, Any]) -> Check:
+    props = {k: compile_schema(v) for k, v in (schema.get("properties") or {}).items()}
+    names = list(props)
+    required = list(schema.get("required") or [])
+    additional = schema.get("additionalProperties")
+    preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
+    extra: Check | None = None
+    closed = False
+    if isinstance(additional, dict):
+        extra = compile_schema(additional)
+    elif additional is False or (additional is None and not preserve and props):
+        closed = True
+    if schema.get("x-kubernetes-embedded-resource"):
+        # apiVersion, kind and metadata are always allowed on an embedded object.
+        for implicit in ("apiVersion", "kind", "metadata"):
+            props.setdefault(implicit, _accept_any)
+
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        if not isinstance(value, dict):
+            return
+        for key, item in value.items():
+            sub = props.get(key)
+            if sub is not None:
+                sub(item, (*path, key), out)
+            elif extra is not None:
+                extra(item, (*path, key), out)
+            elif closed:
+                out.append(Violation((*path, key),
+                                     f"unknown field {key!r}{suggest(str(key), names)}",
+                                     "unknown", at_key=True))
+        for key in required:
+            if key not in value:
+                out.append(Violation(path, f"missing required field {key!r}", "required"))
+    return check
+
+
+def _accept_any(value: Any, path: Path, out: list[Violation]) -> None:
+    return None
+
+
+def _alternatives(options: list[dict[str, Any]]) -> Check:
+    compiled = [compile_schema(o) for o in options]
+
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        best: list[Violation] | None = None
+        for c in compiled:
+            trial: list[Violation] = []
+            c(value, path, trial)
+            if not trial:
+                return
+            if best is None or len(trial) < len(best):
+                best = trial
+        out.extend(best or [])
+    return check
+
+
+def validate(check: Check, value: Any) -> list[Violation]:
+    out: list[Violation] = []
+    check(value, (), out)
+    return out

@@ -1,0 +1,295 @@
+"""The transformation at the heart of the KRM function: base items + one Account → its items.
+
+One function over mappings, shared by every path: ``render`` passes plain dicts, the ``fn``
+path passes ruamel.yaml's round-trip maps (dict subclasses that keep comments). It fills only
+the fields it owns and passes everything else through in order; it is deterministic and
+idempotent (``transform(transform(x)) == transform(x)``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kustomize_plugin.model import Account, Cluster
+from kustomize_plugin.resources import (
+    ACCOUNT_LABEL,
+    CAPI_GROUP,
+    CLUSTER_NAME_LABEL,
+    CONTROL_PLANE,
+    CONTROLLER_IDENTITY,
+    DEFAULT_IDENTITY,
+    ROLE_IDENTITY,
+    STATIC_IDENTITY,
+    group_of,
+    is_cluster_scoped,
+    is_identity,
+)
+
+Item = MutableMapping[str, Any]
+# Annotations kustomize uses to match a function's output items back to its input
+# (kyaml/kio/kioutil/kioutil.go). A cloned item is a new resource and must not carry them.
+_ID_ANNOTATIONS = ("config.k8s.io/id", "internal.config.kubernetes.io/id",
+                   "kustomize.config.k8s.io/id",
+                   "internal.config.kubernetes.io/annotations-migration-resource-id")
+
+
+@dataclass
+class Result:
+    """A KRM function result (functions-spec.md: message, severity, resourceRef, field)."""
+
+    message: str
+    severity: str = "error"
+    resource: Item | None = None
+    field_path: str | None = None
+
+    def to_krm(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "severity": self.severity}
+        if self.resource is not None:
+            meta = self.resource.get("metadata") or {}
+            ref = {"apiVersion": self.resource.get("apiVersion"),
+                   "kind": self.resource.get("kind"), "name": meta.get("name")}
+            if meta.get("namespace"):
+                ref["namespace"] = meta["namespace"]
+            out["resourceRef"] = ref
+            if self.field_path:
+                out["field"] = {"path": self.field_path}
+        return out
+
+
+@dataclass
+class Outcome:
+    items: list[Item]
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.severity == "error" for r in self.results)
+
+
+def _meta(item: Item) -> Item:
+    meta = item.get("metadata")
+    if not isinstance(meta, MutableMapping):
+        meta = item["metadata"] = {}
+    return meta
+
+
+def _spec(item: Item) -> Item:
+    spec = item.get("spec")
+    if not isinstance(spec, MutableMapping):
+        spec = item["spec"] = {}
+    return spec
+
+
+def _set(mapping: Item, key: str, value: Any) -> None:
+    """Assign only when different, so a round-trip map keeps its comments and key order."""
+    if mapping.get(key) != value:
+        mapping[key] = value
+
+
+def _set_after(mapping: Item, key: str, value: Any, after: str) -> None:
+    """Assign ``key`` right after ``after`` when it is new (``namespace`` beside ``name``)."""
+    if key in mapping or after not in mapping:
+        _set(mapping, key, value)
+        return
+    position = list(mapping).index(after) + 1
+    insert = getattr(mapping, "insert", None)
+    if insert is not None:  # ruamel.yaml's CommentedMap keeps comments this way
+        insert(position, key, value)
+        return
+    tail = [(k, mapping.pop(k)) for k in list(mapping)[position:]]
+    mapping[key] = value
+    mapping.update(tail)
+
+
+def _label(item: Item, key: str, value: str) -> None:
+    meta = _meta(item)
+    labels = meta.get("labels")
+    if not isinstance(labels, MutableMapping):
+        labels = meta["labels"] = {}
+    _set(labels, key, value)
+
+
+def _name(item: Item) -> str:
+    return str(_meta(item).get("name") or "")
+
+
+def transform(items: list[Item], account: Account) -> Outcome:
+    """Fill one account's settings into base items; errors refuse unsafe input."""
+    results: list[Result] = []
+    for item in items:
+        if not isinstance(item, MutableMapping):
+            return Outcome(items, [Result("every item must be a mapping")])
+        if group_of(item.get("apiVersion")) == "infrastructure.cluster.x-k8s.io":
+            if item.get("kind") == STATIC_IDENTITY:
+                results.append(Result(
+                    "AWSClusterStaticIdentity in the base: long-lived keys are refused "
+                    "(CAPA-I008); use the account's role identity", resource=item))
+            elif item.get("kind") == CONTROLLER_IDENTITY:
+                results.append(Result(
+                    "AWSClusterControllerIdentity in the base: `default` is a singleton that "
+                    "render writes once into overlays/management", resource=item))
+    roles = [i for i in items if is_identity(i) and i.get("kind") == ROLE_IDENTITY]
+    if len(roles) != 1:
+        results.append(Result(f"the base must hold exactly one AWSClusterRoleIdentity, "
+                              f"found {len(roles)}"))
+    namespaces = [i for i in items if i.get("apiVersion") == "v1" and i.get("kind") == "Namespace"]
+    if len(namespaces) > 1:
+        results.append(Result("the base may hold at most one Namespace (the account's)"))
+    if results:
+        return Outcome(items, results)
+    items, group_results = _instantiate_clusters(items, account)
+    if group_results:
+        return Outcome(items, group_results)
+    for item in items:
+        _fill(item, account)
+    return Outcome(items, [])
+
+
+def _fill(item: Item, account: Account) -> None:
+    kind = item.get("kind")
+    if not is_cluster_scoped(item.get("apiVersion"), kind):
+        _set_after(_meta(item), "namespace", account.namespace, "name")
+    if kind == "Namespace" and item.get("apiVersion") == "v1":
+        _set(_meta(item), "name", account.namespace)
+        _label(item, ACCOUNT_LABEL, account.name)
+    elif kind == ROLE_IDENTITY and is_identity(item):
+        _fill_role_identity(item, account)
+
+
+def _fill_role_identity(item: Item, account: Account) -> None:
+    meta = _meta(item)
+    meta.pop("namespace", None)  # cluster-scoped (awsidentity_types.go:109)
+    _set(meta, "name", account.identity_name)
+    spec = _spec(item)
+    _set(spec, "roleARN", account.role_arn)
+    _set(spec, "sourceIdentityRef", {"kind": CONTROLLER_IDENTITY, "name": DEFAULT_IDENTITY})
+    _set(spec, "allowedNamespaces", {"list": [account.namespace]})
+    _set(spec, "sessionName", account.session_name)
+    if account.external_id is not None:
+        _set(spec, "externalID", account.external_id)
+    if account.duration_seconds is not None:
+        _set(spec, "durationSeconds", account.duration_seconds)
+
+
+# --- clusters ---------------------------------------------------------------------------------
+
+def _cluster_items(items: list[Item]) -> list[Item]:
+    return [i for i in items if i.get("kind") == "Cluster" and group_of(i.get("apiVersion")) == CAPI_GROUP]
+
+
+def _group(items: list[Item], cluster: Item) -> list[int]:
+    """Indexes of the items that make up one CAPI cluster: the Cluster and what it references."""
+    name = _name(cluster)
+    spec = cluster.get("spec") or {}
+    refs = {(r.get("kind"), r.get("name")) for r in (spec.get("infrastructureRef"),
+                                                      spec.get("controlPlaneRef"))
+            if isinstance(r, MutableMapping)}
+    members: list[int] = []
+    for index, item in enumerate(items):
+        item_spec = item.get("spec") if isinstance(item.get("spec"), MutableMapping) else {}
+        labels = _meta(item).get("labels") or {}
+        if (item is cluster or (item.get("kind"), _name(item)) in refs
+                or (item.get("kind") == "MachinePool" and item_spec.get("clusterName") == name)
+                or (isinstance(labels, MutableMapping) and labels.get(CLUSTER_NAME_LABEL) == name)):
+            members.append(index)
+    for index in list(members):
+        template = ((items[index].get("spec") or {}).get("template") or {}).get("spec") or {}
+        ref = template.get("infrastructureRef") if isinstance(template, MutableMapping) else None
+        if isinstance(ref, MutableMapping):
+            for j, item in enumerate(items):
+                if j not in members and (item.get("kind"), _name(item)) == (ref.get("kind"),
+                                                                             ref.get("name")):
+                    members.append(j)
+    return sorted(members)
+
+
+def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Result]]:
+    """Match the account's clusters to the base's, cloning a single template per cluster."""
+    clusters = _cluster_items(items)
+    declared = {c.name: c for c in account.clusters}
+    if not clusters:
+        return items, []
+    present = {_name(c) for c in clusters}
+    if present == set(declared):
+        for cluster in clusters:
+            group = [items[i] for i in _group(items, cluster)]
+            _fill_cluster(group, declared[_name(cluster)], account)
+        return items, []
+    if len(clusters) != 1:
+        return items, [Result(f"the base holds {len(clusters)} Clusters ({', '.join(sorted(present))}) "
+                              f"but the account declares {', '.join(declared)}: give the base one "
+                              "Cluster template, or the same names")]
+    template = clusters[0]
+    members = _group(items, template)
+    out: list[Item] = []
+    for index, item in enumerate(items):
+        if index != members[0] and index in members:
+            continue
+        if index != members[0]:
+            out.append(item)
+            continue
+        for n, cluster in enumerate(account.clusters):
+            group = [items[i] if n == 0 else _clone(items[i]) for i in members]
+            _rename(group, _name(template), cluster.name)
+            _fill_cluster(group, cluster, account)
+            out.extend(group)
+    return out, []
+
+
+def _clone(item: Item) -> Item:
+    clone = copy.deepcopy(item)
+    annotations = _meta(clone).get("annotations")
+    if isinstance(annotations, MutableMapping):
+        for key in _ID_ANNOTATIONS:
+            annotations.pop(key, None)
+    return clone
+
+
+def _renamed(name: str, old: str, new: str) -> str:
+    if name == old:
+        return new
+    if name.startswith(old + "-"):
+        return new + name[len(old):]
+    return f"{new}-{name}"
+
+
+def _rename(group: list[Item], old: str, new: str) -> None:
+    if old == new:
+        return
+    for item in group:
+        meta = _meta(item)
+        _set(meta, "name", _renamed(_name(item), old, new))
+        spec = item.get("spec")
+        if not isinstance(spec, MutableMapping):
+            continue
+        for key in ("infrastructureRef", "controlPlaneRef"):
+            ref = spec.get(key)
+            if isinstance(ref, MutableMapping) and ref.get("name"):
+                _set(ref, "name", _renamed(str(ref["name"]), old, new))
+        if item.get("kind") == "MachinePool":
+            _set(spec, "clusterName", new)
+            template = (spec.get("template") or {}).get("spec")
+            if isinstance(template, MutableMapping):
+                if "clusterName" in template:
+                    _set(template, "clusterName", new)
+                for key in ("infrastructureRef",):
+                    ref = template.get(key)
+                    if isinstance(ref, MutableMapping) and ref.get("name"):
+                        _set(ref, "name", _renamed(str(ref["name"]), old, new))
+                config_ref = (template.get("bootstrap") or {}).get("configRef")
+                if isinstance(config_ref, MutableMapping) and config_ref.get("name"):
+                    _set(config_ref, "name", _renamed(str(config_ref["name"]), old, new))
+
+
+def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None:
+    for item in group:
+        _label(item, CLUSTER_NAME_LABEL, cluster.name)
+        if item.get("kind") == CONTROL_PLANE:
+            spec = _spec(item)
+            _set(spec, "identityRef", {"kind": ROLE_IDENTITY, "name": account.identity_name})
+            _set(spec, "eksClusterName", cluster.name)
+            _set(spec, "region", cluster.region)
+            _set(spec, "version", cluster.kubernetes_version)
