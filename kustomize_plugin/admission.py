@@ -91,7 +91,8 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         {"name": "finalizing", "expression":
             # oldObject is null only on CREATE (Kubernetes API reference, Validation.expression).
             "has(object.metadata.deletionTimestamp) && request.operation == 'UPDATE'"
-            " && (has(object.spec) ? object.spec : {}) == (has(oldObject.spec) ? oldObject.spec : {})"
+            " && (has(object.spec) ? object.spec : {})"
+            " == (has(oldObject.spec) ? oldObject.spec : {})"
             f" && (has({obj_labels}) ? {obj_labels} : {{}})"
             " == (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})"},
         {"name": "checked", "expression":

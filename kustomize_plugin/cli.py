@@ -100,6 +100,33 @@ def render(repo: Path, check_only: bool) -> None:
         click.echo("up to date")
 
 
+@main.command()
+@repo_option
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github"]), help="Output format.")
+@click.option("--strict", is_flag=True, help="Warnings fail the check too.")
+@click.option("--base", "base_ref", metavar="REF",
+              help="Also compare with git REF: the change-aware rules (CAPA-D*).")
+@click.option("--crd", "crds", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Validate against these CRDs too (file or directory; repeatable).")
+def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[Path, ...]) -> None:
+    """Check the trust and namespace invariants and the schemas of the repository."""
+    from hooks import engine, report as reporting
+
+    report = engine.check(_repo(repo), base_ref=base_ref, crds=crds)
+    for warning in report.warnings_loading:
+        click.echo(f"warning: {warning}", err=True)
+    if fmt == "json":
+        click.echo(reporting.as_json(report), nl=False)
+    elif fmt == "text":
+        click.echo(reporting.text(report), nl=False)
+        if sys.stdout.isatty() or report.findings:
+            click.echo(reporting.summary_line(report), err=not sys.stdout.isatty())
+    else:
+        click.echo(reporting.render_format(report, fmt), nl=False)
+    sys.exit(report.exit_code(strict))
+
+
 @main.command("fn")
 def fn_command() -> None:
     """The KRM function: a ResourceList on stdin, the transformed ResourceList on stdout."""

@@ -28,7 +28,8 @@ KEY_ID = "AKIA" + "Q7ZX3RLM2PV4KT6N"
 SESSION_KEY_ID = "ASIA" + "Q7ZX3RLM2PV4KT6N"
 SECRET_KEY = "9drTJvcXLB89Ab12CdZk" + "/3+qWm7Hn2Pq4Rs8TuV1"
 EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented placeholder
-EXAMPLE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented placeholder
+# AWS's documented placeholder, not a password.
+EXAMPLE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105
 
 
 def b64(text: str) -> str:
@@ -80,7 +81,7 @@ FIRING = [
     ("sts.json",
      json.dumps({"Credentials": {"AccessKeyId": SESSION_KEY_ID, "SecretAccessKey": SECRET_KEY}},
                 indent=2),
-     [(S001, "sts.json", 3, 20), (S001, "sts.json", 4, 24)]),
+     [(S001, "sts.json", 3, 21), (S001, "sts.json", 4, 25)]),
     ("values.yaml",
      f"aws:\n  secretAccessKey: \"{SECRET_KEY}\"\n",
      [(S001, "values.yaml", 2, 21)]),
@@ -166,7 +167,8 @@ NEAR_MISSES = [
      "checksum: 9drTJvcXLB89Ab12CdZk/3+qWm7Hn2Pq4Rs8TuV1\n"
      "image: ghcr.io/x/y@sha256:0b4a0c2d8e5f\n"),
     ("git-sha-without-name", "commit: 3f786850e387550fdab836ed7e6dc881de23001b\n"),
-    ("hex-digest-next-to-name", "aws_secret_access_key = 3f786850e387550fdab836ed7e6dc881de23001b\n"),
+    ("hex-digest-next-to-name",
+     "aws_secret_access_key = 3f786850e387550fdab836ed7e6dc881de23001b\n"),
     ("env-placeholder",
      "env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: ${AWS_SECRET_ACCESS_KEY}\n"
      "AWS_SECRET_ACCESS_KEY: ${AWS_SECRET_ACCESS_KEY}\n"),

@@ -1,4 +1,4 @@
-"""The credential scan: AWS keys in plain text (CAPA-S001) and unencrypted credential Secrets (CAPA-S002).
+"""The credential scan: AWS keys in plain text (CAPA-S001), unencrypted credential Secrets (S002).
 
 This module owns the question "does this file put AWS credentials into git?". It reads any
 file as text, not only the YAML that a kustomization lists: pre-commit hands it every staged
@@ -53,9 +53,7 @@ _B64_CREDENTIALS = re.compile(
 _B64_PROFILE = re.compile(r"(?<![A-Za-z0-9+/])(?P<value>W2[A-Za-z0-9+/]{30,}={0,2})")
 _ENC = re.compile(r"ENC\[[^\]\n]*\]")
 
-# Only text that names one of these can hold what the rules look for. Key IDs are upper case
-# by definition; key names are matched without regard to case, as the detectors do.
-_PREFILTER = re.compile(r"AKIA|ASIA|W2|(?i:secret|aws_b64|accesskey)")
+# S002 needs the YAML parsed, so only text naming a credential key and the kind gets that far.
 _S002_PREFILTER = re.compile(r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SecretAccessKey|SessionToken")
 _SECRET_KIND = re.compile(r"\bSecret\b")
 
@@ -69,6 +67,8 @@ CREDENTIAL_KEYS = ("AWS_B64ENCODED_CREDENTIALS", "AccessKeyID", "SecretAccessKey
 # contains one of these words with a probability below one in 100,000.
 _PLACEHOLDER_WORDS = ("EXAMPLE", "CHANGEME", "CHANGE_ME", "REPLACEME", "REPLACE_ME",
                       "PLACEHOLDER", "REDACTED")
+_FIX = ("deactivate the key in IAM, remove it from the file and from git history, "
+        "use role identities")
 _TEMPLATE = re.compile(r"^\s*(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_]\w*|<[^<>]*>|\{\{.*\}\}|%.*%)\s*$")
 
 
@@ -103,40 +103,47 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
 
         # CAPA assumes a role per account; no key is stored anywhere
         kind: AWSClusterRoleIdentity
-        spec: {roleARN: "arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io"}
+        spec:
+          roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
 
     Fix: deactivate and delete the key in IAM first (it is compromised once pushed), remove it
     from the file and from git history, and use role identities; a Secret that must exist goes
     into git only SOPS-encrypted (see CAPA-S002).
     """
-    if not _PREFILTER.search(text):
+    # Each detector runs only when its literal is in the text: ``in`` costs far less than a
+    # regular expression scan, and most files hold none of them.
+    has_key_id = "AKIA" in text or "ASIA" in text
+    has_key_name = "secret" in text.lower()
+    b64_patterns = [p for p, literal in ((_B64_CREDENTIALS, "AWS_B64ENCODED_CREDENTIALS"),
+                                         (_B64_PROFILE, "W2")) if literal in text]
+    if not (has_key_id or has_key_name or b64_patterns):
         return []
     lines = _Lines(text)
     enc_spans = [m.span() for m in _ENC.finditer(text)] if "ENC[" in text else []
+    enc_starts = [start for start, _end in enc_spans]
     found: dict[tuple[int, int], Finding] = {}
 
     def add(offset: int, message: str) -> None:
-        if any(start <= offset < end for start, end in enc_spans):
+        # Inside a SOPS ``ENC[...]`` value the characters are ciphertext, whatever they spell.
+        index = bisect_right(enc_starts, offset) - 1
+        if index >= 0 and offset < enc_spans[index][1]:
             return
         line, column = lines.position(offset)
         found.setdefault((line, column), Finding(S001, S001_SEVERITY, file, line, column, message))
 
-    for match in _KEY_ID.finditer(text):
+    for match in _KEY_ID.finditer(text) if has_key_id else ():
         key_id = match.group()
         if not _is_placeholder(key_id[4:], min_distinct=5):
             kind = "temporary (STS)" if key_id.startswith("ASIA") else "long-term"
-            add(match.start(), f"AWS {kind} access key ID {_mask(key_id)} in plain text: deactivate "
-                "it in IAM, remove it from the file and git history, use role identities")
-    for match in _SECRET_KEY.finditer(text):
+            add(match.start(), f"AWS {kind} access key ID {_mask(key_id)} in plain text: {_FIX}")
+    for match in _SECRET_KEY.finditer(text) if has_key_name else ():
         if _looks_like_secret_key(match.group("value")):
-            add(match.start("value"), "AWS secret access key in plain text: deactivate the key "
-                "in IAM, remove it from the file and git history, use role identities")
-    for pattern in (_B64_CREDENTIALS, _B64_PROFILE):
+            add(match.start("value"), f"AWS secret access key in plain text: {_FIX}")
+    for pattern in b64_patterns:
         for match in pattern.finditer(text):
             if _decodes_to_credentials(match.group("value")):
                 add(match.start("value"), "base64 value decodes to an AWS credentials profile "
-                    "with real keys (AWS_B64ENCODED_CREDENTIALS is only encoded, not encrypted): "
-                    "deactivate the keys, remove the value, use role identities")
+                    f"with real keys (base64 is an encoding, not encryption): {_FIX}")
     return sorted(found.values(), key=Finding.sort_key)
 
 
@@ -248,7 +255,9 @@ def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
             continue
         for key in CREDENTIAL_KEYS:
             value = values.get(key)
-            if not _plain_credential(value, encoded=field == "data"):
+            # Base64 layers over the credential: one in ``data``, one more for the profile.
+            layers = (field == "data") + (key == "AWS_B64ENCODED_CREDENTIALS")
+            if not _plain_credential(value, layers):
                 continue
             line, column = position(doc.node, path + (field, key), at_key=True)
             shown = f"{namespace}/{name}" if namespace else name
@@ -259,8 +268,9 @@ def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
     return findings
 
 
-def _plain_credential(value: Any, *, encoded: bool) -> bool:
-    """True when a Secret value holds a credential in plain text (not ENC[...], not a placeholder)."""
+def _plain_credential(value: Any, layers: int) -> bool:
+    """True when a Secret value holds a credential in plain text: not ENC[...], not empty, not a
+    placeholder, looking through ``layers`` of base64."""
     if value is None or isinstance(value, bool):
         return False
     text = str(value).strip()
@@ -268,7 +278,7 @@ def _plain_credential(value: Any, *, encoded: bool) -> bool:
         return False
     # Look through base64 (``data``, and AWS_B64ENCODED_CREDENTIALS inside it): an encoded
     # placeholder or documented example profile is no more a secret than a plain one.
-    for _layer in range(2 if encoded else 1):
+    for _layer in range(layers):
         decoded = _b64decode(text)
         if decoded is None:
             break
@@ -315,8 +325,10 @@ def _decodes_to_credentials(value: str, depth: int = 0) -> bool:
 def _b64decode(value: str) -> str | None:
     """Base64 text decoded as UTF-8, cut to whole 4-character groups (a wrapped value's first
     line decodes on its own), or None when it is not base64 of text."""
-    compact = "".join(value.split()).rstrip("=")
-    compact = compact[: len(compact) // 4 * 4]
+    compact = "".join(value.split())
+    if len(compact) % 4:
+        compact = compact.rstrip("=")
+        compact = compact[: len(compact) // 4 * 4]
     if not compact:
         return None
     try:

@@ -1,0 +1,199 @@
+"""The index rules read: every object once, keyed the ways cross-resource rules need.
+
+Objects are judged as the API server would store them: keys the schema does not know are an
+R004 finding and are absent here (a misspelt ``allowedNamespaces.lists`` reads as an empty
+``allowedNamespaces``, which admits every namespace).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hooks.finding import Finding, Location, ResourceRef, Severity
+from hooks.repository import Loaded, Source
+from kustomize_plugin import yamlio
+from kustomize_plugin.model import Account, AccountSet
+from kustomize_plugin.resources import (
+    CONTROL_PLANE,
+    CONTROLLER_IDENTITY,
+    INFRA_GROUP,
+    ROLE_IDENTITY,
+    STATIC_IDENTITY,
+    ResourceId,
+    group_of,
+)
+from kustomize_plugin.schema.validator import Violation
+
+PathT = tuple[str | int, ...]
+
+
+@dataclass
+class Obj:
+    """One Kubernetes object (or clusterawsadm config) with where it came from."""
+
+    doc: yamlio.Document
+    source: Source
+    data: dict[str, Any]  # as stored: unknown fields pruned
+    id: ResourceId
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.doc.file
+
+    @property
+    def kind(self) -> str:
+        return self.id.kind
+
+    @property
+    def name(self) -> str:
+        return self.id.name
+
+    @property
+    def namespace(self) -> str:
+        return self.id.namespace
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    def get(self, *path: str | int) -> Any:
+        value: Any = self.data
+        for part in path:
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                value = value[part]
+            else:
+                return None
+        return value
+
+    def has(self, *path: str | int) -> bool:
+        value: Any = self.data
+        for part in path:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                value = value[part]
+            else:
+                return False
+        return True
+
+    def ref(self) -> ResourceRef:
+        return ResourceRef(str(self.data.get("apiVersion") or ""), self.kind, self.name,
+                           self.namespace)
+
+    def location(self, path: PathT = (), *, at_key: bool = False) -> Location:
+        line, column = yamlio.position(self.doc.node, path, at_key=at_key)
+        return Location(self.file, line, column)
+
+
+def _prune(data: Any, violations: list[Violation]) -> Any:
+    unknown = [v.path for v in violations if v.code == "unknown"]
+    if not unknown:
+        return data
+    data = copy.deepcopy(data)
+    for path in unknown:
+        parent = data
+        for part in path[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+    return data
+
+
+class Context:
+    """Objects of one repository, indexed once; rules only read it."""
+
+    def __init__(self, loaded: Loaded, schema: Any = None) -> None:
+        self.root: Path = loaded.root
+        self.loaded = loaded
+        self.account_set: AccountSet | None = loaded.account_set
+        self.base_ref: str | None = None
+        self.crds: tuple[Path, ...] = ()
+        self.objects: list[Obj] = []
+        self.by_kind: dict[str, list[Obj]] = defaultdict(list)
+        self.by_id: dict[ResourceId, list[Obj]] = defaultdict(list)
+        for doc, source in loaded.documents:
+            if not isinstance(doc.data, dict):
+                continue
+            violations = schema(doc.data) if schema else []
+            obj = Obj(doc, source, _prune(doc.data, violations), ResourceId.of(doc.data),
+                      violations)
+            self.objects.append(obj)
+            self.by_kind[obj.kind].append(obj)
+            self.by_id[obj.id].append(obj)
+        self.accounts_by_namespace: dict[str, Account] = {}
+        self.accounts_by_identity: dict[str, Account] = {}
+        self.accounts_by_overlay: dict[str, Account] = {}
+        if self.account_set:
+            for account in self.account_set.accounts:
+                self.accounts_by_namespace.setdefault(account.namespace, account)
+                self.accounts_by_identity.setdefault(account.identity_name, account)
+                self.accounts_by_overlay[f"overlays/{account.name}"] = account
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def applied(self, kind: str, group: str | None = None) -> Iterator[Obj]:
+        """Objects of a kind that Flux applies (from an overlay or a loose file)."""
+        for obj in self.by_kind.get(kind, ()):
+            if group is None or obj.id.group == group:
+                yield obj
+
+    def identities(self, kind: str | None = None) -> Iterator[Obj]:
+        for k in (CONTROLLER_IDENTITY, ROLE_IDENTITY, STATIC_IDENTITY):
+            if kind is None or kind == k:
+                yield from self.applied(k, INFRA_GROUP)
+
+    def identity(self, kind: str, name: str) -> Obj | None:
+        found = self.by_id.get(ResourceId(INFRA_GROUP, kind, "", name))
+        return found[0] if found else None
+
+    def control_planes(self) -> Iterator[Obj]:
+        return self.applied(CONTROL_PLANE, "controlplane.cluster.x-k8s.io")
+
+    def iam_configs(self) -> Iterator[Obj]:
+        for obj in self.by_kind.get("AWSIAMConfiguration", ()):
+            if group_of(obj.data.get("apiVersion")) == "bootstrap.aws.infrastructure.cluster.x-k8s.io":
+                yield obj
+
+    def account_of(self, obj: Obj) -> Account | None:
+        """The declared account an object belongs to: by overlay, bootstrap file or namespace."""
+        if obj.source.overlay and obj.source.overlay in self.accounts_by_overlay:
+            return self.accounts_by_overlay[obj.source.overlay]
+        if obj.kind == ROLE_IDENTITY and obj.name in self.accounts_by_identity:
+            return self.accounts_by_identity[obj.name]
+        if self.account_set and obj.file.startswith("bootstrap/"):
+            return self.account_set.account(Path(obj.file).stem)
+        return self.accounts_by_namespace.get(obj.namespace) if obj.namespace else None
+
+    # --- findings ---------------------------------------------------------------------------
+
+    def finding(self, rule: str, severity: Severity, obj: Obj, path: PathT, message: str, *,
+                at_key: bool = False, related: tuple[Location, ...] = ()) -> Finding:
+        loc = obj.location(path, at_key=at_key)
+        return Finding(rule, severity, loc.file, loc.line, loc.column, message, obj.ref(),
+                       related)
+
+    def config_finding(self, rule: str, severity: Severity, path: PathT, message: str, *,
+                       at_key: bool = False, related: tuple[Location, ...] = ()) -> Finding:
+        """A finding in accounts.yaml at ``path``."""
+        assert self.account_set is not None
+        line, column = self.account_set.locate(path, at_key=at_key)
+        return Finding(rule, severity, "accounts.yaml", line, column, message, None, related)
+
+    def config_location(self, path: PathT) -> Location:
+        if self.account_set is None:
+            return Location("accounts.yaml")
+        line, column = self.account_set.locate(path)
+        return Location("accounts.yaml", line, column)

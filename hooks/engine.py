@@ -1,0 +1,66 @@
+"""``check``: load the repository once, run every rule, apply suppressions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hooks.context import Context
+from hooks.finding import Finding
+from hooks.repository import load
+from hooks.rules import all_rules, run_rules
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    suppressed: int = 0
+    files: int = 0
+    warnings_loading: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
+    def exit_code(self, strict: bool) -> int:
+        return 1 if self.errors or (strict and self.warnings) else 0
+
+    def summary(self) -> dict[str, Any]:
+        return {"errors": self.errors, "warnings": self.warnings, "suppressed": self.suppressed,
+                "files": self.files,
+                "filesWithFindings": len({f.file for f in self.findings})}
+
+
+def _schema() -> Any:
+    try:
+        from hooks.rules.schemas import stored_view_validator
+    except ImportError:
+        return None
+    return stored_view_validator()
+
+
+def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = ()) -> Report:
+    loaded = load(root)
+    ctx = Context(loaded, _schema())
+    ctx.base_ref = base_ref
+    ctx.crds = crds
+    rules = [r for r in all_rules().values() if base_ref or not r.change_aware]
+    findings = [Finding(rule, "error", file, line, col, message)
+                for file, line, col, rule, message in loaded.problems]
+    findings.extend(run_rules(ctx, rules))
+    kept, suppressed = _suppress(ctx, findings)
+    unique = sorted(set(kept), key=Finding.sort_key)
+    return Report(unique, suppressed, len(loaded.yaml_files), loaded.warnings)
+
+
+def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
+    try:
+        from hooks.suppress import apply
+    except ImportError:
+        return findings, 0
+    return apply(ctx, findings)

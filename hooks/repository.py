@@ -1,0 +1,219 @@
+"""What ``check`` reads: the objects Flux would apply, and the files around them.
+
+Every YAML file of the repository is found (``spec.check.exclude`` and tool directories
+skipped). A directory with a kustomization is judged as kustomize builds it: resources-only
+kustomizations (what render writes) in-process, others with a real kustomize when one is on
+PATH, else file by file with a warning. A file that no kustomization lists is not applied by
+Flux; only the credential scan reads it. ``base/`` holds templates when accounts.yaml exists.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kustomize_plugin import yamlio
+from kustomize_plugin.errors import InputError
+from kustomize_plugin.kustomization import (
+    KUSTOMIZATION_FILES,
+    NeedsKustomize,
+    OutsideRepositoryError,
+    build,
+)
+from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, load_account_set
+
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache",
+             ".ruff_cache", ".pytest_cache", ".hypothesis", ".tools", "build", "dist"}
+YAML_SUFFIXES = (".yaml", ".yml")
+KUSTOMIZE_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a document reaches the cluster: from an overlay build, or as a loose file."""
+
+    overlay: str | None  # repository-relative directory of the kustomization, if any
+    built: bool = True  # False: the file was read directly (no kustomization lists it)
+
+
+@dataclass
+class Loaded:
+    """Everything ``check`` judges, read once."""
+
+    root: Path
+    account_set: AccountSet | None
+    documents: list[tuple[yamlio.Document, Source]] = field(default_factory=list)
+    yaml_files: list[str] = field(default_factory=list)
+    kustomization_dirs: list[str] = field(default_factory=list)
+    # (file, line, column, rule, message) of problems met while loading
+    problems: list[tuple[str, int, int, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/*") + "/*")
+               or rel.startswith(p.rstrip("*").rstrip("/") + "/") for p in patterns)
+
+
+def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Repository-relative paths of every file, tool directories and excluded globs skipped."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        rel_dir = base.relative_to(root).as_posix()
+        keep = []
+        for d in sorted(dirnames):
+            rel = d if rel_dir == "." else f"{rel_dir}/{d}"
+            if d in SKIP_DIRS or d.endswith(".egg-info") or _excluded(rel, exclude):
+                continue
+            if (base / d).is_symlink():
+                continue  # never followed: a symlinked directory may leave the repository
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if not _excluded(rel, exclude):
+                out.append(rel)
+    return out
+
+
+def load(root: Path) -> Loaded:
+    if not root.is_dir():
+        raise InputError("no such repository directory", str(root))
+    account_set = load_account_set(root) if (root / ACCOUNTS_FILE).is_file() else None
+    exclude = account_set.check_exclude if account_set else ()
+    loaded = Loaded(root, account_set)
+    files = walk_files(root, exclude)
+    loaded.yaml_files = [f for f in files if f.endswith(YAML_SUFFIXES)]
+    kdirs = sorted({str(Path(f).parent.as_posix()) for f in files
+                    if Path(f).name in KUSTOMIZATION_FILES})
+    loaded.kustomization_dirs = kdirs
+    templates = {"base"} if account_set else set()
+    listed: set[str] = set()
+    referenced: set[str] = set()
+    for kdir in kdirs:
+        if kdir in templates:
+            listed.update(_listed_files(root, kdir))
+            continue
+        _load_kustomization(loaded, kdir, listed, referenced)
+    # Loose files: no kustomization directory at or above them lists them.
+    for rel in loaded.yaml_files:
+        if rel in listed or rel == ACCOUNTS_FILE or _under_kustomization(rel, kdirs):
+            continue
+        path = root / rel
+        if path.is_symlink():
+            try:
+                path.resolve().relative_to(root.resolve())
+            except ValueError:
+                loaded.problems.append((rel, 1, 1, "CAPA-R002",
+                                        "symlink leads outside the repository: not read"))
+                continue
+        for doc in yamlio.load_documents(path, rel):
+            loaded.documents.append((doc, Source(None, built=False)))
+    # Directories whose kustomization another one includes are judged as part of that one.
+    loaded.documents = [(d, s) for d, s in loaded.documents
+                        if s.overlay is None or s.overlay not in referenced]
+    return loaded
+
+
+def _under_kustomization(rel: str, kdirs: list[str]) -> bool:
+    parent = Path(rel).parent.as_posix()
+    return any(parent == k or parent.startswith(k + "/") or k == "." for k in kdirs)
+
+
+def _listed_files(root: Path, kdir: str) -> list[str]:
+    try:
+        return build(root, root / kdir).files
+    except (NeedsKustomize, InputError):
+        return []
+
+
+def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced: set[str]) -> None:
+    root = loaded.root
+    try:
+        built = build(root, root / kdir)
+    except OutsideRepositoryError as err:
+        loaded.problems.append((err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002",
+                                f"{err.message}: Flux builds only inside its source; not read"))
+        return
+    except NeedsKustomize as need:
+        _build_with_kustomize(loaded, kdir, need)
+        return
+    listed.update(built.files)
+    for rel in built.files:
+        sub = Path(rel).parent.as_posix()
+        if sub != kdir and Path(rel).name in KUSTOMIZATION_FILES:
+            referenced.add(sub)
+    for doc in built.documents:
+        loaded.documents.append((doc, Source(kdir)))
+
+
+def kustomize_command() -> list[str] | None:
+    """A plugin-free kustomize, as Flux builds (LoadRestrictionsNone, no plugins)."""
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone"]
+    if shutil.which("kustomize"):
+        return ["kustomize", "build", "--load-restrictor=LoadRestrictionsNone"]
+    return None
+
+
+def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
+    kfile = need.file
+    if need.feature in ("transformers", "generators", "validators"):
+        plugin = _function_plugin(loaded.root, kfile, need.feature)
+        if plugin:
+            loaded.problems.append((kfile, plugin[0], plugin[1], "CAPA-R002",
+                                    f"{need.feature} uses an exec/container KRM function: Flux's "
+                                    "kustomize-controller runs no plugins and fails this build "
+                                    "(render the overlay instead)"))
+            return
+    command = kustomize_command()
+    if command is None:
+        loaded.warnings.append(f"{kfile}: uses {need.feature!r} and no kustomize is on PATH; "
+                               "its files were judged one by one")
+        for rel in loaded.yaml_files:
+            if Path(rel).parent.as_posix() == kdir and Path(rel).name not in KUSTOMIZATION_FILES:
+                for doc in yamlio.load_documents(loaded.root / rel, rel):
+                    loaded.documents.append((doc, Source(kdir)))
+        return
+    try:
+        result = subprocess.run([*command, str(loaded.root / kdir)], capture_output=True,
+                                text=True, timeout=KUSTOMIZE_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}"))
+        return
+    if result.returncode != 0:
+        message = " ".join(result.stderr.split())[:300] or "kustomize build failed"
+        loaded.problems.append((kfile, 1, 1, "CAPA-R002",
+                                f"plain kustomize build fails (as Flux's would): {message}"))
+        return
+    for doc in yamlio.documents_from_text(result.stdout, kfile):
+        loaded.documents.append((doc, Source(kdir)))
+
+
+def _function_plugin(root: Path, kfile: str, feature: str) -> tuple[int, int] | None:
+    """Position of a transformers/generators entry whose config names a KRM function."""
+    docs = yamlio.load_documents(root / kfile, kfile)
+    entries = docs[0].data.get(feature) if docs and isinstance(docs[0].data, dict) else None
+    if not isinstance(entries, list):
+        return None
+    for i, entry in enumerate(entries):
+        texts: list[Any] = []
+        if isinstance(entry, str):
+            path = (root / kfile).parent / entry
+            if path.is_file():
+                texts = [d.data for d in yamlio.load_documents(path, entry)]
+        elif isinstance(entry, dict):
+            texts = [entry]
+        for data in texts:
+            meta = data.get("metadata") if isinstance(data, dict) else None
+            annotations = (meta or {}).get("annotations") or {}
+            if any(k in annotations for k in ("config.kubernetes.io/function",
+                                              "config.k8s.io/function")):
+                return yamlio.position(docs[0].node, (feature, i))
+    return None

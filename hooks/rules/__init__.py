@@ -1,0 +1,92 @@
+"""The rule catalogue: one module per rule family, each rule registered here by its ID.
+
+A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity)``; its
+docstring is the user documentation (``explain`` prints it, the README's table uses its first
+line). Rule IDs are a public contract: never renumber.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hooks.finding import Finding, Location, Severity
+
+if TYPE_CHECKING:
+    from hooks.context import Context, Obj, PathT
+
+FAMILIES = ("identities", "trust", "controlplanes", "crossaccount", "rendering", "secrets",
+            "schemas", "suppressions", "operator", "changes")
+
+
+@dataclass
+class Reporter:
+    """What a rule uses to emit findings; it knows the rule's ID and severity."""
+
+    rule: str
+    severity: Severity
+    ctx: Context
+    findings: list[Finding] = field(default_factory=list)
+
+    def at(self, obj: Obj, path: PathT, message: str, *, at_key: bool = False,
+           related: tuple[Location, ...] = (), severity: Severity | None = None) -> None:
+        self.findings.append(self.ctx.finding(self.rule, severity or self.severity, obj, path,
+                                              message, at_key=at_key, related=related))
+
+    def config(self, path: PathT, message: str, *, at_key: bool = False,
+               related: tuple[Location, ...] = (), severity: Severity | None = None) -> None:
+        self.findings.append(self.ctx.config_finding(self.rule, severity or self.severity, path,
+                                                     message, at_key=at_key, related=related))
+
+    def raw(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+
+Check = Callable[["Context", Reporter], None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    doc: str
+    check: Check
+    change_aware: bool = False  # runs only with --base
+
+    @property
+    def title(self) -> str:
+        return self.doc.split("\n", 1)[0].strip()
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, severity: Severity = "error", *,
+         change_aware: bool = False) -> Callable[[Check], Check]:
+    def register(func: Check) -> Check:
+        REGISTRY[rule_id] = Rule(rule_id, severity, inspect.getdoc(func) or rule_id, func,
+                                 change_aware)
+        return func
+    return register
+
+
+def all_rules() -> dict[str, Rule]:
+    for family in FAMILIES:
+        try:
+            importlib.import_module(f"hooks.rules.{family}")
+        except ModuleNotFoundError as err:
+            if err.name != f"hooks.rules.{family}":
+                raise
+    return dict(sorted(REGISTRY.items()))
+
+
+def run_rules(ctx: Context, rules: Iterable[Rule]) -> list[Finding]:
+    out: list[Finding] = []
+    for r in rules:
+        reporter = Reporter(r.id, r.severity, ctx)
+        r.check(ctx, reporter)
+        out.extend(reporter.findings)
+    return out

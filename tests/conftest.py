@@ -1,0 +1,54 @@
+"""Shared fixtures: example repositories made by `init`, and running `check` on them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hooks import engine
+from hooks.finding import Finding
+from kustomize_plugin import example
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+CAPA_REFERENCE = SHARED / "capa-reference"
+
+
+@pytest.fixture(scope="session")
+def _pristine_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pristine") / "repo"
+    example.init(path)
+    return path
+
+
+@pytest.fixture
+def example_repo(_pristine_example: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the rendered example repository (management, staging, live)."""
+    path = tmp_path / "repo"
+    shutil.copytree(_pristine_example, path)
+    return path
+
+
+def run_check(repo: Path, **kwargs: object) -> engine.Report:
+    return engine.check(repo, **kwargs)  # type: ignore[arg-type]
+
+
+def of_rule(report: engine.Report, rule: str) -> list[Finding]:
+    return [f for f in report.findings if f.rule == rule]
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Replace text in a file, failing loudly when the text is not there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    """1-based line of the first line containing ``needle``."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
