@@ -56,12 +56,13 @@ def _cel(value: str) -> str:
 def _account_map(accounts: Sequence[AccountBinding], credentials: str) -> str:
     # Kubernetes compiles policies with cel.HomogeneousAggregateLiterals (k8s.io/apiserver
     # pkg/cel/environment/base.go), so every value of a literal must have one type: the map is
-    # map(string, map(string, string)) and `enforced` lives in a separate list.
+    # map(string, map(string, string)) and `enforced` lives in a separate list. The keys avoid
+    # `namespace`, a reserved word of the CEL spec (langdef.md, "Syntax").
     entries = []
     for a in accounts:
-        fields = {"namespace": a.namespace}
+        fields = {"namespaceName": a.namespace}
         if credentials == ROLE_IDENTITY:
-            fields["identity"] = a.identity
+            fields["identityName"] = a.identity
         inner = ", ".join(f"{_cel(k)}: {_cel(v)}" for k, v in fields.items())
         entries.append(f"{_cel(a.account)}: {{{inner}}}")
     return "{" + ", ".join(entries) + "}"
@@ -84,32 +85,35 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
             f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''"},
         {"name": "inAccount", "expression":
             "variables.account in variables.accounts"
-            " && variables.accounts[variables.account].namespace == request.namespace"},
+            " && variables.accounts[variables.account].namespaceName == request.namespace"},
         # A control plane that is being deleted and whose spec and labels do not change may
         # still lose its finalizer: otherwise one created before this policy (or while it was
         # not enforced) could never finish deleting. Its credentials cannot change this way.
         {"name": "finalizing", "expression":
             # oldObject is null only on CREATE (Kubernetes API reference, Validation.expression).
             "has(object.metadata.deletionTimestamp) && request.operation == 'UPDATE'"
-            " && (has(object.spec) ? object.spec : {})"
-            " == (has(oldObject.spec) ? oldObject.spec : {})"
-            f" && (has({obj_labels}) ? {obj_labels} : {{}})"
-            " == (has(oldObject.metadata.labels) ? oldObject.metadata.labels : {})"},
+            " && has(object.spec) == has(oldObject.spec)"
+            " && (!has(object.spec) || object.spec == oldObject.spec)"
+            f" && has({obj_labels}) == has(oldObject.metadata.labels)"
+            f" && (!has({obj_labels}) || {obj_labels} == oldObject.metadata.labels)"},
         {"name": "checked", "expression":
             "variables.inAccount && !(variables.account in variables.unenforced)"
             " && !variables.finalizing"},
-        # Absent identityRef becomes kind '' so later expressions need no has() of their own.
-        {"name": "identityRef", "expression":
-            "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef"
-            " : {'kind': '', 'name': ''}"},
+        # An absent identityRef reads as kind '' so later expressions need no has() of their
+        # own. Both branches are strings, so the typeChecking the API server runs against the
+        # CRD schema has nothing to warn about (status.typeChecking).
+        {"name": "refKind", "expression":
+            "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.kind : ''"},
+        {"name": "refName", "expression":
+            "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.name : ''"},
     ]
     if credentials == ROLE_IDENTITY:
         variables += [
             {"name": "expected", "expression":
-                "variables.inAccount ? variables.accounts[variables.account].identity : ''"},
+                "variables.inAccount ? variables.accounts[variables.account].identityName : ''"},
             {"name": "owners", "expression":
                 "variables.accounts.filter(a,"
-                " variables.accounts[a].identity == variables.identityRef.name)"},
+                " variables.accounts[a].identityName == variables.refName)"},
         ]
     else:
         variables.append({"name": "watchFilter", "expression":
@@ -133,13 +137,13 @@ def _namespace_validation() -> dict[str, str]:
             " + variables.account + ', which is not a known account'"
             " : 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
             " + variables.account + ', whose namespace is '"
-            " + variables.accounts[variables.account].namespace",
+            " + variables.accounts[variables.account].namespaceName",
         "reason": "Forbidden",
     }
 
 
 def _role_identity_validations() -> list[dict[str, str]]:
-    kind, name = "variables.identityRef.kind", "variables.identityRef.name"
+    kind, name = "variables.refKind", "variables.refName"
     other = f"!variables.checked || {kind} != '{ROLE_KIND}' || {name} == variables.expected"
     return [
         _namespace_validation(),
@@ -192,7 +196,7 @@ def _role_identity_validations() -> list[dict[str, str]]:
 
 
 def _operator_validations() -> list[dict[str, str]]:
-    kind, name = "variables.identityRef.kind", "variables.identityRef.name"
+    kind, name = "variables.refKind", "variables.refName"
     return [
         _namespace_validation(),
         # Operator mode renders no role or static identities (DESIGN.md "Credentials modes"), so

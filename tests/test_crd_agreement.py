@@ -499,3 +499,23 @@ def test_loader_failures_are_input_errors(tmp_path: Path, content: str | None) -
     with pytest.raises(InputError) as err:
         crd.load_crds([path])
     assert err.value.path == str(path)
+
+
+@needs_reference
+def test_builtin_cel_rules_match_the_crds() -> None:
+    from kustomize_plugin.schema import cel_rules
+
+    found: dict[tuple[str, str], set[tuple[tuple[str, ...], str, str]]] = {}
+    for path in crd_files(*MAIN_CRDS):
+        for document in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader):
+            for version in document["spec"]["versions"]:
+                if not version.get("served"):
+                    continue
+                key = (f"{document['spec']['group']}/{version['name']}",
+                       document["spec"]["names"]["kind"])
+                rules = cel_rules.rules_from_schema(version["schema"]["openAPIV3Schema"])
+                if rules:
+                    found[key] = {(r.path, r.rule, r.message) for r in rules}
+    ours = {key: {(r.path, r.rule, r.message) for r in rules}
+            for key, rules in cel_rules.BUILTIN_RULES.items()}
+    assert ours == found

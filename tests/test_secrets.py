@@ -110,6 +110,10 @@ FIRING = [
      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: capa-system\n---\n"
      + secret(f"data:\n  AccessKeyID: {b64(KEY_ID)}\n"),
      [(S002, "multi-document.yaml", 13, 3)]),
+    ("list.yaml",
+     "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n"
+     f"    metadata: {{name: creds}}\n    data:\n      SecretAccessKey: {b64(SECRET_KEY)}\n",
+     [(S002, "list.yaml", 8, 7)]),
     # SOPS with encrypted_regex ^(data)$ leaves stringData in plain text despite ``sops:``.
     ("partly-encrypted.yaml",
      secret(f"data:\n  AccessKeyID: {ENC}\nstringData:\n  SecretAccessKey: {b64('x' * 7 + 'y')}\n")

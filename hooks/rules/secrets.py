@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -21,9 +22,12 @@ from typing import Any
 
 import yaml
 
+from hooks.context import Context
 from hooks.finding import Finding, ResourceRef, Severity
+from hooks.repository import walk_files
+from hooks.rules import REGISTRY, Reporter, Rule
 from kustomize_plugin.errors import InputError
-from kustomize_plugin.yamlio import Document, documents_from_text, position
+from kustomize_plugin.yamlio import MAX_FILE_BYTES, Document, documents_from_text, position
 
 S001 = "CAPA-S001"
 S001_SEVERITY: Severity = "error"
@@ -31,7 +35,8 @@ S002 = "CAPA-S002"
 S002_SEVERITY: Severity = "error"
 
 # Access key IDs: "AKIA" for an IAM user's long-term key, "ASIA" for an STS temporary key,
-# then 16 upper-case letters or digits (IAM User Guide, "Unique identifiers": IDs prefixes).
+# then 16 upper-case letters or digits (IAM User Guide, "IAM identifiers", unique ID prefixes:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html).
 _KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
 # A secret access key is 40 characters of the base64 alphabet with no marker of its own, so it
 # is only recognised next to its name: ``aws_secret_access_key = `` (credentials file),
@@ -227,17 +232,15 @@ def _documents(file: str, text: str) -> list[Document]:
         return []
 
 
-def _objects(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...],
-                                                                         dict[Any, Any]]]:
+def _objects(data: Any) -> list[tuple[tuple[str | int, ...], dict[Any, Any]]]:
     """The objects of one document: the document itself, or the items of a ``kind: List``."""
     if not isinstance(data, dict):
         return []
     items = data.get("items")
     kind = data.get("kind")
     if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-        return [(path + ("items", i), item) for i, item in enumerate(items)
-                if isinstance(item, dict)]
-    return [(path, data)]
+        return [(("items", i), item) for i, item in enumerate(items) if isinstance(item, dict)]
+    return [((), data)]
 
 
 def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
@@ -354,3 +357,37 @@ class _Lines:
             self._starts = [0] + [m.end() for m in re.finditer("\n", self._text)]
         index = bisect_right(self._starts, offset) - 1
         return index + 1, offset - self._starts[index] + 1
+
+
+# --- registration: `check` scans every file of the repository (exclusions applied) ----------
+
+def _repository_findings(ctx: Context) -> list[Finding]:
+    cached: list[Finding] | None = getattr(ctx, "_secret_findings", None)
+    if cached is not None:
+        return cached
+    found: list[Finding] = []
+    for rel in walk_files(ctx.root, ctx.account_set.check_exclude if ctx.account_set else ()):
+        path = ctx.root / rel
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in raw:
+            continue
+        found.extend(scan_text(rel, raw.decode("utf-8", errors="replace")))
+    ctx._secret_findings = found  # type: ignore[attr-defined]
+    return found
+
+
+def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any]) -> None:
+    def check(ctx: Context, report: Reporter) -> None:
+        for finding in _repository_findings(ctx):
+            if finding.rule == rule_id:
+                report.raw(finding)
+    REGISTRY[rule_id] = Rule(rule_id, severity, inspect.getdoc(doc_source) or rule_id, check)
+
+
+_register(S001, S001_SEVERITY, check_s001)
+_register(S002, S002_SEVERITY, check_s002)
