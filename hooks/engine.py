@@ -36,17 +36,15 @@ class Report:
                 "filesWithFindings": len({f.file for f in self.findings})}
 
 
-def _schema() -> Any:
-    try:
-        from hooks.rules.schemas import stored_view_validator
-    except ImportError:
-        return None
-    return stored_view_validator()
+def _schema(crds: tuple[Path, ...]) -> Any:
+    from hooks.rules.schemas import stored_view_validator
+
+    return stored_view_validator(crds)
 
 
 def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = ()) -> Report:
     loaded = load(root)
-    ctx = Context(loaded, _schema())
+    ctx = Context(loaded, _schema(crds))
     ctx.base_ref = base_ref
     ctx.crds = crds
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]

@@ -77,8 +77,14 @@ spec:
     services: {cidrBlocks: [10.96.0.0/12]}
     serviceDomain: cluster.local
     apiServerPort: 6443
-  infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta2, kind: AWSManagedCluster, name: staging}
-  controlPlaneRef: {apiVersion: controlplane.cluster.x-k8s.io/v1beta2, kind: AWSManagedControlPlane, name: staging-control-plane}
+  infrastructureRef:
+    apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+    kind: AWSManagedCluster
+    name: staging
+  controlPlaneRef:
+    apiVersion: controlplane.cluster.x-k8s.io/v1beta2
+    kind: AWSManagedControlPlane
+    name: staging-control-plane
   paused: false
   availabilityGates: [{conditionType: example.com/Ready, polarity: Positive}]
 ---
@@ -90,8 +96,14 @@ spec:
     pods: {cidrBlocks: [192.168.0.0/16]}
     apiServerPort: 6443
   controlPlaneEndpoint: {host: example.com, port: 443}
-  infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: AWSManagedCluster, name: staging}
-  controlPlaneRef: {apiGroup: controlplane.cluster.x-k8s.io, kind: AWSManagedControlPlane, name: staging-control-plane}
+  infrastructureRef:
+    apiGroup: infrastructure.cluster.x-k8s.io
+    kind: AWSManagedCluster
+    name: staging
+  controlPlaneRef:
+    apiGroup: controlplane.cluster.x-k8s.io
+    kind: AWSManagedControlPlane
+    name: staging-control-plane
 ---
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSManagedCluster
@@ -118,10 +130,13 @@ spec:
   upgradePolicy: standard
   associateOIDCProvider: true
   endpointAccess: {public: true, private: false, publicCIDRs: [10.0.0.0/8]}
-  logging: {apiServer: true, audit: true, authenticator: false, controllerManager: false, scheduler: false}
+  logging: {apiServer: true, audit: true, authenticator: false, controllerManager: false,
+            scheduler: false}
   kubeProxy: {disable: false}
   vpcCni: {disable: false}
-  accessConfig: {authenticationMode: api_and_config_map, bootstrapClusterCreatorAdminPermissions: true}
+  accessConfig:
+    authenticationMode: api_and_config_map
+    bootstrapClusterCreatorAdminPermissions: true
   addons: [{name: vpc-cni, version: v1.19.0-eksbuild.1, conflictResolution: overwrite}]
   additionalTags: {team: platform}
   encryptionConfig: {provider: arn:aws:kms:eu-west-1:222222222222:key/x, resources: [secrets]}
@@ -133,8 +148,11 @@ spec:
         - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy
           accessScope: {type: namespace, namespaces: [default]}
   iamAuthenticatorConfig:
-    mapRoles: [{rolearn: "arn:aws:iam::222222222222:role/admin", username: admin, groups: [system:masters]}]
-  oidcIdentityProviderConfig: {clientId: a, identityProviderConfigName: b, issuerUrl: https://example.com}
+    mapRoles:
+      - {rolearn: "arn:aws:iam::222222222222:role/admin", username: admin,
+         groups: [system:masters]}
+  oidcIdentityProviderConfig:
+    {clientId: a, identityProviderConfigName: b, issuerUrl: https://example.com}
   network: {vpc: {availabilityZoneUsageLimit: 3}}
 ---
 apiVersion: cluster.x-k8s.io/v1beta1
@@ -148,7 +166,10 @@ spec:
     spec:
       clusterName: staging
       bootstrap: {dataSecretName: ""}
-      infrastructureRef: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta2, kind: AWSManagedMachinePool, name: staging-pool-0}
+      infrastructureRef:
+        apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+        kind: AWSManagedMachinePool
+        name: staging-pool-0
       version: v1.31.0
 ---
 apiVersion: cluster.x-k8s.io/v1beta2
@@ -161,7 +182,10 @@ spec:
     spec:
       clusterName: staging
       bootstrap: {dataSecretName: ""}
-      infrastructureRef: {apiGroup: infrastructure.cluster.x-k8s.io, kind: AWSManagedMachinePool, name: staging-pool-0}
+      infrastructureRef:
+        apiGroup: infrastructure.cluster.x-k8s.io
+        kind: AWSManagedMachinePool
+        name: staging-pool-0
       taints: [{key: dedicated, value: gpu, effect: NoSchedule, propagation: Always}]
       deletion: {nodeDrainTimeoutSeconds: 60}
 ---
@@ -178,7 +202,9 @@ spec:
   updateConfig: {maxUnavailable: 1}
   remoteAccess: {public: false, sshKeyName: default}
   nodeRepairConfig: {enabled: true}
-  lifecycleHooks: [{name: drain, lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING", defaultResult: CONTINUE}]
+  lifecycleHooks:
+    - {name: drain, lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+       defaultResult: CONTINUE}
   awsLaunchTemplate:
     instanceType: t3.large
     ami: {eksLookupType: AmazonLinux2023}
@@ -218,7 +244,8 @@ metadata: {name: aws-staging, namespace: capa-staging}
 spec:
   version: v2.11.1
   configSecret: {name: staging-credentials, namespace: capa-staging}
-  fetchConfig: {url: https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases/v2.11.1/infrastructure-components.yaml}
+  fetchConfig:
+    url: https://example.com/capa/v2.11.1/infrastructure-components.yaml
   manager:
     additionalArgs: {"--watch-filter": staging}
     featureGates: {MachinePool: true}

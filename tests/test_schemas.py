@@ -41,14 +41,16 @@ spec:
     extraStatements:
       - Effect: Allow
         Action: sts:AssumeRole
-        Resource: ["arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io"]
+        Resource:
+          - "arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io"
   clusterAPIControllers:
     disable: false
     extraStatements:
       - Sid: AssumeTargets
         Effect: Allow
         Action: [sts:AssumeRole, sts:TagSession]
-        Resource: ["arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io"]
+        Resource:
+          - "arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io"
     trustStatements:
       - Effect: Allow
         Principal: {AWS: ["arn:aws:iam::111111111111:root"], Service: ec2.amazonaws.com}

@@ -1,4 +1,4 @@
-"""Schemas of Cluster API's core ``Cluster`` and ``MachinePool`` (cluster.x-k8s.io v1beta1, v1beta2).
+"""Schemas of Cluster API's ``Cluster`` and ``MachinePool`` (cluster.x-k8s.io v1beta1, v1beta2).
 
 Both versions are served by CAPI v1.11+ (``core/config/crd/bases/cluster.x-k8s.io_clusters.yaml``
 and ``..._machinepools.yaml``). CAPA's EKS templates still write v1beta1, with
@@ -19,7 +19,6 @@ from kustomize_plugin.schema.core import (
     obj,
     resource,
     string,
-    string_list,
     string_map,
 )
 

@@ -1,4 +1,4 @@
-"""Schema of clusterawsadm's ``AWSIAMConfiguration`` (bootstrap.aws.infrastructure.cluster.x-k8s.io).
+"""Schema of clusterawsadm's ``AWSIAMConfiguration``, the ``bootstrap iam`` config file.
 
 No CRD exists for this kind: it is the ``--config`` file of ``clusterawsadm bootstrap iam``,
 decoded by ``cmd/clusterawsadm/configreader/configreader.go`` with a non-strict codec, so an

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,12 +112,14 @@ def compile_schema(schema: dict[str, Any]) -> Check:
 
         def check_pattern(value: Any, path: Path, out: list[Violation]) -> None:
             if isinstance(value, str) and not regex.search(value):
-                out.append(Violation(path, f"{value!r} does not match {regex.pattern!r}", "pattern"))
+                out.append(Violation(path, f"{value!r} does not match {regex.pattern!r}",
+                                     "pattern"))
         checks.append(check_pattern)
     for key, op, word in (("minLength", "lt", "shorter than"), ("maxLength", "gt", "longer than")):
         if key in schema:
             checks.append(_length_check(schema[key], op, word, str))
-    for key, op, word in (("minItems", "lt", "fewer items than"), ("maxItems", "gt", "more items than")):
+    for key, op, word in (("minItems", "lt", "fewer items than"),
+                          ("maxItems", "gt", "more items than")):
         if key in schema:
             checks.append(_length_check(schema[key], op, word, list))
     for key, op, word in (("minProperties", "lt", "fewer keys than"),
@@ -164,7 +166,7 @@ def _type_words(type_list: list[str]) -> str:
     return " or ".join(_TYPE_NAMES.get(t, t) for t in type_list)
 
 
-def _length_check(limit: int, op: str, word: str, kind: type) -> Check:
+def _length_check(limit: int, op: str, word: str, kind: type[Sized]) -> Check:
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, kind) and not isinstance(value, bool):
             n = len(value)

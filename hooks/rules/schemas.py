@@ -1,0 +1,78 @@
+"""Rule CAPA-R004: every object against its schema, and the stored view other rules judge.
+
+The schemas are the project's own (``kustomize_plugin.schema``), compiled once per process;
+``check --crd PATH`` adds user-supplied CRDs, which take precedence for their kinds. A key the
+schema does not know is a finding here and is pruned from the object before any other rule
+reads it, as the API server would store it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hooks.context import Context
+from hooks.rules import Reporter, rule
+from kustomize_plugin.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
+from kustomize_plugin.schema.registry import schema_check
+from kustomize_plugin.schema.validator import Check, Violation
+
+Validate = Callable[[dict[str, Any]], list[Violation]]
+
+
+def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
+    user: dict[tuple[str, str], Check] = {}
+    if crds:
+        from kustomize_plugin.schema.crd import load_crds
+
+        user = load_crds(crds)
+
+    def validate(data: dict[str, Any]) -> list[Violation]:
+        key = (str(data.get("apiVersion") or ""), str(data.get("kind") or ""))
+        check = user.get(key) or schema_check(*key)
+        out: list[Violation] = []
+        if check is not None:
+            check(data, (), out)
+        rules = BUILTIN_RULES.get(key)
+        # cel-python is imported only when an object holds a field a CEL rule binds to.
+        if rules and not out and any(next(_nodes(data, r.path), None) for r in rules):
+            cel = cel_rules(*key)
+            if cel is not None:
+                out.extend(cel(data))
+        return out
+    return validate
+
+
+@rule("CAPA-R004")
+def r004(ctx: Context, report: Reporter) -> None:
+    """A resource violates its schema: unknown field, wrong type, bad enum or pattern.
+
+    Why: an unknown field makes Flux's server-side apply reject the whole Kustomization (every
+    object of that account stops reconciling), while a client-side `kubectl apply` prunes it
+    without a word; clusterawsadm decodes AWSIAMConfiguration without strict mode
+    (cmd/clusterawsadm/configreader/configreader.go), so a misspelt key such as the CAPA docs'
+    `clusterAPIControllers.disabled` silently does nothing. Every other rule judges the object
+    without the unknown key, as the API server would store it: `allowedNamespaces: {lists: [a]}`
+    is stored as `{}`, which admits every namespace (CAPA-I002).
+
+    Bad:
+        spec:
+          identityref:            # unknown: the control plane has no identityRef (CAPA-C001)
+            kind: AWSClusterRoleIdentity
+            name: staging-identity
+
+    Good:
+        spec:
+          identityRef:
+            kind: AWSClusterRoleIdentity
+            name: staging-identity
+
+    Fix: correct the key or value the finding names (the message suggests the nearest known
+    key); `check --crd infrastructure-components.yaml` validates against your CAPA release.
+    """
+    for obj in ctx.objects:
+        for violation in obj.violations:
+            where = ".".join(str(p) for p in violation.path)
+            message = f"{where}: {violation.message}" if where else violation.message
+            report.at(obj, violation.path, message, at_key=violation.at_key)
