@@ -224,19 +224,18 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
                               "Cluster template, or the same names")]
     template = clusters[0]
     members = _group(items, template)
-    out: list[Item] = []
-    for index, item in enumerate(items):
-        if index != members[0] and index in members:
-            continue
-        if index != members[0]:
-            out.append(item)
-            continue
-        for n, cluster in enumerate(account.clusters):
-            group = [items[i] if n == 0 else _clone(items[i]) for i in members]
-            _rename(group, _name(template), cluster.name)
-            _fill_cluster(group, cluster, account)
-            out.extend(group)
-    return out, []
+    # The template's own items are renamed in place (input order kept); the copies for further
+    # clusters follow the template's last item.
+    _rename([items[i] for i in members], _name(template), account.clusters[0].name)
+    _fill_cluster([items[i] for i in members], account.clusters[0], account)
+    copies: list[Item] = []
+    for cluster in account.clusters[1:]:
+        group = [_clone(items[i]) for i in members]
+        _rename(group, account.clusters[0].name, cluster.name)
+        _fill_cluster(group, cluster, account)
+        copies.extend(group)
+    last = members[-1]
+    return [*items[:last + 1], *copies, *items[last + 1:]], []
 
 
 def _clone(item: Item) -> Item:

@@ -1,0 +1,159 @@
+"""Isolation between accounts (CAPA-X001, X002, X004): what two accounts must never share.
+
+This module owns the question "can one account's objects or credentials collide with
+another's?": namespaces and identity names (X001), the objects two overlays apply (X002) and
+AWS account IDs (X004). X003 (namespaced identities) lives with the identity rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hooks.context import Context, Obj
+from hooks.rules import Reporter, rule
+from kustomize_plugin.model import shared_account_ids
+from kustomize_plugin.resources import INFRA_GROUP, ROLE_IDENTITY, ResourceId
+
+# clusterawsadm input, never applied by Flux (.sourceignore lists bootstrap/): one file per AWS
+# account, all of the same kind and without a name.
+_NOT_APPLIED = {"AWSIAMConfiguration"}
+
+
+def _owner(obj: Obj) -> str:
+    """What applies an object: its overlay's Flux Kustomization, or the loose file itself."""
+    return obj.source.overlay or obj.file
+
+
+@rule("CAPA-X001")
+def check_shared_namespace(ctx: Context, report: Reporter) -> None:
+    """Two accounts share a namespace or an identity name.
+
+    Why: CAPA decides which credentials a cluster may use by its namespace alone
+    (pkg/cloud/scope/session.go:389-429), and identities are cluster-scoped
+    (api/v1beta2/awsidentity_types.go:109). Two accounts whose role identities admit one
+    namespace let that namespace's clusters use either account's credentials; two accounts
+    with one identity name overwrite each other's identity. `render` and `add-account` refuse
+    such an accounts.yaml; check also finds it in hand-written overlays.
+
+    Bad:
+        # overlays/staging/identity.yaml      # overlays/live/identity.yaml
+        name: staging-identity                 name: live-identity
+        allowedNamespaces: {list: [shared]}    allowedNamespaces: {list: [shared]}
+
+    Good:
+        allowedNamespaces: {list: [staging]}   allowedNamespaces: {list: [live]}
+
+    Fix: give every account its own namespace (`namespace:`) and identity name
+    (`identityName:`) in accounts.yaml, then run `capa-accounts render`.
+    """
+    if ctx.account_set is not None:
+        seen: dict[tuple[str, str], str] = {}
+        for account in ctx.account_set.accounts:
+            for what, key, value in (("namespace", "namespace", account.namespace),
+                                     ("identity name", "identityName", account.identity_name)):
+                user = seen.setdefault((what, value), account.name)
+                if user != account.name:
+                    report.config(_config_path(ctx, account.index, key),
+                                  f"{what} {value!r} is already used by account {user!r}: "
+                                  f"accounts must not share a {what}")
+    admitted: dict[str, list[tuple[Obj, int]]] = defaultdict(list)
+    for ident in ctx.identities(ROLE_IDENTITY):
+        names = ident.get("spec", "allowedNamespaces", "list")
+        if not isinstance(names, list):
+            continue  # selectors and "all namespaces" are identity findings (I002, I004)
+        for i, namespace in enumerate(names):
+            if isinstance(namespace, str):
+                admitted[namespace].append((ident, i))
+    homes = {(_owner(o), o.namespace) for o in ctx.objects if o.namespace}
+    path = ("spec", "allowedNamespaces", "list")
+    for namespace, entries in admitted.items():
+        if len({_owner(ident) for ident, _ in entries}) < 2:
+            continue
+        # Blame the identities that admit a namespace not their own: the account that declares
+        # it, else the one whose overlay puts objects there, keeps it.
+        home = next((e for e in entries if _declared_namespace(ctx, e[0]) == namespace), None) \
+            or next((e for e in entries if (_owner(e[0]), namespace) in homes), entries[0])
+        first, j = home
+        for ident, i in entries:
+            if _owner(ident) != _owner(first):
+                report.at(ident, (*path, i), f"namespace {namespace!r} is also admitted by "
+                          f"{first.kind} {first.name!r} of {_owner(first)}: clusters there "
+                          "could use either account's credentials",
+                          related=(first.location((*path, j)),))
+
+
+def _declared_namespace(ctx: Context, ident: Obj) -> str | None:
+    account = ctx.account_of(ident)
+    return account.namespace if account else None
+
+
+def _config_path(ctx: Context, index: int, key: str) -> tuple[str | int, ...]:
+    doc = ctx.account_set.document if ctx.account_set else None
+    entry = doc.data["spec"]["accounts"][index] if doc else {}
+    return ("spec", "accounts", index, key if isinstance(entry, dict) and key in entry else "name")
+
+
+@rule("CAPA-X002")
+def check_duplicate_objects(ctx: Context, report: Reporter) -> None:
+    """Two overlays render the same object (same group, kind, namespace, name).
+
+    Why: each overlay is applied by its own Flux Kustomization, and each one owns what it
+    applies: the two overwrite each other's version on every sync, and pruning one deletes the
+    object the other still needs. For an identity (cluster-scoped, so the namespace does not
+    tell them apart) that means one account's clusters reconcile with the other's role.
+
+    Bad:
+        # overlays/staging/identity.yaml and overlays/live/identity.yaml both hold
+        kind: AWSClusterRoleIdentity
+        metadata: {name: shared-identity}
+
+    Good:
+        metadata: {name: staging-identity}     metadata: {name: live-identity}
+
+    Fix: give the object a name unique to its account, or apply it from one overlay only.
+    """
+    for rid, objs in ctx.by_id.items():
+        if len(objs) < 2 or not rid.name or rid.kind in _NOT_APPLIED:
+            continue
+        first = objs[0]
+        for obj in objs[1:]:
+            if _owner(obj) == _owner(first):
+                continue  # one build: kustomize itself refuses the duplicate
+            report.at(obj, ("metadata", "name"), f"{_describe(rid)} is also applied by "
+                      f"{_owner(first)} ({first.file}): two Flux Kustomizations would fight "
+                      "over it", related=(first.location(("metadata", "name")),))
+
+
+def _describe(rid: ResourceId) -> str:
+    group = "" if rid.group in ("", INFRA_GROUP) else f" ({rid.group})"
+    return f"{rid}{group}"
+
+
+@rule("CAPA-X004", "warning")
+def check_shared_account_id(ctx: Context, report: Reporter) -> None:
+    """Two accounts share an AWS account ID: the environments are not isolated.
+
+    Why: the AWS account is the isolation boundary: IAM, quotas, VPC limits and blast radius.
+    Two entries with one account ID reach the same controllers role, so a mistake or a
+    compromise in one environment reaches the other. Allowed (for example a sandbox sharing a
+    staging account), but rarely intended: often a copy-paste slip.
+
+    Bad:
+        - {name: staging, accountId: "222222222222"}
+        - {name: live, accountId: "222222222222"}
+
+    Good:
+        - {name: staging, accountId: "222222222222"}
+        - {name: live, accountId: "333333333333"}
+
+    Fix: give each account its own AWS account, or suppress with a reason:
+    `suppress: [{rule: CAPA-X004, reason: ...}]`.
+    """
+    if ctx.account_set is None:
+        return
+    for first, second in shared_account_ids(ctx.account_set):
+        report.config(("spec", "accounts", second.index, "accountId"),
+                      f"account {second.name!r} uses AWS account {second.account_id}, as "
+                      f"account {first.name!r} does: the two are not isolated",
+                      related=(ctx.config_location(("spec", "accounts", first.index,
+                                                    "accountId")),))

@@ -1,0 +1,219 @@
+"""Rendering and Flux delivery (CAPA-R001, R002, R003, R005): will Flux apply what we mean?
+
+This module owns the question "does what Flux applies match accounts.yaml + base/, and can
+Flux apply it at all?": generated files in sync, overlays that plain kustomize builds, Flux
+Kustomizations whose paths exist, and `force: true` where CAPA forbids updates.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from hooks.context import Context, Obj
+from hooks.finding import Finding
+from hooks.rules import Reporter, rule
+from kustomize_plugin import render
+from kustomize_plugin.errors import CapaAccountsError
+from kustomize_plugin.model import ROLE_IDENTITY
+from kustomize_plugin.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
+
+FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+# `flux bootstrap` names the GitRepository of the repository it bootstraps `flux-system`
+# (render uses the same); a Kustomization with another source reads another repository.
+OWN_SOURCE = "flux-system"
+RENDER_HINT = "run `capa-accounts render`"
+
+
+def _first_difference(old: str, new: str) -> tuple[int, str]:
+    """1-based line of the first difference, and what render writes there."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1):
+        if a != b:
+            return number, b
+    number = min(len(old_lines), len(new_lines)) + 1
+    expected = new_lines[number - 1] if number <= len(new_lines) else ""
+    return min(number, max(len(old_lines), 1)), expected
+
+
+@rule("CAPA-R001")
+def check_in_sync(ctx: Context, report: Reporter) -> None:
+    """Generated files are out of sync with accounts.yaml + base/ (fix: `capa-accounts render`).
+
+    Why: Flux applies the committed overlays, not accounts.yaml: a change to accounts.yaml or
+    base/ that was not rendered does nothing, and a hand edit of a generated file is silently
+    undone by the next render. A generated file of a removed account is stale (render deletes
+    it). Render never overwrites a file without the generated header; such a file is reported
+    here too.
+
+    Bad:
+        # overlays/live/cluster-live.yaml, edited by hand
+        region: us-east-1      # accounts.yaml says eu-west-1
+
+    Good:
+        # accounts.yaml: region: us-east-1, then `capa-accounts render`
+
+    Fix: edit accounts.yaml or base/, run `capa-accounts render` and commit the result.
+    """
+    if ctx.account_set is None:
+        return
+    try:
+        todo = render.changes(ctx.root, render.plan(ctx.root, ctx.account_set))
+    except CapaAccountsError as err:
+        if ctx.account_set.credentials != ROLE_IDENTITY:
+            return  # render does not write this mode yet: nothing to compare with
+        report.raw(Finding(report.rule, report.severity, err.path or "accounts.yaml",
+                           err.line or 1, err.column or 1, f"render cannot proceed: "
+                           f"{err.message}"))
+        return
+    for change in todo:
+        line, message = 1, f"out of date: {RENDER_HINT} (render would create it)"
+        if change.action == "delete":
+            message = f"stale generated file of a removed account: {RENDER_HINT}"
+        elif change.action == "update":
+            line, expected = _first_difference(change.old, change.new)
+            shown = expected.strip()
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            message = (f"out of date: {RENDER_HINT} (render writes {shown!r} here)" if shown
+                       else f"out of date: {RENDER_HINT}")
+        report.raw(Finding(report.rule, report.severity, change.path, line, 1, message))
+
+
+@rule("CAPA-R002")
+def check_plain_kustomize(ctx: Context, report: Reporter) -> None:
+    """An overlay uses an exec/container function, or otherwise cannot be built by plain kustomize.
+
+    Why: Flux's kustomize-controller builds every path with kustomize's builtins only and
+    `--load-restrictor=LoadRestrictionsNone` (fluxcd/pkg kustomize/kustomize_generator.go):
+    it refuses exec and container KRM functions (Flux FAQ), so an overlay that needs
+    `capa-accounts-fn` at build time fails the whole Kustomization, and a resource entry
+    or symlink that leaves the repository is outside Flux's source. The repository loader
+    reports this rule while reading the overlays.
+
+    Bad:
+        # overlays/staging/kustomization.yaml
+        transformers:
+          - account.yaml         # config.kubernetes.io/function: {exec: {path: capa-accounts-fn}}
+
+    Good:
+        resources:               # the function's output, rendered and committed
+          - identity.yaml
+          - cluster-staging.yaml
+
+    Fix: run `capa-accounts render` and let Flux apply the rendered files.
+    """
+    # Reported by hooks/repository.py while loading: a build that fails never reaches rules.
+
+
+def _flux_path(obj: Obj) -> str | None:
+    """A Flux Kustomization's spec.path, normalized relative to the source root."""
+    path = obj.get("spec", "path")
+    if not isinstance(path, str):
+        return None
+    # Flux joins the path below the source root (securejoin): a leading "/" is the root.
+    normal = posixpath.normpath("/" + path.strip()).lstrip("/")
+    return normal or "."
+
+
+def _flux_kustomizations(ctx: Context) -> list[tuple[Obj, str]]:
+    out = []
+    for obj in ctx.applied("Kustomization", FLUX_GROUP):
+        path = _flux_path(obj)
+        if path is not None:
+            out.append((obj, path))
+    return out
+
+
+def _exists(root: Path, rel: str) -> bool:
+    path = root / rel
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False  # a symlink that leaves the repository leaves Flux's source too
+    return path.is_dir()
+
+
+@rule("CAPA-R003")
+def check_flux_paths(ctx: Context, report: Reporter) -> None:
+    """A Flux Kustomization's path does not exist, or an account has no Flux Kustomization.
+
+    Why: kustomize-controller fails a Kustomization whose path is not a directory of its source
+    ("no such file or directory"), so nothing of it is applied; and an overlay no
+    Kustomization points at is never applied at all: the account's identity and clusters exist
+    only in git. Only Kustomizations whose source is this repository (GitRepository
+    `flux-system`, as `flux bootstrap` names it) are checked.
+
+    Bad:
+        spec:
+          path: ./overlays/stagign
+
+    Good:
+        spec:
+          path: ./overlays/staging
+
+    Fix: correct the path, or run `capa-accounts render`, which writes one Kustomization per
+    account in clusters/management/.
+    """
+    paths: set[str] = set()
+    for obj, path in _flux_kustomizations(ctx):
+        paths.add(path)
+        source = obj.get("spec", "sourceRef")
+        if not isinstance(source, dict) or source.get("kind") != "GitRepository" \
+                or source.get("name") != OWN_SOURCE:
+            continue
+        if not _exists(ctx.root, path):
+            report.at(obj, ("spec", "path"), f"path {obj.get('spec', 'path')!r} is not a "
+                      "directory of this repository: Flux fails this Kustomization")
+    if ctx.account_set is None:
+        return
+    for account in ctx.account_set.accounts:
+        if f"overlays/{account.name}" not in paths:
+            report.config(("spec", "accounts", account.index, "name"),
+                          f"account {account.name!r} has no Flux Kustomization with path "
+                          f"./overlays/{account.name}: Flux never applies its identity and "
+                          f"clusters ({RENDER_HINT})")
+
+
+def _applies(flux_path: str, obj: Obj) -> bool:
+    """Whether a Flux path builds ``obj``: its overlay, or a directory above a loose file."""
+    where = obj.source.overlay or posixpath.dirname(obj.file) or "."
+    if obj.source.overlay:
+        return flux_path == where
+    return flux_path == "." or where == flux_path or where.startswith(flux_path + "/")
+
+
+@rule("CAPA-R005")
+def check_force_for_default(ctx: Context, report: Reporter) -> None:
+    """The Flux Kustomization that applies `default` lacks `force: true`.
+
+    Why: CAPA's webhook rejects every change to the spec of the AWSClusterControllerIdentity
+    `default` (webhooks/awsclustercontrolleridentity_webhook.go:96-98), and its
+    allowedNamespaces lists every account namespace: adding or removing an account changes it,
+    the server-side apply fails, and the Kustomization stops, blocking every account behind
+    its dependsOn. With `force: true` Flux deletes and recreates the object instead.
+
+    Bad:
+        spec:
+          path: ./overlays/management
+          prune: true
+
+    Good:
+        spec:
+          path: ./overlays/management
+          prune: true
+          force: true
+
+    Fix: add `force: true` to that Kustomization's spec (render writes it).
+    """
+    defaults = [o for o in ctx.identities(CONTROLLER_IDENTITY) if o.name == DEFAULT_IDENTITY]
+    if not defaults:
+        return
+    for obj, path in _flux_kustomizations(ctx):
+        target = next((d for d in defaults if _applies(path, d)), None)
+        if target is None or obj.get("spec", "force") is True:
+            continue
+        where = ("spec", "force") if obj.has("spec", "force") else ("spec",)
+        report.at(obj, where, f"this Kustomization applies AWSClusterControllerIdentity "
+                  f"`default` ({target.file}), whose spec CAPA makes immutable: without "
+                  "`force: true` adding an account blocks every sync", at_key=len(where) == 1,
+                  related=(target.location(("metadata", "name")),))

@@ -1,0 +1,412 @@
+"""The trust chain between AWS accounts (CAPA-T001 … T010).
+
+This module owns the question "can the management principal, and only it, assume each target
+account's controllers role, the way the identities ask for it?": the identities' role ARNs and
+session settings, the target stacks' ``trustStatements`` and the management stack's
+``sts:AssumeRole`` grant. How IAM reads a stack lives in ``hooks.iam_policy``.
+
+Which ``AWSIAMConfiguration`` is which: with accounts.yaml, ``bootstrap/management.yaml`` is the
+management account's stack and ``bootstrap/<account>.yaml`` each target's (render writes them).
+Any other one, and every one of a hand-written repository, is judged by its content: a stack
+that grants ``sts:AssumeRole`` is the management one, a stack with ``trustStatements`` a target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hooks.context import Context, Obj, PathT
+from hooks.finding import Location
+from hooks.iam_policy import (
+    TRUST,
+    ExternalIds,
+    Principal,
+    assume_role_grant,
+    controllers_role,
+    grants_assume_role,
+    parse_role_arn,
+    trust_problems,
+    user_grant,
+)
+from hooks.rules import Reporter, rule
+from kustomize_plugin.model import Account
+from kustomize_plugin.resources import ROLE_IDENTITY
+
+MANAGEMENT_FILE = "bootstrap/management.yaml"
+MAX_CHAINED_SESSION = 3600
+
+
+@dataclass
+class Stacks:
+    management: list[Obj] = field(default_factory=list)
+    targets: list[tuple[Obj, Account | None]] = field(default_factory=list)
+    by_account: dict[str, Obj] = field(default_factory=dict)
+
+
+def stacks(ctx: Context) -> Stacks:
+    out = Stacks()
+    for obj in ctx.iam_configs():
+        account = ctx.account_of(obj) if ctx.account_set else None
+        if ctx.account_set and obj.file == MANAGEMENT_FILE:
+            out.management.append(obj)
+        elif account is not None:
+            out.targets.append((obj, account))
+            out.by_account.setdefault(account.name, obj)
+        elif grants_assume_role(obj.data):
+            out.management.append(obj)
+        elif obj.has(*TRUST):
+            out.targets.append((obj, None))
+    return out
+
+
+def role_identities(ctx: Context) -> list[tuple[Obj, Account | None]]:
+    return [(obj, ctx.account_of(obj) if ctx.account_set else None)
+            for obj in ctx.identities(ROLE_IDENTITY)]
+
+
+def _first(obj: Obj, *paths: PathT) -> PathT:
+    return next((p for p in paths if obj.has(*p)), ("spec",))
+
+
+@rule("CAPA-T001", "error")
+def role_arn_form(ctx: Context, report: Reporter) -> None:
+    """A role identity's `roleARN` is not `arn:<partition>:iam::<12 digits>:role/<path/name>`.
+
+    Why: CAPA passes `roleARN` to STS AssumeRole unchanged (pkg/cloud/identity/identity.go:77-90);
+    a placeholder, a wildcard or a user ARN fails there, and no cluster using the identity
+    reconciles.
+
+    Bad:
+        roleARN: arn:aws:iam::<account-id>:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Good:
+        roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Fix: write the target's 12-digit account ID and its controllers role (with accounts.yaml: set
+    `accountId` and run `capa-accounts render`).
+    """
+    for obj in ctx.identities(ROLE_IDENTITY):
+        if obj.has("spec", "roleARN") and parse_role_arn(obj.get("spec", "roleARN")) is None:
+            report.at(obj, ("spec", "roleARN"),
+                      f"roleARN {obj.get('spec', 'roleARN')!r} is not arn:<partition>:iam::"
+                      "<12-digit account>:role/<name>: STS rejects the AssumeRole, so no cluster "
+                      f"using {obj.name} reconciles")
+
+
+@rule("CAPA-T002", "error")
+def role_arn_account(ctx: Context, report: Reporter) -> None:
+    """`roleARN`'s account is not the account declared for that identity's account.
+
+    Why: CAPA builds clusters in whichever account `roleARN` names (pkg/cloud/scope/session.go:
+    273-289): staging's clusters would be created, billed and exposed in another account.
+
+    Bad:
+        # accounts.yaml: staging has accountId "222222222222"
+        roleARN: arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Good:
+        roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Fix: run `capa-accounts render`, or correct `accountId` in accounts.yaml if that is wrong.
+    """
+    if ctx.account_set is None:
+        return
+    for obj, account in role_identities(ctx):
+        arn = parse_role_arn(obj.get("spec", "roleARN"))
+        if arn is None or account is None or arn.account == account.account_id:
+            continue
+        report.at(obj, ("spec", "roleARN"),
+                  f"roleARN names AWS account {arn.account}, but accounts.yaml declares "
+                  f"{account.account_id} for account {account.name}: its clusters would be built "
+                  "in another account",
+                  related=(ctx.config_location(("spec", "accounts", account.index, "accountId")),))
+
+
+@rule("CAPA-T003", "error")
+def target_trust(ctx: Context, report: Reporter) -> None:
+    """A target account's bootstrap `trustStatements` do not trust exactly the management principal.
+
+    Why: clusterawsadm appends `trustStatements` to the controllers role's trust policy
+    (cmd/clusterawsadm/cloudformation/bootstrap/cluster_api_controller.go:54-58). Without one
+    for the management principal CAPA's AssumeRole fails (CAPA issue #4046); with `*`, another
+    account, a bare `:root` or extra principals, others may take over the account's clusters.
+    `:root` passes only with a Condition `ArnEquals`, `ArnLike` or `StringEquals` on
+    `aws:PrincipalArn` naming the management principal.
+
+    Bad:
+        trustStatements:
+          - {Effect: Allow, Action: sts:AssumeRole, Principal: {AWS: "*"}}
+
+    Good:
+        trustStatements:
+          - Effect: Allow
+            Action: [sts:AssumeRole]
+            Principal:
+              AWS: arn:aws:iam::111111111111:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Fix: run `capa-accounts render`; by hand, trust only the management account's controllers
+    role (or its bootstrap user, when CAPA runs with it).
+    """
+    found = stacks(ctx)
+    account_set = ctx.account_set
+    principal = Principal.of_management([m.data for m in found.management])
+    related: tuple[Location, ...] = ()
+    for stack, account in found.targets:
+        if account_set is not None:
+            partition = account.partition if account else str(
+                stack.get("spec", "partition") or account_set.partition)
+            principal = Principal(account_set.management.principal_arn(partition))
+            related = (ctx.config_location(("spec", "management", "accountId")),)
+        where = (f"the controllers role of account {account.name}" if account
+                 else "this target's controllers role")
+        for path, message in trust_problems(stack.data, principal):
+            report.at(stack, path, f"{where} {message}", related=related)
+
+
+@rule("CAPA-T004", "error")
+def management_grant(ctx: Context, report: Reporter) -> None:
+    """No `sts:AssumeRole` grant of the management principal matches a target's `roleARN`.
+
+    Why: AssumeRole needs the target's trust and also an identity policy in the management
+    account; without the grant CAPA gets AccessDenied (CAPA issue #4046). The grant is
+    `clusterAPIControllers.extraStatements` for the controllers role,
+    `bootstrapUser.extraStatements` for the bootstrap user, or `allowAssumeRole: true`, which
+    grants `arn:*:iam::*:role/<namePrefix>*<nameSuffix>` (cluster_api_controller.go:291-299).
+    `Resource` may use IAM's wildcards `*` and `?`.
+
+    Bad:
+        Resource:   # live-identity assumes arn:aws:iam::333333333333:role/controllers...
+          - arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Good:
+        Resource:
+          - arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+          - arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Fix: run `capa-accounts render` and update the management stack; by hand, list every
+    target's controllers role ARN in the grant's `Resource`.
+    """
+    found = stacks(ctx)
+    if not found.management:
+        return
+    principal = ctx.account_set.management.principal if ctx.account_set else None
+    grants = [(stack, assume_role_grant(stack.data, principal)) for stack in found.management]
+    who = f"the management {principal}" if principal else "the management principal"
+    seen: set[str] = set()
+    for obj, _account in role_identities(ctx):
+        arn = obj.get("spec", "roleARN")
+        if parse_role_arn(arn) is None or arn in seen:
+            continue
+        seen.add(arn)
+        if not any(grant.covers(arn) for _, grant in grants):
+            stack, grant = grants[0]
+            report.at(stack, grant.anchor, f"{who} is granted no sts:AssumeRole on {arn} "
+                      f"(roleARN of {obj.name}){grant.note}: CAPA's AssumeRole into that account "
+                      "fails with AccessDenied", related=(obj.location(("spec", "roleARN")),))
+
+
+@rule("CAPA-T005", "error")
+def role_name(ctx: Context, report: Reporter) -> None:
+    """The role name in a `roleARN` does not match the bootstrap `namePrefix`/`nameSuffix`.
+
+    Why: clusterawsadm names the controllers role namePrefix + `controllers` + nameSuffix
+    (cmd/clusterawsadm/cloudformation/bootstrap/template.go:72-74, NewManagedName; the suffix
+    defaults to `.cluster-api-provider-aws.sigs.k8s.io`): any other name is a role that does not
+    exist, and AssumeRole fails.
+
+    Bad:
+        roleARN: arn:aws:iam::222222222222:role/capa-controllers   # the stack has no namePrefix
+
+    Good:
+        roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+
+    Fix: declare the account's `namePrefix`/`nameSuffix` in accounts.yaml and run
+    `capa-accounts render`; by hand, name the role as the target's stack creates it.
+    """
+    found = stacks(ctx)
+    names: dict[str, Obj] = {}
+    for stack, _account in found.targets:
+        names.setdefault(controllers_role(stack.data), stack)
+    for obj, account in role_identities(ctx):
+        arn = parse_role_arn(obj.get("spec", "roleARN"))
+        target = found.by_account.get(account.name) if account else None
+        # An identity of a declared account is judged against its own stack only; one without
+        # a declared account against every target stack.
+        if arn is None or (target is None and (account is not None or not names)):
+            continue
+        expected = [controllers_role(target.data)] if target else sorted(names)
+        if arn.name not in expected:
+            stack = target or names[expected[0]]
+            report.at(obj, ("spec", "roleARN"),
+                      f"roleARN names role {arn.name}, but {stack.file} creates "
+                      f"{' or '.join(expected)} (namePrefix + controllers + nameSuffix): "
+                      "AssumeRole fails on a role that does not exist",
+                      related=(stack.location(_first(stack, ("spec", "nameSuffix"),
+                                                     ("spec", "namePrefix"))),))
+
+
+@rule("CAPA-T006", "error")
+def session_duration(ctx: Context, report: Reporter) -> None:
+    """`durationSeconds` above 3600: clusterawsadm leaves roles at one hour, chained sessions too.
+
+    Why: CAPA's AssumeRole is chained (its own credentials come from IRSA, Pod Identity or a
+    source identity; pkg/cloud/scope/session.go:273-289), and STS caps role chaining at one hour
+    (AWS STS API Reference, AssumeRole `DurationSeconds`); clusterawsadm also leaves the role at
+    IAM's default one-hour MaxSessionDuration. A longer request fails.
+
+    Bad:
+        durationSeconds: 7200
+
+    Good:
+        durationSeconds: 3600   # or leave it out: 15 minutes
+
+    Fix: lower `durationSeconds` to 3600 or less (in accounts.yaml when the account sets it).
+    """
+    declared: set[str] = set()
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        if (account.duration_seconds or 0) > MAX_CHAINED_SESSION:
+            declared.add(account.name)
+            report.config(("spec", "accounts", account.index, "durationSeconds"),
+                          f"durationSeconds {account.duration_seconds} of account {account.name} "
+                          f"is above {MAX_CHAINED_SESSION}: STS refuses chained sessions longer "
+                          "than one hour")
+    for obj, owner in role_identities(ctx):
+        value = obj.get("spec", "durationSeconds")
+        if (isinstance(value, int) and not isinstance(value, bool)
+                and value > MAX_CHAINED_SESSION and not (owner and owner.name in declared)):
+            report.at(obj, ("spec", "durationSeconds"),
+                      f"durationSeconds {value} is above {MAX_CHAINED_SESSION}: STS refuses "
+                      "chained sessions longer than one hour")
+
+
+@rule("CAPA-T007", "error")
+def external_id(ctx: Context, report: Reporter) -> None:
+    """A trust requires `sts:ExternalId` and the identity's `externalID` is missing or different.
+
+    Why: CAPA sends `externalID` as AssumeRole's ExternalId (pkg/cloud/identity/identity.go:
+    77-90); when every trust statement requires another value, STS denies the call. The reverse
+    is a warning: an `externalID` that no trust statement requires protects nothing.
+
+    Bad:
+        externalID: something-else   # trust: {StringEquals: {sts:ExternalId: capa-staging}}
+
+    Good:
+        externalID: capa-staging
+
+    Fix: set `externalID` for the account in accounts.yaml and run `capa-accounts render`, so
+    the identity and the trust statement carry the same value.
+    """
+    found = stacks(ctx)
+    targets = [(stack, owner, ExternalIds.of_target(stack.data)) for stack, owner in found.targets]
+    unmapped = [ids for _stack, owner, ids in targets if owner is None]
+    sent: list[str] = []
+    for obj, account in role_identities(ctx):
+        value = obj.get("spec", "externalID")
+        sent += [value] if isinstance(value, str) else []
+        target = found.by_account.get(account.name) if account else None
+        path = ("spec", "externalID") if obj.has("spec", "externalID") else ("spec",)
+        if target is not None:
+            ids = ExternalIds.of_target(target.data)
+            if ids.required and not (isinstance(value, str) and ids.accepts(value)):
+                report.at(obj, path, f"the trust in {target.file} requires sts:ExternalId "
+                          f"{ids.describe()}, but {obj.name} sends "
+                          f"{'none' if value is None else repr(value)}: STS denies the AssumeRole",
+                          at_key=path == ("spec",), related=(target.location(ids.path()),))
+                continue
+        candidates = [ids] if target is not None else unmapped if account is None else []
+        if isinstance(value, str) and candidates and not any(c.accepts(value) for c in candidates):
+            report.at(obj, path, f"externalID {value!r} is required by no trust statement: an "
+                      "externalID nothing requires protects nothing", severity="warning")
+    # A stack that names no account: a value it requires that no identity sends locks CAPA out.
+    for stack, owner, ids in targets:
+        if owner is None and ids.required and not any(ids.accepts(v) for v in sent):
+            report.at(stack, ids.path(), f"this trust requires sts:ExternalId {ids.describe()}, "
+                      "which no AWSClusterRoleIdentity sends: STS denies CAPA's AssumeRole")
+
+
+@rule("CAPA-T008", "warning")
+def policy_arns(ctx: Context, report: Reporter) -> None:
+    """`policyARNs` is set on a role identity: CAPA never sends it to STS.
+
+    Why: CAPA builds the AssumeRole input from roleARN, sessionName, externalID, durationSeconds
+    and inlinePolicy only (pkg/cloud/identity/identity.go:77-90): the session policies named in
+    `policyARNs` never narrow the session, whatever the reader expects.
+
+    Bad:
+        policyARNs: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+
+    Good:
+        inlinePolicy: '{"Version": "2012-10-17", "Statement": [...]}'   # this one is sent
+
+    Fix: remove `policyARNs`; narrow the target role's own policies, or use `inlinePolicy`.
+    """
+    for obj in ctx.identities(ROLE_IDENTITY):
+        if obj.get("spec", "policyARNs"):
+            report.at(obj, ("spec", "policyARNs"), "policyARNs is never sent to STS by CAPA "
+                      "(identity.go:77-90): these session policies restrict nothing", at_key=True)
+
+
+@rule("CAPA-T009", "warning")
+def iam_role_creation(ctx: Context, report: Reporter) -> None:
+    """`iamRoleCreation: true`: the controllers may create and attach any IAM role.
+
+    Why: clusterawsadm then grants `iam:CreateRole`, `iam:AttachRolePolicy` and more on
+    `arn:*:iam::*:role/*` (cmd/clusterawsadm/cloudformation/bootstrap/cluster_api_controller.go,
+    AllowIAMRoleCreation): whoever controls CAPA can make an administrator role. Only the
+    `EKSEnableIAM` feature gate, off by default, needs it.
+
+    Bad:
+        eks: {iamRoleCreation: true}
+
+    Good:
+        eks: {iamRoleCreation: false}
+
+    Fix: leave `iamRoleCreation` false (in accounts.yaml) unless EKSEnableIAM is on; then
+    suppress the finding with the reason.
+    """
+    message = ("lets the controllers create and attach any IAM role (iam:CreateRole on "
+               "arn:*:iam::*:role/*); only the EKSEnableIAM feature gate needs it")
+    declared: set[str] = set()
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        if account.iam_role_creation:
+            declared.add(account.name)
+            report.config(("spec", "accounts", account.index, "iamRoleCreation"),
+                          f"iamRoleCreation of account {account.name} {message}")
+    for stack in ctx.iam_configs():
+        owner = ctx.account_of(stack) if ctx.account_set else None
+        # With eks.disable the EKS policy, and with it this grant, is not created.
+        if (stack.get("spec", "eks", "iamRoleCreation") is True
+                and stack.get("spec", "eks", "disable") is not True
+                and not (owner and owner.name in declared)):
+            report.at(stack, ("spec", "eks", "iamRoleCreation"), f"iamRoleCreation {message}")
+
+
+@rule("CAPA-T010", "warning")
+def bootstrap_user(ctx: Context, report: Reporter) -> None:
+    """CAPA runs with the bootstrap user's long-lived keys (`principal: bootstrapUser`).
+
+    Why: an IAM user's access keys never expire; they sit in a Secret of the management cluster
+    (AWS_B64ENCODED_CREDENTIALS) and in its backups, and every target account trusts them. The
+    controllers role gets short-lived credentials from IRSA or EKS Pod Identity.
+
+    Bad:
+        management: {accountId: "111111111111", principal: bootstrapUser}
+
+    Good:
+        management: {accountId: "111111111111", principal: controllersRole}
+
+    Fix: run CAPA under its controllers role (IRSA or Pod Identity), set `principal:
+    controllersRole` and render; by hand, move the AssumeRole grant to
+    `clusterAPIControllers.extraStatements` and disable `bootstrapUser`.
+    """
+    if ctx.account_set is not None:
+        if ctx.account_set.management.principal == "bootstrapUser":
+            report.config(("spec", "management", "principal"), "CAPA runs with the bootstrap "
+                          "user's long-lived access keys; prefer the controllers role")
+        return
+    for stack in stacks(ctx).management:
+        grant = user_grant(stack.data)
+        if grant is not None:
+            report.at(stack, ("spec", "bootstrapUser", "enable"), "the bootstrap user holds the "
+                      "sts:AssumeRole grant: CAPA runs with its long-lived access keys",
+                      related=(stack.location(grant),))
