@@ -249,11 +249,13 @@ class Principal:
         return match is not None and (not self.names
                                       or f"{match['type']}/{match['name']}" in self.names)
 
-    def accepts_root(self, statement: dict[str, Any], account: str) -> bool:
-        """``:root`` is as narrow as the principal only under an aws:PrincipalArn condition."""
+    def through_root(self, statement: dict[str, Any], account: str) -> list[str]:
+        """The principals a ``:root`` trust is narrowed to, when an aws:PrincipalArn condition
+        names only accepted principals of that account; else none."""
         found = condition(statement, ("ArnEquals", "ArnLike", "StringEquals"), PRINCIPAL_ARN)
         values = found[1] if found else []
-        return bool(values) and all(self.accepts(v) and f":iam::{account}:" in v for v in values)
+        ok = all(self.accepts(v) and f":iam::{account}:" in v for v in values)
+        return values if ok else []
 
     def describe(self) -> str:
         return self.exact or " or ".join(sorted(self.names)) or "the management principal"
@@ -305,13 +307,16 @@ def trust_problems(doc: Any, principal: Principal) -> list[tuple[PathT, str]]:
                              "NotPrincipal, every principal except the ones it names"))
         for sub, value in aws_principals(statement):
             path, root = (*TRUST, i, *sub), root_account(value)
+            effective = [value] if principal.accepts(value) else (
+                principal.through_root(statement, root) if root else [])
             if value == "*":
                 problems.append((path, "trusts every AWS principal ('*'): anyone may assume it"))
-            elif principal.accepts(value) or (root and principal.accepts_root(statement, root)):
-                if trusted and value not in trusted:
-                    problems.append((path, f"trusts {value} besides {trusted[0]}: only one "
+            elif effective:
+                extra = [v for v in effective if trusted and v not in trusted]
+                if extra:
+                    problems.append((path, f"trusts {extra[0]} besides {trusted[0]}: only one "
                                      "principal should assume it"))
-                trusted.append(value)
+                trusted += effective
             elif root is not None:
                 problems.append((path, f"trusts all of account {root} ({value}) without a "
                                  f"Condition on {PRINCIPAL_ARN} naming {principal.describe()}: "
@@ -320,7 +325,6 @@ def trust_problems(doc: Any, principal: Principal) -> list[tuple[PathT, str]]:
                 problems.append((path, f"trusts {value}, not the management principal "
                                  f"{principal.describe()}"))
     if not trusted and not problems:
-        where = next((p for p in (TRUST, TRUST[:2]) if dig(doc, *p) is not None), ("spec",))
-        problems.append((where, f"has no Allow sts:AssumeRole trust statement for "
+        problems.append((TRUST, f"has no Allow sts:AssumeRole trust statement for "
                          f"{principal.describe()}: CAPA's AssumeRole fails with AccessDenied"))
     return problems

@@ -127,6 +127,45 @@ def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[
     sys.exit(report.exit_code(strict))
 
 
+@main.command("add-account")
+@click.argument("name")
+@click.option("--account-id", required=True, help="12-digit AWS account ID.")
+@click.option("--region", required=True, help="AWS region, such as eu-west-1.")
+@click.option("--kubernetes-version", default=None, help='Kubernetes "major.minor" (default: '
+              "the newest version other accounts use).")
+@click.option("--namespace", default=None, help="Namespace (default: the account name).")
+@repo_option
+def add_account(name: str, account_id: str, region: str, kubernetes_version: str | None,
+                namespace: str | None, repo: Path) -> None:
+    """Add an account to accounts.yaml (comments and layout kept), then render."""
+    from kustomize_plugin import accounts_edit
+
+    for line in accounts_edit.add_account(_repo(repo), name, account_id=account_id,
+                                          region=region, kubernetes_version=kubernetes_version,
+                                          namespace=namespace):
+        click.echo(line)
+
+
+@main.command()
+@repo_option
+@click.option("--format", "fmt", default="mermaid", show_default=True,
+              type=click.Choice(["mermaid", "dot"]), help="Mermaid (GitHub) or Graphviz DOT.")
+def graph(repo: Path, fmt: str) -> None:
+    """Draw the trust chain: management principal, target roles, identities, namespaces, control planes."""
+    from hooks import graph as graphing
+
+    click.echo(graphing.draw(_repo(repo), fmt), nl=False)
+
+
+@main.command()
+@click.argument("rule_id", metavar="RULE")
+def explain(rule_id: str) -> None:
+    """Explain a rule: what it guards against, why, a bad and a good example, how to fix."""
+    from hooks import explain as explaining
+
+    click.echo(explaining.explain(rule_id), nl=False)
+
+
 @main.command("fn")
 def fn_command() -> None:
     """The KRM function: a ResourceList on stdin, the transformed ResourceList on stdout."""

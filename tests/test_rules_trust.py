@@ -114,17 +114,12 @@ FIRES = [
      "CAPA-T004", MANAGEMENT, "- arn:aws:iam::2*", "error", LIVE_ARN),
     ("t004-question-mark-is-one-character", [
         (MANAGEMENT, f"      - {STAGING_ARN}\n      - {LIVE_ARN}\n",
-         f"      - arn:aws:iam::?:role/{ROLE}\n")],
-     "CAPA-T004", MANAGEMENT, "- arn:aws:iam::?:", "error", STAGING_ARN),
-    ("t004-denied", [(MANAGEMENT, "      Resource:\n",
-                      "      Resource:\n      - arn:aws:iam::333*\n    - Effect: Deny\n"
-                      "      Action: sts:*\n      Resource:\n")],
-     "CAPA-T004", MANAGEMENT, "- arn:aws:iam::333*", "error", LIVE_ARN),
-    ("t004-no-grant", [(MANAGEMENT, "      - sts:AssumeRole\n", "      - sts:TagSession\n")],
-     "CAPA-T004", MANAGEMENT, "- Sid: CapaAccountsAssumeTargetRoles", "error", "AccessDenied"),
-    ("t004-grant-on-user-only", [(MANAGEMENT, "  clusterAPIControllers:\n",
-                                  "  bootstrapUser:\n    enable: true\n")],
-     "CAPA-T004", MANAGEMENT, "- arn:aws:iam::", "error", "controllersRole is granted no"),
+         f"      - arn:aws:iam::22222222222?:role/{ROLE}\n      - arn:aws:iam::3?:role/{ROLE}\n")],
+     "CAPA-T004", MANAGEMENT, "- arn:aws:iam::22222222222?", "error", LIVE_ARN),
+    ("t004-denied", [(MANAGEMENT, f"      - {LIVE_ARN}\n",
+                      f"      - {LIVE_ARN}\n    - Effect: Deny\n      Action: sts:*\n"
+                      "      Resource:\n      - arn:aws:iam::333*\n")],
+     "CAPA-T004", MANAGEMENT, f"- {STAGING_ARN}", "error", LIVE_ARN),
     ("t005-other-name", [(STAGING, f"role/{ROLE}", "role/capa-controllers")],
      "CAPA-T005", STAGING, "roleARN:", "error",
      f"names role capa-controllers, but bootstrap/staging.yaml creates {ROLE}"),
@@ -132,7 +127,8 @@ FIRES = [
      "CAPA-T005", STAGING, "roleARN:", "error", f"creates team-{ROLE}"),
     ("t006-identity", [(STAGING, SESSION, SESSION + "  durationSeconds: 7200\n")],
      "CAPA-T006", STAGING, "durationSeconds", "error", "7200 is above 3600"),
-    ("t006-accounts", [(ACCOUNTS, STAGING_VERSION, STAGING_VERSION + "      durationSeconds: 43200\n"),
+    ("t006-accounts", [(ACCOUNTS, STAGING_VERSION,
+                        STAGING_VERSION + "      durationSeconds: 43200\n"),
                        (STAGING, SESSION, SESSION + "  durationSeconds: 43200\n")],
      "CAPA-T006", ACCOUNTS, "durationSeconds", "error", "43200 of account staging"),
     ("t007-missing", [(TARGET, ALLOW, ALLOW + CONDITION.format(
@@ -148,7 +144,8 @@ FIRES = [
     ("t008", [(STAGING, SESSION, SESSION + "  policyARNs:\n  - arn:aws:iam::aws:policy/"
                "ReadOnlyAccess\n")],
      "CAPA-T008", STAGING, "policyARNs:", "warning", "never sent to STS"),
-    ("t009-accounts", [(ACCOUNTS, STAGING_VERSION, STAGING_VERSION + "      iamRoleCreation: true\n"),
+    ("t009-accounts", [(ACCOUNTS, STAGING_VERSION,
+                        STAGING_VERSION + "      iamRoleCreation: true\n"),
                        (TARGET, "iamRoleCreation: false", "iamRoleCreation: true")],
      "CAPA-T009", ACCOUNTS, "iamRoleCreation", "warning", "of account staging"),
     ("t009-stack", [(TARGET, "iamRoleCreation: false", "iamRoleCreation: true")],
@@ -178,11 +175,15 @@ NEAR_MISSES = [
     ("t003-root-with-condition", [
         (TARGET, TRUSTED, "        - arn:aws:iam::111111111111:root\n" + CONDITION.format(
             op="ArnEquals", key="aws:PrincipalArn", value=MGMT_ARN))], "CAPA-T003"),
+    ("t003-root-with-condition-beside-the-principal", [
+        (TARGET, TRUSTED, TRUSTED + "        - arn:aws:iam::111111111111:root\n" + CONDITION.format(
+            op="StringEquals", key="AWS:PrincipalArn", value=MGMT_ARN))], "CAPA-T003"),
     ("t003-principal-string", [(TARGET, "        AWS:\n" + TRUSTED, f"        AWS: {MGMT_ARN}\n")],
      "CAPA-T003"),
     ("t003-action-string", [(TARGET, "      Action:\n      - sts:AssumeRole\n",
                              "      Action: sts:AssumeRole\n")], "CAPA-T003"),
-    ("t003-action-sts-star", [(TARGET, "      - sts:AssumeRole\n", "      - sts:*\n")], "CAPA-T003"),
+    ("t003-action-sts-star", [(TARGET, "      - sts:AssumeRole\n", "      - sts:*\n")],
+     "CAPA-T003"),
     ("t003-action-star", [(TARGET, "      - sts:AssumeRole\n", "      - '*'\n")], "CAPA-T003"),
     ("t003-service-statement-beside", [(TARGET, "    trustStatements:\n",
                                         "    trustStatements:\n    - Effect: Allow\n"
@@ -193,7 +194,8 @@ NEAR_MISSES = [
     ("t004-action-wildcard", [(MANAGEMENT, "      - sts:AssumeRole\n", "      - STS:Assume*\n")],
      "CAPA-T004"),
     ("t004-allow-assume-role", [(MANAGEMENT, "spec:\n", "spec:\n  allowAssumeRole: true\n"),
-                                (MANAGEMENT, "      - sts:AssumeRole\n", "      - sts:TagSession\n")],
+                                (MANAGEMENT, "      - sts:AssumeRole\n",
+                                 "      - sts:TagSession\n")],
      "CAPA-T004"),
     ("t005-prefix-on-both-sides", [(TARGET, "spec:\n", "spec:\n  namePrefix: team-\n"),
                                    (STAGING, f"role/{ROLE}", f"role/team-{ROLE}")], "CAPA-T005"),
@@ -217,6 +219,29 @@ NEAR_MISSES = [
 def test_near_miss_does_not_fire(example_repo: Path, edits: list[Edit], rule: str) -> None:
     apply(example_repo, edits)
     assert [f.text() for f in of_rule(run_check(example_repo), rule)] == []
+
+
+# (id, edits, text on the line of both findings): no grant covers either target role.
+UNGRANTED = [
+    ("action-is-not-assume-role", [(MANAGEMENT, "      - sts:AssumeRole\n",
+                                    "      - sts:TagSession\n")], "- Sid: CapaAccountsAssume"),
+    ("grant-on-the-wrong-principal", [(MANAGEMENT, "  clusterAPIControllers:\n",
+                                       "  bootstrapUser:\n    enable: true\n")], "spec:"),
+    ("user-principal-without-user", [(ACCOUNTS, "principal: controllersRole",
+                                      "principal: bootstrapUser")], "spec:"),
+]
+
+
+@pytest.mark.parametrize(("edits", "needle"), [c[1:] for c in UNGRANTED],
+                         ids=[c[0] for c in UNGRANTED])
+def test_t004_one_finding_per_target_role(example_repo: Path, edits: list[Edit],
+                                          needle: str) -> None:
+    apply(example_repo, edits)
+    found = of_rule(run_check(example_repo), "CAPA-T004")
+    line = line_of(example_repo / MANAGEMENT, needle)
+    assert [(f.file, f.line) for f in found] == [(MANAGEMENT, line), (MANAGEMENT, line)]
+    assert sorted(arn for f in found for arn in (STAGING_ARN, LIVE_ARN) if arn in f.message) == [
+        STAGING_ARN, LIVE_ARN]
 
 
 def test_t002_names_the_accounts_yaml_line(example_repo: Path) -> None:
@@ -291,20 +316,23 @@ def test_seed_guide_trust_findings(seed_repo: Path) -> None:
 # (id, edits, rule, file, text on the finding's line, words)
 SEED_FIRES = [
     ("t003-other-role", [("bootstrap-target-live.yaml", f"role/{ROLE}", "role/admin")],
-     "CAPA-T003", "bootstrap-target-live.yaml", "role/admin", f"not the management principal role/{ROLE}"),
+     "CAPA-T003", "bootstrap-target-live.yaml", "role/admin",
+     f"not the management principal role/{ROLE}"),
     ("t003-star", [("bootstrap-target-live.yaml", f'"{MGMT_ARN}"', '"*"')],
      "CAPA-T003", "bootstrap-target-live.yaml", '- "*"', "every AWS principal"),
     ("t004-narrow-grant", [("bootstrap-management.yaml", "::*:", "::222222222222:")],
      "CAPA-T004", "bootstrap-management.yaml", "- \"arn:aws:iam::222222222222", LIVE_ARN),
     ("t005-other-name", [("identities.yaml", f"333333333333:role/{ROLE}",
                           "333333333333:role/controllers.example.com")],
-     "CAPA-T005", "identities.yaml", "controllers.example.com", "names role controllers.example.com"),
+     "CAPA-T005", "identities.yaml", "controllers.example.com",
+     "names role controllers.example.com"),
     ("t007-required-by-nobody", [("bootstrap-target-live.yaml", '        Effect: "Allow"\n',
                                   '        Effect: "Allow"\n        Condition:\n          '
                                   'StringEquals: {"sts:ExternalId": live}\n')],
-     "CAPA-T007", "bootstrap-target-live.yaml", "sts:ExternalId", "no AWSClusterRoleIdentity sends"),
-    ("t010-grant-on-user", [("bootstrap-management.yaml", "    enable: true\n  clusterAPIControllers:\n",
-                             "    enable: true\n")],
+     "CAPA-T007", "bootstrap-target-live.yaml", "sts:ExternalId",
+     "no AWSClusterRoleIdentity sends"),
+    ("t010-grant-on-user", [("bootstrap-management.yaml",
+                             "    enable: true\n  clusterAPIControllers:\n", "    enable: true\n")],
      "CAPA-T010", "bootstrap-management.yaml", "enable: true", "long-lived access keys"),
 ]
 

@@ -1,21 +1,17 @@
-"""The trust chain between AWS accounts (CAPA-T001 … T010).
-
-This module owns the question "can the management principal, and only it, assume each target
-account's controllers role, the way the identities ask for it?": the identities' role ARNs and
-session settings, the target stacks' ``trustStatements`` and the management stack's
-``sts:AssumeRole`` grant. How IAM reads a stack lives in ``hooks.iam_policy``.
-
-Which ``AWSIAMConfiguration`` is which: with accounts.yaml, ``bootstrap/management.yaml`` is the
-management account's stack and ``bootstrap/<account>.yaml`` each target's (render writes them).
-Any other one, and every one of a hand-written repository, is judged by its content: a stack
-that grants ``sts:AssumeRole`` is the management one, a stack with ``trustStatements`` a target.
+"""The trust chain between AWS accounts (CAPA-T001 … T010): can the management principal, and
+only it, assume each target's controllers role the way the identities ask? (Role ARNs, session
+settings, the targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM
+reads a stack is ``hooks.iam_policy``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
+management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any other
+``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
+``sts:AssumeRole`` makes a management stack, ``trustStatements`` a target.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hooks.context import Context, Obj, PathT
+from hooks.context import Context, Obj
 from hooks.finding import Location
 from hooks.iam_policy import (
     TRUST,
@@ -64,10 +60,6 @@ def role_identities(ctx: Context) -> list[tuple[Obj, Account | None]]:
             for obj in ctx.identities(ROLE_IDENTITY)]
 
 
-def _first(obj: Obj, *paths: PathT) -> PathT:
-    return next((p for p in paths if obj.has(*p)), ("spec",))
-
-
 @rule("CAPA-T001", "error")
 def role_arn_form(ctx: Context, report: Reporter) -> None:
     """A role identity's `roleARN` is not `arn:<partition>:iam::<12 digits>:role/<path/name>`.
@@ -82,8 +74,7 @@ def role_arn_form(ctx: Context, report: Reporter) -> None:
     Good:
         roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
 
-    Fix: write the target's 12-digit account ID and its controllers role (with accounts.yaml: set
-    `accountId` and run `capa-accounts render`).
+    Fix: write the 12-digit ID and role name (accounts.yaml: set `accountId`, then render).
     """
     for obj in ctx.identities(ROLE_IDENTITY):
         if obj.has("spec", "roleARN") and parse_role_arn(obj.get("spec", "roleARN")) is None:
@@ -139,10 +130,7 @@ def target_trust(ctx: Context, report: Reporter) -> None:
 
     Good:
         trustStatements:
-          - Effect: Allow
-            Action: [sts:AssumeRole]
-            Principal:
-              AWS: arn:aws:iam::111111111111:role/controllers.cluster-api-provider-aws.sigs.k8s.io
+          - {Effect: Allow, Action: [sts:AssumeRole], Principal: {AWS: <management principal>}}
 
     Fix: run `capa-accounts render`; by hand, trust only the management account's controllers
     role (or its bootstrap user, when CAPA runs with it).
@@ -160,19 +148,20 @@ def target_trust(ctx: Context, report: Reporter) -> None:
         where = (f"the controllers role of account {account.name}" if account
                  else "this target's controllers role")
         for path, message in trust_problems(stack.data, principal):
-            report.at(stack, path, f"{where} {message}", related=related)
+            # A key that is missing, or whose name is the problem (NotPrincipal), is pointed at.
+            report.at(stack, path, f"{where} {message}", related=related,
+                      at_key=path[-1] == "NotPrincipal" or not stack.has(*path))
 
 
 @rule("CAPA-T004", "error")
 def management_grant(ctx: Context, report: Reporter) -> None:
     """No `sts:AssumeRole` grant of the management principal matches a target's `roleARN`.
 
-    Why: AssumeRole needs the target's trust and also an identity policy in the management
-    account; without the grant CAPA gets AccessDenied (CAPA issue #4046). The grant is
-    `clusterAPIControllers.extraStatements` for the controllers role,
-    `bootstrapUser.extraStatements` for the bootstrap user, or `allowAssumeRole: true`, which
-    grants `arn:*:iam::*:role/<namePrefix>*<nameSuffix>` (cluster_api_controller.go:291-299).
-    `Resource` may use IAM's wildcards `*` and `?`.
+    Why: AssumeRole needs the target's trust and an identity policy in the management account;
+    without it CAPA gets AccessDenied (CAPA issue #4046). The grant is `extraStatements` of
+    `clusterAPIControllers` (controllers role) or `bootstrapUser` (bootstrap user), or
+    `allowAssumeRole: true`: `arn:*:iam::*:role/<namePrefix>*<nameSuffix>`
+    (cluster_api_controller.go:291-299). `Resource` may use IAM's wildcards `*` and `?`.
 
     Bad:
         Resource:   # live-identity assumes arn:aws:iam::333333333333:role/controllers...
@@ -202,7 +191,8 @@ def management_grant(ctx: Context, report: Reporter) -> None:
             stack, grant = grants[0]
             report.at(stack, grant.anchor, f"{who} is granted no sts:AssumeRole on {arn} "
                       f"(roleARN of {obj.name}){grant.note}: CAPA's AssumeRole into that account "
-                      "fails with AccessDenied", related=(obj.location(("spec", "roleARN")),))
+                      "fails with AccessDenied", at_key=not stack.has(*grant.anchor),
+                      related=(obj.location(("spec", "roleARN")),))
 
 
 @rule("CAPA-T005", "error")
@@ -220,8 +210,8 @@ def role_name(ctx: Context, report: Reporter) -> None:
     Good:
         roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io
 
-    Fix: declare the account's `namePrefix`/`nameSuffix` in accounts.yaml and run
-    `capa-accounts render`; by hand, name the role as the target's stack creates it.
+    Fix: set the account's `namePrefix`/`nameSuffix` in accounts.yaml and render; by hand,
+    name the role as the target's stack creates it.
     """
     found = stacks(ctx)
     names: dict[str, Obj] = {}
@@ -241,8 +231,8 @@ def role_name(ctx: Context, report: Reporter) -> None:
                       f"roleARN names role {arn.name}, but {stack.file} creates "
                       f"{' or '.join(expected)} (namePrefix + controllers + nameSuffix): "
                       "AssumeRole fails on a role that does not exist",
-                      related=(stack.location(_first(stack, ("spec", "nameSuffix"),
-                                                     ("spec", "namePrefix"))),))
+                      related=(stack.location(("spec", "nameSuffix" if stack.has(
+                          "spec", "nameSuffix") else "namePrefix")),))
 
 
 @rule("CAPA-T006", "error")
@@ -293,12 +283,11 @@ def external_id(ctx: Context, report: Reporter) -> None:
     Good:
         externalID: capa-staging
 
-    Fix: set `externalID` for the account in accounts.yaml and run `capa-accounts render`, so
-    the identity and the trust statement carry the same value.
+    Fix: set the account's `externalID` in accounts.yaml and render: both sides then match.
     """
     found = stacks(ctx)
-    targets = [(stack, owner, ExternalIds.of_target(stack.data)) for stack, owner in found.targets]
-    unmapped = [ids for _stack, owner, ids in targets if owner is None]
+    targets = [(stack, ExternalIds.of_target(stack.data)) for stack, owner in found.targets
+               if owner is None]
     sent: list[str] = []
     for obj, account in role_identities(ctx):
         value = obj.get("spec", "externalID")
@@ -313,13 +302,15 @@ def external_id(ctx: Context, report: Reporter) -> None:
                           f"{'none' if value is None else repr(value)}: STS denies the AssumeRole",
                           at_key=path == ("spec",), related=(target.location(ids.path()),))
                 continue
-        candidates = [ids] if target is not None else unmapped if account is None else []
+            candidates = [ids]
+        else:
+            candidates = [i for _, i in targets] if account is None else []
         if isinstance(value, str) and candidates and not any(c.accepts(value) for c in candidates):
             report.at(obj, path, f"externalID {value!r} is required by no trust statement: an "
                       "externalID nothing requires protects nothing", severity="warning")
     # A stack that names no account: a value it requires that no identity sends locks CAPA out.
-    for stack, owner, ids in targets:
-        if owner is None and ids.required and not any(ids.accepts(v) for v in sent):
+    for stack, ids in targets:
+        if ids.required and not any(ids.accepts(v) for v in sent):
             report.at(stack, ids.path(), f"this trust requires sts:ExternalId {ids.describe()}, "
                       "which no AWSClusterRoleIdentity sends: STS denies CAPA's AssumeRole")
 
@@ -361,8 +352,7 @@ def iam_role_creation(ctx: Context, report: Reporter) -> None:
     Good:
         eks: {iamRoleCreation: false}
 
-    Fix: leave `iamRoleCreation` false (in accounts.yaml) unless EKSEnableIAM is on; then
-    suppress the finding with the reason.
+    Fix: leave `iamRoleCreation` false unless EKSEnableIAM is on; then suppress with a reason.
     """
     message = ("lets the controllers create and attach any IAM role (iam:CreateRole on "
                "arn:*:iam::*:role/*); only the EKSEnableIAM feature gate needs it")
@@ -395,9 +385,8 @@ def bootstrap_user(ctx: Context, report: Reporter) -> None:
     Good:
         management: {accountId: "111111111111", principal: controllersRole}
 
-    Fix: run CAPA under its controllers role (IRSA or Pod Identity), set `principal:
-    controllersRole` and render; by hand, move the AssumeRole grant to
-    `clusterAPIControllers.extraStatements` and disable `bootstrapUser`.
+    Fix: run CAPA under its controllers role (IRSA, Pod Identity), set `principal:
+    controllersRole` and render; by hand, move the grant to `clusterAPIControllers`.
     """
     if ctx.account_set is not None:
         if ctx.account_set.management.principal == "bootstrapUser":
