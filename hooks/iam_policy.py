@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from kustomize_plugin.model import CONTROLLERS, DEFAULT_NAME_SUFFIX
@@ -85,6 +85,17 @@ def strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return []
+
+
+def has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def split_patterns(patterns: list[str]) -> tuple[set[str], list[str]]:
+    """Literal values (looked up in a set) and true wildcard patterns (matched one by one), so
+    that checking every account's ARN against a grant listing every account stays linear."""
+    return ({p for p in patterns if not has_wildcard(p)},
+            [p for p in patterns if has_wildcard(p)])
 
 
 @lru_cache(maxsize=4096)
@@ -178,9 +189,18 @@ class Grant:
     anchor: PathT = ()
     note: str = ""
 
+    @cached_property
+    def _split(self) -> tuple[tuple[set[str], list[str]], tuple[set[str], list[str]]]:
+        return split_patterns(self.allow), split_patterns(self.deny)  # once the grant is read
+
     def covers(self, arn: str) -> bool:
-        return any(wildcard_match(p, arn) for p in self.allow) and not any(
-            wildcard_match(p, arn) for p in self.deny)
+        allow, deny = self._split
+        return _matches(allow, arn) and not _matches(deny, arn)
+
+
+def _matches(split: tuple[set[str], list[str]], value: str) -> bool:
+    literals, patterns = split
+    return value in literals or any(wildcard_match(p, value) for p in patterns)
 
 
 def assume_role_grant(doc: Any, principal: str | None) -> Grant:
@@ -283,10 +303,17 @@ class ExternalIds:
                 found.append(((*TRUST, i, *cond[0]), str(cond[0][1]), cond[1]))
         return cls(bool(found) and not unconditioned, found)
 
+    @cached_property
+    def values(self) -> tuple[set[str], list[str]]:
+        """Literal values and StringLike wildcard patterns (StringEquals has no wildcards)."""
+        literals, patterns = split_patterns([v for _p, op, values in self.conditions
+                                             if op == "StringLike" for v in values])
+        literals |= {v for _p, op, values in self.conditions if op == "StringEquals"
+                     for v in values}
+        return literals, patterns
+
     def accepts(self, value: str) -> bool:
-        return any(value in values if operator == "StringEquals"
-                   else any(wildcard_match(v, value) for v in values)
-                   for _path, operator, values in self.conditions)
+        return _matches(self.values, value)
 
     def path(self) -> PathT:
         return self.conditions[0][0] if self.conditions else TRUST

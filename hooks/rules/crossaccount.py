@@ -1,16 +1,22 @@
-"""Isolation between accounts (CAPA-X001, X002, X004): what two accounts must never share.
+"""Isolation and scope (CAPA-X001 … X004): what accounts must never share, and where objects live.
 
 This module owns the question "can one account's objects or credentials collide with
-another's?": namespaces and identity names (X001), the objects two overlays apply (X002) and
-AWS account IDs (X004). X003 (namespaced identities) lives with the identity rules.
+another's?": namespaces and identity names (X001), the objects two overlays apply (X002),
+identities stamped with a namespace (X003) and AWS account IDs (X004).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 from hooks.context import Context, Obj
+from hooks.finding import Finding, Location
 from hooks.rules import Reporter, rule
+from hooks.rules.identities import describe as _label
+from kustomize_plugin import yamlio
+from kustomize_plugin.errors import InputError
+from kustomize_plugin.kustomization import KUSTOMIZATION_FILES
 from kustomize_plugin.model import shared_account_ids
 from kustomize_plugin.resources import INFRA_GROUP, ROLE_IDENTITY, ResourceId
 
@@ -157,3 +163,56 @@ def check_shared_account_id(ctx: Context, report: Reporter) -> None:
                       f"account {first.name!r} does: the two are not isolated",
                       related=(ctx.config_location(("spec", "accounts", first.index,
                                                     "accountId")),))
+
+
+@rule("CAPA-X003")
+def namespaced_identity(ctx: Context, report: Reporter) -> None:
+    """A cluster-scoped identity carries `metadata.namespace`.
+
+    Why: CAPA's identity kinds are cluster-scoped (CAPA api/v1beta2/awsidentity_types.go,
+    `scope=Cluster`): the API server drops the namespace, which confines nothing (only
+    `allowedNamespaces` does), and GitOps tools that track it show a diff or wait for an object
+    that does not exist (kubernetes-sigs/kustomize#552, fluxcd/kustomize-controller#466).
+    kustomize's `namespace:` transformer adds it: it does not know these kinds.
+
+    Bad:
+        kind: AWSClusterRoleIdentity
+        metadata: {name: staging-identity, namespace: staging}
+
+    Good:
+        kind: AWSClusterRoleIdentity
+        metadata: {name: staging-identity}
+
+    Fix: remove `metadata.namespace`; keep identities out of kustomizations with `namespace:`.
+    """
+    transformers: dict[str, Location | None] = {}
+    for obj in ctx.identities():
+        namespace = obj.get("metadata", "namespace")
+        if namespace in (None, ""):
+            continue
+        message = (f"{_label(obj)} is cluster-scoped but carries namespace {namespace!r}: the "
+                   "API server drops it, so it does not confine the identity (allowedNamespaces "
+                   "does)")
+        if obj.file not in transformers:
+            transformers[obj.file] = _namespace_transformer(ctx, obj.file)
+        where = transformers[obj.file]
+        if where is None:
+            report.at(obj, ("metadata", "namespace"), message=message)
+        else:  # built by kustomize: the place to fix is the kustomization's `namespace:`
+            report.raw(Finding(report.rule, report.severity, where.file, where.line, where.column,
+                               f"{message}; this kustomization's `namespace:` stamps it",
+                               obj.ref()))
+
+
+def _namespace_transformer(ctx: Context, file: str) -> Location | None:
+    """Where a kustomization that kustomize built for ``check`` sets ``namespace:``, if it does."""
+    if Path(file).name not in KUSTOMIZATION_FILES:
+        return None
+    try:
+        docs = yamlio.load_documents(ctx.root / file, file)
+    except InputError:
+        return None
+    if not docs or not isinstance(docs[0].data, dict) or "namespace" not in docs[0].data:
+        return None
+    line, column = yamlio.position(docs[0].node, ("namespace",), at_key=True)
+    return Location(file, line, column)

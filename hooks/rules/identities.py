@@ -9,15 +9,10 @@ Whether a control plane's chain admits *its* namespace is CAPA-C003's question.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Literal
 
 from hooks.context import Context, Obj, PathT
-from hooks.finding import Finding, Location
 from hooks.rules import Reporter, rule
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.kustomization import KUSTOMIZATION_FILES
 from kustomize_plugin.resources import (
     CONTROLLER_IDENTITY,
     DEFAULT_IDENTITY,
@@ -56,7 +51,7 @@ def verdict(allowed: Any) -> Verdict:
     return "some" if names or labels or exprs else "none"
 
 
-def _label(obj: Obj) -> str:
+def describe(obj: Obj) -> str:
     return f"{obj.kind} {obj.name!r}"
 
 
@@ -113,7 +108,7 @@ def absent(ctx: Context, report: Reporter) -> None:
         if verdict(obj.get(*ALLOWED)) == "unset":
             present = obj.has(*ALLOWED)
             report.at(obj, ALLOWED if present else _absent_at(obj), at_key=True, message=(
-                f"{_label(obj)} has {'a null' if present else 'no'} allowedNamespaces: CAPA "
+                f"{describe(obj)} has {'a null' if present else 'no'} allowedNamespaces: CAPA "
                 f"admits no namespace, so every cluster using it fails with {_denied(obj)}"))
 
 
@@ -137,7 +132,7 @@ def everybody(ctx: Context, report: Reporter) -> None:
     for obj in ctx.identities():
         if verdict(obj.get(*ALLOWED)) == "all":
             report.at(obj, ALLOWED, at_key=True, message=(
-                f"{_label(obj)}'s allowedNamespaces admits every namespace (CAPA reads it as "
+                f"{describe(obj)}'s allowedNamespaces admits every namespace (CAPA reads it as "
                 f"the empty value): any namespace can {_use(ctx, obj)}"))
 
 
@@ -165,7 +160,7 @@ def nobody(ctx: Context, report: Reporter) -> None:
         why = ("an empty list names no namespace" if key == "list"
                else "an empty label selector matches no namespace")
         report.at(obj, (*ALLOWED, key), at_key=True, message=(
-            f"{_label(obj)}'s allowedNamespaces admits no namespace ({why}, and CAPA does not "
+            f"{describe(obj)}'s allowedNamespaces admits no namespace ({why}, and CAPA does not "
             f"read it as 'every namespace'): every cluster using it fails with {_denied(obj)}"))
 
 
@@ -190,7 +185,7 @@ def selector(ctx: Context, report: Reporter) -> None:
         if verdict(obj.get(*ALLOWED)) == "some" and isinstance(sel, dict) and (
                 sel.get("matchLabels") or sel.get("matchExpressions")):
             report.at(obj, (*ALLOWED, "selector"), at_key=True, message=(
-                f"{_label(obj)} admits namespaces by label selector: anyone who can label a "
+                f"{describe(obj)} admits namespaces by label selector: anyone who can label a "
                 f"namespace can make it match and {_use(ctx, obj)}"))
 
 
@@ -226,7 +221,7 @@ def foreign_namespace(ctx: Context, report: Reporter) -> None:
             owner = ctx.accounts_by_namespace.get(name)
             whose = f"account {owner.name!r}'s namespace" if owner else "no account declares it"
             report.at(obj, (*ALLOWED, "list", i), related=declared, message=(
-                f"{_label(obj)} admits namespace {name!r} ({whose}), not only account "
+                f"{describe(obj)} admits namespace {name!r} ({whose}), not only account "
                 f"{account.name!r}'s namespace {account.namespace!r}: clusters in {name!r} "
                 f"can build in account {account.account_id} with this role"))
 
@@ -262,7 +257,7 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
     for obj in ctx.identities(ROLE_IDENTITY):
         if _source(obj) == (CONTROLLER_IDENTITY, DEFAULT_IDENTITY):
             report.at(obj, (*SOURCE, "name"), message=(
-                f"{_label(obj)} chains from AWSClusterControllerIdentity 'default', which the "
+                f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
                 "repository does not contain: CAPA never creates it for role-identity clusters, "
                 "so every cluster using this identity fails to get credentials"))
 
@@ -293,7 +288,7 @@ def source_chain(ctx: Context, report: Reporter) -> None:
         if obj.get(*SOURCE) is None:
             present = obj.has(*SOURCE)
             report.at(obj, SOURCE if present else _absent_at(obj), at_key=True, message=(
-                f"{_label(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
+                f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
                 "webhook rejects a role identity without one, so the API server refuses it"))
             continue
         kind, name = _source(obj) or ("", "")
@@ -302,11 +297,11 @@ def source_chain(ctx: Context, report: Reporter) -> None:
         if kind == CONTROLLER_IDENTITY:
             if name != DEFAULT_IDENTITY:  # a missing `default` is CAPA-I006's
                 report.at(obj, (*SOURCE, "name"), message=(
-                    f"{_label(obj)} chains from AWSClusterControllerIdentity {name!r}: CAPA "
+                    f"{describe(obj)} chains from AWSClusterControllerIdentity {name!r}: CAPA "
                     f"accepts only {DEFAULT_IDENTITY!r} and fails every cluster using it"))
         elif ctx.identity(kind, name) is None:
             report.at(obj, (*SOURCE, "name"), message=(
-                f"{_label(obj)} chains from {kind} {name!r}, which the repository does not "
+                f"{describe(obj)} chains from {kind} {name!r}, which the repository does not "
                 "contain: CAPA cannot get the source credentials, so every cluster using it "
                 "fails"))
         elif kind == ROLE_IDENTITY and first[obj.name] is obj:
@@ -316,7 +311,7 @@ def source_chain(ctx: Context, report: Reporter) -> None:
         for i, name in enumerate(cycle):
             after = first[cycle[(i + 1) % len(cycle)]]
             report.at(first[name], (*SOURCE, "name"), related=(after.location((*SOURCE, "name")),),
-                      message=(f"{_label(first[name])} is part of a sourceIdentityRef cycle "
+                      message=(f"{describe(first[name])} is part of a sourceIdentityRef cycle "
                                f"({shown}): CAPA follows the chain without end, so no cluster "
                                "using it gets credentials"))
 
@@ -360,59 +355,6 @@ def static_identity(ctx: Context, report: Reporter) -> None:
     """
     for obj in ctx.identities(STATIC_IDENTITY):
         report.at(obj, ("kind",), message=(
-            f"{_label(obj)} makes CAPA use the long-lived access keys of Secret "
+            f"{describe(obj)} makes CAPA use the long-lived access keys of Secret "
             f"{obj.get('spec', 'secretRef')!r}: keys that never expire and work outside the "
             "cluster; use an AWSClusterRoleIdentity"))
-
-
-@rule("CAPA-X003")
-def namespaced_identity(ctx: Context, report: Reporter) -> None:
-    """A cluster-scoped identity carries `metadata.namespace`.
-
-    Why: CAPA's identity kinds are cluster-scoped (CAPA api/v1beta2/awsidentity_types.go,
-    `scope=Cluster`): the API server drops the namespace, which confines nothing (only
-    `allowedNamespaces` does), and GitOps tools that track it show a diff or wait for an object
-    that does not exist (kubernetes-sigs/kustomize#552, fluxcd/kustomize-controller#466).
-    kustomize's `namespace:` transformer adds it: it does not know these kinds.
-
-    Bad:
-        kind: AWSClusterRoleIdentity
-        metadata: {name: staging-identity, namespace: staging}
-
-    Good:
-        kind: AWSClusterRoleIdentity
-        metadata: {name: staging-identity}
-
-    Fix: remove `metadata.namespace`; keep identities out of kustomizations with `namespace:`.
-    """
-    transformers: dict[str, Location | None] = {}
-    for obj in ctx.identities():
-        namespace = obj.get("metadata", "namespace")
-        if namespace in (None, ""):
-            continue
-        message = (f"{_label(obj)} is cluster-scoped but carries namespace {namespace!r}: the "
-                   "API server drops it, so it does not confine the identity (allowedNamespaces "
-                   "does)")
-        if obj.file not in transformers:
-            transformers[obj.file] = _namespace_transformer(ctx, obj.file)
-        where = transformers[obj.file]
-        if where is None:
-            report.at(obj, ("metadata", "namespace"), message=message)
-        else:  # built by kustomize: the place to fix is the kustomization's `namespace:`
-            report.raw(Finding(report.rule, report.severity, where.file, where.line, where.column,
-                               f"{message}; this kustomization's `namespace:` stamps it",
-                               obj.ref()))
-
-
-def _namespace_transformer(ctx: Context, file: str) -> Location | None:
-    """Where a kustomization that kustomize built for ``check`` sets ``namespace:``, if it does."""
-    if Path(file).name not in KUSTOMIZATION_FILES:
-        return None
-    try:
-        docs = yamlio.load_documents(ctx.root / file, file)
-    except InputError:
-        return None
-    if not docs or not isinstance(docs[0].data, dict) or "namespace" not in docs[0].data:
-        return None
-    line, column = yamlio.position(docs[0].node, ("namespace",), at_key=True)
-    return Location(file, line, column)

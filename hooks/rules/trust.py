@@ -224,12 +224,13 @@ def role_name(ctx: Context, report: Reporter) -> None:
         # a declared account against every target stack.
         if arn is None or (target is None and (account is not None or not names)):
             continue
-        expected = [controllers_role(target.data)] if target else sorted(names)
-        if arn.name not in expected:
-            stack = target or names[expected[0]]
+        expected = controllers_role(target.data) if target else None
+        if arn.name != expected and (target or arn.name not in names):
+            stack = target or next(iter(names.values()))
             report.at(obj, ("spec", "roleARN"),
                       f"roleARN names role {arn.name}, but {stack.file} creates "
-                      f"{' or '.join(expected)} (namePrefix + controllers + nameSuffix): "
+                      f"{expected or ' or '.join(sorted(names))} (namePrefix + controllers + "
+                      "nameSuffix): "
                       "AssumeRole fails on a role that does not exist",
                       related=(stack.location(("spec", "nameSuffix" if stack.has(
                           "spec", "nameSuffix") else "namePrefix")),))
@@ -286,12 +287,15 @@ def external_id(ctx: Context, report: Reporter) -> None:
     Fix: set the account's `externalID` in accounts.yaml and render: both sides then match.
     """
     found = stacks(ctx)
-    targets = [(stack, ExternalIds.of_target(stack.data)) for stack, owner in found.targets
-               if owner is None]
-    sent: list[str] = []
+    # Stacks that name no account (hand-written) are matched against every identity, through
+    # one merged set of values so that the rule stays linear.
+    unmapped = [(stack, ExternalIds.of_target(stack.data)) for stack, owner in found.targets
+                if owner is None]
+    anywhere = ExternalIds(False, [c for _, ids in unmapped for c in ids.conditions])
+    sent: set[str] = set()
     for obj, account in role_identities(ctx):
         value = obj.get("spec", "externalID")
-        sent += [value] if isinstance(value, str) else []
+        sent |= {value} if isinstance(value, str) else set()
         target = found.by_account.get(account.name) if account else None
         path = ("spec", "externalID") if obj.has("spec", "externalID") else ("spec",)
         if target is not None:
@@ -302,15 +306,19 @@ def external_id(ctx: Context, report: Reporter) -> None:
                           f"{'none' if value is None else repr(value)}: STS denies the AssumeRole",
                           at_key=path == ("spec",), related=(target.location(ids.path()),))
                 continue
-            candidates = [ids]
+            required_by = ids
+        elif account is None and unmapped:
+            required_by = anywhere
         else:
-            candidates = [i for _, i in targets] if account is None else []
-        if isinstance(value, str) and candidates and not any(c.accepts(value) for c in candidates):
+            continue
+        if isinstance(value, str) and not required_by.accepts(value):
             report.at(obj, path, f"externalID {value!r} is required by no trust statement: an "
                       "externalID nothing requires protects nothing", severity="warning")
     # A stack that names no account: a value it requires that no identity sends locks CAPA out.
-    for stack, ids in targets:
-        if ids.required and not any(ids.accepts(v) for v in sent):
+    for stack, ids in unmapped:
+        literals, patterns = ids.values
+        if ids.required and not (literals & sent or any(ids.accepts(v) for v in sent
+                                                        if patterns)):
             report.at(stack, ids.path(), f"this trust requires sts:ExternalId {ids.describe()}, "
                       "which no AWSClusterRoleIdentity sends: STS denies CAPA's AssumeRole")
 

@@ -1,0 +1,121 @@
+"""Suppression rule (CAPA-R006): every suppression names a real rule and says why.
+
+This module owns the validity of suppressions; ``hooks.suppress`` parses them and applies the
+valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
+the rendered copies carry it from there, else on the object or the accounts.yaml entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+from hooks.context import Context, Obj
+from hooks.finding import Finding, ResourceRef
+from hooks.rules import Reporter, all_rules, rule
+from hooks.suppress import (
+    ANNOTATION,
+    ANNOTATION_PATH,
+    UNSUPPRESSIBLE,
+    Suppression,
+    account_suppressions,
+    annotation_of,
+    parse_annotation,
+)
+from kustomize_plugin import yamlio
+from kustomize_plugin.errors import InputError
+from kustomize_plugin.kustomization import KUSTOMIZATION_FILES
+from kustomize_plugin.resources import ResourceId
+
+BASE = "base/"
+
+
+@rule("CAPA-R006")
+def invalid_suppression(ctx: Context, report: Reporter) -> None:
+    """A suppression has no reason or names an unknown rule.
+
+    Why: a suppression turns a check off for an object or an account. Without a reason the next
+    reader cannot tell an accepted risk from a silenced mistake, and a misspelt rule ID would
+    quietly accept nothing while its author believes the finding is handled. An invalid
+    suppression accepts nothing, and CAPA-R006 itself cannot be suppressed.
+
+    Bad:
+        metadata:
+          annotations:
+            capa-accounts.dev/ignore: "CAPA-I004"
+
+    Good:
+        metadata:
+          annotations:
+            capa-accounts.dev/ignore: "CAPA-I004: namespace labels are set only by the platform team"
+
+    Fix: write `RULE: reason` (several separated by commas) with a rule ID that `capa-accounts
+    explain` knows; in accounts.yaml give each `suppress` entry a `rule` and a `reason`.
+    """
+    known = set(all_rules())
+    templates = list(_templates(ctx))
+    in_base = {(kind, value) for kind, value, _doc in templates}
+    for kind, value, doc in templates:
+        for s in _invalid(value, known):
+            line, column = yamlio.position(doc.node, ANNOTATION_PATH)
+            ref = ResourceId.of(doc.data)
+            report.raw(Finding(report.rule, report.severity, doc.file, line, column,
+                               f"{_where(kind, ref.name)} {_says(s)} (render copies it into "
+                               "every account)", ResourceRef(
+                                   str(doc.data.get("apiVersion") or ""), kind, ref.name,
+                                   ref.namespace)))
+    for obj in ctx.objects:
+        value = annotation_of(obj)
+        if value is None or (_rendered(ctx, obj) and (obj.kind, value) in in_base):
+            continue  # reported above, at the template render copied it from
+        for s in _invalid(value, known):
+            report.at(obj, ANNOTATION_PATH, f"{_where(obj.kind, obj.name)} {_says(s)}")
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        for j, s in enumerate(account_suppressions(account, known)):
+            if s.valid:
+                continue
+            field = "reason" if s.rule in known and s.rule not in UNSUPPRESSIBLE else "rule"
+            report.config(("spec", "accounts", account.index, "suppress", j, field),
+                          f"the suppression of account {account.name!r} {_says(s)}")
+
+
+def _invalid(value: str, known: Collection[str]) -> list[Suppression]:
+    return [s for s in parse_annotation(value, known) if not s.valid]
+
+
+def _where(kind: str, name: str) -> str:
+    return f"the {ANNOTATION} annotation of {kind} {name!r}:"
+
+
+def _says(s: Suppression) -> str:
+    shown = f"{s.rule!r} " if s.rule else ""
+    return f"{shown}{s.problem}, so it suppresses nothing"
+
+
+def _rendered(ctx: Context, obj: Obj) -> bool:
+    return obj.source.overlay in ctx.accounts_by_overlay
+
+
+def _templates(ctx: Context) -> Iterator[tuple[str, str, yamlio.Document]]:
+    """(kind, annotation value, document) of the base templates that carry the annotation.
+
+    ``base/`` is not applied when accounts.yaml exists (render instantiates it per account), so
+    the repository loader does not index it; its annotations are read here, to point at the
+    one place to fix rather than at every generated copy.
+    """
+    if ctx.account_set is None:
+        return
+    for rel in ctx.loaded.yaml_files:
+        if not rel.startswith(BASE) or Path(rel).name in KUSTOMIZATION_FILES:
+            continue
+        try:
+            docs = yamlio.load_documents(ctx.root / rel, rel)
+        except InputError:
+            continue  # render and CAPA-R001 report a base that cannot be read
+        for doc in docs:
+            data = doc.data
+            meta = data.get("metadata") if isinstance(data, dict) else None
+            notes = meta.get("annotations") if isinstance(meta, dict) else None
+            value = notes.get(ANNOTATION) if isinstance(notes, dict) else None
+            if isinstance(value, str):
+                yield str(data.get("kind") or ""), value, doc

@@ -1,0 +1,178 @@
+"""Suppressions: the findings a user has accepted, each with a rule ID and a reason.
+
+Two places accept a finding (DESIGN.md, Suppressions):
+
+- the annotation ``capa-accounts.dev/ignore: "CAPA-I004: <reason>, CAPA-T008: <reason>"`` on
+  an object, which accepts that rule's findings about that very object. In ``base/`` it reaches
+  every account, because render carries annotations through to the rendered objects, and
+  ``check`` judges what Flux applies;
+- ``suppress: [{rule, reason}]`` on an account in ``accounts.yaml``, which accepts that rule's
+  findings about the account: its overlay, its bootstrap file, its entry in accounts.yaml and
+  the objects of its namespace.
+
+A suppression without a reason, or naming a rule that does not exist, is itself a finding
+(CAPA-R006, ``hooks.rules.suppressions``) and accepts nothing: a typo must not silently turn a
+check off. CAPA-R006 cannot be suppressed, or a bad suppression could hide itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+
+from hooks.context import Context, Obj
+from hooks.finding import Finding
+from kustomize_plugin import yamlio
+from kustomize_plugin.model import ACCOUNTS_FILE, Account
+
+ANNOTATION = "capa-accounts.dev/ignore"
+ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
+UNSUPPRESSIBLE = frozenset({"CAPA-R006"})
+
+# Entries are separated by commas, but a reason may hold commas too ("see ticket 12, part 2"):
+# only a comma followed by something shaped like a rule ID starts the next entry.
+_NEXT_ENTRY = re.compile(r",\s*(?=[A-Za-z]+-[A-Za-z]?\d+\s*(?::|,|$))")
+_ENTRY = re.compile(r"^\s*(?P<rule>[^:]*?)\s*(?::(?P<reason>.*))?$", re.DOTALL)
+
+ObjectKey = tuple[str, str, str, str]  # file, kind, name, namespace
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One accepted rule, as written; ``problem`` says why it is invalid (CAPA-R006)."""
+
+    rule: str
+    reason: str
+    problem: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+def judge(rule: str, reason: str, known: Collection[str]) -> Suppression:
+    """A suppression with the reason it is invalid, if it is."""
+    problem = None
+    if not rule:
+        problem = "names no rule (write `CAPA-X000: reason`)"
+    elif rule in UNSUPPRESSIBLE:
+        problem = f"names {rule}, which cannot be suppressed (fix what it reports instead)"
+    elif rule not in known:
+        problem = f"names unknown rule {rule!r}{_did_you_mean(rule, known)}"
+    elif not reason.strip():
+        problem = f'has no reason: write why the finding is accepted ("{rule}: <reason>")'
+    return Suppression(rule, reason.strip(), problem)
+
+
+def _did_you_mean(rule: str, known: Collection[str]) -> str:
+    same = [k for k in known if k.upper() == rule.upper().replace("_", "-")]
+    return f" (did you mean {same[0]}?)" if same else " (see `capa-accounts explain`)"
+
+
+def parse_annotation(value: str, known: Collection[str]) -> list[Suppression]:
+    """The suppressions of one annotation value, in the order written."""
+    if not value.strip():
+        return [judge("", "", known)]
+    out = []
+    for entry in _NEXT_ENTRY.split(value):
+        match = _ENTRY.match(entry)
+        assert match is not None  # the pattern matches every string
+        rule, reason = match["rule"], match["reason"]
+        first = rule.split(maxsplit=1)[0] if rule.strip() else ""
+        if reason is None and first != rule and first in known:
+            out.append(Suppression(first, rule[len(first):].strip(), (
+                f'lacks the colon between rule and reason ("{first}: <reason>")')))
+            continue
+        out.append(judge(rule, reason or "", known))
+    return out
+
+
+def annotation_of(obj: Obj) -> str | None:
+    """The ignore annotation's value; a value of another type is CAPA-R004's to report."""
+    value = obj.get(*ANNOTATION_PATH)
+    return value if isinstance(value, str) else None
+
+
+def account_suppressions(account: Account, known: Collection[str]) -> list[Suppression]:
+    return [judge(s.rule, s.reason, known) for s in account.suppress]
+
+
+# --- applying ---------------------------------------------------------------------------------
+
+def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
+    """The findings no valid suppression accepts, and how many were accepted."""
+    from hooks.rules import all_rules
+
+    known = set(all_rules())
+    by_object: dict[ObjectKey, set[str]] = {}
+    objects: dict[ObjectKey, Obj] = {}
+    for obj in ctx.objects:
+        objects.setdefault(_key(obj), obj)
+        value = annotation_of(obj)
+        if value is not None:
+            by_object.setdefault(_key(obj), set()).update(
+                s.rule for s in parse_annotation(value, known) if s.valid)
+    by_account: dict[str, set[str]] = {}
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        rules = {s.rule for s in account_suppressions(account, known) if s.valid}
+        if rules:
+            by_account[account.name] = rules
+    entries = list(_entry_lines(ctx)) if by_account else []
+    kept: list[Finding] = []
+    suppressed = 0
+    for finding in findings:
+        key = _finding_key(finding)
+        accepted = set() if key is None else by_object.get(key, set())
+        if by_account:
+            account = _account_of(ctx, finding, objects.get(key) if key else None, entries)
+            accepted = accepted | by_account.get(account.name if account else "", set())
+        if finding.rule in accepted and finding.rule not in UNSUPPRESSIBLE:
+            suppressed += 1
+        else:
+            kept.append(finding)
+    return kept, suppressed
+
+
+def _key(obj: Obj) -> ObjectKey:
+    return obj.file, obj.kind, obj.name, obj.namespace
+
+
+def _finding_key(finding: Finding) -> ObjectKey | None:
+    ref = finding.resource
+    if ref is None or not ref.kind:
+        return None
+    return finding.file, ref.kind, ref.name, ref.namespace
+
+
+def _account_of(ctx: Context, finding: Finding, obj: Obj | None,
+                entries: list[tuple[int, int, Account]]) -> Account | None:
+    """The account a finding is about: by its object, its file, or its accounts.yaml entry."""
+    if finding.file == ACCOUNTS_FILE:
+        return next((a for first, last, a in entries if first <= finding.line <= last), None)
+    if obj is not None:
+        owner = ctx.account_of(obj)
+        if owner is not None:
+            return owner
+    if ctx.account_set is None:
+        return None
+    parts = finding.file.split("/")
+    if len(parts) > 2 and parts[0] == "overlays":
+        return ctx.account_set.account(parts[1])
+    if len(parts) == 2 and parts[0] == "bootstrap" and parts[1].endswith((".yaml", ".yml")):
+        return ctx.account_set.account(parts[1].rsplit(".", 1)[0])
+    return None
+
+
+def _entry_lines(ctx: Context) -> Iterator[tuple[int, int, Account]]:
+    """First and last line (1-based) of each account's entry in accounts.yaml."""
+    account_set = ctx.account_set
+    if account_set is None or account_set.document is None:
+        return
+    for account in account_set.accounts:
+        _, node = yamlio.node_at(account_set.document.node, ("spec", "accounts", account.index))
+        start, end = node.start_mark, node.end_mark
+        # A block mapping ends where the next token starts (the next "- name:" or a dedent),
+        # which belongs to what follows; a flow mapping ends after its "}".
+        last = end.line + 1 if end.column > start.column else end.line
+        yield start.line + 1, max(last, start.line + 1), account
