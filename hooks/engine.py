@@ -42,9 +42,12 @@ def _schema(crds: tuple[Path, ...]) -> Any:
     return stored_view_validator(crds)
 
 
-def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = ()) -> Report:
+def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
+          schemas: bool = True) -> Report:
+    """Judge the repository at ``root``; ``schemas=False`` skips schema validation (CAPA-R004
+    and the stored view), for benchmarks/bench.py to measure what validation costs."""
     loaded = load(root)
-    ctx = Context(loaded, _schema(crds))
+    ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref
     ctx.crds = crds
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]

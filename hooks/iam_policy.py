@@ -315,6 +315,10 @@ class ExternalIds:
     def accepts(self, value: str) -> bool:
         return _matches(self.values, value)
 
+    def sent_by_any(self, sent: set[str]) -> bool:
+        literals, patterns = self.values
+        return bool(literals & sent) or any(wildcard_match(p, v) for p in patterns for v in sent)
+
     def path(self) -> PathT:
         return self.conditions[0][0] if self.conditions else TRUST
 

@@ -1,14 +1,48 @@
-"""How findings are printed: text, JSON (and the formats CI systems read)."""
+"""How findings are printed: text (coloured on a terminal), JSON, and the formats CI reads.
+
+SARIF, for GitHub code scanning and other SARIF consumers, lives in ``hooks.sarif``; the GitHub
+Actions workflow commands, which annotate a pull request's diff without code scanning, are here.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import TextIO
 
 from hooks.engine import Report
+from hooks.finding import Finding
+
+# ANSI SGR codes (ECMA-48): bold red, bold yellow, dim, reset.
+_RED, _YELLOW, _DIM, _RESET = "\x1b[1;31m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
 
 
-def text(report: Report) -> str:
-    lines = [f.text() + ("" if f.severity == "error" else " (warning)") for f in report.findings]
+def color_wanted(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set to a non-empty value.
+
+    no-color.org: "when present and not an empty string (regardless of its value), prevents
+    the addition of ANSI color".
+    """
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR")
+
+
+def _paint(code: str, text: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
+def _line(f: Finding, color: bool) -> str:
+    """``path:line:col: [RULE] message``, as yamllint and compilers print, 1-based."""
+    if not color:
+        return f.text() + ("" if f.severity == "error" else " (warning)")
+    hue = _RED if f.severity == "error" else _YELLOW
+    where = _paint(_DIM, f"{f.file}:{f.line}:{f.column}:", color)
+    tail = "" if f.severity == "error" else " " + _paint(_YELLOW, "(warning)", color)
+    return f"{where} {_paint(hue, f'[{f.rule}]', color)} {f.message}{tail}"
+
+
+def text(report: Report, color: bool = False) -> str:
+    lines = [_line(f, color) for f in report.findings]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -17,13 +51,53 @@ def as_json(report: Report) -> str:
                        "summary": report.summary()}, indent=2) + "\n"
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report, color: bool = False) -> str:
+    """``3 errors, 1 warning in 2 files (1 suppressed)``."""
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
-    files = len({f.file for f in report.findings})
-    text = f"{plural(report.errors, 'error')}, {plural(report.warnings, 'warning')}"
+    errors = _paint(_RED, plural(report.errors, "error"), color and report.errors > 0)
+    warnings = _paint(_YELLOW, plural(report.warnings, "warning"), color and report.warnings > 0)
+    line = f"{errors}, {warnings}"
     if report.findings:
-        text += f" in {plural(files, 'file')}"
+        line += f" in {plural(len({f.file for f in report.findings}), 'file')}"
     if report.suppressed:
-        text += f" ({report.suppressed} suppressed)"
-    return text
+        line += f" ({report.suppressed} suppressed)"
+    return line
+
+
+# --- GitHub Actions workflow commands ---------------------------------------------------------
+
+def _escape_data(value: str) -> str:
+    # actions/toolkit packages/core/src/command.ts escapeData: %, CR and LF.
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    # command.ts escapeProperty: as escapeData, plus ":" and "," which end a property.
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(report: Report) -> str:
+    """One ``::error``/``::warning`` command per finding, then the summary (a plain line).
+
+    The runner turns each command into an annotation on the pull request's changed lines
+    (docs.github.com, "Workflow commands for GitHub Actions", setting an error message).
+    """
+    lines = []
+    for f in report.findings:
+        props = ",".join(f"{key}={_escape_property(str(value))}" for key, value in (
+            ("file", f.file), ("line", f.line), ("col", f.column), ("title", f.rule)))
+        lines.append(f"::{f.severity} {props}::{_escape_data(f.message)}")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def render_format(report: Report, fmt: str) -> str:
+    """The report in a CI format: ``sarif`` or ``github``."""
+    if fmt == "sarif":
+        from hooks import sarif
+
+        return sarif.render(report)
+    if fmt == "github":
+        return github(report)
+    raise ValueError(f"unknown report format {fmt!r}")

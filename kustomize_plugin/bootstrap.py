@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kustomize_plugin.model import DEFAULT_NAME_SUFFIX, Account, AccountSet
+from kustomize_plugin.model import DEFAULT_NAME_SUFFIX, OPERATOR, Account, AccountSet
 
 API_VERSION = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1"
 KIND = "AWSIAMConfiguration"
@@ -50,11 +50,21 @@ def management_config(account_set: AccountSet) -> dict[str, Any]:
 
 
 def target_config(account_set: AccountSet, account: Account) -> dict[str, Any]:
-    """A target account's stack: its controllers role trusts exactly the management principal."""
+    """A target account's stack: its controllers role trusts exactly the management principal.
+
+    In operator mode the account's own CAPA runs with static keys of a user in the account
+    instead: the stack enables the bootstrap user (``bootstrapper<suffix>``, in a group holding
+    the controllers' policies), whose access key the user encodes into the provider's
+    configSecret. Nothing assumes a role across accounts then, so the stack trusts no one.
+    """
     spec: dict[str, Any] = {}
     _names(spec, account.name_prefix, account.name_suffix)
     if account.partition != "aws":
         spec["partition"] = account.partition
+    if account_set.credentials == OPERATOR:
+        spec["bootstrapUser"] = {"enable": True}
+        spec["eks"] = _eks(account)
+        return {"apiVersion": API_VERSION, "kind": KIND, "spec": spec}
     trust: dict[str, Any] = {
         "Sid": "CapaAccountsTrustManagement",
         "Effect": "Allow",
@@ -64,8 +74,11 @@ def target_config(account_set: AccountSet, account: Account) -> dict[str, Any]:
     if account.external_id is not None:
         trust["Condition"] = {"StringEquals": {"sts:ExternalId": account.external_id}}
     spec["clusterAPIControllers"] = {"trustStatements": [trust]}
+    spec["eks"] = _eks(account)
+    return {"apiVersion": API_VERSION, "kind": KIND, "spec": spec}
+
+
+def _eks(account: Account) -> dict[str, Any]:
     # managedMachinePool defaults to disable: true (defaults.go); without it node groups fail
     # on the missing eks-nodegroup role (CAPA issue #2597).
-    spec["eks"] = {"iamRoleCreation": account.iam_role_creation,
-                   "managedMachinePool": {"disable": False}}
-    return {"apiVersion": API_VERSION, "kind": KIND, "spec": spec}
+    return {"iamRoleCreation": account.iam_role_creation, "managedMachinePool": {"disable": False}}

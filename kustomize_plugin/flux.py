@@ -8,20 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from kustomize_plugin.model import MANAGEMENT, Account
+from kustomize_plugin.model import MANAGEMENT, OPERATOR, ROLE_IDENTITY, Account
 
 API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
 FLUX_NAMESPACE = "flux-system"
 SOURCE = {"kind": "GitRepository", "name": "flux-system"}
 INTERVAL = "10m"
+# Operator mode: where the user's SOPS-encrypted Secrets are decrypted at apply time
+# (https://fluxcd.io/flux/guides/mozilla-sops/): the age key as a Secret in flux-system.
+SOPS_SECRET = "sops-age"
+PROVIDERS_DIR = "providers"
 
 
 def kustomization_name(overlay: str) -> str:
     return f"capa-{overlay}"
 
 
-def management_kustomization() -> dict[str, Any]:
-    return {
+def provider_kustomization_name(account: Account) -> str:
+    return kustomization_name(f"{account.name}-provider")
+
+
+def management_kustomization(credentials: str = ROLE_IDENTITY) -> dict[str, Any]:
+    doc: dict[str, Any] = {
         "apiVersion": API_VERSION, "kind": "Kustomization",
         "metadata": {"name": kustomization_name(MANAGEMENT), "namespace": FLUX_NAMESPACE},
         "spec": {
@@ -35,10 +43,17 @@ def management_kustomization() -> dict[str, Any]:
             "sourceRef": dict(SOURCE),
         },
     }
+    if credentials == OPERATOR:
+        # `default` needs CAPA's CRDs, which in this mode only the providers install (through
+        # the operator, after their own Kustomizations): the first applies fail with "no
+        # matches for kind" until then, so retry soon rather than after the interval. No
+        # dependsOn on the providers: one account's broken provider must not block the others.
+        doc["spec"]["retryInterval"] = "1m"
+    return doc
 
 
 def account_kustomization(account: Account) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "apiVersion": API_VERSION, "kind": "Kustomization",
         "metadata": {"name": kustomization_name(account.name), "namespace": FLUX_NAMESPACE},
         "spec": {
@@ -49,6 +64,34 @@ def account_kustomization(account: Account) -> dict[str, Any]:
             # identity CAPA needs to delete one: objects are orphaned, decommissioning is manual.
             "deletionPolicy": "Orphan",
             "dependsOn": [{"name": kustomization_name(MANAGEMENT)}],
+            "sourceRef": dict(SOURCE),
+        },
+    }
+    if account.credentials == OPERATOR:
+        # The clusters wait for their own provider: its webhooks must answer their creation.
+        doc["spec"]["dependsOn"].append({"name": provider_kustomization_name(account)})
+    return doc
+
+
+def provider_kustomization(account: Account) -> dict[str, Any]:
+    """Operator mode: the account's provider, its namespace and the user's encrypted Secret.
+
+    A stage of its own: the provider installs CAPA's CRDs, so the account's clusters cannot be
+    in the same Kustomization (kustomize-controller dry-runs every object before applying
+    any, and fails on a kind that has no CRD yet). ``wait`` makes it Ready only once the
+    provider is (the operator sets its Ready condition), which the clusters depend on.
+    """
+    return {
+        "apiVersion": API_VERSION, "kind": "Kustomization",
+        "metadata": {"name": provider_kustomization_name(account), "namespace": FLUX_NAMESPACE},
+        "spec": {
+            "interval": INTERVAL,
+            "path": f"./{PROVIDERS_DIR}/{account.name}",
+            "prune": True,
+            # Removing an account must not remove the CAPA that can delete its clusters.
+            "deletionPolicy": "Orphan",
+            "wait": True,
+            "decryption": {"provider": "sops", "secretRef": {"name": SOPS_SECRET}},
             "sourceRef": dict(SOURCE),
         },
     }

@@ -6,6 +6,7 @@ principal ARN) is computed here and nowhere else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,7 +24,7 @@ MANAGEMENT = "management"  # reserved: overlays/management holds the controller 
 # (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
 DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
 CONTROLLERS = "controllers"
-BOOTSTRAPPER = "bootstrapper"
+BOOTSTRAP_USER = "bootstrapper.cluster-api-provider-aws.sigs.k8s.io"
 ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 DEFAULT_CAPA_VERSION = "v2.11.1"
@@ -63,6 +64,11 @@ class Account:
     suppress: tuple[Suppression, ...] = ()
     management_account_id: str | None = None
     index: int = 0  # position in accounts.yaml, to locate findings
+    # The set's credentials mode (DESIGN.md "Credentials modes") and, in operator mode, the CAPA
+    # release each account's provider runs: the transformation needs both, and the KRM function
+    # sees one Account only.
+    credentials: str = ROLE_IDENTITY
+    capa_version: str = DEFAULT_CAPA_VERSION
 
     @property
     def role_name(self) -> str:
@@ -83,8 +89,9 @@ class Management:
     def principal_arn(self, partition: str) -> str:
         """The AWS principal CAPA runs as, which every target account trusts."""
         if self.principal == "bootstrapUser":
-            user = f"{self.name_prefix}{BOOTSTRAPPER}{self.name_suffix}"
-            return f"arn:{partition}:iam::{self.account_id}:user/{user}"
+            # The user's name is fixed, unlike the roles: namePrefix/nameSuffix do not apply
+            # (clusterawsadm api/bootstrap/v1beta1/defaults.go DefaultBootstrapUserName).
+            return f"arn:{partition}:iam::{self.account_id}:user/{BOOTSTRAP_USER}"
         role = f"{self.name_prefix}{CONTROLLERS}{self.name_suffix}"
         return f"arn:{partition}:iam::{self.account_id}:role/{role}"
 
@@ -170,25 +177,28 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
     spec = data["spec"]
     mgmt = spec["management"]
     partition = spec.get("partition", "aws")
+    credentials = spec.get("credentials", ROLE_IDENTITY)
+    capa_version = (spec.get("operator") or {}).get("capaVersion", DEFAULT_CAPA_VERSION)
     management = Management(
         account_id=mgmt["accountId"], principal=mgmt.get("principal", "controllersRole"),
         name_prefix=mgmt.get("namePrefix", ""),
         name_suffix=mgmt.get("nameSuffix", DEFAULT_NAME_SUFFIX))
     accounts = tuple(
-        _account(entry["name"], entry, partition, management.account_id, i)
+        _account(entry["name"], entry, partition, management.account_id, i,
+                 credentials=credentials, capa_version=capa_version)
         for i, entry in enumerate(spec["accounts"]))
     account_set = AccountSet(
         name=(data.get("metadata") or {}).get("name", "accounts"), partition=partition,
-        management=management, credentials=spec.get("credentials", ROLE_IDENTITY),
+        management=management, credentials=credentials,
         accounts=accounts, check_exclude=tuple((spec.get("check") or {}).get("exclude", [])),
-        capa_version=(spec.get("operator") or {}).get("capaVersion", DEFAULT_CAPA_VERSION),
-        document=doc)
+        capa_version=capa_version, document=doc)
     _check_unique(account_set, doc)
     return account_set
 
 
 def _account(name: str, entry: dict[str, Any], partition: str, management_id: str | None,
-             index: int) -> Account:
+             index: int, *, credentials: str = ROLE_IDENTITY,
+             capa_version: str = DEFAULT_CAPA_VERSION) -> Account:
     region = entry["region"]
     version = entry["kubernetesVersion"]
     clusters = tuple(
@@ -206,7 +216,8 @@ def _account(name: str, entry: dict[str, Any], partition: str, management_id: st
         external_id=entry.get("externalID"), duration_seconds=entry.get("durationSeconds"),
         iam_role_creation=bool(entry.get("iamRoleCreation", False)), clusters=clusters,
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
-        management_account_id=management_id, index=index)
+        management_account_id=management_id, index=index, credentials=credentials,
+        capa_version=capa_version)
 
 
 def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
@@ -270,10 +281,43 @@ def parse_function_config(doc: yamlio.Document) -> Account:
     elif data.get("kind") != "Account" or data.get("apiVersion") != API_VERSION:
         raise ConfigError(f"functionConfig must be kind Account (apiVersion {API_VERSION}) or a "
                           f"ConfigMap, not {data.get('kind')!r}", doc.file)
-    _raise_first(doc, validate(_compiled("Account"), data))
+    credentials, capa_version = _mode_settings(doc)
+    _raise_first(doc, validate(_compiled("Account"), _without_mode_settings(data)))
     spec = data["spec"]
     name = data["metadata"]["name"]
-    return _account(name, spec, spec.get("partition", "aws"), spec.get("managementAccountId"), 0)
+    return _account(name, spec, spec.get("partition", "aws"), spec.get("managementAccountId"), 0,
+                    credentials=credentials, capa_version=capa_version)
+
+
+# The function config's credentials mode and operator CAPA release, the same values as
+# accounts.yaml's spec.credentials and spec.operator.capaVersion (schema.accountset).
+_MODE_KEYS = {"credentials": r"^(roleIdentity|operator)$", "capaVersion": r"^v[0-9]+\.[0-9]+\.[0-9]+$"}
+
+
+def _mode_settings(doc: yamlio.Document) -> tuple[str, str]:
+    spec = doc.data.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    values = {}
+    for key, pattern in _MODE_KEYS.items():
+        value = spec.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not re.match(pattern, value):
+            line, col = yamlio.position(doc.node, ("spec", key))
+            expected = ("roleIdentity or operator" if key == "credentials"
+                        else "a CAPA release such as v2.11.1")
+            raise ConfigError(f"spec.{key}: {value!r} is not {expected}", doc.file, line, col)
+        values[key] = value
+    return (values.get("credentials", ROLE_IDENTITY),
+            values.get("capaVersion", DEFAULT_CAPA_VERSION))
+
+
+def _without_mode_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """The config as the Account schema knows it: the mode keys are checked above."""
+    spec = data.get("spec")
+    if not isinstance(spec, dict) or not any(k in spec for k in _MODE_KEYS):
+        return data
+    return {**data, "spec": {k: v for k, v in spec.items() if k not in _MODE_KEYS}}
 
 
 _CONFIG_MAP_INT = {"durationSeconds"}

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kustomize_plugin import bootstrap, flux, yamlio
+from kustomize_plugin import bootstrap, flux, operator_mode, yamlio
 from kustomize_plugin.errors import InputError, RenderError
 from kustomize_plugin.kustomization import build, inside
-from kustomize_plugin.model import MANAGEMENT, ROLE_IDENTITY, Account, AccountSet, load_account_set
+from kustomize_plugin.model import MANAGEMENT, OPERATOR, Account, AccountSet, load_account_set
 from kustomize_plugin.resources import (
     CLUSTER_NAME_LABEL,
     CONTROLLER_IDENTITY,
@@ -33,7 +33,9 @@ OVERLAY_HEADER = f"# {GENERATED_MARK} from accounts.yaml and base/; do not edit:
 BOOTSTRAP_HEADER = (f"# {GENERATED_MARK} from accounts.yaml; do not edit. Authenticated against "
                     "account {account_id}, run:\n# clusterawsadm bootstrap iam "
                     "create-cloudformation-stack --config {path}\n")
-MANAGED_DIRS = ("overlays", "bootstrap", "clusters/management")
+OPERATOR_KEYS_NOTE = ("# then encode an access key of the stack's bootstrapper user into {path},\n"
+                      "# SOPS-encrypted (README, operator mode)\n")
+MANAGED_DIRS = ("overlays", "bootstrap", "clusters/management", flux.PROVIDERS_DIR)
 SOURCE_ANNOTATION = "config.kubernetes.io/path"
 # Test-only fault injection for the interrupted-render test: stop after N files are written.
 _FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
@@ -117,6 +119,14 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
     CAPA checks every hop of an identity chain against the cluster's namespace, `default`
     included (pkg/cloud/scope/session.go:263,367), and AutoControllerIdentityCreator never
     creates `default` for clusters that use role identities, so the repository ships it.
+
+    Operator mode ships it too, although there every control plane names `default` and each
+    provider's `default` means its own account's keys: left out, the first provider's
+    AutoControllerIdentityCreator would create it admitting every namespace
+    (exp/controlleridentitycreator/awscontrolleridentity_controller.go:90-120), so a cluster in
+    any namespace could reach any account's keys by its watch-filter label alone. With the
+    list, provider credentials stay with the account namespaces, where the admission policy
+    (operator flavour) pins the label to the namespace's account.
     """
     controller = {
         "apiVersion": f"{INFRA_GROUP}/v1beta2", "kind": CONTROLLER_IDENTITY,
@@ -140,16 +150,63 @@ def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
     return admission.admission_objects(bindings, account_set.credentials)
 
 
+def provider_files(repo: Path, account: Account, items: list[dict[str, Any]]) -> Plan:
+    """providers/<account>/ (operator mode): the provider, its namespace, the user's Secret.
+
+    The Secret is the user's own SOPS-encrypted file; render lists it once it exists and
+    never writes it, so the repository never holds credentials of the tool's making.
+    """
+    out = Plan()
+    directory = f"{flux.PROVIDERS_DIR}/{account.name}"
+    names = {"Namespace": "namespace.yaml", operator_mode.PROVIDER_KIND: "provider.yaml"}
+    for item in items:
+        out.files[f"{directory}/{names[item['kind']]}"] = OVERLAY_HEADER + yamlio.dump(item)
+    resources = list(names.values())
+    secret = operator_mode.CREDENTIALS_FILE
+    if (repo / directory / secret).is_file():
+        resources.append(secret)
+    else:
+        out.warnings.append(f"{directory}/{secret} is missing: provider "
+                            f"{operator_mode.provider_name(account)} waits for Secret "
+                            f"{operator_mode.credentials_secret(account)} (see the README)")
+    out.files[f"{directory}/kustomization.yaml"] = OVERLAY_HEADER + yamlio.dump(
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+         "resources": resources})
+    return out
+
+
+def _check_operator_names(account_set: AccountSet) -> None:
+    """Operator mode adds a namespace and a Flux Kustomization per account; refuse collisions."""
+    namespaces = {a.namespace: a.name for a in account_set.accounts}
+    kustomizations = {flux.kustomization_name(a.name): a.name for a in account_set.accounts}
+    for account in account_set.accounts:
+        for name, taken, what in (
+                (operator_mode.provider_namespace(account), namespaces, "namespace"),
+                (flux.provider_kustomization_name(account), kustomizations, "Flux Kustomization")):
+            if name in taken:
+                line, col = account_set.locate(("spec", "accounts", account.index, "name"))
+                raise InputError(f"operator mode names the {what} of account {account.name!r}'s "
+                                 f"provider {name!r}, already the {what} of account "
+                                 f"{taken[name]!r}: rename one of them", "accounts.yaml", line, col)
+
+
 def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
     account_set = account_set or load_account_set(repo)
-    if account_set.credentials != ROLE_IDENTITY:
-        line, col = account_set.locate(("spec", "credentials"))
-        raise InputError("credentials: operator is not yet supported by render; use "
-                         "roleIdentity (the recommended mode)", "accounts.yaml", line, col)
+    operator = account_set.credentials == OPERATOR
+    if operator:
+        _check_operator_names(account_set)
     base = load_base(repo)
     result = Plan()
     for account in account_set.accounts:
-        result.files.update(overlay_files(account.name, account_items(base, account)))
+        items = account_items(base, account)
+        owned = [operator and operator_mode.is_provider_item(i, account) for i in items]
+        own = [i for i, mine in zip(items, owned, strict=True) if mine]
+        result.files.update(overlay_files(
+            account.name, [i for i, mine in zip(items, owned, strict=True) if not mine]))
+        if own:
+            providers = provider_files(repo, account, own)
+            result.files.update(providers.files)
+            result.warnings += providers.warnings
     management = management_items(account_set)
     for name, docs in management.items():
         result.files[f"overlays/{MANAGEMENT}/{name}"] = OVERLAY_HEADER + yamlio.dump_documents(docs)
@@ -157,17 +214,23 @@ def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
         {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
          "resources": list(management)})
     mgmt_path = "bootstrap/management.yaml"
-    result.files[mgmt_path] = BOOTSTRAP_HEADER.format(
-        account_id=account_set.management.account_id, path=mgmt_path) + yamlio.dump(
-        bootstrap.management_config(account_set))
+    if not operator:  # operator mode assumes no role: the management account grants nothing
+        result.files[mgmt_path] = BOOTSTRAP_HEADER.format(
+            account_id=account_set.management.account_id, path=mgmt_path) + yamlio.dump(
+            bootstrap.management_config(account_set))
     for account in account_set.accounts:
         path = f"bootstrap/{account.name}.yaml"
-        result.files[path] = BOOTSTRAP_HEADER.format(account_id=account.account_id, path=path) + \
-            yamlio.dump(bootstrap.target_config(account_set, account))
-    flux_docs = {MANAGEMENT: flux.management_kustomization()}
-    flux_docs.update({a.name: flux.account_kustomization(a) for a in account_set.accounts})
-    for name, doc in flux_docs.items():
-        result.files[f"clusters/management/{flux.kustomization_name(name)}.yaml"] = \
+        header = BOOTSTRAP_HEADER.format(account_id=account.account_id, path=path)
+        if operator:
+            header += OPERATOR_KEYS_NOTE.format(
+                path=f"{flux.PROVIDERS_DIR}/{account.name}/{operator_mode.CREDENTIALS_FILE}")
+        result.files[path] = header + yamlio.dump(bootstrap.target_config(account_set, account))
+    flux_docs = [flux.management_kustomization(account_set.credentials)]
+    flux_docs += [flux.account_kustomization(a) for a in account_set.accounts]
+    if operator:
+        flux_docs += [flux.provider_kustomization(a) for a in account_set.accounts]
+    for doc in flux_docs:
+        result.files[f"clusters/management/{doc['metadata']['name']}.yaml"] = \
             OVERLAY_HEADER + yamlio.dump(doc)
     result.files[".sourceignore"] = OVERLAY_HEADER + flux.SOURCEIGNORE
     return result

@@ -13,7 +13,8 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kustomize_plugin.model import Account, Cluster
+from kustomize_plugin import operator_mode
+from kustomize_plugin.model import OPERATOR, Account, Cluster
 from kustomize_plugin.resources import (
     ACCOUNT_LABEL,
     CAPI_GROUP,
@@ -23,6 +24,7 @@ from kustomize_plugin.resources import (
     DEFAULT_IDENTITY,
     ROLE_IDENTITY,
     STATIC_IDENTITY,
+    WATCH_FILTER_LABEL,
     group_of,
     is_cluster_scoped,
     is_identity,
@@ -117,7 +119,12 @@ def _name(item: Item) -> str:
 
 
 def transform(items: list[Item], account: Account) -> Outcome:
-    """Fill one account's settings into base items; errors refuse unsafe input."""
+    """Fill one account's settings into base items; errors refuse unsafe input.
+
+    In operator mode (``account.credentials``) the account's CAPA provider comes along and the
+    role identity stays behind (``operator_mode``).
+    """
+    operator = account.credentials == OPERATOR
     results: list[Result] = []
     for item in items:
         if not isinstance(item, MutableMapping):
@@ -132,20 +139,25 @@ def transform(items: list[Item], account: Account) -> Outcome:
                     "AWSClusterControllerIdentity in the base: `default` is a singleton that "
                     "render writes once into overlays/management", resource=item))
     roles = [i for i in items if is_identity(i) and i.get("kind") == ROLE_IDENTITY]
-    if len(roles) != 1:
+    if len(roles) != 1 and not (operator and not roles):
         results.append(Result(f"the base must hold exactly one AWSClusterRoleIdentity, "
                               f"found {len(roles)}"))
-    namespaces = [i for i in items if i.get("apiVersion") == "v1" and i.get("kind") == "Namespace"]
+    namespaces = [i for i in items if i.get("apiVersion") == "v1" and i.get("kind") == "Namespace"
+                  and not (operator and operator_mode.is_provider_item(i, account))]
     if len(namespaces) > 1:
         results.append(Result("the base may hold at most one Namespace (the account's)"))
+    if operator:
+        items, refused = operator_mode.account_items(items, account)
+        results += [Result(refused)] if refused else []
     if results:
         return Outcome(items, results)
     items, group_results = _instantiate_clusters(items, account)
     if group_results:
         return Outcome(items, group_results)
     for item in items:
-        _fill(item, account)
-    return Outcome(items, [])
+        if not (operator and operator_mode.is_provider_item(item, account)):
+            _fill(item, account)
+    return Outcome(operator_mode.with_provider(items, account) if operator else items, [])
 
 
 def _fill(item: Item, account: Account) -> None:
@@ -286,9 +298,13 @@ def _rename(group: list[Item], old: str, new: str) -> None:
 def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None:
     for item in group:
         _label(item, CLUSTER_NAME_LABEL, cluster.name)
+        if account.credentials == OPERATOR:  # the account's provider reconciles only these
+            _label(item, WATCH_FILTER_LABEL, account.name)
         if item.get("kind") == CONTROL_PLANE:
             spec = _spec(item)
-            _set(spec, "identityRef", {"kind": ROLE_IDENTITY, "name": account.identity_name})
+            _set(spec, "identityRef", operator_mode.identity_ref()
+                 if account.credentials == OPERATOR
+                 else {"kind": ROLE_IDENTITY, "name": account.identity_name})
             _set(spec, "eksClusterName", cluster.name)
             _set(spec, "region", cluster.region)
             _set(spec, "version", cluster.kubernetes_version)

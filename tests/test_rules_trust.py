@@ -46,10 +46,6 @@ def rerender(repo: Path) -> None:
     render.apply(repo, render.changes(repo, render.plan(repo)))
 
 
-def where(repo: Path, rule: str) -> list[tuple[str, int, str]]:
-    return [(f.file, f.line, f.severity) for f in of_rule(run_check(repo), rule)]
-
-
 def test_pristine_example_has_no_trust_findings(example_repo: Path) -> None:
     assert [f.text() for f in run_check(example_repo).findings if f.rule in OURS] == []
 
@@ -299,18 +295,27 @@ def seed_repo(tmp_path: Path) -> Path:
     return repo
 
 
+SEED_EXPECTED = {
+    "CAPA-T001": [],  # both roleARNs are well-formed role ARNs (account IDs filled in)
+    "CAPA-T002": [],  # no accounts.yaml: nothing declares which account is whose
+    # T003: both targets trust exactly the controllers role the management stack grants to.
+    "CAPA-T003": [],
+    # T004: arn:aws:iam::*:role/controllers.cluster-api-provider-aws.sigs.k8s.io covers both roles.
+    "CAPA-T004": [],
+    "CAPA-T005": [],  # both roles are named as the target stacks (default affixes) create them
+    "CAPA-T006": [],  # no durationSeconds anywhere
+    "CAPA-T007": [],  # no externalID, and no trust statement requires sts:ExternalId
+    "CAPA-T008": [],  # no policyARNs
+    # T009: both target stacks set eks.iamRoleCreation: true.
+    "CAPA-T009": ["bootstrap-target-live.yaml", "bootstrap-target-staging.yaml"],
+    # T010: bootstrapUser is enabled, but the AssumeRole grant is on the controllers role.
+    "CAPA-T010": [],
+}
+
+
 def test_seed_guide_trust_findings(seed_repo: Path) -> None:
-    found = sorted((f.rule, f.file) for f in run_check(seed_repo).findings if f.rule in OURS)
-    # T001/T002/T005: the role ARNs are well formed, no accounts.yaml declares accounts, and the
-    # role name is the targets' default controllers role. T003: both targets trust exactly the
-    # role the management stack grants AssumeRole to. T004: arn:aws:iam::*:role/controllers...
-    # covers both targets' roles. T006/T007/T008: no durationSeconds, externalID or policyARNs.
-    # T010: the bootstrap user is enabled, but the grant is on the controllers role, not on it.
-    assert found == [
-        # T009: both target stacks set eks.iamRoleCreation: true.
-        ("CAPA-T009", "bootstrap-target-live.yaml"),
-        ("CAPA-T009", "bootstrap-target-staging.yaml"),
-    ]
+    report = run_check(seed_repo)
+    assert {rule: sorted(f.file for f in of_rule(report, rule)) for rule in OURS} == SEED_EXPECTED
 
 
 # (id, edits, rule, file, text on the finding's line, words)

@@ -18,7 +18,7 @@ from hooks.finding import Finding, Location, Severity
 if TYPE_CHECKING:
     from hooks.context import Context, Obj, PathT
 
-FAMILIES = ("identities", "trust", "controlplanes", "clusters", "crossaccount", "rendering", "secrets",
+FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount", "rendering", "secrets",
             "schemas", "suppressions", "operator", "changes")
 
 

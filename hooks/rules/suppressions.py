@@ -47,7 +47,7 @@ def invalid_suppression(ctx: Context, report: Reporter) -> None:
     Good:
         metadata:
           annotations:
-            capa-accounts.dev/ignore: "CAPA-I004: namespace labels are set only by the platform team"
+            capa-accounts.dev/ignore: "CAPA-I004: only the platform team labels namespaces"
 
     Fix: write `RULE: reason` (several separated by commas) with a rule ID that `capa-accounts
     explain` knows; in accounts.yaml give each `suppress` entry a `rule` and a `reason`.
@@ -55,8 +55,8 @@ def invalid_suppression(ctx: Context, report: Reporter) -> None:
     known = set(all_rules())
     templates = list(_templates(ctx))
     in_base = {(kind, value) for kind, value, _doc in templates}
-    for kind, value, doc in templates:
-        for s in _invalid(value, known):
+    for kind, template_value, doc in templates:
+        for s in _invalid(template_value, known):
             line, column = yamlio.position(doc.node, ANNOTATION_PATH)
             ref = ResourceId.of(doc.data)
             report.raw(Finding(report.rule, report.severity, doc.file, line, column,

@@ -1,0 +1,344 @@
+"""The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
+
+The change-aware rules compare this with the working tree, so it is read the way
+``hooks.repository`` reads the working tree (resources-only kustomizations in-process, others
+with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
+through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
+``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
+not the length of the history. REF's own problems are not the user's current problem: a file
+or kustomization that fails to read at REF is left out with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hooks.repository import (  # _excluded: the one reading of spec.check.exclude globs
+    KUSTOMIZE_TIMEOUT,
+    SKIP_DIRS,
+    YAML_SUFFIXES,
+    Loaded,
+    Source,
+    _excluded,
+    kustomize_command,
+)
+from kustomize_plugin import yamlio
+from kustomize_plugin.errors import GitError, InputError
+from kustomize_plugin.kustomization import (
+    KUSTOMIZATION_FILES,
+    NeedsKustomize,
+    OutsideRepositoryError,
+)
+from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, parse_account_set
+
+GIT_TIMEOUT = 120
+# What kustomization.py evaluates in-process (its _PLAIN_KEYS): anything else needs kustomize.
+PLAIN_KEYS = {"apiVersion", "kind", "resources"}
+# git's tree entry modes (Documentation/git-fast-import.txt, "filemodify"); 160000 is a
+# submodule commit, which has no blob in this repository.
+SYMLINK_MODE = "120000"
+FILE_MODES = ("100644", "100755")
+
+
+@dataclass
+class Tree:
+    """REF's files below the repository directory: paths, blob ids, sizes; contents on demand."""
+
+    root: Path
+    files: dict[str, tuple[str, int]] = field(default_factory=dict)  # path -> (blob, size)
+    symlinks: dict[str, str] = field(default_factory=dict)  # path -> blob holding the target
+    dirs: set[str] = field(default_factory=set)
+    contents: dict[str, bytes] = field(default_factory=dict)  # blob id -> bytes read
+
+    def read(self, paths: list[str]) -> None:
+        """Fetch the blobs of ``paths`` (not yet read) with one ``git cat-file --batch``."""
+        wanted = sorted({self.files[p][0] for p in paths if p in self.files} - set(self.contents))
+        self.contents.update(_cat_file(self.root, wanted))
+
+    def text(self, path: str) -> str:
+        return yamlio.decode(self.contents[self.files[path][0]], path)
+
+
+def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
+                              timeout=GIT_TIMEOUT, check=False)
+    except FileNotFoundError as err:
+        raise GitError("git is not installed (needed to read the base ref)", "--base") from err
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise GitError(f"git could not run: {err}", "--base") from err
+
+
+def resolve(root: Path, ref: str) -> tuple[str | None, str]:
+    """(commit id or None for a HEAD with no commit yet, the repository's path prefix)."""
+    where = f"--base {ref}"
+    inside = _git(root, "rev-parse", "--is-inside-work-tree", "--show-prefix")
+    if inside.returncode != 0 or not inside.stdout.startswith(b"true"):
+        said = inside.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+        reason = said[0].removeprefix("fatal: ") if said else "not a git working tree"
+        raise GitError(f"cannot read git history here ({reason})", where)
+    prefix = inside.stdout.decode("utf-8", "replace").splitlines()[1:2]
+    # --end-of-options: a REF that starts with "-" is a name, never an option of rev-parse.
+    found = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if found.returncode == 0:
+        return found.stdout.decode().strip(), (prefix[0] if prefix else "")
+    unborn = _git(root, "symbolic-ref", "--quiet", "HEAD").returncode == 0
+    if ref in ("HEAD", "@") and unborn:
+        return None, ""
+    raise GitError("not a commit in this repository", where)
+
+
+def read_tree(root: Path, commit: str, prefix: str) -> Tree:
+    """REF's tree below ``prefix``: one ``git ls-tree``, no blob read yet."""
+    tree = Tree(root)
+    treeish = f"{commit}:{prefix.rstrip('/')}" if prefix else f"{commit}^{{tree}}"
+    listing = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish)
+    if listing.returncode != 0:
+        return tree  # the repository directory did not exist yet at REF: an empty state
+    for entry in listing.stdout.split(b"\0"):
+        if not entry:
+            continue
+        head, _, raw_path = entry.partition(b"\t")
+        mode, _kind, blob, size = head.split()
+        path = raw_path.decode("utf-8", "replace")
+        parts = path.split("/")
+        if any(p in SKIP_DIRS or p.endswith(".egg-info") or p in ("", ".", "..")
+               for p in parts[:-1]):
+            continue
+        if mode.decode() in FILE_MODES:
+            tree.files[path] = (blob.decode(), int(size))
+        elif mode.decode() == SYMLINK_MODE:
+            tree.symlinks[path] = blob.decode()
+        else:
+            continue
+        for i in range(1, len(parts)):
+            tree.dirs.add("/".join(parts[:i]))
+    _follow_symlinks(tree)
+    return tree
+
+
+def _follow_symlinks(tree: Tree) -> None:
+    """A symlink to a file of the repository reads as that file; others are not read."""
+    targets = _cat_file(tree.root, sorted(set(tree.symlinks.values())))
+    for path in tree.symlinks:
+        current = path
+        for _ in range(40):  # the kernel's own limit on nested symlinks (MAXSYMLINKS)
+            target = targets.get(tree.symlinks.get(current, ""), b"").decode("utf-8", "replace")
+            current = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if current.startswith("../") or current == ".." or target.startswith("/"):
+                break  # leaves the repository: Flux would not read it either
+            if current in tree.files:
+                tree.files[path] = tree.files[current]
+                break
+            if current not in tree.symlinks:
+                break
+
+
+def _cat_file(root: Path, blobs: list[str]) -> dict[str, bytes]:
+    if not blobs:
+        return {}
+    result = _git(root, "cat-file", "--batch", stdin="".join(f"{b}\n" for b in blobs).encode())
+    if result.returncode != 0:
+        raise GitError(f"git cat-file failed: {result.stderr.decode('utf-8', 'replace').strip()}",
+                       "--base")
+    out: dict[str, bytes] = {}
+    data, pos = result.stdout, 0
+    while pos < len(data):
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) < 3:  # "<id> missing": a shallow or partial clone
+            continue
+        size = int(header[2])
+        out[header[0].decode()] = data[pos:pos + size]
+        pos += size + 1  # the content is followed by a newline
+    return out
+
+
+# --- what Flux would have applied at REF -------------------------------------------------------
+
+
+def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
+    """The objects Flux would apply at REF, as ``hooks.repository.load`` gives them now."""
+    commit, prefix = resolve(root, ref)
+    loaded = Loaded(root, None)
+    if commit is None:
+        loaded.warnings.append(f"--base {ref}: the repository has no commit yet; every object "
+                               "is compared with an empty state")
+        return loaded
+    tree = read_tree(root, commit, prefix)
+    _RefLoader(tree, loaded, ref, exclude).run()
+    return loaded
+
+
+class _RefLoader:
+    def __init__(self, tree: Tree, loaded: Loaded, ref: str, exclude: tuple[str, ...]) -> None:
+        self.tree = tree
+        self.loaded = loaded
+        self.ref = ref
+        self.exclude = exclude
+        self.parsed: dict[str, list[yamlio.Document] | None] = {}
+
+    def warn(self, err: InputError | str) -> None:
+        self.loaded.warnings.append(f"--base {self.ref}: {err} (at that commit; not compared)")
+
+    def documents(self, path: str) -> list[yamlio.Document] | None:
+        """The documents of a YAML file at REF, or None (with one warning) when it fails to read."""
+        if path not in self.parsed:
+            try:
+                if self.tree.files[path][1] > yamlio.MAX_FILE_BYTES:
+                    raise InputError("over the 8 MiB limit for YAML input", path)
+                self.parsed[path] = yamlio.documents_from_text(self.tree.text(path), path)
+            except InputError as err:
+                self.warn(err)
+                self.parsed[path] = None
+        return self.parsed[path]
+
+    def run(self) -> None:
+        tree, loaded = self.tree, self.loaded
+        tree.read([p for p, (_blob, size) in tree.files.items() if size <= yamlio.MAX_FILE_BYTES
+                   and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)])
+        loaded.account_set = self.account_set()
+        exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
+        files = sorted(p for p in tree.files if not _excluded(p, exclude))
+        loaded.yaml_files = [p for p in files if p.endswith(YAML_SUFFIXES)]
+        kdirs = sorted({posixpath.dirname(p) or "." for p in files
+                        if posixpath.basename(p) in KUSTOMIZATION_FILES})
+        loaded.kustomization_dirs = kdirs
+        listed: set[str] = set()
+        referenced: set[str] = set()
+        for kdir in kdirs:
+            if kdir == "base" and loaded.account_set:
+                # Templates, rendered into the overlays: Flux never applies base/ itself.
+                with contextlib.suppress(NeedsKustomize, InputError):
+                    listed.update(self.build(kdir, frozenset())[1])
+                continue
+            built = self.build_dir(kdir)
+            if built is None:
+                continue
+            docs, read = built
+            listed.update(read)
+            referenced.update(posixpath.dirname(p) or "." for p in read
+                              if posixpath.basename(p) in KUSTOMIZATION_FILES
+                              and (posixpath.dirname(p) or ".") != kdir)
+            loaded.documents.extend((d, Source(kdir)) for d in docs)
+        for rel in loaded.yaml_files:
+            parent = posixpath.dirname(rel) or "."
+            if rel in listed or rel == ACCOUNTS_FILE or any(
+                    parent == k or parent.startswith(k + "/") or k == "." for k in kdirs):
+                continue
+            loaded.documents.extend((d, Source(None, built=False))
+                                    for d in self.documents(rel) or [])
+        loaded.documents = [(d, s) for d, s in loaded.documents
+                            if s.overlay is None or s.overlay not in referenced]
+
+    def account_set(self) -> AccountSet | None:
+        if ACCOUNTS_FILE not in self.tree.files:
+            return None  # REF predates capa-accounts: objects are compared, accounts are not
+        docs = self.documents(ACCOUNTS_FILE)
+        if not docs:
+            return None
+        try:
+            return parse_account_set(docs[0])
+        except InputError as err:
+            self.warn(err)
+            return None
+
+    def build_dir(self, kdir: str) -> tuple[list[yamlio.Document], list[str]] | None:
+        try:
+            return self.build(kdir, frozenset())
+        except NeedsKustomize as need:
+            return self.with_kustomize(kdir, need)
+        except InputError as err:  # OutsideRepositoryError included
+            self.warn(err)
+            return None
+
+    def build(self, kdir: str, seen: frozenset[str]) -> tuple[list[yamlio.Document], list[str]]:
+        """kustomization.build over REF's tree (same rules, same errors)."""
+        kfile = next((f for f in (_join(kdir, n) for n in KUSTOMIZATION_FILES)
+                      if f in self.tree.files), None)
+        if kfile is None:
+            raise InputError("no kustomization.yaml", kdir)
+        docs = self.documents(kfile)
+        if docs is None:
+            raise InputError("unreadable kustomization", kfile)
+        if not docs or not isinstance(docs[0].data, dict):
+            raise InputError("a kustomization must be a mapping", kfile, 1)
+        data = docs[0].data
+        for key in data:
+            if key not in PLAIN_KEYS:
+                raise NeedsKustomize(kfile, str(key))
+        resources = data.get("resources") or []
+        if not isinstance(resources, list):
+            raise InputError("resources must be a list", kfile)
+        out: list[yamlio.Document] = []
+        read = [kfile]
+        for entry in resources:
+            if not isinstance(entry, str) or "://" in entry or entry.startswith("git@"):
+                raise NeedsKustomize(kfile, f"remote resource {entry}")
+            target = posixpath.normpath(posixpath.join(kdir, entry))
+            if target == ".." or target.startswith("../") or entry.startswith("/"):
+                raise OutsideRepositoryError(f"resource {entry!r} leads outside the repository",
+                                             kfile)
+            if target in seen or target == kdir:
+                raise InputError(f"resource {entry!r} forms a cycle", kfile)
+            if target in self.tree.dirs or target == ".":
+                sub_docs, sub_read = self.build(target, seen | {kdir})
+                out.extend(sub_docs)
+                read.extend(sub_read)
+            elif target in self.tree.files:
+                docs_of = self.documents(target)
+                if docs_of is None:
+                    raise InputError(f"resource {entry!r} is unreadable", kfile)
+                out.extend(docs_of)
+                read.append(target)
+            else:
+                raise InputError(f"resource {entry!r} does not exist", kfile)
+        return out, read
+
+    def with_kustomize(self, kdir: str,
+                       need: NeedsKustomize) -> tuple[list[yamlio.Document], list[str]] | None:
+        """Build with a plain kustomize from a temporary copy of REF's tree, never the work tree."""
+        command = kustomize_command()
+        if command is None:
+            self.warn(f"{need.file}: uses {need.feature!r} and no kustomize is on PATH")
+            return None
+        with tempfile.TemporaryDirectory(prefix="capa-accounts-base-") as tmp:
+            self.export(Path(tmp))
+            result = _run(command + [str(Path(tmp) / kdir)])
+        if result is None or result.returncode != 0:
+            message = " ".join((result.stderr if result else "kustomize did not run").split())
+            self.warn(f"{need.file}: kustomize build failed: {message[:300]}")
+            return None
+        try:
+            docs = yamlio.documents_from_text(result.stdout, need.file)
+        except InputError as err:
+            self.warn(err)
+            return None
+        return docs, []  # as in hooks.repository: a kustomize build lists no files
+
+    def export(self, target: Path) -> None:
+        self.tree.read([p for p, (_b, size) in self.tree.files.items()
+                        if size <= yamlio.MAX_FILE_BYTES])
+        for rel, (blob, _size) in self.tree.files.items():
+            if blob in self.tree.contents:
+                path = target / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(self.tree.contents[blob])
+
+
+def _join(directory: str, name: str) -> str:
+    return name if directory == "." else f"{directory}/{name}"
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=KUSTOMIZE_TIMEOUT,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None

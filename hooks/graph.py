@@ -1,0 +1,256 @@
+"""``graph``: the trust chain as a picture, in Mermaid (renders in GitHub) or Graphviz DOT.
+
+One ``check`` run colours the graph that ``hooks.graph_model`` builds: a node or edge whose
+YAML holds a finding is drawn red (an error: the link is broken) or amber (a warning), with the
+rule IDs on it, so ``capa-accounts explain`` is one step away. Output is deterministic: boxes in
+accounts.yaml order (then by AWS account ID), nodes and edges sorted, IDs derived from names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from hooks import engine
+from hooks.context import Context
+from hooks.finding import Finding
+from hooks.graph_model import (
+    ASSUME_ROLE,
+    ELLIPSIS,
+    MANAGEMENT,
+    Edge,
+    Graph,
+    Marked,
+    Node,
+    build,
+)
+from hooks.repository import load
+from hooks.rules.schemas import stored_view_validator
+from kustomize_plugin.errors import InputError
+from kustomize_plugin.model import DEFAULT_NAME_SUFFIX
+
+FORMATS = ("mermaid", "dot")
+RANK = {"principal": 0, "controller": 1, "static": 1, "missing": 2, "role": 2, "provider": 2,
+        "identity": 3, "everyone": 4, "selector": 4, "namespace": 4, "controlplane": 5}
+# kind: (Mermaid shape open, close, DOT shape, fill colour)
+SHAPES = {
+    "principal": ('(["', '"])', "oval", "#dbe9ff"),
+    "controller": ('["', '"]', "box", "#e6f4ea"),
+    "static": ('["', '"]', "box", "#f1f3f4"),
+    "missing": ('["', '"]', "box", "#ffffff"),
+    "role": ('[["', '"]]', "component", "#fff1d6"),
+    "provider": ('[["', '"]]', "component", "#f3e8fd"),
+    "identity": ('["', '"]', "box", "#e6f4ea"),
+    "everyone": ('{{"', '"}}', "folder", "#f1f3f4"),
+    "selector": ('{{"', '"}}', "folder", "#f1f3f4"),
+    "namespace": ('{{"', '"}}', "folder", "#f1f3f4"),
+    "controlplane": ('("', '")', "box3d", "#e1f0fb"),
+}
+INK = "#5f6b7a"
+# status: (stroke, fill, text); "ok" nodes keep their kind's fill.
+STATUS = {"error": ("#d62728", "#fde7e9", "#a50e0e"), "warning": ("#e69500", "#fff4d6", "#7a4d00")}
+MARK = {"error": "\u2717", "warning": "\u26a0"}
+
+
+def draw(repo: Path, fmt: str) -> str:
+    """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``)."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
+    report = engine.check(repo)
+    graph = build(Context(load(repo), stored_view_validator()))
+    mark(graph, report.findings)
+    return mermaid(graph) if fmt == "mermaid" else dot(graph)
+
+
+def mark(graph: Graph, findings: Iterable[Finding]) -> None:
+    """Put each finding on what it is about: the nodes and edges whose YAML holds its line.
+
+    CAPA-T003 (a target's trust) and T004 (the management grant) are written in the bootstrap
+    stacks, but what they break is the AssumeRole from the principal to a role: that edge.
+    """
+    for finding in findings:
+        hit: list[Marked] = []
+        if finding.rule == "CAPA-T003":
+            for span, roles in graph.trust_stacks:
+                if span.holds(finding.file, finding.line):
+                    hit += [graph.edges[("principal", r, ASSUME_ROLE)] for r in roles]
+        elif finding.rule == "CAPA-T004":
+            roles = [graph.role_at.get((loc.file, loc.line)) for loc in finding.related]
+            hit += [graph.edges[("principal", r, ASSUME_ROLE)] for r in roles
+                    if r and ("principal", r, ASSUME_ROLE) in graph.edges]
+        if not hit:
+            hit = [m for m in (*graph.nodes.values(), *graph.edges.values())
+                   if any(s.holds(finding.file, finding.line) for s in m.spans)]
+        for item in hit:
+            item.mark(finding)
+        graph.undrawn += not hit
+
+
+# --- layout shared by both formats ------------------------------------------------------------
+
+def node_ids(graph: Graph) -> dict[str, str]:
+    """Stable IDs safe in Mermaid and DOT: the key's letters and digits, hashed on collision."""
+    bases: dict[str, list[str]] = defaultdict(list)
+    for key in graph.nodes:
+        text = key.lower().replace(DEFAULT_NAME_SUFFIX, "").replace("arn:aws:iam::", "")
+        bases[re.sub(r"[^a-z0-9]+", "_", text).strip("_")].append(key)
+    ids: dict[str, str] = {}
+    for base, keys in bases.items():
+        for key in keys:
+            suffix = "_" + hashlib.sha256(key.encode()).hexdigest()[:6] if len(keys) > 1 else ""
+            ids[key] = base + suffix
+    return ids
+
+
+def group_ids(graph: Graph) -> dict[str, str]:
+    return {key: "g_" + re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+            for key in graph.groups}
+
+
+def ordered(graph: Graph) -> tuple[list[tuple[str, list[Node]]], list[Edge]]:
+    """Boxes (management, declared accounts, other AWS accounts, then loose nodes) and edges."""
+    members: dict[str, list[Node]] = defaultdict(list)
+    for node in sorted(graph.nodes.values(), key=lambda n: (RANK[n.kind], n.key)):
+        members[node.group if node.group in graph.groups else ""].append(node)
+    keys = list(graph.groups)
+    order = ([MANAGEMENT] + [k for k in keys if k.startswith("account/")]
+             + sorted(k for k in keys if k.startswith("aws/")) + [""])
+    boxes = [(key, members[key]) for key in order if members.get(key)]
+    edges = sorted(graph.edges.values(), key=lambda e: (
+        RANK[graph.nodes[e.source].kind], e.source, RANK[graph.nodes[e.target].kind], e.target,
+        e.label))
+    return boxes, edges
+
+
+def lines_of(item: Node | Edge) -> list[str]:
+    base = list(item.lines) if isinstance(item, Node) else ([item.label] if item.label else [])
+    if item.rules:
+        base.append(f"{MARK[item.status]} {', '.join(sorted(item.rules))}")
+    return base
+
+
+def legend(graph: Graph) -> str:
+    parts = ["red: broken link (a check error)", "amber: warning"]
+    if graph.shortened:
+        parts.append(f"{ELLIPSIS} = {DEFAULT_NAME_SUFFIX}")
+    if graph.undrawn:
+        parts.append(f"{graph.undrawn} finding(s) on objects not drawn: run capa-accounts check")
+    return " \u00b7 ".join(parts)
+
+
+# --- Mermaid ----------------------------------------------------------------------------------
+
+def _mermaid_text(text: str) -> str:
+    # Mermaid's entity codes; '#' first, since every code starts with it.
+    for char, code in (("#", "#35;"), ("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"),
+                       (">", "#gt;"), ("|", "#124;"), ("`", "#96;")):
+        text = text.replace(char, code)
+    return text
+
+
+def mermaid(graph: Graph) -> str:
+    ids, gids = node_ids(graph), group_ids(graph)
+    boxes, edges = ordered(graph)
+    out = ["flowchart LR"]
+    for group, nodes in boxes:
+        indent = "  "
+        if group:
+            title = _mermaid_text(graph.groups[group].title)
+            out.append(f'  subgraph {gids[group]}["{title}"]')
+            indent = "    "
+        for node in nodes:
+            left, right, _shape, _fill = SHAPES[node.kind]
+            label = "<br/>".join(_mermaid_text(line) for line in lines_of(node))
+            out.append(f"{indent}{ids[node.key]}{left}{label}{right}")
+        if group:
+            out.append("  end")
+    for edge in edges:
+        arrow = "-.->" if edge.dashed else "-->"
+        label = " ".join(_mermaid_text(line) for line in lines_of(edge))
+        text = f'|"{label}"|' if label else ""
+        out.append(f"  {ids[edge.source]} {arrow}{text} {ids[edge.target]}")
+    out.append(f'  legend["{_mermaid_text(legend(graph))}"]')
+    for kind, (_left, _right, _shape, fill) in sorted(SHAPES.items()):
+        dash = ",stroke-dasharray:4 3" if kind == "missing" else ""
+        out.append(f"  classDef {kind} fill:{fill},stroke:{INK},color:#1f2933{dash}")
+    for status, (stroke, fill, text) in STATUS.items():
+        out.append(f"  classDef {status} fill:{fill},stroke:{stroke},stroke-width:3px,"
+                   f"color:{text}")
+    out.append("  classDef legend fill:#ffffff,stroke:#ffffff,color:#5f6b7a")
+    classes: dict[str, list[str]] = defaultdict(list)
+    for node in graph.nodes.values():
+        classes[node.kind if node.status == "ok" else node.status].append(ids[node.key])
+    classes["legend"].append("legend")
+    for name, members in sorted(classes.items()):
+        out.append(f"  class {','.join(sorted(members))} {name}")
+    for status, (stroke, _fill, _text) in STATUS.items():
+        numbers = [str(i) for i, e in enumerate(edges) if e.status == status]
+        if numbers:
+            out.append(f"  linkStyle {','.join(numbers)} stroke:{stroke},stroke-width:3px,"
+                       f"color:{stroke}")
+    return "\n".join(out) + "\n"
+
+
+# --- Graphviz DOT -----------------------------------------------------------------------------
+
+def _dot_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dot_label(lines: list[str]) -> str:
+    return _dot_text("\n".join(lines)).replace("\n", "\\n")
+
+
+def dot(graph: Graph) -> str:
+    ids, gids = node_ids(graph), group_ids(graph)
+    boxes, edges = ordered(graph)
+    font = 'fontname="Helvetica"'
+    out = [
+        "digraph trust {",
+        f"  graph [rankdir=LR, {font}, fontsize=12, fontcolor=\"{INK}\", nodesep=0.3, "
+        f"ranksep=0.6, labelloc=b, labeljust=l, label={_dot_text(legend(graph))}];",
+        f'  node [{font}, fontsize=11, shape=box, style="rounded,filled", color="{INK}", '
+        'fontcolor="#1f2933"];',
+        f'  edge [{font}, fontsize=10, color="{INK}", fontcolor="{INK}"];',
+    ]
+    for group, nodes in boxes:
+        indent = "  "
+        if group:
+            out.append(f"  subgraph cluster_{gids[group]} {{")
+            out.append(f"    label={_dot_text(graph.groups[group].title)};")
+            out.append('    labelloc=t; labeljust=l; style="rounded,filled"; fillcolor="#f7f9fc"; '
+                       'color="#b8c2d1";')
+            indent = "    "
+        for node in nodes:
+            out.append(f"{indent}{_dot_text(ids[node.key])} [{_dot_node_attrs(node)}];")
+        if group:
+            out.append("  }")
+    for edge in edges:
+        attrs = [f"label={_dot_label(lines_of(edge))}"] if lines_of(edge) else []
+        if edge.dashed:
+            attrs.append("style=dashed")
+        if not edge.label:
+            attrs.append("arrowhead=none")
+        if edge.status != "ok":
+            stroke = STATUS[edge.status][0]
+            attrs += [f'color="{stroke}"', f'fontcolor="{stroke}"', "penwidth=2.5"]
+        tail = f" [{', '.join(attrs)}]" if attrs else ""
+        out.append(f"  {_dot_text(ids[edge.source])} -> {_dot_text(ids[edge.target])}{tail};")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _dot_node_attrs(node: Node) -> str:
+    _left, _right, shape, fill = SHAPES[node.kind]
+    style = "rounded,filled" if shape == "box" else "filled"
+    attrs = [f"label={_dot_label(lines_of(node))}", f"shape={shape}"]
+    if node.missing:
+        style += ",dashed"
+    if node.status != "ok":
+        stroke, fill, text = STATUS[node.status]
+        attrs += [f'color="{stroke}"', f'fontcolor="{text}"', "penwidth=2.5"]
+    attrs += [f'style="{style}"', f'fillcolor="{fill}"']
+    return ", ".join(attrs)

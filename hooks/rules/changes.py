@@ -1,0 +1,337 @@
+"""Changes against a git ref (CAPA-D001 … D004): end states that are valid but destroy on the way.
+
+This module owns the question "what does applying this change do to the clusters that already
+run?". Each rule compares the objects Flux would apply now with those it applied at
+``check --base REF`` (read from git by ``hooks.git_base``) and reports in the working-tree file,
+with the value at REF in the message. The rules run only when a base ref is given.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from hooks.context import Context, Obj, PathT
+from hooks.finding import Finding
+from hooks.git_base import load_ref
+from hooks.rules import Reporter, rule
+from hooks.rules.rendering import _flux_kustomizations
+from hooks.rules.schemas import stored_view_validator
+from kustomize_plugin.errors import GitError
+from kustomize_plugin.resources import (
+    CAPI_GROUP,
+    CLUSTER_NAME_LABEL,
+    CONTROLLER_IDENTITY,
+    CONTROLPLANE_GROUP,
+    DEFAULT_IDENTITY,
+    IDENTITY_KINDS,
+    INFRA_GROUP,
+    ROLE_IDENTITY,
+)
+
+CLUSTER_GROUPS = {CAPI_GROUP, INFRA_GROUP, CONTROLPLANE_GROUP, "bootstrap.cluster.x-k8s.io"}
+IDENTITY_REF = ("spec", "identityRef")
+MINOR = re.compile(r"^v?(\d+)\.(\d+)")
+
+_bases: weakref.WeakKeyDictionary[Context, Context] = weakref.WeakKeyDictionary()
+
+
+def base_of(ctx: Context) -> Context:
+    """The objects at ``ctx.base_ref``, read once per check and judged as stored (pruned)."""
+    if ctx not in _bases:
+        if ctx.base_ref is None:  # the engine runs change-aware rules only with --base
+            raise GitError("no base ref given", "--base")
+        exclude = ctx.account_set.check_exclude if ctx.account_set else ()
+        loaded = load_ref(ctx.root, ctx.base_ref, exclude)
+        ctx.loaded.warnings.extend(loaded.warnings)
+        _bases[ctx] = Context(loaded, stored_view_validator(ctx.crds))
+    return _bases[ctx]
+
+
+def _before(base: Context, obj: Obj) -> Obj | None:
+    found = base.by_id.get(obj.id)
+    return found[0] if found else None
+
+
+def _shown(obj: Obj) -> str:
+    return f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
+
+
+@rule("CAPA-D001", change_aware=True)
+def check_identity_change(ctx: Context, report: Reporter) -> None:
+    """(--base) A control plane's identityRef changed: reconciliation moves to another account.
+
+    Why: CAPA's webhook only forbids removing identityRef (controlplane/eks/webhooks/
+    awsmanagedcontrolplane_webhook.go:181-187); switching it is accepted, and CAPA then calls
+    AWS for this existing EKS cluster with the other identity's credentials: another account,
+    where the cluster is not. A missing identityRef counts as `default` (webhook:673-678). A
+    new identity with the same roleARN (a renamed identity) is not a change of account.
+
+    Bad (at REF `staging-identity`, now):
+        identityRef: {kind: AWSClusterRoleIdentity, name: live-identity}
+
+    Good:
+        identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
+
+    Fix: keep the identityRef a running cluster was created with; to move a workload to
+    another account, create a new cluster there and decommission this one.
+    """
+    base = base_of(ctx)
+    for cp in ctx.control_planes():
+        old = _before(base, cp)
+        if old is None:
+            continue
+        before, after = _identity(old), _identity(cp)
+        old_arn, new_arn = _role_arn(base, before), _role_arn(ctx, after)
+        if before == after or (old_arn is not None and old_arn == new_arn):
+            continue
+        path: PathT = (*IDENTITY_REF, "name") if cp.has(*IDENTITY_REF, "name") else IDENTITY_REF
+        arns = f" ({old_arn or before[0]} → {new_arn or after[0]})"
+        report.at(cp, path, f"identityRef of AWSManagedControlPlane {cp.name!r} changed from "
+                  f"{before[0]} {before[1]!r} at {ctx.base_ref} to {after[0]} {after[1]!r}"
+                  f"{arns}: CAPA would reconcile this running EKS cluster with another "
+                  "account's credentials; create a new cluster there instead")
+
+
+def _identity(cp: Obj) -> tuple[str, str]:
+    ref = cp.get(*IDENTITY_REF)
+    if not isinstance(ref, dict) or ref.get("kind") not in IDENTITY_KINDS:
+        return CONTROLLER_IDENTITY, DEFAULT_IDENTITY  # the webhook's default (:673-678)
+    return str(ref["kind"]), str(ref.get("name") or "")
+
+
+def _role_arn(ctx: Context, ref: tuple[str, str]) -> str | None:
+    if ref[0] != ROLE_IDENTITY:
+        return None
+    ident = ctx.identity(*ref)
+    arn = ident.get("spec", "roleARN") if ident else None
+    return arn if isinstance(arn, str) and arn else None
+
+
+@rule("CAPA-D002", change_aware=True)
+def check_immutable_change(ctx: Context, report: Reporter) -> None:
+    """(--base) Immutable field changed: `region`, `eksClusterName`, cluster object name/namespace.
+
+    Why: CAPA's webhook rejects a change of `region` (controlplane/eks/webhooks/
+    awsmanagedcontrolplane_webhook.go:157-161) or `eksClusterName` (:220-227), so Flux's apply
+    of the whole Kustomization fails and every other change of that account stops too. A new
+    name or namespace is a new object: Flux prunes the old one (CAPA deletes its EKS cluster
+    or node group in AWS) and creates a new, empty cluster. Objects are matched by overlay and
+    cluster (label `cluster.x-k8s.io/cluster-name`, `spec.clusterName`, the Cluster's refs).
+
+    Bad (at REF `eu-west-1`, now):
+        region: eu-central-1
+
+    Good:
+        region: eu-west-1
+
+    Fix: keep region, eksClusterName, names and namespaces of running clusters; to move,
+    add a new cluster (accounts.yaml `clusters:`) and decommission the old one.
+    """
+    base = base_of(ctx)
+    for cp in ctx.control_planes():
+        old = _before(base, cp)
+        if old is None:
+            continue
+        for field, value_of, cannot in (("region", _region, "move to another region"),
+                                        ("eksClusterName", _eks_name, "be renamed")):
+            was, now = value_of(old), value_of(cp)
+            if was is None or was == now:
+                continue
+            path: PathT = ("spec", field) if cp.has("spec", field) else ("spec",)
+            report.at(cp, path, f"{field} of AWSManagedControlPlane {cp.name!r} changed from "
+                      f"{was!r} at {ctx.base_ref} to {now!r}: CAPA's webhook rejects the change "
+                      f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
+                      "cluster instead")
+    for old, new in _renames(ctx, base):
+        path = ("metadata", "name")
+        if old.name == new.name and new.has("metadata", "namespace"):
+            path = ("metadata", "namespace")
+        report.at(new, path, f"{new.kind} {_shown(new)} was {_shown(old)} at {ctx.base_ref}: a "
+                  "name or namespace cannot change, so Flux deletes the old object (CAPA "
+                  "deletes what it runs in AWS) and creates a new one; keep the old name")
+
+
+def _region(cp: Obj) -> str | None:
+    value = cp.get("spec", "region")
+    return str(value) if value else None
+
+
+def _eks_name(cp: Obj) -> str:
+    value = cp.get("spec", "eksClusterName")
+    if value:
+        return str(value)
+    # The webhook's default, <namespace>_<name> with dots as "_" (pkg/eks/eks.go:51-66).
+    return f"{cp.namespace or 'default'}_{cp.name}".replace(".", "_")
+
+
+def _cluster_related(obj: Obj) -> bool:
+    return obj.id.group in CLUSTER_GROUPS and obj.kind not in IDENTITY_KINDS
+
+
+def _cluster_names(ctx: Context) -> dict[int, str]:
+    """Object (by id()) → the name of the Cluster it belongs to, where that is known."""
+    out: dict[int, str] = {}
+    refs: dict[tuple[str, str, str], str] = {}
+    for cluster in ctx.applied("Cluster", CAPI_GROUP):
+        for key in ("infrastructureRef", "controlPlaneRef"):
+            ref = cluster.get("spec", key)
+            if isinstance(ref, dict):
+                refs[(cluster.namespace, str(ref.get("kind")), str(ref.get("name")))] = cluster.name
+    for obj in ctx.objects:
+        labels = obj.get("metadata", "labels")
+        label = labels.get(CLUSTER_NAME_LABEL) if isinstance(labels, dict) else None
+        name = (obj.name if (obj.kind, obj.id.group) == ("Cluster", CAPI_GROUP) else None) \
+            or label or obj.get("spec", "clusterName") \
+            or refs.get((obj.namespace, obj.kind, obj.name))
+        if isinstance(name, str) and name:
+            out[id(obj)] = name
+    return out
+
+
+def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
+    """(object at REF, object now) pairs of one cluster object under a new name or namespace."""
+    old_names, new_names = _cluster_names(base), _cluster_names(ctx)
+
+    def groups(c: Context, others: Context, names: dict[int, str]) -> dict[Any, list[Obj]]:
+        out: dict[Any, list[Obj]] = defaultdict(list)
+        for obj in c.objects:
+            if _cluster_related(obj) and obj.id not in others.by_id:
+                out[(_scope(obj), obj.id.group, obj.kind)].append(obj)
+        return out
+
+    gone, appeared = groups(base, ctx, old_names), groups(ctx, base, new_names)
+    old_clusters = {(_scope(o), old_names.get(id(o))) for o in base.objects}
+    new_clusters = {(_scope(o), new_names.get(id(o))) for o in ctx.objects}
+    pairs: list[tuple[Obj, Obj]] = []
+    for key, olds in gone.items():
+        news = appeared.get(key, [])
+        # Same cluster, new name or namespace of one of its objects.
+        for old in list(olds):
+            match = next((n for n in news if old_names.get(id(old)) is not None
+                          and new_names.get(id(n)) == old_names.get(id(old))), None)
+            if match is not None:
+                pairs.append((old, match))
+                olds.remove(old)
+                news.remove(match)
+        # A renamed cluster: its old name left this overlay and a new name arrived in it.
+        left = [o for o in olds if old_names.get(id(o)) is None
+                or (key[0], old_names.get(id(o))) not in new_clusters]
+        arrived = [n for n in news if new_names.get(id(n)) is None
+                   or (key[0], new_names.get(id(n))) not in old_clusters]
+        pairs.extend(zip(left, arrived, strict=False))
+    return pairs
+
+
+def _scope(obj: Obj) -> str:
+    return obj.source.overlay or obj.file
+
+
+@rule("CAPA-D003", change_aware=True)
+def check_version_step(ctx: Context, report: Reporter) -> None:
+    """(--base) A control plane's `version` decreased, or increased by more than one minor.
+
+    Why: EKS cannot downgrade, and CAPA's webhook rejects a lower minor
+    (controlplane/eks/webhooks/awsmanagedcontrolplane_webhook.go:250-254), so Flux's apply
+    fails. EKS upgrades one minor at a time; CAPA then runs the upgrades back to back
+    (pkg/cloud/services/eks/cluster.go:784-786), with no stop to upgrade node groups and
+    add-ons in between. Only major.minor counts (`v1.30` is `1.30`).
+
+    Bad (at REF `1.30`, now):
+        version: "1.32"
+
+    Good:
+        version: "1.31"
+
+    Fix: raise `kubernetesVersion` one minor per change, and let each upgrade finish.
+    """
+    base = base_of(ctx)
+    for cp in (o for o in ctx.objects if o.id.group == CONTROLPLANE_GROUP):
+        old = _before(base, cp)
+        was = _minor(old.get("spec", "version")) if old else None
+        now = _minor(cp.get("spec", "version"))
+        if old is None or was is None or now is None or now == was:
+            continue
+        shown = f"from {old.get('spec', 'version')!r} at {ctx.base_ref} to " \
+                f"{cp.get('spec', 'version')!r}"
+        if now < was:
+            message = f"version of {cp.kind} {cp.name!r} goes down {shown}: Kubernetes " \
+                      "cannot be downgraded and CAPA's webhook rejects a lower minor"
+        elif now[0] != was[0] or now[1] > was[1] + 1:
+            message = f"version of {cp.kind} {cp.name!r} skips minors {shown}: EKS upgrades " \
+                      f"one minor at a time; go to {was[0]}.{was[1] + 1} first"
+        else:
+            continue
+        report.at(cp, ("spec", "version") if cp.has("spec", "version") else ("spec",), message)
+
+
+def _minor(version: Any) -> tuple[int, int] | None:
+    match = MINOR.match(str(version)) if isinstance(version, str | int | float) else None
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@rule("CAPA-D004", "warning", change_aware=True)
+def check_removed_account(ctx: Context, report: Reporter) -> None:
+    """(--base) An account was removed: its clusters are orphaned, not deleted.
+
+    Why: render's Flux Kustomizations use `deletionPolicy: Orphan`, so when an account leaves
+    accounts.yaml (or its overlay and Flux Kustomization go), Flux deletes nothing: the EKS
+    clusters keep running and billing in AWS, and nothing reconciles them any more (with
+    Flux's default policy and `prune: true` they would be deleted instead). Compared by
+    account name when accounts.yaml exists at both, else by overlay and Flux path.
+
+    Bad: deleting `- name: live` from accounts.yaml while `live` still runs clusters.
+
+    Good: decommission first (delete the account's clusters and let CAPA remove them), then
+    remove the account.
+
+    Fix: put the account back, decommission its clusters, then remove it.
+    """
+    base = base_of(ctx)
+    flux_then = {path: obj for obj, path in _flux_kustomizations(base)}
+    gone: list[tuple[str, str]] = []  # (overlay at REF, how it is named in the message)
+    if ctx.account_set and base.account_set:
+        now = {a.name for a in ctx.account_set.accounts}
+        gone = [(f"overlays/{a.name}", f"account {a.name!r} (AWS account {a.account_id})")
+                for a in base.account_set.accounts if a.name not in now]
+    present = set(ctx.loaded.kustomization_dirs) | {p for _o, p in _flux_kustomizations(ctx)}
+    named = {overlay for overlay, _ in gone}
+    for overlay in sorted({o.source.overlay for o in base.objects
+                           if o.source.overlay and _cluster_related(o)}):
+        if overlay not in present and overlay not in named:
+            gone.append((overlay, f"overlay {overlay}"))
+    for overlay, what in gone:
+        clusters = sorted(o.name for o in base.objects
+                          if o.source.overlay == overlay and o.kind == "Cluster")
+        flux = flux_then.get(overlay)
+        policy = flux.get("spec", "deletionPolicy") if flux else None
+        fate = ("keep running in AWS, unmanaged" if policy == "Orphan" or flux is None else
+                f"are deleted by Flux (deletionPolicy {policy or 'MirrorPrune'})")
+        message = (f"{what} was removed (present at {ctx.base_ref}): its clusters "
+                   f"({', '.join(clusters) or 'none declared'}) {fate}; decommission them "
+                   "first, then remove the account")
+        if ctx.account_set:
+            report.config(("spec", "accounts"), message, at_key=True)
+        else:
+            report.raw(Finding(report.rule, report.severity,
+                               _remaining_file(ctx.root, overlay, flux), 1, 1, message))
+
+
+def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:
+    """The working-tree file that carries the finding: the Flux Kustomization that applied the
+    overlay if it is still there, else the first YAML file left beside it (the other Flux
+    Kustomizations) or above the overlay."""
+    if flux is not None and (root / flux.file).is_file():
+        return flux.file
+    starts = ([Path(flux.file).parent] if flux is not None else []) + [Path(overlay).parent]
+    for start in starts:
+        for directory in (start, *start.parents):
+            if (root / directory).is_dir():
+                files = sorted(p for p in (root / directory).iterdir()
+                               if p.suffix in (".yaml", ".yml") and p.is_file())
+                if files:
+                    return files[0].relative_to(root).as_posix()
+    return flux.file if flux is not None else f"{overlay}/kustomization.yaml"

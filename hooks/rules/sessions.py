@@ -1,0 +1,186 @@
+"""Session settings and long-lived credentials (CAPA-T006 … T010): how each AssumeRole is made.
+
+This module owns the settings around the trust chain that decide whether CAPA's AssumeRole
+works and how much it exposes: the session duration, the external ID, ignored policy ARNs,
+role creation rights and the bootstrap user's long-lived keys. The stacks are read as
+``hooks.rules.trust`` reads them.
+"""
+
+from __future__ import annotations
+
+from hooks.context import Context
+from hooks.iam_policy import (
+    ExternalIds,
+    user_grant,
+)
+from hooks.rules import Reporter, rule
+from hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
+from kustomize_plugin.resources import ROLE_IDENTITY
+
+
+@rule("CAPA-T006", "error")
+def session_duration(ctx: Context, report: Reporter) -> None:
+    """`durationSeconds` is above 3600, the one-hour cap of chained sessions and of the roles.
+
+    Why: CAPA's AssumeRole is chained (its own credentials come from IRSA, Pod Identity or a
+    source identity; pkg/cloud/scope/session.go:273-289), and STS caps role chaining at one hour
+    (AWS STS API Reference, AssumeRole `DurationSeconds`); clusterawsadm also leaves the role at
+    IAM's default one-hour MaxSessionDuration. A longer request fails.
+
+    Bad:
+        durationSeconds: 7200
+
+    Good:
+        durationSeconds: 3600   # or leave it out: 15 minutes
+
+    Fix: lower `durationSeconds` to 3600 or less (in accounts.yaml when the account sets it).
+    """
+    too_long = f"is above {MAX_CHAINED_SESSION}: STS refuses chained sessions over one hour"
+    declared: set[str] = set()
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        if (account.duration_seconds or 0) > MAX_CHAINED_SESSION:
+            declared.add(account.name)
+            report.config(("spec", "accounts", account.index, "durationSeconds"),
+                          f"durationSeconds {account.duration_seconds} of account {account.name} "
+                          f"{too_long}")
+    for obj, owner in role_identities(ctx):
+        value = obj.get("spec", "durationSeconds")
+        if (isinstance(value, int) and not isinstance(value, bool)
+                and value > MAX_CHAINED_SESSION and not (owner and owner.name in declared)):
+            report.at(obj, ("spec", "durationSeconds"), f"durationSeconds {value} {too_long}")
+
+
+@rule("CAPA-T007", "error")
+def external_id(ctx: Context, report: Reporter) -> None:
+    """A trust requires `sts:ExternalId` and the identity's `externalID` is missing or different.
+
+    Why: CAPA sends `externalID` as AssumeRole's ExternalId (pkg/cloud/identity/identity.go:
+    77-90); when every trust statement requires another value, STS denies the call. The reverse
+    is a warning: an `externalID` that no trust statement requires protects nothing.
+
+    Bad:
+        externalID: something-else   # trust: {StringEquals: {sts:ExternalId: capa-staging}}
+
+    Good:
+        externalID: capa-staging
+
+    Fix: set the account's `externalID` in accounts.yaml and render: both sides then match.
+    """
+    found = stacks(ctx)
+    # Stacks naming no account (hand-written) are matched against every identity at once.
+    unmapped = [(stack, ExternalIds.of_target(stack.data)) for stack, owner in found.targets
+                if owner is None]
+    anywhere = ExternalIds(False, [c for _, ids in unmapped for c in ids.conditions])
+    sent: set[str] = set()
+    for obj, account in role_identities(ctx):
+        value = obj.get("spec", "externalID")
+        sent |= {value} if isinstance(value, str) else set()
+        target = found.by_account.get(account.name) if account else None
+        path = ("spec", "externalID") if obj.has("spec", "externalID") else ("spec",)
+        if target is not None:
+            ids = ExternalIds.of_target(target.data)
+            if ids.required and not (isinstance(value, str) and ids.accepts(value)):
+                report.at(obj, path, f"the trust in {target.file} requires sts:ExternalId "
+                          f"{ids.describe()}, but {obj.name} sends "
+                          f"{'none' if value is None else repr(value)}: STS denies the AssumeRole",
+                          at_key=path == ("spec",), related=(target.location(ids.path()),))
+                continue
+            required_by = ids
+        elif account is None and unmapped:
+            required_by = anywhere
+        else:
+            continue
+        if isinstance(value, str) and not required_by.accepts(value):
+            report.at(obj, path, f"externalID {value!r} is required by no trust statement: an "
+                      "externalID nothing requires protects nothing", severity="warning")
+    # A stack that names no account: a value it requires that no identity sends locks CAPA out.
+    for stack, ids in unmapped:
+        if ids.required and not ids.sent_by_any(sent):
+            report.at(stack, ids.path(), f"this trust requires sts:ExternalId {ids.describe()}, "
+                      "which no AWSClusterRoleIdentity sends: STS denies CAPA's AssumeRole")
+
+
+@rule("CAPA-T008", "warning")
+def policy_arns(ctx: Context, report: Reporter) -> None:
+    """`policyARNs` is set on a role identity: CAPA never sends it to STS.
+
+    Why: CAPA builds the AssumeRole input from roleARN, sessionName, externalID, durationSeconds
+    and inlinePolicy only (pkg/cloud/identity/identity.go:77-90): the session policies named in
+    `policyARNs` never narrow the session, whatever the reader expects.
+
+    Bad:
+        policyARNs: ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+
+    Good:
+        inlinePolicy: '{"Version": "2012-10-17", "Statement": [...]}'   # this one is sent
+
+    Fix: remove `policyARNs`; narrow the target role's own policies, or use `inlinePolicy`.
+    """
+    for obj in ctx.identities(ROLE_IDENTITY):
+        if obj.get("spec", "policyARNs"):
+            report.at(obj, ("spec", "policyARNs"), "policyARNs is never sent to STS by CAPA "
+                      "(identity.go:77-90): these session policies restrict nothing", at_key=True)
+
+
+@rule("CAPA-T009", "warning")
+def iam_role_creation(ctx: Context, report: Reporter) -> None:
+    """`iamRoleCreation: true`: the controllers may create and attach any IAM role.
+
+    Why: clusterawsadm then grants `iam:CreateRole`, `iam:AttachRolePolicy` and more on
+    `arn:*:iam::*:role/*` (cmd/clusterawsadm/cloudformation/bootstrap/cluster_api_controller.go,
+    AllowIAMRoleCreation): whoever controls CAPA can make an administrator role. Only the
+    `EKSEnableIAM` feature gate, off by default, needs it.
+
+    Bad:
+        eks: {iamRoleCreation: true}
+
+    Good:
+        eks: {iamRoleCreation: false}
+
+    Fix: leave `iamRoleCreation` false unless EKSEnableIAM is on; then suppress with a reason.
+    """
+    message = ("lets the controllers create and attach any IAM role (iam:CreateRole on "
+               "arn:*:iam::*:role/*); only the EKSEnableIAM feature gate needs it")
+    declared: set[str] = set()
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        if account.iam_role_creation:
+            declared.add(account.name)
+            report.config(("spec", "accounts", account.index, "iamRoleCreation"),
+                          f"iamRoleCreation of account {account.name} {message}")
+    for stack in ctx.iam_configs():
+        owner = ctx.account_of(stack) if ctx.account_set else None
+        # With eks.disable the EKS policy, and with it this grant, is not created.
+        if (stack.get("spec", "eks", "iamRoleCreation") is True
+                and stack.get("spec", "eks", "disable") is not True
+                and not (owner and owner.name in declared)):
+            report.at(stack, ("spec", "eks", "iamRoleCreation"), f"iamRoleCreation {message}")
+
+
+@rule("CAPA-T010", "warning")
+def bootstrap_user(ctx: Context, report: Reporter) -> None:
+    """CAPA runs with the bootstrap user's long-lived keys (`principal: bootstrapUser`).
+
+    Why: an IAM user's access keys never expire; they sit in a Secret of the management cluster
+    (AWS_B64ENCODED_CREDENTIALS) and in its backups, and every target account trusts them. The
+    controllers role gets short-lived credentials from IRSA or EKS Pod Identity.
+
+    Bad:
+        management: {accountId: "111111111111", principal: bootstrapUser}
+
+    Good:
+        management: {accountId: "111111111111", principal: controllersRole}
+
+    Fix: run CAPA under its controllers role (IRSA, Pod Identity), set `principal:
+    controllersRole` and render; by hand, move the grant to `clusterAPIControllers`.
+    """
+    if ctx.account_set is not None:
+        if ctx.account_set.management.principal == "bootstrapUser":
+            report.config(("spec", "management", "principal"), "CAPA runs with the bootstrap "
+                          "user's long-lived access keys; prefer the controllers role")
+        return
+    for stack in stacks(ctx).management:
+        grant = user_grant(stack.data)
+        if grant is not None:
+            report.at(stack, ("spec", "bootstrapUser", "enable"), "the bootstrap user holds the "
+                      "sts:AssumeRole grant: CAPA runs with its long-lived access keys",
+                      related=(stack.location(grant),))

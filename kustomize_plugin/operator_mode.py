@@ -1,0 +1,177 @@
+"""Operator mode (``spec.credentials: operator``): one CAPI Operator ``InfrastructureProvider`` per account.
+
+Each account gets its own CAPA copy, installed by cluster-api-operator into namespace
+``capa-<account>``, running with that account's static keys from a ``configSecret`` the user
+supplies SOPS-encrypted, and reconciling only the clusters labelled
+``cluster.x-k8s.io/watch-filter: <account>``. This module owns what that mode adds to an
+account's objects (the provider, its namespace, the label, ``identityRef`` to ``default``) and
+the operator facts the ``check`` rules (CAPA-O001 … O004) share with the transformation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+from typing import Any
+
+from kustomize_plugin.model import Account
+from kustomize_plugin.resources import (
+    CAPI_GROUP,
+    CONTROLLER_IDENTITY,
+    CONTROLPLANE_GROUP,
+    DEFAULT_IDENTITY,
+    INFRA_GROUP,
+    WATCH_FILTER_LABEL,
+    group_of,
+)
+
+OPERATOR_GROUP = "operator.cluster.x-k8s.io"
+OPERATOR_API_VERSION = f"{OPERATOR_GROUP}/v1alpha2"
+PROVIDER_KIND = "InfrastructureProvider"
+# The operator copies each additionalArgs key verbatim as "key=value" into the manager's args
+# (cluster-api-operator internal/controller/component_customizer.go, setArgs): the key must
+# carry its own "--", or pflag reads the whole word as a positional argument CAPA ignores.
+WATCH_FILTER_ARG = "--watch-filter"
+CAPA_RELEASES = "https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases"
+CREDENTIALS_FILE = "credentials.sops.yaml"  # the user's encrypted Secret, beside the provider
+# Kubernetes label values (k8s.io/apimachinery pkg/util/validation IsValidLabelValue): CAPA's
+# --watch-filter is compared with the value of WATCH_FILTER_LABEL (CAPA main.go, the
+# watch-filter flag; cluster-api util/predicates ResourceHasFilterLabel), so a value no label
+# can hold matches nothing.
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_VALUE_MAX = 63
+# Kinds of one EKS cluster that CAPA's reconcilers filter by the label (the base's cluster).
+WATCHED_KINDS = frozenset({
+    (CAPI_GROUP, "Cluster"), (CAPI_GROUP, "MachinePool"),
+    (INFRA_GROUP, "AWSManagedCluster"), (INFRA_GROUP, "AWSManagedMachinePool"),
+    (INFRA_GROUP, "AWSCluster"), (INFRA_GROUP, "AWSMachinePool"),
+    (INFRA_GROUP, "AWSFargateProfile"), (CONTROLPLANE_GROUP, "AWSManagedControlPlane"),
+})
+# Infrastructure provider names clusterctl knows without configuration (cluster-api
+# cmd/clusterctl/client/config/providers_client.go, defaults()); the operator's preflight
+# refuses any other name without fetchConfig (internal/controller/preflight_checks.go,
+# isPredefinedProvider). For AWS only `aws` is predefined, and provider names are unique per
+# kind across namespaces, so per-account providers need fetchConfig.
+PREDEFINED_INFRASTRUCTURE = frozenset({
+    "aws", "azure", "byoh", "cloudstack", "coxedge", "digitalocean", "docker", "gcp",
+    "hetzner", "hivelocity-hivelocity", "ibmcloud", "in-memory", "ionoscloud-ionoscloud",
+    "k0sproject-k0smotron", "kubekey", "kubevirt", "linode-linode", "maas", "metal3", "nested",
+    "nutanix", "oci", "openstack", "outscale", "packet", "proxmox", "sidero",
+    "tinkerbell-tinkerbell", "vcd", "vcluster", "virtink", "vsphere", "vultr-vultr",
+})
+
+Item = MutableMapping[str, Any]
+
+
+def provider_name(account: Account) -> str:
+    return f"aws-{account.name}"
+
+
+def provider_namespace(account: Account) -> str:
+    return f"capa-{account.name}"
+
+
+def credentials_secret(account: Account) -> str:
+    return f"{account.name}-credentials"
+
+
+def components_url(version: str) -> str:
+    """The CAPA release's components file, in the form clusterctl's GitHub repository accepts.
+
+    The CRD's description suggests ``https://github.com/{owner}/{repo}/releases``, but the
+    operator hands the URL to clusterctl (internal/controller/phase_initialize.go, secretReader;
+    util/util.go, RepositoryFactory), whose NewGitHubRepository rejects anything shorter than
+    ``.../releases/{latest|version-tag}/{components file}`` (cluster-api
+    cmd/clusterctl/client/repository/repository_github.go). Pinning the tag in the URL as well
+    avoids a "latest release" lookup against the GitHub API.
+    """
+    return f"{CAPA_RELEASES}/{version}/infrastructure-components.yaml"
+
+
+def is_valid_label_value(value: str) -> bool:
+    return len(value) <= LABEL_VALUE_MAX and bool(LABEL_VALUE.match(value))
+
+
+def is_provider_item(item: Item, account: Account) -> bool:
+    """Whether the transformation owns ``item`` as the account's provider or its namespace."""
+    api, kind = item.get("apiVersion"), item.get("kind")
+    if group_of(api) == OPERATOR_GROUP and kind == PROVIDER_KIND:
+        return True
+    meta = item.get("metadata")
+    name = meta.get("name") if isinstance(meta, MutableMapping) else None
+    return api == "v1" and kind == "Namespace" and name == provider_namespace(account)
+
+
+def identity_ref() -> dict[str, str]:
+    """Each provider's `default` is its own credentials: the account's keys, not management's.
+
+    The controller identity means "the controller's own credentials" (CAPA
+    pkg/cloud/scope/session.go:242-249), and each account's CAPA runs with that account's keys.
+    """
+    return {"kind": CONTROLLER_IDENTITY, "name": DEFAULT_IDENTITY}
+
+
+def provider_items(account: Account) -> list[dict[str, Any]]:
+    """The account's provider and its namespace, as the transformation appends them."""
+    namespace = {"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": {"name": provider_namespace(account)}}
+    provider = {"apiVersion": OPERATOR_API_VERSION, "kind": PROVIDER_KIND,
+                "metadata": {"name": provider_name(account),
+                             "namespace": provider_namespace(account)},
+                "spec": {}}
+    fill_provider(provider, account)
+    return [namespace, provider]
+
+
+def fill_provider(item: Item, account: Account) -> None:
+    """Set the fields of the account's provider that this mode owns; leave the rest."""
+    if item.get("kind") == "Namespace":
+        return
+    meta = _child(item, "metadata")
+    _set(meta, "name", provider_name(account))
+    _set(meta, "namespace", provider_namespace(account))
+    spec = _child(item, "spec")
+    # Pinned: an unpinned provider follows "latest" and may upgrade CAPA under running clusters.
+    _set(spec, "version", account.capa_version)
+    # Only `aws` is a predefined provider name; aws-<account> needs fetchConfig (preflight).
+    _set(spec, "fetchConfig", {"url": components_url(account.capa_version)})
+    # The Secret must live beside the provider (configSecret doc, api/v1alpha2 provider_types.go).
+    _set(spec, "configSecret", {"name": credentials_secret(account),
+                                "namespace": provider_namespace(account)})
+    _set(_child(_child(spec, "manager"), "additionalArgs"), WATCH_FILTER_ARG, account.name)
+
+
+def _child(mapping: Item, key: str) -> Item:
+    value = mapping.get(key)
+    if not isinstance(value, MutableMapping):
+        value = mapping[key] = {}
+    return value
+
+
+def _set(mapping: Item, key: str, value: Any) -> None:
+    """Assign only when different, so a round-trip map keeps its comments and key order."""
+    if mapping.get(key) != value:
+        mapping[key] = value
+
+
+def account_items(items: list[Item], account: Account) -> tuple[list[Item], str | None]:
+    """The base's items as this mode uses them, or why they cannot be used.
+
+    The base serves both modes; in this one the role identity is not rendered: nothing would
+    reference it, and CAPA would still let any namespace it admits assume the role.
+    """
+    if account.namespace == provider_namespace(account):
+        return items, (f"namespace {account.namespace!r} of account {account.name!r} is the "
+                       "namespace of its CAPA provider: give the clusters another namespace")
+    kept = [i for i in items if not (group_of(i.get("apiVersion")) == INFRA_GROUP
+                                     and i.get("kind") == "AWSClusterRoleIdentity")]
+    return kept, None
+
+
+def with_provider(items: list[Item], account: Account) -> list[Item]:
+    """Fill the provider and its namespace where present (idempotence); append what is missing."""
+    present = {str(i.get("kind")) for i in items if is_provider_item(i, account)}
+    for item in items:
+        if is_provider_item(item, account):
+            fill_provider(item, account)
+    return [*items, *(i for i in provider_items(account) if i["kind"] not in present)]

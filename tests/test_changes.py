@@ -1,0 +1,293 @@
+"""Change-aware rules CAPA-D001 … D004 and `check --base REF`, on real git repositories."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import edit, line_of, of_rule, run_check
+
+from hooks import git_base
+from hooks.repository import kustomize_command
+from kustomize_plugin import render
+from kustomize_plugin.cli import main
+from kustomize_plugin.errors import GitError
+
+D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004")
+STAGING = "overlays/staging/cluster-staging.yaml"
+LIVE = "overlays/live/cluster-live.yaml"
+LIVE_ACCOUNT = ('    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
+                '      kubernetesVersion: "1.31"\n')
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.email=t@e", "-c", "user.name=t",
+                           "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+                          cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def commit(repo: Path, message: str = "change") -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def exact_line(path: Path, needle: str) -> int:
+    """The first line that is ``needle``, else the first that contains it."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines.index(needle) + 1 if needle in lines else line_of(path, needle)
+
+
+def rerender(repo: Path) -> None:
+    render.apply(repo, render.changes(repo, render.plan(repo)))
+
+
+def d_findings(repo: Path, base: str = "HEAD") -> list[tuple[str, str, int]]:
+    return [(f.rule, f.file, f.line) for f in run_check(repo, base_ref=base).findings
+            if f.rule in D_RULES]
+
+
+@pytest.fixture
+def committed(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example repository as the only commit of a fresh git repository."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    git(example_repo, "init", "-q")
+    commit(example_repo, "init")
+    return example_repo
+
+
+def set_staging(repo: Path, key: str, value: str) -> None:
+    """Change one setting of the staging account (the first) in accounts.yaml, then render."""
+    path = repo / "accounts.yaml"
+    text, count = re.subn(rf"(?m)^(      {key}: )(\S+)", rf'\g<1>"{value}"',
+                          path.read_text(encoding="utf-8"), count=1)
+    assert count == 1
+    path.write_text(text, encoding="utf-8")
+    rerender(repo)
+
+
+def test_unchanged_repository_has_no_change_findings(committed: Path) -> None:
+    report = run_check(committed, base_ref="HEAD")
+    assert [f for f in report.findings if f.rule in D_RULES] == []
+    assert report.warnings_loading == []
+
+
+def test_change_rules_run_only_with_a_base(committed: Path) -> None:
+    set_staging(committed, "region", "eu-central-1")
+    assert [f for f in run_check(committed).findings if f.rule in D_RULES] == []
+    assert [r for r, _f, _l in d_findings(committed)] == ["CAPA-D002"]
+
+
+# --- each rule fires on its change, in the working-tree file, with the old value -------------
+
+def _identity_swap(repo: Path) -> None:
+    edit(repo / STAGING, "name: staging-identity", "name: live-identity")
+
+
+def _eks_rename(repo: Path) -> None:
+    edit(repo / STAGING, "eksClusterName: staging", "eksClusterName: staging-2")
+
+
+def _cluster_rename(repo: Path) -> None:
+    edit(repo / "accounts.yaml", 'the number 1.3\n', 'the number 1.3\n      clusters:\n'
+         '        - name: staging-eu\n')
+    rerender(repo)
+
+
+FIRES: list[tuple[str, Callable[[Path], None], str, str, str, str]] = [
+    # (id, change, rule, file, text on the reported line, old value in the message)
+    ("identity-swapped-by-hand", _identity_swap, "CAPA-D001", STAGING, "name: live-identity",
+     "'staging-identity'"),
+    ("region-in-accounts", lambda r: set_staging(r, "region", "eu-central-1"), "CAPA-D002",
+     STAGING, "region: eu-central-1", "'eu-west-1'"),
+    ("eks-cluster-name-by-hand", _eks_rename, "CAPA-D002", STAGING, "eksClusterName: staging-2",
+     "'staging'"),
+    ("cluster-renamed-in-accounts", _cluster_rename, "CAPA-D002",
+     "overlays/staging/cluster-staging-eu.yaml", "  name: staging-eu-control-plane",
+     "staging/staging-control-plane"),
+    ("version-down", lambda r: set_staging(r, "kubernetesVersion", "1.30"), "CAPA-D003", STAGING,
+     "version: '1.30'", "'1.31'"),
+    ("version-skips-a-minor", lambda r: set_staging(r, "kubernetesVersion", "1.33"), "CAPA-D003",
+     STAGING, "version: '1.33'", "go to 1.32 first"),
+    ("account-removed", lambda r: (edit(r / "accounts.yaml", LIVE_ACCOUNT, ""), rerender(r)),
+     "CAPA-D004", "accounts.yaml", "  accounts:", "'live' (AWS account 333333333333)"),
+]
+
+
+@pytest.mark.parametrize(("change", "rule_id", "file", "needle", "old"),
+                         [case[1:] for case in FIRES], ids=[case[0] for case in FIRES])
+def test_rule_fires_on_its_change(committed: Path, change: Callable[[Path], None], rule_id: str,
+                                  file: str, needle: str, old: str) -> None:
+    change(committed)
+    found = of_rule(run_check(committed, base_ref="HEAD"), rule_id)
+    line = exact_line(committed / file, needle)
+    assert [(f.file, f.line) for f in found if f.line == line] == [(file, line)], found
+    hit = next(f for f in found if f.line == line)
+    assert old in hit.message and "at HEAD" in hit.message
+    assert hit.severity == ("warning" if rule_id == "CAPA-D004" else "error")
+
+
+def test_cluster_rename_reports_every_object_of_the_cluster(committed: Path) -> None:
+    _cluster_rename(committed)
+    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D002")
+    assert sorted(f.resource.kind for f in found if f.resource) == [
+        "AWSManagedCluster", "AWSManagedControlPlane", "AWSManagedMachinePool", "Cluster",
+        "MachinePool"]
+    assert {f.file for f in found} == {"overlays/staging/cluster-staging-eu.yaml"}
+
+
+def test_namespace_change_is_reported_at_the_new_namespace(committed: Path) -> None:
+    edit(committed / "accounts.yaml", '    - name: live\n', '    - name: live\n      namespace: prod\n')
+    rerender(committed)
+    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D002")
+    cluster = next(f for f in found if f.resource and f.resource.kind == "Cluster")
+    assert (cluster.file, cluster.line) == (LIVE, line_of(committed / LIVE, "namespace: prod"))
+    assert "was live/live at HEAD" in cluster.message
+    assert len(found) == 5  # Cluster, AWSManagedCluster, control plane, pool, managed pool
+
+
+def test_reading_the_base_never_touches_the_working_tree(committed: Path) -> None:
+    set_staging(committed, "region", "eu-central-1")
+    before = git(committed, "status", "--porcelain")
+    text = (committed / STAGING).read_text(encoding="utf-8")
+    stash = git(committed, "stash", "list")
+    assert d_findings(committed) != []
+    assert git(committed, "status", "--porcelain") == before
+    assert (committed / STAGING).read_text(encoding="utf-8") == text
+    assert git(committed, "stash", "list") == stash
+
+
+def test_base_is_any_commit_and_the_repository_may_be_a_subdirectory(
+        example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    top = example_repo.parent
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(top.parent))
+    git(top, "init", "-q")
+    commit(top, "init")
+    set_staging(example_repo, "kubernetesVersion", "1.32")
+    commit(top, "upgrade")
+    set_staging(example_repo, "kubernetesVersion", "1.33")
+    assert d_findings(example_repo, "HEAD") == []  # 1.32 → 1.33: one minor
+    assert d_findings(example_repo, "HEAD~1") == [
+        ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.33'"))]
+
+
+# --- harmless changes stay silent ---------------------------------------------------------------
+
+def _add_account(repo: Path) -> None:
+    result = CliRunner().invoke(main, ["add-account", "qa", "--account-id", "444444444444",
+                                       "--region", "eu-west-1", "--repo", str(repo)])
+    assert result.exit_code == 0, result.output
+
+
+def _label(repo: Path) -> None:
+    edit(repo / "base/cluster.yaml", "  name: cluster-control-plane\nspec:",
+         "  name: cluster-control-plane\n  labels:\n    team: platform\nspec:")
+    rerender(repo)
+
+
+def _patch_spelling(repo: Path) -> None:
+    edit(repo / STAGING, "version: '1.31'", "version: v1.31.4")
+
+
+SILENT: list[tuple[str, Callable[[Path], None]]] = [
+    ("account-added", _add_account),
+    ("label-added", _label),
+    ("one-minor-upgrade", lambda r: set_staging(r, "kubernetesVersion", "1.32")),
+    ("same-minor-other-spelling", _patch_spelling),
+]
+
+
+@pytest.mark.parametrize("change", [c for _i, c in SILENT], ids=[i for i, _c in SILENT])
+def test_harmless_change_is_silent(committed: Path, change: Callable[[Path], None]) -> None:
+    change(committed)
+    assert git(committed, "status", "--porcelain") != ""  # the change is real
+    assert d_findings(committed) == []
+
+
+# --- bases that predate capa-accounts, are broken, or do not exist -------------------------------
+
+LEGACY_OVERLAY = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namePrefix: old-
+resources:
+- cluster.yaml
+"""
+
+
+def _predating_commit(repo: Path) -> None:
+    """A first commit with only hand-written overlays: no accounts.yaml, no base/."""
+    stash = repo.parent / "later"
+    repo.rename(stash)
+    repo.mkdir()
+    for rel in ("overlays/staging", "overlays/management", "clusters/management"):
+        shutil.copytree(stash / rel, repo / rel)
+    edit(repo / STAGING, "version: '1.31'", "version: '1.29'")
+    (repo / "overlays/legacy").mkdir()
+    (repo / "overlays/legacy/kustomization.yaml").write_text(LEGACY_OVERLAY, encoding="utf-8")
+    (repo / "overlays/legacy/cluster.yaml").write_text(
+        (repo / STAGING).read_text(encoding="utf-8").replace("staging", "legacy"),
+        encoding="utf-8")
+    (repo / "clusters/management/broken.yaml").write_text("a: [\n", encoding="utf-8")
+    git(repo, "init", "-q")
+    commit(repo, "hand-written overlays")
+    shutil.rmtree(repo / "overlays")
+    shutil.rmtree(repo / "clusters")
+    for path in stash.iterdir():
+        path.rename(repo / path.name)
+
+
+@pytest.mark.skipif(kustomize_command() is None, reason="needs kubectl or kustomize on PATH")
+def test_base_that_predates_capa_accounts(example_repo: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    _predating_commit(example_repo)
+    report = run_check(example_repo, base_ref="HEAD")
+    found = {(f.rule, f.file, f.line): f.message for f in report.findings if f.rule in D_RULES}
+    version = ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.31'"))
+    removed = ("CAPA-D004", "accounts.yaml", line_of(example_repo / "accounts.yaml", "accounts:"))
+    assert set(found) == {version, removed}
+    assert "'1.29'" in found[version]
+    # The legacy overlay was built with kustomize at REF: its namePrefix names the cluster.
+    assert "overlay overlays/legacy" in found[removed] and "(old-legacy)" in found[removed]
+    assert any("clusters/management/broken.yaml" in w and "not compared" in w
+               for w in report.warnings_loading)
+
+
+def test_base_head_without_commits_compares_with_an_empty_state(
+        example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    git(example_repo, "init", "-q")
+    result = CliRunner().invoke(main, ["check", "--repo", str(example_repo), "--base", "HEAD"])
+    assert result.exit_code == 0, result.output
+    assert "warning: --base HEAD: the repository has no commit yet" in result.stderr
+    assert "CAPA-D" not in result.stdout
+
+
+@pytest.mark.parametrize(("init", "ref", "message"), [
+    (True, "nosuchref", "capa-accounts: --base nosuchref: not a commit in this repository"),
+    (True, "--output=x", "capa-accounts: --base --output=x: not a commit in this repository"),
+    (False, "HEAD", "capa-accounts: --base HEAD: cannot read git history here"),
+], ids=["unknown-ref", "ref-like-an-option", "not-a-git-repository"])
+def test_unreadable_base_is_exit_2(example_repo: Path, monkeypatch: pytest.MonkeyPatch, init: bool,
+                                   ref: str, message: str) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    if init:
+        git(example_repo, "init", "-q")
+        commit(example_repo)
+    result = CliRunner().invoke(main, ["check", "--repo", str(example_repo), f"--base={ref}"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+def test_unborn_branch_other_than_head_is_an_error(example_repo: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    git(example_repo, "init", "-q")
+    with pytest.raises(GitError, match="not a commit"):
+        git_base.load_ref(example_repo, "main")
