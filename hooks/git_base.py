@@ -172,6 +172,9 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
                                "is compared with an empty state")
         return loaded
     tree = read_tree(root, commit, prefix)
+    if prefix and not tree.files:
+        loaded.warnings.append(f"--base {ref}: the repository directory {prefix.rstrip('/')} "
+                               "did not exist yet; every object is compared with an empty state")
     _RefLoader(tree, loaded, ref, exclude).run()
     return loaded
 

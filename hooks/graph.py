@@ -78,9 +78,9 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
                 if span.holds(finding.file, finding.line):
                     hit += [graph.edges[("principal", r, ASSUME_ROLE)] for r in roles]
         elif finding.rule == "CAPA-T004":
-            roles = [graph.role_at.get((loc.file, loc.line)) for loc in finding.related]
-            hit += [graph.edges[("principal", r, ASSUME_ROLE)] for r in roles
-                    if r and ("principal", r, ASSUME_ROLE) in graph.edges]
+            edges = [("principal", graph.role_at.get((loc.file, loc.line), ""), ASSUME_ROLE)
+                     for loc in finding.related]
+            hit += [graph.edges[e] for e in edges if e in graph.edges]
         if not hit:
             hit = [m for m in (*graph.nodes.values(), *graph.edges.values())
                    if any(s.holds(finding.file, finding.line) for s in m.spans)]
@@ -127,9 +127,11 @@ def ordered(graph: Graph) -> tuple[list[tuple[str, list[Node]]], list[Edge]]:
 
 def lines_of(item: Node | Edge) -> list[str]:
     base = list(item.lines) if isinstance(item, Node) else ([item.label] if item.label else [])
-    if item.rules:
-        base.append(f"{MARK[item.status]} {', '.join(sorted(item.rules))}")
-    return base
+    marks = []
+    for severity in ("error", "warning"):
+        rules = sorted(r for r, s in item.rules.items() if s == severity)
+        marks += [f"{MARK[severity]} {', '.join(rules)}"] if rules else []
+    return base + ([" ".join(marks)] if marks else [])
 
 
 def legend(graph: Graph) -> str:
@@ -173,18 +175,14 @@ def mermaid(graph: Graph) -> str:
         text = f'|"{label}"|' if label else ""
         out.append(f"  {ids[edge.source]} {arrow}{text} {ids[edge.target]}")
     out.append(f'  legend["{_mermaid_text(legend(graph))}"]')
-    for kind, (_left, _right, _shape, fill) in sorted(SHAPES.items()):
-        dash = ",stroke-dasharray:4 3" if kind == "missing" else ""
-        out.append(f"  classDef {kind} fill:{fill},stroke:{INK},color:#1f2933{dash}")
-    for status, (stroke, fill, text) in STATUS.items():
-        out.append(f"  classDef {status} fill:{fill},stroke:{stroke},stroke-width:3px,"
-                   f"color:{text}")
-    out.append("  classDef legend fill:#ffffff,stroke:#ffffff,color:#5f6b7a")
     classes: dict[str, list[str]] = defaultdict(list)
     for node in graph.nodes.values():
-        classes[node.kind if node.status == "ok" else node.status].append(ids[node.key])
+        name = node.kind if node.status == "ok" else node.status
+        classes[f"{name}_missing" if node.missing and name in STATUS else name].append(
+            ids[node.key])
     classes["legend"].append("legend")
     for name, members in sorted(classes.items()):
+        out.append(f"  classDef {name} {_mermaid_style(name)}")
         out.append(f"  class {','.join(sorted(members))} {name}")
     for status, (stroke, _fill, _text) in STATUS.items():
         numbers = [str(i) for i, e in enumerate(edges) if e.status == status]
@@ -192,6 +190,17 @@ def mermaid(graph: Graph) -> str:
             out.append(f"  linkStyle {','.join(numbers)} stroke:{stroke},stroke-width:3px,"
                        f"color:{stroke}")
     return "\n".join(out) + "\n"
+
+
+def _mermaid_style(name: str) -> str:
+    kind, _sep, missing = name.partition("_")
+    dash = ",stroke-dasharray:5 4" if missing or kind == "missing" else ""
+    if kind == "legend":
+        return "fill:#ffffff,stroke:#ffffff,color:#5f6b7a"
+    if kind in STATUS:
+        stroke, fill, text = STATUS[kind]
+        return f"fill:{fill},stroke:{stroke},stroke-width:3px,color:{text}{dash}"
+    return f"fill:{SHAPES[kind][3]},stroke:{INK},color:#1f2933{dash}"
 
 
 # --- Graphviz DOT -----------------------------------------------------------------------------

@@ -89,13 +89,20 @@ def _parts(rule: Rule) -> dict[str, str]:
     return parts
 
 
+def _bounded(text: str, limit: int) -> str:
+    # GitHub code scanning's limits: rule names 255 characters, descriptions 1024 ("SARIF
+    # support for code scanning", reportingDescriptor object).
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
 def _descriptor(rule: Rule) -> dict[str, Any]:
     parts = _parts(rule)
+    full = parts.get("Why") or parts.get("intro") or parts["title"]
     return {
         "id": rule.id,
-        "name": rule_name(parts["title"]),
-        "shortDescription": {"text": parts["title"]},
-        "fullDescription": {"text": parts.get("Why") or parts.get("intro") or parts["title"]},
+        "name": _bounded(rule_name(parts["title"]), 255),
+        "shortDescription": {"text": _bounded(parts["title"], 1024)},
+        "fullDescription": {"text": _bounded(full, 1024)},
         "help": {"text": rule.doc, "markdown": _markdown(rule)},
         "defaultConfiguration": {"level": rule.severity},
         "properties": {"tags": ["security", rule.check.__module__.rsplit(".", 1)[-1]]},

@@ -56,7 +56,7 @@ def judge(rule: str, reason: str, known: Collection[str]) -> Suppression:
     problem = None
     if not rule:
         problem = "names no rule (write `CAPA-X000: reason`)"
-    elif False:
+    elif rule in UNSUPPRESSIBLE:
         problem = f"names {rule}, which cannot be suppressed (fix what it reports instead)"
     elif rule not in known:
         problem = f"names unknown rule {rule!r}{_did_you_mean(rule, known)}"
@@ -118,18 +118,18 @@ def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
             by_account[account.name] = rules
     entries = list(_entry_lines(ctx)) if by_account else []
     kept: list[Finding] = []
-    suppressed = 0
+    suppressed: set[Finding] = set()  # a finding reported twice is one finding
     for finding in findings:
         key = _finding_key(finding)
         accepted = set() if key is None else by_object.get(key, set())
         if by_account:
             owner = _account_of(ctx, finding, objects.get(key) if key else None, entries)
             accepted = accepted | by_account.get(owner.name if owner else "", set())
-        if finding.rule in accepted:
-            suppressed += 1
+        if finding.rule in accepted and finding.rule not in UNSUPPRESSIBLE:
+            suppressed.add(finding)
         else:
             kept.append(finding)
-    return kept, suppressed
+    return kept, len(suppressed)
 
 
 def _key(obj: Obj) -> ObjectKey:

@@ -1,9 +1,10 @@
 """``add-account``: one new entry in accounts.yaml, the person's comments and layout kept.
 
 accounts.yaml is the file people edit by hand, so this is where the tool writes YAML through
-ruamel.yaml's round-trip mode (STYLE.md: ruamel only where a person's YAML is rewritten). The
-file is first read and validated through the input layer (``yamlio``, ``model``), so ruamel
-only ever sees text that is already bounded and well-formed. The new entry is placed by the
+ruamel.yaml's round-trip mode, which keeps comments, key order and quoting (rendered files use
+the C dumper instead). The file is first read and validated through the input layer
+(``yamlio``, ``model``), so ruamel only ever sees text that is already bounded and
+well-formed. The new entry is placed by the
 round trip and then inserted into the original text, so every existing line stays byte for
 byte even where ruamel would normalise something (``key:  value`` spacing, a ``---`` line).
 The edited text is validated by the model exactly as every command reads accounts.yaml, and

@@ -53,9 +53,11 @@ def target_config(account_set: AccountSet, account: Account) -> dict[str, Any]:
     """A target account's stack: its controllers role trusts exactly the management principal.
 
     In operator mode the account's own CAPA runs with static keys of a user in the account
-    instead: the stack enables the bootstrap user (``bootstrapper<suffix>``, in a group holding
-    the controllers' policies), whose access key the user encodes into the provider's
-    configSecret. Nothing assumes a role across accounts then, so the stack trusts no one.
+    instead: the stack enables the bootstrap user (``bootstrapper.cluster-api-provider-aws.sigs.k8s.io``,
+    in a group the controllers' managed policies are attached to: clusterawsadm
+    cloudformation/bootstrap/template.go, RenderCloudFormation), whose access key the user
+    encodes into the provider's configSecret. Nothing assumes a role across accounts then, so
+    the stack trusts no one and the management account needs no stack for CAPA.
     """
     spec: dict[str, Any] = {}
     _names(spec, account.name_prefix, account.name_suffix)

@@ -79,12 +79,12 @@ def init(directory: Path) -> None:
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
     from kustomize_plugin import model, render as rendering
+    from kustomize_plugin.accounts_edit import shared_id_warning
 
     repo = _repo(repo)
     account_set = model.load_account_set(repo)
     for first, later in model.shared_account_ids(account_set):
-        click.echo(f"warning: [CAPA-X004] accounts {first.name!r} and {later.name!r} share AWS "
-                   f"account {later.account_id}: the environments are not isolated", err=True)
+        click.echo(shared_id_warning(first, later), err=True)
     todo = rendering.changes(repo, rendering.plan(repo, account_set))
     if check_only:
         if todo:

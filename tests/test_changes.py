@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
-from hooks import git_base
+from hooks import git_base, repository
 from hooks.repository import kustomize_command
 from kustomize_plugin import render
 from kustomize_plugin.cli import main
@@ -141,7 +143,8 @@ def test_cluster_rename_reports_every_object_of_the_cluster(committed: Path) -> 
 
 
 def test_namespace_change_is_reported_at_the_new_namespace(committed: Path) -> None:
-    edit(committed / "accounts.yaml", '    - name: live\n', '    - name: live\n      namespace: prod\n')
+    edit(committed / "accounts.yaml", "    - name: live\n",
+         "    - name: live\n      namespace: prod\n")
     rerender(committed)
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D002")
     cluster = next(f for f in found if f.resource and f.resource.kind == "Cluster")
@@ -173,6 +176,24 @@ def test_base_is_any_commit_and_the_repository_may_be_a_subdirectory(
     assert d_findings(example_repo, "HEAD") == []  # 1.32 → 1.33: one minor
     assert d_findings(example_repo, "HEAD~1") == [
         ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.33'"))]
+
+
+@pytest.mark.parametrize(("policy", "fate"), [
+    ("  deletionPolicy: Orphan\n", "keep running in AWS, unmanaged"),
+    ("", "are deleted by Flux (deletionPolicy MirrorPrune)"),
+], ids=["orphan", "flux-default-policy"])
+def test_removed_overlay_without_accounts_yaml(committed: Path, policy: str, fate: str) -> None:
+    """Hand-written repositories: an overlay and its Flux Kustomization were deleted."""
+    (committed / "accounts.yaml").unlink()
+    shutil.rmtree(committed / "base")
+    edit(committed / "clusters/management/capa-live.yaml", "  deletionPolicy: Orphan\n", policy)
+    commit(committed, "hand-written")
+    shutil.rmtree(committed / "overlays/live")
+    (committed / "clusters/management/capa-live.yaml").unlink()
+    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D004")
+    assert [(f.file, f.line) for f in found] == [("clusters/management/capa-management.yaml", 1)]
+    assert "overlay overlays/live was removed (present at HEAD)" in found[0].message
+    assert f"its clusters (live) {fate}" in found[0].message
 
 
 # --- harmless changes stay silent ---------------------------------------------------------------
@@ -291,3 +312,62 @@ def test_unborn_branch_other_than_head_is_an_error(example_repo: Path,
     git(example_repo, "init", "-q")
     with pytest.raises(GitError, match="not a commit"):
         git_base.load_ref(example_repo, "main")
+
+
+# --- the reader of REF, and the pre-commit hook ------------------------------------------------
+
+def test_base_reads_what_the_working_tree_reader_reads(committed: Path) -> None:
+    """At an unchanged HEAD, git_base gives the same documents as hooks.repository."""
+    links = committed / "clusters/management"
+    (links / "link.yaml").symlink_to("capa-live.yaml")
+    (links / "outside.yaml").symlink_to("../../../elsewhere.yaml")  # never followed
+    commit(committed, "symlinks")
+    (links / "outside.yaml").unlink()  # the working-tree reader would refuse it (R002)
+    now = repository.load(committed)
+    then = git_base.load_ref(committed, "HEAD")
+
+    def shown(loaded: repository.Loaded) -> list[tuple[str, object, repository.Source]]:
+        return [(d.file, d.data, s) for d, s in loaded.documents]
+
+    assert shown(then) == shown(now)
+    assert "clusters/management/link.yaml" in {d.file for d, _s in then.documents}
+    assert then.account_set == now.account_set and then.warnings == []
+
+
+HOOK_CONFIG = """\
+repos:
+- repo: local
+  hooks:
+  - id: capa-accounts-check
+    name: capa-accounts check --base HEAD
+    entry: capa-accounts check --base HEAD
+    language: system
+    pass_filenames: false
+    types_or: [yaml, json]
+"""
+
+
+def test_pre_commit_compares_the_staged_change_with_head(
+        example_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    git(example_repo, "init", "-q")
+    config = tmp_path / "hooks.yaml"
+    config.write_text(HOOK_CONFIG, encoding="utf-8")
+    scripts = Path(sys.executable).parent
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "home"), "NO_COLOR": "1",
+           "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def pre_commit() -> subprocess.CompletedProcess[str]:
+        git(example_repo, "add", "-A")
+        return subprocess.run([str(scripts / "pre-commit"), "run", "-c", str(config)],
+                              cwd=example_repo, env=env, capture_output=True, text=True,
+                              check=False)
+
+    first = pre_commit()  # the first commit must be possible: HEAD has no commit yet
+    assert first.returncode == 0, first.stdout
+    commit(example_repo, "init")
+    set_staging(example_repo, "region", "eu-central-1")
+    moved = pre_commit()
+    assert moved.returncode == 1
+    assert f"{STAGING}:{line_of(example_repo / STAGING, 'eu-central-1')}:11: [CAPA-D002]" \
+        in moved.stdout

@@ -29,6 +29,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _MESSAGE = {"type": "object", "required": ["text"], "additionalProperties": False,
             "properties": {"text": {"type": "string", "minLength": 1},
                            "markdown": {"type": "string"}}}
+# GitHub truncates rule descriptions past 1024 characters.
+_DESCRIPTION = {**_MESSAGE, "properties": {"text": {"type": "string", "minLength": 1,
+                                                    "maxLength": 1024}}}
 _LEVEL = {"enum": ["none", "note", "warning", "error"]}
 _LOCATION = {
     "type": "object", "required": ["physicalLocation"], "additionalProperties": False,
@@ -73,9 +76,10 @@ SARIF_SCHEMA: dict[str, Any] = {
                             "additionalProperties": False,
                             "properties": {
                                 "id": {"type": "string"},
-                                "name": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9]*$"},
-                                "shortDescription": _MESSAGE,
-                                "fullDescription": _MESSAGE,
+                                "name": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9]*$",
+                                         "maxLength": 255},
+                                "shortDescription": _DESCRIPTION,
+                                "fullDescription": _DESCRIPTION,
                                 "help": _MESSAGE,
                                 "helpUri": {"type": "string"},
                                 "defaultConfiguration": {

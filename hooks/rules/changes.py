@@ -307,9 +307,9 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
         clusters = sorted(o.name for o in base.objects
                           if o.source.overlay == overlay and o.kind == "Cluster")
         flux = flux_then.get(overlay)
-        policy = flux.get("spec", "deletionPolicy") if flux else None
-        fate = ("keep running in AWS, unmanaged" if policy == "Orphan" or flux is None else
-                f"are deleted by Flux (deletionPolicy {policy or 'MirrorPrune'})")
+        fate = ("are deleted by Flux (deletionPolicy "
+                f"{flux.get('spec', 'deletionPolicy') or 'MirrorPrune'})" if _deletes(flux)
+                else "keep running in AWS, unmanaged")
         message = (f"{what} was removed (present at {ctx.base_ref}): its clusters "
                    f"({', '.join(clusters) or 'none declared'}) {fate}; decommission them "
                    "first, then remove the account")
@@ -318,6 +318,16 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
         else:
             report.raw(Finding(report.rule, report.severity,
                                _remaining_file(ctx.root, overlay, flux), 1, 1, message))
+
+
+def _deletes(flux: Obj | None) -> bool:
+    """Whether deleting this Flux Kustomization deletes what it applied. The default policy,
+    MirrorPrune, follows `prune` (Flux Kustomization API, `.spec.deletionPolicy`)."""
+    if flux is None:
+        return False
+    policy = flux.get("spec", "deletionPolicy") or "MirrorPrune"
+    return policy in ("Delete", "WaitForTermination") or (
+        policy == "MirrorPrune" and flux.get("spec", "prune") is True)
 
 
 def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:

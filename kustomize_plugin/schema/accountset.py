@@ -34,7 +34,7 @@ def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dic
 
 
 NAME = _str(DNS_LABEL, "DNS-1123 label", maxLength=40)
-METADATA = {
+METADATA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "name": _str(DNS_LABEL, "name", maxLength=63),

