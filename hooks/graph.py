@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,22 +21,15 @@ from pathlib import Path
 from hooks import engine
 from hooks.context import Context
 from hooks.finding import Finding
-from hooks.graph_model import (
-    ASSUME_ROLE,
-    ELLIPSIS,
-    MANAGEMENT,
-    Edge,
-    Graph,
-    Marked,
-    Node,
-    build,
-)
+from hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
 from hooks.repository import load
 from hooks.rules.schemas import stored_view_validator
+from kustomize_plugin import yamlio
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.model import DEFAULT_NAME_SUFFIX
 
 FORMATS = ("mermaid", "dot")
+ELLIPSIS = "\u2026"
 RANK = {"principal": 0, "controller": 1, "static": 1, "missing": 2, "role": 2, "provider": 2,
         "identity": 3, "everyone": 4, "selector": 4, "namespace": 4, "controlplane": 5}
 # kind: (Mermaid shape open, close, DOT shape, fill colour)
@@ -50,6 +47,7 @@ SHAPES = {
     "controlplane": ('("', '")', "box3d", "#e1f0fb"),
 }
 INK = "#5f6b7a"
+FAINT = "#98a2ae"  # references inside the cluster (sourceIdentityRef), quieter than the chain
 # status: (stroke, fill, text); "ok" nodes keep their kind's fill.
 STATUS = {"error": ("#d62728", "#fde7e9", "#a50e0e"), "warning": ("#e69500", "#fff4d6", "#7a4d00")}
 MARK = {"error": "\u2717", "warning": "\u26a0"}
@@ -62,6 +60,7 @@ def draw(repo: Path, fmt: str) -> str:
     report = engine.check(repo)
     graph = build(Context(load(repo), stored_view_validator()))
     mark(graph, report.findings)
+    place(graph)
     return mermaid(graph) if fmt == "mermaid" else dot(graph)
 
 
@@ -76,9 +75,9 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
         if finding.rule == "CAPA-T003":
             for span, roles in graph.trust_stacks:
                 if span.holds(finding.file, finding.line):
-                    hit += [graph.edges[("principal", r, ASSUME_ROLE)] for r in roles]
+                    hit += [graph.edges[(PRINCIPAL, r, ASSUME_ROLE)] for r in roles]
         elif finding.rule == "CAPA-T004":
-            edges = [("principal", graph.role_at.get((loc.file, loc.line), ""), ASSUME_ROLE)
+            edges = [(PRINCIPAL, graph.role_at.get((loc.file, loc.line), ""), ASSUME_ROLE)
                      for loc in finding.related]
             hit += [graph.edges[e] for e in edges if e in graph.edges]
         if not hit:
@@ -90,6 +89,22 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
 
 
 # --- layout shared by both formats ------------------------------------------------------------
+
+def place(graph: Graph) -> None:
+    """A namespace no account declares sits in the box of the identity (else the provider)
+    that admits it; a control plane sits with its namespace."""
+    feeders: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for source, target, _label in graph.edges:
+        kind = graph.nodes[source].kind
+        if kind in ("identity", "provider"):
+            feeders[target].append((kind == "provider", source))
+    for node in graph.nodes.values():
+        if node.kind == "namespace" and not node.group and feeders[node.key]:
+            node.group = graph.nodes[min(feeders[node.key])[1]].group
+    for source, target, _label in graph.edges:
+        if graph.nodes[target].kind == "controlplane" and graph.nodes[source].kind == "namespace":
+            graph.nodes[target].group = graph.nodes[source].group
+
 
 def node_ids(graph: Graph) -> dict[str, str]:
     """Stable IDs safe in Mermaid and DOT: the key's letters and digits, hashed on collision."""
@@ -125,8 +140,17 @@ def ordered(graph: Graph) -> tuple[list[tuple[str, list[Node]]], list[Edge]]:
     return boxes, edges
 
 
+def shortened(line: str) -> str:
+    """clusterawsadm's default suffix, which every role shares, is left out (legend)."""
+    name = line.rsplit(" ", 1)[-1]
+    if name.endswith(DEFAULT_NAME_SUFFIX) and name != DEFAULT_NAME_SUFFIX:
+        return line[: -len(DEFAULT_NAME_SUFFIX)] + ELLIPSIS
+    return line
+
+
 def lines_of(item: Node | Edge) -> list[str]:
-    base = list(item.lines) if isinstance(item, Node) else ([item.label] if item.label else [])
+    base = [shortened(line) for line in item.lines] if isinstance(item, Node) else (
+        [item.label] if item.label else [])
     marks = []
     for severity in ("error", "warning"):
         rules = sorted(r for r, s in item.rules.items() if s == severity)
@@ -136,7 +160,7 @@ def lines_of(item: Node | Edge) -> list[str]:
 
 def legend(graph: Graph) -> str:
     parts = ["red: broken link (a check error)", "amber: warning"]
-    if graph.shortened:
+    if any(shortened(line) != line for node in graph.nodes.values() for line in node.lines):
         parts.append(f"{ELLIPSIS} = {DEFAULT_NAME_SUFFIX}")
     if graph.undrawn:
         parts.append(f"{graph.undrawn} finding(s) on objects not drawn: run capa-accounts check")
@@ -160,7 +184,7 @@ def mermaid(graph: Graph) -> str:
     for group, nodes in boxes:
         indent = "  "
         if group:
-            title = _mermaid_text(graph.groups[group].title)
+            title = _mermaid_text(graph.groups[group])
             out.append(f'  subgraph {gids[group]}["{title}"]')
             indent = "    "
         for node in nodes:
@@ -222,14 +246,14 @@ def dot(graph: Graph) -> str:
         f"  graph [rankdir=LR, {font}, fontsize=12, fontcolor=\"{INK}\", nodesep=0.3, "
         f"ranksep=0.6, labelloc=b, labeljust=l, label={_dot_text(legend(graph))}];",
         f'  node [{font}, fontsize=11, shape=box, style="rounded,filled", color="{INK}", '
-        'fontcolor="#1f2933"];',
+        'fontcolor="#1f2933", margin="0.15,0.06"];',
         f'  edge [{font}, fontsize=10, color="{INK}", fontcolor="{INK}"];',
     ]
     for group, nodes in boxes:
         indent = "  "
         if group:
             out.append(f"  subgraph cluster_{gids[group]} {{")
-            out.append(f"    label={_dot_text(graph.groups[group].title)};")
+            out.append(f"    label={_dot_text(graph.groups[group])};")
             out.append('    labelloc=t; labeljust=l; style="rounded,filled"; fillcolor="#f7f9fc"; '
                        'color="#b8c2d1";')
             indent = "    "
@@ -240,7 +264,7 @@ def dot(graph: Graph) -> str:
     for edge in edges:
         attrs = [f"label={_dot_label(lines_of(edge))}"] if lines_of(edge) else []
         if edge.dashed:
-            attrs.append("style=dashed")
+            attrs += ["style=dashed"] + ([f'color="{FAINT}"'] if edge.status == "ok" else [])
         if not edge.label:
             attrs.append("arrowhead=none")
         if edge.status != "ok":
@@ -263,3 +287,35 @@ def _dot_node_attrs(node: Node) -> str:
         attrs += [f'color="{stroke}"', f'fontcolor="{text}"', "penwidth=2.5"]
     attrs += [f'style="{style}"', f'fillcolor="{fill}"']
     return ", ".join(attrs)
+
+
+# --- the README's example ---------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "kustomize_plugin" / "example"
+
+
+def write_example(target: Path = EXAMPLE) -> list[Path]:
+    """Redraw the example repository's graph: trust-graph.mmd and .dot, and the .svg when
+    Graphviz is installed (the README shows it; CI compares only the sources)."""
+    from kustomize_plugin import example
+
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        example.init(repo)
+        texts = {"trust-graph.mmd": draw(repo, "mermaid"), "trust-graph.dot": draw(repo, "dot")}
+    graphviz = shutil.which("dot")
+    if graphviz:
+        texts["trust-graph.svg"] = subprocess.run(
+            [graphviz, "-Tsvg"], input=texts["trust-graph.dot"], capture_output=True, text=True,
+            check=True, timeout=60).stdout
+    for name, text in texts.items():
+        yamlio.atomic_write(target / name, text)
+    return [target / name for name in texts]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--example"]:
+        sys.exit("usage: python -m hooks.graph --example   (redraws kustomize_plugin/example/"
+                 "trust-graph.*)")
+    for path in write_example():
+        print(f"wrote {path.relative_to(EXAMPLE.parents[1])}")

@@ -7,6 +7,7 @@ The roof of the house: the only module that imports click, and the only place on
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -119,9 +120,10 @@ def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[
     if fmt == "json":
         click.echo(reporting.as_json(report), nl=False)
     elif fmt == "text":
-        click.echo(reporting.text(report), nl=False)
+        color = reporting.color_wanted(sys.stdout, os.environ)  # a terminal, NO_COLOR unset
+        click.echo(reporting.text(report, color=color), nl=False)
         if sys.stdout.isatty() or report.findings:
-            click.echo(reporting.summary_line(report), err=not sys.stdout.isatty())
+            click.echo(reporting.summary_line(report, color=color), err=not sys.stdout.isatty())
     else:
         click.echo(reporting.render_format(report, fmt), nl=False)
     sys.exit(report.exit_code(strict))

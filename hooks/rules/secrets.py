@@ -78,9 +78,9 @@ _TEMPLATE = re.compile(r"^\s*(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_]\w*|<[^<>]*>|\{\{.*
 
 
 def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list[Finding]:
-    """CAPA-S001: an AWS access key ID or secret access key appears in plain text.
+    """An AWS access key ID or secret access key appears in plain text in a tracked file.
 
-    Guards against long-lived AWS credentials in git, where every clone, fork and CI log keeps
+    Why: guards against long-lived AWS credentials in git, where every clone, fork and CI log keeps
     them even after a later commit removes them. Fires on an access key ID (``AKIA`` for an IAM
     user's key, ``ASIA`` for an STS session, then 16 upper-case letters or digits), on a 40
     character secret access key written next to its name (``aws_secret_access_key``,
@@ -98,13 +98,13 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
     character repeated), values inside SOPS ``ENC[...]``, and a 40-character string with no key
     name next to it (a git SHA, a checksum).
 
-    Bad::
+    Bad:
 
         [default]
         aws_access_key_id = AKIA...            # a real key
         aws_secret_access_key = 9drTJvcXLB...  # 40 characters
 
-    Good::
+    Good:
 
         # CAPA assumes a role per account; no key is stored anywhere
         kind: AWSClusterRoleIdentity
@@ -153,9 +153,9 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
 
 
 def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list[Finding]:
-    """CAPA-S002: a Secret holding AWS credentials is not SOPS-encrypted.
+    """A Secret holding `AWS_B64ENCODED_CREDENTIALS` (or static identity keys) is not SOPS-encrypted.
 
-    Guards against a Kubernetes ``Secret`` committed with the keys CAPA reads as credentials:
+    Why: guards against a Kubernetes ``Secret`` committed with the keys CAPA reads as credentials:
     ``AWS_B64ENCODED_CREDENTIALS`` (the manager's credentials and the CAPI Operator's
     ``configSecret``) or ``AccessKeyID``/``SecretAccessKey``/``SessionToken`` (an
     ``AWSClusterStaticIdentity``'s Secret, pkg/cloud/identity/identity.go). A Secret's ``data``
@@ -169,7 +169,7 @@ def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list
     AWS's documented example keys. Every document of a multi-document file is read, and the
     items of a ``List``; a file that is not valid YAML is left to CAPA-S001's text scan.
 
-    Bad::
+    Bad:
 
         apiVersion: v1
         kind: Secret
@@ -177,7 +177,7 @@ def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list
         stringData:
           AWS_B64ENCODED_CREDENTIALS: W2RlZmF1bHRdCmF3c19hY2Nlc3Nf...
 
-    Good::
+    Good:
 
         stringData:
           AWS_B64ENCODED_CREDENTIALS: ENC[AES256_GCM,data:...,iv:...,tag:...,type:str]
