@@ -1,4 +1,4 @@
-"""The ``AWSIAMConfiguration`` files for ``clusterawsadm bootstrap iam create-cloudformation-stack``.
+"""The ``AWSIAMConfiguration`` files for clusterawsadm's ``create-cloudformation-stack``.
 
 Field names and defaults: clusterawsadm cmd/clusterawsadm/api/bootstrap/v1beta1/types.go and
 defaults.go. The decoder drops unknown keys silently (configreader.go uses a non-strict codec),
@@ -53,8 +53,9 @@ def target_config(account_set: AccountSet, account: Account) -> dict[str, Any]:
     """A target account's stack: its controllers role trusts exactly the management principal.
 
     In operator mode the account's own CAPA runs with static keys of a user in the account
-    instead: the stack enables the bootstrap user (``bootstrapper.cluster-api-provider-aws.sigs.k8s.io``,
-    in a group the controllers' managed policies are attached to: clusterawsadm
+    instead: the stack enables the bootstrap user
+    (``bootstrapper.cluster-api-provider-aws.sigs.k8s.io``, in a group the controllers'
+    managed policies are attached to: clusterawsadm
     cloudformation/bootstrap/template.go, RenderCloudFormation), whose access key the user
     encodes into the provider's configSecret. Nothing assumes a role across accounts then, so
     the stack trusts no one and the management account needs no stack for CAPA.

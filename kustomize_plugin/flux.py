@@ -16,7 +16,7 @@ SOURCE = {"kind": "GitRepository", "name": "flux-system"}
 INTERVAL = "10m"
 # Operator mode: where the user's SOPS-encrypted Secrets are decrypted at apply time
 # (https://fluxcd.io/flux/guides/mozilla-sops/): the age key as a Secret in flux-system.
-SOPS_SECRET = "sops-age"
+SOPS_AGE = "sops-age"
 PROVIDERS_DIR = "providers"
 
 
@@ -91,7 +91,7 @@ def provider_kustomization(account: Account) -> dict[str, Any]:
             # Removing an account must not remove the CAPA that can delete its clusters.
             "deletionPolicy": "Orphan",
             "wait": True,
-            "decryption": {"provider": "sops", "secretRef": {"name": SOPS_SECRET}},
+            "decryption": {"provider": "sops", "secretRef": {"name": SOPS_AGE}},
             "sourceRef": dict(SOURCE),
         },
     }

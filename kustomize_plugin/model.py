@@ -291,7 +291,8 @@ def parse_function_config(doc: yamlio.Document) -> Account:
 
 # The function config's credentials mode and operator CAPA release, the same values as
 # accounts.yaml's spec.credentials and spec.operator.capaVersion (schema.accountset).
-_MODE_KEYS = {"credentials": r"^(roleIdentity|operator)$", "capaVersion": r"^v[0-9]+\.[0-9]+\.[0-9]+$"}
+_MODE_KEYS = {"credentials": r"^(roleIdentity|operator)$",
+              "capaVersion": r"^v[0-9]+\.[0-9]+\.[0-9]+$"}
 
 
 def _mode_settings(doc: yamlio.Document) -> tuple[str, str]:

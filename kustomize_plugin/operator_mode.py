@@ -1,4 +1,4 @@
-"""Operator mode (``spec.credentials: operator``): one CAPI Operator ``InfrastructureProvider`` per account.
+"""Operator mode (``spec.credentials: operator``): a CAPI Operator provider per account.
 
 Each account gets its own CAPA copy, installed by cluster-api-operator into namespace
 ``capa-<account>``, running with that account's static keys from a ``configSecret`` the user
@@ -21,7 +21,6 @@ from kustomize_plugin.resources import (
     CONTROLPLANE_GROUP,
     DEFAULT_IDENTITY,
     INFRA_GROUP,
-    WATCH_FILTER_LABEL,
     group_of,
 )
 

@@ -189,7 +189,8 @@ def _fill_role_identity(item: Item, account: Account) -> None:
 # --- clusters ---------------------------------------------------------------------------------
 
 def _cluster_items(items: list[Item]) -> list[Item]:
-    return [i for i in items if i.get("kind") == "Cluster" and group_of(i.get("apiVersion")) == CAPI_GROUP]
+    return [i for i in items
+            if i.get("kind") == "Cluster" and group_of(i.get("apiVersion")) == CAPI_GROUP]
 
 
 def _group(items: list[Item], cluster: Item) -> list[int]:
@@ -201,7 +202,8 @@ def _group(items: list[Item], cluster: Item) -> list[int]:
             if isinstance(r, MutableMapping)}
     members: list[int] = []
     for index, item in enumerate(items):
-        item_spec = item.get("spec") if isinstance(item.get("spec"), MutableMapping) else {}
+        spec_of = item.get("spec")
+        item_spec = spec_of if isinstance(spec_of, MutableMapping) else {}
         labels = _meta(item).get("labels") or {}
         if (item is cluster or (item.get("kind"), _name(item)) in refs
                 or (item.get("kind") == "MachinePool" and item_spec.get("clusterName") == name)
@@ -231,9 +233,10 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
             _fill_cluster(group, declared[_name(cluster)], account)
         return items, []
     if len(clusters) != 1:
-        return items, [Result(f"the base holds {len(clusters)} Clusters ({', '.join(sorted(present))}) "
-                              f"but the account declares {', '.join(declared)}: give the base one "
-                              "Cluster template, or the same names")]
+        return items, [Result(f"the base holds {len(clusters)} Clusters "
+                              f"({', '.join(sorted(present))}) but the account declares "
+                              f"{', '.join(declared)}: give the base one Cluster template, or "
+                              "the same names")]
     template = clusters[0]
     members = _group(items, template)
     # The template's own items are renamed in place (input order kept); the copies for further
@@ -241,10 +244,10 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
     _rename([items[i] for i in members], _name(template), account.clusters[0].name)
     _fill_cluster([items[i] for i in members], account.clusters[0], account)
     copies: list[Item] = []
-    for cluster in account.clusters[1:]:
+    for further in account.clusters[1:]:
         group = [_clone(items[i]) for i in members]
-        _rename(group, account.clusters[0].name, cluster.name)
-        _fill_cluster(group, cluster, account)
+        _rename(group, account.clusters[0].name, further.name)
+        _fill_cluster(group, further, account)
         copies.extend(group)
     last = members[-1]
     return [*items[:last + 1], *copies, *items[last + 1:]], []

@@ -1,4 +1,4 @@
-"""Operator mode: render, the KRM function and check with `credentials: operator`; CAPA-O001…O004."""
+"""Operator mode: render, fn and check with `credentials: operator`; rules CAPA-O001…O004."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import edit, line_of, of_rule, run_check
+from kustomize_tools import flux_build, keyed
+
 from kustomize_plugin.cli import main
 from kustomize_plugin.render import load_base
-from kustomize_tools import flux_build, keyed
 
 runner = CliRunner()
 COMPONENTS = ("https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases/{}/"
@@ -60,10 +60,11 @@ def switch(repo: Path, mode: str, capa_version: str | None = None) -> str:
     """Set spec.credentials (one line of accounts.yaml) and render; returns render's output."""
     accounts = repo / "accounts.yaml"
     text = accounts.read_text(encoding="utf-8")
-    old = "credentials: operator" if "credentials: operator" in text else "credentials: roleIdentity"
-    edit(accounts, old, f"credentials: {mode}")
+    old = "operator" if "credentials: operator" in text else "roleIdentity"
+    edit(accounts, f"credentials: {old}", f"credentials: {mode}")
     if capa_version:
-        edit(accounts, "  accounts:\n", f"  operator:\n    capaVersion: {capa_version}\n  accounts:\n")
+        edit(accounts, "  accounts:\n",
+             f"  operator:\n    capaVersion: {capa_version}\n  accounts:\n")
     result = runner.invoke(main, ["render", "--repo", str(repo)])
     assert result.exit_code == 0, result.output
     return result.output
@@ -102,7 +103,7 @@ def test_render_labels_every_cluster_object_and_points_control_planes_at_default
         items = flux_build(operator_repo / "overlays" / account)
         kinds = {i["kind"] for i in items}
         assert "AWSClusterRoleIdentity" not in kinds
-        assert CLUSTER_KINDS <= kinds
+        assert kinds >= CLUSTER_KINDS
         for item in (i for i in items if i["kind"] in CLUSTER_KINDS):
             assert item["metadata"]["labels"]["cluster.x-k8s.io/watch-filter"] == account, item
         plane = next(i for i in items if i["kind"] == "AWSManagedControlPlane")
@@ -270,9 +271,9 @@ spec:
 """
 FETCH = ("  fetchConfig:\n    url: https://github.com/kubernetes-sigs/cluster-api-provider-aws/"
          "releases/v2.11.1/infrastructure-components.yaml\n")
-SECRET_REF = "  configSecret:\n    name: staging-credentials\n    namespace: capa-staging\n"
+CONFIG_REF = "  configSecret:\n    name: staging-credentials\n    namespace: capa-staging\n"
 FILTER = "  manager:\n    additionalArgs:\n      {key}: {value}\n"
-GOOD = (PROVIDER.format(name="aws-staging", namespace="capa-staging") + FETCH + SECRET_REF
+GOOD = (PROVIDER.format(name="aws-staging", namespace="capa-staging") + FETCH + CONFIG_REF
         + FILTER.format(key='"--watch-filter"', value="staging"))
 CLUSTER = """\
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
@@ -368,7 +369,7 @@ def test_the_seed_guides_provider_fires_o002_twice_and_o003(tmp_path: Path) -> N
 
 
 O001_CASES = [
-    ("no-config-secret", GOOD.replace(SECRET_REF, ""), 6, "no configSecret"),
+    ("no-config-secret", GOOD.replace(CONFIG_REF, ""), 6, "no configSecret"),
     ("no-watch-filter", GOOD.replace(FILTER.format(key='"--watch-filter"', value="staging"), ""),
      6, "no `--watch-filter` argument"),
     ("empty-watch-filter", GOOD.replace('"--watch-filter": staging', '"--watch-filter": ""'), 15,

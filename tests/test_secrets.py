@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hooks import scan_secrets
+from hooks.rules import REGISTRY
 from hooks.rules.secrets import CHECKS, S001, S002, check_s001, check_s002, scan_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,8 +210,9 @@ def test_checks_are_registered_with_docs() -> None:
     for rule, (severity, check) in CHECKS.items():
         assert severity == "error"
         doc = check.__doc__ or ""
-        assert doc.startswith(rule) and "Bad::" in doc and "Good::" in doc and "Fix:" in doc
+        assert all(f"\n    {section}:" in doc for section in ("Why", "Bad", "Good", "Fix"))
         assert "https://" in doc
+        assert REGISTRY[rule].doc.split("\n", 1)[0] == doc.split("\n", 1)[0]
 
 
 def test_s001_runs_alone_on_any_text() -> None:
