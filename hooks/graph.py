@@ -75,7 +75,7 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
         if finding.rule == "CAPA-T003":
             for span, roles in graph.trust_stacks:
                 if span.holds(finding.file, finding.line):
-                    hit += [graph.edges[(PRINCIPAL, r, ASSUME_ROLE)] for r in roles]
+                    hit += [e for r in roles if (e := graph.edges.get((PRINCIPAL, r, ASSUME_ROLE)))]
         elif finding.rule == "CAPA-T004":
             edges = [(PRINCIPAL, graph.role_at.get((loc.file, loc.line), ""), ASSUME_ROLE)
                      for loc in finding.related]
@@ -92,7 +92,12 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
 
 def place(graph: Graph) -> None:
     """A namespace no account declares sits in the box of the identity (else the provider)
-    that admits it; a control plane sits with its namespace."""
+    that admits it; a control plane sits with its namespace. A controller identity that
+    nothing chains from (operator mode) is left out unless a finding is on it."""
+    linked = {end for key in graph.edges for end in key[:2]}
+    for key in [k for k, n in graph.nodes.items()
+                if n.kind == "controller" and k not in linked and n.status == "ok"]:
+        del graph.nodes[key]
     feeders: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for source, target, _label in graph.edges:
         kind = graph.nodes[source].kind
@@ -163,7 +168,8 @@ def legend(graph: Graph) -> str:
     if any(shortened(line) != line for node in graph.nodes.values() for line in node.lines):
         parts.append(f"{ELLIPSIS} = {DEFAULT_NAME_SUFFIX}")
     if graph.undrawn:
-        parts.append(f"{graph.undrawn} finding(s) on objects not drawn: run capa-accounts check")
+        many = "s" if graph.undrawn > 1 else ""
+        parts.append(f"{graph.undrawn} finding{many} on objects not drawn: run capa-accounts check")
     return " \u00b7 ".join(parts)
 
 
@@ -178,6 +184,7 @@ def _mermaid_text(text: str) -> str:
 
 
 def mermaid(graph: Graph) -> str:
+    """A Mermaid flowchart: GitHub renders it in Markdown, pull requests included."""
     ids, gids = node_ids(graph), group_ids(graph)
     boxes, edges = ordered(graph)
     out = ["flowchart LR"]
@@ -238,6 +245,7 @@ def _dot_label(lines: list[str]) -> str:
 
 
 def dot(graph: Graph) -> str:
+    """Graphviz DOT: `dot -Tsvg` draws it; account boxes are clusters."""
     ids, gids = node_ids(graph), group_ids(graph)
     boxes, edges = ordered(graph)
     font = 'fontname="Helvetica"'
@@ -317,5 +325,8 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["--example"]:
         sys.exit("usage: python -m hooks.graph --example   (redraws kustomize_plugin/example/"
                  "trust-graph.*)")
-    for path in write_example():
+    written = write_example()
+    for path in written:
         print(f"wrote {path.relative_to(EXAMPLE.parents[1])}")
+    if len(written) < 3:
+        print("trust-graph.svg not redrawn: install Graphviz (its `dot`)", file=sys.stderr)

@@ -16,20 +16,13 @@ from typing import Any, Literal
 
 import yaml
 
+from hooks import iam_policy as iam
 from hooks.context import Context, Obj, PathT
 from hooks.finding import Finding, Severity
-from hooks.iam_policy import PRINCIPAL as PRINCIPAL_ARN
-from hooks.iam_policy import (
-    TRUST,
-    Principal,
-    aws_principals,
-    controllers_role,
-    parse_role_arn,
-    statements,
-)
 from hooks.rules.controlplanes import admits, namespace_of
 from hooks.rules.identities import verdict
 from hooks.rules.trust import stacks
+from kustomize_plugin import operator_mode as operator
 from kustomize_plugin import yamlio
 from kustomize_plugin.model import OPERATOR, Account
 from kustomize_plugin.resources import (
@@ -47,8 +40,6 @@ Status = Literal["ok", "warning", "error"]
 ASSUME_ROLE = "sts:AssumeRole"
 MANAGEMENT = "management"
 PRINCIPAL = "principal"
-OPERATOR_GROUP = "operator.cluster.x-k8s.io"
-WATCH_FILTER_ARG = "--watch-filter"
 NODE_KIND = {CONTROLLER_IDENTITY: "controller", STATIC_IDENTITY: "static",
              ROLE_IDENTITY: "identity"}
 # The objects of one cluster besides its control plane: a finding on any of them marks it.
@@ -131,9 +122,7 @@ class Graph:
 
 def build(ctx: Context) -> Graph:
     """The graph of a repository's objects, not yet marked with findings."""
-    builder = Builder(ctx)
-    builder.build()
-    return builder.graph
+    return Builder(ctx).build()
 
 
 class Builder:
@@ -143,13 +132,14 @@ class Builder:
         self.ctx = ctx
         self.graph = Graph()
         self.stacks = stacks(ctx)
+        # Hand-written: whom the management stacks grant AssumeRole ("role/<name>", "user/...").
+        self.granted = iam.Principal.of_management([m.data for m in self.stacks.management]).names
         self.declared = ctx.account_set.accounts if ctx.account_set else ()
         self.reconciled: set[str] = set()  # control planes an operator provider reconciles
 
     def account_group(self, account: Account) -> str:
         key = f"account/{account.name}"
-        self.graph.groups.setdefault(key, f"{account.name} \u00b7 AWS account "
-                                          f"{account.account_id}")
+        self.graph.groups.setdefault(key, f"{account.name} \u00b7 AWS account {account.account_id}")
         return key
 
     def aws_group(self, account_id: str) -> str:
@@ -160,7 +150,7 @@ class Builder:
         self.graph.groups.setdefault(f"aws/{account_id}", f"AWS account {account_id}")
         return f"aws/{account_id}"
 
-    def build(self) -> None:
+    def build(self) -> Graph:
         account_set = self.ctx.account_set
         management = account_set.management.account_id if account_set else self._trusted_id()
         self.graph.groups[MANAGEMENT] = (f"{MANAGEMENT} \u00b7 AWS account {management}"
@@ -175,9 +165,10 @@ class Builder:
         self.control_planes()
         self.principal()
         self.attach_objects()
+        return self.graph
 
     def role(self, arn: str, group: str | None = None) -> str | None:
-        parsed = parse_role_arn(arn)
+        parsed = iam.parse_role_arn(arn)
         if parsed is None:
             return None
         lines = ["IAM role", f"{parsed.path}{parsed.name}"]
@@ -189,7 +180,7 @@ class Builder:
         kind = NODE_KIND[obj.kind]
         key, group = f"{kind}/{obj.name}", MANAGEMENT if kind == "controller" else ""
         if kind == "identity":
-            arn = parse_role_arn(obj.get("spec", "roleARN"))
+            arn = iam.parse_role_arn(obj.get("spec", "roleARN"))
             account = self.ctx.account_of(obj) if self.ctx.account_set else None
             group = self.account_group(account) if account else (
                 self.aws_group(arn.account) if arn else "")
@@ -245,15 +236,16 @@ class Builder:
     def providers(self) -> None:
         """Operator mode: each provider reconciles the clusters its watch filter selects."""
         by_name = {a.name: a for a in self.declared}
-        for obj in sorted(self.ctx.applied("InfrastructureProvider", OPERATOR_GROUP),
+        by_provider = {operator.provider_name(a): a for a in self.declared}
+        for obj in sorted(self.ctx.applied(operator.PROVIDER_KIND, operator.OPERATOR_GROUP),
                           key=lambda o: (o.namespace, o.name)):
             args = obj.get("spec", "manager", "additionalArgs")
             # The operator passes each key verbatim as "key=value" (cluster-api-operator
             # internal/controller/component_customizer.go): a "watch-filter" without "--" is
             # ignored by the manager, which then reconciles every cluster.
-            value = args.get(WATCH_FILTER_ARG) if isinstance(args, dict) else None
+            value = args.get(operator.WATCH_FILTER_ARG) if isinstance(args, dict) else None
             account = (self.ctx.account_of(obj) if self.ctx.account_set else None) or (
-                by_name.get(str(value)) or by_name.get(obj.name.removeprefix("aws-")))
+                by_name.get(str(value)) or by_provider.get(obj.name))
             secret = obj.get("spec", "configSecret", "name")
             key = f"provider/{obj.namespace}/{obj.name}"
             lines = ["InfrastructureProvider", f"{obj.namespace}/{obj.name}".lstrip("/"),
@@ -300,32 +292,28 @@ class Builder:
                             dashed=ref is None, spans=spans)
 
     def principal(self) -> None:
-        """The management principal, trusted by (and granted) every target role."""
+        """The management principal, trusted by (and granted) every target role, when
+        accounts.yaml or a management stack names it; and the YAML that makes those links."""
         roles = sorted(k for k, n in self.graph.nodes.items() if n.kind == "role")
-        if not roles:
-            return
         account_set = self.ctx.account_set
-        if account_set is not None:
-            arn = account_set.management.principal_arn(account_set.partition)
-            names = [arn.split(":", 5)[5]]
-        else:
-            names = sorted(Principal.of_management([m.data for m in self.stacks.management])
-                           .names)
-        lines = [f"IAM {kind} {name}" for kind, _slash, name in (n.partition("/") for n in names)]
-        node = self.graph.node(PRINCIPAL, PRINCIPAL,
-                               ["CAPA runs as", *(lines or ["the management principal"])],
-                               MANAGEMENT)
-        node.spans += [_doc_span(m) for m in self.stacks.management]
-        if account_set is not None and account_set.document is not None:
-            node.spans += _spans(account_set.document, ("spec", "management"))
-        for role in roles:
-            self.graph.edge(PRINCIPAL, role, ASSUME_ROLE)
+        if roles and (account_set is not None or self.stacks.management):
+            names = sorted(self.granted) if account_set is None else [
+                account_set.management.principal_arn(account_set.partition).split(":", 5)[5]]
+            lines = [f"IAM {kind} {name}" for kind, _, name in (n.partition("/") for n in names)]
+            node = self.graph.node(PRINCIPAL, PRINCIPAL,
+                                   ["CAPA runs as", *(lines or ["the management principal"])],
+                                   MANAGEMENT)
+            node.spans += [_doc_span(m) for m in self.stacks.management]
+            if account_set is not None and account_set.document is not None:
+                node.spans += _spans(account_set.document, ("spec", "management"))
+            for role in roles:
+                self.graph.edge(PRINCIPAL, role, ASSUME_ROLE)
         for stack, account in self.stacks.targets:
             if account is not None:
                 group = self.account_group(account)
                 mine = [r for r in roles if self.graph.nodes[r].group == group]
             else:  # a hand-written stack names no account: it creates every role of its name
-                mine = [r for r in roles if r.endswith(f"/{controllers_role(stack.data)}")]
+                mine = [r for r in roles if r.endswith(f"/{iam.controllers_role(stack.data)}")]
             for role in mine:
                 self.graph.nodes[role].spans.append(_doc_span(stack))
             self.graph.trust_stacks.append((_doc_span(stack), mine))
@@ -356,13 +344,13 @@ class Builder:
 
     def _trusted_id(self) -> str | None:
         """Hand-written: the management account, as the targets' trust names its principal."""
-        names = Principal.of_management([m.data for m in self.stacks.management]).names
         found = set()
         for stack, _account in self.stacks.targets:
-            for _i, statement in statements(stack.get(*TRUST)):
-                for _path, arn in aws_principals(statement):
-                    match = PRINCIPAL_ARN.fullmatch(arn)
-                    if match and (not names or f"{match['type']}/{match['name']}" in names):
+            for _i, statement in iam.statements(stack.get(*iam.TRUST)):
+                for _path, arn in iam.aws_principals(statement):
+                    match = iam.PRINCIPAL.fullmatch(arn)
+                    if match and (not self.granted
+                                  or f"{match['type']}/{match['name']}" in self.granted):
                         found.add(match["account"])
         return found.pop() if len(found) == 1 else None
 

@@ -79,14 +79,18 @@ def init(directory: Path) -> None:
               help="Write nothing; print a diff and exit 1 if generated files are out of date.")
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    from kustomize_plugin import model, render as rendering
+    from kustomize_plugin import model
+    from kustomize_plugin import render as rendering
     from kustomize_plugin.accounts_edit import shared_id_warning
 
     repo = _repo(repo)
     account_set = model.load_account_set(repo)
     for first, later in model.shared_account_ids(account_set):
         click.echo(shared_id_warning(first, later), err=True)
-    todo = rendering.changes(repo, rendering.plan(repo, account_set))
+    plan = rendering.plan(repo, account_set)
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    todo = rendering.changes(repo, plan)
     if check_only:
         if todo:
             click.echo(rendering.diff(todo), nl=False)
@@ -112,7 +116,8 @@ def render(repo: Path, check_only: bool) -> None:
               help="Validate against these CRDs too (file or directory; repeatable).")
 def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[Path, ...]) -> None:
     """Check the trust and namespace invariants and the schemas of the repository."""
-    from hooks import engine, report as reporting
+    from hooks import engine
+    from hooks import report as reporting
 
     report = engine.check(_repo(repo), base_ref=base_ref, crds=crds)
     for warning in report.warnings_loading:
@@ -153,7 +158,7 @@ def add_account(name: str, account_id: str, region: str, kubernetes_version: str
 @click.option("--format", "fmt", default="mermaid", show_default=True,
               type=click.Choice(["mermaid", "dot"]), help="Mermaid (GitHub) or Graphviz DOT.")
 def graph(repo: Path, fmt: str) -> None:
-    """Draw the trust chain: management principal, target roles, identities, namespaces, control planes."""
+    """Draw the trust chain: management principal, roles, identities, namespaces, clusters."""
     from hooks import graph as graphing
 
     click.echo(graphing.draw(_repo(repo), fmt), nl=False)

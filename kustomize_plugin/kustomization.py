@@ -14,21 +14,26 @@ from pathlib import Path
 from kustomize_plugin import yamlio
 from kustomize_plugin.errors import InputError
 
+# Re-exported (`X as X`): render and check import them from here.
+from kustomize_plugin.yamlio import OutsideRepositoryError as OutsideRepositoryError
+from kustomize_plugin.yamlio import inside as inside
+
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _PLAIN_KEYS = {"apiVersion", "kind", "resources"}
 
 
-class NeedsKustomize(Exception):  # noqa: N818 - a signal, not a failure shown to users
-    """The kustomization uses features only a real kustomize evaluates."""
+class NeedsKustomize(InputError):  # noqa: N818 - mostly a signal: `check` builds it for real
+    """The kustomization uses features only a real kustomize evaluates.
+
+    ``check`` catches it and runs kustomize; where nothing catches it (``render`` reading
+    ``base/``), it is an input error like any other: one line, exit 2.
+    """
 
     def __init__(self, file: str, feature: str) -> None:
-        super().__init__(f"{file}: uses {feature!r}")
+        super().__init__(f"uses {feature!r}, which only a real kustomize evaluates; here only "
+                         "a plain `resources:` list is supported", file)
         self.file = file
         self.feature = feature
-
-
-class OutsideRepositoryError(InputError):
-    """A resource entry or symlink leads outside the repository."""
 
 
 @dataclass(frozen=True)
@@ -51,23 +56,20 @@ def relative(repo: Path, path: Path) -> str:
     return path.relative_to(repo).as_posix()
 
 
-def inside(repo: Path, path: Path) -> Path:
-    """``path`` resolved, or OutsideRepositoryError when it (or a symlink on it) leaves ``repo``."""
-    resolved = path.resolve()
-    root = repo.resolve()
-    if resolved != root and root not in resolved.parents:
-        shown = path.relative_to(repo).as_posix() if path.is_relative_to(repo) else str(path.name)
-        raise OutsideRepositoryError(f"leads outside the repository (to {resolved.name!r})", shown)
-    return resolved
-
-
 def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> Built:
-    """Evaluate a resources-only kustomization rooted at ``directory`` (inside ``repo``)."""
-    kfile = find_kustomization(directory)
+    """Evaluate a resources-only kustomization rooted at ``directory`` (inside ``repo``).
+
+    Every path is resolved and must stay inside the repository: a resource entry such as
+    ``../../../etc`` or a symlink out of the tree is an ``OutsideRepositoryError`` (Flux builds
+    only inside its source), never a read.
+    """
+    top = repo.resolve()
+    here = inside(repo, directory)
+    kfile = find_kustomization(here)
     if kfile is None:
-        raise InputError("no kustomization.yaml", relative(repo, directory))
-    name = relative(repo, kfile)
-    inside(repo, kfile)
+        raise InputError("no kustomization.yaml", relative(top, here))
+    name = relative(top, kfile)
+    inside(top, kfile, name)
     docs = yamlio.load_documents(kfile, name, require=True)
     data = docs[0].data
     if not isinstance(data, dict):
@@ -81,24 +83,25 @@ def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> 
         raise InputError("resources must be a list", name, line, col)
     out: list[yamlio.Document] = []
     files = [name]
+    seen = _seen | {here}
     for i, entry in enumerate(resources):
         line, col = yamlio.position(docs[0].node, ("resources", i))
-        if not isinstance(entry, str) or "://" in entry or entry.startswith("git@"):
+        if not isinstance(entry, str) or not entry:
+            raise InputError("a resources entry must be a path or URL", name, line, col)
+        if "://" in entry or entry.startswith("git@"):
             raise NeedsKustomize(name, f"remote resource {entry}")
-        target = directory / entry
         try:
-            resolved = inside(repo, target)
-        except OutsideRepositoryError as err:
-            raise OutsideRepositoryError(f"resource {entry!r} {err.message}", name, line,
-                                         col) from err
-        if resolved in _seen:
+            resolved = inside(top, here / entry, entry)
+        except InputError as err:
+            raise type(err)(f"resource {entry!r} {err.message}", name, line, col) from err
+        if resolved in seen:
             raise InputError(f"resource {entry!r} forms a cycle", name, line, col)
         if resolved.is_dir():
-            sub = build(repo, resolved, _seen | {directory.resolve()})
+            sub = build(top, resolved, seen)
             out.extend(sub.documents)
             files.extend(sub.files)
-        elif resolved.is_file():
-            rel = relative(repo.resolve(), resolved)
+        elif resolved.exists():
+            rel = relative(top, resolved)
             out.extend(yamlio.load_documents(resolved, rel))
             files.append(rel)
         else:

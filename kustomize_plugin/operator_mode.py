@@ -162,6 +162,10 @@ def account_items(items: list[Item], account: Account) -> tuple[list[Item], str 
     if account.namespace == provider_namespace(account):
         return items, (f"namespace {account.namespace!r} of account {account.name!r} is the "
                        "namespace of its CAPA provider: give the clusters another namespace")
+    # A provider in the base is the account's own, customised (deployment, featureGates): the
+    # fields this mode owns are filled in. Two would both become aws-<account>.
+    if sum(1 for i in items if is_provider_item(i, account) and i.get("kind") == PROVIDER_KIND) > 1:
+        return items, "the base may hold at most one InfrastructureProvider (the account's)"
     kept = [i for i in items if not (group_of(i.get("apiVersion")) == INFRA_GROUP
                                      and i.get("kind") == "AWSClusterRoleIdentity")]
     return kept, None

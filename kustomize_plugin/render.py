@@ -162,6 +162,7 @@ def provider_files(repo: Path, account: Account, items: list[dict[str, Any]]) ->
     directory = f"{flux.PROVIDERS_DIR}/{account.name}"
     names = {"Namespace": "namespace.yaml", operator_mode.PROVIDER_KIND: "provider.yaml"}
     for item in items:
+        _pop_source(item)  # a provider customised in base/ still goes to provider.yaml
         out.files[f"{directory}/{names[item['kind']]}"] = OVERLAY_HEADER + yamlio.dump(item)
     resources = list(names.values())
     secret = operator_mode.CREDENTIALS_FILE

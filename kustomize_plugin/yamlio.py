@@ -1,32 +1,67 @@
 """The input layer: every command reads YAML through here, and writes rendered YAML from here.
 
-Reading composes nodes with PyYAML's C loader (``CSafeLoader``): the nodes carry line and
-column marks, so findings can point at the offending key or value, and composing is the
-cheapest safe way to read the bytes. Plain data is built from the nodes by ``to_plain`` with
-the rules Kubernetes applies when it decodes YAML: duplicate keys are an error (the API
-server's strict decoding and ``kubectl`` refuse them; "last one wins" would silently change an
-``allowedNamespaces``), alias expansion and nesting are bounded, files over 8 MiB are refused.
+Reading composes nodes with PyYAML's C loader (``CSafeLoader``: safe tags only): the nodes carry
+line and column marks, so findings point at the offending key or value. ``to_plain`` builds
+plain data from the nodes the way Kubernetes decodes YAML (sigs.k8s.io/yaml over go-yaml v2):
+
+- a duplicate key is an error (the API server's strict decoding and ``kubectl`` refuse it;
+  "last one wins" would silently change an ``allowedNamespaces``);
+- mapping keys become strings as sigs.k8s.io/yaml makes them (``1`` is "1", ``on`` is
+  "true"); a null or collection key is an error;
+- alias expansion follows go-yaml's own bound, nesting stops at 100 levels, a file at 500,000
+  nodes (counted before it is composed) and 8 MiB (refused by name: a Kubernetes object
+  cannot exceed about 1.5 MiB);
+- the bytes must be UTF-8 text without NUL; a UTF-8 BOM and CRLF line ends are valid input
+  (YAML 1.1 §5.2 and §5.4); a tab in indentation is named in the error.
+
+Empty documents: a bare ``---`` separator, or a document holding only comments or ``null``,
+is skipped between manifests, as kustomize skips it (kyaml/kio/byteio_reader.go,
+``ByteReader.Read``: ``IsMissingOrNull`` → ``continue``). A file that must hold a document
+(accounts.yaml, a kustomization, the function's ResourceList: ``require=True``) and holds
+none is an error, "holds no YAML document", so an emptied accounts.yaml never means "no
+accounts".
+
+Files: only regular files are read (a FIFO would hang, a device never end). The name shown to
+the user is relative to the repository (``overlays/staging/identity.yaml``); a file that
+resolves outside that root, through a symlink, is refused by name and never read.
+Writing is ``atomic_write``: old or new content, never half a file.
+
+Every failure is an ``InputError`` (``RenderError`` when writing) naming the file and, where
+known, the line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 import yaml.constructor
 
-from kustomize_plugin.errors import InputError
+from kustomize_plugin.errors import InputError, RenderError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-# Nodes built for one document, aliases counted each time they are expanded. The largest real
-# Kubernetes object (about 1.5 MiB) has far fewer; an alias bomb reaches it in microseconds.
-MAX_EXPANDED_NODES = 2_000_000
-# libyaml itself stops at 1000 levels of nesting; this bound is for the plain-data walk.
-MAX_DEPTH = 1000
+# Composing costs several microseconds a node (PyYAML's resolver is Python), so 500,000 nodes
+# take a few seconds. The CRDs of a whole CAPA release hold about 100,000 (about 30 bytes a
+# node in capa-reference/); an 8 MiB flow sequence `[1,1,...]` would hold four million.
+MAX_NODES = 500_000
+# Nodes built into plain data, an alias counted each time it is expanded.
+MAX_DECODED_NODES = 2 * MAX_NODES
+# The deepest real object in capa-reference/ (a CRD schema) nests 30 levels. The rules, the
+# schema validator and deepcopy recurse on plain data: 100 keeps them far from Python's stack
+# limit. (libyaml itself refuses 1000 levels.)
+MAX_DEPTH = 100
+# go-yaml v2 decode.go, allowedAliasRatio and decoder.unmarshal: once more than 100 nodes came
+# from aliases and 1000 were decoded, aliases may make up 99% of a document up to 400,000
+# decoded nodes, sliding down to 10% at 4,000,000. A billion-laughs document fails at once.
+_ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
+TMP_SUFFIX = ".capa-accounts-tmp"
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -38,6 +73,16 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
 _constructor = yaml.constructor.SafeConstructor()
+# Every node after the first of a document starts after one of these (a flow or block
+# indicator, or a line break in any of YAML's spellings), and brings at most one more (an
+# implicit null value): twice their count bounds the nodes, in microseconds.
+_NODE_STARTS = (",", "-", ":", "?", "[", "{", "\n", "\r", "\x85", "\u2028", "\u2029")
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent,
+                yaml.AliasEvent)
+
+
+class OutsideRepositoryError(InputError):
+    """A path, a resource entry or a symlink leads outside the repository."""
 
 
 @dataclass(frozen=True)
@@ -50,28 +95,75 @@ class Document:
     data: Any
 
 
-def read_text(path: Path, display: str | None = None) -> str:
-    """Read a YAML file as text: bounded size, UTF-8 (a BOM is dropped), no NUL bytes."""
-    name = display or str(path)
+# --- files ------------------------------------------------------------------------------------
+
+def inside(root: Path, path: Path, shown: str | None = None) -> Path:
+    """``path`` resolved, or OutsideRepositoryError when it (or a symlink on it) leaves ``root``."""
+    name = shown or (path.relative_to(root).as_posix() if path.is_relative_to(root)
+                     else path.name)
     try:
-        if path.is_symlink() or not path.is_file():
-            if not path.exists():
-                raise InputError("no such file", name)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(
-                f"file is {size / 1048576:.1f} MiB, over the 8 MiB limit for YAML input "
-                "(a Kubernetes object cannot exceed about 1.5 MiB)", name)
-        raw = path.read_bytes()
+        resolved = path.resolve()
+        top = root.resolve()
+    except (OSError, RuntimeError) as err:  # Python 3.11 raises RuntimeError on a symlink loop
+        raise InputError("is a symlink loop: not read", name) from err
+    except ValueError as err:
+        raise InputError("is not a valid path (a NUL character?)", name) from err
+    if resolved != top and top not in resolved.parents:
+        raise OutsideRepositoryError("leads outside the repository through a symlink: not "
+                                     "read or written", name)
+    return resolved
+
+
+def _repository_root(path: Path, name: str) -> Path | None:
+    """The root that ``name`` is relative to, when ``path`` ends with the relative ``name``."""
+    shown = PurePosixPath(name)
+    if shown.is_absolute() or ".." in shown.parts or not shown.parts or name.startswith("<"):
+        return None
+    if path.parts[-len(shown.parts):] != shown.parts:
+        return None
+    return Path(*path.parts[:-len(shown.parts)]) if len(path.parts) > len(shown.parts) \
+        else Path(".")
+
+
+def read_text(path: Path, display: str | None = None, *, confine: bool = True) -> str:
+    """A YAML file as text: a regular file inside the repository, bounded, UTF-8 without NUL.
+
+    ``confine=False`` is for files the user names on the command line (``check --crd``),
+    which may live anywhere.
+    """
+    name = display or str(path)
+    root = _repository_root(path, name) if confine else None
+    if root is not None:
+        inside(root, path, name)
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError("is a directory, not a YAML file", name)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("is not a regular file (a FIFO, socket or device): not read", name)
+        if info.st_size > MAX_FILE_BYTES:
+            raise _too_large(name, info.st_size)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError as err:
+        hint = " (a symlink to a missing file)" if path.is_symlink() else ""
+        raise InputError(f"no such file{hint}", name) from err
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", name) from err
+    except ValueError as err:
+        raise InputError("is not a valid path (a NUL character?)", name) from err
     return decode(raw, name)
 
 
+def _too_large(name: str, size: int) -> InputError:
+    return InputError(f"file is {size / 1048576:.1f} MiB, over the 8 MiB limit for YAML input "
+                      "(a Kubernetes object cannot exceed about 1.5 MiB)", name)
+
+
 def decode(raw: bytes, name: str) -> str:
-    """Decode bytes as UTF-8 YAML text, with a precise error for bad bytes."""
+    """Decode bytes as UTF-8 YAML text (a BOM dropped), with a precise error for bad bytes."""
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError("input is over the 8 MiB limit for YAML input", name)
+        raise _too_large(name, len(raw))
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -85,27 +177,57 @@ def decode(raw: bytes, name: str) -> str:
     return text
 
 
+# --- composing and plain data ------------------------------------------------------------------
+
 def compose(text: str, name: str) -> list[yaml.Node]:
-    """Compose every document of ``text``; empty documents (a bare ``---``) are dropped."""
+    """Every non-empty document of ``text`` as a node tree (see the module docstring)."""
     try:
+        _bound_nodes(text, name)
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        problem = err.problem or err.context or "invalid YAML"
-        if "\t" in text and "cannot start any token" in problem:
-            problem += " (a tab in indentation? YAML indents with spaces)"
-        raise InputError(f"invalid YAML: {problem}", name,
-                         mark.line + 1 if mark else None, mark.column + 1 if mark else None) from err
+        raise _syntax_error(err, text, name) from err
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1 if isinstance(err.position, int) else None
+        raise InputError(f"invalid YAML: character {err.character!r} is not allowed", name,
+                         line) from err
     except yaml.YAMLError as err:
-        raise InputError(f"invalid YAML: {_one_line(err)}", name) from err
-    return [n for n in nodes if not (n.tag == _NULL and n.value in ("", "~", "null"))]
+        raise InputError(f"invalid YAML: {one_line(err)}", name) from err
+    except RecursionError as err:  # only the pure-Python loader recurses per level
+        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", name) from err
+    return [n for n in nodes if not (n.tag == _NULL and n.value in ("", "~", "null", "Null",
+                                                                    "NULL"))]
 
 
-def load_documents(path: Path, display: str | None = None, *,
-                   require: bool = False) -> list[Document]:
+def _bound_nodes(text: str, name: str) -> None:
+    if 2 * sum(text.count(c) for c in _NODE_STARTS) + 2 <= MAX_NODES:
+        return
+    count = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, _NODE_EVENTS):
+            count += 1
+            if count > MAX_NODES:
+                raise InputError(f"holds more than {MAX_NODES:,} YAML nodes: far larger than "
+                                 "any Kubernetes object", name, event.start_mark.line + 1)
+
+
+def _syntax_error(err: yaml.MarkedYAMLError, text: str, name: str) -> InputError:
+    mark = err.problem_mark or err.context_mark
+    problem = err.problem or err.context or "invalid YAML"
+    if mark is not None and "cannot start any token" in problem:
+        line = (text.split("\n")[mark.line:mark.line + 1] or [""])[0]
+        if line[mark.column:mark.column + 1] == "\t" or line.lstrip(" ").startswith("\t"):
+            problem = "a tab character: YAML indents with spaces"
+    if "maximum nesting depth" in problem:
+        problem = "nested too deeply (libyaml stops at 1000 levels)"
+    return InputError(f"invalid YAML: {problem}", name, mark.line + 1 if mark else None,
+                      mark.column + 1 if mark else None)
+
+
+def load_documents(path: Path, display: str | None = None, *, require: bool = False,
+                   confine: bool = True) -> list[Document]:
     """Read a file into documents with plain data; ``require`` refuses a file with none."""
     name = display or str(path)
-    return documents_from_text(read_text(path, name), name, require=require)
+    return documents_from_text(read_text(path, name, confine=confine), name, require=require)
 
 
 def documents_from_text(text: str, name: str, *, require: bool = False) -> list[Document]:
@@ -117,53 +239,101 @@ def documents_from_text(text: str, name: str, *, require: bool = False) -> list[
 
 def to_plain(node: yaml.Node, name: str) -> Any:
     """Plain Python data of a node: duplicate keys refused, aliases and depth bounded."""
-    budget = [MAX_EXPANDED_NODES]
-    return _plain(node, name, budget, 0)
+    return _Decoder(name).plain(node, 0, False)
 
 
-def _plain(node: yaml.Node, name: str, budget: list[int], depth: int) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InputError(
-            f"alias expansion exceeds {MAX_EXPANDED_NODES:,} nodes (an alias bomb?)",
-            name, node.start_mark.line + 1)
-    if depth > MAX_DEPTH:
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", name, node.start_mark.line + 1)
-    if isinstance(node, yaml.ScalarNode):
-        return scalar_value(node, name)
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, name, budget, depth + 1) for item in node.value]
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        merged: dict[Any, Any] = {}
+def _allowed_alias_ratio(decoded: int) -> float:
+    if decoded <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+
+
+@dataclass
+class _Decoder:
+    name: str
+    decoded: int = 0
+    aliased: int = 0
+    built: set[int] = field(default_factory=set)  # collections already built once
+    open: set[int] = field(default_factory=set)  # collections being built (the current path)
+
+    def fail(self, message: str, node: yaml.Node, *, column: bool = False) -> InputError:
+        mark = node.start_mark
+        return InputError(message, self.name, mark.line + 1, mark.column + 1 if column else None)
+
+    def plain(self, node: yaml.Node, depth: int, in_alias: bool) -> Any:
+        self.decoded += 1
+        self.aliased += in_alias
+        if (self.aliased > 100 and self.decoded > 1000
+                and self.aliased / self.decoded > _allowed_alias_ratio(self.decoded)):
+            raise self.fail("aliases expand too much (an alias bomb): refused as Kubernetes "
+                            "refuses it", node)
+        if self.decoded > MAX_DECODED_NODES:
+            raise self.fail(f"expands to more than {MAX_DECODED_NODES:,} nodes", node)
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nested deeper than {MAX_DEPTH} levels", node)
+        if isinstance(node, yaml.ScalarNode):
+            return scalar_value(node, self.name)
+        key = id(node)
+        if key in self.open:
+            raise self.fail("an alias refers to the collection that contains it", node)
+        in_alias = in_alias or key in self.built
+        self.built.add(key)
+        self.open.add(key)
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.plain(item, depth + 1, in_alias) for item in node.value]
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, depth, in_alias)
+        finally:
+            self.open.discard(key)
+        raise self.fail(f"unsupported YAML node {node.tag}", node)
+
+    def mapping(self, node: yaml.MappingNode, depth: int, in_alias: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                merged.update(_merge_value(value_node, name, budget, depth))
+                merged.update(self.merge(value_node, depth, in_alias))
                 continue
-            key = _plain(key_node, name, budget, depth + 1)
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                raise InputError("a mapping key must be a scalar", name,
-                                 key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            key = self.key(key_node, depth, in_alias)
             if key in out:
-                raise InputError(f"duplicate key {key!r} (YAML does not allow a key twice; "
-                                 "the API server would refuse it)", name,
-                                 key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _plain(value_node, name, budget, depth + 1)
-        if merged:
-            return {**merged, **out}
-        return out
-    raise InputError(f"unsupported YAML node {node.tag}", name, node.start_mark.line + 1)
+                raise self.fail(f"duplicate key {key!r} (YAML does not allow a key twice; the "
+                                "API server would refuse it)", key_node, column=True)
+            out[key] = self.plain(value_node, depth + 1, in_alias)
+        return {**merged, **out} if merged else out
 
+    def key(self, node: yaml.Node, depth: int, in_alias: bool) -> str:
+        """A mapping key as sigs.k8s.io/yaml turns it into a JSON key (yaml.go,
+        convertToJSONableObject): strings stay, numbers and booleans become their text."""
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail("a mapping key must be a string, not a list or mapping", node,
+                            column=True)
+        key = self.plain(node, depth + 1, in_alias)
+        if isinstance(key, str):
+            return key
+        if isinstance(key, bool):
+            return "true" if key else "false"
+        if isinstance(key, int):
+            return str(key)
+        if isinstance(key, float):
+            if math.isnan(key):
+                return ".nan"
+            if math.isinf(key):
+                return ".inf" if key > 0 else "-.inf"
+            return repr(key).removesuffix(".0")
+        raise self.fail("a mapping key must be a string, not null", node, column=True)
 
-def _merge_value(node: yaml.Node, name: str, budget: list[int], depth: int) -> dict[Any, Any]:
-    value = _plain(node, name, budget, depth + 1)
-    parts = value if isinstance(value, list) else [value]
-    merged: dict[Any, Any] = {}
-    for part in reversed(parts):
-        if not isinstance(part, dict):
-            raise InputError("a merge key (<<) must name a mapping", name, node.start_mark.line + 1)
-        merged.update(part)
-    return merged
+    def merge(self, node: yaml.Node, depth: int, in_alias: bool) -> dict[str, Any]:
+        value = self.plain(node, depth + 1, in_alias)
+        parts = value if isinstance(value, list) else [value]
+        merged: dict[str, Any] = {}
+        for part in reversed(parts):
+            if not isinstance(part, dict):
+                raise self.fail("a merge key (<<) must name a mapping or a list of them", node)
+            merged.update(part)
+        return merged
 
 
 def scalar_value(node: yaml.ScalarNode, name: str = "<input>") -> Any:
@@ -179,15 +349,16 @@ def scalar_value(node: yaml.ScalarNode, name: str = "<input>") -> Any:
             return _constructor.construct_yaml_bool(node)
         if tag == _FLOAT:
             return _constructor.construct_yaml_float(node)
-    except (ValueError, yaml.YAMLError) as err:
-        raise InputError(f"bad scalar {node.value!r}", name, node.start_mark.line + 1) from err
+    except (ValueError, KeyError, IndexError, yaml.YAMLError) as err:
+        kind = tag.rsplit(":", 1)[-1]
+        raise InputError(f"{node.value[:40]!r} is not a valid {kind}", name,
+                         node.start_mark.line + 1, node.start_mark.column + 1) from err
     # Timestamps, binary and custom tags stay the text the user wrote: Kubernetes sees strings.
-    if tag.startswith("tag:yaml.org,2002:") or tag.startswith("!"):
-        return node.value
     return node.value
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException | str) -> str:
+    """A message on one line, as every failure is printed."""
     return " ".join(str(err).split())
 
 
@@ -218,7 +389,8 @@ def node_at(root: yaml.Node, path: tuple[PathPart, ...]) -> tuple[yaml.Node | No
     return key_node, node
 
 
-def position(root: yaml.Node, path: tuple[PathPart, ...], *, at_key: bool = False) -> tuple[int, int]:
+def position(root: yaml.Node, path: tuple[PathPart, ...], *,
+             at_key: bool = False) -> tuple[int, int]:
     """1-based (line, column) of the value at ``path`` (or of its key), or of its nearest parent."""
     key_node, value_node = node_at(root, path)
     node = key_node if (at_key and key_node is not None) else value_node
@@ -245,12 +417,40 @@ def dump(doc: Any) -> str:
                      allow_unicode=True, width=10_000)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it over: old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.capa-accounts-tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+def temporary_path(path: Path) -> Path:
+    """Where ``atomic_write`` stages ``path``: a hidden sibling no kustomization lists."""
+    return path.with_name(f".{path.name}{TMP_SUFFIX}")
+
+
+def atomic_write(path: Path, text: str, display: str | None = None) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename: old or new, never half.
+
+    The temporary file is created afresh (``O_EXCL | O_NOFOLLOW``): a leftover of a killed
+    run is replaced, and a symlink planted under its name is never followed out of the
+    repository. The data is flushed to disk before the rename, so even a power cut leaves the
+    old or the new content (rename(2) replaces atomically; ext4 and XFS order it after fsync).
+    """
+    name = display or str(path)
+    tmp = temporary_path(path)
+    try:
+        data = text.encode("utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o666)
+        try:
+            with open(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except UnicodeEncodeError as err:
+        raise RenderError("cannot be written as UTF-8 (a lone surrogate in a string?)",
+                          name) from err
+    except OSError as err:
+        raise RenderError(f"cannot write: {err.strerror or err}", name) from err

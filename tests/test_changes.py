@@ -100,6 +100,11 @@ def _cluster_rename(repo: Path) -> None:
     rerender(repo)
 
 
+def _remove_live(repo: Path) -> None:
+    edit(repo / "accounts.yaml", LIVE_ACCOUNT, "")
+    rerender(repo)
+
+
 FIRES: list[tuple[str, Callable[[Path], None], str, str, str, str]] = [
     # (id, change, rule, file, text on the reported line, old value in the message)
     ("identity-swapped-by-hand", _identity_swap, "CAPA-D001", STAGING, "name: live-identity",
@@ -115,8 +120,8 @@ FIRES: list[tuple[str, Callable[[Path], None], str, str, str, str]] = [
      "version: '1.30'", "'1.31'"),
     ("version-skips-a-minor", lambda r: set_staging(r, "kubernetesVersion", "1.33"), "CAPA-D003",
      STAGING, "version: '1.33'", "go to 1.32 first"),
-    ("account-removed", lambda r: (edit(r / "accounts.yaml", LIVE_ACCOUNT, ""), rerender(r)),
-     "CAPA-D004", "accounts.yaml", "  accounts:", "'live' (AWS account 333333333333)"),
+    ("account-removed", _remove_live, "CAPA-D004", "accounts.yaml", "  accounts:",
+     "'live' (AWS account 333333333333)"),
 ]
 
 

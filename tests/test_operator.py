@@ -246,8 +246,6 @@ def test_check_warns_once_at_credentials(operator_repo: Path) -> None:
     assert "[CAPA-O004]" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="CAPA-T003 is not mode-aware yet: the target stacks of "
-                   "operator mode trust no one by design (hooks/rules/trust.py must skip them)")
 def test_check_finds_no_error_in_a_rendered_operator_repo(operator_repo: Path) -> None:
     errors = [f.text() for f in run_check(operator_repo).findings if f.severity == "error"]
     assert errors == []
@@ -478,8 +476,6 @@ def test_o004_near_miss_single_aws_provider(tmp_path: Path) -> None:
     assert findings(repo, "CAPA-O004") == []
 
 
-@pytest.mark.xfail(strict=True, reason="C001/C004 learn operator mode from accounts.yaml only: "
-                   "hooks/rules/controlplanes.py should use hooks.rules.operator.operator_mode")
 def test_c004_stays_silent_in_a_hand_written_operator_repo(tmp_path: Path) -> None:
     repo = hand_written(tmp_path, {"provider.yaml": GOOD,
                                    "cluster.yaml": CLUSTER.format(label="staging")})
@@ -492,3 +488,28 @@ def test_explain_prints_the_rule(rule: str) -> None:
     lines = result.output.splitlines()
     assert result.exit_code == 0 and lines[0].startswith(f"{rule} (")
     assert {"Why", "Bad", "Good", "Fix"} <= set(lines)
+
+
+def test_a_provider_customised_in_base_keeps_its_settings(example_repo: Path) -> None:
+    (example_repo / "base/provider.yaml").write_text(textwrap.dedent("""\
+        # Settings every account's CAPA shares; render fills in name, version and filter.
+        apiVersion: operator.cluster.x-k8s.io/v1alpha2
+        kind: InfrastructureProvider
+        metadata:
+          name: aws
+        spec:
+          manager:
+            featureGates:
+              MachinePool: true
+        """), encoding="utf-8")
+    edit(example_repo / "base/kustomization.yaml", "  - cluster.yaml\n",
+         "  - cluster.yaml\n  - provider.yaml\n")
+    switch(example_repo, "operator")
+    provider, = load(example_repo / "providers/live/provider.yaml")
+    assert provider["metadata"] == {"name": "aws-live", "namespace": "capa-live"}
+    assert provider["spec"]["manager"] == {"featureGates": {"MachinePool": True},
+                                           "additionalArgs": {"--watch-filter": "live"}}
+    assert not (example_repo / "overlays/live/provider.yaml").exists()
+    report = run_check(example_repo)
+    assert [f.text() for f in report.findings if f.rule.startswith(("CAPA-O", "CAPA-R"))
+            and f.severity == "error"] == []

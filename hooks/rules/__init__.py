@@ -18,8 +18,8 @@ from hooks.finding import Finding, Location, Severity
 if TYPE_CHECKING:
     from hooks.context import Context, Obj, PathT
 
-FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount", "rendering", "secrets",
-            "schemas", "suppressions", "operator", "changes")
+FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount",
+            "rendering", "secrets", "schemas", "suppressions", "operator", "changes")
 
 
 @dataclass

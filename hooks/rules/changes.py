@@ -307,8 +307,8 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
         clusters = sorted(o.name for o in base.objects
                           if o.source.overlay == overlay and o.kind == "Cluster")
         flux = flux_then.get(overlay)
-        fate = ("are deleted by Flux (deletionPolicy "
-                f"{flux.get('spec', 'deletionPolicy') or 'MirrorPrune'})" if _deletes(flux)
+        policy = _deleting_policy(flux)
+        fate = (f"are deleted by Flux (deletionPolicy {policy})" if policy
                 else "keep running in AWS, unmanaged")
         message = (f"{what} was removed (present at {ctx.base_ref}): its clusters "
                    f"({', '.join(clusters) or 'none declared'}) {fate}; decommission them "
@@ -320,14 +320,16 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
                                _remaining_file(ctx.root, overlay, flux), 1, 1, message))
 
 
-def _deletes(flux: Obj | None) -> bool:
-    """Whether deleting this Flux Kustomization deletes what it applied. The default policy,
-    MirrorPrune, follows `prune` (Flux Kustomization API, `.spec.deletionPolicy`)."""
+def _deleting_policy(flux: Obj | None) -> str | None:
+    """The deletionPolicy under which deleting this Flux Kustomization deletes what it applied,
+    or None when it orphans it. The default, MirrorPrune, follows `prune` (Flux Kustomization
+    API, `.spec.deletionPolicy`)."""
     if flux is None:
-        return False
-    policy = flux.get("spec", "deletionPolicy") or "MirrorPrune"
-    return policy in ("Delete", "WaitForTermination") or (
+        return None
+    policy = str(flux.get("spec", "deletionPolicy") or "MirrorPrune")
+    deletes = policy in ("Delete", "WaitForTermination") or (
         policy == "MirrorPrune" and flux.get("spec", "prune") is True)
+    return policy if deletes else None
 
 
 def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from hooks.context import Context, Obj, PathT
 from hooks.rules import Reporter, rule
 from hooks.rules.identities import verdict
-from kustomize_plugin.model import OPERATOR
+from hooks.rules.operator import operator_mode as _operator_mode
 from kustomize_plugin.resources import (
     CONTROLLER_IDENTITY,
     IDENTITY_KINDS,
@@ -28,10 +28,6 @@ IDENTITY_REF = ("spec", "identityRef")
 # The API server labels every Namespace with its own name (NamespaceDefaultLabelName, GA in
 # Kubernetes 1.22), so a selector may match it although the manifest does not carry it.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-
-
-def _operator_mode(ctx: Context) -> bool:
-    return ctx.account_set is not None and ctx.account_set.credentials == OPERATOR
 
 
 def _identity_ref(ref: Any) -> tuple[str, str] | None:

@@ -15,7 +15,6 @@ from hooks.finding import Finding
 from hooks.rules import Reporter, rule
 from kustomize_plugin import render
 from kustomize_plugin.errors import CapaAccountsError
-from kustomize_plugin.model import ROLE_IDENTITY
 from kustomize_plugin.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
@@ -60,8 +59,6 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
     try:
         todo = render.changes(ctx.root, render.plan(ctx.root, ctx.account_set))
     except CapaAccountsError as err:
-        if ctx.account_set.credentials != ROLE_IDENTITY:
-            return  # render does not write this mode yet: nothing to compare with
         report.raw(Finding(report.rule, report.severity, err.path or "accounts.yaml",
                            err.line or 1, err.column or 1, f"render cannot proceed: "
                            f"{err.message}"))

@@ -153,7 +153,7 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
 
 
 def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list[Finding]:
-    """A Secret holding `AWS_B64ENCODED_CREDENTIALS` (or static identity keys) is not SOPS-encrypted.
+    """A Secret holding `AWS_B64ENCODED_CREDENTIALS` (or static keys) is not SOPS-encrypted.
 
     Why: guards against a Kubernetes ``Secret`` committed with the keys CAPA reads as credentials:
     ``AWS_B64ENCODED_CREDENTIALS`` (the manager's credentials and the CAPI Operator's

@@ -23,7 +23,7 @@ from hooks.iam_policy import (
     trust_problems,
 )
 from hooks.rules import Reporter, rule
-from kustomize_plugin.model import Account
+from kustomize_plugin.model import OPERATOR, Account
 from kustomize_plugin.resources import ROLE_IDENTITY
 
 MANAGEMENT_FILE = "bootstrap/management.yaml"
@@ -130,9 +130,14 @@ def target_trust(ctx: Context, report: Reporter) -> None:
         trustStatements:
           - {Effect: Allow, Action: [sts:AssumeRole], Principal: {AWS: <management principal>}}
 
+    In operator mode (`credentials: operator`) no role is assumed across accounts: each
+    account's provider runs with that account's own keys, and its stack trusts no one.
+
     Fix: run `capa-accounts render`; by hand, trust only the management account's controllers
     role (or its bootstrap user, when CAPA runs with it).
     """
+    if ctx.account_set is not None and ctx.account_set.credentials == OPERATOR:
+        return
     found = stacks(ctx)
     account_set = ctx.account_set
     principal = Principal.of_management([m.data for m in found.management])

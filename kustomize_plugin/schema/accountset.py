@@ -156,6 +156,8 @@ ACCOUNT_CONFIG: dict[str, Any] = {
             "properties": {
                 **ACCOUNT_FIELDS,
                 "managementAccountId": _str(ACCOUNT_ID, "12-digit management account ID"),
+                "credentials": {"type": "string", "enum": ["roleIdentity", "operator"]},
+                "capaVersion": _str(r"^v[0-9]+\.[0-9]+\.[0-9]+$", "CAPA release (operator mode)"),
                 "partition": {"type": "string", "enum": ["aws", "aws-cn", "aws-us-gov"]},
             },
         },

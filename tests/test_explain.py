@@ -1,0 +1,119 @@
+"""`capa-accounts explain RULE` and the README's rule table, both from the rule registry."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import PROJECT
+
+from hooks.explain import END, START, explain, readme_block, rule_table
+from hooks.rules import Rule, all_rules
+from kustomize_plugin.cli import main
+
+runner = CliRunner()
+RULES = all_rules()
+README = Path(__file__).resolve().parents[1] / "README.md"
+SECTIONS = ("Why", "Bad", "Good", "Fix")
+
+
+@pytest.mark.parametrize("spelling", ["CAPA-I002", "I002", "i002", " capa-i002 ", "I2"],
+                         ids=["full", "short", "lower", "padded", "unpadded"])
+def test_explain_accepts_every_spelling(spelling: str) -> None:
+    result = runner.invoke(main, ["explain", spelling])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("CAPA-I002 (error): `allowedNamespaces` admits every namespace: `{}`, "
+                        "`{list: null}`, `{selector: {}}`.")
+    headings = [line for line in lines if line in SECTIONS]
+    assert headings == list(SECTIONS)
+
+
+def test_explain_shows_the_examples_and_the_upstream_reference() -> None:
+    text = explain("I002")
+    why, bad, good, fix = (text.index(f"\n{s}\n") for s in SECTIONS)
+    assert why < bad < good < fix
+    assert "pkg/cloud/scope/session.go" in text[why:bad]  # the CAPA behaviour behind it
+    assert "\n    allowedNamespaces: {selector: {}}\n" in text[bad:good]  # code indented
+    assert "\n    allowedNamespaces: {list: [staging]}\n" in text[good:fix]
+    assert 'capa-accounts.dev/ignore: "CAPA-I002: <reason>"' in text
+
+
+def test_explain_keeps_a_qualified_example_heading() -> None:
+    # D001's example is "Bad (at REF ..., now):": the qualifier stays in the heading.
+    text = explain("CAPA-D001")
+    assert "\nBad (at REF `staging-identity`, now)\n    identityRef:" in text
+    assert "Runs only with `capa-accounts check --base REF`" in text
+
+
+@pytest.mark.parametrize("rule", list(RULES.values()), ids=list(RULES))
+def test_every_rule_explains_itself(rule: Rule) -> None:
+    """Each docstring has the four sections explain prints, and a title that is not the ID."""
+    missing = [s for s in SECTIONS
+               if not re.search(rf"^{s}( \([^)]*\))?::?(\s|$)", rule.doc, re.M)]
+    assert not missing, f"{rule.id}'s docstring lacks {', '.join(missing)}"
+    assert not rule.title.startswith(rule.id), f"{rule.id}'s first line repeats its ID"
+    first = explain(rule.id).splitlines()[0]
+    assert first == f"{rule.id} ({rule.severity}): {rule.title}".replace("``", "`")
+
+
+@pytest.mark.parametrize("given,hint", [
+    ("CAPA-T099", "; did you mean CAPA-T009?"),
+    ("allowedNamespaces", "; rules about it: "),
+    ("zz", ": rule IDs look like CAPA-I002"),
+], ids=["close-id", "topic", "nonsense"])
+def test_unknown_rule_is_one_line_and_exit_2(given: str, hint: str) -> None:
+    result = runner.invoke(main, ["explain", given])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"capa-accounts: unknown rule {given!r}{hint}")
+    assert "Traceback" not in result.stderr
+
+
+def test_rule_table_has_one_row_per_rule() -> None:
+    rows = rule_table().splitlines()
+    assert rows[:2] == ["| ID | severity | fires when |", "|---|---|---|"]
+    cells = [re.split(r"(?<!\\)\|", row)[1:-1] for row in rows[2:]]
+    assert [c[0].strip() for c in cells] == list(RULES)
+    for (rule_id, severity, when) in cells:
+        rule = RULES[rule_id.strip()]
+        assert severity.strip() == rule.severity
+        assert when.strip()
+        assert ("--base" in when) == rule.change_aware
+
+
+def test_readme_rule_table_is_current() -> None:
+    text = README.read_text(encoding="utf-8") if README.is_file() else ""
+    assert readme_block(text) == rule_table(), (
+        "README rule table out of date: run `python -m hooks.explain --readme`")
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hooks.explain", *args], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_readme_entry_rewrites_only_the_block(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    before, after = "# Title\n\nThe rules:\n\n", "\n\n## Next\n\nText.\n"
+    readme.write_text(f"{before}{START}\n| stale |\n{END}{after}", encoding="utf-8")
+    result = run_module("--readme", str(readme))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("rule table updated\n")
+    assert readme.read_text(encoding="utf-8") == f"{before}{START}\n{rule_table()}{END}{after}"
+    again = run_module("--readme", str(readme))
+    assert again.returncode == 0 and again.stdout.endswith("rule table up to date\n")
+
+
+def test_readme_entry_without_markers_changes_nothing(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\nNo table here.\n", encoding="utf-8")
+    result = run_module("--readme", str(readme))
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and START in result.stderr
+    assert readme.read_text(encoding="utf-8") == "# Title\n\nNo table here.\n"
