@@ -46,6 +46,12 @@ def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (
           schemas: bool = True) -> Report:
     """Judge the repository at ``root``; ``schemas=False`` skips schema validation (CAPA-R004
     and the stored view), for benchmarks/bench.py to measure what validation costs."""
+    return check_context(root, base_ref=base_ref, crds=crds, schemas=schemas)[0]
+
+
+def check_context(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
+                  schemas: bool = True) -> tuple[Report, Context]:
+    """``check``, also returning the indexed objects it judged (``graph`` draws them)."""
     loaded = load(root)
     ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref
@@ -56,7 +62,7 @@ def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (
     findings.extend(run_rules(ctx, rules))
     kept, suppressed = _suppress(ctx, findings)
     unique = sorted(set(kept), key=Finding.sort_key)
-    return Report(unique, suppressed, len(loaded.yaml_files), loaded.warnings)
+    return Report(unique, suppressed, len(loaded.yaml_files), loaded.warnings), ctx
 
 
 def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:

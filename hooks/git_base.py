@@ -61,7 +61,10 @@ class Tree:
         self.contents.update(_cat_file(self.root, wanted))
 
     def text(self, path: str) -> str:
-        return yamlio.decode(self.contents[self.files[path][0]], path)
+        blob = self.contents.get(self.files[path][0])
+        if blob is None:
+            raise InputError("its content is not in this clone (a partial clone?)", path)
+        return yamlio.decode(blob, path)
 
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -90,7 +93,9 @@ def resolve(root: Path, ref: str) -> tuple[str | None, str]:
     unborn = _git(root, "symbolic-ref", "--quiet", "HEAD").returncode == 0
     if ref in ("HEAD", "@") and unborn:
         return None, ""
-    raise GitError("not a commit in this repository", where)
+    shallow = _git(root, "rev-parse", "--is-shallow-repository").stdout.startswith(b"true")
+    hint = " (this is a shallow clone: fetch that commit first)" if shallow else ""
+    raise GitError(f"not a commit in this repository{hint}", where)
 
 
 def read_tree(root: Path, commit: str, prefix: str) -> Tree:
@@ -282,7 +287,9 @@ class _RefLoader:
         out: list[yamlio.Document] = []
         read = [kfile]
         for entry in resources:
-            if not isinstance(entry, str) or "://" in entry or entry.startswith("git@"):
+            if not isinstance(entry, str) or not entry:
+                raise InputError("a resources entry must be a path or URL", kfile)
+            if "://" in entry or entry.startswith("git@"):
                 raise NeedsKustomize(kfile, f"remote resource {entry}")
             target = posixpath.normpath(posixpath.join(kdir, entry))
             if target == ".." or target.startswith("../") or entry.startswith("/"):

@@ -19,11 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hooks import engine
-from hooks.context import Context
 from hooks.finding import Finding
 from hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
-from hooks.repository import load
-from hooks.rules.schemas import stored_view_validator
 from kustomize_plugin import yamlio
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.model import DEFAULT_NAME_SUFFIX
@@ -57,8 +54,8 @@ def draw(repo: Path, fmt: str) -> str:
     """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
-    report = engine.check(repo)
-    graph = build(Context(load(repo), stored_view_validator()))
+    report, ctx = engine.check_context(repo)
+    graph = build(ctx)
     mark(graph, report.findings)
     place(graph)
     return mermaid(graph) if fmt == "mermaid" else dot(graph)

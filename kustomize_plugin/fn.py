@@ -78,54 +78,93 @@ def run(text: str) -> tuple[str, int, str]:
     except CapaAccountsError as err:
         data["results"] = [Result(str(err)).to_krm()]
         return yamlio.dump(data), 1, str(err)
-    if "#" in text:
-        try:
-            return _run_round_trip(text, account)
-        except CapaAccountsError as err:
-            return "", 1, str(err)
+    commented = _round_trip_load(text, data) if "#" in text else None
+    if commented is not None:
+        data = commented
     outcome = transform(data["items"], account)
     data["items"] = outcome.items
     _set_results(data, outcome.results)
-    return yamlio.dump(data), (1 if outcome.failed else 0), _first_error(outcome.results)
+    code, message = (1 if outcome.failed else 0), _first_error(outcome.results)
+    if commented is None:
+        return yamlio.dump(data), code, message
+    return _round_trip_dump(data), code, message
 
 
-def _run_round_trip(text: str, account: Account) -> tuple[str, int, str]:
-    """The comment-keeping path: ruamel.yaml round trip around the same transformation.
+def _round_trip_load(text: str, plain: dict[str, Any]) -> Any:
+    """The input as ruamel.yaml round-trip data (comments kept), meaning exactly ``plain``.
 
-    ruamel reads YAML 1.2 by default, where ``-09`` or ``0o17`` are numbers; the input layer
-    and Kubernetes (sigs.k8s.io/yaml over go-yaml v2) read YAML 1.1, where they are strings,
-    and ``on`` is a boolean. The round trip therefore reads as YAML 1.1 and writes without a
-    ``%YAML`` directive for kustomize's YAML 1.2 reader (kyaml over go-yaml v3), quoting every
-    string either version would read as something else.
+    ruamel reads YAML 1.2, where ``-09`` is a number and a date is a date; the input layer
+    and Kubernetes (sigs.k8s.io/yaml over go-yaml v2) read YAML 1.1, where both are strings.
+    Every scalar ruamel reads differently is replaced by the input layer's value; when even the
+    shape differs (a key such as ``on``), or ruamel cannot read the text, the comments are
+    dropped rather than the meaning changed: None.
     """
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError as RuamelError
-    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    try:
+        data = _round_trip_yaml().load(text)
+    except (RuamelError, ValueError, TypeError):
+        return None
+    return data if _reconcile(data, plain) else None
+
+
+def _round_trip_yaml() -> Any:
+    from ruamel.yaml import YAML
 
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = 10_000
-    rt.version = (1, 1)
-    try:
-        data = rt.load(text)
-    except RuamelError as err:  # the input layer accepted it: a ruamel limitation
-        raise InputError(f"cannot keep the comments of this input: {yamlio.one_line(err)}",
-                         STDIN) from err
-    if not (isinstance(data, dict) and isinstance(data.get("items", []), list)):
-        raise InputError("input reads differently with comments kept", STDIN)
-    data.setdefault("items", [])
-    outcome = transform(data["items"], account)
-    data["items"] = outcome.items
-    _set_results(data, outcome.results)
+    return rt
+
+
+def _round_trip_dump(data: Any) -> str:
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
     _quote_ambiguous(data, SingleQuotedScalarString)
-    rt.version = None
     out = StringIO()
-    rt.dump(data, out)
-    return out.getvalue(), (1 if outcome.failed else 0), _first_error(outcome.results)
+    _round_trip_yaml().dump(data, out)
+    return out.getvalue()
+
+
+def _reconcile(node: Any, plain: Any) -> bool:
+    """Give ``node`` (round-trip data) the scalars of ``plain``; False if the shapes differ."""
+    if isinstance(plain, dict):
+        if not isinstance(node, dict):
+            return False
+        keys = {yamlio.json_key(k): k for k in node}
+        if keys.keys() != plain.keys():
+            return False
+        return all(_settle(node, keys[k], value) for k, value in plain.items())
+    if isinstance(plain, list):
+        return (isinstance(node, list) and len(node) == len(plain)
+                and all(_settle(node, i, value) for i, value in enumerate(plain)))
+    return False
+
+
+def _settle(container: Any, key: Any, plain: Any) -> bool:
+    value = container[key]
+    if isinstance(plain, dict | list):
+        return _reconcile(value, plain)
+    if isinstance(value, dict | list):
+        return False
+    if type(plain) is not _scalar_type(value) or value != plain:
+        container[key] = plain
+    return True
+
+
+def _scalar_type(value: Any) -> type:
+    """The plain type a round-trip scalar stands for (ruamel subclasses int, float and str)."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind
+    return type(value)
 
 
 def _quote_ambiguous(node: Any, quoted: type[str]) -> None:
-    """Quote plain strings that YAML 1.1 would read as another type (``on``, ``1.30``)."""
+    """Quote plain strings that YAML 1.1 would read as another type (``on``, ``1.30``).
+
+    ruamel writes YAML 1.2 and leaves them bare, but Kubernetes reads YAML 1.1.
+    """
     pairs = node.items() if isinstance(node, dict) else \
         enumerate(node) if isinstance(node, list) else ()
     for key, value in list(pairs):

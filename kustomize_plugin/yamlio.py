@@ -305,25 +305,13 @@ class _Decoder:
         return {**merged, **out} if merged else out
 
     def key(self, node: yaml.Node, depth: int, in_alias: bool) -> str:
-        """A mapping key as sigs.k8s.io/yaml turns it into a JSON key (yaml.go,
-        convertToJSONableObject): strings stay, numbers and booleans become their text."""
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail("a mapping key must be a string, not a list or mapping", node,
                             column=True)
-        key = self.plain(node, depth + 1, in_alias)
-        if isinstance(key, str):
-            return key
-        if isinstance(key, bool):
-            return "true" if key else "false"
-        if isinstance(key, int):
-            return str(key)
-        if isinstance(key, float):
-            if math.isnan(key):
-                return ".nan"
-            if math.isinf(key):
-                return ".inf" if key > 0 else "-.inf"
-            return repr(key).removesuffix(".0")
-        raise self.fail("a mapping key must be a string, not null", node, column=True)
+        key = json_key(self.plain(node, depth + 1, in_alias))
+        if key is None:
+            raise self.fail("a mapping key must be a string, not null", node, column=True)
+        return key
 
     def merge(self, node: yaml.Node, depth: int, in_alias: bool) -> dict[str, Any]:
         value = self.plain(node, depth + 1, in_alias)
@@ -334,6 +322,24 @@ class _Decoder:
                 raise self.fail("a merge key (<<) must name a mapping or a list of them", node)
             merged.update(part)
         return merged
+
+
+def json_key(key: Any) -> str | None:
+    """A mapping key as sigs.k8s.io/yaml makes it a JSON key (yaml.go, convertToJSONableObject):
+    strings stay, numbers and booleans become their text; None for a key JSON cannot hold."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        if math.isnan(key):
+            return ".nan"
+        if math.isinf(key):
+            return ".inf" if key > 0 else "-.inf"
+        return repr(key).removesuffix(".0")
+    return None
 
 
 def scalar_value(node: yaml.ScalarNode, name: str = "<input>") -> Any:

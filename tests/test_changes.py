@@ -376,3 +376,14 @@ def test_pre_commit_compares_the_staged_change_with_head(
     assert moved.returncode == 1
     assert f"{STAGING}:{line_of(example_repo / STAGING, 'eu-central-1')}:11: [CAPA-D002]" \
         in moved.stdout
+
+
+def test_base_missing_from_a_shallow_clone_says_so(committed: Path, tmp_path: Path) -> None:
+    set_staging(committed, "kubernetesVersion", "1.32")
+    commit(committed, "upgrade")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", committed.as_uri(), str(clone))
+    result = CliRunner().invoke(main, ["check", "--repo", str(clone), "--base", "HEAD~1"])
+    assert result.exit_code == 2
+    assert result.stderr == ("capa-accounts: --base HEAD~1: not a commit in this repository "
+                             "(this is a shallow clone: fetch that commit first)\n")

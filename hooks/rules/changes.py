@@ -196,29 +196,33 @@ def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
     """(object at REF, object now) pairs of one cluster object under a new name or namespace."""
     old_names, new_names = _cluster_names(base), _cluster_names(ctx)
 
-    def groups(c: Context, others: Context, names: dict[int, str]) -> dict[Any, list[Obj]]:
-        out: dict[Any, list[Obj]] = defaultdict(list)
+    def unmatched(c: Context, others: Context) -> dict[tuple[str, str, str], list[Obj]]:
+        """Cluster objects whose identity the other side lacks, by overlay, group and kind."""
+        out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
         for obj in c.objects:
             if _cluster_related(obj) and obj.id not in others.by_id:
                 out[(_scope(obj), obj.id.group, obj.kind)].append(obj)
         return out
 
-    gone, appeared = groups(base, ctx, old_names), groups(ctx, base, new_names)
+    gone, appeared = unmatched(base, ctx), unmatched(ctx, base)
     old_clusters = {(_scope(o), old_names.get(id(o))) for o in base.objects}
     new_clusters = {(_scope(o), new_names.get(id(o))) for o in ctx.objects}
     pairs: list[tuple[Obj, Obj]] = []
     for key, olds in gone.items():
-        news = appeared.get(key, [])
-        # Same cluster, new name or namespace of one of its objects.
-        for old in list(olds):
-            match = next((n for n in news if old_names.get(id(old)) is not None
-                          and new_names.get(id(n)) == old_names.get(id(old))), None)
-            if match is not None:
-                pairs.append((old, match))
-                olds.remove(old)
-                news.remove(match)
+        news = list(appeared.get(key, []))
+        left: list[Obj] = []
+        for old in olds:
+            # Same cluster, one of its objects under a new name or namespace.
+            name = old_names.get(id(old))
+            match = next((n for n in news if name is not None and new_names.get(id(n)) == name),
+                         None)
+            if match is None:
+                left.append(old)
+                continue
+            pairs.append((old, match))
+            news = [n for n in news if n is not match]
         # A renamed cluster: its old name left this overlay and a new name arrived in it.
-        left = [o for o in olds if old_names.get(id(o)) is None
+        left = [o for o in left if old_names.get(id(o)) is None
                 or (key[0], old_names.get(id(o))) not in new_clusters]
         arrived = [n for n in news if new_names.get(id(n)) is None
                    or (key[0], new_names.get(id(n))) not in old_clusters]
@@ -269,7 +273,8 @@ def check_version_step(ctx: Context, report: Reporter) -> None:
 
 
 def _minor(version: Any) -> tuple[int, int] | None:
-    match = MINOR.match(str(version)) if isinstance(version, str | int | float) else None
+    # Only strings: YAML reads an unquoted 1.30 as the number 1.3 (C006 and R004 report it).
+    match = MINOR.match(version) if isinstance(version, str) else None
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
