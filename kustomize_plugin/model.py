@@ -60,6 +60,7 @@ class Account:
     external_id: str | None = None
     duration_seconds: int | None = None
     iam_role_creation: bool = False
+    admission_policy: bool = True  # False: the in-cluster policy admits this account unchecked
     clusters: tuple[Cluster, ...] = ()
     suppress: tuple[Suppression, ...] = ()
     management_account_id: str | None = None
@@ -215,6 +216,7 @@ def _account(name: str, entry: dict[str, Any], partition: str, management_id: st
         session_name=entry.get("sessionName", f"capa-{name}"[:64]),
         external_id=entry.get("externalID"), duration_seconds=entry.get("durationSeconds"),
         iam_role_creation=bool(entry.get("iamRoleCreation", False)), clusters=clusters,
+        admission_policy=bool(entry.get("admissionPolicy", True)),
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
         management_account_id=management_id, index=index, credentials=credentials,
         capa_version=capa_version)

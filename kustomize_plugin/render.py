@@ -143,11 +143,10 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
 
 
 def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
-    try:
-        from kustomize_plugin import admission
-    except ImportError:  # pragma: no cover - admission is part of the package
-        return []
-    bindings = [admission.AccountBinding(a.name, a.namespace, a.identity_name)
+    from kustomize_plugin import admission
+
+    bindings = [admission.AccountBinding(a.name, a.namespace, a.identity_name,
+                                          enforced=a.admission_policy)
                 for a in account_set.accounts]
     return admission.admission_objects(bindings, account_set.credentials)
 

@@ -179,3 +179,16 @@ def test_bad_accounts_yaml_exits_2_with_file_and_line(example_repo: Path, case: 
         assert "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
     assert snapshot(example_repo) == before
+
+
+def test_committed_editor_schema_is_current() -> None:
+    from kustomize_plugin.example import schema_text
+
+    assert (PROJECT / "accounts.schema.json").read_text() == schema_text()
+
+
+def test_admission_policy_can_be_turned_off_per_account(example_repo: Path) -> None:
+    edit(example_repo / "accounts.yaml", '    - name: live\n', "    - name: live\n      admissionPolicy: false\n")
+    assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
+    policy = (example_repo / "overlays/management/admission-policy.yaml").read_text()
+    assert "name: unenforced\n    expression: '[\"live\"]'" in policy

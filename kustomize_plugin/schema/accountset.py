@@ -79,6 +79,8 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "durationSeconds": {"type": "integer", "minimum": 900, "maximum": 43200,
                         "description": "session duration; 3600 at most for chained roles"},
     "iamRoleCreation": {"type": "boolean", "description": "let EKS controllers create IAM roles"},
+    "admissionPolicy": {"type": "boolean",
+                        "description": "false: the in-cluster admission policy skips this account"},
     "clusters": {"type": "array", "items": CLUSTER, "minItems": 1},
     "suppress": {"type": "array", "items": SUPPRESS},
 }
