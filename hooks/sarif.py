@@ -27,7 +27,8 @@ TOOL = "capa-accounts"
 INFORMATION_URI = "https://github.com/capa-accounts/capa-accounts"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "capaFinding/v1"
-_SECTION = re.compile(r"^(Why|Bad|Good|Fix):[ \t]*", re.MULTILINE)
+# D rules head their examples "Bad (at REF ...):"; the aside is dropped from the section name.
+_SECTION = re.compile(r"^(Why|Bad|Good|Fix)(?: \([^)]*\))?:[ \t]*", re.MULTILINE)
 # semver.org 2.0.0, the form SARIF's semanticVersion asks for (SARIF 2.1.0 §3.19.6).
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 # "file:12" or "line 12" inside a message: not part of the fingerprint, so that an alert is

@@ -152,12 +152,14 @@ def crash_of(result: Any, command: str) -> str | None:
     if "Traceback" in result.output or "Traceback" in result.stderr:
         return "traceback printed:\n" + result.stderr
     if command == "fn" and result.stdout:
-        import yaml
+        from kustomize_plugin import yamlio
+        from kustomize_plugin.errors import InputError
 
         try:
-            out = yaml.safe_load(result.stdout)
-        except yaml.YAMLError as err:
+            docs = yamlio.documents_from_text(result.stdout, "<fn stdout>", require=True)
+        except InputError as err:
             return f"fn printed invalid YAML: {err}"
+        out = docs[0].data if len(docs) == 1 else None
         if not (isinstance(out, dict) and out.get("kind") == "ResourceList"):
             return "fn printed something that is not a ResourceList"
         if result.exit_code != 0 and not out.get("results"):
@@ -202,7 +204,8 @@ def signature(reason: str) -> str:
     """Crashes with the same exception type and innermost frame are one crash."""
     lines = [ln.strip() for ln in reason.splitlines() if ln.strip()]
     frames = [ln for ln in lines if ln.startswith("File ")]
-    return hashlib.sha256(((frames[-1] if frames else "") + lines[-1]).encode()).hexdigest()[:12]
+    what = lines[-1].split(":")[0] if frames else lines[0][:40]
+    return hashlib.sha256(((frames[-1] if frames else "") + what).encode()).hexdigest()[:12]
 
 
 def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
