@@ -209,7 +209,7 @@ def signature(reason: str) -> str:
 
 
 def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible fuzzing, not cryptography
     work = Path(tempfile.mkdtemp(prefix="capa-fuzz-"))
     pristine = make_repo(work / "pristine")
     repo = work / "repo"
