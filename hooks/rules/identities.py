@@ -132,7 +132,7 @@ def everybody(ctx: Context, report: Reporter) -> None:
     for obj in ctx.identities():
         if verdict(obj.get(*ALLOWED)) == "all":
             report.at(obj, ALLOWED, at_key=True, message=(
-                f"{describe(obj)}'s allowedNamespaces admits every namespace (CAPA reads it as "
+                f"{describe(obj)}: allowedNamespaces admits every namespace (CAPA reads it as "
                 f"the empty value): any namespace can {_use(ctx, obj)}"))
 
 
@@ -160,7 +160,7 @@ def nobody(ctx: Context, report: Reporter) -> None:
         why = ("an empty list names no namespace" if key == "list"
                else "an empty label selector matches no namespace")
         report.at(obj, (*ALLOWED, key), at_key=True, message=(
-            f"{describe(obj)}'s allowedNamespaces admits no namespace ({why}, and CAPA does not "
+            f"{describe(obj)}: allowedNamespaces admits no namespace ({why}, and CAPA does not "
             f"read it as 'every namespace'): every cluster using it fails with {_denied(obj)}"))
 
 
