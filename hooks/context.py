@@ -30,6 +30,7 @@ from kustomize_plugin.resources import (
 from kustomize_plugin.schema.validator import Violation
 
 PathT = tuple[str | int, ...]
+IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
 
 
 @dataclass
@@ -77,7 +78,8 @@ class Obj:
     def has(self, *path: str | int) -> bool:
         value: Any = self.data
         for part in path:
-            if isinstance(value, dict) and part in value:
+            # Two branches, so that mypy narrows ``part`` for each container.
+            if isinstance(value, dict) and part in value:  # noqa: SIM114
                 value = value[part]
             elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
                 value = value[part]
@@ -136,8 +138,10 @@ class Context:
         self.accounts_by_namespace: dict[str, Account] = {}
         self.accounts_by_identity: dict[str, Account] = {}
         self.accounts_by_overlay: dict[str, Account] = {}
+        self.accounts_by_name: dict[str, Account] = {}
         if self.account_set:
             for account in self.account_set.accounts:
+                self.accounts_by_name.setdefault(account.name, account)
                 self.accounts_by_namespace.setdefault(account.namespace, account)
                 self.accounts_by_identity.setdefault(account.identity_name, account)
                 self.accounts_by_overlay[f"overlays/{account.name}"] = account
@@ -164,7 +168,7 @@ class Context:
 
     def iam_configs(self) -> Iterator[Obj]:
         for obj in self.by_kind.get("AWSIAMConfiguration", ()):
-            if group_of(obj.data.get("apiVersion")) == "bootstrap.aws.infrastructure.cluster.x-k8s.io":
+            if group_of(obj.data.get("apiVersion")) == IAM_CONFIG_GROUP:
                 yield obj
 
     def account_of(self, obj: Obj) -> Account | None:
@@ -174,7 +178,7 @@ class Context:
         if obj.kind == ROLE_IDENTITY and obj.name in self.accounts_by_identity:
             return self.accounts_by_identity[obj.name]
         if self.account_set and obj.file.startswith("bootstrap/"):
-            return self.account_set.account(Path(obj.file).stem)
+            return self.accounts_by_name.get(Path(obj.file).stem)
         return self.accounts_by_namespace.get(obj.namespace) if obj.namespace else None
 
     # --- findings ---------------------------------------------------------------------------
@@ -188,8 +192,8 @@ class Context:
     def config_finding(self, rule: str, severity: Severity, path: PathT, message: str, *,
                        at_key: bool = False, related: tuple[Location, ...] = ()) -> Finding:
         """A finding in accounts.yaml at ``path``."""
-        assert self.account_set is not None
-        line, column = self.account_set.locate(path, at_key=at_key)
+        line, column = self.account_set.locate(path, at_key=at_key) if self.account_set \
+            else (1, 1)
         return Finding(rule, severity, "accounts.yaml", line, column, message, None, related)
 
     def config_location(self, path: PathT) -> Location:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,30 @@ def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (
 def check_context(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
                   schemas: bool = True) -> tuple[Report, Context]:
     """``check``, also returning the indexed objects it judged (``graph`` draws them)."""
+    with _without_cycle_collector():
+        return _check(root, base_ref, crds, schemas)
+
+
+@contextmanager
+def _without_cycle_collector() -> Iterator[None]:
+    """Reference counting frees what check builds: node trees and plain data hold no cycles.
+
+    Python's cycle collector runs every 700 new containers, and each run of its oldest
+    generation walks every object alive; check keeps every document's nodes alive for their
+    marks, so at fleet scale the collector cost about as much as composing the YAML
+    (benchmarks/bench.py).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
+           schemas: bool) -> tuple[Report, Context]:
     loaded = load(root)
     ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import posixpath
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -27,8 +28,12 @@ from kustomize_plugin.kustomization import (
 )
 from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, load_account_set
 
-SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache",
-             ".ruff_cache", ".pytest_cache", ".hypothesis", ".tools", "build", "dist"}
+# Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
+# an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"
+# or "venv" may well name an account, whose overlays/build must be judged.
+SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".tox", ".mypy_cache",
+             ".ruff_cache", ".pytest_cache", ".hypothesis", ".tools"}
+TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
 YAML_SUFFIXES = (".yaml", ".yml")
 KUSTOMIZE_TIMEOUT = 120
 
@@ -48,16 +53,32 @@ class Loaded:
     root: Path
     account_set: AccountSet | None
     documents: list[tuple[yamlio.Document, Source]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file, exclusions applied
     yaml_files: list[str] = field(default_factory=list)
     kustomization_dirs: list[str] = field(default_factory=list)
     # (file, line, column, rule, message) of problems met while loading
     problems: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def keep_texts(self, docs: list[yamlio.Document]) -> None:
+        for doc in docs:
+            text = getattr(doc, "text", "")  # the input layer keeps it (yamlio.Document.text)
+            if text:
+                self.texts.setdefault(doc.file, text)
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/*") + "/*")
                or rel.startswith(p.rstrip("*").rstrip("/") + "/") for p in patterns)
+
+
+def skipped_dir(rel: str) -> bool:
+    """Whether the directory at repository-relative ``rel`` is a tool's, never judged."""
+    parts = rel.split("/")
+    return (parts[-1] in SKIP_DIRS or parts[-1].endswith(".egg-info")
+            or (len(parts) == 1 and parts[0] in TOP_LEVEL_SKIP_DIRS))
 
 
 def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -69,7 +90,7 @@ def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
         keep = []
         for d in sorted(dirnames):
             rel = d if rel_dir == "." else f"{rel_dir}/{d}"
-            if d in SKIP_DIRS or d.endswith(".egg-info") or _excluded(rel, exclude):
+            if skipped_dir(rel) or _excluded(rel, exclude):
                 continue
             if (base / d).is_symlink():
                 continue  # never followed: a symlinked directory may leave the repository
@@ -88,10 +109,10 @@ def load(root: Path) -> Loaded:
     account_set = load_account_set(root) if (root / ACCOUNTS_FILE).is_file() else None
     exclude = account_set.check_exclude if account_set else ()
     loaded = Loaded(root, account_set)
-    files = walk_files(root, exclude)
+    files = loaded.files = walk_files(root, exclude)
     loaded.yaml_files = [f for f in files if f.endswith(YAML_SUFFIXES)]
-    kdirs = sorted({str(Path(f).parent.as_posix()) for f in files
-                    if Path(f).name in KUSTOMIZATION_FILES})
+    kdirs = sorted({posixpath.dirname(f) or "." for f in files
+                    if posixpath.basename(f) in KUSTOMIZATION_FILES})
     loaded.kustomization_dirs = kdirs
     templates = {"base"} if account_set else set()
     listed: set[str] = set()
@@ -102,18 +123,24 @@ def load(root: Path) -> Loaded:
             continue
         _load_kustomization(loaded, kdir, listed, referenced)
     # Loose files: no kustomization directory at or above them lists them.
+    under = _KustomizationDirs(kdirs)
     for rel in loaded.yaml_files:
-        if rel in listed or rel == ACCOUNTS_FILE or _under_kustomization(rel, kdirs):
+        if rel in listed or rel == ACCOUNTS_FILE or under.holds(rel):
             continue
         path = root / rel
-        if path.is_symlink():
+        symlink = path.is_symlink()
+        if symlink:
             try:
                 path.resolve().relative_to(root.resolve())
             except ValueError:
                 loaded.problems.append((rel, 1, 1, "CAPA-R002",
                                         "symlink leads outside the repository: not read"))
                 continue
-        for doc in yamlio.load_documents(path, rel):
+        # walk_files never enters a symlinked directory: a file it lists that is not itself a
+        # symlink is inside the repository without resolving every component of its path.
+        docs = yamlio.load_documents(path, rel, confine=symlink)
+        loaded.keep_texts(docs)
+        for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
     # Directories whose kustomization another one includes are judged as part of that one.
     loaded.documents = [(d, s) for d, s in loaded.documents
@@ -121,9 +148,22 @@ def load(root: Path) -> Loaded:
     return loaded
 
 
-def _under_kustomization(rel: str, kdirs: list[str]) -> bool:
-    parent = Path(rel).parent.as_posix()
-    return any(parent == k or parent.startswith(k + "/") or k == "." for k in kdirs)
+class _KustomizationDirs:
+    """Whether a kustomization directory is at or above a file: one set lookup per ancestor,
+    not one comparison per directory (a fleet has one overlay per account)."""
+
+    def __init__(self, kdirs: list[str]) -> None:
+        self.dirs = set(kdirs)
+
+    def holds(self, rel: str) -> bool:
+        if "." in self.dirs:
+            return True
+        parent = posixpath.dirname(rel)
+        while parent:
+            if parent in self.dirs:
+                return True
+            parent = posixpath.dirname(parent)
+        return False
 
 
 def _listed_files(root: Path, kdir: str) -> list[str]:
@@ -145,9 +185,10 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         _build_with_kustomize(loaded, kdir, need)
         return
     listed.update(built.files)
+    loaded.keep_texts(built.documents)
     for rel in built.files:
-        sub = Path(rel).parent.as_posix()
-        if sub != kdir and Path(rel).name in KUSTOMIZATION_FILES:
+        sub = posixpath.dirname(rel) or "."
+        if sub != kdir and posixpath.basename(rel) in KUSTOMIZATION_FILES:
             referenced.add(sub)
     for doc in built.documents:
         loaded.documents.append((doc, Source(kdir)))

@@ -44,7 +44,9 @@ def _parse(text: str) -> tuple[yamlio.Document, dict[str, Any]]:
         line, _ = yamlio.position(docs[0].node, ("apiVersion",))
         raise InputError(f"unsupported ResourceList apiVersion {data.get('apiVersion')!r} "
                          f"(expected {' or '.join(RESOURCE_LIST_VERSIONS)})", STDIN, line)
-    items = data.get("items", [])
+    if "items" not in data:
+        raise InputError("ResourceList has no items (the KRM spec requires the field)", STDIN, 1)
+    items = data["items"]
     if not isinstance(items, list):
         line, _ = yamlio.position(docs[0].node, ("items",))
         raise InputError("ResourceList items must be a list", STDIN, line)
@@ -52,7 +54,6 @@ def _parse(text: str) -> tuple[yamlio.Document, dict[str, Any]]:
         if not isinstance(item, dict):
             line, _ = yamlio.position(docs[0].node, ("items", i))
             raise InputError("every item must be a mapping (a Kubernetes object)", STDIN, line)
-    data["items"] = items
     return docs[0], data
 
 

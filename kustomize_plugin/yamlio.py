@@ -109,8 +109,10 @@ def inside(root: Path, path: Path, shown: str | None = None) -> Path:
     except ValueError as err:
         raise InputError("is not a valid path (a NUL character?)", name) from err
     if resolved != top and top not in resolved.parents:
-        raise OutsideRepositoryError("leads outside the repository through a symlink: not "
-                                     "read or written", name)
+        lexical = Path(os.path.normpath(path.absolute()))
+        climbs = not lexical.is_relative_to(os.path.normpath(root.absolute()))
+        raise OutsideRepositoryError("leads outside the repository" + (
+            "" if climbs else " through a symlink"), name)
     return resolved
 
 
@@ -299,7 +301,7 @@ class _Decoder:
                 continue
             key = self.key(key_node, depth, in_alias)
             if key in out:
-                raise self.fail(f"duplicate key {key!r} (YAML does not allow a key twice; the "
+                raise ValueError(f"duplicate key {key!r} (YAML does not allow a key twice; the "
                                 "API server would refuse it)", key_node, column=True)
             out[key] = self.plain(value_node, depth + 1, in_alias)
         return {**merged, **out} if merged else out

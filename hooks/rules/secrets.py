@@ -18,13 +18,13 @@ import inspect
 import re
 from bisect import bisect_right
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from hooks.context import Context
 from hooks.finding import Finding, ResourceRef, Severity
-from hooks.repository import walk_files
 from hooks.rules import REGISTRY, Reporter, Rule
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.yamlio import MAX_FILE_BYTES, Document, documents_from_text, position
@@ -366,19 +366,28 @@ def _repository_findings(ctx: Context) -> list[Finding]:
     if cached is not None:
         return cached
     found: list[Finding] = []
-    for rel in walk_files(ctx.root, ctx.account_set.check_exclude if ctx.account_set else ()):
-        path = ctx.root / rel
-        try:
-            if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+    # The loader listed every file (exclusions applied) and kept the text of each YAML file it
+    # read: only the other files are read here.
+    texts = ctx.loaded.texts
+    for rel in ctx.loaded.files:
+        text = texts.get(rel)
+        if text is None:
+            text = _read(ctx.root / rel)
+            if text is None:
                 continue
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        if b"\0" in raw:
-            continue
-        found.extend(scan_text(rel, raw.decode("utf-8", errors="replace")))
+        found.extend(scan_text(rel, text))
     ctx._secret_findings = found  # type: ignore[attr-defined]
     return found
+
+
+def _read(path: Path) -> str | None:
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    return None if b"\0" in raw else raw.decode("utf-8", errors="replace")
 
 
 def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any]) -> None:

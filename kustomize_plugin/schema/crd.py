@@ -25,8 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from kustomize_plugin import yamlio
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.schema.core import OBJECT_META
 from kustomize_plugin.schema.validator import Check, compile_schema
@@ -41,9 +40,6 @@ _KEPT = ("type", "nullable", "enum", "pattern", "minLength", "maxLength", "minim
          "x-kubernetes-embedded-resource")
 _JUNCTORS = ("anyOf", "oneOf", "allOf")
 _CRD_API_GROUP = "apiextensions.k8s.io/"
-# A CAPA release's infrastructure-components.yaml is about 1 MiB; anything far larger is not
-# a CRD bundle (the same bound as the rest of the tool's YAML input).
-MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
 def convert(schema: Schema) -> Schema:
@@ -141,18 +137,14 @@ def load_crd_schemas(paths: Iterable[str | Path]) -> dict[Key, Schema]:
     """Converted schemas of every CRD in the given files and directories."""
     out: dict[Key, Schema] = {}
     for path in _files(paths):
-        text = _read(path)
-        try:
-            # CSafeLoader only: CRD files come from users and release downloads.
-            documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))  # noqa: S506
-        except yaml.YAMLError as err:
-            raise InputError(f"not valid YAML: {_first_line(err)}", str(path)) from err
-        for document in documents:
+        # The input layer's bounds and safe loading; the user names these files on the command
+        # line, so they may live outside the repository (confine=False).
+        for document in yamlio.load_documents(path, str(path), confine=False):
             try:
-                out.update(crd_schemas(document))
+                out.update(crd_schemas(document.data))
             except (ValueError, TypeError, AttributeError) as err:
-                raise InputError(f"malformed CustomResourceDefinition: {err}",
-                                 str(path)) from err
+                raise InputError(f"malformed CustomResourceDefinition: {err}", str(path),
+                                 document.node.start_mark.line + 1) from err
     return out
 
 
@@ -165,19 +157,3 @@ def load_crds(paths: Iterable[str | Path]) -> dict[Key, Check]:
         except re.error as err:
             raise InputError(f"CRD {key[1]} ({key[0]}) has an invalid pattern: {err}") from err
     return checks
-
-
-def _read(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
-                             str(path))
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError("not UTF-8 text", str(path)) from err
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", str(path)) from err
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -39,22 +39,6 @@ _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false"}
 
 
-def _is_type(value: Any, type_name: str) -> bool:
-    if type_name == "string":
-        return isinstance(value, str)
-    if type_name == "object":
-        return isinstance(value, dict)
-    if type_name == "array":
-        return isinstance(value, list)
-    if type_name == "boolean":
-        return isinstance(value, bool)
-    if type_name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if type_name == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return True
-
-
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -108,13 +92,7 @@ def compile_schema(schema: dict[str, Any]) -> Check:
                 out.append(Violation(path, f"must be {const!r}, not {value!r}", "enum"))
         checks.append(check_const)
     if "pattern" in schema:
-        regex = re.compile(schema["pattern"])
-
-        def check_pattern(value: Any, path: Path, out: list[Violation]) -> None:
-            if isinstance(value, str) and not regex.search(value):
-                out.append(Violation(path, f"{value!r} does not match {regex.pattern!r}",
-                                     "pattern"))
-        checks.append(check_pattern)
+        checks.append(_pattern_check(schema["pattern"]))
     for key, op, word in (("minLength", "lt", "shorter than"), ("maxLength", "gt", "longer than")):
         if key in schema:
             checks.append(_length_check(schema[key], op, word, str))
@@ -146,19 +124,55 @@ def compile_schema(schema: dict[str, Any]) -> Check:
     for sub in schema.get("allOf", []):
         checks.append(compile_schema(sub))
 
+    # The walk calls this once per node of every document: the type test is one isinstance
+    # and the common shapes (no further check, or one) skip the loop.
+    python_types, bool_is_wrong = _python_types(type_list)
+    null_ok = nullable or not type_list
+    only = checks[0] if len(checks) == 1 else None
+
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if value is None:
-            if nullable or not type_list:
-                return
-            out.append(Violation(path, f"must be {_type_words(type_list)}, not null", "type"))
+            if not null_ok:
+                out.append(Violation(path, f"must be {_type_words(type_list)}, not null", "type"))
             return
-        if type_list and not any(_is_type(value, t) for t in type_list):
+        if python_types is not None and (not isinstance(value, python_types)
+                                         or (bool_is_wrong and value.__class__ is bool)):
             out.append(Violation(path, f"must be {_type_words(type_list)}, not {_describe(value)}",
                                  "type"))
             return
-        for c in checks:
-            c(value, path, out)
+        if only is not None:
+            only(value, path, out)
+        elif checks:
+            for c in checks:
+                c(value, path, out)
 
+    return check
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "object": (dict,), "array": (list,), "boolean": (bool,),
+    "integer": (int,), "number": (int, float)}
+
+
+def _python_types(type_list: list[str]) -> tuple[tuple[type, ...] | None, bool]:
+    """The Python types a schema ``type`` admits (None: any), and whether a bool, which Python
+    counts as an int, must be refused (``integer`` and ``number`` exclude booleans)."""
+    if not type_list or any(t not in _PYTHON_TYPES for t in type_list):
+        return None, False
+    admitted = tuple(dict.fromkeys(k for t in type_list for k in _PYTHON_TYPES[t]))
+    return admitted, "boolean" not in type_list and bool not in admitted
+
+
+def _pattern_check(pattern: str) -> Check:
+    # Compiled on first use: most patterns of a CRD guard fields a repository never sets.
+    compiled: list[re.Pattern[str]] = []
+
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        if isinstance(value, str):
+            if not compiled:
+                compiled.append(re.compile(pattern))
+            if not compiled[0].search(value):
+                out.append(Violation(path, f"{value!r} does not match {pattern!r}", "pattern"))
     return check
 
 

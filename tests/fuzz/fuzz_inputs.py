@@ -46,6 +46,12 @@ TOKENS: tuple[bytes, ...] = (
     b"functionConfig: []\n", b"resources: [5]\n", b"patches: []\n", b"namespace: x\n",
     b"metadata: 5\n", b"metadata: {name: [x]}\n", b"spec: ~\n", b"spec: [1]\n", b"1: 2\n",
     b"? [a]\n: b\n", b"x: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n", b"a: &a [1, 2, 3, 4, 5, 6]\n",
+    # values of every other shape, and kinds that send a document to other rules
+    b"[]", b"{}", b"[1, {a: b}]", b"{a: [b]}", b"-1", b"0", b"''", b"x" * 70, b"1.30",
+    b"AWSClusterRoleIdentity", b"AWSClusterControllerIdentity", b"AWSClusterStaticIdentity",
+    b"AWSManagedControlPlane", b"Cluster", b"InfrastructureProvider", b"Kustomization",
+    b"Secret", b"List", b"AWSIAMConfiguration", b"ValidatingAdmissionPolicy", b"ConfigMap",
+    b"Namespace", b"default", b"staging", b"operator", b"bootstrapUser",
 )
 KINDS = ("flip", "delete", "insert", "dup_line", "drop_line", "indent", "swap_lines",
          "replace_value", "replace_all")
