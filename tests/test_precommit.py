@@ -8,41 +8,57 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT, edit, line_of
 
 GIT = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
 
 
 def _head() -> str | None:
-    result = subprocess.run(["git", "-C", str(PROJECT), "rev-parse", "HEAD"], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["git", "-C", str(PROJECT), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return result.stdout.strip() if result.returncode == 0 else None
 
 
 @pytest.fixture(scope="session")
 def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One PRE_COMMIT_HOME for the suite: hook environments are installed once."""
-    return Path(os.environ.get("CAPA_ACCOUNTS_PRE_COMMIT_HOME")
-                or tmp_path_factory.mktemp("pre-commit-home"))
+    return Path(
+        os.environ.get("CAPA_ACCOUNTS_PRE_COMMIT_HOME")
+        or tmp_path_factory.mktemp("pre-commit-home")
+    )
 
 
 def pre_commit(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("pre-commit")
     assert exe, "pre-commit is installed with the test extra"
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
-    return subprocess.run([exe, "run", "--color", "never", *args], cwd=repo, env=env,
-                          capture_output=True, text=True, check=False, timeout=900)
+    return subprocess.run(
+        [exe, "run", "--color", "never", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
 
 
 @pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
-def test_hooks_pass_on_init_and_catch_an_injected_defect(example_repo: Path,
-                                                         pre_commit_home: Path) -> None:
+def test_hooks_pass_on_init_and_catch_an_injected_defect(
+    example_repo: Path, pre_commit_home: Path
+) -> None:
     config = example_repo / ".pre-commit-config.yaml"
     text = config.read_text()
     assert "repo: https://github.com/capa-accounts/capa-accounts" in text  # what init writes
-    config.write_text(text.replace("https://github.com/capa-accounts/capa-accounts",
-                                   str(PROJECT)).replace("rev: v0.1.0", f"rev: {_head()}"))
+    config.write_text(
+        text.replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT)).replace(
+            "rev: v0.1.0", f"rev: {_head()}"
+        )
+    )
     subprocess.run(["git", "init", "-q", str(example_repo)], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "add", "-A"], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "commit", "-qm", "init"], check=True)

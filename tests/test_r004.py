@@ -6,36 +6,83 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import CAPA_REFERENCE, edit, line_of, of_rule, run_check
+
 from kustomize_plugin.cli import main
 
 CASES = [
-    ("unknown-control-plane-field", "overlays/staging/cluster-staging.yaml",
-     "  eksClusterName: staging\n", "  eksClusterName: staging\n  regoin: eu-west-1\n",
-     "regoin", "did you mean 'region'", ()),
-    ("allowedNamespaces.lists", "overlays/staging/identity.yaml",
-     "  allowedNamespaces:\n    list:\n", "  allowedNamespaces:\n    lists:\n",
-     "lists:", "did you mean 'list'", ("CAPA-I002",)),
-    ("machine-pool-enum", "overlays/live/cluster-live.yaml",
-     "amiType: AL2023_x86_64_STANDARD", "amiType: AL2023_x86_64_FAST",
-     "amiType", "AL2023_x86_64_FAST", ()),
-    ("iam-resource-string", "bootstrap/management.yaml",
-     "      Resource:\n      - arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n"
-     "      - arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n",
-     "      Resource: arn:aws:iam::*:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n",
-     "Resource:", "must be a list", ()),
-    ("flux-prune-yes", "clusters/management/capa-staging.yaml", "prune: true", 'prune: "yes"',
-     "prune:", "must be true or false", ()),
-    ("identityref", "overlays/staging/cluster-staging.yaml", "identityRef:", "identityref:",
-     "identityref:", "did you mean 'identityRef'", ("CAPA-C001",)),
+    (
+        "unknown-control-plane-field",
+        "overlays/staging/cluster-staging.yaml",
+        "  eksClusterName: staging\n",
+        "  eksClusterName: staging\n  regoin: eu-west-1\n",
+        "regoin",
+        "did you mean 'region'",
+        (),
+    ),
+    (
+        "allowedNamespaces.lists",
+        "overlays/staging/identity.yaml",
+        "  allowedNamespaces:\n    list:\n",
+        "  allowedNamespaces:\n    lists:\n",
+        "lists:",
+        "did you mean 'list'",
+        ("CAPA-I002",),
+    ),
+    (
+        "machine-pool-enum",
+        "overlays/live/cluster-live.yaml",
+        "amiType: AL2023_x86_64_STANDARD",
+        "amiType: AL2023_x86_64_FAST",
+        "amiType",
+        "AL2023_x86_64_FAST",
+        (),
+    ),
+    (
+        "iam-resource-string",
+        "bootstrap/management.yaml",
+        "      Resource:\n"
+        "      - arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n"
+        "      - arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n",
+        "      Resource: arn:aws:iam::*:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n",
+        "Resource:",
+        "must be a list",
+        (),
+    ),
+    (
+        "flux-prune-yes",
+        "clusters/management/capa-staging.yaml",
+        "prune: true",
+        'prune: "yes"',
+        "prune:",
+        "must be true or false",
+        (),
+    ),
+    (
+        "identityref",
+        "overlays/staging/cluster-staging.yaml",
+        "identityRef:",
+        "identityref:",
+        "identityref:",
+        "did you mean 'identityRef'",
+        ("CAPA-C001",),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "file", "old", "new", "needle", "message", "also"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_r004_fires_at_the_field(example_repo: Path, case: str, file: str, old: str, new: str,
-                                 needle: str, message: str, also: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("case", "file", "old", "new", "needle", "message", "also"), CASES, ids=[c[0] for c in CASES]
+)
+def test_r004_fires_at_the_field(
+    example_repo: Path,
+    case: str,
+    file: str,
+    old: str,
+    new: str,
+    needle: str,
+    message: str,
+    also: tuple[str, ...],
+) -> None:
     edit(example_repo / file, old, new)
     report = run_check(example_repo)
     found = of_rule(report, "CAPA-R004")
@@ -51,18 +98,26 @@ def test_the_rendered_example_has_no_schema_findings(example_repo: Path) -> None
 
 
 @pytest.mark.skipif(not (CAPA_REFERENCE / "crds").is_dir(), reason="shared CAPA reference absent")
-def test_check_with_user_crds_including_a_release_bundle(example_repo: Path, tmp_path: Path) -> None:
+def test_check_with_user_crds_including_a_release_bundle(
+    example_repo: Path, tmp_path: Path
+) -> None:
     crds = sorted((CAPA_REFERENCE / "crds").glob("*.yaml"))
     bundle = tmp_path / "infrastructure-components.yaml"
-    bundle.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: capa-system}\n---\n"
-                      + "\n---\n".join(p.read_text() for p in crds))
-    edit(example_repo / "overlays/staging/cluster-staging.yaml", "  eksClusterName: staging\n",
-         "  eksClusterName: staging\n  regoin: eu-west-1\n")
+    bundle.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: capa-system}\n---\n"
+        + "\n---\n".join(p.read_text() for p in crds)
+    )
+    edit(
+        example_repo / "overlays/staging/cluster-staging.yaml",
+        "  eksClusterName: staging\n",
+        "  eksClusterName: staging\n  regoin: eu-west-1\n",
+    )
     runner = CliRunner()
     for crd in (bundle, CAPA_REFERENCE / "crds"):
         result = runner.invoke(main, ["check", "--repo", str(example_repo), "--crd", str(crd)])
         assert result.exit_code == 1, result.output
         assert "[CAPA-R004] spec.regoin: unknown field 'regoin'" in result.output
-    missing = runner.invoke(main, ["check", "--repo", str(example_repo), "--crd",
-                                   str(tmp_path / "nope.yaml")])
+    missing = runner.invoke(
+        main, ["check", "--repo", str(example_repo), "--crd", str(tmp_path / "nope.yaml")]
+    )
     assert missing.exit_code == 2

@@ -8,19 +8,22 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import PROJECT, edit
+from kustomize_tools import flux_build, keyed
+
 from kustomize_plugin import render
 from kustomize_plugin.cli import main
 from kustomize_plugin.model import load_account_set
-from kustomize_tools import flux_build, keyed
 
 runner = CliRunner()
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:
-    return {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted(repo.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file()
+    }
 
 
 def in_process(repo: Path, account: str) -> list[dict]:
@@ -44,8 +47,11 @@ def test_every_overlay_builds_plain_like_flux(which: str, example_repo: Path) ->
         assert built, overlay
         if overlay.name == "management":
             kinds = sorted(i["kind"] for i in built)
-            assert kinds == ["AWSClusterControllerIdentity", "ValidatingAdmissionPolicy",
-                             "ValidatingAdmissionPolicyBinding"]
+            assert kinds == [
+                "AWSClusterControllerIdentity",
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
+            ]
             continue
         assert account_set.account(overlay.name) is not None
         assert keyed(built) == keyed(in_process(repo, overlay.name))
@@ -54,8 +60,9 @@ def test_every_overlay_builds_plain_like_flux(which: str, example_repo: Path) ->
 def test_base_builds_and_project_base_is_the_packaged_example() -> None:
     assert flux_build(PROJECT / "base")
     packaged = PROJECT / "kustomize_plugin" / "example" / "base"
-    assert {p.name: p.read_text() for p in (PROJECT / "base").iterdir()} == \
-        {p.name: p.read_text() for p in packaged.iterdir()}
+    assert {p.name: p.read_text() for p in (PROJECT / "base").iterdir()} == {
+        p.name: p.read_text() for p in packaged.iterdir()
+    }
 
 
 def test_project_top_level_is_rendered_and_in_sync() -> None:
@@ -81,29 +88,43 @@ def test_render_check_prints_a_diff_and_exits_1(example_repo: Path) -> None:
 
 
 def test_adding_and_removing_an_account(example_repo: Path) -> None:
-    edit(example_repo / "accounts.yaml", "    - name: live\n",
-         '    - name: qa\n      accountId: "444444444444"\n      region: us-east-1\n'
-         '      kubernetesVersion: "1.30"\n    - name: live\n')
+    edit(
+        example_repo / "accounts.yaml",
+        "    - name: live\n",
+        '    - name: qa\n      accountId: "444444444444"\n      region: us-east-1\n'
+        '      kubernetesVersion: "1.30"\n    - name: live\n',
+    )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
     built = flux_build(example_repo / "overlays" / "qa")
     roles = [i for i in built if i["kind"] == "AWSClusterRoleIdentity"]
     assert roles[0]["spec"]["roleARN"].startswith("arn:aws:iam::444444444444:role/")
     assert (example_repo / "bootstrap" / "qa.yaml").exists()
     assert (example_repo / "clusters" / "management" / "capa-qa.yaml").exists()
-    management = yaml.safe_load((example_repo / "overlays/management/controller-identity.yaml").read_text())
+    management = yaml.safe_load(
+        (example_repo / "overlays/management/controller-identity.yaml").read_text()
+    )
     assert management["spec"]["allowedNamespaces"]["list"] == ["live", "qa", "staging"]
     # A hand-written file in the overlay stays; the generated ones of the account go.
     (example_repo / "overlays" / "qa" / "NOTES.md").write_text("hand-written\n")
-    edit(example_repo / "accounts.yaml",
-         '    - name: qa\n      accountId: "444444444444"\n      region: us-east-1\n'
-         '      kubernetesVersion: "1.30"\n', "")
+    edit(
+        example_repo / "accounts.yaml",
+        '    - name: qa\n      accountId: "444444444444"\n      region: us-east-1\n'
+        '      kubernetesVersion: "1.30"\n',
+        "",
+    )
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])
     assert result.exit_code == 0
-    deleted = sorted(line.split()[1] for line in result.output.splitlines()
-                     if line.startswith("delete"))
-    assert deleted == ["bootstrap/qa.yaml", "clusters/management/capa-qa.yaml",
-                       "overlays/qa/cluster-qa.yaml", "overlays/qa/identity.yaml",
-                       "overlays/qa/kustomization.yaml", "overlays/qa/namespace.yaml"]
+    deleted = sorted(
+        line.split()[1] for line in result.output.splitlines() if line.startswith("delete")
+    )
+    assert deleted == [
+        "bootstrap/qa.yaml",
+        "clusters/management/capa-qa.yaml",
+        "overlays/qa/cluster-qa.yaml",
+        "overlays/qa/identity.yaml",
+        "overlays/qa/kustomization.yaml",
+        "overlays/qa/namespace.yaml",
+    ]
     assert (example_repo / "overlays" / "qa" / "NOTES.md").read_text() == "hand-written\n"
 
 
@@ -119,19 +140,27 @@ def test_render_refuses_to_overwrite_a_hand_written_file(example_repo: Path) -> 
 
 
 def test_two_clusters_in_one_account(example_repo: Path) -> None:
-    edit(example_repo / "accounts.yaml", '    - name: live\n      accountId: "333333333333"\n'
-         '      region: eu-west-1\n      kubernetesVersion: "1.31"\n',
-         '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-         '      kubernetesVersion: "1.31"\n      clusters:\n        - name: live-eu\n'
-         '        - name: live-us\n          region: us-east-1\n')
+    edit(
+        example_repo / "accounts.yaml",
+        '    - name: live\n      accountId: "333333333333"\n'
+        '      region: eu-west-1\n      kubernetesVersion: "1.31"\n',
+        '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
+        '      kubernetesVersion: "1.31"\n      clusters:\n        - name: live-eu\n'
+        "        - name: live-us\n          region: us-east-1\n",
+    )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
     built = flux_build(example_repo / "overlays" / "live")
-    planes = {i["metadata"]["name"]: i["spec"] for i in built if i["kind"] == "AWSManagedControlPlane"}
+    planes = {
+        i["metadata"]["name"]: i["spec"] for i in built if i["kind"] == "AWSManagedControlPlane"
+    }
     assert planes["live-eu-control-plane"]["region"] == "eu-west-1"
     assert planes["live-us-control-plane"]["region"] == "us-east-1"
     assert planes["live-us-control-plane"]["eksClusterName"] == "live-us"
     pools = {i["metadata"]["name"]: i for i in built if i["kind"] == "MachinePool"}
-    assert pools["live-us-pool-0"]["spec"]["template"]["spec"]["infrastructureRef"]["name"] == "live-us-pool-0"
+    assert (
+        pools["live-us-pool-0"]["spec"]["template"]["spec"]["infrastructureRef"]["name"]
+        == "live-us-pool-0"
+    )
     assert not (example_repo / "overlays" / "live" / "cluster-live.yaml").exists()
 
 
@@ -143,29 +172,53 @@ def test_shared_account_id_renders_with_a_warning(example_repo: Path) -> None:
 
 
 BAD = [
-    ("id-not-string", ('accountId: "222222222222"', "accountId: 222222222222"),
-     "must be a string", "222222222222"),
-    ("id-11-digits", ('accountId: "222222222222"', 'accountId: "22222222222"'),
-     "does not match", "22222222222"),
-    ("version-number", ('kubernetesVersion: "1.31"', "kubernetesVersion: 1.30"),
-     "quote it", "1.30"),
+    (
+        "id-not-string",
+        ('accountId: "222222222222"', "accountId: 222222222222"),
+        "must be a string",
+        "222222222222",
+    ),
+    (
+        "id-11-digits",
+        ('accountId: "222222222222"', 'accountId: "22222222222"'),
+        "does not match",
+        "22222222222",
+    ),
+    (
+        "version-number",
+        ('kubernetesVersion: "1.31"', "kubernetesVersion: 1.30"),
+        "quote it",
+        "1.30",
+    ),
     ("name-escapes", ("- name: staging", "- name: ../x"), "does not match", "../x"),
-    ("unknown-key", ("      region: eu-west-1\n", "      regoin: eu-west-1\n      region: eu-west-1\n"),
-     "did you mean 'region'", "regoin"),
+    (
+        "unknown-key",
+        ("      region: eu-west-1\n", "      regoin: eu-west-1\n      region: eu-west-1\n"),
+        "did you mean 'region'",
+        "regoin",
+    ),
     ("duplicate-name", ("- name: live", "- name: staging"), "CAPA-X001", "name: staging"),
-    ("duplicate-namespace", ("- name: live\n", "- name: live\n      namespace: staging\n"),
-     "CAPA-X001", "namespace: staging"),
-    ("duplicate-key", ("      region: eu-west-1\n", "      region: eu-west-1\n      region: eu-west-2\n"),
-     "duplicate key", "eu-west-2"),
+    (
+        "duplicate-namespace",
+        ("- name: live\n", "- name: live\n      namespace: staging\n"),
+        "CAPA-X001",
+        "namespace: staging",
+    ),
+    (
+        "duplicate-key",
+        ("      region: eu-west-1\n", "      region: eu-west-1\n      region: eu-west-2\n"),
+        "duplicate key",
+        "eu-west-2",
+    ),
     ("reserved-name", ("- name: live", "- name: management"), "reserved", "name: management"),
     ("bad-region", ("region: eu-west-1", "region: europe"), "does not match", "europe"),
 ]
 
 
 @pytest.mark.parametrize(("case", "change", "message", "needle"), BAD, ids=[b[0] for b in BAD])
-def test_bad_accounts_yaml_exits_2_with_file_and_line(example_repo: Path, case: str,
-                                                      change: tuple[str, str], message: str,
-                                                      needle: str) -> None:
+def test_bad_accounts_yaml_exits_2_with_file_and_line(
+    example_repo: Path, case: str, change: tuple[str, str], message: str, needle: str
+) -> None:
     shutil.rmtree(example_repo / "overlays")
     accounts = example_repo / "accounts.yaml"
     edit(accounts, *change)
@@ -188,7 +241,11 @@ def test_committed_editor_schema_is_current() -> None:
 
 
 def test_admission_policy_can_be_turned_off_per_account(example_repo: Path) -> None:
-    edit(example_repo / "accounts.yaml", '    - name: live\n', "    - name: live\n      admissionPolicy: false\n")
+    edit(
+        example_repo / "accounts.yaml",
+        "    - name: live\n",
+        "    - name: live\n      admissionPolicy: false\n",
+    )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
     policy = (example_repo / "overlays/management/admission-policy.yaml").read_text()
     assert "name: unenforced\n    expression: '[\"live\"]'" in policy

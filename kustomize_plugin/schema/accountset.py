@@ -1,4 +1,4 @@
-"""Schemas of the tool's own kinds: ``AccountSet`` (accounts.yaml) and ``Account`` (function config).
+"""Schemas of the tool's own kinds: ``AccountSet`` (accounts.yaml) and ``Account`` (fn config).
 
 One place for the form of every field: ``model`` validates with these schemas (a violation is
 an input error, exit 2), ``capa-accounts schema`` prints them as JSON Schema for editors.
@@ -68,19 +68,27 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "accountId": _str(ACCOUNT_ID, "12-digit AWS account ID, quoted"),
     "region": _str(REGION, "AWS region of the account's clusters"),
     "kubernetesVersion": _str(KUBERNETES_VERSION, 'Kubernetes "major.minor", quoted'),
-    "namespace": _str(DNS_LABEL, "namespace of the account's clusters (default: the account name)",
-                      maxLength=63),
-    "identityName": _str(DNS_SUBDOMAIN, "AWSClusterRoleIdentity name (default <account>-identity)",
-                         maxLength=253),
+    "namespace": _str(
+        DNS_LABEL, "namespace of the account's clusters (default: the account name)", maxLength=63
+    ),
+    "identityName": _str(
+        DNS_SUBDOMAIN, "AWSClusterRoleIdentity name (default <account>-identity)", maxLength=253
+    ),
     "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix of the account's IAM stack"),
     "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix of the account's IAM stack"),
     "sessionName": _str(SESSION_NAME, "STS session name, shown in CloudTrail"),
     "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires"),
-    "durationSeconds": {"type": "integer", "minimum": 900, "maximum": 43200,
-                        "description": "session duration; 3600 at most for chained roles"},
+    "durationSeconds": {
+        "type": "integer",
+        "minimum": 900,
+        "maximum": 43200,
+        "description": "session duration; 3600 at most for chained roles",
+    },
     "iamRoleCreation": {"type": "boolean", "description": "let EKS controllers create IAM roles"},
-    "admissionPolicy": {"type": "boolean",
-                        "description": "false: the in-cluster admission policy skips this account"},
+    "admissionPolicy": {
+        "type": "boolean",
+        "description": "false: the in-cluster admission policy skips this account",
+    },
     "clusters": {"type": "array", "items": CLUSTER, "minItems": 1},
     "suppress": {"type": "array", "items": SUPPRESS},
 }
@@ -106,17 +114,25 @@ ACCOUNT_SET: dict[str, Any] = {
             "type": "object",
             "required": ["management", "accounts"],
             "properties": {
-                "partition": {"type": "string", "enum": ["aws", "aws-cn", "aws-us-gov"],
-                              "description": "AWS partition of every account (default aws)"},
-                "credentials": {"type": "string", "enum": ["roleIdentity", "operator"],
-                                "description": "how CAPA gets each account's credentials"},
+                "partition": {
+                    "type": "string",
+                    "enum": ["aws", "aws-cn", "aws-us-gov"],
+                    "description": "AWS partition of every account (default aws)",
+                },
+                "credentials": {
+                    "type": "string",
+                    "enum": ["roleIdentity", "operator"],
+                    "description": "how CAPA gets each account's credentials",
+                },
                 "management": {
                     "type": "object",
                     "required": ["accountId"],
                     "properties": {
                         "accountId": _str(ACCOUNT_ID, "12-digit management account ID, quoted"),
-                        "principal": {**STATEMENT_PRINCIPAL,
-                                      "description": "AWS principal CAPA runs as"},
+                        "principal": {
+                            **STATEMENT_PRINCIPAL,
+                            "description": "AWS principal CAPA runs as",
+                        },
                         "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix"),
                         "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix"),
                     },
@@ -125,15 +141,20 @@ ACCOUNT_SET: dict[str, Any] = {
                     "type": "object",
                     "description": "settings of operator mode (credentials: operator)",
                     "properties": {
-                        "capaVersion": _str(r"^v[0-9]+\.[0-9]+\.[0-9]+$",
-                                            "CAPA release the providers run, such as v2.11.1"),
+                        "capaVersion": _str(
+                            r"^v[0-9]+\.[0-9]+\.[0-9]+$",
+                            "CAPA release the providers run, such as v2.11.1",
+                        ),
                     },
                 },
                 "check": {
                     "type": "object",
                     "properties": {
-                        "exclude": {"type": "array", "items": {"type": "string", "minLength": 1},
-                                    "description": "globs of files check skips"},
+                        "exclude": {
+                            "type": "array",
+                            "items": {"type": "string", "minLength": 1},
+                            "description": "globs of files check skips",
+                        },
                     },
                 },
                 "accounts": {"type": "array", "minItems": 1, "items": ACCOUNT_ENTRY},
@@ -150,8 +171,11 @@ ACCOUNT_CONFIG: dict[str, Any] = {
     "properties": {
         "apiVersion": {"type": "string", "const": API_VERSION},
         "kind": {"type": "string", "const": "Account"},
-        "metadata": {**METADATA, "required": ["name"],
-                     "properties": {**METADATA["properties"], "name": NAME}},
+        "metadata": {
+            **METADATA,
+            "required": ["name"],
+            "properties": {**METADATA["properties"], "name": NAME},
+        },
         "spec": {
             "type": "object",
             "required": ["accountId", "region", "kubernetesVersion"],
