@@ -24,11 +24,15 @@ import yaml
 
 from kustomize_plugin import yamlio
 from kustomize_plugin.errors import CapaAccountsError, InputError
+from kustomize_plugin.kustomization import resource_problem
 from kustomize_plugin.model import parse_function_config
 from kustomize_plugin.transform import Result, transform
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")
 STDIN = "<stdin>"
+# ruamel's round trip is pure Python, about 15 times slower than the C loader: above this it
+# would take more than a few seconds, so a larger input loses its comments (with a warning).
+ROUND_TRIP_MAX_BYTES = 2 * 1024 * 1024
 _resolver = yaml.resolver.Resolver()
 
 
@@ -51,9 +55,10 @@ def _parse(text: str) -> tuple[yamlio.Document, dict[str, Any]]:
         line, _ = yamlio.position(docs[0].node, ("items",))
         raise InputError("ResourceList items must be a list", STDIN, line)
     for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            line, _ = yamlio.position(docs[0].node, ("items", i))
-            raise InputError("every item must be a mapping (a Kubernetes object)", STDIN, line)
+        problem = resource_problem(item)
+        if problem is not None:
+            line, _ = yamlio.position(docs[0].node, ("items", i, *problem[0]))
+            raise InputError(f"item {i}: {problem[1]}", STDIN, line)
     return docs[0], data
 
 
@@ -79,13 +84,18 @@ def run(text: str) -> tuple[str, int, str]:
     except CapaAccountsError as err:
         data["results"] = [Result(str(err)).to_krm()]
         return yamlio.dump(data), 1, str(err)
-    commented = _round_trip_load(text, data) if "#" in text else None
+    commented = None
+    if "#" in text and len(text) <= ROUND_TRIP_MAX_BYTES:
+        commented = _round_trip_load(text, data)
     if commented is not None:
         data = commented
     outcome = transform(data["items"], account)
     data["items"] = outcome.items
     _set_results(data, outcome.results)
     code, message = (1 if outcome.failed else 0), _first_error(outcome.results)
+    if not message and "#" in text and commented is None:
+        message = "warning: comments not kept (input over 2 MiB, or read differently by the " \
+            "round-trip loader)"
     if commented is None:
         return yamlio.dump(data), code, message
     return _round_trip_dump(data), code, message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kustomize_plugin import yamlio
 from kustomize_plugin.errors import InputError
@@ -42,6 +43,32 @@ class Built:
 
     documents: list[yamlio.Document]
     files: list[str]  # every file read, kustomization files included
+
+
+def resource_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
+    """Where and why ``data`` is not a resource kustomize and the API server accept, or None.
+
+    kustomize reads every document into a resource with a string ``apiVersion`` and ``kind``
+    and an ObjectMeta (kyaml/yaml/types.go ``ResourceMeta``); the API server's ObjectMeta
+    holds string ``name`` and ``namespace`` and string-to-string ``labels`` and
+    ``annotations``. ``render`` and ``fn`` refuse anything else before transforming it.
+    """
+    if not isinstance(data, dict):
+        return (), "a resource must be a mapping (a Kubernetes object)"
+    for key in ("apiVersion", "kind"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            return (key,), f"{key} must be a non-empty string"
+    meta = data.get("metadata", {})
+    if not isinstance(meta, dict):
+        return ("metadata",), "metadata must be a mapping"
+    for key in ("name", "namespace"):
+        if key in meta and not isinstance(meta[key], str):
+            return ("metadata", key), f"metadata.{key} must be a string"
+    for key in ("labels", "annotations"):
+        values = meta.get(key) or {}
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            return ("metadata", key), f"metadata.{key} must map keys to strings"
+    return None
 
 
 def find_kustomization(directory: Path) -> Path | None:

@@ -1,33 +1,21 @@
 """The input layer: every command reads YAML through here, and writes rendered YAML from here.
 
-Reading composes nodes with PyYAML's C loader (``CSafeLoader``: safe tags only): the nodes carry
-line and column marks, so findings point at the offending key or value. ``to_plain`` builds
-plain data from the nodes the way Kubernetes decodes YAML (sigs.k8s.io/yaml over go-yaml v2):
+Reading composes nodes with PyYAML's C loader (``CSafeLoader``: safe tags only), whose marks
+let findings point at a key or value; ``to_plain`` builds plain data the way Kubernetes
+decodes YAML (sigs.k8s.io/yaml over go-yaml v2): a duplicate key is an error ("last one wins"
+would silently change an ``allowedNamespaces``); keys become JSON strings (``1`` is "1",
+``on`` is "true"); aliases expand within go-yaml's own bound; nesting stops at 100 levels, a
+file at 500,000 nodes (counted before composing) and 8 MiB. The bytes must be UTF-8 without
+NUL; a BOM and CRLF line ends are valid (YAML 1.1 §5.2, §5.4); a tab in indentation is named.
 
-- a duplicate key is an error (the API server's strict decoding and ``kubectl`` refuse it;
-  "last one wins" would silently change an ``allowedNamespaces``);
-- mapping keys become strings as sigs.k8s.io/yaml makes them (``1`` is "1", ``on`` is
-  "true"); a null or collection key is an error;
-- alias expansion follows go-yaml's own bound, nesting stops at 100 levels, a file at 500,000
-  nodes (counted before it is composed) and 8 MiB (refused by name: a Kubernetes object
-  cannot exceed about 1.5 MiB);
-- the bytes must be UTF-8 text without NUL; a UTF-8 BOM and CRLF line ends are valid input
-  (YAML 1.1 §5.2 and §5.4); a tab in indentation is named in the error.
-
-Empty documents: a bare ``---`` separator, or a document holding only comments or ``null``,
-is skipped between manifests, as kustomize skips it (kyaml/kio/byteio_reader.go,
-``ByteReader.Read``: ``IsMissingOrNull`` → ``continue``). A file that must hold a document
-(accounts.yaml, a kustomization, the function's ResourceList: ``require=True``) and holds
-none is an error, "holds no YAML document", so an emptied accounts.yaml never means "no
-accounts".
-
-Files: only regular files are read (a FIFO would hang, a device never end). The name shown to
-the user is relative to the repository (``overlays/staging/identity.yaml``); a file that
-resolves outside that root, through a symlink, is refused by name and never read.
-Writing is ``atomic_write``: old or new content, never half a file.
-
-Every failure is an ``InputError`` (``RenderError`` when writing) naming the file and, where
-known, the line.
+Empty documents (a bare ``---``, only comments, ``null``) are skipped between manifests as
+kustomize skips them (kyaml/kio/byteio_reader.go, ``ByteReader.Read``: ``IsMissingOrNull``).
+A file that must hold a document (accounts.yaml, a kustomization, the function's
+ResourceList: ``require=True``) and holds none "holds no YAML document": an error, never "no
+accounts". Only regular files are read (a FIFO would hang); a file whose repository-relative
+name resolves outside the repository (a symlink) is refused by name, never read.
+``atomic_write`` leaves old or new content, never half a file. Every failure is an
+``InputError`` (``RenderError`` when writing) naming the file and, where known, the line.
 """
 
 from __future__ import annotations
@@ -36,7 +24,6 @@ import contextlib
 import math
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,15 +34,13 @@ import yaml.constructor
 from kustomize_plugin.errors import InputError, RenderError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-# Composing costs several microseconds a node (PyYAML's resolver is Python), so 500,000 nodes
-# take a few seconds. The CRDs of a whole CAPA release hold about 100,000 (about 30 bytes a
-# node in capa-reference/); an 8 MiB flow sequence `[1,1,...]` would hold four million.
+# Composing costs microseconds a node (PyYAML's resolver is Python): 500,000 nodes take a few
+# seconds. A whole CAPA release's CRDs hold about 100,000 (capa-reference/: ~30 bytes a node);
+# an 8 MiB flow sequence `[1,1,...]` would hold four million. Aliases count at each expansion.
 MAX_NODES = 500_000
-# Nodes built into plain data, an alias counted each time it is expanded.
 MAX_DECODED_NODES = 2 * MAX_NODES
-# The deepest real object in capa-reference/ (a CRD schema) nests 30 levels. The rules, the
-# schema validator and deepcopy recurse on plain data: 100 keeps them far from Python's stack
-# limit. (libyaml itself refuses 1000 levels.)
+# The deepest object in capa-reference/ (a CRD schema) nests 30 levels; rules, the schema
+# validator and deepcopy recurse on plain data, and 100 keeps them far from the stack limit.
 MAX_DEPTH = 100
 # go-yaml v2 decode.go, allowedAliasRatio and decoder.unmarshal: once more than 100 nodes came
 # from aliases and 1000 were decoded, aliases may make up 99% of a document up to 400,000
@@ -66,13 +51,12 @@ TMP_SUFFIX = ".capa-accounts-tmp"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
-_MERGE = "tag:yaml.org,2002:merge"
+_NULL, _MERGE = "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
+_EMPTY = ("", "~", "null", "Null", "NULL")  # the documents kustomize skips
 _constructor = yaml.constructor.SafeConstructor()
+_CONSTRUCT = {"tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+              "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+              "tag:yaml.org,2002:float": _constructor.construct_yaml_float}
 # Every node after the first of a document starts after one of these (a flow or block
 # indicator, or a line break in any of YAML's spellings), and brings at most one more (an
 # implicit null value): twice their count bounds the nodes, in microseconds.
@@ -118,13 +102,11 @@ def inside(root: Path, path: Path, shown: str | None = None) -> Path:
 
 def _repository_root(path: Path, name: str) -> Path | None:
     """The root that ``name`` is relative to, when ``path`` ends with the relative ``name``."""
-    shown = PurePosixPath(name)
-    if shown.is_absolute() or ".." in shown.parts or not shown.parts or name.startswith("<"):
+    parts = PurePosixPath(name).parts
+    if not parts or parts[0] in ("/", "..") or ".." in parts or name.startswith("<") \
+            or path.parts[-len(parts):] != parts:
         return None
-    if path.parts[-len(shown.parts):] != shown.parts:
-        return None
-    return Path(*path.parts[:-len(shown.parts)]) if len(path.parts) > len(shown.parts) \
-        else Path(".")
+    return Path(*path.parts[:-len(parts)]) if len(path.parts) > len(parts) else Path(".")
 
 
 def read_text(path: Path, display: str | None = None, *, confine: bool = True) -> str:
@@ -139,33 +121,24 @@ def read_text(path: Path, display: str | None = None, *, confine: bool = True) -
         inside(root, path, name)
     try:
         info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError("is a directory, not a YAML file", name)
         if not stat.S_ISREG(info.st_mode):
-            raise InputError("is not a regular file (a FIFO, socket or device): not read", name)
-        if info.st_size > MAX_FILE_BYTES:
-            raise _too_large(name, info.st_size)
-        with open(path, "rb") as handle:
+            raise InputError("is a directory, not a YAML file" if stat.S_ISDIR(info.st_mode) else
+                             "is not a regular file (a FIFO, socket or device): not read", name)
+        with open(path, "rb") as handle:  # one byte over the limit is enough to refuse it
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError as err:
         hint = " (a symlink to a missing file)" if path.is_symlink() else ""
         raise InputError(f"no such file{hint}", name) from err
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", name) from err
-    except ValueError as err:
-        raise InputError("is not a valid path (a NUL character?)", name) from err
+    except (OSError, ValueError) as err:  # ValueError: a NUL character in the path
+        raise InputError(f"cannot read: {getattr(err, 'strerror', None) or err}", name) from err
     return decode(raw, name)
-
-
-def _too_large(name: str, size: int) -> InputError:
-    return InputError(f"file is {size / 1048576:.1f} MiB, over the 8 MiB limit for YAML input "
-                      "(a Kubernetes object cannot exceed about 1.5 MiB)", name)
 
 
 def decode(raw: bytes, name: str) -> str:
     """Decode bytes as UTF-8 YAML text (a BOM dropped), with a precise error for bad bytes."""
     if len(raw) > MAX_FILE_BYTES:
-        raise _too_large(name, len(raw))
+        raise InputError("is over the 8 MiB limit for YAML input (a Kubernetes object cannot "
+                         "exceed about 1.5 MiB)", name)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -194,10 +167,7 @@ def compose(text: str, name: str) -> list[yaml.Node]:
                          line) from err
     except yaml.YAMLError as err:
         raise InputError(f"invalid YAML: {one_line(err)}", name) from err
-    except RecursionError as err:  # only the pure-Python loader recurses per level
-        raise InputError(f"nesting deeper than {MAX_DEPTH} levels", name) from err
-    return [n for n in nodes if not (n.tag == _NULL and n.value in ("", "~", "null", "Null",
-                                                                    "NULL"))]
+    return [n for n in nodes if not (n.tag == _NULL and n.value in _EMPTY)]
 
 
 def _bound_nodes(text: str, name: str) -> None:
@@ -245,11 +215,8 @@ def to_plain(node: yaml.Node, name: str) -> Any:
 
 
 def _allowed_alias_ratio(decoded: int) -> float:
-    if decoded <= _ALIAS_RATIO_LOW:
-        return 0.99
-    if decoded >= _ALIAS_RATIO_HIGH:
-        return 0.10
-    return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+    slide = (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+    return max(0.10, min(0.99, 0.99 - 0.89 * slide))
 
 
 @dataclass
@@ -271,10 +238,9 @@ class _Decoder:
                 and self.aliased / self.decoded > _allowed_alias_ratio(self.decoded)):
             raise self.fail("aliases expand too much (an alias bomb): refused as Kubernetes "
                             "refuses it", node)
-        if self.decoded > MAX_DECODED_NODES:
-            raise self.fail(f"expands to more than {MAX_DECODED_NODES:,} nodes", node)
-        if depth > MAX_DEPTH:
-            raise self.fail(f"nested deeper than {MAX_DEPTH} levels", node)
+        if self.decoded > MAX_DECODED_NODES or depth > MAX_DEPTH:
+            raise self.fail(f"nested deeper than {MAX_DEPTH} levels" if depth > MAX_DEPTH
+                            else f"expands to more than {MAX_DECODED_NODES:,} nodes", node)
         if isinstance(node, yaml.ScalarNode):
             return scalar_value(node, self.name)
         key = id(node)
@@ -299,70 +265,52 @@ class _Decoder:
             if key_node.tag == _MERGE:
                 merged.update(self.merge(value_node, depth, in_alias))
                 continue
-            key = self.key(key_node, depth, in_alias)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail("a mapping key must be a string, not a list or mapping",
+                                key_node, column=True)
+            key = json_key(self.plain(key_node, depth + 1, in_alias))
+            if key is None:
+                raise self.fail("a mapping key must be a string, not null", key_node, column=True)
             if key in out:
-                raise ValueError(f"duplicate key {key!r} (YAML does not allow a key twice; the "
+                raise self.fail(f"duplicate key {key!r} (YAML does not allow a key twice; the "
                                 "API server would refuse it)", key_node, column=True)
             out[key] = self.plain(value_node, depth + 1, in_alias)
         return {**merged, **out} if merged else out
 
-    def key(self, node: yaml.Node, depth: int, in_alias: bool) -> str:
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail("a mapping key must be a string, not a list or mapping", node,
-                            column=True)
-        key = json_key(self.plain(node, depth + 1, in_alias))
-        if key is None:
-            raise self.fail("a mapping key must be a string, not null", node, column=True)
-        return key
-
     def merge(self, node: yaml.Node, depth: int, in_alias: bool) -> dict[str, Any]:
         value = self.plain(node, depth + 1, in_alias)
         parts = value if isinstance(value, list) else [value]
-        merged: dict[str, Any] = {}
-        for part in reversed(parts):
-            if not isinstance(part, dict):
-                raise self.fail("a merge key (<<) must name a mapping or a list of them", node)
-            merged.update(part)
-        return merged
+        if not all(isinstance(part, dict) for part in parts):
+            raise self.fail("a merge key (<<) must name a mapping or a list of them", node)
+        return {k: v for part in reversed(parts) for k, v in part.items()}
 
 
 def json_key(key: Any) -> str | None:
     """A mapping key as sigs.k8s.io/yaml makes it a JSON key (yaml.go, convertToJSONableObject):
     strings stay, numbers and booleans become their text; None for a key JSON cannot hold."""
-    if isinstance(key, str):
-        return key
     if isinstance(key, bool):
-        return "true" if key else "false"
-    if isinstance(key, int):
-        return str(key)
-    if isinstance(key, float):
-        if math.isnan(key):
-            return ".nan"
-        if math.isinf(key):
-            return ".inf" if key > 0 else "-.inf"
-        return repr(key).removesuffix(".0")
+        return str(key).lower()
+    if isinstance(key, float) and not math.isfinite(key):
+        return ".nan" if math.isnan(key) else (".inf" if key > 0 else "-.inf")
+    if isinstance(key, str | int | float):
+        return repr(key).removesuffix(".0") if isinstance(key, float) else str(key)
     return None
 
 
 def scalar_value(node: yaml.ScalarNode, name: str = "<input>") -> Any:
-    tag = node.tag
-    if tag == _STR:
-        return node.value
-    if tag == _NULL:
+    """A scalar as YAML 1.1 types it; timestamps, binary and custom tags stay the text written
+    (Kubernetes sees strings)."""
+    if node.tag == _NULL:
         return None
+    construct = _CONSTRUCT.get(node.tag)
+    if construct is None:
+        return node.value
     try:
-        if tag == _INT:
-            return _constructor.construct_yaml_int(node)
-        if tag == _BOOL:
-            return _constructor.construct_yaml_bool(node)
-        if tag == _FLOAT:
-            return _constructor.construct_yaml_float(node)
+        return construct(node)
     except (ValueError, KeyError, IndexError, yaml.YAMLError) as err:
-        kind = tag.rsplit(":", 1)[-1]
+        kind = node.tag.rsplit(":", 1)[-1]
         raise InputError(f"{node.value[:40]!r} is not a valid {kind}", name,
                          node.start_mark.line + 1, node.start_mark.column + 1) from err
-    # Timestamps, binary and custom tags stay the text the user wrote: Kubernetes sees strings.
-    return node.value
 
 
 def one_line(err: BaseException | str) -> str:
@@ -381,19 +329,15 @@ def node_at(root: yaml.Node, path: tuple[PathPart, ...]) -> tuple[yaml.Node | No
     node = root
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == part:
-                    key_node, node = k, v
-                    break
-            else:
-                return key_node, node
+            found = next(((k, v) for k, v in node.value
+                          if isinstance(k, yaml.ScalarNode) and k.value == part), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                key_node, node = None, node.value[part]
-            else:
-                return key_node, node
+            found = (None, node.value[part]) if 0 <= part < len(node.value) else None
         else:
-            return key_node, node
+            found = None
+        if found is None:
+            break
+        key_node, node = found
     return key_node, node
 
 
@@ -403,13 +347,6 @@ def position(root: yaml.Node, path: tuple[PathPart, ...], *,
     key_node, value_node = node_at(root, path)
     node = key_node if (at_key and key_node is not None) else value_node
     return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def mapping_keys(node: yaml.Node) -> Iterator[tuple[str, yaml.Node]]:
-    if isinstance(node, yaml.MappingNode):
-        for k, _v in node.value:
-            if isinstance(k, yaml.ScalarNode):
-                yield k.value, k
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -433,11 +370,9 @@ def temporary_path(path: Path) -> Path:
 def atomic_write(path: Path, text: str, display: str | None = None) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename: old or new, never half.
 
-    The temporary file is created afresh (``O_EXCL | O_NOFOLLOW``): a leftover of a killed
-    run is replaced, and a symlink planted under its name is never followed out of the
-    repository. The data is flushed to disk before the rename, so even a power cut leaves the
-    old or the new content (rename(2) replaces atomically; ext4 and XFS order it after fsync).
-    """
+    The temporary file is created afresh (``O_EXCL | O_NOFOLLOW``): a killed run's leftover
+    is replaced, a symlink planted under its name is never followed out of the repository.
+    fsync before rename(2): even a power cut leaves the old or the new content."""
     name = display or str(path)
     tmp = temporary_path(path)
     try:

@@ -1,4 +1,4 @@
-"""The KRM function: in-process, as `capa-accounts fn`, `capa-accounts-fn`, and as an exec plugin."""
+"""The KRM function: in-process, as `capa-accounts fn` or `capa-accounts-fn`, under kustomize."""
 
 from __future__ import annotations
 
