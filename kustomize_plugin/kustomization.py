@@ -8,6 +8,7 @@ prefixes, ...) is ``NeedsKustomize``: callers build it with a real kustomize ins
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ class NeedsKustomize(InputError):  # noqa: N818 - mostly a signal: `check` build
                          "a plain `resources:` list is supported", file)
         self.file = file
         self.feature = feature
+
+
+class MissingResourceError(InputError):
+    """A resource entry names a file or directory that does not exist: kustomize (and Flux)
+    fail the build. ``check`` reports it as a finding; ``render`` stops on it in ``base/``."""
 
 
 @dataclass(frozen=True)
@@ -132,5 +138,67 @@ def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> 
             out.extend(yamlio.load_documents(resolved, rel))
             files.append(rel)
         else:
-            raise InputError(f"resource {entry!r} does not exist", name, line, col)
+            raise MissingResourceError(f"resource {entry!r} does not exist", name, line, col)
     return Built(out, files)
+
+
+# Fields of a kustomization that name files or directories (kustomize api/types/kustomization.go).
+_PATH_LISTS = ("resources", "components", "bases", "crds", "configurations", "transformers",
+               "generators", "validators", "patchesStrategicMerge")
+_PATH_OBJECTS = ("patches", "patchesJson6902", "replacements")  # entries with a `path`
+_GENERATORS = ("configMapGenerator", "secretGenerator")  # `files` ("key=path"), `envs`, `env`
+
+
+def _references(data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    def strings(value: Any) -> list[tuple[int, str]]:
+        return [(i, v) for i, v in enumerate(value if isinstance(value, list) else [])
+                if isinstance(v, str)]
+
+    for key in _PATH_LISTS:  # an entry with a line break is an inline document, not a path
+        yield from (((key, i), v) for i, v in strings(data.get(key)) if "\n" not in v)
+    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
+        entries = data.get(key) if key != "openapi" else [data.get(key)]
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict):
+                continue
+            at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
+            for field in ("path", "env"):
+                if isinstance(entry.get(field), str):
+                    yield (*at, field), entry[field]
+            for field in ("files", "envs"):
+                yield from (((*at, field, j), v.split("=", 1)[-1])
+                            for j, v in strings(entry.get(field)))
+
+
+def escapes(repo: Path, directory: Path,
+            _seen: frozenset[Path] = frozenset()) -> list[tuple[str, int, int, str]]:
+    """(file, line, column, entry) of every path that a kustomization, or one it includes,
+    names outside the repository: a real kustomize (``--load-restrictor
+    LoadRestrictionsNone``, as Flux builds) would read it, but Flux's source holds nothing
+    outside. ``check`` asks before it runs kustomize, so the tool never reads there."""
+    top = repo.resolve()
+    try:
+        here = inside(repo, directory)
+    except InputError:
+        return []
+    kfile = find_kustomization(here)
+    if kfile is None or here in _seen:
+        return []
+    name = relative(top, kfile)
+    docs = yamlio.load_documents(kfile, name)
+    if not docs or not isinstance(docs[0].data, dict):
+        return []
+    out: list[tuple[str, int, int, str]] = []
+    for path, entry in _references(docs[0].data):
+        if not entry or "://" in entry or entry.startswith("git@"):
+            continue
+        try:
+            target = inside(top, here / entry, entry)
+        except OutsideRepositoryError:
+            out.append((name, *yamlio.position(docs[0].node, path), entry))
+            continue
+        except InputError:  # a symlink loop: kustomize reports it
+            continue
+        if target.is_dir():
+            out.extend(escapes(top, target, _seen | {here}))
+    return out

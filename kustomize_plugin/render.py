@@ -18,7 +18,12 @@ from typing import Any
 
 from kustomize_plugin import bootstrap, flux, operator_mode, yamlio
 from kustomize_plugin.errors import InputError, RenderError
-from kustomize_plugin.kustomization import build, inside
+from kustomize_plugin.kustomization import (
+    KUSTOMIZATION_FILES,
+    build,
+    inside,
+    resource_problem,
+)
 from kustomize_plugin.model import MANAGEMENT, OPERATOR, Account, AccountSet, load_account_set
 from kustomize_plugin.resources import (
     CLUSTER_NAME_LABEL,
@@ -69,13 +74,14 @@ def load_base(repo: Path) -> list[dict[str, Any]]:
     built = build(repo, base)
     items: list[dict[str, Any]] = []
     for doc in built.documents:
-        if not isinstance(doc.data, dict):
-            raise InputError("a resource must be a mapping", doc.file, doc.node.start_mark.line + 1)
+        problem = resource_problem(doc.data)
+        if problem is not None:
+            line, col = yamlio.position(doc.node, problem[0])
+            raise InputError(problem[1], doc.file, line, col)
         item = copy.deepcopy(doc.data)
         meta = item.setdefault("metadata", {})
-        if not isinstance(meta, dict):
-            raise InputError("metadata must be a mapping", doc.file, doc.node.start_mark.line + 1)
-        meta.setdefault("annotations", {})[SOURCE_ANNOTATION] = Path(doc.file).name
+        meta["annotations"] = {**(meta.get("annotations") or {}),
+                               SOURCE_ANNOTATION: Path(doc.file).name}
         items.append(item)
     return items
 
@@ -247,7 +253,9 @@ def _existing_generated(repo: Path) -> Iterator[str]:
             dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath) / d).is_symlink())
             for name in sorted(filenames):
                 path = Path(dirpath) / name
-                if path.is_symlink() or name.endswith(".capa-accounts-tmp"):
+                # Not through a symlink; not a FIFO (open() would block); not a killed render's
+                # temporary file (yamlio.atomic_write), which apply() removes.
+                if path.is_symlink() or not path.is_file() or name.endswith(yamlio.TMP_SUFFIX):
                     continue
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -261,10 +269,23 @@ def _existing_generated(repo: Path) -> Iterator[str]:
 def _read(path: Path, rel: str) -> str | None:
     if not path.exists() and not path.is_symlink():
         return None
+    if not path.is_file():
+        raise RenderError("exists and is not a regular file: render will not replace it", rel)
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RenderError(f"cannot read: {err}", rel) from err
+
+
+def _write_order(change: Change) -> tuple[int, str]:
+    """Listed files before what lists them (a kustomization.yaml, a Flux Kustomization), and
+    removed listings before their files: a render interrupted between two writes never
+    leaves a kustomization naming a file or directory that does not exist."""
+    lists = Path(change.path).name in KUSTOMIZATION_FILES or \
+        change.path.startswith("clusters/management/")
+    if change.action == "delete":
+        return (2 if lists else 3), change.path
+    return (1 if lists else 0), change.path
 
 
 def changes(repo: Path, target: Plan) -> list[Change]:
@@ -273,7 +294,7 @@ def changes(repo: Path, target: Plan) -> list[Change]:
     root = repo.resolve()
     for rel, new in sorted(target.files.items()):
         path = repo / rel
-        inside(root, path)
+        inside(root, path, rel)
         old = _read(path, rel)
         if old is None:
             out.append(Change(rel, "create", "", new))
@@ -286,20 +307,38 @@ def changes(repo: Path, target: Plan) -> list[Change]:
         if rel not in target.files:
             out.append(Change(rel, "delete", (repo / rel).read_text(encoding="utf-8",
                                                                    errors="replace"), ""))
-    return out
+    return sorted(out, key=_write_order)
+
+
+def _remove_leftovers(repo: Path) -> None:
+    """Temporary files of a render killed mid-write (``yamlio.atomic_write``)."""
+    for top in (".", *MANAGED_DIRS):
+        root = repo / top
+        if not root.is_dir() or root.is_symlink():
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [] if top == "." else [
+                d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+            for name in filenames:
+                if name.startswith(".") and name.endswith(yamlio.TMP_SUFFIX):
+                    (Path(dirpath) / name).unlink(missing_ok=True)
 
 
 def apply(repo: Path, todo: list[Change]) -> None:
+    _remove_leftovers(repo)
     fail_after = int(os.environ.get(_FAULT_ENV, "-1"))
     for n, change in enumerate(todo):
         if n == fail_after:
             raise RenderError(f"test fault injected after {n} writes", change.path)
         path = repo / change.path
         if change.action == "delete":
-            path.unlink()
-            _prune_empty(repo, path.parent)
+            try:
+                path.unlink()
+                _prune_empty(repo, path.parent)
+            except OSError as err:
+                raise RenderError(f"cannot delete: {err.strerror or err}", change.path) from err
         else:
-            yamlio.atomic_write(path, change.new)
+            yamlio.atomic_write(path, change.new, change.path)
 
 
 def _prune_empty(repo: Path, directory: Path) -> None:

@@ -13,7 +13,9 @@ CAPI_GROUP = "cluster.x-k8s.io"
 CONTROLLER_IDENTITY = "AWSClusterControllerIdentity"
 ROLE_IDENTITY = "AWSClusterRoleIdentity"
 STATIC_IDENTITY = "AWSClusterStaticIdentity"
-IDENTITY_KINDS = frozenset({CONTROLLER_IDENTITY, ROLE_IDENTITY, STATIC_IDENTITY})
+# A tuple, not a set: `kind in IDENTITY_KINDS` compares, and never hashes a kind that bad YAML
+# made a list or a mapping.
+IDENTITY_KINDS = (CONTROLLER_IDENTITY, ROLE_IDENTITY, STATIC_IDENTITY)
 CONTROL_PLANE = "AWSManagedControlPlane"
 DEFAULT_IDENTITY = "default"
 

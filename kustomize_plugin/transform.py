@@ -78,6 +78,11 @@ def _meta(item: Item) -> Item:
     return meta
 
 
+def _mapping(value: Any) -> Item:
+    """``value`` when it is a mapping, else an empty one: base items are user input."""
+    return value if isinstance(value, MutableMapping) else {}
+
+
 def _spec(item: Item) -> Item:
     spec = item.get("spec")
     if not isinstance(spec, MutableMapping):
@@ -196,22 +201,23 @@ def _cluster_items(items: list[Item]) -> list[Item]:
 def _group(items: list[Item], cluster: Item) -> list[int]:
     """Indexes of the items that make up one CAPI cluster: the Cluster and what it references."""
     name = _name(cluster)
-    spec = cluster.get("spec") or {}
-    refs = {(r.get("kind"), r.get("name")) for r in (spec.get("infrastructureRef"),
-                                                      spec.get("controlPlaneRef"))
+    spec = _mapping(cluster.get("spec"))
+    refs = {(str(r.get("kind")), str(r.get("name"))) for r in (spec.get("infrastructureRef"),
+                                                                spec.get("controlPlaneRef"))
             if isinstance(r, MutableMapping)}
     members: list[int] = []
     for index, item in enumerate(items):
         spec_of = item.get("spec")
         item_spec = spec_of if isinstance(spec_of, MutableMapping) else {}
         labels = _meta(item).get("labels") or {}
-        if (item is cluster or (item.get("kind"), _name(item)) in refs
+        if (item is cluster or (str(item.get("kind")), _name(item)) in refs
                 or (item.get("kind") == "MachinePool" and item_spec.get("clusterName") == name)
                 or (isinstance(labels, MutableMapping) and labels.get(CLUSTER_NAME_LABEL) == name)):
             members.append(index)
     for index in list(members):
-        template = ((items[index].get("spec") or {}).get("template") or {}).get("spec") or {}
-        ref = template.get("infrastructureRef") if isinstance(template, MutableMapping) else None
+        spec_of = _mapping(items[index].get("spec"))
+        template = _mapping(_mapping(spec_of.get("template")).get("spec"))
+        ref = template.get("infrastructureRef")
         if isinstance(ref, MutableMapping):
             for j, item in enumerate(items):
                 if j not in members and (item.get("kind"), _name(item)) == (ref.get("kind"),
@@ -285,7 +291,7 @@ def _rename(group: list[Item], old: str, new: str) -> None:
                 _set(ref, "name", _renamed(str(ref["name"]), old, new))
         if item.get("kind") == "MachinePool":
             _set(spec, "clusterName", new)
-            template = (spec.get("template") or {}).get("spec")
+            template = _mapping(spec.get("template")).get("spec")
             if isinstance(template, MutableMapping):
                 if "clusterName" in template:
                     _set(template, "clusterName", new)
@@ -293,7 +299,7 @@ def _rename(group: list[Item], old: str, new: str) -> None:
                     ref = template.get(key)
                     if isinstance(ref, MutableMapping) and ref.get("name"):
                         _set(ref, "name", _renamed(str(ref["name"]), old, new))
-                config_ref = (template.get("bootstrap") or {}).get("configRef")
+                config_ref = _mapping(template.get("bootstrap")).get("configRef")
                 if isinstance(config_ref, MutableMapping) and config_ref.get("name"):
                     _set(config_ref, "name", _renamed(str(config_ref["name"]), old, new))
 

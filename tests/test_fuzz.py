@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from fuzz.fuzz_inputs import TOKENS, apply_ops, crash_of, fn_input
 from hypothesis import HealthCheck, given, settings
@@ -129,3 +130,26 @@ def test_mutated_resource_lists_never_crash_fn(ops: list[Any]) -> None:
                       st.lists(st.sampled_from(TOKENS), max_size=30).map(b"".join)))
 def test_arbitrary_bytes_never_crash_fn(data: bytes) -> None:
     _fn(data)
+
+
+# --- crashes the fuzzer found, kept as fixed examples ---------------------------------------------
+
+FOUND: list[Any] = [
+    pytest.param("base/cluster.yaml", "name: cluster-control-plane\nspec:\n",
+                 "name: cluster-control-plane\nspec: .inf\nx:\n", id="spec-a-number"),
+    pytest.param("base/cluster.yaml", "      bootstrap:\n        dataSecretName: \"\"\n",
+                 "      bootstrap: x\n", id="bootstrap-a-string"),
+    pytest.param("base/namespace.yaml", "kind: Namespace", "kind: [1, {a: b}]", id="kind-a-list"),
+]
+
+
+@pytest.mark.parametrize(("rel", "old", "new"), FOUND)
+def test_malformed_base_items_never_crash_render_or_fn(repo: Repo, rel: str, old: str,
+                                                       new: str) -> None:
+    text = repo.pristine[rel].decode()
+    assert old in text
+    text = text.replace(old, new, 1)
+    repo.run(["render --check", "render"], rel, text.encode())
+    resource_list = yaml.safe_load(FN_INPUT)
+    resource_list["items"] = [d for d in yaml.safe_load_all(text) if d is not None]
+    _fn(yaml.safe_dump(resource_list).encode())

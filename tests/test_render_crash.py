@@ -73,27 +73,28 @@ class States:
         shutil.copytree(self.before, path)
         return path
 
-    def assert_old_or_new(self, repo: Path) -> tuple[int, int]:
+    def assert_old_or_new(self, repo: Path, run: str = "") -> tuple[int, int]:
         """Every file is its old or its new content (absent counts when that is old or new);
         returns how many changed files are new and how many old."""
         now = snapshot(repo)
         stray = [p for p in now if p not in self.old and p not in self.new
                  and not Path(p).name.endswith(TMP_SUFFIX)]
-        assert not stray, f"files that are neither old nor new: {stray}"
+        assert not stray, f"{run}: files that are neither old nor new: {stray}"
         new = old = 0
         for path in self.changed:
             current = now.get(path)
-            assert current in (self.old.get(path), self.new.get(path)), f"{path} is half-written"
+            assert current in (self.old.get(path), self.new.get(path)), \
+                f"{run}: {path} is half-written"
             new += current == self.new.get(path)
             old += current == self.old.get(path)
         return new, old
 
-    def assert_converges(self, repo: Path) -> None:
+    def assert_converges(self, repo: Path, run: str = "") -> None:
         code, output = render(repo)
-        assert code == 0, output
-        assert render(repo, "--check") == (0, "")
-        assert snapshot(repo) == self.new
-        assert not list(repo.rglob(f"*{TMP_SUFFIX}")), "render leaves no temporary file behind"
+        assert code == 0, (run, output)
+        assert render(repo, "--check") == (0, ""), run
+        assert snapshot(repo) == self.new, run
+        assert not list(repo.rglob(f"*{TMP_SUFFIX}")), f"{run}: a temporary file is left behind"
 
 
 @pytest.fixture(scope="module")
@@ -146,14 +147,34 @@ def test_killed_render_leaves_old_or_new_and_converges(states: States, tmp_path:
         finally:
             _, stderr = proc.communicate(timeout=60)
         assert b"Traceback" not in stderr, f"seed {seed}"
-        new, old = states.assert_old_or_new(repo)
+        new, old = states.assert_old_or_new(repo, f"seed {seed}")
         if new and old:
             mid_write += 1
         if mid_write == 1 and new and old:
             # The killed process's temporary files break neither check nor render.
             result = runner.invoke(main, ["check", "--repo", str(repo)])
-            assert result.exit_code == 1 and "[CAPA-R001]" in result.output, result.output
+            assert result.exception is None or isinstance(result.exception, SystemExit)
             assert TMP_SUFFIX not in result.output
-        states.assert_converges(repo)
+            # Killed between a new overlay's kustomization.yaml and a file it lists, the
+            # missing file is a finding too (test_a_kustomization_naming_a_missing_file_...).
+            assert result.exit_code == 1 and "[CAPA-R001]" in result.output, \
+                (seed, result.output)
+        states.assert_converges(repo, f"seed {seed}")
         shutil.rmtree(repo)
     assert mid_write, "no kill landed while render was writing: the test proved nothing"
+    print(f"{mid_write} of {KILLS} kills landed while render was writing")
+
+
+def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States,
+                                                            tmp_path: Path) -> None:
+    """The state a render killed between a new overlay's kustomization.yaml and namespace.yaml
+    would leave: kustomize (and so Flux) fails that build, which is CAPA-R002, not bad input."""
+    repo = states.fresh(tmp_path / "repo")
+    overlay = repo / "overlays/a030"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_bytes(states.new["overlays/a030/kustomization.yaml"])
+    result = runner.invoke(main, ["check", "--repo", str(repo)])
+    assert result.exit_code == 1
+    assert ("overlays/a030/kustomization.yaml:5:3: [CAPA-R002] resource 'namespace.yaml' does "
+            "not exist") in result.output
+

@@ -273,8 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
-    parser.add_argument("--out", type=Path, default=Path("fuzz-crashes"),
-                        help="directory for crashing inputs (default: ./fuzz-crashes)")
+    default_out = Path(tempfile.gettempdir()) / "capa-accounts-fuzz-crashes"
+    parser.add_argument("--out", type=Path, default=default_out,
+                        help=f"directory for crashing inputs (default: {default_out})")
     parser.add_argument("--bound", type=int, default=20, help="seconds one run may take")
     parser.add_argument("--memory-gb", type=float, default=2.0,
                         help="address-space limit, so a memory blow-up shows as a crash")
