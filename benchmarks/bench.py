@@ -30,19 +30,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jsonschema_compare  # noqa: E402 - a sibling module of this script
+from table import Row, print_table, scaling_rows  # noqa: E402 - likewise
 
 BIN = Path(sys.executable).parent
 PYTHON = sys.executable
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1")
 GENERATED = ("overlays", "bootstrap", "clusters/management", ".sourceignore")
 CHANGED_FILE = "overlays/staging/identity.yaml"
+TARGET_SIZE = 300  # the issue's targets are for a 300-account repository
 FLOOR = """
 import os, sys, yaml
 for dirpath, dirnames, filenames in os.walk(sys.argv[1]):
@@ -66,12 +67,13 @@ from hooks.rules.schemas import stored_view_validator
 from kustomize_plugin.schema.registry import schema_check
 root, runs = Path(sys.argv[1]), int(sys.argv[2])
 all_rules()
-off, on = [], []
-for _ in range(runs):
-    start = time.perf_counter(); engine.check(root, schemas=False)
-    off.append(time.perf_counter() - start)
-    start = time.perf_counter(); engine.check(root)
-    on.append(time.perf_counter() - start)
+engine.check(root)  # not counted: imports and caches, once for both
+times = {False: [], True: []}
+for i in range(runs):
+    for schemas in ((False, True) if i % 2 == 0 else (True, False)):
+        start = time.perf_counter(); engine.check(root, schemas=schemas)
+        times[schemas].append(time.perf_counter() - start)
+off, on = times[False], times[True]
 docs = [d.data for d, _ in load(root).documents if isinstance(d.data, dict)
         and schema_check(str(d.data.get("apiVersion")), str(d.data.get("kind")))]
 validate = stored_view_validator()
@@ -86,31 +88,6 @@ print(json.dumps({"off": off, "on": on, "docs": len(docs), "schema_only": schema
 
 class BenchError(Exception):
     """A command under measurement failed: the numbers would be meaningless."""
-
-
-@dataclass
-class Row:
-    accounts: str
-    measure: str
-    runs: int
-    seconds: float
-    baseline: str = ""
-    base_seconds: float | None = None
-    must: float | None = None
-    aim: float | None = None
-    note: str = ""
-
-    @property
-    def ratio(self) -> float | None:
-        return self.seconds / self.base_seconds if self.base_seconds else None
-
-    @property
-    def verdict(self) -> str:
-        if self.must is None or self.ratio is None:
-            return ""
-        if self.aim is not None and self.ratio <= self.aim:
-            return "aim"
-        return "must" if self.ratio <= self.must else "MISS"
 
 
 def tool(name: str) -> str:
@@ -218,22 +195,41 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
         remove_generated(repo)
         return run([capa, "render", "--repo", str(repo)])[0]
 
+    def render_one_more() -> float:
+        accounts_file = repo / "accounts.yaml"
+        before = accounts_file.read_text(encoding="utf-8")
+        data = yaml.safe_load(before)
+        data["spec"]["accounts"].append({"name": "one-more", "accountId": "499999999999",
+                                         "region": "eu-west-1", "kubernetesVersion": "1.31"})
+        accounts_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        seconds = run([capa, "render", "--repo", str(repo)])[0]
+        accounts_file.write_text(before, encoding="utf-8")
+        run([capa, "render", "--repo", str(repo)])  # not counted: back to the fleet
+        return seconds
+
     medians = rounds(runs, {
         "floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
         "render": render_fresh,
+        "render_one": render_one_more,
         "render_check": lambda: run([capa, "render", "--check", "--repo", str(repo)])[0],
         "check": lambda: run([capa, "check", "--repo", str(repo)])[0],
     })
     floor = medians["floor"]
     size = str(accounts)
+    # The targets are the issue's, for a 300-account repository; other sizes show the ratios.
+    must, aim = (3.0, 2.0) if accounts == TARGET_SIZE else (None, None)
+    render_must, render_aim = (5.0, 3.0) if accounts == TARGET_SIZE else (None, None)
     rows = [
         Row(size, f"floor: C loader reads {files} YAML files", runs, floor,
             note=f"repository made in {made:.1f} s"),
-        Row(size, "check (whole process)", runs, medians["check"], "floor", floor, 3.0, 2.0),
-        Row(size, "render (writes every generated file)", runs, medians["render"], "floor",
-            floor, 5.0, 3.0),
-        Row(size, "render --check (writes nothing)", runs, medians["render_check"], "floor",
-            floor),
+        Row(size, "check (whole process)", runs, medians["check"], "floor", floor, must, aim),
+        Row(size, "render, every generated file written (fresh)", runs, medians["render"],
+            "floor", floor, render_must, render_aim,
+            note="creating and syncing each file dominates: filesystem-bound"),
+        Row(size, "render after adding an account to the fleet", runs, medians["render_one"],
+            "floor", floor, note="plans every account, writes the changed files"),
+        Row(size, "render --check (plans every account, writes nothing)", runs,
+            medians["render_check"], "floor", floor),
     ]
     _, proc = run([PYTHON, "-c", IN_PROCESS, str(repo), str(runs), CHANGED_FILE])
     inner = json.loads(proc.stdout)
@@ -246,22 +242,26 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
             inner["schema_only"],
             note=f"{inner['docs'] / max(inner['schema_only'], 1e-9):,.0f} docs/s"),
     ]
-    rows += build_rows(repo, size, runs, inner["affected"])
+    rows += build_rows(repo, size, runs, inner["affected"], accounts == TARGET_SIZE)
     extra = {"check": medians["check"], "docs": inner["docs"],
              "schema_only": inner["schema_only"]}
     return rows, extra
 
 
-def build_rows(repo: Path, size: str, runs: int, affected: list[str]) -> list[Row]:
+def build_rows(repo: Path, size: str, runs: int, affected: list[str],
+               target: bool) -> list[Row]:
     """The pre-commit build hook: one changed overlay file versus every overlay (one run)."""
     build = tool("capa-accounts-build")
     run([build, "--repo", ".", CHANGED_FILE], cwd=repo)  # not counted: fills the caches
     one = [run([build, "--repo", ".", CHANGED_FILE], cwd=repo) for _ in range(runs)]
     every_seconds, every = run([build, "--repo", "."], cwd=repo)
+    built = _built(one[-1][1])
     return [
         Row(size, f"pre-commit build after changing {CHANGED_FILE}", runs,
             statistics.median(s for s, _ in one), "all overlays", every_seconds,
-            note=f"{_built(one[-1][1])} (affected: {', '.join(affected)})"),
+            note=f"{built} (affected: {', '.join(affected)})",
+            holds=(built.startswith("1 ") and affected == ["overlays/staging"]) if target
+            else None),
         Row(size, "pre-commit build of all overlays", 1, every_seconds, note=_built(every)),
     ]
 
@@ -298,34 +298,6 @@ def _with_stdin(argv: list[str], data: bytes) -> Callable[[], float]:
     return lambda: run(argv, stdin=data)[0]
 
 
-def print_table(rows: list[Row]) -> None:
-    header = ("accounts", "measure", "runs", "median s", "vs", "base s", "ratio", "must", "aim",
-              "holds", "note")
-    lines = [header]
-    for r in rows:
-        lines.append((r.accounts, r.measure, str(r.runs), f"{r.seconds:.3f}", r.baseline,
-                      "" if r.base_seconds is None else f"{r.base_seconds:.3f}",
-                      "" if r.ratio is None else f"{r.ratio:.2f}",
-                      "" if r.must is None else f"<= {r.must:g}",
-                      "" if r.aim is None else f"<= {r.aim:g}", r.verdict, r.note))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
-    for line in lines:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False))
-              + "  " + line[-1])
-
-
-def scaling_rows(checks: dict[int, float]) -> list[Row]:
-    rows = []
-    sizes = sorted(checks)
-    for small, large in zip(sizes, sizes[1:], strict=False):
-        rows.append(Row(f"{large}/{small}", "check time ratio", 0, checks[large],
-                        f"check at {small}", checks[small], note=f"{large / small:g}x accounts"))
-    if 30 in checks and 300 in checks:
-        rows.append(Row("300/30", "check at 300 / check at 30", 0, checks[300], "check at 30",
-                        checks[30], 8.0, 5.0))
-    return rows
-
-
 def comparison_lines(repo: Path, workdir: Path, extra: dict[str, float], size: int) -> list[str]:
     result = jsonschema_compare.compare(repo, workdir / "jsonschema")
     if not result.documents:
@@ -360,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [10] if args.quick else sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     runs = 1 if args.quick else max(1, args.runs)
     compare_size = args.compare_size or max([s for s in sizes if s <= 300] or sizes[:1])
+    if args.quick and args.compare_size is None:
+        compare_size = 0  # one check-jsonschema process per kind takes too long for a smoke run
     temporary = None
     if args.workdir is None:
         temporary = tempfile.TemporaryDirectory(prefix="capa-bench-")
@@ -372,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows: list[Row] = []
         checks: dict[int, float] = {}
-        notes: list[str] = []
+        notes = ["check-jsonschema comparison: skipped in --quick (give --compare-size)"] \
+            if compare_size == 0 else []
         for size in sizes:
             size_rows, extra = measure_size(size, runs, workdir)
             rows += size_rows
@@ -387,10 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in notes:
             print(line)
         missed = [r for r in rows if r.verdict == "MISS"]
-        print(f"targets: {sum(r.must is not None for r in rows) - len(missed)} of "
-              f"{sum(r.must is not None for r in rows)} 'must' rows hold"
-              + ("; missed: " + "; ".join(f"{r.accounts} {r.measure} ({r.ratio:.2f})"
-                                          for r in missed) if missed else ""))
+        targeted = sum(r.targeted for r in rows)
+        print(f"targets: {targeted - len(missed)} of {targeted} 'must' rows hold"
+              + ("; missed: " + "; ".join(f"{r.accounts} {r.measure}" + (
+                  f" ({r.ratio:.2f})" if r.ratio is not None else "") for r in missed)
+                 if missed else ""))
     except BenchError as err:
         print(f"bench: {err}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from typing import Any
 
 from hooks.context import Context
 from hooks.finding import Finding
-from hooks.repository import load
+from hooks.repository import Planner, load
 from hooks.rules import all_rules, run_rules
 
 
@@ -37,6 +37,14 @@ class Report:
         return {"errors": self.errors, "warnings": self.warnings, "suppressed": self.suppressed,
                 "files": self.files,
                 "filesWithFindings": len({f.file for f in self.findings})}
+
+
+def _planner(root: Path) -> Planner:
+    """Render's plan, made once: CAPA-R001 compares it with the tree, and the loader takes
+    render's documents for every file whose text is render's instead of parsing it again."""
+    from kustomize_plugin import render
+
+    return lambda account_set: render.plan(root, account_set)
 
 
 def _schema(crds: tuple[Path, ...]) -> Any:
@@ -79,7 +87,7 @@ def _without_cycle_collector() -> Iterator[None]:
 
 def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
            schemas: bool) -> tuple[Report, Context]:
-    loaded = load(root)
+    loaded = load(root, planner=_planner(root))
     ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref
     ctx.crds = crds

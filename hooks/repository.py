@@ -14,17 +14,23 @@ import os
 import posixpath
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from kustomize_plugin import yamlio
-from kustomize_plugin.errors import InputError
+from kustomize_plugin.errors import CapaAccountsError, InputError
 from kustomize_plugin.kustomization import (
     KUSTOMIZATION_FILES,
+    Built,
+    MissingResourceError,
     NeedsKustomize,
     OutsideRepositoryError,
     build,
+    escapes,
 )
 from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, load_account_set
 
@@ -61,6 +67,9 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
     texts: dict[str, str] = field(default_factory=dict)
+    # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
+    plan: Any = None
+    plan_error: CapaAccountsError | None = None
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:
@@ -103,12 +112,21 @@ def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     return out
 
 
-def load(root: Path) -> Loaded:
+Planner = Callable[[AccountSet], Any]
+
+
+def load(root: Path, planner: Planner | None = None) -> Loaded:
+    """Read the repository; ``planner`` (render's plan) spares parsing the files it wrote."""
     if not root.is_dir():
         raise InputError("no such repository directory", str(root))
     account_set = load_account_set(root) if (root / ACCOUNTS_FILE).is_file() else None
     exclude = account_set.check_exclude if account_set else ()
     loaded = Loaded(root, account_set)
+    if planner is not None and account_set is not None:
+        try:
+            loaded.plan = planner(account_set)
+        except CapaAccountsError as err:
+            loaded.plan_error = err
     files = loaded.files = walk_files(root, exclude)
     loaded.yaml_files = [f for f in files if f.endswith(YAML_SUFFIXES)]
     kdirs = sorted({posixpath.dirname(f) or "." for f in files
@@ -138,8 +156,10 @@ def load(root: Path) -> Loaded:
                 continue
         # walk_files never enters a symlinked directory: a file it lists that is not itself a
         # symlink is inside the repository without resolving every component of its path.
-        docs = yamlio.load_documents(path, rel, confine=symlink)
-        loaded.keep_texts(docs)
+        docs = None if symlink else _rendered_documents(loaded, rel)
+        if docs is None:
+            docs = yamlio.load_documents(path, rel, confine=symlink)
+            loaded.keep_texts(docs)
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
     # Directories whose kustomization another one includes are judged as part of that one.
@@ -176,10 +196,16 @@ def _listed_files(root: Path, kdir: str) -> list[str]:
 def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced: set[str]) -> None:
     root = loaded.root
     try:
-        built = build(root, root / kdir)
+        built = _rendered_overlay(loaded, kdir) or build(root, root / kdir)
     except OutsideRepositoryError as err:
         loaded.problems.append((err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002",
                                 f"{err.message}: Flux builds only inside its source; not read"))
+        return
+    except MissingResourceError as err:
+        # kustomize, and so Flux, fails this build (a render killed between a new overlay's
+        # kustomization.yaml and the files it lists leaves this): a finding, not bad input.
+        loaded.problems.append((err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002",
+                                err.message))
         return
     except NeedsKustomize as need:
         _build_with_kustomize(loaded, kdir, need)
@@ -194,6 +220,85 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         loaded.documents.append((doc, Source(kdir)))
 
 
+# --- files render wrote: render's own documents, not parsed again --------------------------------
+# In a fleet repository almost every file is generated, and render's plan (which CAPA-R001
+# needs anyway) holds each one's text and the documents it was dumped from. A file whose text
+# is exactly that text loads as exactly those documents (the safe dumper writes plain data so
+# that it reads back equal), so it is read and compared, not composed: composing is most of
+# what check costs. Its node tree, only needed for a finding's line and column, is composed
+# the first time a finding asks for it. Anything else (drift, a hand edit, a symlink, a
+# kustomization render would not write) takes the ordinary way.
+
+class RenderedDocument(yamlio.Document):
+    """A document of a file whose text is render's: render's data; nodes composed on demand."""
+
+    def __init__(self, file: str, index: int, data: Any, text: str) -> None:
+        for name, value in (("file", file), ("index", index), ("data", data), ("text", text),
+                            ("_node", None)):
+            object.__setattr__(self, name, value)
+
+    @property  # type: ignore[override]
+    def node(self) -> yaml.Node:
+        node: yaml.Node | None = self.__dict__["_node"]
+        if node is None:
+            node = yamlio.compose(self.__dict__["text"], self.file)[self.index]
+            object.__setattr__(self, "_node", node)
+        return node
+
+
+def _rendered_documents(loaded: Loaded, rel: str) -> list[yamlio.Document] | None:
+    """The documents of a regular file render would write, read once: render's own when the
+    text is render's, else parsed; None when render does not write it."""
+    plan = loaded.plan
+    expected = plan.files.get(rel) if plan is not None else None
+    data = getattr(plan, "documents", {}).get(rel) if expected is not None else None
+    if data is None or not all(type(d) is dict and d and _string_keys(d) for d in data):
+        return None
+    text = yamlio.read_text(loaded.root / rel, rel, confine=False)
+    loaded.texts[rel] = text
+    if text != expected:
+        return yamlio.documents_from_text(text, rel)
+    return [RenderedDocument(rel, i, d, text) for i, d in enumerate(data)]
+
+
+def _string_keys(value: Any) -> bool:
+    # A non-string key would read back as its text (yamlio.json_key): not the same data.
+    if type(value) is dict:
+        return all(type(k) is str and _string_keys(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_string_keys(v) for v in value)
+    return True
+
+
+def _rendered_overlay(loaded: Loaded, kdir: str) -> Built | None:
+    """A kustomization directory exactly as render writes it, without parsing it again."""
+    kfile = f"{kdir}/{KUSTOMIZATION_FILES[0]}"
+    if loaded.plan is None or kfile not in loaded.plan.files \
+            or not _regular_file(loaded.root / kfile):
+        return None
+    kdocs = _rendered_documents(loaded, kfile)
+    if not kdocs or not isinstance(kdocs[0], RenderedDocument) \
+            or set(kdocs[0].data) - {"apiVersion", "kind", "resources"}:
+        return None
+    documents: list[yamlio.Document] = []
+    files = [kfile]
+    for entry in kdocs[0].data.get("resources") or []:
+        rel = f"{kdir}/{entry}"
+        if not isinstance(entry, str) or "/" in entry or entry in (".", "..") \
+                or rel not in loaded.plan.files or not _regular_file(loaded.root / rel):
+            return None
+        docs = _rendered_documents(loaded, rel)
+        if not docs or not all(isinstance(d, RenderedDocument) for d in docs):
+            return None
+        documents += docs
+        files.append(rel)
+    return Built(documents, files)
+
+
+def _regular_file(path: Path) -> bool:
+    return not path.is_symlink() and path.is_file()
+
+
 def kustomize_command() -> list[str] | None:
     """A plugin-free kustomize, as Flux builds (LoadRestrictionsNone, no plugins)."""
     if shutil.which("kubectl"):
@@ -205,6 +310,13 @@ def kustomize_command() -> list[str] | None:
 
 def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
     kfile = need.file
+    # kustomize would read whatever these name, outside the repository too: refuse first.
+    outside = escapes(loaded.root, loaded.root / kdir)
+    for file, line, column, entry in outside:
+        loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} leads outside the "
+                                "repository: Flux builds only inside its source; not built"))
+    if outside:
+        return
     if need.feature in ("transformers", "generators", "validators"):
         plugin = _function_plugin(loaded.root, kfile, need.feature)
         if plugin:

@@ -8,6 +8,7 @@ Kustomizations whose paths exist, and `force: true` where CAPA forbids updates.
 from __future__ import annotations
 
 import posixpath
+import stat
 from pathlib import Path
 
 from hooks.context import Context, Obj
@@ -16,7 +17,7 @@ from hooks.rules import Reporter, rule
 from kustomize_plugin import render, yamlio
 from kustomize_plugin.errors import CapaAccountsError, RenderError
 from kustomize_plugin.kustomization import inside
-from kustomize_plugin.model import ROLE_IDENTITY
+from kustomize_plugin.model import ROLE_IDENTITY, AccountSet
 from kustomize_plugin.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
@@ -42,7 +43,8 @@ def _changes(ctx: Context, plan: render.Plan) -> list[render.Change]:
 
     The verdicts are render's: old text with universal newlines (render reads in text mode),
     a path through a symlink out of the repository or a differing file without the generated
-    header stops render (a CapaAccountsError), a generated file the plan lacks is deleted.
+    header stops render (a CapaAccountsError), a generated file the plan lacks is deleted
+    (among the files check reads: ``spec.check.exclude`` applies).
     """
     out: list[render.Change] = []
     walked = set(ctx.loaded.files)
@@ -64,6 +66,17 @@ def _changes(ctx: Context, plan: render.Plan) -> list[render.Change]:
     return out
 
 
+def _plan(ctx: Context, account_set: AccountSet) -> render.Plan:
+    """Render's plan: the one the loader used (engine.check plans before loading), else new."""
+    loaded = ctx.loaded
+    if loaded.plan_error is not None:
+        raise loaded.plan_error
+    if loaded.plan is None:
+        loaded.plan = render.plan(ctx.root, account_set)
+    plan: render.Plan = loaded.plan
+    return plan
+
+
 def _old_text(ctx: Context, rel: str, root: Path, walked: bool) -> str | None:
     text = ctx.loaded.texts.get(rel)
     if text is not None:  # read by the loader, which confined it to the repository
@@ -76,15 +89,19 @@ def _old_text(ctx: Context, rel: str, root: Path, walked: bool) -> str | None:
     if not path.exists() and not path.is_symlink():
         return None
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read forever
+            raise RenderError("is not a regular file: render cannot replace it", rel)
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RenderError(f"cannot read: {err}", rel) from err
 
 
 def _generated_file(path: Path) -> bool:
-    if path.is_symlink():
-        return False  # render never deletes through a symlink
     try:
+        # Render never deletes through a symlink; a FIFO or device is no generated file (and
+        # opening one could block forever).
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
         with open(path, encoding="utf-8", errors="replace") as handle:
             return render.is_generated(handle.readline())
     except OSError:
@@ -113,7 +130,7 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
     if ctx.account_set is None:
         return
     try:
-        todo = _changes(ctx, render.plan(ctx.root, ctx.account_set))
+        todo = _changes(ctx, _plan(ctx, ctx.account_set))
     except CapaAccountsError as err:
         if ctx.account_set.credentials != ROLE_IDENTITY:
             return  # render does not write this mode yet: nothing to compare with

@@ -16,6 +16,7 @@ import base64
 import binascii
 import inspect
 import re
+import stat
 from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
@@ -381,8 +382,11 @@ def _repository_findings(ctx: Context) -> list[Finding]:
 
 
 def _read(path: Path) -> str | None:
+    """A regular file's text; None for a symlink, a FIFO or device (opening one could block
+    forever), a file over the size bound, or binary content."""
     try:
-        if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
             return None
         raw = path.read_bytes()
     except OSError:
