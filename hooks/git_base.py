@@ -18,13 +18,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hooks.repository import (  # _excluded: the one reading of spec.check.exclude globs
+from hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
     KUSTOMIZE_TIMEOUT,
     SKIP_DIRS,
     YAML_SUFFIXES,
     Loaded,
     Source,
-    _excluded,
+    excluded,
     kustomize_command,
 )
 from kustomize_plugin import yamlio
@@ -213,7 +213,7 @@ class _RefLoader:
                    and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)])
         loaded.account_set = self.account_set()
         exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
-        files = sorted(p for p in tree.files if not _excluded(p, exclude))
+        files = sorted(p for p in tree.files if not excluded(p, exclude))
         loaded.yaml_files = [p for p in files if p.endswith(YAML_SUFFIXES)]
         kdirs = sorted({posixpath.dirname(p) or "." for p in files
                         if posixpath.basename(p) in KUSTOMIZATION_FILES})

@@ -78,7 +78,7 @@ class Loaded:
                 self.texts.setdefault(doc.file, text)
 
 
-def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/*") + "/*")
                or rel.startswith(p.rstrip("*").rstrip("/") + "/") for p in patterns)
 
@@ -99,7 +99,7 @@ def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
         keep = []
         for d in sorted(dirnames):
             rel = d if rel_dir == "." else f"{rel_dir}/{d}"
-            if skipped_dir(rel) or _excluded(rel, exclude):
+            if skipped_dir(rel) or excluded(rel, exclude):
                 continue
             if (base / d).is_symlink():
                 continue  # never followed: a symlinked directory may leave the repository
@@ -107,7 +107,7 @@ def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
         dirnames[:] = keep
         for name in sorted(filenames):
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if not _excluded(rel, exclude):
+            if not excluded(rel, exclude):
                 out.append(rel)
     return out
 

@@ -24,8 +24,8 @@ import yaml
 
 from kustomize_plugin import yamlio
 from kustomize_plugin.errors import CapaAccountsError, InputError
+from kustomize_plugin.function_config import parse_function_config
 from kustomize_plugin.kustomization import resource_problem
-from kustomize_plugin.model import parse_function_config
 from kustomize_plugin.transform import Result, transform
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")

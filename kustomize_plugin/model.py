@@ -6,7 +6,6 @@ principal ARN) is computed here and nowhere else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -118,11 +117,11 @@ class AccountSet:
 
 
 @cache
-def _compiled(which: str) -> Check:
+def compiled_schema(which: str) -> Check:
     return compile_schema(ACCOUNT_SET if which == "AccountSet" else ACCOUNT_CONFIG)
 
 
-def _raise_first(doc: yamlio.Document, violations: list[Violation]) -> None:
+def raise_first_violation(doc: yamlio.Document, violations: list[Violation]) -> None:
     if not violations:
         return
     v = min(violations, key=lambda v: yamlio.position(doc.node, v.path, at_key=v.at_key))
@@ -176,7 +175,7 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
         raise ConfigError(
             f"expected apiVersion {API_VERSION} and kind AccountSet", doc.file, line, col
         )
-    _raise_first(doc, validate(_compiled("AccountSet"), data))
+    raise_first_violation(doc, validate(compiled_schema("AccountSet"), data))
     spec = data["spec"]
     mgmt = spec["management"]
     partition = spec.get("partition", "aws")
@@ -189,7 +188,7 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
         name_suffix=mgmt.get("nameSuffix", DEFAULT_NAME_SUFFIX),
     )
     accounts = tuple(
-        _account(
+        account_from_entry(
             entry["name"],
             entry,
             partition,
@@ -214,7 +213,7 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
     return account_set
 
 
-def _account(
+def account_from_entry(
     name: str,
     entry: dict[str, Any],
     partition: str,
@@ -328,99 +327,3 @@ def shared_account_ids(account_set: AccountSet) -> list[tuple[Account, Account]]
         else:
             first.setdefault(account.account_id, account)
     return pairs
-
-
-def parse_function_config(doc: yamlio.Document) -> Account:
-    """The function's config: an ``Account`` or a ``ConfigMap`` with the same keys in ``data``."""
-    data = doc.data
-    if not isinstance(data, dict):
-        raise ConfigError("functionConfig must be a mapping", doc.file, 1)
-    if data.get("kind") == "ConfigMap":
-        data = _from_config_map(doc)
-        doc = yamlio.Document(doc.file, doc.index, doc.node, data)
-    elif data.get("kind") != "Account" or data.get("apiVersion") != API_VERSION:
-        raise ConfigError(
-            f"functionConfig must be kind Account (apiVersion {API_VERSION}) or a "
-            f"ConfigMap, not {data.get('kind')!r}",
-            doc.file,
-        )
-    credentials, capa_version = _mode_settings(doc)
-    _raise_first(doc, validate(_compiled("Account"), _without_mode_settings(data)))
-    spec = data["spec"]
-    name = data["metadata"]["name"]
-    return _account(
-        name,
-        spec,
-        spec.get("partition", "aws"),
-        spec.get("managementAccountId"),
-        0,
-        credentials=credentials,
-        capa_version=capa_version,
-    )
-
-
-# The function config's credentials mode and operator CAPA release, the same values as
-# accounts.yaml's spec.credentials and spec.operator.capaVersion (schema.accountset).
-_MODE_KEYS = {
-    "credentials": r"^(roleIdentity|operator)$",
-    "capaVersion": r"^v[0-9]+\.[0-9]+\.[0-9]+$",
-}
-
-
-def _mode_settings(doc: yamlio.Document) -> tuple[str, str]:
-    spec = doc.data.get("spec")
-    spec = spec if isinstance(spec, dict) else {}
-    values = {}
-    for key, pattern in _MODE_KEYS.items():
-        value = spec.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str) or not re.match(pattern, value):
-            line, col = yamlio.position(doc.node, ("spec", key))
-            expected = (
-                "roleIdentity or operator"
-                if key == "credentials"
-                else "a CAPA release such as v2.11.1"
-            )
-            raise ConfigError(f"spec.{key}: {value!r} is not {expected}", doc.file, line, col)
-        values[key] = value
-    return (
-        values.get("credentials", ROLE_IDENTITY),
-        values.get("capaVersion", DEFAULT_CAPA_VERSION),
-    )
-
-
-def _without_mode_settings(data: dict[str, Any]) -> dict[str, Any]:
-    """The config as the Account schema knows it: the mode keys are checked above."""
-    spec = data.get("spec")
-    if not isinstance(spec, dict) or not any(k in spec for k in _MODE_KEYS):
-        return data
-    return {**data, "spec": {k: v for k, v in spec.items() if k not in _MODE_KEYS}}
-
-
-_CONFIG_MAP_INT = {"durationSeconds"}
-_CONFIG_MAP_BOOL = {"iamRoleCreation"}
-
-
-def _from_config_map(doc: yamlio.Document) -> dict[str, Any]:
-    """kpt convention: the same keys as flat strings; ``clusters`` is a comma-separated list."""
-    raw = doc.data.get("data") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError("ConfigMap data must be a mapping of strings", doc.file)
-    name = raw.get("name") or (doc.data.get("metadata") or {}).get("name")
-    spec: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "name":
-            continue
-        if key in _CONFIG_MAP_INT:
-            try:
-                spec[key] = int(value)
-            except (TypeError, ValueError):
-                spec[key] = value
-        elif key in _CONFIG_MAP_BOOL:
-            spec[key] = str(value).lower() == "true"
-        elif key == "clusters":
-            spec[key] = [{"name": n.strip()} for n in str(value).split(",") if n.strip()]
-        else:
-            spec[key] = value
-    return {"apiVersion": API_VERSION, "kind": "Account", "metadata": {"name": name}, "spec": spec}

@@ -18,7 +18,7 @@ from hooks.context import Context, Obj, PathT
 from hooks.finding import Finding
 from hooks.git_base import load_ref
 from hooks.rules import Reporter, rule
-from hooks.rules.rendering import _flux_kustomizations
+from hooks.rules.rendering import flux_kustomizations
 from hooks.rules.schemas import stored_view_validator
 from kustomize_plugin.errors import GitError
 from kustomize_plugin.resources import (
@@ -296,13 +296,13 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
     Fix: put the account back, decommission its clusters, then remove it.
     """
     base = base_of(ctx)
-    flux_then = {path: obj for obj, path in _flux_kustomizations(base)}
+    flux_then = {path: obj for obj, path in flux_kustomizations(base)}
     gone: list[tuple[str, str]] = []  # (overlay at REF, how it is named in the message)
     if ctx.account_set and base.account_set:
         now = {a.name for a in ctx.account_set.accounts}
         gone = [(f"overlays/{a.name}", f"account {a.name!r} (AWS account {a.account_id})")
                 for a in base.account_set.accounts if a.name not in now]
-    present = set(ctx.loaded.kustomization_dirs) | {p for _o, p in _flux_kustomizations(ctx)}
+    present = set(ctx.loaded.kustomization_dirs) | {p for _o, p in flux_kustomizations(ctx)}
     named = {overlay for overlay, _ in gone}
     for overlay in sorted({o.source.overlay for o in base.objects
                            if o.source.overlay and _cluster_related(o)}):

@@ -85,12 +85,13 @@ def _old_text(ctx: Context, rel: str, root: Path, walked: bool) -> str | None:
     # walk_files never enters a symlinked directory: a file it found that is no symlink is
     # inside the repository without resolving every component of its path.
     if not walked or path.is_symlink():
-        inside(root, path)
+        inside(root, path, rel)
     if not path.exists() and not path.is_symlink():
         return None
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read forever
-            raise RenderError("is not a regular file: render cannot replace it", rel)
+            raise RenderError("exists and is not a regular file: render will not replace it",
+                              rel)
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RenderError(f"cannot read: {err}", rel) from err
@@ -187,7 +188,7 @@ def _flux_path(obj: Obj) -> str | None:
     return normal or "."
 
 
-def _flux_kustomizations(ctx: Context) -> list[tuple[Obj, str]]:
+def flux_kustomizations(ctx: Context) -> list[tuple[Obj, str]]:
     out = []
     for obj in ctx.applied("Kustomization", FLUX_GROUP):
         path = _flux_path(obj)
@@ -230,7 +231,7 @@ def check_flux_paths(ctx: Context, report: Reporter) -> None:
     """
     paths: set[str] = set()
     walked = {posixpath.dirname(f) for f in ctx.loaded.files}
-    for obj, path in _flux_kustomizations(ctx):
+    for obj, path in flux_kustomizations(ctx):
         paths.add(path)
         source = obj.get("spec", "sourceRef")
         if not isinstance(source, dict) or source.get("kind") != "GitRepository" \
@@ -283,7 +284,7 @@ def check_force_for_default(ctx: Context, report: Reporter) -> None:
     defaults = [o for o in ctx.identities(CONTROLLER_IDENTITY) if o.name == DEFAULT_IDENTITY]
     if not defaults:
         return
-    for obj, path in _flux_kustomizations(ctx):
+    for obj, path in flux_kustomizations(ctx):
         target = next((d for d in defaults if _applies(path, d)), None)
         if target is None or obj.get("spec", "force") is True:
             continue
