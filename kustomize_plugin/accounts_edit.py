@@ -63,7 +63,7 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     new = _parse(text, name)
 
     todo = render.changes(repo, render.plan(repo, new))  # a RenderError leaves every file as it was
-    yamlio.atomic_write(path, text)
+    yamlio.atomic_write(path, text, model.ACCOUNTS_FILE)
     render.apply(repo, todo)
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]
