@@ -20,12 +20,12 @@ from pathlib import Path
 
 from hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
     KUSTOMIZE_TIMEOUT,
-    SKIP_DIRS,
     YAML_SUFFIXES,
     Loaded,
     Source,
     excluded,
     kustomize_command,
+    skipped_dir,
 )
 from kustomize_plugin import yamlio
 from kustomize_plugin.errors import GitError, InputError
@@ -112,8 +112,9 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         mode, _kind, blob, size = head.split()
         path = raw_path.decode("utf-8", "replace")
         parts = path.split("/")
-        if any(p in SKIP_DIRS or p.endswith(".egg-info") or p in ("", ".", "..")
-               for p in parts[:-1]):
+        # The same directories walk_files skips (a top-level build/, never overlays/build/).
+        if any(p in ("", ".", "..") or skipped_dir("/".join(parts[:i + 1]))
+               for i, p in enumerate(parts[:-1])):
             continue
         if mode.decode() in FILE_MODES:
             tree.files[path] = (blob.decode(), int(size))

@@ -5,6 +5,8 @@ skipped). A directory with a kustomization is judged as kustomize builds it: res
 kustomizations (what render writes) in-process, others with a real kustomize when one is on
 PATH, else file by file with a warning. A file that no kustomization lists is not applied by
 Flux; only the credential scan reads it. ``base/`` holds templates when accounts.yaml exists.
+A file whose text is exactly what render writes is not parsed again: its documents are
+render's own (see "files render wrote" below).
 """
 
 from __future__ import annotations

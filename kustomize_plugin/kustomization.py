@@ -102,8 +102,9 @@ def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> 
     if kfile is None:
         raise InputError("no kustomization.yaml", relative(top, here))
     name = relative(top, kfile)
-    inside(top, kfile, name)
-    docs = yamlio.load_documents(kfile, name, require=True)
+    if kfile.is_symlink():  # ``here`` is resolved: only a symlink can lead out of it
+        inside(top, kfile, name)
+    docs = yamlio.load_documents(kfile, name, require=True, confine=False)  # confined above
     data = docs[0].data
     if not isinstance(data, dict):
         raise InputError("a kustomization must be a mapping", name, 1)
@@ -124,7 +125,7 @@ def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> 
         if "://" in entry or entry.startswith("git@"):
             raise NeedsKustomize(name, f"remote resource {entry}")
         try:
-            resolved = inside(top, here / entry, entry)
+            resolved = _entry_path(top, here, entry)
         except InputError as err:
             raise type(err)(f"resource {entry!r} {err.message}", name, line, col) from err
         if resolved in seen:
@@ -135,7 +136,7 @@ def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> 
             files.extend(sub.files)
         elif resolved.exists():
             rel = relative(top, resolved)
-            out.extend(yamlio.load_documents(resolved, rel))
+            out.extend(yamlio.load_documents(resolved, rel, confine=False))  # confined above
             files.append(rel)
         else:
             raise MissingResourceError(f"resource {entry!r} does not exist", name, line, col)
@@ -202,3 +203,16 @@ def escapes(repo: Path, directory: Path,
         if target.is_dir():
             out.extend(escapes(top, target, _seen | {here}))
     return out
+
+
+def _entry_path(top: Path, here: Path, entry: str) -> Path:
+    """A resource entry resolved inside the repository, as ``inside`` resolves it.
+
+    ``here`` is resolved already: an entry that names a plain file or directory of it (no
+    separator, no dot segment, not a symlink) is inside as it stands, which spares resolving
+    every component of every path again (render's overlays list only such entries).
+    """
+    candidate = here / entry
+    if any(c in entry for c in "/\\\0") or entry in (".", "..") or candidate.is_symlink():
+        return inside(top, candidate, entry)
+    return candidate

@@ -1,0 +1,64 @@
+"""The input layer's fast paths give exactly PyYAML's results: dumping, composing, decoding.
+
+render writes with a block emitter of its own for plain data and `check` composes with a
+resolver that remembers tags; a byte or a tag of difference would make every rendered
+repository drift (CAPA-R001) or change what a rule sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kustomize_plugin import yamlio
+
+# Strings that look like other YAML types, or need quoting, beside plain ones.
+TRICKY = ["", "1.31", "222222222222", "true", "yes", "No", "on", "null", "~", "0x1F", "1e3",
+          ".5", ".inf", "2001-12-14", "a:", "a: b", "a #b", "#x", "- x", "x y", "it's", "é",
+          "arn:aws:iam::111111111111:role/x", "x" * 127, "x" * 128, "line\nbreak", "=", "<<"]
+SCALARS = st.one_of(st.sampled_from(TRICKY), st.text(max_size=12), st.integers(),
+                    st.booleans(), st.none())
+KEYS = st.one_of(st.sampled_from(TRICKY), st.text(min_size=0, max_size=12))
+DATA = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)), max_leaves=20)
+DOCUMENTS = st.lists(st.dictionaries(KEYS, DATA, min_size=1, max_size=5), min_size=1,
+                     max_size=3)
+
+
+def pyyaml(docs: list[Any]) -> str:
+    return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False,
+                         default_flow_style=False, allow_unicode=True, width=10_000,
+                         explicit_start=len(docs) > 1)
+
+
+@settings(max_examples=400, deadline=None)
+@given(docs=DOCUMENTS)
+def test_dump_writes_what_pyyaml_writes(docs: list[Any]) -> None:
+    assert yamlio.dump_documents(docs) == pyyaml(docs)
+
+
+def test_dump_keeps_anchors_for_shared_objects() -> None:
+    shared = {"a": 1}
+    assert yamlio.dump({"p": shared, "q": shared}) == pyyaml([{"p": shared, "q": shared}])
+
+
+def shape(node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return (node.tag, node.value, node.style, node.start_mark.line, node.start_mark.column)
+    if isinstance(node, yaml.SequenceNode):
+        return (node.tag, [shape(n) for n in node.value])
+    return (node.tag, [(shape(k), shape(v)) for k, v in node.value])
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=DOCUMENTS)
+def test_compose_and_decode_read_back_what_pyyaml_reads(docs: list[Any]) -> None:
+    text = pyyaml(docs)
+    ours = yamlio.compose(text, "x.yaml")
+    assert [shape(n) for n in ours] == [shape(n) for n in
+                                        yaml.compose_all(text, Loader=yaml.CSafeLoader)]
+    assert [d.data for d in yamlio.documents_from_text(text, "x.yaml")] == \
+        [yamlio.to_plain(n, "x.yaml") for n in ours]
