@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hooks.rules import Rule, all_rules
-from kustomize_plugin import yamlio
+from kustomize_plugin import filewrite, yamlio
 from kustomize_plugin.errors import CapaAccountsError, InputError
 
 SECTIONS = ("Why", "Bad", "Good", "Fix")
@@ -152,7 +152,7 @@ def update_readme(path: Path) -> bool:
     new = f"{text[:start]}\n{rule_table()}{text[end:]}"
     if new == text:
         return False
-    yamlio.atomic_write(path, new)
+    filewrite.atomic_write(path, new)
     return True
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from hooks import engine
 from hooks.finding import Finding
 from hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
-from kustomize_plugin import yamlio
+from kustomize_plugin import filewrite
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.model import DEFAULT_NAME_SUFFIX
 
@@ -314,7 +314,7 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
             [graphviz, "-Tsvg"], input=texts["trust-graph.dot"], capture_output=True, text=True,
             check=True, timeout=60).stdout
     for name, text in texts.items():
-        yamlio.atomic_write(target / name, text)
+        filewrite.atomic_write(target / name, text)
     return [target / name for name in texts]
 
 

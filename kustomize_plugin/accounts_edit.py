@@ -26,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from kustomize_plugin import model, render, yamlio
+from kustomize_plugin import filewrite, model, render, yamlio
 from kustomize_plugin.errors import CapaAccountsError, ConfigError
 from kustomize_plugin.schema.accountset import ACCOUNT_ENTRY
 from kustomize_plugin.schema.validator import compile_schema, validate
@@ -63,7 +63,7 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     new = _parse(text, name)
 
     todo = render.changes(repo, render.plan(repo, new))  # a RenderError leaves every file as it was
-    yamlio.atomic_write(path, text, model.ACCOUNTS_FILE)
+    filewrite.atomic_write(path, text, model.ACCOUNTS_FILE)
     render.apply(repo, todo)
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from kustomize_plugin import render, yamlio
+from kustomize_plugin import filewrite, render
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.schema.accountset import ACCOUNT_SET
 
@@ -44,8 +44,9 @@ def init(directory: Path) -> int:
         raise InputError(f"cannot create the directory: {err.strerror or err}",
                          str(directory)) from err
     files = example_files()
-    for rel, text in files.items():
-        yamlio.atomic_write(directory / rel, text, rel)
+    with filewrite.stage((directory / rel, text, rel) for rel, text in files.items()) as staged:
+        for rel in files:
+            staged.commit(directory / rel)
     todo = render.changes(directory, render.plan(directory))
     render.apply(directory, todo)
     return len(files) + len(todo)

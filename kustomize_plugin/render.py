@@ -11,12 +11,13 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kustomize_plugin import bootstrap, flux, operator_mode, yamlio
+from kustomize_plugin import bootstrap, filewrite, flux, operator_mode, yamlio
 from kustomize_plugin.errors import InputError, RenderError
 from kustomize_plugin.kustomization import (
     KUSTOMIZATION_FILES,
@@ -43,8 +44,10 @@ OPERATOR_KEYS_NOTE = ("# then encode an access key of the stack's bootstrapper u
                       "# SOPS-encrypted (README, operator mode)\n")
 MANAGED_DIRS = ("overlays", "bootstrap", "clusters/management", flux.PROVIDERS_DIR)
 SOURCE_ANNOTATION = "config.kubernetes.io/path"
-# Test-only fault injection for the interrupted-render test: stop after N files are written.
+# Test-only fault injection for the interrupted-render tests, after N files are in place: fail
+# (an error, exit 2), or die by SIGKILL as a crash or the OOM killer would (no cleanup runs).
 _FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
+_KILL_ENV = "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES"
 
 
 @dataclass
@@ -277,8 +280,8 @@ def _existing_generated(repo: Path) -> Iterator[str]:
             for name in sorted(filenames):
                 path = Path(dirpath) / name
                 # Not through a symlink; not a FIFO (open() would block); not a killed render's
-                # temporary file (yamlio.atomic_write), which apply() removes.
-                if path.is_symlink() or not path.is_file() or name.endswith(yamlio.TMP_SUFFIX):
+                # temporary file (filewrite), which apply() removes.
+                if path.is_symlink() or not path.is_file() or name.endswith(filewrite.TMP_SUFFIX):
                     continue
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -344,7 +347,7 @@ def changes(repo: Path, target: Plan) -> list[Change]:
 
 
 def _remove_leftovers(repo: Path) -> None:
-    """Temporary files of a render killed mid-write (``yamlio.atomic_write``)."""
+    """Temporary files of a render killed mid-write (``filewrite``)."""
     for top in (".", *MANAGED_DIRS):
         root = repo / top
         if not root.is_dir() or root.is_symlink():
@@ -353,25 +356,32 @@ def _remove_leftovers(repo: Path) -> None:
             dirnames[:] = [] if top == "." else [
                 d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
             for name in filenames:
-                if name.startswith(".") and name.endswith(yamlio.TMP_SUFFIX):
+                if name.startswith(".") and name.endswith(filewrite.TMP_SUFFIX):
                     (Path(dirpath) / name).unlink(missing_ok=True)
 
 
 def apply(repo: Path, todo: list[Change]) -> None:
+    """Make the tree match: every file written is staged and durable first (``filewrite``),
+    then files are renamed into place and deleted in ``_write_order``."""
     _remove_leftovers(repo)
     fail_after = int(os.environ.get(_FAULT_ENV, "-1"))
-    for n, change in enumerate(todo):
-        if n == fail_after:
-            raise RenderError(f"test fault injected after {n} writes", change.path)
-        path = repo / change.path
-        if change.action == "delete":
+    kill_after = int(os.environ.get(_KILL_ENV, "-1"))
+    writes = [(repo / c.path, c.new, c.path) for c in todo if c.action != "delete"]
+    with filewrite.stage(writes) as staged:
+        for n, change in enumerate(todo):
+            if n == fail_after:
+                raise RenderError(f"test fault injected after {n} writes", change.path)
+            if n == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+            path = repo / change.path
+            if change.action != "delete":
+                staged.commit(path)
+                continue
             try:
                 path.unlink()
                 _prune_empty(repo, path.parent)
             except OSError as err:
                 raise RenderError(f"cannot delete: {err.strerror or err}", change.path) from err
-        else:
-            yamlio.atomic_write(path, change.new, change.path)
 
 
 def _prune_empty(repo: Path, directory: Path) -> None:

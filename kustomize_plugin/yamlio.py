@@ -14,13 +14,12 @@ A file that must hold a document (accounts.yaml, a kustomization, the function's
 ResourceList: ``require=True``) and holds none "holds no YAML document": an error, never "no
 accounts". Only regular files are read (a FIFO would hang); a file whose repository-relative
 name resolves outside the repository (a symlink) is refused by name, never read.
-``atomic_write`` leaves old or new content, never half a file. Every failure is an
-``InputError`` (``RenderError`` when writing) naming the file and, where known, the line.
+Every failure is an ``InputError`` naming the file and, where known, the line; files are
+written through ``filewrite``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import stat
@@ -31,7 +30,7 @@ from typing import Any
 import yaml
 import yaml.constructor
 
-from kustomize_plugin.errors import InputError, RenderError
+from kustomize_plugin.errors import InputError
 
 # Writing is the other half of the one YAML layer: callers dump through yamlio.
 from kustomize_plugin.yamldump import dump as dump
@@ -50,7 +49,6 @@ MAX_DEPTH = 100
 # from aliases and 1000 were decoded, aliases may make up 99% of a document up to 400,000
 # decoded nodes, sliding down to 10% at 4,000,000. A billion-laughs document fails at once.
 _ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
-TMP_SUFFIX = ".capa-accounts-tmp"
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAGS: dict[str, str] = {}  # tag of a plain scalar, by its text
@@ -425,42 +423,3 @@ def position(root: yaml.Node, path: tuple[PathPart, ...], *,
     key_node, value_node = node_at(root, path)
     node = key_node if (at_key and key_node is not None) else value_node
     return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-def temporary_path(path: Path) -> Path:
-    """Where ``atomic_write`` stages ``path``: a hidden sibling no kustomization lists."""
-    return path.with_name(f".{path.name}{TMP_SUFFIX}")
-
-
-def atomic_write(path: Path, text: str, display: str | None = None) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename: old or new, never half.
-
-    The temporary file is created afresh (``O_EXCL | O_NOFOLLOW``): a killed run's leftover
-    is replaced, a symlink planted under its name is never followed out of the repository.
-    fsync before rename(2): even a power cut leaves the old or the new content."""
-    name = display or str(path)
-    tmp = temporary_path(path)
-    try:
-        data = text.encode("utf-8")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                     0o666)
-        try:
-            with open(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-    except UnicodeEncodeError as err:
-        raise RenderError("cannot be written as UTF-8 (a lone surrogate in a string?)",
-                          name) from err
-    except OSError as err:
-        raise RenderError(f"cannot write: {err.strerror or err}", name) from err

@@ -22,8 +22,8 @@ from conftest import PROJECT, edit, line_of
 
 from kustomize_plugin import yamlio
 from kustomize_plugin.cli import main
+from kustomize_plugin.filewrite import TMP_SUFFIX
 from kustomize_plugin.render import load_base
-from kustomize_plugin.yamlio import TMP_SUFFIX
 
 runner = CliRunner()
 GiB = 1 << 30

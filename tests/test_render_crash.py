@@ -1,13 +1,16 @@
 """An interrupted `render` leaves every file old or new, and the next `render` converges.
 
-Two interruptions: the fault `render` injects after N writes when the test-only environment
-variable CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES is set, and a real SIGKILL of a `render` process
-at a random moment of its writing (20 seeds). The change rendered touches every account:
+Three interruptions: the fault render injects once it has staged every file it writes and put
+N of them in place when the test-only environment variable
+CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES is set, a SIGKILL it sends itself at that point
+(CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES: no cleanup runs, 20 seeds), and a SIGKILL from outside
+at a random moment of its writing (10 seeds). The change rendered touches every account:
 three accounts are removed, three added, and every account ID changes.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -20,11 +23,13 @@ import pytest
 from click.testing import CliRunner
 
 from kustomize_plugin import example
+from kustomize_plugin import render as rendering
 from kustomize_plugin.cli import main
-from kustomize_plugin.yamlio import TMP_SUFFIX
+from kustomize_plugin.filewrite import TMP_SUFFIX, temporary_path
 
 ACCOUNTS = 30
 FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
+KILL_ENV = "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES"
 runner = CliRunner()
 
 
@@ -116,42 +121,38 @@ def test_render_failing_after_n_writes_leaves_old_or_new_and_converges(
     states.assert_converges(repo)
 
 
-def _first_write(repo: Path, states: States, proc: subprocess.Popen[bytes]) -> None:
-    """Wait until the render process has replaced its first file (render writes in order)."""
-    first = repo / states.changed[0]
-    old = states.old.get(states.changed[0])
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline:
-        current = first.read_bytes() if first.exists() else None
-        if current != old:
-            return
-        time.sleep(0.001)
+def _render_process(repo: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "kustomize_plugin.cli", "render", "--repo",
+                             str(repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
+
+
+def _leftovers(repo: Path) -> list[Path]:
+    return sorted(repo.rglob(f"*{TMP_SUFFIX}"))
 
 
 KILLS = 20
 
 
-def test_killed_render_leaves_old_or_new_and_converges(states: States, tmp_path: Path) -> None:
-    """SIGKILL a render process at a random moment of its writing, 20 times (seeds 0-19)."""
-    mid_write = 0
+def test_render_killed_after_n_writes_leaves_old_or_new_and_converges(
+        states: States, tmp_path: Path) -> None:
+    """SIGKILL (no cleanup runs) after N files are in place, N drawn by 20 seeds: every file is
+    old or new, the staged files not yet in place are left behind and break nothing."""
+    total = len(states.changed)
+    writes = sum(1 for path in states.changed if path in states.new)
+    checked = False
     for seed in range(KILLS):
+        rng = random.Random(seed)  # noqa: S311 - a reproducible fault point, not cryptography
+        n = (0, total - 1)[seed] if seed < 2 else rng.randrange(1, total - 1)
         repo = states.fresh(tmp_path / f"repo-{seed}")
-        rng = random.Random(seed)  # noqa: S311 - a reproducible moment to kill, not cryptography
-        proc = subprocess.Popen([sys.executable, "-m", "kustomize_plugin.cli", "render",
-                                 "--repo", str(repo)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        try:
-            _first_write(repo, states, proc)
-            time.sleep(rng.uniform(0, 0.12))
-            proc.send_signal(signal.SIGKILL)
-        finally:
-            _, stderr = proc.communicate(timeout=60)
-        assert b"Traceback" not in stderr, f"seed {seed}"
-        new, old = states.assert_old_or_new(repo, f"seed {seed}")
-        if new and old:
-            mid_write += 1
-        if mid_write == 1 and new and old:
-            # The killed process's temporary files break neither check nor render.
+        proc = _render_process(repo, {KILL_ENV: str(n)})
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL, (seed, stderr)
+        assert states.assert_old_or_new(repo, f"seed {seed}") == (n, total - n)
+        assert len(_leftovers(repo)) == max(writes - n, 0), f"seed {seed}"
+        if not checked and 0 < n < writes:
+            checked = True
+            # The killed process's staged files break neither check nor render.
             result = runner.invoke(main, ["check", "--repo", str(repo)])
             assert result.exception is None or isinstance(result.exception, SystemExit)
             assert TMP_SUFFIX not in result.output
@@ -161,8 +162,36 @@ def test_killed_render_leaves_old_or_new_and_converges(states: States, tmp_path:
                 (seed, result.output)
         states.assert_converges(repo, f"seed {seed}")
         shutil.rmtree(repo)
-    assert mid_write, "no kill landed while render was writing: the test proved nothing"
-    print(f"{mid_write} of {KILLS} kills landed while render was writing")
+    assert checked
+
+
+def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
+        states: States, tmp_path: Path) -> None:
+    """SIGKILL at a random moment once render has begun to write (10 seeds)."""
+    unfinished = 0
+    for seed in range(KILLS // 2):
+        repo = states.fresh(tmp_path / f"repo-{seed}")
+        first = repo / rendering.changes(repo, rendering.plan(repo))[0].path
+        staged = temporary_path(first)
+        rng = random.Random(seed)  # noqa: S311 - a reproducible moment, not cryptography
+        proc = _render_process(repo)
+        try:
+            deadline = time.monotonic() + 60
+            while (proc.poll() is None and time.monotonic() < deadline
+                   and not staged.exists() and not first.exists()):
+                time.sleep(0.0005)
+            time.sleep(rng.uniform(0, 0.01))
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            _, stderr = proc.communicate(timeout=60)
+        assert b"Traceback" not in stderr, f"seed {seed}"
+        new, _ = states.assert_old_or_new(repo, f"seed {seed}")
+        unfinished += proc.returncode == -signal.SIGKILL and (
+            new < len(states.changed) or bool(_leftovers(repo)))
+        states.assert_converges(repo, f"seed {seed}")
+        shutil.rmtree(repo)
+    assert unfinished, "every kill came after render had finished: the test proved nothing"
+    print(f"{unfinished} of {KILLS // 2} kills landed while render was writing")
 
 
 def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States,

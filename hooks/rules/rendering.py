@@ -14,7 +14,7 @@ from pathlib import Path
 from hooks.context import Context, Obj
 from hooks.finding import Finding
 from hooks.rules import Reporter, rule
-from kustomize_plugin import render, yamlio
+from kustomize_plugin import filewrite, render
 from kustomize_plugin.errors import CapaAccountsError, RenderError
 from kustomize_plugin.kustomization import inside
 from kustomize_plugin.model import ROLE_IDENTITY, AccountSet
@@ -61,7 +61,7 @@ def _changes(ctx: Context, plan: render.Plan) -> list[render.Change]:
     prefixes = tuple(f"{top}/" for top in render.MANAGED_DIRS)
     for rel in ctx.loaded.files:
         if rel.startswith(prefixes) and rel not in plan.files \
-                and not rel.endswith(yamlio.TMP_SUFFIX) and _generated_file(ctx.root / rel):
+                and not rel.endswith(filewrite.TMP_SUFFIX) and _generated_file(ctx.root / rel):
             out.append(render.Change(rel, "delete", "", ""))
     return out
 
