@@ -70,14 +70,10 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     if reformatted:
         lines.append(f"note: {model.ACCOUNTS_FILE}: the YAML round trip reformatted lines other "
                      "than the new account")
-    lines += [shared_id_warning(first, later) for first, later in model.shared_account_ids(new)]
+    lines += [model.shared_id_warning(first, later)
+              for first, later in model.shared_account_ids(new)]
     lines += [f"{change.action:6} {change.path}" for change in todo]
     return lines
-
-
-def shared_id_warning(first: model.Account, later: model.Account) -> str:
-    return (f"warning: [CAPA-X004] accounts {first.name!r} and {later.name!r} share AWS account "
-            f"{later.account_id}: the environments are not isolated")
 
 
 def default_version(account_set: model.AccountSet) -> str:

@@ -81,12 +81,11 @@ def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
     from kustomize_plugin import model
     from kustomize_plugin import render as rendering
-    from kustomize_plugin.accounts_edit import shared_id_warning
 
     repo = _repo(repo)
     account_set = model.load_account_set(repo)
     for first, later in model.shared_account_ids(account_set):
-        click.echo(shared_id_warning(first, later), err=True)
+        click.echo(model.shared_id_warning(first, later), err=True)
     plan = rendering.plan(repo, account_set)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -99,10 +98,7 @@ def render(repo: Path, check_only: bool) -> None:
             sys.exit(1)
         return
     rendering.apply(repo, todo)
-    for change in todo:
-        click.echo(f"{change.action:6} {change.path}")
-    if not todo:
-        click.echo("up to date")
+    click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
 @main.command()

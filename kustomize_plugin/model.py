@@ -327,3 +327,8 @@ def shared_account_ids(account_set: AccountSet) -> list[tuple[Account, Account]]
         else:
             first.setdefault(account.account_id, account)
     return pairs
+
+
+def shared_id_warning(first: Account, later: Account) -> str:
+    return (f"warning: [CAPA-X004] accounts {first.name!r} and {later.name!r} share AWS account "
+            f"{later.account_id}: the environments are not isolated")

@@ -12,6 +12,7 @@ import copy
 import difflib
 import os
 import signal
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,10 +293,26 @@ def _existing_generated(repo: Path) -> Iterator[str]:
                     yield path.relative_to(repo).as_posix()
 
 
-def _read(path: Path, rel: str) -> str | None:
-    if not path.exists() and not path.is_symlink():
+def _read(path: Path, rel: str, root: Path, directory_inside: bool) -> str | None:
+    """The file's text, None if there is none; one lstat for a file that does not exist.
+
+    Refused by name: a path that leads out of the repository through a symlinked directory
+    (``directory_inside`` False) or a symlink of its own."""
+    if not directory_inside:
+        inside(root, path, rel)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
         return None
-    if not path.is_file():
+    except OSError as err:
+        raise RenderError(f"cannot read: {err.strerror or err}", rel) from err
+    if stat.S_ISLNK(info.st_mode):
+        inside(root, path, rel)
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None  # a dangling symlink
+    if info is None or not stat.S_ISREG(info.st_mode):
         raise RenderError("exists and is not a regular file: render will not replace it", rel)
     try:
         return path.read_text(encoding="utf-8")
@@ -329,9 +346,7 @@ def changes(repo: Path, target: Plan) -> list[Change]:
                 directories[path.parent] = True
             except InputError:
                 directories[path.parent] = False
-        if not directories[path.parent] or path.is_symlink():
-            inside(root, path, rel)
-        old = _read(path, rel)
+        old = _read(path, rel, root, directories[path.parent])
         if old is None:
             out.append(Change(rel, "create", "", new))
         elif old != new:
