@@ -254,22 +254,13 @@ def _rendered_documents(loaded: Loaded, rel: str) -> list[yamlio.Document] | Non
     plan = loaded.plan
     expected = plan.files.get(rel) if plan is not None else None
     data = getattr(plan, "documents", {}).get(rel) if expected is not None else None
-    if data is None or not all(type(d) is dict and d and _string_keys(d) for d in data):
+    if data is None or not all(type(d) is dict for d in data):
         return None
     text = yamlio.read_text(loaded.root / rel, rel, confine=False)
     loaded.texts[rel] = text
     if text != expected:
         return yamlio.documents_from_text(text, rel)
     return [RenderedDocument(rel, i, d, text) for i, d in enumerate(data)]
-
-
-def _string_keys(value: Any) -> bool:
-    # A non-string key would read back as its text (yamlio.json_key): not the same data.
-    if type(value) is dict:
-        return all(type(k) is str and _string_keys(v) for k, v in value.items())
-    if type(value) is list:
-        return all(_string_keys(v) for v in value)
-    return True
 
 
 def _rendered_overlay(loaded: Loaded, kdir: str) -> Built | None:

@@ -55,13 +55,18 @@ _KILL_ENV = "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES"
 class Plan:
     files: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    # The documents each YAML file holds, as dumped: `check` takes them for a file whose text
-    # is what render writes instead of parsing it again (hooks/repository.py).
+    # The documents of each YAML file whose text reads back as exactly them (plain data:
+    # yamlio.dump_plain): `check` takes them for a file whose text is what render writes
+    # instead of parsing it again (hooks/repository.py).
     documents: dict[str, list[Any]] = field(default_factory=dict)
 
     def add(self, path: str, header: str, docs: list[Any]) -> None:
-        self.files[path] = header + yamlio.dump_documents(docs)
-        self.documents[path] = docs
+        text = yamlio.dump_plain(docs)
+        if text is None:
+            text = yamlio.dump_documents(docs)
+        else:
+            self.documents[path] = docs
+        self.files[path] = header + text
 
     def update(self, other: Plan) -> None:
         self.files.update(other.files)

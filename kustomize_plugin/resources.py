@@ -63,7 +63,8 @@ def is_identity(item: Mapping[str, Any]) -> bool:
 
 def metadata(item: Mapping[str, Any]) -> Mapping[str, Any]:
     meta = item.get("metadata")
-    return meta if isinstance(meta, Mapping) else {}
+    # type() first: an ABC isinstance costs several times more, once per object of a fleet.
+    return meta if type(meta) is dict or isinstance(meta, Mapping) else {}
 
 
 @dataclass(frozen=True, order=True)

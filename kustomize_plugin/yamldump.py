@@ -29,6 +29,16 @@ def dump(doc: Any) -> str:
     return _dump([doc], explicit_start=False)
 
 
+def dump_plain(docs: list[Any]) -> str | None:
+    """``dump_documents``'s text when the block emitter writes it, else None.
+
+    The block emitter takes only plain data: string keys; dicts, lists, strings, ints,
+    booleans and null; no collection twice. Its text therefore reads back as exactly ``docs``
+    (no key turned into its text, no alias), which lets ``check`` take ``docs`` for a file
+    whose text is this one without parsing it."""
+    return _emit_block(docs, len(docs) > 1)
+
+
 def _dump(docs: list[Any], *, explicit_start: bool) -> str:
     text = _emit_block(docs, explicit_start)
     if text is not None:

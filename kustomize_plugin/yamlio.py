@@ -35,6 +35,7 @@ from kustomize_plugin.errors import InputError
 # Writing is the other half of the one YAML layer: callers dump through yamlio.
 from kustomize_plugin.yamldump import dump as dump
 from kustomize_plugin.yamldump import dump_documents as dump_documents
+from kustomize_plugin.yamldump import dump_plain as dump_plain
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Composing costs microseconds a node (PyYAML's resolver is Python): 500,000 nodes take a few
