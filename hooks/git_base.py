@@ -33,6 +33,7 @@ from kustomize_plugin.kustomization import (
     KUSTOMIZATION_FILES,
     NeedsKustomize,
     OutsideRepositoryError,
+    escapes,
 )
 from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, parse_account_set
 
@@ -321,6 +322,18 @@ class _RefLoader:
             return None
         with tempfile.TemporaryDirectory(prefix="capa-accounts-base-") as tmp:
             self.export(Path(tmp))
+            # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
+            # kustomization names, outside the copy too: refuse first, as hooks.repository
+            # does for the work tree.
+            try:
+                outside = escapes(Path(tmp), Path(tmp) / kdir)
+            except InputError as err:
+                self.warn(err)
+                return None
+            for file, line, _column, entry in outside:
+                self.warn(f"{file}:{line}: {entry!r} leads outside the repository: not built")
+            if outside:
+                return None
             result = _run(command + [str(Path(tmp) / kdir)])
         if result is None or result.returncode != 0:
             message = " ".join((result.stderr if result else "kustomize did not run").split())

@@ -387,3 +387,25 @@ def test_base_missing_from_a_shallow_clone_says_so(committed: Path, tmp_path: Pa
     assert result.exit_code == 2
     assert result.stderr == ("capa-accounts: --base HEAD~1: not a commit in this repository "
                              "(this is a shallow clone: fetch that commit first)\n")
+
+
+@pytest.mark.skipif(kustomize_command() is None, reason="needs kubectl or kustomize on PATH")
+def test_a_kustomization_at_ref_built_by_kustomize_reads_nothing_outside(
+        committed: Path, tmp_path: Path) -> None:
+    """`namePrefix` at REF sends that build to a real kustomize over a copy of REF's tree:
+    an entry naming a file outside is refused before kustomize runs, never read."""
+    outside = tmp_path / "outside" / "static.yaml"
+    outside.parent.mkdir()
+    outside.write_text("apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
+                       "kind: AWSClusterStaticIdentity\nmetadata: {name: outside-marker}\n"
+                       "spec: {secretRef: keys}\n", encoding="utf-8")
+    apps = committed / "apps"
+    apps.mkdir()
+    (apps / "kustomization.yaml").write_text(f"namePrefix: x-\nresources:\n- {outside}\n",
+                                             encoding="utf-8")
+    commit(committed, "an app naming a file outside")
+    shutil.rmtree(apps)
+    report = run_check(committed, base_ref="HEAD")
+    assert any("apps/kustomization.yaml:3:" in w and "leads outside the repository: not built"
+               in w for w in report.warnings_loading), report.warnings_loading
+    assert not any("outside-marker" in str(f) for f in report.findings)
