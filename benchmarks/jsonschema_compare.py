@@ -114,7 +114,7 @@ def compare(repo: Path, workdir: Path) -> Comparison:
     tool = executable()
     if tool is None:
         return Comparison(note="check-jsonschema is not installed (it is not a project "
-                               "dependency): `pip install check-jsonschema` into the virtualenv "
+                               "dependency): `pip install -e '.[bench]'` into the virtualenv "
                                "to run this comparison")
     if workdir.exists():
         shutil.rmtree(workdir)
