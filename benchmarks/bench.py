@@ -203,18 +203,12 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
     fresh: list[Path] = []
 
     def render_fresh() -> float:
-        # A new repository each round, its sources copied before the clock starts: deleting
-        # 1,800 files just before creating 1,800 makes ext4 skip the recently deleted inodes
-        # one by one on every create (fs/ext4/ialloc.c, find_inode_bit: recently_deleted),
-        # a cost of the benchmark's deletion, not of render (see render_after_delete).
+        # A new repository each round, its sources copied before the clock starts, and
+        # nothing deleted until every fresh render is timed (see measure_after_delete).
         target = workdir / f"fresh-{accounts}-{len(fresh)}"
         shutil.copytree(repo, target, ignore=_generated_names(repo))
         fresh.append(target)
         return run([capa, "render", "--repo", str(target)])[0]
-
-    def render_after_delete() -> float:
-        remove_generated(repo)
-        return run([capa, "render", "--repo", str(repo)])[0]
 
     def render_one_more() -> float:
         accounts_file = repo / "accounts.yaml"
@@ -235,12 +229,6 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
         "render_check": lambda: run([capa, "render", "--check", "--repo", str(repo)])[0],
         "check": lambda: run([capa, "check", "--repo", str(repo)])[0],
     })
-    for target in fresh:  # after every round: no deletion between the timed renders
-        shutil.rmtree(target)
-    # Rounds of their own, after the others: each deletes 1,800 files, which slows whatever
-    # creates files in the next minute or so.
-    deleted = rounds(runs, {"floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
-                            "render": render_after_delete})
     floor = medians["floor"]
     size = str(accounts)
     # The targets are the issue's, for a 300-account repository; other sizes show the ratios.
@@ -253,9 +241,6 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
         Row(size, "render, every generated file written (fresh)", runs, medians["render"],
             "floor", floor, render_must, render_aim,
             note=f"{created} files created in a new repository"),
-        Row(size, "render right after deleting every generated file", runs,
-            deleted["render"], "floor", deleted["floor"],
-            note="ext4 skips the just-deleted inodes on each create"),
         Row(size, "render after adding an account to the fleet", runs, medians["render_one"],
             "floor", floor, note="plans every account, writes the changed files"),
         Row(size, "render --check (plans every account, writes nothing)", runs,
@@ -276,6 +261,29 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
     extra = {"check": medians["check"], "docs": inner["docs"],
              "schema_only": inner["schema_only"]}
     return rows, extra
+
+
+def measure_after_delete(accounts: int, runs: int, workdir: Path) -> Row:
+    """render right after deleting every generated file, in rounds of their own after every
+    other measure that creates files.
+
+    On an ext4 without a journal (this machine's), creating a file skips every inode freed in
+    the last 60 s, 360 s while its inode table block is unwritten, reading each one's deletion
+    time (fs/ext4/ialloc.c: find_inode_bit, recently_deleted): deleting thousands of files
+    makes the next thousands of creates several times slower, whatever creates them.
+    """
+    repo = workdir / f"repo-{accounts}"
+    capa = tool("capa-accounts")
+
+    def render_after_delete() -> float:
+        remove_generated(repo)
+        return run([capa, "render", "--repo", str(repo)])[0]
+
+    deleted = rounds(runs, {"floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
+                            "render": render_after_delete})
+    return Row(str(accounts), "render right after deleting every generated file", runs,
+               deleted["render"], "floor", deleted["floor"],
+               note="ext4 skips recently deleted inodes on each create")
 
 
 def build_rows(repo: Path, size: str, runs: int, affected: list[str],
@@ -373,18 +381,28 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
     global PYCACHE
     PYCACHE = workdir / "pycache"
+    if hasattr(os, "sync"):
+        os.sync()  # what was written before the run is not written back during it
     try:
         rows: list[Row] = []
         checks: dict[int, float] = {}
         notes = ["check-jsonschema comparison: skipped in --quick (give --compare-size)"] \
             if compare_size == 0 else []
+        extras: dict[int, dict[str, float]] = {}
         for size in sizes:
-            size_rows, extra = measure_size(size, runs, workdir)
+            size_rows, extras[size] = measure_size(size, runs, workdir)
             rows += size_rows
-            checks[size] = extra["check"]
-            if size == compare_size:
-                notes = comparison_lines(workdir / f"repo-{size}", workdir, extra, size)
+            checks[size] = extras[size]["check"]
         rows += measure_fn(workdir, runs)
+        # What deletes files comes last: the check-jsonschema comparison clears its folder.
+        for size in sizes:
+            after = measure_after_delete(size, runs, workdir)
+            fresh = next(i for i, r in enumerate(rows)
+                         if r.accounts == after.accounts and r.measure.startswith("render,"))
+            rows.insert(fresh + 1, after)
+        if compare_size in extras:
+            notes = comparison_lines(workdir / f"repo-{compare_size}", workdir,
+                                     extras[compare_size], compare_size)
         rows += scaling_rows(checks)
         print(f"capa-accounts benchmarks: {os.cpu_count()} CPUs, Python "
               f"{sys.version.split()[0]}, medians of {runs} run(s); ratio = median / base")
