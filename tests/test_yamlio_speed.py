@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,6 +44,31 @@ def test_dump_writes_what_pyyaml_writes(docs: list[Any]) -> None:
 def test_dump_keeps_anchors_for_shared_objects() -> None:
     shared = {"a": 1}
     assert yamlio.dump({"p": shared, "q": shared}) == pyyaml([{"p": shared, "q": shared}])
+
+
+# Also what the block emitter must refuse: keys that read back as their text, floats.
+ANY_KEYS = st.one_of(KEYS, st.integers(), st.booleans(), st.none())
+ANY_DATA = st.recursive(st.one_of(SCALARS, st.floats(allow_nan=False)), lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(ANY_KEYS, inner, max_size=4)), max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(docs=st.lists(st.dictionaries(ANY_KEYS, ANY_DATA, min_size=1, max_size=4), min_size=1,
+                     max_size=3))
+def test_plain_dump_reads_back_as_its_documents_or_is_refused(docs: list[Any]) -> None:
+    """check takes render's documents for a file whose text is dump_plain's (no parsing)."""
+    text = yamlio.dump_plain(docs)
+    if text is not None:
+        assert text == pyyaml(docs)
+        assert [d.data for d in yamlio.documents_from_text(text, "x.yaml")] == docs
+
+
+@pytest.mark.parametrize("doc", [{1: "a"}, {"a": {True: 1}}, {"a": 1.5}, {"a": [{}, {None: 1}]}],
+                         ids=["int-key", "bool-key", "float", "null-key"])
+def test_plain_dump_refuses_what_would_not_read_back_equal(doc: dict[Any, Any]) -> None:
+    assert yamlio.dump_plain([doc]) is None
+    shared = {"a": 1}
+    assert yamlio.dump_plain([{"p": shared, "q": shared}]) is None  # an anchor and an alias
 
 
 def shape(node: yaml.Node) -> Any:
