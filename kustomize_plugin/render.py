@@ -309,6 +309,7 @@ def _read(path: Path, rel: str, root: Path, directory_inside: bool) -> str | Non
     (``directory_inside`` False) or a symlink of its own."""
     if not directory_inside:
         inside(root, path, rel)
+    info: os.stat_result | None
     try:
         info = os.lstat(path)
     except FileNotFoundError:

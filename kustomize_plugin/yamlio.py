@@ -219,8 +219,9 @@ def _bound_nodes(text: str, name: str) -> None:
         if isinstance(event, _NODE_EVENTS):
             count += 1
             if count > MAX_NODES:
+                line = event.start_mark.line + 1 if event.start_mark else None
                 raise InputError(f"holds more than {MAX_NODES:,} YAML nodes: far larger than "
-                                 "any Kubernetes object", name, event.start_mark.line + 1)
+                                 "any Kubernetes object", name, line)
 
 
 def _syntax_error(err: yaml.MarkedYAMLError, text: str, name: str) -> InputError:
@@ -277,7 +278,8 @@ def _plain_tree(node: yaml.Node, name: str, depth: int) -> Any:
         raise _NeedsDecoder
     kind = node.__class__
     if kind is yaml.ScalarNode:
-        return node.value if node.tag == _STR else scalar_value(node, name)
+        # node.__class__ is ScalarNode (faster than isinstance, which would narrow for mypy)
+        return node.value if node.tag == _STR else scalar_value(node, name)  # type: ignore[arg-type]
     if kind is yaml.SequenceNode:
         return [_plain_tree(item, name, depth + 1) for item in node.value]
     if kind is not yaml.MappingNode:
@@ -405,6 +407,7 @@ def node_at(root: yaml.Node, path: tuple[PathPart, ...]) -> tuple[yaml.Node | No
     key_node: yaml.Node | None = None
     node = root
     for part in path:
+        found: tuple[yaml.Node | None, yaml.Node] | None
         if isinstance(node, yaml.MappingNode):
             found = next(((k, v) for k, v in node.value
                           if isinstance(k, yaml.ScalarNode) and k.value == part), None)
