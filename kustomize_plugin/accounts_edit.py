@@ -26,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from kustomize_plugin import filewrite, model, render, yamlio
+from kustomize_plugin import filewrite, generated, model, render, yamlio
 from kustomize_plugin.errors import CapaAccountsError, ConfigError
 from kustomize_plugin.schema.accountset import ACCOUNT_ENTRY
 from kustomize_plugin.schema.validator import compile_schema, validate
@@ -62,9 +62,10 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     text, reformatted = _edited_text(original, old.document.node, entry, expected)
     new = _parse(text, name)
 
-    todo = render.changes(repo, render.plan(repo, new))  # a RenderError leaves every file as it was
+    # A RenderError here leaves every file as it was.
+    todo = generated.changes(repo, render.plan(repo, new))
     filewrite.atomic_write(path, text, model.ACCOUNTS_FILE)
-    render.apply(repo, todo)
+    generated.apply(repo, todo)
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]
     if reformatted:

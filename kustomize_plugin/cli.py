@@ -79,7 +79,7 @@ def init(directory: Path) -> None:
               help="Write nothing; print a diff and exit 1 if generated files are out of date.")
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    from kustomize_plugin import model
+    from kustomize_plugin import generated, model
     from kustomize_plugin import render as rendering
 
     repo = _repo(repo)
@@ -89,15 +89,15 @@ def render(repo: Path, check_only: bool) -> None:
     plan = rendering.plan(repo, account_set)
     for warning in plan.warnings:
         click.echo(f"warning: {warning}", err=True)
-    todo = rendering.changes(repo, plan)
+    todo = generated.changes(repo, plan)
     if check_only:
         if todo:
-            click.echo(rendering.diff(todo), nl=False)
+            click.echo(generated.diff(todo), nl=False)
             click.echo(f"{len(todo)} generated file(s) out of date: run `capa-accounts render`",
                        err=True)
             sys.exit(1)
         return
-    rendering.apply(repo, todo)
+    generated.apply(repo, todo)
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 

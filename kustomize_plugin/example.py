@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from kustomize_plugin import filewrite, render
+from kustomize_plugin import filewrite, generated, render
 from kustomize_plugin.errors import InputError
 from kustomize_plugin.schema.accountset import ACCOUNT_SET
 
@@ -47,6 +47,6 @@ def init(directory: Path) -> int:
     with filewrite.stage((directory / rel, text, rel) for rel, text in files.items()) as staged:
         for rel in files:
             staged.commit(directory / rel)
-    todo = render.changes(directory, render.plan(directory))
-    render.apply(directory, todo)
+    todo = generated.changes(directory, render.plan(directory))
+    generated.apply(directory, todo)
     return len(files) + len(todo)

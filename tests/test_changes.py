@@ -16,7 +16,7 @@ from conftest import edit, line_of, of_rule, run_check
 
 from hooks import git_base, repository
 from hooks.repository import kustomize_command
-from kustomize_plugin import render
+from kustomize_plugin import generated, render
 from kustomize_plugin.cli import main
 from kustomize_plugin.errors import GitError
 
@@ -45,7 +45,7 @@ def exact_line(path: Path, needle: str) -> int:
 
 
 def rerender(repo: Path) -> None:
-    render.apply(repo, render.changes(repo, render.plan(repo)))
+    generated.apply(repo, generated.changes(repo, render.plan(repo)))
 
 
 def d_findings(repo: Path, base: str = "HEAD") -> list[tuple[str, str, int]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kustomize_plugin import example
+from kustomize_plugin import example, generated
 from kustomize_plugin import render as rendering
 from kustomize_plugin.cli import main
 from kustomize_plugin.filewrite import TMP_SUFFIX, temporary_path
@@ -171,7 +171,7 @@ def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
     unfinished = 0
     for seed in range(KILLS // 2):
         repo = states.fresh(tmp_path / f"repo-{seed}")
-        first = repo / rendering.changes(repo, rendering.plan(repo))[0].path
+        first = repo / generated.changes(repo, rendering.plan(repo))[0].path
         staged = temporary_path(first)
         rng = random.Random(seed)  # noqa: S311 - a reproducible moment, not cryptography
         proc = _render_process(repo)

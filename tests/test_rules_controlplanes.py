@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import edit, line_of, of_rule, run_check
 
-from kustomize_plugin import render
+from kustomize_plugin import generated, render
 
 RULES = [f"CAPA-C00{n}" for n in range(1, 8)]
 STAGING = "overlays/staging/cluster-staging.yaml"
@@ -157,7 +157,7 @@ def _two_clusters(repo: Path) -> None:
             '      kubernetesVersion: "1.31"\n')
     edit(repo / "accounts.yaml", live, live + '      clusters:\n        - name: live-eu\n'
          '        - name: live-us\n          region: us-east-1\n')
-    render.apply(repo, render.changes(repo, render.plan(repo)))
+    generated.apply(repo, generated.changes(repo, render.plan(repo)))
 
 
 def test_c005_two_cluster_account_rendered_is_clean(example_repo: Path) -> None:

@@ -11,7 +11,7 @@ from conftest import edit, line_of, of_rule, run_check
 
 from hooks.iam_policy import wildcard_match
 from hooks.rules import all_rules
-from kustomize_plugin import render
+from kustomize_plugin import generated, render
 
 SEED = Path(__file__).parent / "data" / "seed"
 OURS = tuple(f"CAPA-T{n:03d}" for n in range(1, 11))
@@ -43,7 +43,7 @@ def apply(repo: Path, edits: list[Edit]) -> None:
 
 def rerender(repo: Path) -> None:
     """What `capa-accounts render` does after accounts.yaml changed."""
-    render.apply(repo, render.changes(repo, render.plan(repo)))
+    generated.apply(repo, generated.changes(repo, render.plan(repo)))
 
 
 def test_pristine_example_has_no_trust_findings(example_repo: Path) -> None:
