@@ -1,4 +1,4 @@
-"""Change-aware rules CAPA-D001 … D004 and `check --base REF`, on real git repositories."""
+"""Change-aware rules CAPA-D001 … D005 and `check --base REF`, on real git repositories."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from kustomize_plugin import generated, render
 from kustomize_plugin.cli import main
 from kustomize_plugin.errors import GitError
 
-D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004")
+D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004", "CAPA-D005")
 STAGING = "overlays/staging/cluster-staging.yaml"
 LIVE = "overlays/live/cluster-live.yaml"
 LIVE_ACCOUNT = ('    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
@@ -199,6 +199,46 @@ def test_removed_overlay_without_accounts_yaml(committed: Path, policy: str, fat
     assert [(f.file, f.line) for f in found] == [("clusters/management/capa-management.yaml", 1)]
     assert "overlay overlays/live was removed (present at HEAD)" in found[0].message
     assert f"its clusters (live) {fate}" in found[0].message
+
+
+def _two_clusters(repo: Path) -> None:
+    """staging runs two clusters, staging and blue; committed."""
+    edit(repo / "accounts.yaml", 'the number 1.3\n', 'the number 1.3\n      clusters:\n'
+         '        - name: staging\n        - name: blue\n')
+    rerender(repo)
+    commit(repo, "blue")
+
+
+def test_a_cluster_removed_from_an_account_that_stays(committed: Path) -> None:
+    _two_clusters(committed)
+    edit(committed / "accounts.yaml", "        - name: blue\n", "")
+    rerender(committed)
+    assert not (committed / "overlays/staging/cluster-blue.yaml").exists()
+    report = run_check(committed, base_ref="HEAD")
+    found = [f for f in report.findings if f.rule in D_RULES]
+    line = line_of(committed / "accounts.yaml", "clusters:")
+    assert [(f.rule, f.file, f.line, f.severity) for f in found] == [
+        ("CAPA-D005", "accounts.yaml", line, "warning")]
+    assert found[0].message == (
+        "Cluster staging/blue left overlays/staging (present at HEAD): Flux prunes its objects "
+        "and CAPA deletes EKS cluster 'blue' in AWS account 222222222222; put it back unless "
+        "that is meant")
+
+
+def test_a_removed_cluster_of_an_overlay_flux_does_not_prune_is_silent(committed: Path) -> None:
+    _two_clusters(committed)
+    edit(committed / "accounts.yaml", "        - name: blue\n", "")
+    rerender(committed)
+    edit(committed / "clusters/management/capa-staging.yaml", "prune: true", "prune: false")
+    assert d_findings(committed) == []
+
+
+@pytest.mark.parametrize("change", [_cluster_rename, _remove_live], ids=["renamed", "account"])
+def test_a_renamed_cluster_or_a_removed_account_is_not_a_removed_cluster(
+        committed: Path, change: Callable[[Path], None]) -> None:
+    change(committed)
+    rules = {rule for rule, _f, _l in d_findings(committed)}
+    assert "CAPA-D005" not in rules and rules  # CAPA-D002 or CAPA-D004 says it
 
 
 # --- harmless changes stay silent ---------------------------------------------------------------

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from hooks.context import Context, Obj, PathT
 
 FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount",
-            "rendering", "secrets", "schemas", "suppressions", "operator", "changes")
+            "rendering", "secrets", "schemas", "suppressions", "operator", "changes",
+            "removals")
 
 
 @dataclass

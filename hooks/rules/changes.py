@@ -1,9 +1,10 @@
-"""Changes against a git ref (CAPA-D001 … D004): end states that are valid but destroy on the way.
+"""Changes against a git ref (CAPA-D001 … D003): end states that are valid but destroy on the way.
 
 This module owns the question "what does applying this change do to the clusters that already
 run?". Each rule compares the objects Flux would apply now with those it applied at
 ``check --base REF`` (read from git by ``hooks.git_base``) and reports in the working-tree file,
 with the value at REF in the message. The rules run only when a base ref is given.
+What removing an account or a cluster does is ``removals`` (CAPA-D004, D005).
 """
 
 from __future__ import annotations
@@ -11,14 +12,11 @@ from __future__ import annotations
 import re
 import weakref
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from hooks.context import Context, Obj, PathT
-from hooks.finding import Finding
 from hooks.git_base import load_ref
 from hooks.rules import Reporter, rule
-from hooks.rules.rendering import flux_kustomizations
 from hooks.rules.schemas import stored_view_validator
 from kustomize_plugin.errors import GitError
 from kustomize_plugin.resources import (
@@ -56,7 +54,7 @@ def _before(base: Context, obj: Obj) -> Obj | None:
     return found[0] if found else None
 
 
-def _shown(obj: Obj) -> str:
+def shown(obj: Obj) -> str:
     return f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
 
 
@@ -137,7 +135,7 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
         if old is None:
             continue
         for field, value_of, cannot in (("region", _region, "move to another region"),
-                                        ("eksClusterName", _eks_name, "be renamed")):
+                                        ("eksClusterName", eks_name, "be renamed")):
             was, now = value_of(old), value_of(cp)
             if was is None or was == now:
                 continue
@@ -146,11 +144,11 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
                       f"{was!r} at {ctx.base_ref} to {now!r}: CAPA's webhook rejects the change "
                       f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
                       "cluster instead")
-    for old, new in _renames(ctx, base):
+    for old, new in renames(ctx, base):
         path = ("metadata", "name")
         if old.name == new.name and new.has("metadata", "namespace"):
             path = ("metadata", "namespace")
-        report.at(new, path, f"{new.kind} {_shown(new)} was {_shown(old)} at {ctx.base_ref}: a "
+        report.at(new, path, f"{new.kind} {shown(new)} was {shown(old)} at {ctx.base_ref}: a "
                   "name or namespace cannot change, so Flux deletes the old object (CAPA "
                   "deletes what it runs in AWS) and creates a new one; keep the old name")
 
@@ -160,7 +158,7 @@ def _region(cp: Obj) -> str | None:
     return str(value) if value else None
 
 
-def _eks_name(cp: Obj) -> str:
+def eks_name(cp: Obj) -> str:
     value = cp.get("spec", "eksClusterName")
     if value:
         return str(value)
@@ -168,11 +166,11 @@ def _eks_name(cp: Obj) -> str:
     return f"{cp.namespace or 'default'}_{cp.name}".replace(".", "_")
 
 
-def _cluster_related(obj: Obj) -> bool:
+def cluster_related(obj: Obj) -> bool:
     return obj.id.group in CLUSTER_GROUPS and obj.kind not in IDENTITY_KINDS
 
 
-def _cluster_names(ctx: Context) -> dict[int, str]:
+def cluster_names(ctx: Context) -> dict[int, str]:
     """Object (by id()) → the name of the Cluster it belongs to, where that is known."""
     out: dict[int, str] = {}
     refs: dict[tuple[str, str, str], str] = {}
@@ -192,21 +190,21 @@ def _cluster_names(ctx: Context) -> dict[int, str]:
     return out
 
 
-def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
+def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
     """(object at REF, object now) pairs of one cluster object under a new name or namespace."""
-    old_names, new_names = _cluster_names(base), _cluster_names(ctx)
+    old_names, new_names = cluster_names(base), cluster_names(ctx)
 
     def unmatched(c: Context, others: Context) -> dict[tuple[str, str, str], list[Obj]]:
         """Cluster objects whose identity the other side lacks, by overlay, group and kind."""
         out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
         for obj in c.objects:
-            if _cluster_related(obj) and obj.id not in others.by_id:
-                out[(_scope(obj), obj.id.group, obj.kind)].append(obj)
+            if cluster_related(obj) and obj.id not in others.by_id:
+                out[(scope(obj), obj.id.group, obj.kind)].append(obj)
         return out
 
     gone, appeared = unmatched(base, ctx), unmatched(ctx, base)
-    old_clusters = {(_scope(o), old_names.get(id(o))) for o in base.objects}
-    new_clusters = {(_scope(o), new_names.get(id(o))) for o in ctx.objects}
+    old_clusters = {(scope(o), old_names.get(id(o))) for o in base.objects}
+    new_clusters = {(scope(o), new_names.get(id(o))) for o in ctx.objects}
     pairs: list[tuple[Obj, Obj]] = []
     for key, olds in gone.items():
         news = list(appeared.get(key, []))
@@ -230,7 +228,7 @@ def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
     return pairs
 
 
-def _scope(obj: Obj) -> str:
+def scope(obj: Obj) -> str:
     return obj.source.overlay or obj.file
 
 
@@ -276,79 +274,3 @@ def _minor(version: Any) -> tuple[int, int] | None:
     # Only strings: YAML reads an unquoted 1.30 as the number 1.3 (C006 and R004 report it).
     match = MINOR.match(version) if isinstance(version, str) else None
     return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-@rule("CAPA-D004", "warning", change_aware=True)
-def check_removed_account(ctx: Context, report: Reporter) -> None:
-    """(--base) An account was removed: its clusters are orphaned, not deleted.
-
-    Why: render's Flux Kustomizations use `deletionPolicy: Orphan`, so when an account leaves
-    accounts.yaml (or its overlay and Flux Kustomization go), Flux deletes nothing: the EKS
-    clusters keep running and billing in AWS, and nothing reconciles them any more (with
-    Flux's default policy and `prune: true` they would be deleted instead). Compared by
-    account name when accounts.yaml exists at both, else by overlay and Flux path.
-
-    Bad: deleting `- name: live` from accounts.yaml while `live` still runs clusters.
-
-    Good: decommission first (delete the account's clusters and let CAPA remove them), then
-    remove the account.
-
-    Fix: put the account back, decommission its clusters, then remove it.
-    """
-    base = base_of(ctx)
-    flux_then = {path: obj for obj, path in flux_kustomizations(base)}
-    gone: list[tuple[str, str]] = []  # (overlay at REF, how it is named in the message)
-    if ctx.account_set and base.account_set:
-        now = {a.name for a in ctx.account_set.accounts}
-        gone = [(f"overlays/{a.name}", f"account {a.name!r} (AWS account {a.account_id})")
-                for a in base.account_set.accounts if a.name not in now]
-    present = set(ctx.loaded.kustomization_dirs) | {p for _o, p in flux_kustomizations(ctx)}
-    named = {overlay for overlay, _ in gone}
-    for overlay in sorted({o.source.overlay for o in base.objects
-                           if o.source.overlay and _cluster_related(o)}):
-        if overlay not in present and overlay not in named:
-            gone.append((overlay, f"overlay {overlay}"))
-    for overlay, what in gone:
-        clusters = sorted(o.name for o in base.objects
-                          if o.source.overlay == overlay and o.kind == "Cluster")
-        flux = flux_then.get(overlay)
-        policy = _deleting_policy(flux)
-        fate = (f"are deleted by Flux (deletionPolicy {policy})" if policy
-                else "keep running in AWS, unmanaged")
-        message = (f"{what} was removed (present at {ctx.base_ref}): its clusters "
-                   f"({', '.join(clusters) or 'none declared'}) {fate}; decommission them "
-                   "first, then remove the account")
-        if ctx.account_set:
-            report.config(("spec", "accounts"), message, at_key=True)
-        else:
-            report.raw(Finding(report.rule, report.severity,
-                               _remaining_file(ctx.root, overlay, flux), 1, 1, message))
-
-
-def _deleting_policy(flux: Obj | None) -> str | None:
-    """The deletionPolicy under which deleting this Flux Kustomization deletes what it applied,
-    or None when it orphans it. The default, MirrorPrune, follows `prune` (Flux Kustomization
-    API, `.spec.deletionPolicy`)."""
-    if flux is None:
-        return None
-    policy = str(flux.get("spec", "deletionPolicy") or "MirrorPrune")
-    deletes = policy in ("Delete", "WaitForTermination") or (
-        policy == "MirrorPrune" and flux.get("spec", "prune") is True)
-    return policy if deletes else None
-
-
-def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:
-    """The working-tree file that carries the finding: the Flux Kustomization that applied the
-    overlay if it is still there, else the first YAML file left beside it (the other Flux
-    Kustomizations) or above the overlay."""
-    if flux is not None and (root / flux.file).is_file():
-        return flux.file
-    starts = ([Path(flux.file).parent] if flux is not None else []) + [Path(overlay).parent]
-    for start in starts:
-        for directory in (start, *start.parents):
-            if (root / directory).is_dir():
-                files = sorted(p for p in (root / directory).iterdir()
-                               if p.suffix in (".yaml", ".yml") and p.is_file())
-                if files:
-                    return files[0].relative_to(root).as_posix()
-    return flux.file if flux is not None else f"{overlay}/kustomization.yaml"
