@@ -44,9 +44,7 @@ def init(directory: Path) -> int:
         raise InputError(f"cannot create the directory: {err.strerror or err}",
                          str(directory)) from err
     files = example_files()
-    with filewrite.stage((directory / rel, text, rel) for rel, text in files.items()) as staged:
-        for rel in files:
-            staged.commit(directory / rel)
+    filewrite.write_all((directory / rel, text, rel) for rel, text in files.items())
     todo = generated.changes(directory, render.plan(directory))
     generated.apply(directory, todo)
     return len(files) + len(todo)

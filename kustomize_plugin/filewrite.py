@@ -41,8 +41,15 @@ def temporary_path(path: Path) -> Path:
 
 def atomic_write(path: Path, text: str, display: str | None = None) -> None:
     """Write ``text`` to ``path``: old or new content, never half, even after a power cut."""
-    with stage([(path, text, display)]) as staged:
-        staged.commit(path)
+    write_all([(path, text, display)])
+
+
+def write_all(files: Iterable[tuple[Path, str, str | None]]) -> None:
+    """``stage`` the files, then put each in place in the order given."""
+    items = list(files)
+    with stage(items) as staged:
+        for path, _text, _display in items:
+            staged.commit(path)
 
 
 class Staged:
@@ -53,6 +60,14 @@ class Staged:
 
     def __init__(self) -> None:
         self._pending: dict[Path, tuple[Path, str]] = {}
+
+    def add(self, path: Path, text: str, display: str | None, made: set[Path], *,
+            fsync: bool) -> None:
+        """Write ``text`` beside ``path``; ``made``: directories this batch already made."""
+        name = display or str(path)
+        tmp = temporary_path(path)
+        self._pending[path] = (tmp, name)  # before writing: a failure removes it too
+        _write_new(tmp, _encode(text, name), name, made, fsync=fsync)
 
     def commit(self, path: Path) -> None:
         """Rename the staged file over ``path``."""
@@ -87,10 +102,7 @@ def stage(files: Iterable[tuple[Path, str, str | None]]) -> Staged:
     made: set[Path] = set()
     try:
         for path, text, display in items:
-            name = display or str(path)
-            tmp = temporary_path(path)
-            staged._pending[path] = (tmp, name)
-            _write_new(tmp, _encode(text, name), name, made, fsync=each)
+            staged.add(path, text, display, made, fsync=each)
         if items and not each:
             os.sync()
     except BaseException:

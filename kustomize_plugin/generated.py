@@ -57,21 +57,25 @@ def _existing_generated(repo: Path, planned: dict[str, str]) -> Iterator[str]:
             for name in sorted(filenames):
                 if f"{here}/{name}" in planned:
                     continue
-                path = Path(dirpath) / name
-                # Not through a symlink; not a FIFO (open() would block); not a killed render's
-                # temporary file (filewrite), which apply() removes.
-                if path.is_symlink() or not path.is_file() or name.endswith(filewrite.TMP_SUFFIX):
-                    continue
-                try:
-                    with open(path, encoding="utf-8", errors="replace") as handle:
-                        first = handle.readline()
-                except OSError:
-                    continue
-                if is_generated(first):
+                # Not a killed render's temporary file (filewrite), which apply() removes.
+                if not name.endswith(filewrite.TMP_SUFFIX) and \
+                        has_generated_header(Path(dirpath) / name):
                     yield f"{here}/{name}"
 
 
-def _read(path: Path, rel: str, root: Path, directory_inside: bool) -> str | None:
+def has_generated_header(path: Path) -> bool:
+    """A regular file (render never deletes through a symlink; opening a FIFO would block)
+    whose first line is the generated header."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return is_generated(handle.readline())
+    except OSError:
+        return False
+
+
+def current_text(path: Path, rel: str, root: Path, directory_inside: bool) -> str | None:
     """The file's text, None if there is none; one lstat for a file that does not exist.
 
     Refused by name: a path that leads out of the repository through a symlinked directory
@@ -125,7 +129,7 @@ def changes(repo: Path, target: Plan) -> list[Change]:
                 directories[path.parent] = True
             except InputError:
                 directories[path.parent] = False
-        old = _read(path, rel, root, directories[path.parent])
+        old = current_text(path, rel, root, directories[path.parent])
         if old is None:
             out.append(Change(rel, "create", "", new))
         elif old != new:

@@ -8,6 +8,7 @@ in AWS. Both are how decommissioning ends, so both are warnings: reminders, not 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from hooks.context import Context, Obj
@@ -42,7 +43,7 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
         now = {a.name for a in ctx.account_set.accounts}
         gone = [(f"overlays/{a.name}", f"account {a.name!r} (AWS account {a.account_id})")
                 for a in base.account_set.accounts if a.name not in now]
-    present = _present_overlays(ctx)
+    present = _present_overlays(ctx, (path for _obj, path in flux_kustomizations(ctx)))
     named = {overlay for overlay, _ in gone}
     for overlay in sorted({o.source.overlay for o in base.objects
                            if o.source.overlay and cluster_related(o)}):
@@ -94,9 +95,9 @@ def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:
     return flux.file if flux is not None else f"{overlay}/kustomization.yaml"
 
 
-def _present_overlays(ctx: Context) -> set[str]:
+def _present_overlays(ctx: Context, flux_paths: Iterable[str]) -> set[str]:
     """Overlays of the working tree: kustomization directories and Flux Kustomization paths."""
-    return set(ctx.loaded.kustomization_dirs) | {p for _o, p in flux_kustomizations(ctx)}
+    return set(ctx.loaded.kustomization_dirs) | set(flux_paths)
 
 
 @rule("CAPA-D005", "warning", change_aware=True)
@@ -117,8 +118,8 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
     Fix: put the cluster back unless its deletion is meant.
     """
     base = base_of(ctx)
-    present = _present_overlays(ctx)
     pruning = {path: obj.get("spec", "prune") is True for obj, path in flux_kustomizations(ctx)}
+    present = _present_overlays(ctx, pruning)
     now = {(c.source.overlay, c.name) for c in ctx.applied("Cluster", CAPI_GROUP)}
     renamed = {id(old) for old, _new in renames(ctx, base)}
     names = cluster_names(base)

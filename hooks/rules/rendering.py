@@ -8,7 +8,6 @@ Kustomizations whose paths exist, and `force: true` where CAPA forbids updates.
 from __future__ import annotations
 
 import posixpath
-import stat
 from pathlib import Path
 
 from hooks.context import Context, Obj
@@ -16,7 +15,6 @@ from hooks.finding import Finding
 from hooks.rules import Reporter, rule
 from kustomize_plugin import filewrite, generated, render
 from kustomize_plugin.errors import CapaAccountsError, RenderError
-from kustomize_plugin.kustomization import inside
 from kustomize_plugin.model import ROLE_IDENTITY, AccountSet
 from kustomize_plugin.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
 
@@ -61,7 +59,8 @@ def _changes(ctx: Context, plan: render.Plan) -> list[generated.Change]:
     prefixes = tuple(f"{top}/" for top in generated.MANAGED_DIRS)
     for rel in ctx.loaded.files:
         if rel.startswith(prefixes) and rel not in plan.files \
-                and not rel.endswith(filewrite.TMP_SUFFIX) and _generated_file(ctx.root / rel):
+                and not rel.endswith(filewrite.TMP_SUFFIX) \
+                and generated.has_generated_header(ctx.root / rel):
             out.append(generated.Change(rel, "delete", "", ""))
     return out
 
@@ -81,32 +80,9 @@ def _old_text(ctx: Context, rel: str, root: Path, walked: bool) -> str | None:
     text = ctx.loaded.texts.get(rel)
     if text is not None:  # read by the loader, which confined it to the repository
         return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
-    path = ctx.root / rel
-    # walk_files never enters a symlinked directory: a file it found that is no symlink is
-    # inside the repository without resolving every component of its path.
-    if not walked or path.is_symlink():
-        inside(root, path, rel)
-    if not path.exists() and not path.is_symlink():
-        return None
-    try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read forever
-            raise RenderError("exists and is not a regular file: render will not replace it",
-                              rel)
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise RenderError(f"cannot read: {err}", rel) from err
-
-
-def _generated_file(path: Path) -> bool:
-    try:
-        # Render never deletes through a symlink; a FIFO or device is no generated file (and
-        # opening one could block forever).
-        if not stat.S_ISREG(path.lstat().st_mode):
-            return False
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return generated.is_generated(handle.readline())
-    except OSError:
-        return False
+    # walk_files never enters a symlinked directory: a file it found is in a directory inside
+    # the repository without resolving every component of its path.
+    return generated.current_text(ctx.root / rel, rel, root, walked)
 
 
 @rule("CAPA-R001")
