@@ -11,7 +11,7 @@ round so that a load spike on the machine hits both, and the median of the round
 
 Also shown: ``check`` in-process with and without schema validation (``engine.check(...,
 schemas=False)``), the pre-commit build hook after one changed overlay file versus all overlays
-(only the affected overlay is built, ``hooks.build.affected``), and check-jsonschema on the
+(only the affected overlay is built, ``capa_accounts.hooks.build.affected``), and check-jsonschema on the
 same documents when it is installed (see jsonschema_compare.py).
 
 Usage: ``python benchmarks/bench.py [--sizes 30,100,300,1000] [--runs 3] [--quick]``.
@@ -59,12 +59,12 @@ FN_FLOOR = "import sys, yaml; yaml.load(sys.stdin, Loader=yaml.CSafeLoader)"
 IN_PROCESS = """
 import json, sys, time
 from pathlib import Path
-from hooks import engine
-from hooks.build import affected
-from hooks.repository import load
-from hooks.rules import all_rules
-from hooks.rules.schemas import stored_view_validator
-from kustomize_plugin.schema.registry import schema_check
+from capa_accounts.hooks import engine
+from capa_accounts.hooks.build import affected
+from capa_accounts.hooks.repository import load
+from capa_accounts.hooks.rules import all_rules
+from capa_accounts.hooks.rules.schemas import stored_view_validator
+from capa_accounts.core.schema.registry import schema_check
 root, runs = Path(sys.argv[1]), int(sys.argv[2])
 all_rules()
 engine.check(root)  # not counted: imports and caches, once for both

@@ -3,7 +3,7 @@
 check-jsonschema validates one document per file against one schema per invocation, so the
 rendered documents are split into one file each and grouped by ``(apiVersion, kind)``; each
 group is checked against a JSON Schema made from the project's own structural schema
-(``kustomize_plugin.schema.registry.schemas()``). The conversion keeps the meaning the
+(``capa_accounts.core.schema.registry.schemas()``). The conversion keeps the meaning the
 project's validator gives the Kubernetes dialect (kubernetes apiextensions ``JSONSchemaProps``):
 ``nullable`` adds ``null`` to the types, ``x-kubernetes-int-or-string`` is integer or string,
 an object with ``properties`` and no ``additionalProperties`` is closed (the API server prunes
@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from kustomize_plugin.schema.registry import schemas
+from capa_accounts.core.schema.registry import schemas
 
 Key = tuple[str, str]
 _SKIP_DIRS = {".git", ".venv", "__pycache__"}

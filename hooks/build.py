@@ -15,7 +15,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hooks.repository import kustomize_command
+from capa_accounts.hooks.repository import kustomize_command
 
 TIMEOUT = 120
 

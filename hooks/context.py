@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hooks.finding import Finding, Location, ResourceRef, Severity
-from hooks.repository import Loaded, Source
-from kustomize_plugin import yamlio
-from kustomize_plugin.model import Account, AccountSet
-from kustomize_plugin.resources import (
+from capa_accounts.hooks.finding import Finding, Location, ResourceRef, Severity
+from capa_accounts.hooks.repository import Loaded, Source
+from capa_accounts.core import yamlio
+from capa_accounts.core.model import Account, AccountSet
+from capa_accounts.core.resources import (
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
     INFRA_GROUP,
@@ -27,7 +27,7 @@ from kustomize_plugin.resources import (
     ResourceId,
     group_of,
 )
-from kustomize_plugin.schema.validator import Violation
+from capa_accounts.core.schema.validator import Violation
 
 PathT = tuple[str | int, ...]
 IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"

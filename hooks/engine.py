@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hooks.context import Context
-from hooks.finding import Finding
-from hooks.repository import Planner, load
-from hooks.rules import all_rules, run_rules
+from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.repository import Planner, load
+from capa_accounts.hooks.rules import all_rules, run_rules
 
 
 @dataclass
@@ -42,13 +42,13 @@ class Report:
 def _planner(root: Path) -> Planner:
     """Render's plan, made once: CAPA-R001 compares it with the tree, and the loader takes
     render's documents for every file whose text is render's instead of parsing it again."""
-    from kustomize_plugin import render
+    from capa_accounts.kustomize_plugin import render
 
     return lambda account_set: render.plan(root, account_set)
 
 
 def _schema(crds: tuple[Path, ...]) -> Any:
-    from hooks.rules.schemas import stored_view_validator
+    from capa_accounts.hooks.rules.schemas import stored_view_validator
 
     return stored_view_validator(crds)
 
@@ -102,7 +102,7 @@ def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
 
 def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
     try:
-        from hooks.suppress import apply
+        from capa_accounts.hooks.suppress import apply
     except ImportError:
         return findings, 0
     return apply(ctx, findings)

@@ -1,9 +1,9 @@
 """``explain``: a rule's documentation for the terminal, and the README's table of rules.
 
-Both come from the registry (``hooks.rules``), where a rule's docstring is its only
+Both come from the registry (``capa_accounts.hooks.rules``), where a rule's docstring is its only
 documentation: the first line says what it fires on, then ``Why:`` (the CAPA or AWS behaviour
 behind it, with the upstream reference), ``Bad:`` and ``Good:`` examples and ``Fix:``.
-``python -m hooks.explain --readme`` rewrites the table between the README's markers.
+``python -m capa_accounts.hooks.explain --readme`` rewrites the table between the README's markers.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hooks.rules import Rule, all_rules
-from kustomize_plugin import filewrite, yamlio
-from kustomize_plugin.errors import CapaAccountsError, InputError
+from capa_accounts.hooks.rules import Rule, all_rules
+from capa_accounts.core import filewrite, yamlio
+from capa_accounts.core.errors import CapaAccountsError, InputError
 
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 EXAMPLES = ("Bad", "Good")
@@ -157,7 +157,7 @@ def update_readme(path: Path) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hooks.explain", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m capa_accounts.hooks.explain", description=__doc__)
     parser.add_argument("rule", nargs="?", help="explain one rule (CAPA-I002, I002, i002)")
     parser.add_argument("--readme", nargs="?", const=README, type=Path, metavar="PATH",
                         help="rewrite the rule table in README.md (default: the project's)")

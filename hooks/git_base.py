@@ -1,7 +1,7 @@
 """The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
 
 The change-aware rules compare this with the working tree, so it is read the way
-``hooks.repository`` reads the working tree (resources-only kustomizations in-process, others
+``capa_accounts.hooks.repository`` reads the working tree (resources-only kustomizations in-process, others
 with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
 through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
 ``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
+from capa_accounts.hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
     KUSTOMIZE_TIMEOUT,
     YAML_SUFFIXES,
     Loaded,
@@ -27,15 +27,15 @@ from hooks.repository import (  # excluded: the one reading of spec.check.exclud
     kustomize_command,
     skipped_dir,
 )
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import GitError, InputError
-from kustomize_plugin.kustomization import (
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import GitError, InputError
+from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
     NeedsKustomize,
     OutsideRepositoryError,
     escapes,
 )
-from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, parse_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
 
 GIT_TIMEOUT = 120
 # What kustomization.py evaluates in-process (its _PLAIN_KEYS): anything else needs kustomize.
@@ -171,7 +171,7 @@ def _cat_file(root: Path, blobs: list[str]) -> dict[str, bytes]:
 
 
 def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
-    """The objects Flux would apply at REF, as ``hooks.repository.load`` gives them now."""
+    """The objects Flux would apply at REF, as ``capa_accounts.hooks.repository.load`` gives them now."""
     commit, prefix = resolve(root, ref)
     loaded = Loaded(root, None)
     if commit is None:
@@ -323,7 +323,7 @@ class _RefLoader:
         with tempfile.TemporaryDirectory(prefix="capa-accounts-base-") as tmp:
             self.export(Path(tmp))
             # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
-            # kustomization names, outside the copy too: refuse first, as hooks.repository
+            # kustomization names, outside the copy too: refuse first, as capa_accounts.hooks.repository
             # does for the work tree.
             try:
                 outside = escapes(Path(tmp), Path(tmp) / kdir)
@@ -344,7 +344,7 @@ class _RefLoader:
         except InputError as err:
             self.warn(err)
             return None
-        return docs, []  # as in hooks.repository: a kustomize build lists no files
+        return docs, []  # as in capa_accounts.hooks.repository: a kustomize build lists no files
 
     def export(self, target: Path) -> None:
         self.tree.read([p for p, (_b, size) in self.tree.files.items()

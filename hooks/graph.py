@@ -1,6 +1,6 @@
 """``graph``: the trust chain as a picture, in Mermaid (renders in GitHub) or Graphviz DOT.
 
-One ``check`` run colours the graph that ``hooks.graph_model`` builds: a node or edge whose
+One ``check`` run colours the graph that ``capa_accounts.hooks.graph_model`` builds: a node or edge whose
 YAML holds a finding is drawn red (an error: the link is broken) or amber (a warning), with the
 rule IDs on it, so ``capa-accounts explain`` is one step away. Output is deterministic: boxes in
 accounts.yaml order (then by AWS account ID), nodes and edges sorted, IDs derived from names.
@@ -18,12 +18,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from hooks import engine
-from hooks.finding import Finding
-from hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
-from kustomize_plugin import filewrite
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.model import DEFAULT_NAME_SUFFIX
+from capa_accounts.hooks import engine
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
+from capa_accounts.core import filewrite
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.model import DEFAULT_NAME_SUFFIX
 
 FORMATS = ("mermaid", "dot")
 ELLIPSIS = "\u2026"
@@ -302,7 +302,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "kustomize_plugin" / "example"
 def write_example(target: Path = EXAMPLE) -> list[Path]:
     """Redraw the example repository's graph: trust-graph.mmd and .dot, and the .svg when
     Graphviz is installed (the README shows it; CI compares only the sources)."""
-    from kustomize_plugin import example
+    from capa_accounts.kustomize_plugin import example
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
@@ -320,7 +320,7 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--example"]:
-        sys.exit("usage: python -m hooks.graph --example   (redraws kustomize_plugin/example/"
+        sys.exit("usage: python -m capa_accounts.hooks.graph --example   (redraws kustomize_plugin/example/"
                  "trust-graph.*)")
     written = write_example()
     for path in written:

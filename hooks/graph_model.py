@@ -5,7 +5,7 @@ account's controllers role (``roleARN``), the ``AWSClusterRoleIdentity`` that as
 namespaces its ``allowedNamespaces`` admits, the control planes there; in operator mode the
 ``InfrastructureProvider`` whose ``--watch-filter`` selects them. Built from the objects
 ``check`` judges; each node and edge keeps the spans of YAML that define it, so that
-``hooks.graph`` can put every finding on what it is about.
+``capa_accounts.hooks.graph`` can put every finding on what it is about.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from typing import Any, Literal
 
 import yaml
 
-from hooks import iam_policy as iam
-from hooks.context import Context, Obj, PathT
-from hooks.finding import Finding, Severity
-from hooks.rules.controlplanes import admits, namespace_of
-from hooks.rules.identities import verdict
-from hooks.rules.trust import stacks
-from kustomize_plugin import operator_mode as operator
-from kustomize_plugin import yamlio
-from kustomize_plugin.model import OPERATOR, Account
-from kustomize_plugin.resources import (
+from capa_accounts.hooks import iam_policy as iam
+from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.finding import Finding, Severity
+from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
+from capa_accounts.hooks.rules.identities import verdict
+from capa_accounts.hooks.rules.trust import stacks
+from capa_accounts.kustomize_plugin import operator_mode as operator
+from capa_accounts.core import yamlio
+from capa_accounts.core.model import OPERATOR, Account
+from capa_accounts.core.resources import (
     CAPI_GROUP,
     CLUSTER_NAME_LABEL,
     CONTROLLER_IDENTITY,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
-from kustomize_plugin.model import CONTROLLERS, DEFAULT_NAME_SUFFIX
+from capa_accounts.core.model import CONTROLLERS, DEFAULT_NAME_SUFFIX
 
 PathT = tuple[str | int, ...]
 ASSUME_ROLE = "sts:AssumeRole"

@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import CapaAccountsError, InputError
-from kustomize_plugin.kustomization import (
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
     Built,
     MissingResourceError,
@@ -34,7 +34,7 @@ from kustomize_plugin.kustomization import (
     build,
     escapes,
 )
-from kustomize_plugin.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
 # an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"

@@ -18,9 +18,9 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
-from hooks.engine import Report
-from hooks.finding import Finding, Location
-from hooks.rules import Rule, all_rules
+from capa_accounts.hooks.engine import Report
+from capa_accounts.hooks.finding import Finding, Location
+from capa_accounts.hooks.rules import Rule, all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL = "capa-accounts"

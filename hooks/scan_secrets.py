@@ -1,7 +1,7 @@
 """The pre-commit entry point of the credential scan (CAPA-S001, CAPA-S002) over given files.
 
 pre-commit passes the staged file paths as arguments. Each file is read as text, whatever its
-type, and scanned by ``hooks.rules.secrets.scan_text``; findings are printed as
+type, and scanned by ``capa_accounts.hooks.rules.secrets.scan_text``; findings are printed as
 ``path:line:col: [RULE] message``. Exit 1 when any finding, else 0. A file that cannot be read
 is a warning on stderr, not a failure: the scan must never block a commit for a reason that is
 not a credential (``check`` reports unreadable YAML as an input error).
@@ -13,9 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from hooks.finding import Finding
-from hooks.rules.secrets import scan_text
-from kustomize_plugin.yamlio import MAX_FILE_BYTES
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.rules.secrets import scan_text
+from capa_accounts.core.yamlio import MAX_FILE_BYTES
 
 
 def main(argv: list[str] | None = None) -> int:

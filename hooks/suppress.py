@@ -11,7 +11,7 @@ Two places accept a finding (DESIGN.md, Suppressions):
   the objects of its namespace.
 
 A suppression without a reason, or naming a rule that does not exist, is itself a finding
-(CAPA-R006, ``hooks.rules.suppressions``) and accepts nothing: a typo must not silently turn a
+(CAPA-R006, ``capa_accounts.hooks.rules.suppressions``) and accepts nothing: a typo must not silently turn a
 check off. CAPA-R006 cannot be suppressed, or a bad suppression could hide itself.
 """
 
@@ -21,10 +21,10 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from hooks.context import Context, Obj
-from hooks.finding import Finding
-from kustomize_plugin import yamlio
-from kustomize_plugin.model import ACCOUNTS_FILE, Account
+from capa_accounts.hooks.context import Context, Obj
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.core import yamlio
+from capa_accounts.core.model import ACCOUNTS_FILE, Account
 
 ANNOTATION = "capa-accounts.dev/ignore"
 ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
@@ -100,7 +100,7 @@ def account_suppressions(account: Account, known: Collection[str]) -> list[Suppr
 
 def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
     """The findings no valid suppression accepts, and how many were accepted."""
-    from hooks.rules import all_rules
+    from capa_accounts.hooks.rules import all_rules
 
     known = set(all_rules())
     by_object: dict[ObjectKey, set[str]] = {}

@@ -26,10 +26,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from kustomize_plugin import filewrite, generated, model, render, yamlio
-from kustomize_plugin.errors import CapaAccountsError, ConfigError
-from kustomize_plugin.schema.accountset import ACCOUNT_ENTRY
-from kustomize_plugin.schema.validator import compile_schema, validate
+from capa_accounts.core import filewrite, model, yamlio
+
+from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.core.errors import CapaAccountsError, ConfigError
+from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY
+from capa_accounts.core.schema.validator import compile_schema, validate
 
 # The command-line spelling of each key of a new entry, so an error names what the user typed.
 OPTIONS = {"name": "NAME", "accountId": "--account-id", "region": "--region",

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kustomize_plugin.errors import ConfigError
+from capa_accounts.core.errors import ConfigError
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"  # render puts it on each account Namespace
 # CAPI's --watch-filter matches this label's value (cluster-api core/main.go).
 WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
 POLICY_NAME = "capa-accounts-identity"
 API_VERSION = "admissionregistration.k8s.io/v1"
-# The values of accounts.yaml's spec.credentials (kustomize_plugin.model).
+# The values of accounts.yaml's spec.credentials (capa_accounts.core.model).
 ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 ROLE_KIND = "AWSClusterRoleIdentity"

@@ -6,16 +6,18 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from kustomize_plugin import filewrite, generated, render
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.schema.accountset import ACCOUNT_SET
+from capa_accounts.core import filewrite
+
+from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.schema.accountset import ACCOUNT_SET
 
 SCHEMA_FILE = "accounts.schema.json"
 
 
 def example_files() -> dict[str, str]:
     """The hand-edited files of the example: accounts.yaml, base/ and the pre-commit config."""
-    root = resources.files("kustomize_plugin") / "example"
+    root = resources.files("capa_accounts.kustomize_plugin") / "example"
     files = {"accounts.yaml": (root / "accounts.yaml").read_text(encoding="utf-8"),
              ".pre-commit-config.yaml": (root / "pre-commit-config.yaml").read_text(
                  encoding="utf-8"),

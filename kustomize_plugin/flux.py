@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kustomize_plugin.model import MANAGEMENT, OPERATOR, ROLE_IDENTITY, Account
+from capa_accounts.core.model import MANAGEMENT, OPERATOR, ROLE_IDENTITY, Account
 
 API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
 FLUX_NAMESPACE = "flux-system"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import ConfigError
-from kustomize_plugin.model import (
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import ConfigError
+from capa_accounts.core.model import (
     DEFAULT_CAPA_VERSION,
     ROLE_IDENTITY,
     Account,
@@ -19,8 +19,8 @@ from kustomize_plugin.model import (
     compiled_schema,
     raise_first_violation,
 )
-from kustomize_plugin.schema.accountset import API_VERSION
-from kustomize_plugin.schema.validator import validate
+from capa_accounts.core.schema.accountset import API_VERSION
+from capa_accounts.core.schema.validator import validate
 
 
 def parse_function_config(doc: yamlio.Document) -> Account:

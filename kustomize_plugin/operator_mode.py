@@ -14,8 +14,8 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
-from kustomize_plugin.model import Account
-from kustomize_plugin.resources import (
+from capa_accounts.core.model import Account
+from capa_accounts.core.resources import (
     CAPI_GROUP,
     CONTROLLER_IDENTITY,
     CONTROLPLANE_GROUP,

@@ -12,21 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kustomize_plugin import bootstrap, flux, operator_mode, yamlio
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.generated import GENERATED_MARK
-from kustomize_plugin.kustomization import (
+from capa_accounts.kustomize_plugin import bootstrap, flux, operator_mode
+
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import InputError
+from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
+from capa_accounts.core.kustomization import (
     build,
     resource_problem,
 )
-from kustomize_plugin.model import MANAGEMENT, OPERATOR, Account, AccountSet, load_account_set
-from kustomize_plugin.resources import (
+from capa_accounts.core.model import MANAGEMENT, OPERATOR, Account, AccountSet, load_account_set
+from capa_accounts.core.resources import (
     CLUSTER_NAME_LABEL,
     CONTROLLER_IDENTITY,
     DEFAULT_IDENTITY,
     INFRA_GROUP,
 )
-from kustomize_plugin.transform import transform
+from capa_accounts.kustomize_plugin.transform import transform
 
 OVERLAY_HEADER = (f"# {GENERATED_MARK} from accounts.yaml and base/; do not edit: "
                   "run `capa-accounts render`\n")
@@ -158,7 +160,7 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
 
 
 def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
-    from kustomize_plugin import admission
+    from capa_accounts.kustomize_plugin import admission
 
     bindings = [admission.AccountBinding(a.name, a.namespace, a.identity_name,
                                           enforced=a.admission_policy)

@@ -13,9 +13,9 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kustomize_plugin import operator_mode
-from kustomize_plugin.model import OPERATOR, Account, Cluster
-from kustomize_plugin.resources import (
+from capa_accounts.kustomize_plugin import operator_mode
+from capa_accounts.core.model import OPERATOR, Account, Cluster
+from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
     CAPI_GROUP,
     CLUSTER_NAME_LABEL,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hooks import engine
-from hooks.finding import Finding
-from kustomize_plugin import example
+from capa_accounts.hooks import engine
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.kustomize_plugin import example
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"

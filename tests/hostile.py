@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from kustomize_plugin.cli import main
+from capa_accounts.cli import main
 
 runner = CliRunner()
 GiB = 1 << 30

@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 from conftest import edit
 from kustomize_tools import flux_build
 
-from kustomize_plugin.cli import main
-from kustomize_plugin.model import load_account_set
+from capa_accounts.cli import main
+from capa_accounts.core.model import load_account_set
 
 runner = CliRunner()
 QA_LINES = ['    - name: qa\n', '      accountId: "444444444444"\n', '      region: eu-central-1\n',

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from cel_harness import admission_request, evaluate, matches
 
-from kustomize_plugin.admission import (
+from capa_accounts.kustomize_plugin.admission import (
     ACCOUNT_LABEL,
     WATCH_FILTER_LABEL,
     AccountBinding,
     admission_objects,
 )
-from kustomize_plugin.errors import ConfigError
-from kustomize_plugin.schema.k8s_admission import SCHEMAS
-from kustomize_plugin.schema.validator import compile_schema, validate
+from capa_accounts.core.errors import ConfigError
+from capa_accounts.core.schema.k8s_admission import SCHEMAS
+from capa_accounts.core.schema.validator import compile_schema, validate
 
 STAGING = AccountBinding("staging", "staging", "staging-identity")  # AWS account 222222222222
 LIVE = AccountBinding("live", "live", "live-identity")  # AWS account 333333333333

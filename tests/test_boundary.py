@@ -25,7 +25,7 @@ from hostile import (
     snapshot,
 )
 
-from kustomize_plugin.filewrite import TMP_SUFFIX
+from capa_accounts.core.filewrite import TMP_SUFFIX
 
 STAGING_ID = ('accountId: "222222222222"', 'accountId: "222222222299"')
 

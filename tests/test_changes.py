@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
-from hooks import git_base, repository
-from hooks.repository import kustomize_command
-from kustomize_plugin import generated, render
-from kustomize_plugin.cli import main
-from kustomize_plugin.errors import GitError
+from capa_accounts.hooks import git_base, repository
+from capa_accounts.hooks.repository import kustomize_command
+from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.cli import main
+from capa_accounts.core.errors import GitError
 
 D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004", "CAPA-D005")
 STAGING = "overlays/staging/cluster-staging.yaml"
@@ -362,7 +362,7 @@ def test_unborn_branch_other_than_head_is_an_error(example_repo: Path,
 # --- the reader of REF, and the pre-commit hook ------------------------------------------------
 
 def test_base_reads_what_the_working_tree_reader_reads(committed: Path) -> None:
-    """At an unchanged HEAD, git_base gives the same documents as hooks.repository."""
+    """At an unchanged HEAD, git_base gives the same documents as capa_accounts.hooks.repository."""
     links = committed / "clusters/management"
     (links / "link.yaml").symlink_to("capa-live.yaml")
     (links / "outside.yaml").symlink_to("../../../elsewhere.yaml")  # never followed

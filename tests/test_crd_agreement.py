@@ -1,5 +1,5 @@
 """The built-in schemas agree with the real CRDs: never stricter, and exactly as strict where
-they describe a level. Also the CRD converter and loader (``kustomize_plugin.schema.crd``)."""
+they describe a level. Also the CRD converter and loader (``capa_accounts.core.schema.crd``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.schema import crd, registry
-from kustomize_plugin.schema.validator import compile_schema, validate
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.schema import crd, registry
+from capa_accounts.core.schema.validator import compile_schema, validate
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "capa-reference"
 CRDS = REFERENCE / "crds"
@@ -530,7 +530,7 @@ def test_loader_failures_are_input_errors(tmp_path: Path, content: str | None) -
 
 @needs_reference
 def test_builtin_cel_rules_match_the_crds() -> None:
-    from kustomize_plugin.schema import cel_rules
+    from capa_accounts.core.schema import cel_rules
 
     found: dict[tuple[str, str], set[tuple[tuple[str, ...], str, str]]] = {}
     for path in crd_files(*MAIN_CRDS):

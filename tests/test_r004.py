@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import CAPA_REFERENCE, edit, line_of, of_rule, run_check
 
-from kustomize_plugin.cli import main
+from capa_accounts.cli import main
 
 CASES = [
     (

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from conftest import PROJECT, edit
 from kustomize_tools import flux_build, keyed
 
-from kustomize_plugin import render
-from kustomize_plugin.cli import main
-from kustomize_plugin.model import load_account_set
+from capa_accounts.kustomize_plugin import render
+from capa_accounts.cli import main
+from capa_accounts.core.model import load_account_set
 
 runner = CliRunner()
 
@@ -235,7 +235,7 @@ def test_bad_accounts_yaml_exits_2_with_file_and_line(
 
 
 def test_committed_editor_schema_is_current() -> None:
-    from kustomize_plugin.example import schema_text
+    from capa_accounts.kustomize_plugin.example import schema_text
 
     assert (PROJECT / "accounts.schema.json").read_text() == schema_text()
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kustomize_plugin import example, generated
-from kustomize_plugin import render as rendering
-from kustomize_plugin.cli import main
-from kustomize_plugin.filewrite import TMP_SUFFIX, temporary_path
+from capa_accounts.kustomize_plugin import example, generated
+from capa_accounts.kustomize_plugin import render as rendering
+from capa_accounts.cli import main
+from capa_accounts.core.filewrite import TMP_SUFFIX, temporary_path
 
 ACCOUNTS = 30
 FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
@@ -122,7 +122,7 @@ def test_render_failing_after_n_writes_leaves_old_or_new_and_converges(
 
 
 def _render_process(repo: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "kustomize_plugin.cli", "render", "--repo",
+    return subprocess.Popen([sys.executable, "-m", "capa_accounts.cli", "render", "--repo",
                              str(repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, **(env or {})})
 

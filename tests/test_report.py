@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, run_check
 
-from hooks import report as reporting
-from hooks.engine import Report
-from hooks.finding import Finding, Location, ResourceRef
-from hooks.rules import all_rules
-from kustomize_plugin.cli import main
+from capa_accounts.hooks import report as reporting
+from capa_accounts.hooks.engine import Report
+from capa_accounts.hooks.finding import Finding, Location, ResourceRef
+from capa_accounts.hooks.rules import all_rules
+from capa_accounts.cli import main
 
 LIVE_IDENTITY = "overlays/live/identity.yaml"
 STAGING_IDENTITY = "overlays/staging/identity.yaml"

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
-from kustomize_plugin.cli import main
+from capa_accounts.cli import main
 
 STAGING_CLUSTER = "overlays/staging/cluster-staging.yaml"
 STAGING_IDENTITY = "overlays/staging/identity.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import edit, line_of, of_rule, run_check
 
-from kustomize_plugin import generated, render
+from capa_accounts.kustomize_plugin import generated, render
 
 RULES = [f"CAPA-C00{n}" for n in range(1, 8)]
 STAGING = "overlays/staging/cluster-staging.yaml"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import edit, line_of, of_rule, run_check
 
-from hooks.context import Context
-from hooks.repository import load
-from hooks.rules import Reporter
-from hooks.rules.crossaccount import check_shared_namespace
-from kustomize_plugin.errors import ConfigError
+from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.repository import load
+from capa_accounts.hooks.rules import Reporter
+from capa_accounts.hooks.rules.crossaccount import check_shared_namespace
+from capa_accounts.core.errors import ConfigError
 
 RULES = ("CAPA-X001", "CAPA-X002", "CAPA-X004")
 LIVE_IDENTITY = "overlays/live/identity.yaml"

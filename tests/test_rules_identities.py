@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import edit, line_of, of_rule, run_check
 
-from hooks.repository import kustomize_command
-from hooks.rules import all_rules
-from hooks.rules.identities import _cycles, verdict
+from capa_accounts.hooks.repository import kustomize_command
+from capa_accounts.hooks.rules import all_rules
+from capa_accounts.hooks.rules.identities import _cycles, verdict
 
 STAGING = "overlays/staging/identity.yaml"
 LIVE = "overlays/live/identity.yaml"
@@ -246,8 +246,8 @@ def test_i008_silent_for_a_file_no_kustomization_lists(example_repo: Path) -> No
 
 
 def test_i002_misspelt_list_is_pruned_to_everybody(example_repo: Path) -> None:
-    if importlib.util.find_spec("hooks.rules.schemas") is None:
-        pytest.skip("needs schema pruning (hooks.rules.schemas is not there yet)")
+    if importlib.util.find_spec("capa_accounts.hooks.rules.schemas") is None:
+        pytest.skip("needs schema pruning (capa_accounts.hooks.rules.schemas is not there yet)")
     edit(example_repo / STAGING, "    list:\n", "    lists:\n")
     found = of_rule(run_check(example_repo), "CAPA-I002")
     assert [(f.file, f.line) for f in found] == [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import edit, line_of, of_rule, run_check
 
-from hooks.rules import all_rules
+from capa_accounts.hooks.rules import all_rules
 
 RULES = ("CAPA-R001", "CAPA-R002", "CAPA-R003", "CAPA-R005")
 STAGING = "overlays/staging/cluster-staging.yaml"

@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kustomize_plugin.schema import cel_rules, registry
-from kustomize_plugin.schema.validator import validate
+from capa_accounts.core.schema import cel_rules, registry
+from capa_accounts.core.schema.validator import validate
 
 IAM = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1"
 
@@ -231,7 +231,7 @@ def test_checks_are_compiled_once() -> None:
                          ids=["accountset", "k8s-admission"])
 def test_optional_schema_modules_are_registered(monkeypatch: pytest.MonkeyPatch,
                                                 module: str) -> None:
-    fake = types.ModuleType(f"kustomize_plugin.schema.{module}")
+    fake = types.ModuleType(f"capa_accounts.core.schema.{module}")
     key = ("example.dev/v1", f"Fake{module}")
     fake.SCHEMAS = {key: {"type": "object", "properties": {"spec": {"type": "string"}}}}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, fake.__name__, fake)

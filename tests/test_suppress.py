@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
-from hooks.rules import all_rules
-from hooks.suppress import parse_annotation
-from kustomize_plugin.cli import main
+from capa_accounts.hooks.rules import all_rules
+from capa_accounts.hooks.suppress import parse_annotation
+from capa_accounts.cli import main
 
 BASE_IDENTITY = "base/identity.yaml"
 STAGING_IDENTITY = "overlays/staging/identity.yaml"

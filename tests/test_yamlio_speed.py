@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kustomize_plugin import yamlio
+from capa_accounts.core import yamlio
 
 # Strings that look like other YAML types, or need quoting, beside plain ones.
 TRICKY = ["", "1.31", "222222222222", "true", "yes", "No", "on", "null", "~", "0x1F", "1e3",

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hooks.finding import Finding, Location, Severity
+from capa_accounts.hooks.finding import Finding, Location, Severity
 
 if TYPE_CHECKING:
-    from hooks.context import Context, Obj, PathT
+    from capa_accounts.hooks.context import Context, Obj, PathT
 
 FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount",
             "rendering", "secrets", "schemas", "suppressions", "operator", "changes",
@@ -77,9 +77,9 @@ def rule(rule_id: str, severity: Severity = "error", *,
 def all_rules() -> dict[str, Rule]:
     for family in FAMILIES:
         try:
-            importlib.import_module(f"hooks.rules.{family}")
+            importlib.import_module(f"capa_accounts.hooks.rules.{family}")
         except ModuleNotFoundError as err:
-            if err.name != f"hooks.rules.{family}":
+            if err.name != f"capa_accounts.hooks.rules.{family}":
                 raise
     return dict(sorted(REGISTRY.items()))
 

@@ -12,13 +12,13 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from hooks.context import Context, Obj, PathT
-from hooks.finding import Location
-from hooks.rules import Reporter, rule
-from hooks.rules.controlplanes import namespace_of
-from hooks.rules.controlplanes import where as _where
-from kustomize_plugin.model import Account, Cluster
-from kustomize_plugin.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
+from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.finding import Location
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.controlplanes import namespace_of
+from capa_accounts.hooks.rules.controlplanes import where as _where
+from capa_accounts.core.model import Account, Cluster
+from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
 
 # spec.version: controlplane/eks/api/v1beta2/awsmanagedcontrolplane_types.go:70-73
 VERSION_PATTERN = re.compile(r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.?(\.0|[1-9][0-9]*)?$")

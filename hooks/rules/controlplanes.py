@@ -12,11 +12,11 @@ import difflib
 from collections import defaultdict
 from typing import Any
 
-from hooks.context import Context, Obj, PathT
-from hooks.rules import Reporter, rule
-from hooks.rules.identities import verdict
-from hooks.rules.operator import operator_mode as _operator_mode
-from kustomize_plugin.resources import (
+from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.identities import verdict
+from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
+from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
     IDENTITY_KINDS,
     ROLE_IDENTITY,

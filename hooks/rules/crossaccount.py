@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from hooks.context import Context, Obj
-from hooks.finding import Finding, Location
-from hooks.rules import Reporter, rule
-from hooks.rules.identities import describe as _label
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.kustomization import KUSTOMIZATION_FILES
-from kustomize_plugin.model import shared_account_ids
-from kustomize_plugin.resources import INFRA_GROUP, ROLE_IDENTITY, ResourceId
+from capa_accounts.hooks.context import Context, Obj
+from capa_accounts.hooks.finding import Finding, Location
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.identities import describe as _label
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
+from capa_accounts.core.model import shared_account_ids
+from capa_accounts.core.resources import INFRA_GROUP, ROLE_IDENTITY, ResourceId
 
 # clusterawsadm input, never applied by Flux (.sourceignore lists bootstrap/): one file per AWS
 # account, all of the same kind and without a name.

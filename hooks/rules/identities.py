@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from hooks.context import Context, Obj, PathT
-from hooks.rules import Reporter, rule
-from kustomize_plugin.resources import (
+from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
     DEFAULT_IDENTITY,
     IDENTITY_KINDS,

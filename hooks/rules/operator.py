@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from hooks.context import Context, Obj, PathT
-from hooks.rules import Reporter, rule
-from kustomize_plugin.model import OPERATOR, Account
-from kustomize_plugin.operator_mode import (
+from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.core.model import OPERATOR, Account
+from capa_accounts.kustomize_plugin.operator_mode import (
     OPERATOR_GROUP,
     PREDEFINED_INFRASTRUCTURE,
     PROVIDER_KIND,
@@ -30,7 +30,7 @@ from kustomize_plugin.operator_mode import (
     provider_name,
     provider_namespace,
 )
-from kustomize_plugin.resources import WATCH_FILTER_LABEL
+from capa_accounts.core.resources import WATCH_FILTER_LABEL
 
 FLAG = WATCH_FILTER_ARG.lstrip("-")
 LABEL_PATH = ("metadata", "labels", WATCH_FILTER_LABEL)

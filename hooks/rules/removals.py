@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from hooks.context import Context, Obj
-from hooks.finding import Finding
-from hooks.rules import Reporter, rule
-from hooks.rules.changes import base_of, cluster_names, cluster_related, eks_name, renames, shown
-from hooks.rules.rendering import flux_kustomizations
-from kustomize_plugin.resources import CAPI_GROUP
+from capa_accounts.hooks.context import Context, Obj
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.changes import base_of, cluster_names, cluster_related, eks_name, renames, shown
+from capa_accounts.hooks.rules.rendering import flux_kustomizations
+from capa_accounts.core.resources import CAPI_GROUP
 
 
 @rule("CAPA-D004", "warning", change_aware=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from hooks.context import Context, Obj
-from hooks.finding import Finding
-from hooks.rules import Reporter, rule
-from kustomize_plugin import filewrite, generated, render
-from kustomize_plugin.errors import CapaAccountsError, RenderError
-from kustomize_plugin.model import ROLE_IDENTITY, AccountSet
-from kustomize_plugin.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
+from capa_accounts.hooks.context import Context, Obj
+from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.core import filewrite
+from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.core.errors import CapaAccountsError, RenderError
+from capa_accounts.core.model import ROLE_IDENTITY, AccountSet
+from capa_accounts.core.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 # `flux bootstrap` names the GitRepository of the repository it bootstraps `flux-system`

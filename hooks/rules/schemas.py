@@ -1,6 +1,6 @@
 """Rule CAPA-R004: every object against its schema, and the stored view other rules judge.
 
-The schemas are the project's own (``kustomize_plugin.schema``), compiled once per process;
+The schemas are the project's own (``capa_accounts.core.schema``), compiled once per process;
 ``check --crd PATH`` adds user-supplied CRDs, which take precedence for their kinds. A key the
 schema does not know is a finding here and is pruned from the object before any other rule
 reads it, as the API server would store it.
@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hooks.context import Context
-from hooks.rules import Reporter, rule
-from kustomize_plugin.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
-from kustomize_plugin.schema.registry import schema_check
-from kustomize_plugin.schema.validator import Check, Violation
+from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
+from capa_accounts.core.schema.registry import schema_check
+from capa_accounts.core.schema.validator import Check, Violation
 
 Validate = Callable[[dict[str, Any]], list[Violation]]
 
@@ -24,7 +24,7 @@ Validate = Callable[[dict[str, Any]], list[Violation]]
 def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
     user: dict[tuple[str, str], Check] = {}
     if crds:
-        from kustomize_plugin.schema.crd import load_crds
+        from capa_accounts.core.schema.crd import load_crds
 
         user = load_crds(crds)
 

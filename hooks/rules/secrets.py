@@ -24,11 +24,11 @@ from typing import Any
 
 import yaml
 
-from hooks.context import Context
-from hooks.finding import Finding, ResourceRef, Severity
-from hooks.rules import REGISTRY, Reporter, Rule
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.yamlio import MAX_FILE_BYTES, Document, documents_from_text, position
+from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.finding import Finding, ResourceRef, Severity
+from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.yamlio import MAX_FILE_BYTES, Document, documents_from_text, position
 
 S001 = "CAPA-S001"
 S001_SEVERITY: Severity = "error"

@@ -3,19 +3,19 @@
 This module owns the settings around the trust chain that decide whether CAPA's AssumeRole
 works and how much it exposes: the session duration, the external ID, ignored policy ARNs,
 role creation rights and the bootstrap user's long-lived keys. The stacks are read as
-``hooks.rules.trust`` reads them.
+``capa_accounts.hooks.rules.trust`` reads them.
 """
 
 from __future__ import annotations
 
-from hooks.context import Context
-from hooks.iam_policy import (
+from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.iam_policy import (
     ExternalIds,
     user_grant,
 )
-from hooks.rules import Reporter, rule
-from hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
-from kustomize_plugin.resources import ROLE_IDENTITY
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
+from capa_accounts.core.resources import ROLE_IDENTITY
 
 
 @rule("CAPA-T006", "error")

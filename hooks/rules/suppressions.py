@@ -1,6 +1,6 @@
 """Suppression rule (CAPA-R006): every suppression names a real rule and says why.
 
-This module owns the validity of suppressions; ``hooks.suppress`` parses them and applies the
+This module owns the validity of suppressions; ``capa_accounts.hooks.suppress`` parses them and applies the
 valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
 the rendered copies carry it from there, else on the object or the accounts.yaml entry.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from hooks.context import Context, Obj
-from hooks.finding import Finding, ResourceRef
-from hooks.rules import Reporter, all_rules, rule
-from hooks.suppress import (
+from capa_accounts.hooks.context import Context, Obj
+from capa_accounts.hooks.finding import Finding, ResourceRef
+from capa_accounts.hooks.rules import Reporter, all_rules, rule
+from capa_accounts.hooks.suppress import (
     ANNOTATION,
     ANNOTATION_PATH,
     UNSUPPRESSIBLE,
@@ -22,10 +22,10 @@ from hooks.suppress import (
     annotation_of,
     parse_annotation,
 )
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.kustomization import KUSTOMIZATION_FILES
-from kustomize_plugin.resources import ResourceId
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
+from capa_accounts.core.resources import ResourceId
 
 BASE = "base/"
 

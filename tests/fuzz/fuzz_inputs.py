@@ -120,7 +120,7 @@ def fn_input() -> bytes:
     """A valid ResourceList for `fn`: the example's base items and an Account config."""
     import yaml
 
-    from kustomize_plugin.render import load_base
+    from capa_accounts.kustomize_plugin.render import load_base
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp) / "repo")
@@ -137,7 +137,7 @@ def fn_input() -> bytes:
 
 
 def make_repo(path: Path) -> Path:
-    from kustomize_plugin import example
+    from capa_accounts.kustomize_plugin import example
 
     example.init(path)
     return path
@@ -158,8 +158,8 @@ def crash_of(result: Any, command: str) -> str | None:
     if "Traceback" in result.output or "Traceback" in result.stderr:
         return "traceback printed:\n" + result.stderr
     if command == "fn" and result.stdout:
-        from kustomize_plugin import yamlio
-        from kustomize_plugin.errors import InputError
+        from capa_accounts.core import yamlio
+        from capa_accounts.core.errors import InputError
 
         try:
             docs = yamlio.documents_from_text(result.stdout, "<fn stdout>", require=True)
@@ -196,7 +196,7 @@ def time_bound(seconds: int) -> Iterator[None]:
 def run_command(command: str, repo: Path, stdin: bytes | None = None) -> Any:
     from click.testing import CliRunner
 
-    from kustomize_plugin.cli import main
+    from capa_accounts.cli import main
 
     args = {"check": ["check", "--repo", str(repo)],
             "render --check": ["render", "--check", "--repo", str(repo)],

@@ -12,7 +12,7 @@ kubernetes-sigs/cluster-api-operator ``api/v1alpha2/provider_types.go``, CRD
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     OPEN,
     Schema,

@@ -12,9 +12,9 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["fn"]:
-        from kustomize_plugin import fn
+        from capa_accounts.kustomize_plugin import fn
 
         sys.exit(fn.main())
-    from kustomize_plugin.cli import main as command_line
+    from capa_accounts.cli import main as command_line
 
     command_line()

@@ -29,16 +29,16 @@ from typing import Any
 
 import yaml
 
-from kustomize_plugin.errors import InputError
+from capa_accounts.core.errors import InputError
 
 # Writing is the other half of the one YAML layer: callers dump through yamlio.
-from kustomize_plugin.yamldump import dump as dump
-from kustomize_plugin.yamldump import dump_documents as dump_documents
-from kustomize_plugin.yamldump import dump_plain as dump_plain
+from capa_accounts.core.yamldump import dump as dump
+from capa_accounts.core.yamldump import dump_documents as dump_documents
+from capa_accounts.core.yamldump import dump_plain as dump_plain
 
 # Plain data, the way Kubernetes decodes it, is yamlplain's; read through yamlio.
-from kustomize_plugin.yamlplain import MAX_NODES, to_plain
-from kustomize_plugin.yamlplain import json_key as json_key
+from capa_accounts.core.yamlplain import MAX_NODES, to_plain
+from capa_accounts.core.yamlplain import json_key as json_key
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 

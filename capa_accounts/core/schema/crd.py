@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import InputError
-from kustomize_plugin.schema.core import OBJECT_META
-from kustomize_plugin.schema.validator import Check, compile_schema
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.schema.core import OBJECT_META
+from capa_accounts.core.schema.validator import Check, compile_schema
 
 Key = tuple[str, str]
 Schema = dict[str, Any]

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from kustomize_plugin.errors import CapaAccountsError
+from capa_accounts.core.errors import CapaAccountsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT = 2
@@ -68,7 +68,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
     """Write a complete, rendered example repository (management, staging, live) into DIRECTORY."""
-    from kustomize_plugin import example
+    from capa_accounts.kustomize_plugin import example
 
     written = example.init(directory)
     click.echo(f"wrote {written} files into {directory}")
@@ -80,8 +80,9 @@ def init(directory: Path) -> None:
               help="Write nothing; print a diff and exit 1 if generated files are out of date.")
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    from kustomize_plugin import generated, model
-    from kustomize_plugin import render as rendering
+    from capa_accounts.kustomize_plugin import generated
+    from capa_accounts.core import model
+    from capa_accounts.kustomize_plugin import render as rendering
 
     repo = _repo(repo)
     account_set = model.load_account_set(repo)
@@ -113,8 +114,8 @@ def render(repo: Path, check_only: bool) -> None:
               help="Validate against these CRDs too (file or directory; repeatable).")
 def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[Path, ...]) -> None:
     """Check the trust and namespace invariants and the schemas of the repository."""
-    from hooks import engine
-    from hooks import report as reporting
+    from capa_accounts.hooks import engine
+    from capa_accounts.hooks import report as reporting
 
     report = engine.check(_repo(repo), base_ref=base_ref, crds=crds)
     for warning in report.warnings_loading:
@@ -142,7 +143,7 @@ def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[
 def add_account(name: str, account_id: str, region: str, kubernetes_version: str | None,
                 namespace: str | None, repo: Path) -> None:
     """Add an account to accounts.yaml (comments and layout kept), then render."""
-    from kustomize_plugin import accounts_edit
+    from capa_accounts.kustomize_plugin import accounts_edit
 
     for line in accounts_edit.add_account(_repo(repo), name, account_id=account_id,
                                           region=region, kubernetes_version=kubernetes_version,
@@ -156,7 +157,7 @@ def add_account(name: str, account_id: str, region: str, kubernetes_version: str
               type=click.Choice(["mermaid", "dot"]), help="Mermaid (GitHub) or Graphviz DOT.")
 def graph(repo: Path, fmt: str) -> None:
     """Draw the trust chain: management principal, roles, identities, namespaces, clusters."""
-    from hooks import graph as graphing
+    from capa_accounts.hooks import graph as graphing
 
     click.echo(graphing.draw(_repo(repo), fmt), nl=False)
 
@@ -165,7 +166,7 @@ def graph(repo: Path, fmt: str) -> None:
 @click.argument("rule_id", metavar="RULE")
 def explain(rule_id: str) -> None:
     """Explain a rule: what it guards against, why, a bad and a good example, how to fix."""
-    from hooks import explain as explaining
+    from capa_accounts.hooks import explain as explaining
 
     click.echo(explaining.explain(rule_id), nl=False)
 
@@ -173,7 +174,7 @@ def explain(rule_id: str) -> None:
 @main.command("fn")
 def fn_command() -> None:
     """The KRM function: a ResourceList on stdin, the transformed ResourceList on stdout."""
-    from kustomize_plugin import fn
+    from capa_accounts.kustomize_plugin import fn
 
     sys.exit(fn.main())
 
@@ -184,7 +185,7 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of accounts.yaml (accountset) or the function config (account)."""
     import json
 
-    from kustomize_plugin.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET
+    from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET
 
     click.echo(json.dumps(ACCOUNT_SET if kind == "accountset" else ACCOUNT_CONFIG, indent=2))
 

@@ -10,7 +10,7 @@ validation code (``*`` alone in a list, Deny with Warn, unique set members) are 
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     OBJECT_META,
     Schema,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from kustomize_plugin.schema import capi, core, eks, flux, iam, identities, operator
-from kustomize_plugin.schema.validator import Check, compile_schema
+from capa_accounts.core.schema import capi, core, eks, flux, iam, identities, operator
+from capa_accounts.core.schema.validator import Check, compile_schema
 
 Key = tuple[str, str]
 
-_OPTIONAL_MODULES = ("kustomize_plugin.schema.accountset", "kustomize_plugin.schema.k8s_admission")
+_OPTIONAL_MODULES = ("capa_accounts.core.schema.accountset", "capa_accounts.core.schema.k8s_admission")
 
 _schemas: dict[Key, dict[str, Any]] | None = None
 _compiled: dict[Key, Check] = {}

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from kustomize_plugin.errors import RenderError
+from capa_accounts.core.errors import RenderError
 
 TMP_SUFFIX = ".capa-accounts-tmp"
 # Below this many files one fsync each costs less than a sync(2), which also flushes whatever

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 import yaml.constructor
 
-from kustomize_plugin.errors import InputError
+from capa_accounts.core.errors import InputError
 
 # Composing costs microseconds a node (PyYAML's resolver is Python): 500,000 nodes take a few
 # seconds. A whole CAPA release's CRDs hold about 100,000 (capa-reference/: ~30 bytes a node);

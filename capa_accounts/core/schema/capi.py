@@ -10,7 +10,7 @@ it, and its schema is the largest and most volatile part of the CRD.
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     OBJECT_REFERENCE,
     Schema,
     array,

@@ -13,7 +13,7 @@ serviceAccountName needs provider aws or azure) are in ``cel_rules``, not here.
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     NAME_REF,
     Schema,
     array,

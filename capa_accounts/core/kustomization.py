@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import InputError
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import InputError
 
 # Re-exported (`X as X`): render and check import them from here.
-from kustomize_plugin.yamlio import OutsideRepositoryError as OutsideRepositoryError
-from kustomize_plugin.yamlio import inside as inside
+from capa_accounts.core.yamlio import OutsideRepositoryError as OutsideRepositoryError
+from capa_accounts.core.yamlio import inside as inside
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _PLAIN_KEYS = {"apiVersion", "kind", "resources"}

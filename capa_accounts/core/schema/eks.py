@@ -12,7 +12,7 @@ the CRD accepts, and those parts change with every CAPA release. Sources:
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     OPEN,
     Schema,
     array,
@@ -24,7 +24,7 @@ from kustomize_plugin.schema.core import (
     string_list,
     string_map,
 )
-from kustomize_plugin.schema.identities import IDENTITY_REFERENCE
+from capa_accounts.core.schema.identities import IDENTITY_REFERENCE
 
 CONTROL_PLANE_API = "controlplane.cluster.x-k8s.io/v1beta2"
 INFRASTRUCTURE_API = "infrastructure.cluster.x-k8s.io/v1beta2"

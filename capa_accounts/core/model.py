@@ -12,10 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kustomize_plugin import yamlio
-from kustomize_plugin.errors import ConfigError
-from kustomize_plugin.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
-from kustomize_plugin.schema.validator import Check, Violation, compile_schema, validate
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import ConfigError
+from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
+from capa_accounts.core.schema.validator import Check, Violation, compile_schema, validate
 
 ACCOUNTS_FILE = "accounts.yaml"
 MANAGEMENT = "management"  # reserved: overlays/management holds the controller identity

@@ -10,7 +10,7 @@ key is a violation. Fields follow ``cmd/clusterawsadm/api/bootstrap/v1beta1/type
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     OBJECT_META,
     Schema,
     array,

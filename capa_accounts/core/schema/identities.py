@@ -9,7 +9,7 @@ CRDs serve only v1beta2; v1beta1 is ``served: false``, so it has no schema here.
 
 from __future__ import annotations
 
-from kustomize_plugin.schema.core import (
+from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     Schema,
     integer,

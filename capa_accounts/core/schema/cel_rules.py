@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kustomize_plugin.schema.validator import Path, Violation
+from capa_accounts.core.schema.validator import Path, Violation
 
 Key = tuple[str, str]
 CelCheck = Callable[[Any], list[Violation]]
