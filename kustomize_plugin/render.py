@@ -8,7 +8,6 @@ compared with the tree and applied to it by ``generated``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from capa_accounts.kustomize_plugin import bootstrap, flux, operator_mode
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
+from capa_accounts.kustomize_plugin.plan import Plan
 from capa_accounts.core.kustomization import (
     build,
     resource_problem,
@@ -38,29 +38,6 @@ BOOTSTRAP_HEADER = (f"# {GENERATED_MARK} from accounts.yaml; do not edit. Authen
 OPERATOR_KEYS_NOTE = ("# then encode an access key of the stack's bootstrapper user into {path},\n"
                       "# SOPS-encrypted (README, operator mode)\n")
 SOURCE_ANNOTATION = "config.kubernetes.io/path"
-
-
-@dataclass
-class Plan:
-    files: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    # The documents of each YAML file whose text reads back as exactly them (plain data:
-    # yamlio.dump_plain): `check` takes them for a file whose text is what render writes
-    # instead of parsing it again (hooks/repository.py).
-    documents: dict[str, list[Any]] = field(default_factory=dict)
-
-    def add(self, path: str, header: str, docs: list[Any]) -> None:
-        text = yamlio.dump_plain(docs)
-        if text is None:
-            text = yamlio.dump_documents(docs)
-        else:
-            self.documents[path] = docs
-        self.files[path] = header + text
-
-    def update(self, other: Plan) -> None:
-        self.files.update(other.files)
-        self.documents.update(other.documents)
-        self.warnings += other.warnings
 
 
 def load_base(repo: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,32 @@
+"""Render's plan: every generated file's path and text, as ``render`` computes it and
+``generated`` compares it with the tree and applies it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from capa_accounts.core import yamlio
+
+
+@dataclass
+class Plan:
+    files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # The documents of each YAML file whose text reads back as exactly them (plain data:
+    # yamlio.dump_plain): `check` takes them for a file whose text is what render writes
+    # instead of parsing it again (hooks/repository.py).
+    documents: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, path: str, header: str, docs: list[Any]) -> None:
+        text = yamlio.dump_plain(docs)
+        if text is None:
+            text = yamlio.dump_documents(docs)
+        else:
+            self.documents[path] = docs
+        self.files[path] = header + text
+
+    def update(self, other: Plan) -> None:
+        self.files.update(other.files)
+        self.documents.update(other.documents)
+        self.warnings += other.warnings
