@@ -33,6 +33,26 @@ ROLE_KIND = "AWSClusterRoleIdentity"
 CONTROLLER_KIND = "AWSClusterControllerIdentity"
 CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awscluster_types.go:31)
 
+# Every CAPA kind whose spec.identityRef (an AWSIdentityReference) picks the credentials CAPA
+# reconciles it with, by API group, as (resource, kind, where CAPA declares the field):
+GUARDED_KINDS: tuple[tuple[str, str, str, str], ...] = (
+    ("controlplane.cluster.x-k8s.io", "awsmanagedcontrolplanes", "AWSManagedControlPlane",
+     "controlplane/eks/api/v1beta2/awsmanagedcontrolplane_types.go"),
+    ("controlplane.cluster.x-k8s.io", "rosacontrolplanes", "ROSAControlPlane",
+     "controlplane/rosa/api/v1beta2/rosacontrolplane_types.go"),
+    ("infrastructure.cluster.x-k8s.io", "awsclusters", "AWSCluster",
+     "api/v1beta2/awscluster_types.go"),
+    ("infrastructure.cluster.x-k8s.io", "rosanetworks", "ROSANetwork",
+     "exp/api/v1beta2/rosanetwork_types.go"),
+    ("infrastructure.cluster.x-k8s.io", "rosaroleconfigs", "ROSARoleConfig",
+     "exp/api/v1beta2/rosaroleconfig_types.go"),
+)
+# Not listed, because their spec has no identityRef: AWSManagedCluster and ROSACluster
+# (exp/api/v1beta2/rosacluster_types.go); AWSManagedMachinePool and ROSAMachinePool reconcile
+# with their control plane's identity (pkg/cloud/scope/managednodegroup.go). Templates
+# (AWSClusterTemplate, AWSManagedControlPlaneTemplate) hold spec.template.spec.identityRef; the
+# objects CAPI's topology controller stamps out of them are created through this policy.
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -86,19 +106,8 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         {"name": "inAccount", "expression":
             "variables.account in variables.accounts"
             " && variables.accounts[variables.account].namespaceName == request.namespace"},
-        # A control plane that is being deleted and whose spec and labels do not change may
-        # still lose its finalizer: otherwise one created before this policy (or while it was
-        # not enforced) could never finish deleting. Its credentials cannot change this way.
-        {"name": "finalizing", "expression":
-            # oldObject is null only on CREATE (Kubernetes API reference, Validation.expression).
-            "has(object.metadata.deletionTimestamp) && request.operation == 'UPDATE'"
-            " && has(object.spec) == has(oldObject.spec)"
-            " && (!has(object.spec) || object.spec == oldObject.spec)"
-            f" && has({obj_labels}) == has(oldObject.metadata.labels)"
-            f" && (!has({obj_labels}) || {obj_labels} == oldObject.metadata.labels)"},
         {"name": "checked", "expression":
-            "variables.inAccount && !(variables.account in variables.unenforced)"
-            " && !variables.finalizing"},
+            "variables.inAccount && !(variables.account in variables.unenforced)"},
         # An absent identityRef reads as kind '' so later expressions need no has() of their
         # own. Both branches are strings, so the typeChecking the API server runs against the
         # CRD schema has nothing to warn about (status.typeChecking).
@@ -126,7 +135,7 @@ def _namespace_validation() -> dict[str, str]:
     # CAPA-C003: no account identity admits a namespace that is not an account's own, so a
     # control plane there can only work through `default` (the management account).
     return {
-        "expression": "variables.finalizing || variables.inAccount",
+        "expression": "variables.inAccount",
         "message": f"CAPA-C003: this namespace is not an account namespace (label {ACCOUNT_LABEL})",
         "messageExpression":
             "variables.account == ''"
@@ -229,6 +238,33 @@ def _operator_validations() -> list[dict[str, str]]:
     ]
 
 
+# oldObject is null on CREATE (Kubernetes API reference, Validation.expression); `has` on both
+# sides first, because comparing a present field with an absent one is an error, not false.
+_CHANGES = (
+    "request.operation != 'UPDATE'"
+    " || has(object.spec) != has(oldObject.spec)"
+    " || (has(object.spec) && object.spec != oldObject.spec)"
+    " || has(object.metadata.labels) != has(oldObject.metadata.labels)"
+    " || (has(object.metadata.labels) && object.metadata.labels != oldObject.metadata.labels)"
+)
+
+
+def _resource_rules() -> list[dict[str, Any]]:
+    groups: dict[str, list[str]] = {}
+    for group, resource, _kind, _source in GUARDED_KINDS:
+        groups.setdefault(group, []).append(resource)
+    return [{
+        "apiGroups": [group],
+        # v1beta1 of these CRDs is `served: false` or deprecated; matchPolicy Equivalent
+        # converts a request made through any other served version to v1beta2 before the
+        # expressions see it, so they always read the v1beta2 shape (a `*` version would not).
+        "apiVersions": ["v1beta2"],
+        "operations": ["CREATE", "UPDATE"],
+        "resources": sorted(resources),
+        "scope": "Namespaced",
+    } for group, resources in sorted(groups.items())]
+
+
 def _checked_accounts(accounts: Sequence[AccountBinding]) -> list[AccountBinding]:
     seen: set[str] = set()
     for a in accounts:
@@ -265,18 +301,17 @@ def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> l
             # account's credentials.
             "failurePolicy": "Fail",
             "matchConstraints": {
-                # v1beta1 is `served: false` in the CAPA CRD; Equivalent converts a request made
-                # through any other served version to v1beta2 before the expressions see it, so
-                # they always read the v1beta2 shape (a `*` version would not).
                 "matchPolicy": "Equivalent",
-                "resourceRules": [{
-                    "apiGroups": ["controlplane.cluster.x-k8s.io"],
-                    "apiVersions": ["v1beta2"],
-                    "operations": ["CREATE", "UPDATE"],
-                    "resources": ["awsmanagedcontrolplanes"],
-                    "scope": "Namespaced",
-                }],
+                "resourceRules": _resource_rules(),
             },
+            # An UPDATE that leaves spec and labels as they were cannot change the credentials
+            # CAPA picks (spec.identityRef, and the watch-filter label in operator mode): adding
+            # or removing a finalizer, the deletionTimestamp the API server sets, annotations.
+            # Skipping those keeps an object created before this policy (or while its account
+            # was not enforced) deletable and lets CAPA patch its own finalizers; every other
+            # write is checked. matchConditions run before the validations
+            # (validating/plugin.go compilePolicy; matchconditions/matcher.go).
+            "matchConditions": [{"name": "changes-credentials", "expression": _CHANGES}],
             "variables": _variables(ordered, credentials),
             "validations": validations,
         },
