@@ -1,4 +1,9 @@
-"""The generated ValidatingAdmissionPolicy, evaluated with cel-python as the API server would."""
+"""The generated ValidatingAdmissionPolicy, evaluated as the API server would, on two engines.
+
+Every case runs on cel-python and on cel-expr-python (the CEL project's C++ runtime, compiled
+with type checking); both must reach the same decision and give every expression of the
+policy (matchConditions, variables, validations, messageExpressions) the same value.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,21 @@ import copy
 from typing import Any
 
 import pytest
-from cel_harness import admission_request, evaluate, matches
+import yaml
+from cel_harness import (
+    Decision,
+    admission_request,
+    cel_python,
+    decide,
+    every_expression,
+    matches,
+)
+from cel_official import cel_expr
+from conftest import CAPA_REFERENCE
 
 from capa_accounts.kustomize_plugin.admission import (
     ACCOUNT_LABEL,
+    GUARDED_KINDS,
     WATCH_FILTER_LABEL,
     AccountBinding,
     admission_objects,
@@ -52,13 +68,33 @@ def policy_for(credentials: str) -> dict[str, Any]:
     return admission_objects(ACCOUNTS, credentials)[0]
 
 
+def both_engines(policy: dict[str, Any], obj: dict[str, Any] | None,
+                 old: dict[str, Any] | None, ns: dict[str, Any] | None,
+                 request: dict[str, Any]) -> Decision:
+    """The decision, after checking that both engines agree on it and on every expression."""
+    decisions, values = [], []
+    for engine in (cel_python, cel_expr):
+        decisions.append(decide(policy, engine.bind(policy, obj=obj, old_obj=old,
+                                                    namespace_obj=ns, request=request)))
+        # A fresh activation: deciding must not have depended on what was computed for it.
+        bound = engine.bind(policy, obj=obj, old_obj=old, namespace_obj=ns, request=request)
+        values.append({where: (bound.variable(where.split(".", 1)[1])
+                               if where.startswith("variables.") else bound.run(expression))
+                       for where, expression in every_expression(policy)})
+    python, official = decisions
+    assert python.key() == official.key(), (python, official)
+    assert values[0] == values[1], {k: (v, values[1][k]) for k, v in values[0].items()
+                                    if v != values[1][k]}
+    return official
+
+
 def admit(credentials: str, obj: dict[str, Any], ns: dict[str, Any], *,
           operation: str = "CREATE", old: dict[str, Any] | None = None) -> list[Any]:
     ns_name = ns["metadata"]["name"]
     request = admission_request(operation, obj, ns_name)
     policy = policy_for(credentials)
     assert matches(policy, request)
-    return evaluate(policy, obj=obj, old_obj=old, namespace_obj=ns, request=request)
+    return both_engines(policy, obj, old, ns, request).failures
 
 
 def deleting(obj: dict[str, Any]) -> dict[str, Any]:
@@ -173,8 +209,7 @@ def test_cluster_scoped_request_fails_closed_without_crashing_the_variables() ->
     # namespaceObject is null outside a namespace; the policy must deny, not error out.
     policy = policy_for("roleIdentity")
     request = admission_request("CREATE", control_plane(), "")
-    failures = evaluate(policy, obj=control_plane(), old_obj=None, namespace_obj=None,
-                        request=request)
+    failures = both_engines(policy, control_plane(), None, None, request).failures
     assert [(f.message.split(":")[0], f.error) for f in failures] == [("CAPA-C003", None)]
 
 
@@ -254,3 +289,130 @@ def test_broken_copies_are_rejected(obj: dict[str, Any], code: str,
                                     path: tuple[str | int, ...]) -> None:
     check = compile_schema(SCHEMAS[(obj["apiVersion"], obj["kind"])])
     assert [(v.code, v.path) for v in validate(check, obj)] == [(code, path)]
+
+
+# --- UPDATE ---------------------------------------------------------------------------------
+
+def with_finalizer(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["finalizers"] = ["awsmanagedcontrolplane.controlplane.cluster.x-k8s.io"]
+    return out
+
+
+def with_annotation(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["annotations"] = {"note": "x"}
+    return out
+
+
+def updated(credentials: str, old: dict[str, Any], new: dict[str, Any],
+            ns: dict[str, Any]) -> Decision:
+    request = admission_request("UPDATE", new, ns["metadata"]["name"])
+    policy = policy_for(credentials)
+    assert matches(policy, request)
+    return both_engines(policy, new, old, ns, request)
+
+
+STAGING_NS = namespace("staging", "staging")
+# Created before the policy (or while staging was not enforced): points at `default`.
+LEGACY = control_plane(identity_ref=DEFAULT)
+
+
+@pytest.mark.parametrize(("old", "new", "rule"), [
+    (control_plane(), control_plane(identity_ref=LIVE_REF), "CAPA-C003"),
+    (control_plane(), control_plane(identity_ref=DEFAULT), "CAPA-C004"),
+    (control_plane(), control_plane(identity_ref=STATIC), "CAPA-C004"),
+    (control_plane(), with_finalizer(control_plane(identity_ref=DEFAULT)), "CAPA-C004"),
+    # A legacy object may keep its metadata, not take a new spec or new labels.
+    (LEGACY, {**LEGACY, "spec": {**LEGACY["spec"], "version": "1.32"}}, "CAPA-C004"),
+    (LEGACY, control_plane(identity_ref=DEFAULT, labels={"team": "a"}), "CAPA-C004"),
+], ids=["to-other-accounts-identity", "to-default", "to-static", "finalizer-and-identity",
+        "legacy-spec-change", "legacy-label-change"])
+def test_updates_that_change_the_credentials_are_denied(old: dict[str, Any],
+                                                        new: dict[str, Any], rule: str) -> None:
+    decision = updated("roleIdentity", old, new, STAGING_NS)
+    assert decision.matched
+    assert [f.message.split(":")[0] for f in decision.failures] == [rule]
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (control_plane(), with_finalizer(control_plane())),
+    (LEGACY, with_finalizer(LEGACY)),
+    (with_finalizer(LEGACY), deleting(LEGACY)),
+    (LEGACY, with_annotation(LEGACY)),
+], ids=["finalizer", "legacy-finalizer", "legacy-deletion", "legacy-annotation"])
+def test_updates_that_leave_spec_and_labels_alone_are_admitted(old: dict[str, Any],
+                                                               new: dict[str, Any]) -> None:
+    decision = updated("roleIdentity", old, new, STAGING_NS)
+    assert decision.admitted, decision
+    # The legacy object is admitted because the policy does not apply, not by accident.
+    if old["spec"]["identityRef"] == DEFAULT:
+        assert not decision.matched
+
+
+def test_operator_mode_update_may_not_drop_the_watch_filter_label() -> None:
+    old = control_plane(identity_ref=DEFAULT, labels=OPERATOR_LABEL)
+    new = control_plane(identity_ref=DEFAULT)
+    decision = updated("operator", old, new, STAGING_NS)
+    assert [f.message.split(":")[0] for f in decision.failures] == ["CAPA-O002"]
+    assert updated("operator", old, with_finalizer(old), STAGING_NS).admitted
+
+
+# --- every kind that carries spec.identityRef -------------------------------------------------
+
+def of_kind(kind: str, identity_ref: dict[str, str] | None = ROLE,
+            labels: dict[str, str] | None = None) -> dict[str, Any]:
+    group = next(g for g, _, k, _ in GUARDED_KINDS if k == kind)
+    obj = control_plane(identity_ref=identity_ref, labels=labels)
+    return {**obj, "apiVersion": f"{group}/v1beta2", "kind": kind}
+
+
+@pytest.mark.parametrize("kind", [k for _, _, k, _ in GUARDED_KINDS])
+def test_every_guarded_kind_is_matched_and_checked(kind: str) -> None:
+    assert admit("roleIdentity", of_kind(kind), STAGING_NS) == []
+    for ref, rule in ((DEFAULT, "CAPA-C004"), (LIVE_REF, "CAPA-C003"), (None, "CAPA-C001")):
+        failures = admit("roleIdentity", of_kind(kind, ref), STAGING_NS)
+        assert [f.message.split(":")[0] for f in failures] == [rule], (kind, ref)
+    failures = admit("roleIdentity", of_kind(kind), namespace("evil", "staging"))
+    assert [f.message.split(":")[0] for f in failures] == ["CAPA-C003"]
+    assert admit("operator", of_kind(kind, DEFAULT, OPERATOR_LABEL), STAGING_NS) == []
+    failures = admit("operator", of_kind(kind, DEFAULT), STAGING_NS)
+    assert [f.message.split(":")[0] for f in failures] == ["CAPA-O002"]
+
+
+@pytest.mark.parametrize(("kind", "api_version"), [
+    ("AWSManagedCluster", "infrastructure.cluster.x-k8s.io/v1beta2"),
+    ("AWSManagedMachinePool", "infrastructure.cluster.x-k8s.io/v1beta2"),
+    ("ROSACluster", "infrastructure.cluster.x-k8s.io/v1beta2"),
+    ("AWSClusterTemplate", "infrastructure.cluster.x-k8s.io/v1beta2"),
+], ids=["awsmanagedcluster", "awsmanagedmachinepool", "rosacluster", "template"])
+def test_kinds_without_spec_identity_ref_are_not_matched(kind: str, api_version: str) -> None:
+    obj = {**control_plane(), "apiVersion": api_version, "kind": kind}
+    assert not matches(policy_for("roleIdentity"), admission_request("CREATE", obj, "staging"))
+
+
+def _crd_kinds_with_identity_ref() -> set[tuple[str, str, str]]:
+    found = set()
+    for path in sorted(CAPA_REFERENCE.glob("crds/**/*.yaml")):
+        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+            continue
+        names = crd["spec"]["names"]
+        for version in crd["spec"]["versions"]:
+            spec = (version.get("schema", {}).get("openAPIV3Schema", {})
+                    .get("properties", {}).get("spec", {}))
+            if version.get("served") and "identityRef" in spec.get("properties", {}):
+                found.add((crd["spec"]["group"], names["plural"], names["kind"]))
+    return found
+
+
+@pytest.mark.skipif(not CAPA_REFERENCE.is_dir(), reason="../shared/capa-reference is absent")
+def test_every_reference_crd_kind_with_identity_ref_is_guarded() -> None:
+    found = _crd_kinds_with_identity_ref()
+    assert ("controlplane.cluster.x-k8s.io", "awsmanagedcontrolplanes",
+            "AWSManagedControlPlane") in found  # the reader reads the CRDs
+    guarded = {(g, r, k) for g, r, k, _ in GUARDED_KINDS}
+    assert found <= guarded, found - guarded
+    rules = policy_for("roleIdentity")["spec"]["matchConstraints"]["resourceRules"]
+    for group, resource, _kind in guarded:
+        assert any(group in r["apiGroups"] and resource in r["resources"] for r in rules)
