@@ -73,41 +73,70 @@ def _cel(value: str) -> str:
     return json.dumps(value)
 
 
-def _account_map(accounts: Sequence[AccountBinding], credentials: str) -> str:
+# cel-go's parser rejects an expression of more than 100,000 code points (parser/parser.go,
+# NewParser: expressionSizeCodePointLimit), which the API server's environment keeps
+# (pkg/cel/environment/base.go sets no other); cel-cpp has the same default. One literal holds
+# about 1,100 accounts, so the table is split into literals that stay well under it.
+CHUNK_CODE_POINTS = 90_000
+# etcd's default request limit (server/embed/config.go DefaultMaxRequestBytes), the smaller of
+# etcd's and the API server's (3 MiB): a policy over it cannot be stored at all.
+OBJECT_LIMIT_BYTES = int(1.5 * 1024 * 1024)
+
+
+def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[str]:
     # Kubernetes compiles policies with cel.HomogeneousAggregateLiterals (k8s.io/apiserver
-    # pkg/cel/environment/base.go), so every value of a literal must have one type: the map is
-    # map(string, map(string, string)) and `enforced` lives in a separate list. The keys avoid
-    # `namespace`, a reserved word of the CEL spec (langdef.md, "Syntax").
-    entries = []
+    # pkg/cel/environment/base.go), so every value of a literal must have one type: each map is
+    # map(string, map(string, string)), and an account the policy does not enforce carries
+    # the key `unenforced`. The keys avoid `namespace`, a reserved word of the CEL spec
+    # (langdef.md, "Syntax").
+    chunks: list[list[str]] = [[]]
+    size = 2
     for a in accounts:
         fields = {"namespaceName": a.namespace}
         if credentials == ROLE_IDENTITY:
             fields["identityName"] = a.identity
+        if not a.enforced:
+            fields["unenforced"] = "true"
         inner = ", ".join(f"{_cel(k)}: {_cel(v)}" for k, v in fields.items())
-        entries.append(f"{_cel(a.account)}: {{{inner}}}")
-    return "{" + ", ".join(entries) + "}"
+        entry = f"{_cel(a.account)}: {{{inner}}}"
+        if chunks[-1] and size + len(entry) + 2 > CHUNK_CODE_POINTS:
+            chunks.append([])
+            size = 2
+        chunks[-1].append(entry)
+        size += len(entry) + 2
+    return ["{" + ", ".join(chunk) + "}" for chunk in chunks]
+
+
+def _chunk_names(count: int) -> list[str]:
+    return ["variables.accounts"] + [f"variables.accounts{i}" for i in range(2, count + 1)]
 
 
 def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, str]]:
-    unenforced = ", ".join(_cel(a.account) for a in accounts if not a.enforced)
     ns_labels = "namespaceObject.metadata.labels"
     obj_labels = "object.metadata.labels"
+    maps = _account_maps(accounts, credentials)
+    names = _chunk_names(len(maps))
+    entry = "{}"
+    for name in reversed(names):
+        entry = f"variables.account in {name} ? {name}[variables.account] : {entry}"
     variables = [
         # The mapping is embedded rather than read from the namespace alone: a label only says
         # which account a namespace claims to be, and anyone allowed to label namespaces could
         # claim any account. The claim counts only where the account's namespace is this one.
-        {"name": "accounts", "expression": _account_map(accounts, credentials)},
-        {"name": "unenforced", "expression": f"[{unenforced}]"},
+        *({"name": name.split(".")[1], "expression": literal}
+          for name, literal in zip(names, maps, strict=True)),
         # namespaceObject is null for cluster-scoped requests; `== null` (not `!=`) keeps the
         # guard portable to CEL implementations without heterogeneous inequality.
         {"name": "account", "expression":
             f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
             f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''"},
+        # The account's entry of the table, {} for an unknown account.
+        {"name": "entry", "expression": entry},
         {"name": "inAccount", "expression":
-            "variables.account in variables.accounts"
-            " && variables.accounts[variables.account].namespaceName == request.namespace"},
+            "'namespaceName' in variables.entry"
+            " && variables.entry.namespaceName == request.namespace"},
         {"name": "checked", "expression":
-            "variables.inAccount && !(variables.account in variables.unenforced)"},
+            "variables.inAccount && !('unenforced' in variables.entry)"},
         # An absent identityRef reads as kind '' so later expressions need no has() of their
         # own. Both branches are strings, so the typeChecking the API server runs against the
         # CRD schema has nothing to warn about (status.typeChecking).
@@ -119,10 +148,10 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
     if credentials == ROLE_IDENTITY:
         variables += [
             {"name": "expected", "expression":
-                "variables.inAccount ? variables.accounts[variables.account].identityName : ''"},
-            {"name": "owners", "expression":
-                "variables.accounts.filter(a,"
-                " variables.accounts[a].identityName == variables.refName)"},
+                "variables.inAccount ? variables.entry.identityName : ''"},
+            {"name": "owners", "expression": " + ".join(
+                f"{name}.filter(a, {name}[a].identityName == variables.refName)"
+                for name in names)},
         ]
     else:
         variables.append({"name": "watchFilter", "expression":
@@ -141,12 +170,12 @@ def _namespace_validation() -> dict[str, str]:
             "variables.account == ''"
             f" ? 'CAPA-C003: namespace ' + request.namespace + ' has no {ACCOUNT_LABEL} label:"
             " it is not an account namespace and no account identity admits it'"
-            " : !(variables.account in variables.accounts)"
+            " : !('namespaceName' in variables.entry)"
             " ? 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
             " + variables.account + ', which is not a known account'"
             " : 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
             " + variables.account + ', whose namespace is '"
-            " + variables.accounts[variables.account].namespaceName",
+            " + variables.entry.namespaceName",
         "reason": "Forbidden",
     }
 
@@ -316,6 +345,10 @@ def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> l
             "validations": validations,
         },
     }
+    size = len(json.dumps(policy, separators=(",", ":")).encode())
+    if size > OBJECT_LIMIT_BYTES:
+        raise ConfigError(f"admission policy: {len(ordered)} accounts make the policy {size} bytes,"
+                          f" over the {OBJECT_LIMIT_BYTES} bytes the API server can store")
     binding = {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",

@@ -18,12 +18,15 @@ is cel-expr-python, the CEL project's C++ runtime, compiled with type checking.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
 import celpy
 from celpy import celtypes
+from celpy.evaluation import Evaluator
 
 from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
@@ -170,6 +173,47 @@ def every_expression(policy: dict[str, Any]) -> list[tuple[str, str]]:
 
 # --- cel-python -----------------------------------------------------------------------------
 
+PER_CALL_LIMIT = 1_000_000  # k8s.io/apiserver pkg/apis/cel/config.go PerCallLimit
+RUNTIME_BUDGET = 10_000_000  # same file, RuntimeCELCostBudget (per binding evaluation)
+
+
+@dataclass
+class Steps:
+    """Parse-tree nodes cel-python visited, per expression: a stand-in for CEL's runtime cost.
+
+    cel-go (the API server's engine) charges about one unit per identifier, field selection,
+    index and function call it evaluates, comprehension bodies once per element, plus 10 or 30
+    for creating a list or map literal (cel-go interpreter/runtimecost.go); cel-python's grammar
+    wraps each of those in a chain of parse-tree nodes (expr, conditionalor, ..., primary), so
+    the count grows with the same inputs and sits above that cost for this policy's
+    short names. Neither engine here exposes cel-go's tracker.
+    """
+
+    by_expression: dict[str, int] = field(default_factory=dict)
+    current: str = ""
+
+
+_STEPS: list[Steps] = []
+
+
+@contextmanager
+def counting_steps() -> Iterator[Steps]:
+    """Count cel-python evaluation steps inside the block (not thread-safe; for tests)."""
+    steps = Steps()
+    original = Evaluator._visit_tree
+
+    def visit(self: Evaluator, tree: Any) -> Any:
+        steps.by_expression[steps.current] = steps.by_expression.get(steps.current, 0) + 1
+        return original(self, tree)
+
+    Evaluator._visit_tree = visit  # type: ignore[method-assign]
+    _STEPS.append(steps)
+    try:
+        yield steps
+    finally:
+        _STEPS.pop()
+        Evaluator._visit_tree = original  # type: ignore[method-assign]
+
 _ENV = celpy.Environment()
 
 
@@ -213,10 +257,16 @@ class _LazyVariables(celtypes.MapType):
 
 
 def _raw(expression: str, activation: dict[str, Any]) -> Any:
+    outer = _STEPS[-1].current if _STEPS else ""
+    if _STEPS:  # a variable read from inside an expression is charged to the variable
+        _STEPS[-1].current = expression
     try:
         return _program(expression).evaluate(activation)
     except celpy.CELEvalError as err:
         return err
+    finally:
+        if _STEPS:
+            _STEPS[-1].current = outer
 
 
 class _CelPythonBound:
