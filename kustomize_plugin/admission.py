@@ -1,11 +1,17 @@
 """In-cluster enforcement: the generated ValidatingAdmissionPolicy and its binding.
 
 ``default`` (the controller identity) must admit every account namespace, so anyone who may
-create an ``AWSManagedControlPlane`` in an account namespace could point it at ``default`` and
+create an ``AWSManagedControlPlane`` (or any kind of ``GUARDED_KINDS``: each picks its
+credentials by ``spec.identityRef``) in an account namespace could point it at ``default`` and
 reconcile with the management account's own credentials (capa-facts.md §1, "Chained namespace
 check"). The pre-commit checks catch that in git; this module owns the same invariant inside
 the cluster, as a ``ValidatingAdmissionPolicy`` (``admissionregistration.k8s.io/v1``, GA in
 Kubernetes 1.30: https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/).
+
+The account table is embedded in the policy, not read from a ``paramKind`` ConfigMap: the
+policy is cluster-scoped and only cluster administrators may change it, while a ConfigMap has
+the writers of its namespace. It is split into literals under CEL's size limit per expression
+(``CHUNK_CODE_POINTS``), and a policy the API server could not store is refused at render.
 
 Each deny message starts with the rule ID that ``check`` reports for the same mistake, so a
 denial in the cluster and a finding in CI read alike.
