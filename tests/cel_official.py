@@ -31,6 +31,7 @@ out, so reading it is an error and a branch that never reads it is unaffected.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -203,19 +204,14 @@ class _Bound:
 
 
 @cache
-def _compiled(policy_key: str, policy_json: str, null_namespace: bool) -> Compiled:
-    import json
-
+def _compiled(policy_json: str, null_namespace: bool) -> Compiled:
     namespace_type = T.DYN if null_namespace else T("kubernetes.Namespace")
     return Compiled(json.loads(policy_json), namespace_type)
 
 
 def compile_policy(policy: dict[str, Any], null_namespace: bool = False) -> Compiled:
-    """Compile (and type-check) every expression; raises TypeCheckError."""
-    import json
-
-    text = json.dumps(policy, sort_keys=True)
-    return _compiled(policy["metadata"]["name"], text, null_namespace)
+    """Compile (and type-check) every expression, once per policy; raises TypeCheckError."""
+    return _compiled(json.dumps(policy, sort_keys=True), null_namespace)
 
 
 class CelExpr:

@@ -416,3 +416,22 @@ def test_every_reference_crd_kind_with_identity_ref_is_guarded() -> None:
     rules = policy_for("roleIdentity")["spec"]["matchConstraints"]["resourceRules"]
     for group, resource, _kind in guarded:
         assert any(group in r["apiGroups"] and resource in r["resources"] for r in rules)
+
+
+@pytest.mark.parametrize(("api_version", "kind", "resource"), [
+    ("controlplane.cluster.x-k8s.io/v1beta2", "AWSManagedControlPlane", "awsmanagedcontrolplanes"),
+    ("controlplane.cluster.x-k8s.io/v1beta2", "ROSAControlPlane", "rosacontrolplanes"),
+    ("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "awsclusters"),
+    ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSANetwork", "rosanetworks"),
+    ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSARoleConfig", "rosaroleconfigs"),
+], ids=["awsmanagedcontrolplane", "rosacontrolplane", "awscluster", "rosanetwork",
+        "rosaroleconfig"])
+def test_capa_kinds_with_identity_ref_are_matched(api_version: str, kind: str,
+                                                 resource: str) -> None:
+    # CAPA's API types that declare spec.identityRef (an AWSIdentityReference), named here
+    # independently of GUARDED_KINDS so that dropping one from the policy fails.
+    request = admission_request("CREATE", {**control_plane(), "apiVersion": api_version,
+                                           "kind": kind}, "staging")
+    request["resource"]["resource"] = resource
+    for credentials in ("roleIdentity", "operator"):
+        assert matches(policy_for(credentials), request)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from cel_harness import (
     PER_CALL_LIMIT,
     RUNTIME_BUDGET,
@@ -26,6 +28,7 @@ from cel_official import TypeCheckError, cel_expr, compile_policy
 from conftest import PROJECT
 from test_admission import ADMITTED, DENIED, admit
 
+from capa_accounts.cli import main
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.kustomize_plugin import admission
 from capa_accounts.kustomize_plugin.admission import (
@@ -138,3 +141,18 @@ def test_the_benchmark_runs() -> None:
     assert run.returncode == 0, run.stderr
     assert "policy JSON bytes" in run.stdout
     assert run.stdout.count(" holds") == 3, run.stdout
+
+
+def test_render_refuses_a_policy_over_the_limit_and_writes_nothing(
+        example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy_file = example_repo / "overlays/management/admission-policy.yaml"
+    before = {p: p.read_bytes() for p in example_repo.rglob("*") if p.is_file()}
+    monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 1_000)
+    result = CliRunner().invoke(main, ["render", "--repo", str(example_repo)])
+    assert result.exit_code == 2, result.output
+    assert "admission policy:" in result.output and "over the 1000 bytes" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in example_repo.rglob("*") if p.is_file()} == before
+    monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 1_000_000)
+    assert CliRunner().invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
+    assert policy_file.read_bytes() == before[policy_file]
