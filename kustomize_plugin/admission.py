@@ -1,11 +1,17 @@
 """In-cluster enforcement: the generated ValidatingAdmissionPolicy and its binding.
 
 ``default`` (the controller identity) must admit every account namespace, so anyone who may
-create an ``AWSManagedControlPlane`` in an account namespace could point it at ``default`` and
+create an ``AWSManagedControlPlane`` (or any kind of ``GUARDED_KINDS``: each picks its
+credentials by ``spec.identityRef``) in an account namespace could point it at ``default`` and
 reconcile with the management account's own credentials (capa-facts.md §1, "Chained namespace
 check"). The pre-commit checks catch that in git; this module owns the same invariant inside
 the cluster, as a ``ValidatingAdmissionPolicy`` (``admissionregistration.k8s.io/v1``, GA in
 Kubernetes 1.30: https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/).
+
+The account table is embedded in the policy, not read from a ``paramKind`` ConfigMap: the
+policy is cluster-scoped and only cluster administrators may change it, while a ConfigMap has
+the writers of its namespace. It is split into literals under CEL's size limit per expression
+(``CHUNK_CODE_POINTS``), and a policy the API server could not store is refused at render.
 
 Each deny message starts with the rule ID that ``check`` reports for the same mistake, so a
 denial in the cluster and a finding in CI read alike.
@@ -33,6 +39,26 @@ ROLE_KIND = "AWSClusterRoleIdentity"
 CONTROLLER_KIND = "AWSClusterControllerIdentity"
 CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awscluster_types.go:31)
 
+# Every CAPA kind whose spec.identityRef (an AWSIdentityReference) picks the credentials CAPA
+# reconciles it with, by API group, as (resource, kind, where CAPA declares the field):
+GUARDED_KINDS: tuple[tuple[str, str, str, str], ...] = (
+    ("controlplane.cluster.x-k8s.io", "awsmanagedcontrolplanes", "AWSManagedControlPlane",
+     "controlplane/eks/api/v1beta2/awsmanagedcontrolplane_types.go"),
+    ("controlplane.cluster.x-k8s.io", "rosacontrolplanes", "ROSAControlPlane",
+     "controlplane/rosa/api/v1beta2/rosacontrolplane_types.go"),
+    ("infrastructure.cluster.x-k8s.io", "awsclusters", "AWSCluster",
+     "api/v1beta2/awscluster_types.go"),
+    ("infrastructure.cluster.x-k8s.io", "rosanetworks", "ROSANetwork",
+     "exp/api/v1beta2/rosanetwork_types.go"),
+    ("infrastructure.cluster.x-k8s.io", "rosaroleconfigs", "ROSARoleConfig",
+     "exp/api/v1beta2/rosaroleconfig_types.go"),
+)
+# Not listed, because their spec has no identityRef: AWSManagedCluster and ROSACluster
+# (exp/api/v1beta2/rosacluster_types.go); AWSManagedMachinePool and ROSAMachinePool reconcile
+# with their control plane's identity (pkg/cloud/scope/managednodegroup.go). Templates
+# (AWSClusterTemplate, AWSManagedControlPlaneTemplate) hold spec.template.spec.identityRef; the
+# objects CAPI's topology controller stamps out of them are created through this policy.
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -53,52 +79,70 @@ def _cel(value: str) -> str:
     return json.dumps(value)
 
 
-def _account_map(accounts: Sequence[AccountBinding], credentials: str) -> str:
+# cel-go's parser rejects an expression of more than 100,000 code points (parser/parser.go,
+# NewParser: expressionSizeCodePointLimit), which the API server's environment keeps
+# (pkg/cel/environment/base.go sets no other); cel-cpp has the same default. One literal holds
+# about 1,100 accounts, so the table is split into literals that stay well under it.
+CHUNK_CODE_POINTS = 90_000
+# etcd's default request limit (server/embed/config.go DefaultMaxRequestBytes), the smaller of
+# etcd's and the API server's (3 MiB): a policy over it cannot be stored at all.
+OBJECT_LIMIT_BYTES = int(1.5 * 1024 * 1024)
+
+
+def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[str]:
     # Kubernetes compiles policies with cel.HomogeneousAggregateLiterals (k8s.io/apiserver
-    # pkg/cel/environment/base.go), so every value of a literal must have one type: the map is
-    # map(string, map(string, string)) and `enforced` lives in a separate list. The keys avoid
-    # `namespace`, a reserved word of the CEL spec (langdef.md, "Syntax").
-    entries = []
+    # pkg/cel/environment/base.go), so every value of a literal must have one type: each map is
+    # map(string, map(string, string)), and an account the policy does not enforce carries
+    # the key `unenforced`. The keys avoid `namespace`, a reserved word of the CEL spec
+    # (langdef.md, "Syntax").
+    chunks: list[list[str]] = [[]]
+    size = 2
     for a in accounts:
         fields = {"namespaceName": a.namespace}
         if credentials == ROLE_IDENTITY:
             fields["identityName"] = a.identity
+        if not a.enforced:
+            fields["unenforced"] = "true"
         inner = ", ".join(f"{_cel(k)}: {_cel(v)}" for k, v in fields.items())
-        entries.append(f"{_cel(a.account)}: {{{inner}}}")
-    return "{" + ", ".join(entries) + "}"
+        entry = f"{_cel(a.account)}: {{{inner}}}"
+        if chunks[-1] and size + len(entry) + 2 > CHUNK_CODE_POINTS:
+            chunks.append([])
+            size = 2
+        chunks[-1].append(entry)
+        size += len(entry) + 2
+    return ["{" + ", ".join(chunk) + "}" for chunk in chunks]
+
+
+def _chunk_names(count: int) -> list[str]:
+    return ["variables.accounts"] + [f"variables.accounts{i}" for i in range(2, count + 1)]
 
 
 def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, str]]:
-    unenforced = ", ".join(_cel(a.account) for a in accounts if not a.enforced)
     ns_labels = "namespaceObject.metadata.labels"
     obj_labels = "object.metadata.labels"
+    maps = _account_maps(accounts, credentials)
+    names = _chunk_names(len(maps))
+    entry = "{}"
+    for name in reversed(names):
+        entry = f"variables.account in {name} ? {name}[variables.account] : {entry}"
     variables = [
         # The mapping is embedded rather than read from the namespace alone: a label only says
         # which account a namespace claims to be, and anyone allowed to label namespaces could
         # claim any account. The claim counts only where the account's namespace is this one.
-        {"name": "accounts", "expression": _account_map(accounts, credentials)},
-        {"name": "unenforced", "expression": f"[{unenforced}]"},
+        *({"name": name.split(".")[1], "expression": literal}
+          for name, literal in zip(names, maps, strict=True)),
         # namespaceObject is null for cluster-scoped requests; `== null` (not `!=`) keeps the
         # guard portable to CEL implementations without heterogeneous inequality.
         {"name": "account", "expression":
             f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
             f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''"},
+        # The account's entry of the table, {} for an unknown account.
+        {"name": "entry", "expression": entry},
         {"name": "inAccount", "expression":
-            "variables.account in variables.accounts"
-            " && variables.accounts[variables.account].namespaceName == request.namespace"},
-        # A control plane that is being deleted and whose spec and labels do not change may
-        # still lose its finalizer: otherwise one created before this policy (or while it was
-        # not enforced) could never finish deleting. Its credentials cannot change this way.
-        {"name": "finalizing", "expression":
-            # oldObject is null only on CREATE (Kubernetes API reference, Validation.expression).
-            "has(object.metadata.deletionTimestamp) && request.operation == 'UPDATE'"
-            " && has(object.spec) == has(oldObject.spec)"
-            " && (!has(object.spec) || object.spec == oldObject.spec)"
-            f" && has({obj_labels}) == has(oldObject.metadata.labels)"
-            f" && (!has({obj_labels}) || {obj_labels} == oldObject.metadata.labels)"},
+            "'namespaceName' in variables.entry"
+            " && variables.entry.namespaceName == request.namespace"},
         {"name": "checked", "expression":
-            "variables.inAccount && !(variables.account in variables.unenforced)"
-            " && !variables.finalizing"},
+            "variables.inAccount && !('unenforced' in variables.entry)"},
         # An absent identityRef reads as kind '' so later expressions need no has() of their
         # own. Both branches are strings, so the typeChecking the API server runs against the
         # CRD schema has nothing to warn about (status.typeChecking).
@@ -110,10 +154,10 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
     if credentials == ROLE_IDENTITY:
         variables += [
             {"name": "expected", "expression":
-                "variables.inAccount ? variables.accounts[variables.account].identityName : ''"},
-            {"name": "owners", "expression":
-                "variables.accounts.filter(a,"
-                " variables.accounts[a].identityName == variables.refName)"},
+                "variables.inAccount ? variables.entry.identityName : ''"},
+            {"name": "owners", "expression": " + ".join(
+                f"{name}.filter(a, {name}[a].identityName == variables.refName)"
+                for name in names)},
         ]
     else:
         variables.append({"name": "watchFilter", "expression":
@@ -126,18 +170,18 @@ def _namespace_validation() -> dict[str, str]:
     # CAPA-C003: no account identity admits a namespace that is not an account's own, so a
     # control plane there can only work through `default` (the management account).
     return {
-        "expression": "variables.finalizing || variables.inAccount",
+        "expression": "variables.inAccount",
         "message": f"CAPA-C003: this namespace is not an account namespace (label {ACCOUNT_LABEL})",
         "messageExpression":
             "variables.account == ''"
             f" ? 'CAPA-C003: namespace ' + request.namespace + ' has no {ACCOUNT_LABEL} label:"
             " it is not an account namespace and no account identity admits it'"
-            " : !(variables.account in variables.accounts)"
+            " : !('namespaceName' in variables.entry)"
             " ? 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
             " + variables.account + ', which is not a known account'"
             " : 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
             " + variables.account + ', whose namespace is '"
-            " + variables.accounts[variables.account].namespaceName",
+            " + variables.entry.namespaceName",
         "reason": "Forbidden",
     }
 
@@ -229,6 +273,33 @@ def _operator_validations() -> list[dict[str, str]]:
     ]
 
 
+# oldObject is null on CREATE (Kubernetes API reference, Validation.expression); `has` on both
+# sides first, because comparing a present field with an absent one is an error, not false.
+_CHANGES = (
+    "request.operation != 'UPDATE'"
+    " || has(object.spec) != has(oldObject.spec)"
+    " || (has(object.spec) && object.spec != oldObject.spec)"
+    " || has(object.metadata.labels) != has(oldObject.metadata.labels)"
+    " || (has(object.metadata.labels) && object.metadata.labels != oldObject.metadata.labels)"
+)
+
+
+def _resource_rules() -> list[dict[str, Any]]:
+    groups: dict[str, list[str]] = {}
+    for group, resource, _kind, _source in GUARDED_KINDS:
+        groups.setdefault(group, []).append(resource)
+    return [{
+        "apiGroups": [group],
+        # v1beta1 of these CRDs is `served: false` or deprecated; matchPolicy Equivalent
+        # converts a request made through any other served version to v1beta2 before the
+        # expressions see it, so they always read the v1beta2 shape (a `*` version would not).
+        "apiVersions": ["v1beta2"],
+        "operations": ["CREATE", "UPDATE"],
+        "resources": sorted(resources),
+        "scope": "Namespaced",
+    } for group, resources in sorted(groups.items())]
+
+
 def _checked_accounts(accounts: Sequence[AccountBinding]) -> list[AccountBinding]:
     seen: set[str] = set()
     for a in accounts:
@@ -265,22 +336,25 @@ def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> l
             # account's credentials.
             "failurePolicy": "Fail",
             "matchConstraints": {
-                # v1beta1 is `served: false` in the CAPA CRD; Equivalent converts a request made
-                # through any other served version to v1beta2 before the expressions see it, so
-                # they always read the v1beta2 shape (a `*` version would not).
                 "matchPolicy": "Equivalent",
-                "resourceRules": [{
-                    "apiGroups": ["controlplane.cluster.x-k8s.io"],
-                    "apiVersions": ["v1beta2"],
-                    "operations": ["CREATE", "UPDATE"],
-                    "resources": ["awsmanagedcontrolplanes"],
-                    "scope": "Namespaced",
-                }],
+                "resourceRules": _resource_rules(),
             },
+            # An UPDATE that leaves spec and labels as they were cannot change the credentials
+            # CAPA picks (spec.identityRef, and the watch-filter label in operator mode): adding
+            # or removing a finalizer, the deletionTimestamp the API server sets, annotations.
+            # Skipping those keeps an object created before this policy (or while its account
+            # was not enforced) deletable and lets CAPA patch its own finalizers; every other
+            # write is checked. matchConditions run before the validations
+            # (validating/plugin.go compilePolicy; matchconditions/matcher.go).
+            "matchConditions": [{"name": "changes-credentials", "expression": _CHANGES}],
             "variables": _variables(ordered, credentials),
             "validations": validations,
         },
     }
+    size = len(json.dumps(policy, separators=(",", ":")).encode())
+    if size > OBJECT_LIMIT_BYTES:
+        raise ConfigError(f"admission policy: {len(ordered)} accounts make the policy {size} bytes,"
+                          f" over the {OBJECT_LIMIT_BYTES} bytes the API server can store")
     binding = {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",

@@ -1,4 +1,9 @@
-"""The generated ValidatingAdmissionPolicy, evaluated with cel-python as the API server would."""
+"""The generated ValidatingAdmissionPolicy, evaluated as the API server would, on two engines.
+
+Every case runs on cel-python and on cel-expr-python (the CEL project's C++ runtime, compiled
+with type checking); both must reach the same decision and give every expression of the
+policy (matchConditions, variables, validations, messageExpressions) the same value.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,15 @@ import copy
 from typing import Any
 
 import pytest
-from cel_harness import admission_request, evaluate, matches
+from cel_harness import (
+    Decision,
+    admission_request,
+    cel_python,
+    decide,
+    every_expression,
+    matches,
+)
+from cel_official import cel_expr
 
 from capa_accounts.kustomize_plugin.admission import (
     ACCOUNT_LABEL,
@@ -52,13 +65,33 @@ def policy_for(credentials: str) -> dict[str, Any]:
     return admission_objects(ACCOUNTS, credentials)[0]
 
 
+def both_engines(policy: dict[str, Any], obj: dict[str, Any] | None,
+                 old: dict[str, Any] | None, ns: dict[str, Any] | None,
+                 request: dict[str, Any]) -> Decision:
+    """The decision, after checking that both engines agree on it and on every expression."""
+    decisions, values = [], []
+    for engine in (cel_python, cel_expr):
+        decisions.append(decide(policy, engine.bind(policy, obj=obj, old_obj=old,
+                                                    namespace_obj=ns, request=request)))
+        # A fresh activation: deciding must not have depended on what was computed for it.
+        bound = engine.bind(policy, obj=obj, old_obj=old, namespace_obj=ns, request=request)
+        values.append({where: (bound.variable(where.split(".", 1)[1])
+                               if where.startswith("variables.") else bound.run(expression))
+                       for where, expression in every_expression(policy)})
+    python, official = decisions
+    assert python.key() == official.key(), (python, official)
+    assert values[0] == values[1], {k: (v, values[1][k]) for k, v in values[0].items()
+                                    if v != values[1][k]}
+    return official
+
+
 def admit(credentials: str, obj: dict[str, Any], ns: dict[str, Any], *,
           operation: str = "CREATE", old: dict[str, Any] | None = None) -> list[Any]:
     ns_name = ns["metadata"]["name"]
     request = admission_request(operation, obj, ns_name)
     policy = policy_for(credentials)
     assert matches(policy, request)
-    return evaluate(policy, obj=obj, old_obj=old, namespace_obj=ns, request=request)
+    return both_engines(policy, obj, old, ns, request).failures
 
 
 def deleting(obj: dict[str, Any]) -> dict[str, Any]:
@@ -173,8 +206,7 @@ def test_cluster_scoped_request_fails_closed_without_crashing_the_variables() ->
     # namespaceObject is null outside a namespace; the policy must deny, not error out.
     policy = policy_for("roleIdentity")
     request = admission_request("CREATE", control_plane(), "")
-    failures = evaluate(policy, obj=control_plane(), old_obj=None, namespace_obj=None,
-                        request=request)
+    failures = both_engines(policy, control_plane(), None, None, request).failures
     assert [(f.message.split(":")[0], f.error) for f in failures] == [("CAPA-C003", None)]
 
 
@@ -254,3 +286,70 @@ def test_broken_copies_are_rejected(obj: dict[str, Any], code: str,
                                     path: tuple[str | int, ...]) -> None:
     check = compile_schema(SCHEMAS[(obj["apiVersion"], obj["kind"])])
     assert [(v.code, v.path) for v in validate(check, obj)] == [(code, path)]
+
+
+# --- UPDATE ---------------------------------------------------------------------------------
+
+def with_finalizer(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["finalizers"] = ["awsmanagedcontrolplane.controlplane.cluster.x-k8s.io"]
+    return out
+
+
+def with_annotation(obj: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["annotations"] = {"note": "x"}
+    return out
+
+
+def updated(credentials: str, old: dict[str, Any], new: dict[str, Any],
+            ns: dict[str, Any]) -> Decision:
+    request = admission_request("UPDATE", new, ns["metadata"]["name"])
+    policy = policy_for(credentials)
+    assert matches(policy, request)
+    return both_engines(policy, new, old, ns, request)
+
+
+STAGING_NS = namespace("staging", "staging")
+# Created before the policy (or while staging was not enforced): points at `default`.
+LEGACY = control_plane(identity_ref=DEFAULT)
+
+
+@pytest.mark.parametrize(("old", "new", "rule"), [
+    (control_plane(), control_plane(identity_ref=LIVE_REF), "CAPA-C003"),
+    (control_plane(), control_plane(identity_ref=DEFAULT), "CAPA-C004"),
+    (control_plane(), control_plane(identity_ref=STATIC), "CAPA-C004"),
+    (control_plane(), with_finalizer(control_plane(identity_ref=DEFAULT)), "CAPA-C004"),
+    # A legacy object may keep its metadata, not take a new spec or new labels.
+    (LEGACY, {**LEGACY, "spec": {**LEGACY["spec"], "version": "1.32"}}, "CAPA-C004"),
+    (LEGACY, control_plane(identity_ref=DEFAULT, labels={"team": "a"}), "CAPA-C004"),
+], ids=["to-other-accounts-identity", "to-default", "to-static", "finalizer-and-identity",
+        "legacy-spec-change", "legacy-label-change"])
+def test_updates_that_change_the_credentials_are_denied(old: dict[str, Any],
+                                                        new: dict[str, Any], rule: str) -> None:
+    decision = updated("roleIdentity", old, new, STAGING_NS)
+    assert decision.matched
+    assert [f.message.split(":")[0] for f in decision.failures] == [rule]
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (control_plane(), with_finalizer(control_plane())),
+    (LEGACY, with_finalizer(LEGACY)),
+    (with_finalizer(LEGACY), deleting(LEGACY)),
+    (LEGACY, with_annotation(LEGACY)),
+], ids=["finalizer", "legacy-finalizer", "legacy-deletion", "legacy-annotation"])
+def test_updates_that_leave_spec_and_labels_alone_are_admitted(old: dict[str, Any],
+                                                               new: dict[str, Any]) -> None:
+    decision = updated("roleIdentity", old, new, STAGING_NS)
+    assert decision.admitted, decision
+    # The legacy object is admitted because the policy does not apply, not by accident.
+    if old["spec"]["identityRef"] == DEFAULT:
+        assert not decision.matched
+
+
+def test_operator_mode_update_may_not_drop_the_watch_filter_label() -> None:
+    old = control_plane(identity_ref=DEFAULT, labels=OPERATOR_LABEL)
+    new = control_plane(identity_ref=DEFAULT)
+    decision = updated("operator", old, new, STAGING_NS)
+    assert [f.message.split(":")[0] for f in decision.failures] == ["CAPA-O002"]
+    assert updated("operator", old, with_finalizer(old), STAGING_NS).admitted

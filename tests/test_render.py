@@ -248,4 +248,6 @@ def test_admission_policy_can_be_turned_off_per_account(example_repo: Path) -> N
     )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
     policy = (example_repo / "overlays/management/admission-policy.yaml").read_text()
-    assert "name: unenforced\n    expression: '[\"live\"]'" in policy
+    assert ('"live": {"namespaceName": "live", "identityName": "live-identity",'
+            ' "unenforced": "true"}') in policy
+    assert '"staging": {"namespaceName": "staging", "identityName": "staging-identity"}' in policy
