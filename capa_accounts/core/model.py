@@ -19,6 +19,9 @@ from capa_accounts.core.schema.validator import Check, Violation, compile_schema
 
 ACCOUNTS_FILE = "accounts.yaml"
 MANAGEMENT = "management"  # reserved: overlays/management holds the controller identity
+# Reserved too: the Flux Kustomization of the admission policy is capa-<this>, as an account's
+# would be (kustomize_plugin/flux.py, ADMISSION_KUSTOMIZATION).
+RESERVED_NAMES = (MANAGEMENT, f"{MANAGEMENT}-admission-policy")
 # clusterawsadm's default nameSuffix (iam/api/v1beta1/types.go:80) and role base name
 # (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
 DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
@@ -259,10 +262,11 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
     seen: dict[tuple[str, str], int] = {}
     for account in account_set.accounts:
         i = account.index
-        if account.name == MANAGEMENT:
+        if account.name in RESERVED_NAMES:
             line, col = yamlio.position(doc.node, ("spec", "accounts", i, "name"))
             raise ConfigError(
-                f"account name {MANAGEMENT!r} is reserved for overlays/management",
+                f"account name {account.name!r} is reserved: render writes overlays/"
+                f"{MANAGEMENT} and its Flux Kustomizations",
                 doc.file,
                 line,
                 col,
