@@ -237,7 +237,11 @@ def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
         result.add(mgmt_path, BOOTSTRAP_HEADER.format(
             account_id=account_set.management.account_id, path=mgmt_path),
             [bootstrap.management_config(account_set)])
+    merged = bootstrap.in_management_account(account_set)
+    result.warnings += [bootstrap.merge_note(a) for a in merged]
     for account in account_set.accounts:
+        if account in merged:
+            continue
         path = f"bootstrap/{account.name}.yaml"
         header = BOOTSTRAP_HEADER.format(account_id=account.account_id, path=path)
         if operator:
