@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from capa_accounts.hooks.context import Context, Obj, PathT
 
 FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount",
-            "rendering", "secrets", "schemas", "suppressions", "operator", "changes",
+            "rendering", "secrets", "schemas", "suppressions", "operator", "operator_rbac", "changes",
             "removals")
 
 
