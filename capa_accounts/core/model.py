@@ -318,8 +318,8 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
         if account.name in RESERVED_NAMES:
             line, col = yamlio.position(doc.node, ("spec", "accounts", i, "name"))
             raise ConfigError(
-                f"account name {account.name!r} is reserved: render writes overlays/"
-                f"{MANAGEMENT} and its Flux Kustomizations",
+                f"account name {account.name!r} is reserved for overlays/{MANAGEMENT} and "
+                "its Flux Kustomizations",
                 doc.file,
                 line,
                 col,
