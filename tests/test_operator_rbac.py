@@ -107,7 +107,8 @@ def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
             - target: {kind: ClusterRoleBinding, name: capa-manager-rolebinding}
               patch: '[{"op": "replace", "path": "/metadata/name", "value": "shared"}]'
         """))
-    edit(example_repo / "base/kustomization.yaml", "resources:\n", "resources:\n  - provider.yaml\n")
+    edit(example_repo / "base/kustomization.yaml", "resources:\n",
+         "resources:\n  - provider.yaml\n")
     spec = provider(operator(example_repo), "live")["spec"]
     assert spec["manager"]["featureGates"] == {"EKSEnableIAM": True, "MachinePool": True}
     targets = [p["target"] for p in spec["patches"]]
@@ -126,7 +127,8 @@ def test_a_base_provider_with_manifest_patches_is_refused(example_repo: Path) ->
         spec:
           manifestPatches: ['{"kind": "Deployment", "spec": {"replicas": 2}}']
         """))
-    edit(example_repo / "base/kustomization.yaml", "resources:\n", "resources:\n  - provider.yaml\n")
+    edit(example_repo / "base/kustomization.yaml", "resources:\n",
+         "resources:\n  - provider.yaml\n")
     edit(example_repo / "accounts.yaml", "credentials: roleIdentity", "credentials: operator")
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])
     assert result.exit_code == 2 and "manifestPatches" in result.output, result.output
