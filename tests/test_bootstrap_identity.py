@@ -216,3 +216,12 @@ def test_target_in_the_management_account_with_another_role_name_is_refused(
     line = max(i for i, text in enumerate(lines, 1) if 'accountId: "111111111111"' in text)
     assert f"accounts.yaml:{line}:" in result.output and "one clusterawsadm stack" in result.output
     assert (example_repo / "bootstrap/live.yaml").exists()  # nothing written
+
+
+def test_add_account_in_the_management_account_warns_and_merges(example_repo: Path) -> None:
+    result = runner.invoke(main, ["add-account", "tools", "--account-id", "111111111111",
+                                  "--region", "eu-west-1", "--repo", str(example_repo)])
+    assert result.exit_code == 0, result.output
+    assert "warning: account 'tools' is the management account (111111111111)" in result.output
+    assert not (example_repo / "bootstrap/tools.yaml").exists()
+    assert "trustStatements" in stack(example_repo, "management")["clusterAPIControllers"]
