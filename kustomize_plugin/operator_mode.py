@@ -78,7 +78,10 @@ MANAGER_ROLE_BINDING = "capa-manager-rolebinding"
 # The base has MachinePools and AWSManagedMachinePools: CAPA serves and admits them only with
 # its MachinePool feature gate, off by default (CAPA feature/feature.go; EXP_MACHINE_POOL), and
 # the operator passes manager.featureGates as the manager's --feature-gates
-# (api/v1alpha2 ManagerSpec.FeatureGates, "Controller Manager flag is --feature-gates").
+# (api/v1alpha2 ManagerSpec.FeatureGates, "Controller Manager flag is --feature-gates"). It
+# replaces the components' whole --feature-gates argument with the map's gates
+# (internal/controller/component_customizer.go, customizeManager and setArgs), so every gate
+# not in the map takes CAPA's built-in default (feature/feature.go), not the components'.
 FEATURE_GATES = {"MachinePool": True}
 
 
