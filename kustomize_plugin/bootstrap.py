@@ -117,8 +117,12 @@ def management_config(account_set: AccountSet) -> dict[str, Any]:
     for account in merged:
         _check_mergeable(account_set, account)
         statement = _trust_management(account_set, account)
-        if statement not in trust:
-            trust.append(statement)
+        if statement in trust:
+            continue
+        if any(t["Sid"] == statement["Sid"] for t in trust):
+            # IAM requires unique Sids in a policy: another account's externalID differs.
+            statement["Sid"] += account.name.title().replace("-", "")
+        trust.append(statement)
     if trust:
         controllers["trustStatements"] = trust
     if controllers:

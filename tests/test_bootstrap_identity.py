@@ -225,3 +225,17 @@ def test_add_account_in_the_management_account_warns_and_merges(example_repo: Pa
     assert "warning: account 'tools' is the management account (111111111111)" in result.output
     assert not (example_repo / "bootstrap/tools.yaml").exists()
     assert "trustStatements" in stack(example_repo, "management")["clusterAPIControllers"]
+
+
+def test_targets_in_the_management_account_with_distinct_external_ids(example_repo: Path) -> None:
+    """Attack: two merged trusts that differ must not share a Sid (IAM refuses the policy)."""
+    self_target(example_repo)
+    accounts = example_repo / "accounts.yaml"
+    edit(accounts, 'accountId: "222222222222"', 'accountId: "111111111111"')
+    edit(accounts, "    - name: live\n", "    - name: live\n      externalID: live-id\n")
+    assert render(example_repo).exit_code == 0
+    trust = stack(example_repo, "management")["clusterAPIControllers"]["trustStatements"]
+    assert len(trust) == 2 and len({t["Sid"] for t in trust}) == 2
+    assert [t.get("Condition") for t in trust] == [
+        None, {"StringEquals": {"sts:ExternalId": "live-id"}}]
+    assert errors(example_repo) == []
