@@ -65,7 +65,8 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     new = _parse(text, name)
 
     # A RenderError here leaves every file as it was.
-    todo = generated.changes(repo, render.plan(repo, new))
+    plan = render.plan(repo, new)
+    todo = generated.changes(repo, plan)
     filewrite.atomic_write(path, text, model.ACCOUNTS_FILE)
     generated.apply(repo, todo)
 
@@ -75,6 +76,7 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
                      "than the new account")
     lines += [model.shared_id_warning(first, later)
               for first, later in model.shared_account_ids(new)]
+    lines += [f"warning: {warning}" for warning in plan.warnings]
     lines += [f"{change.action:6} {change.path}" for change in todo]
     return lines
 

@@ -18,6 +18,10 @@ INTERVAL = "10m"
 # (https://fluxcd.io/flux/guides/mozilla-sops/): the age key as a Secret in flux-system.
 SOPS_AGE = "sops-age"
 PROVIDERS_DIR = "providers"
+# The admission policy and its binding: a directory of its own under overlays/management, so that
+# no account name can collide with it, applied by a Kustomization of its own (see below).
+ADMISSION_DIR = f"{MANAGEMENT}/admission-policy"
+ADMISSION_KUSTOMIZATION = f"capa-{MANAGEMENT}-admission-policy"
 
 
 def kustomization_name(overlay: str) -> str:
@@ -52,7 +56,29 @@ def management_kustomization(credentials: str = ROLE_IDENTITY) -> dict[str, Any]
     return doc
 
 
-def account_kustomization(account: Account) -> dict[str, Any]:
+def admission_kustomization() -> dict[str, Any]:
+    """The admission policy and its binding, apart from `default` and without ``force``.
+
+    With ``force: true`` kustomize-controller deletes and recreates every object whose patch
+    fails as Invalid (422) or Conflict (fluxcd/pkg ssa/utils IsImmutableError, used by the
+    apply of ``spec.force``, kustomize-controller docs "spec.force"): a policy update the API
+    server rejects would delete the policy and leave the account namespaces unguarded until a
+    fixed one is applied. The policy has no immutable field, so it needs no force; a rejected
+    update leaves the running policy in place and the Kustomization not Ready.
+    """
+    return {
+        "apiVersion": API_VERSION, "kind": "Kustomization",
+        "metadata": {"name": ADMISSION_KUSTOMIZATION, "namespace": FLUX_NAMESPACE},
+        "spec": {
+            "interval": INTERVAL,
+            "path": f"./overlays/{ADMISSION_DIR}",
+            "prune": True,
+            "sourceRef": dict(SOURCE),
+        },
+    }
+
+
+def account_kustomization(account: Account, admission: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "apiVersion": API_VERSION, "kind": "Kustomization",
         "metadata": {"name": kustomization_name(account.name), "namespace": FLUX_NAMESPACE},
@@ -67,6 +93,9 @@ def account_kustomization(account: Account) -> dict[str, Any]:
             "sourceRef": dict(SOURCE),
         },
     }
+    if admission:
+        # The account's clusters are created only once the policy that guards them is applied.
+        doc["spec"]["dependsOn"].append({"name": ADMISSION_KUSTOMIZATION})
     if account.credentials == OPERATOR:
         # The clusters wait for their own provider: its webhooks must answer their creation.
         doc["spec"]["dependsOn"].append({"name": provider_kustomization_name(account)})

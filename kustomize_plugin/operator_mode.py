@@ -10,6 +10,7 @@ the operator facts the ``check`` rules (CAPA-O001 … O004) share with the trans
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import MutableMapping
 from typing import Any
@@ -60,6 +61,55 @@ PREDEFINED_INFRASTRUCTURE = frozenset({
 })
 
 Item = MutableMapping[str, Any]
+
+# CAPA's components hold one ClusterRole and one ClusterRoleBinding for the manager (CAPA
+# config/rbac/role.yaml and role_binding.yaml, namePrefix capa- from config/default). clusterctl,
+# which the operator runs on the components, rewrites only the namespace of a binding's
+# namespaced subjects (cluster-api cmd/clusterctl/client/repository/components.go, fixRBAC),
+# so every provider applies the same `capa-manager-rolebinding` naming only its own
+# ServiceAccount: the last one applied takes the cluster-wide RBAC from all earlier ones, whose
+# managers then fail on every list and watch. Each provider therefore renames both objects with
+# the operator's `spec.patches` (RFC 6902 patches with a target: cluster-api-operator
+# api/v1alpha2 provider_types.go, ProviderSpec.Patches), so no two providers share either; a
+# shared ClusterRole would also be deleted with the first provider removed.
+RBAC_GROUP = "rbac.authorization.k8s.io"
+MANAGER_CLUSTER_ROLE = "capa-manager-role"
+MANAGER_ROLE_BINDING = "capa-manager-rolebinding"
+# The base has MachinePools and AWSManagedMachinePools: CAPA serves and admits them only with
+# its MachinePool feature gate, off by default (CAPA feature/feature.go; EXP_MACHINE_POOL), and
+# the operator passes manager.featureGates as the manager's --feature-gates
+# (api/v1alpha2 ManagerSpec.FeatureGates, "Controller Manager flag is --feature-gates"). It
+# replaces the components' whole --feature-gates argument with the map's gates
+# (internal/controller/component_customizer.go, customizeManager and setArgs), so every gate
+# not in the map takes CAPA's built-in default (feature/feature.go), not the components'.
+FEATURE_GATES = {"MachinePool": True}
+
+
+def rbac_names(account: Account) -> tuple[str, str]:
+    """The ClusterRole and ClusterRoleBinding of the account's CAPA, as its patches name them."""
+    return (f"capa-{account.name}-manager-role", f"capa-{account.name}-manager-rolebinding")
+
+
+def rbac_patches(account: Account) -> list[dict[str, Any]]:
+    role, binding = rbac_names(account)
+
+    def ops(*pairs: tuple[str, str]) -> str:
+        return json.dumps([{"op": "replace", "path": p, "value": v} for p, v in pairs])
+
+    return [
+        {"target": {"group": RBAC_GROUP, "kind": "ClusterRole", "name": MANAGER_CLUSTER_ROLE},
+         "patch": ops(("/metadata/name", role))},
+        {"target": {"group": RBAC_GROUP, "kind": "ClusterRoleBinding",
+                    "name": MANAGER_ROLE_BINDING},
+         "patch": ops(("/metadata/name", binding), ("/roleRef/name", role))},
+    ]
+
+
+def _owned_patch(entry: Any) -> bool:
+    target = entry.get("target") if isinstance(entry, MutableMapping) else None
+    return isinstance(target, MutableMapping) and target.get("name") in (
+        MANAGER_CLUSTER_ROLE, MANAGER_ROLE_BINDING) and target.get("kind") in (
+        "ClusterRole", "ClusterRoleBinding")
 
 
 def provider_name(account: Account) -> str:
@@ -137,7 +187,14 @@ def fill_provider(item: Item, account: Account) -> None:
     # The Secret must live beside the provider (configSecret doc, api/v1alpha2 provider_types.go).
     _set(spec, "configSecret", {"name": credentials_secret(account),
                                 "namespace": provider_namespace(account)})
-    _set(_child(_child(spec, "manager"), "additionalArgs"), WATCH_FILTER_ARG, account.name)
+    manager = _child(spec, "manager")
+    _set(_child(manager, "additionalArgs"), WATCH_FILTER_ARG, account.name)
+    gates = _child(manager, "featureGates")
+    for gate, value in FEATURE_GATES.items():
+        _set(gates, gate, value)
+    patches = spec.get("patches")
+    kept = [p for p in patches if not _owned_patch(p)] if isinstance(patches, list) else []
+    _set(spec, "patches", [*kept, *rbac_patches(account)])
 
 
 def _child(mapping: Item, key: str) -> Item:
@@ -164,8 +221,16 @@ def account_items(items: list[Item], account: Account) -> tuple[list[Item], str 
                        "namespace of its CAPA provider: give the clusters another namespace")
     # A provider in the base is the account's own, customised (deployment, featureGates): the
     # fields this mode owns are filled in. Two would both become aws-<account>.
-    if sum(1 for i in items if is_provider_item(i, account) and i.get("kind") == PROVIDER_KIND) > 1:
+    own = [i for i in items if is_provider_item(i, account) and i.get("kind") == PROVIDER_KIND]
+    if len(own) > 1:
         return items, "the base may hold at most one InfrastructureProvider (the account's)"
+    spec = own[0].get("spec") if own else None
+    if isinstance(spec, MutableMapping) and spec.get("manifestPatches"):
+        # The operator refuses both fields at once (the CRD's CEL rule), and this mode writes
+        # `patches` to rename the manager's cluster-wide RBAC per account.
+        return items, ("the base's InfrastructureProvider sets manifestPatches, but operator "
+                       "mode writes spec.patches (the operator refuses both): write them as "
+                       "spec.patches")
     kept = [i for i in items if not (group_of(i.get("apiVersion")) == INFRA_GROUP
                                      and i.get("kind") == "AWSClusterRoleIdentity")]
     return kept, None

@@ -129,11 +129,7 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
         "spec": {"allowedNamespaces": {
             "list": sorted({a.namespace for a in account_set.accounts})}},
     }
-    out = {"controller-identity.yaml": [controller]}
-    policy = _admission(account_set)
-    if policy:
-        out["admission-policy.yaml"] = policy
-    return out
+    return {"controller-identity.yaml": [controller]}
 
 
 def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
@@ -207,12 +203,22 @@ def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
     result.add(f"overlays/{MANAGEMENT}/kustomization.yaml", OVERLAY_HEADER, [
         {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
          "resources": list(management)}])
+    policy = _admission(account_set)
+    if policy:  # its own overlay and Flux Kustomization: no `force` (flux.admission_kustomization)
+        result.add(f"overlays/{flux.ADMISSION_DIR}/admission-policy.yaml", OVERLAY_HEADER, policy)
+        result.add(f"overlays/{flux.ADMISSION_DIR}/kustomization.yaml", OVERLAY_HEADER, [
+            {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+             "resources": ["admission-policy.yaml"]}])
     mgmt_path = "bootstrap/management.yaml"
     if not operator:  # operator mode assumes no role: the management account grants nothing
         result.add(mgmt_path, BOOTSTRAP_HEADER.format(
             account_id=account_set.management.account_id, path=mgmt_path),
             [bootstrap.management_config(account_set)])
+    merged = bootstrap.in_management_account(account_set)
+    result.warnings += [bootstrap.merge_note(a) for a in merged]
     for account in account_set.accounts:
+        if account in merged:
+            continue
         path = f"bootstrap/{account.name}.yaml"
         header = BOOTSTRAP_HEADER.format(account_id=account.account_id, path=path)
         if operator:
@@ -220,7 +226,9 @@ def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
                 path=f"{flux.PROVIDERS_DIR}/{account.name}/{operator_mode.CREDENTIALS_FILE}")
         result.add(path, header, [bootstrap.target_config(account_set, account)])
     flux_docs = [flux.management_kustomization(account_set.credentials)]
-    flux_docs += [flux.account_kustomization(a) for a in account_set.accounts]
+    if policy:
+        flux_docs.append(flux.admission_kustomization())
+    flux_docs += [flux.account_kustomization(a, bool(policy)) for a in account_set.accounts]
     if operator:
         flux_docs += [flux.provider_kustomization(a) for a in account_set.accounts]
     for doc in flux_docs:

@@ -196,7 +196,9 @@ def test_removed_overlay_without_accounts_yaml(committed: Path, policy: str, fat
     shutil.rmtree(committed / "overlays/live")
     (committed / "clusters/management/capa-live.yaml").unlink()
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D004")
-    assert [(f.file, f.line) for f in found] == [("clusters/management/capa-management.yaml", 1)]
+    # The first Flux Kustomization left beside the removed one carries the finding.
+    assert [(f.file, f.line) for f in found] == [
+        ("clusters/management/capa-management-admission-policy.yaml", 1)]
     assert "overlay overlays/live was removed (present at HEAD)" in found[0].message
     assert f"its clusters (live) {fate}" in found[0].message
 

@@ -294,6 +294,9 @@ OPERATOR_PROVIDER = """\
       configSecret: {{name: {account}-credentials, namespace: capa-{account}}}
       manager:
         additionalArgs: {{"{flag}": {account}}}
+      patches:   # one manager ClusterRoleBinding per provider (CAPA-O005)
+        - target: {{kind: ClusterRoleBinding, name: capa-manager-rolebinding}}
+          patch: '[{{"op": "replace", "path": "/metadata/name", "value": "{account}-binding"}}]'
     """
 OPERATOR_CP = """\
     apiVersion: controlplane.cluster.x-k8s.io/v1beta2

@@ -91,7 +91,20 @@ def test_render_writes_one_pinned_filtered_provider_per_account(example_repo: Pa
             "version": expected,
             "fetchConfig": {"url": COMPONENTS.format(expected)},
             "configSecret": {"name": f"{account}-credentials", "namespace": f"capa-{account}"},
-            "manager": {"additionalArgs": {"--watch-filter": account}},
+            "manager": {"additionalArgs": {"--watch-filter": account},
+                        "featureGates": {"MachinePool": True}},
+            "patches": [
+                {"target": {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                            "name": "capa-manager-role"},
+                 "patch": '[{"op": "replace", "path": "/metadata/name", '
+                          f'"value": "capa-{account}-manager-role"}}]'},
+                {"target": {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding",
+                            "name": "capa-manager-rolebinding"},
+                 "patch": '[{"op": "replace", "path": "/metadata/name", '
+                          f'"value": "capa-{account}-manager-rolebinding"}}, '
+                          '{"op": "replace", "path": "/roleRef/name", '
+                          f'"value": "capa-{account}-manager-role"}}]'},
+            ],
         }
         namespace, = load(example_repo / f"providers/{account}/namespace.yaml")
         assert namespace["metadata"]["name"] == f"capa-{account}"
@@ -112,7 +125,9 @@ def test_render_labels_every_cluster_object_and_points_control_planes_at_default
     management = {i["kind"]: i for i in flux_build(operator_repo / "overlays/management")}
     assert management["AWSClusterControllerIdentity"]["spec"]["allowedNamespaces"] == {
         "list": ["live", "staging"]}
-    assert "ValidatingAdmissionPolicy" in management
+    assert "ValidatingAdmissionPolicy" not in management  # its own Kustomization, without force
+    policy = {i["kind"] for i in flux_build(operator_repo / "overlays/management/admission-policy")}
+    assert policy == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
 
 
 def test_render_stages_flux_and_decrypts_only_where_the_secret_is(operator_repo: Path) -> None:
@@ -125,6 +140,7 @@ def test_render_stages_flux_and_decrypts_only_where_the_secret_is(operator_repo:
     assert provider["spec"]["deletionPolicy"] == "Orphan"
     account, = load(flux / "capa-staging.yaml")
     assert account["spec"]["dependsOn"] == [{"name": "capa-management"},
+                                            {"name": "capa-management-admission-policy"},
                                             {"name": "capa-staging-provider"}]
     management, = load(flux / "capa-management.yaml")
     assert management["spec"]["force"] is True and "dependsOn" not in management["spec"]

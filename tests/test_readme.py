@@ -21,3 +21,28 @@ def test_readme_opens_with_the_ci_test_command() -> None:
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
     first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
     assert ci in first_block
+
+
+def _stack_order_section() -> str:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert "### Creating the stacks, in order" in readme
+    return readme.split("### Creating the stacks, in order", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_creates_the_management_stack_first() -> None:
+    """IAM refuses a trust policy naming a principal that does not exist yet."""
+    section = _stack_order_section()
+    management = section.index("--config bootstrap/management.yaml")
+    assert management < section.index("--config bootstrap/<account>.yaml")
+    assert "Invalid principal" in section[:management + 400]
+
+
+def test_readme_says_what_the_controllers_role_trusts_besides_the_management() -> None:
+    """CAPA's template trusts these service principals (transcribed in capa-reference)."""
+    section = _stack_order_section()
+    for service in ("ec2.amazonaws.com", "pods.eks.amazonaws.com"):
+        assert f"`{service}`" in section
+    assert "`trustStatements` trust exactly the management principal" in section
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    # The unqualified claim, said of the whole target file, is gone.
+    assert "each target file trusts exactly" not in readme.lower()

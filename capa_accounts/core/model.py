@@ -19,6 +19,9 @@ from capa_accounts.core.schema.validator import Check, Violation, compile_schema
 
 ACCOUNTS_FILE = "accounts.yaml"
 MANAGEMENT = "management"  # reserved: overlays/management holds the controller identity
+# Reserved too: the Flux Kustomization of the admission policy is capa-<this>, as an account's
+# would be (kustomize_plugin/flux.py, ADMISSION_KUSTOMIZATION).
+RESERVED_NAMES = (MANAGEMENT, f"{MANAGEMENT}-admission-policy")
 # clusterawsadm's default nameSuffix (iam/api/v1beta1/types.go:80) and role base name
 # (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
 DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
@@ -27,6 +30,14 @@ BOOTSTRAP_USER = "bootstrapper.cluster-api-provider-aws.sigs.k8s.io"
 ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 DEFAULT_CAPA_VERSION = "v2.11.1"
+# How CAPA's pods get the management controllers role (accounts.yaml management.workloadIdentity).
+INSTANCE_PROFILE = "instanceProfile"
+IRSA = "irsa"
+POD_IDENTITY = "podIdentity"
+# CAPA's manager ServiceAccount as its components install it, and the default of
+# `clusterawsadm controller use-pod-identity` (cmd/clusterawsadm/cmd/controller/credentials/
+# use_pod_identity.go: --namespace capa-system, --service-account capa-controller-manager).
+DEFAULT_SERVICE_ACCOUNT = "capa-system/capa-controller-manager"
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,13 @@ class Management:
     principal: str = "controllersRole"
     name_prefix: str = ""
     name_suffix: str = DEFAULT_NAME_SUFFIX
+    workload_identity: str = INSTANCE_PROFILE
+    oidc_provider_arn: str | None = None
+    service_account: str = DEFAULT_SERVICE_ACCOUNT
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.name_prefix}{CONTROLLERS}{self.name_suffix}"
 
     def principal_arn(self, partition: str) -> str:
         """The AWS principal CAPA runs as, which every target account trusts."""
@@ -92,8 +110,7 @@ class Management:
             # The user's name is fixed, unlike the roles: namePrefix/nameSuffix do not apply
             # (clusterawsadm api/bootstrap/v1beta1/defaults.go DefaultBootstrapUserName).
             return f"arn:{partition}:iam::{self.account_id}:user/{BOOTSTRAP_USER}"
-        role = f"{self.name_prefix}{CONTROLLERS}{self.name_suffix}"
-        return f"arn:{partition}:iam::{self.account_id}:role/{role}"
+        return f"arn:{partition}:iam::{self.account_id}:role/{self.role_name}"
 
 
 @dataclass(frozen=True)
@@ -186,7 +203,11 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
         principal=mgmt.get("principal", "controllersRole"),
         name_prefix=mgmt.get("namePrefix", ""),
         name_suffix=mgmt.get("nameSuffix", DEFAULT_NAME_SUFFIX),
+        workload_identity=mgmt.get("workloadIdentity", INSTANCE_PROFILE),
+        oidc_provider_arn=mgmt.get("oidcProviderARN"),
+        service_account=mgmt.get("serviceAccount", DEFAULT_SERVICE_ACCOUNT),
     )
+    _check_workload_identity(doc, management, partition, credentials)
     accounts = tuple(
         account_from_entry(
             entry["name"],
@@ -211,6 +232,41 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
     )
     _check_unique(account_set, doc)
     return account_set
+
+
+def _check_workload_identity(doc: yamlio.Document, management: Management, partition: str,
+                             credentials: str) -> None:
+    """The settings of management.workloadIdentity that only make sense together."""
+    mgmt = doc.data["spec"]["management"]
+
+    def fail(key: str, message: str) -> None:
+        line, col = yamlio.position(doc.node, ("spec", "management", key))
+        raise ConfigError(f"spec.management.{key}: {message}", doc.file, line, col)
+
+    chosen = management.workload_identity
+    if chosen != INSTANCE_PROFILE and "workloadIdentity" in mgmt:
+        if management.principal == "bootstrapUser":
+            fail("workloadIdentity", f"{chosen} gives CAPA the controllers role, but "
+                 "principal: bootstrapUser runs CAPA with the bootstrap user's keys; "
+                 "use principal: controllersRole")
+        if credentials == OPERATOR:
+            fail("workloadIdentity", f"{chosen} does not apply to credentials: operator, "
+                 "where each account's CAPA runs with that account's keys")
+    for key in ("oidcProviderARN", "serviceAccount"):
+        if key in mgmt and chosen != IRSA:
+            fail(key, "is used only with workloadIdentity: irsa")
+    if chosen != IRSA:
+        return
+    arn = management.oidc_provider_arn
+    if arn is None:
+        fail("workloadIdentity", "irsa needs oidcProviderARN: the management cluster's IAM "
+             "OIDC provider, which the controllers role must trust")
+        return
+    arn_partition, account = arn.split(":")[1], arn.split(":")[4]
+    if account != management.account_id or arn_partition != partition:
+        fail("oidcProviderARN", f"names account {account} in partition {arn_partition}, but "
+             f"the controllers role is in {management.account_id} ({partition}): a role can "
+             "trust only an OIDC provider of its own account")
 
 
 def account_from_entry(
@@ -259,10 +315,11 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
     seen: dict[tuple[str, str], int] = {}
     for account in account_set.accounts:
         i = account.index
-        if account.name == MANAGEMENT:
+        if account.name in RESERVED_NAMES:
             line, col = yamlio.position(doc.node, ("spec", "accounts", i, "name"))
             raise ConfigError(
-                f"account name {MANAGEMENT!r} is reserved for overlays/management",
+                f"account name {account.name!r} is reserved for overlays/{MANAGEMENT} and "
+                "its Flux Kustomizations",
                 doc.file,
                 line,
                 col,

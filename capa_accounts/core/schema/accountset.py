@@ -24,6 +24,14 @@ EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
 RULE_ID = r"^CAPA-[A-Z][0-9]{3}$"
 # IAM role and user name parts: [\w+=,.@-] (IAM API reference, CreateRole).
 IAM_NAME_PART = r"^[\w+=,.@-]*$"
+# An IAM OIDC identity provider: arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>
+# (IAM API reference, CreateOpenIDConnectProvider; for EKS the issuer is
+# oidc.eks.<region>.amazonaws.com/id/<id>).
+OIDC_PROVIDER_ARN = (r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:oidc-provider/"
+                     r"[A-Za-z0-9][-A-Za-z0-9.]*(/[-A-Za-z0-9._~]+)*$")
+# <namespace>/<name> of a Kubernetes ServiceAccount (both DNS-1123 names).
+SERVICE_ACCOUNT = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+WORKLOAD_IDENTITIES = ["instanceProfile", "irsa", "podIdentity"]
 
 
 def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dict[str, Any]:
@@ -135,6 +143,21 @@ ACCOUNT_SET: dict[str, Any] = {
                         },
                         "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix"),
                         "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix"),
+                        "workloadIdentity": {
+                            "type": "string",
+                            "enum": WORKLOAD_IDENTITIES,
+                            "description": "how CAPA's pods get the controllers role: "
+                                           "instanceProfile (default), irsa or podIdentity",
+                        },
+                        "oidcProviderARN": _str(
+                            OIDC_PROVIDER_ARN,
+                            "irsa: the management cluster's IAM OIDC provider ARN",
+                        ),
+                        "serviceAccount": _str(
+                            SERVICE_ACCOUNT,
+                            "irsa: <namespace>/<name> of CAPA's ServiceAccount "
+                            "(default capa-system/capa-controller-manager)",
+                        ),
                     },
                 },
                 "operator": {
