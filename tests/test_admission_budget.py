@@ -145,7 +145,7 @@ def test_the_benchmark_runs() -> None:
 
 def test_render_refuses_a_policy_over_the_limit_and_writes_nothing(
         example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    policy_file = example_repo / "overlays/management/admission-policy.yaml"
+    policy_file = example_repo / "overlays/management/admission-policy/admission-policy.yaml"
     before = {p: p.read_bytes() for p in example_repo.rglob("*") if p.is_file()}
     monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 1_000)
     result = CliRunner().invoke(main, ["render", "--repo", str(example_repo)])
