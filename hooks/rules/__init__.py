@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 FAMILIES = ("identities", "trust", "sessions", "controlplanes", "clusters", "crossaccount",
             "rendering", "secrets", "schemas", "suppressions", "operator", "changes",
-            "removals")
+            "removals", "moves")
 
 
 @dataclass
