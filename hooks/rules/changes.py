@@ -9,6 +9,7 @@ What removing an account or a cluster does is ``removals`` (CAPA-D004, D005).
 
 from __future__ import annotations
 
+import difflib
 import re
 import weakref
 from collections import defaultdict
@@ -87,11 +88,31 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
         if before == after or (old_arn is not None and old_arn == new_arn):
             continue
         path: PathT = (*IDENTITY_REF, "name") if cp.has(*IDENTITY_REF, "name") else IDENTITY_REF
+        typo = _misspelt_identity_ref(cp)
+        if typo is not None:
+            # One typo, one piece of advice: the identity did not change on purpose.
+            report.at(cp, typo, f"identityRef of AWSManagedControlPlane {cp.name!r} is gone: "
+                      f"the key {typo[-1]!r} is misspelt (CAPA-R004), so the API server drops "
+                      f"it and CAPA's webhook defaults it to {after[0]} {after[1]!r}, the "
+                      f"management account's credentials (was {before[0]} {before[1]!r} at "
+                      f"{ctx.base_ref}); spell it `identityRef`", at_key=True)
+            continue
         arns = f" ({old_arn or before[0]} → {new_arn or after[0]})"
         report.at(cp, path, f"identityRef of AWSManagedControlPlane {cp.name!r} changed from "
                   f"{before[0]} {before[1]!r} at {ctx.base_ref} to {after[0]} {after[1]!r}"
                   f"{arns}: CAPA would reconcile this running EKS cluster with another "
                   "account's credentials; create a new cluster there instead")
+
+
+def _misspelt_identity_ref(cp: Obj) -> PathT | None:
+    """The path of an unknown key under spec that is a misspelling of identityRef, if any."""
+    for violation in cp.violations:
+        path = violation.path
+        if (violation.code == "unknown" and len(path) == 2 and path[0] == "spec"
+                and difflib.get_close_matches(str(path[1]).lower(), ["identityref"],
+                                              cutoff=0.8)):
+            return path
+    return None
 
 
 def _identity(cp: Obj) -> tuple[str, str]:
