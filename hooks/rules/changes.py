@@ -115,6 +115,18 @@ def _misspelt_identity_ref(cp: Obj) -> PathT | None:
     return None
 
 
+def _default_replaced(ctx: Context, base: Context, old: Obj) -> str:
+    """A note when `clusters:`, new in accounts.yaml, dropped the account's default cluster."""
+    account = ctx.accounts_by_overlay.get(scope(old))
+    if account is None or ctx.account_set is None or ctx.account_set.document is None:
+        return ""
+    entry = ctx.account_set.document.data["spec"]["accounts"][account.index]
+    if cluster_names(base).get(id(old)) != account.name or "clusters" not in entry:
+        return ""
+    return (f"; `clusters:` replaces the account's default cluster {account.name!r}: list "
+            f"`- name: {account.name}` to keep it, or with `decommissioning: true` to delete it")
+
+
 def _identity(cp: Obj) -> tuple[str, str]:
     ref = cp.get(*IDENTITY_REF)
     if not isinstance(ref, dict) or ref.get("kind") not in IDENTITY_KINDS:
@@ -171,7 +183,8 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
             path = ("metadata", "namespace")
         report.at(new, path, f"{new.kind} {shown(new)} was {shown(old)} at {ctx.base_ref}: a "
                   "name or namespace cannot change, so Flux deletes the old object (CAPA "
-                  "deletes what it runs in AWS) and creates a new one; keep the old name")
+                  "deletes what it runs in AWS) and creates a new one; keep the old name"
+                  f"{_default_replaced(ctx, base, old)}")
 
 
 def _region(cp: Obj) -> str | None:
@@ -224,6 +237,13 @@ def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
         return out
 
     gone, appeared = unmatched(base, ctx), unmatched(ctx, base)
+    # A cluster listed as `decommissioning: true` left on purpose: a removal (CAPA-D005,
+    # acknowledged), never the old name of a new cluster.
+    for key, olds in gone.items():
+        account = ctx.accounts_by_overlay.get(key[0])
+        if account is not None:
+            gone[key] = [o for o in olds if not account.decommissioning
+                         and old_names.get(id(o)) not in account.decommissioned]
     old_clusters = {(scope(o), old_names.get(id(o))) for o in base.objects}
     new_clusters = {(scope(o), new_names.get(id(o))) for o in ctx.objects}
     pairs: list[tuple[Obj, Obj]] = []

@@ -133,8 +133,11 @@ def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:
 
 
 def _present_overlays(ctx: Context, flux_paths: Iterable[str]) -> set[str]:
-    """Overlays of the working tree: kustomization directories and Flux Kustomization paths."""
-    return set(ctx.loaded.kustomization_dirs) | set(flux_paths)
+    """Overlays of the working tree: kustomization directories, and the directories Flux
+    Kustomization paths name that exist (Flux builds a directory without kustomization.yaml
+    too). A path whose directory is gone is an overlay deleted by hand (CAPA-R003 as well)."""
+    return set(ctx.loaded.kustomization_dirs) | {p for p in flux_paths
+                                                 if (ctx.root / p).is_dir()}
 
 
 @rule("CAPA-D005", change_aware=True)
