@@ -227,3 +227,20 @@ def test_decommissioning_must_be_a_boolean(example_repo: Path) -> None:
     with pytest.raises(ConfigError, match="decommissioning") as err:
         render.plan(example_repo)
     assert err.value.line == line_of(accounts, "decommissioning")
+
+
+@pytest.mark.parametrize("config_map", [False, True], ids=["account", "config-map"])
+def test_the_function_renders_no_cluster_while_decommissioning(config_map: bool) -> None:
+    from test_fn import ACCOUNT, base_items, resource_list, run_fn
+
+    if config_map:
+        config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "qa"},
+                  "data": {**ACCOUNT["spec"], "decommissioning": "true"}}
+    else:
+        config = {**ACCOUNT, "spec": {**ACCOUNT["spec"], "decommissioning": True}}
+    out, code, message = run_fn(resource_list(base_items(), config))
+    assert code == 0, message
+    assert out is not None
+    assert {i["kind"] for i in out["items"]} == {"Namespace", "AWSClusterRoleIdentity"}
+    kept, _code, _message = run_fn(resource_list(base_items()))
+    assert kept is not None and "AWSManagedControlPlane" in {i["kind"] for i in kept["items"]}
