@@ -244,3 +244,21 @@ def test_the_function_renders_no_cluster_while_decommissioning(config_map: bool)
     assert {i["kind"] for i in out["items"]} == {"Namespace", "AWSClusterRoleIdentity"}
     kept, _code, _message = run_fn(resource_list(base_items()))
     assert kept is not None and "AWSManagedControlPlane" in {i["kind"] for i in kept["items"]}
+
+
+@pytest.mark.parametrize("annotation", ["", "    capa-accounts.dev/decommission: \"other, blue\"\n"],
+                         ids=["unacknowledged", "annotated"])
+def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
+        committed: Path, annotation: str) -> None:  # noqa: F811
+    _two_clusters(committed)
+    (committed / "accounts.yaml").unlink()
+    shutil.rmtree(committed / "base")
+    commit(committed, "hand-written, two clusters")
+    (committed / "overlays/staging/cluster-blue.yaml").unlink()
+    edit(committed / "overlays/staging/kustomization.yaml", "- cluster-blue.yaml\n", "")
+    if annotation:
+        edit(committed / "clusters/management/capa-staging.yaml", "  name: capa-staging\n",
+             f"  name: capa-staging\n  annotations:\n{annotation}")
+    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D005")
+    assert [f.severity for f in found] == (["warning"] if annotation else ["error"])
+    assert ("annotation of its Flux Kustomization" in found[0].message) == bool(annotation)

@@ -29,6 +29,9 @@ from capa_accounts.hooks.rules.rendering import flux_kustomizations
 from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
 
 
+DECOMMISSION = "capa-accounts.dev/decommission"  # cluster names, comma-separated
+
+
 @rule("CAPA-D004", change_aware=True)
 def check_removed_account(ctx: Context, report: Reporter) -> None:
     """(--base) An account was removed without being decommissioned first.
@@ -153,7 +156,9 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
     `clusters:` replaces an account's default cluster (named like the account): a list that
     does not name it deletes that cluster too. An error unless the cluster stays listed with
     `decommissioning: true`, or the whole account is `decommissioning: true`: then a warning,
-    so the commit still shows which EKS cluster CAPA deletes.
+    so the commit still shows which EKS cluster CAPA deletes. Without accounts.yaml, the
+    overlay's Flux Kustomization acknowledges with the annotation
+    `capa-accounts.dev/decommission: "blue"` (cluster names, comma-separated).
 
     Bad: removing `- name: blue` from an account's `clusters:` while blue runs workloads.
 
@@ -167,6 +172,8 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
     """
     base = base_of(ctx)
     pruning = {path: obj.get("spec", "prune") is True for obj, path in flux_kustomizations(ctx)}
+    # Hand-written repositories (no accounts.yaml) acknowledge on the Flux Kustomization.
+    annotated = {path: _annotated(obj) for obj, path in flux_kustomizations(ctx)}
     present = _present_overlays(ctx, pruning)
     now = {(c.source.overlay, c.name) for c in ctx.applied("Cluster", CAPI_GROUP)}
     renamed = {id(old) for old, _new in renames(ctx, base)}
@@ -183,9 +190,11 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
         flux = "Flux prunes its objects and" if overlay in pruning else "if Flux prunes them,"
         message = (f"Cluster {shown(old)} left {overlay} (present at {ctx.base_ref}): {flux} "
                    f"CAPA deletes EKS cluster {', '.join(map(repr, eks)) or '?'} in {where}")
-        meant = account is not None and (account.decommissioning
-                                         or old.name in account.decommissioned)
-        if meant:
+        meant = (account.decommissioning or old.name in account.decommissioned) \
+            if account is not None else old.name in annotated.get(overlay, ())
+        if meant and account is None:
+            message += f" (listed in the {DECOMMISSION} annotation of its Flux Kustomization)"
+        elif meant:
             assert account is not None
             why = "the account is" if account.decommissioning else "the cluster is listed"
             message += f" ({why} `decommissioning: true`)"
@@ -196,7 +205,8 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
                 (f", or keep it listed as `- name: {old.name}` with `decommissioning: true` "
                  "if its deletion is meant")
         else:
-            message += "; put it back unless its deletion is meant"
+            message += (f"; put it back, or name it in the annotation {DECOMMISSION} of the "
+                        "overlay's Flux Kustomization if its deletion is meant")
         severity = "warning" if meant else "error"
         if account is not None:
             report.config(("spec", "accounts", account.index, "clusters"), message,
@@ -204,6 +214,12 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
         else:
             report.raw(Finding(report.rule, severity, f"{overlay}/kustomization.yaml", 1,
                                1, message))
+
+
+def _annotated(flux: Obj) -> set[str]:
+    annotations = flux.get("metadata", "annotations")
+    value = annotations.get(DECOMMISSION) if isinstance(annotations, dict) else None
+    return {n.strip() for n in value.split(",") if n.strip()} if isinstance(value, str) else set()
 
 
 def _lists_clusters(ctx: Context, index: int) -> bool:
