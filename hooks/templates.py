@@ -16,12 +16,13 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from capa_accounts.core.errors import InputError
-from capa_accounts.core.kustomization import NeedsKustomize, build
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding, Location
 from capa_accounts.hooks.repository import Loaded, Source
 from capa_accounts.hooks.rules import Reporter, all_rules
+
+from capa_accounts.core.errors import InputError
+from capa_accounts.core.kustomization import NeedsKustomize, build
 
 BASE = "base"
 # Rules whose field render sets on every account's copy of the template (transform.py:

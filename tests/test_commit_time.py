@@ -4,7 +4,6 @@ subdirectory, "did you mean" in accounts.yaml, EKS versions, and capa-accounts-f
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

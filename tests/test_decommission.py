@@ -18,7 +18,8 @@ LIVE_ROLE = "arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws
 
 
 def decommission_live(repo: Path) -> None:
-    edit(repo / "accounts.yaml", "    - name: live\n", "    - name: live\n      decommissioning: true\n")
+    edit(repo / "accounts.yaml", "    - name: live\n",
+         "    - name: live\n      decommissioning: true\n")
     rerender(repo)
 
 
@@ -246,8 +247,8 @@ def test_the_function_renders_no_cluster_while_decommissioning(config_map: bool)
     assert kept is not None and "AWSManagedControlPlane" in {i["kind"] for i in kept["items"]}
 
 
-@pytest.mark.parametrize("annotation", ["", "    capa-accounts.dev/decommission: \"other, blue\"\n"],
-                         ids=["unacknowledged", "annotated"])
+@pytest.mark.parametrize("annotation", [
+    "", '    capa-accounts.dev/decommission: "other, blue"\n'], ids=["unacknowledged", "annotated"])
 def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
         committed: Path, annotation: str) -> None:  # noqa: F811
     _two_clusters(committed)

@@ -22,7 +22,8 @@ EKS_VERSIONS: dict[str, tuple[str, str]] = {
     "1.30": ("2025-07-23", "2026-07-23"),
 }
 
-SUPPORTED: tuple[str, ...] = tuple(sorted(EKS_VERSIONS, key=lambda v: tuple(map(int, v.split(".")))))
+SUPPORTED: tuple[str, ...] = tuple(sorted(EKS_VERSIONS,
+                                          key=lambda v: tuple(map(int, v.split(".")))))
 
 
 def refusal(version: object) -> str:

@@ -313,7 +313,7 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document, conflicts: bool
                     col,
                 )
             seen[(what, value)] = i
-        names: set[str] = set()
+        names: set[object] = set()
         entries = _entry(doc, i).get("clusters") or []
         for c, cluster in enumerate(entries):
             name = cluster.get("name") if isinstance(cluster, dict) else None

@@ -8,11 +8,12 @@ AWS account's role.
 
 from __future__ import annotations
 
-from capa_accounts.core.model import Account
-from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.changes import base_of
+
+from capa_accounts.core.model import Account
+from capa_accounts.core.resources import ROLE_IDENTITY
 
 
 @rule("CAPA-D006", change_aware=True)

@@ -26,8 +26,8 @@ from capa_accounts.hooks.rules.changes import (
     shown,
 )
 from capa_accounts.hooks.rules.rendering import flux_kustomizations
-from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
 
+from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
 
 DECOMMISSION = "capa-accounts.dev/decommission"  # cluster names, comma-separated
 
@@ -194,8 +194,7 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
             if account is not None else old.name in annotated.get(overlay, ())
         if meant and account is None:
             message += f" (listed in the {DECOMMISSION} annotation of its Flux Kustomization)"
-        elif meant:
-            assert account is not None
+        elif meant and account is not None:
             why = "the account is" if account.decommissioning else "the cluster is listed"
             message += f" ({why} `decommissioning: true`)"
         elif account is not None:
