@@ -159,3 +159,31 @@ def test_a_destructive_commit_is_refused_and_says_why(example_repo: Path,
     assert accepted.returncode == 0, out
     assert "[CAPA-D004] account 'live' (AWS account 333333333333) was removed after " \
         "decommissioning" in out, out
+
+
+WHOLE_REPOSITORY = {"always_run": True, "pass_filenames": False, "require_serial": True}
+
+
+def test_whole_repository_hooks_run_on_every_commit() -> None:
+    """render and check judge the whole repository: a commit that only deletes files (no file
+    pattern matches) must run them too, and the repository's own config must say the same."""
+    import yaml
+
+    offered = {h["id"]: h for h in yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())}
+    own = {h["id"]: h for repo in
+           yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())["repos"]
+           for h in repo["hooks"]}
+    init = {h["id"]: h for repo in yaml.safe_load(
+        (PROJECT / "kustomize_plugin/example/pre-commit-config.yaml").read_text())["repos"]
+        for h in repo["hooks"]}
+    for hook_id in ("capa-accounts-render", "capa-accounts-check"):
+        for hooks in (offered, own):
+            hook = hooks[hook_id]
+            assert {k: hook.get(k) for k in WHOLE_REPOSITORY} == WHOLE_REPOSITORY, hook
+            assert "files" not in hook and "types" not in hook and "types_or" not in hook
+        assert init[hook_id].get("always_run") is True
+    for hooks in (offered, own, init):  # warnings of a passing check are shown
+        assert hooks["capa-accounts-check"].get("verbose") is True
+    # The near miss: the per-file hooks keep their file filters.
+    assert offered["capa-accounts-build"]["files"] and "always_run" not in offered[
+        "capa-accounts-scan-secrets"]

@@ -107,7 +107,9 @@ def test_x002_fires_on_an_identity_in_two_overlays(example_repo: Path) -> None:
     found = of_rule(run_check(example_repo), "CAPA-X002")
     assert [(f.file, f.line) for f in found] == [
         (STAGING_IDENTITY, line_of(path, "name: live-identity"))]
-    assert "overlays/live" in found[0].message
+    # Both files in the message, for a reader without SARIF's related locations.
+    assert f"of {STAGING_IDENTITY} is also applied by overlays/live from {LIVE_IDENTITY}" \
+        in found[0].message
     assert [(r.file, r.line) for r in found[0].related] == [
         (LIVE_IDENTITY, line_of(example_repo / LIVE_IDENTITY, "name: live-identity"))]
 
