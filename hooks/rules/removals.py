@@ -86,11 +86,12 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
                        "run `capa-accounts render` to restore it, or set `decommissioning: "
                        "true` on the account to delete its clusters")
         elif done:
+            left = (f"Flux deletes its namespace and identity (deletionPolicy {policy})"
+                    if policy else "Flux orphans its namespace and identity (deletionPolicy "
+                    "Orphan): delete them by hand")
             message = (f"{what} was removed after decommissioning (at {ctx.base_ref} it had "
-                       "no clusters left): Flux orphans its namespace and identity "
-                       "(deletionPolicy Orphan); check `kubectl get clusters -n <namespace>` is "
-                       "empty, delete them by hand, then delete the account's CloudFormation "
-                       "stack")
+                       f"no clusters left): check `kubectl get clusters -n <namespace>` is "
+                       f"empty; {left}, then delete the account's CloudFormation stack")
         else:
             message = (f"{what} was removed (present at {ctx.base_ref}, not decommissioning): "
                        f"its clusters ({', '.join(clusters) or 'none declared'}) {fate}; "
