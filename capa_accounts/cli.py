@@ -31,6 +31,7 @@ class _Group(click.Group):
         except CapaAccountsError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            _shift_error(ctx, err)
             click.echo(f"capa-accounts: {err}", err=True)
             ctx.exit(EXIT_INPUT)
         except RecursionError as err:
@@ -44,15 +45,56 @@ class _Group(click.Group):
 
 
 def repo_option(func: F) -> F:
-    return click.option("--repo", "repo", default=".", show_default=True,
+    return click.option("--repo", "repo", default=None,
                         type=click.Path(file_okay=False, path_type=Path),
-                        help="Repository root (holds accounts.yaml).")(func)
+                        help="Repository root (holds accounts.yaml); default: the current "
+                             "directory or the first one above it with accounts.yaml.")(func)
 
 
-def _repo(path: Path) -> Path:
+def _repo(path: Path | None) -> Path:
+    """The repository root: --repo as given, else found from the current directory up."""
+    from capa_accounts.core import reporoot
+
+    if path is None:
+        root = reporoot.find_root(Path.cwd())
+        _remember(root, Path.cwd())
+        return root
     if not path.is_dir():
         raise CapaAccountsError("no such repository directory", str(path))
+    _remember(path, reporoot.git_top(path.resolve()))
     return path
+
+
+def _remember(root: Path, anchor: Path | None) -> None:
+    """Paths in output are relative to ``anchor``: the directory the command started in when
+    it found the root itself, the top of the git work tree for a --repo inside one (a monorepo
+    folder), so that editors and GitHub annotations open the right file."""
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj
+    if isinstance(obj, dict):
+        obj["root"], obj["anchor"] = root, anchor
+
+
+def _anchor(fmt: str) -> Path | None:
+    obj = click.get_current_context().find_root().obj or {}
+    anchor, root = obj.get("anchor"), obj.get("root")
+    if fmt in ("sarif", "github") and root is not None:
+        from capa_accounts.core import reporoot
+
+        # GitHub resolves both against the top of the checkout, wherever check ran.
+        anchor = reporoot.git_top(Path(root).resolve()) or anchor
+    return anchor
+
+
+def _shift_error(ctx: click.Context, err: CapaAccountsError) -> None:
+    obj = ctx.obj or {}
+    root, anchor = obj.get("root"), obj.get("anchor")
+    if root is None or anchor is None or not err.path or Path(err.path).is_absolute():
+        return
+    if (Path(root) / err.path).exists():
+        from capa_accounts.core import reporoot
+
+        err.path = reporoot.shown_from(Path(root), Path(anchor), err.path)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,7 +159,11 @@ def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[
     from capa_accounts.hooks import engine
     from capa_accounts.hooks import report as reporting
 
-    report = engine.check(_repo(repo), base_ref=base_ref, crds=crds)
+    root = _repo(repo)
+    report = engine.check(root, base_ref=base_ref, crds=crds)
+    anchor = _anchor(fmt)
+    if anchor is not None:
+        report.findings = [_shifted(f, root, anchor) for f in report.findings]
     for warning in report.warnings_loading:
         click.echo(f"warning: {warning}", err=True)
     if fmt == "json":
@@ -130,6 +176,17 @@ def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[
     else:
         click.echo(reporting.render_format(report, fmt), nl=False)
     sys.exit(report.exit_code(strict))
+
+
+def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
+    import dataclasses
+
+    from capa_accounts.core.reporoot import shown_from
+
+    related = tuple(dataclasses.replace(r, file=shown_from(root, anchor, r.file))
+                    for r in finding.related)
+    return dataclasses.replace(finding, file=shown_from(root, anchor, finding.file),
+                               related=related)
 
 
 @main.command("add-account")

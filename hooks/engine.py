@@ -95,6 +95,10 @@ def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
     findings = [Finding(rule, "error", file, line, col, message)
                 for file, line, col, rule, message in loaded.problems]
     findings.extend(run_rules(ctx, rules))
+    if schemas:
+        from capa_accounts.hooks.templates import root_causes
+
+        findings = root_causes(ctx, findings, _schema(crds))
     kept, suppressed = _suppress(ctx, findings)
     unique = sorted(set(kept), key=Finding.sort_key)
     return Report(unique, suppressed, len(loaded.yaml_files), loaded.warnings), ctx

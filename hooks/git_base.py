@@ -254,7 +254,7 @@ class _RefLoader:
         if not docs:
             return None
         try:
-            return parse_account_set(docs[0])
+            return parse_account_set(docs[0], conflicts=False)
         except InputError as err:
             self.warn(err)
             return None

@@ -121,7 +121,9 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     """Read the repository; ``planner`` (render's plan) spares parsing the files it wrote."""
     if not root.is_dir():
         raise InputError("no such repository directory", str(root))
-    account_set = load_account_set(root) if (root / ACCOUNTS_FILE).is_file() else None
+    # Conflicts between accounts (CAPA-X001) are findings of check, not input errors.
+    account_set = load_account_set(root, conflicts=False) if (root / ACCOUNTS_FILE).is_file() \
+        else None
     exclude = account_set.check_exclude if account_set else ()
     loaded = Loaded(root, account_set)
     if planner is not None and account_set is not None:

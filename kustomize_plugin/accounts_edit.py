@@ -30,6 +30,7 @@ from capa_accounts.core import filewrite, model, yamlio
 
 from capa_accounts.kustomize_plugin import generated, render
 from capa_accounts.core.errors import CapaAccountsError, ConfigError
+from capa_accounts.core import eks_versions
 from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY
 from capa_accounts.core.schema.validator import compile_schema, validate
 
@@ -95,6 +96,8 @@ def _check_options(entry: dict[str, Any]) -> None:
     violations = validate(compile_schema(ACCOUNT_ENTRY), entry)
     for key in OPTIONS:
         for v in violations:
+            if v.path[:1] == (key,) and key == "kubernetesVersion":
+                raise ConfigError(f"{OPTIONS[key]}: {eks_versions.refusal(entry[key])}")
             if v.path[:1] == (key,):
                 raise ConfigError(f"{OPTIONS[key]}: {v.message} ({HINTS[key]})")
     if violations:  # pragma: no cover - every key of an entry is an option

@@ -200,9 +200,43 @@ def _first_error(results: list[Result]) -> str:
     return errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
 
 
-def main(stdin: IO[bytes] | None = None, stdout: IO[str] | None = None) -> int:
-    """Console script ``capa-accounts-fn``: no arguments, ResourceList on stdin."""
+USAGE = """\
+Usage: capa-accounts-fn [--help | --version]
+
+  The capa-accounts KRM function: reads a ResourceList (functionConfig kind Account, or a
+  ConfigMap with the same keys) on stdin and writes the transformed ResourceList on stdout.
+  kustomize runs it as an exec plugin (exec: {path: capa-accounts-fn}); by hand:
+
+    capa-accounts-fn < resource-list.yaml
+
+Options:
+  --version   Print the version and exit.
+  -h, --help  Print this message and exit.
+"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("capa-accounts")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(stdin: IO[bytes] | None = None, stdout: IO[str] | None = None,
+         argv: list[str] | None = None) -> int:
+    """Console script ``capa-accounts-fn``: a ResourceList on stdin; ``--help`` and
+    ``--version`` print instead of waiting for one (kustomize passes no arguments)."""
     stdout = stdout or sys.stdout
+    args = sys.argv[1:] if argv is None and stdin is None else (argv or [])
+    # Other arguments are ignored, as before: kustomize 5.7+ passes a function's `exec.args`.
+    if args and args[0] in ("-h", "--help"):
+        stdout.write(USAGE)
+        return 0
+    if args and args[0] == "--version":
+        stdout.write(f"capa-accounts-fn, version {_version()}\n")
+        return 0
     try:
         raw = (stdin or sys.stdin.buffer).read(yamlio.MAX_FILE_BYTES + 1)
         text = yamlio.decode(raw, STDIN)

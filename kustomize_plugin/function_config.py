@@ -92,7 +92,7 @@ def _without_mode_settings(data: dict[str, Any]) -> dict[str, Any]:
 
 
 _CONFIG_MAP_INT = {"durationSeconds"}
-_CONFIG_MAP_BOOL = {"iamRoleCreation"}
+_CONFIG_MAP_BOOL = {"iamRoleCreation", "decommissioning"}
 
 
 def _from_config_map(doc: yamlio.Document) -> dict[str, Any]:

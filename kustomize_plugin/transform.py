@@ -232,6 +232,16 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
     declared = {c.name: c for c in account.clusters}
     if not clusters:
         return items, []
+    # Decommissioning: the cluster's objects leave the overlay, so Flux prunes them and CAPA
+    # deletes the EKS cluster, while the account's identity and namespace stay for CAPA to do so.
+    gone = [c for c in clusters if not declared or (len(clusters) > 1
+                                                    and _name(c) in account.decommissioned)]
+    if gone:
+        dropped = {i for c in gone for i in _group(items, c)}
+        items = [item for i, item in enumerate(items) if i not in dropped]
+        clusters = _cluster_items(items)
+        if not clusters:
+            return items, []
     present = {_name(c) for c in clusters}
     if present == set(declared):
         for cluster in clusters:

@@ -109,10 +109,16 @@ def test_conflict_exits_2_and_changes_nothing(example_repo: Path, args: list[str
     ("--account-id", "1234", "--account-id: '1234' does not match"),
     ("--account-id", "0123456789ab", "--account-id: '0123456789ab' does not match"),
     ("--region", "Europe", "--region: 'Europe' does not match"),
-    ("--kubernetes-version", "1.31.2", "--kubernetes-version: '1.31.2' does not match"),
+    ("--kubernetes-version", "1.31.2", "--kubernetes-version: '1.31.2' is not a Kubernetes "
+     "version Amazon EKS supports: use one of 1.30, 1.31"),
+    ("--kubernetes-version", "1.3", "--kubernetes-version: '1.3' is not a Kubernetes version "
+     "Amazon EKS supports"),
+    ("--kubernetes-version", "1.29", "--kubernetes-version: '1.29' is not a Kubernetes "
+     "version Amazon EKS supports"),
     ("--namespace", "QA", "--namespace: 'QA' does not match"),
     ("NAME", "Q_A", "NAME: 'Q_A' does not match"),
-], ids=["id-too-short", "id-not-digits", "region", "patch-version", "namespace", "name"])
+], ids=["id-too-short", "id-not-digits", "region", "patch-version", "one-point-three",
+        "past-extended-support", "namespace", "name"])
 def test_bad_option_exits_2_naming_the_option(example_repo: Path, option: str, value: str,
                                               shown: str) -> None:
     values = {"NAME": "qa", "--account-id": "444444444444", "--region": "eu-west-1", option: value}
@@ -134,7 +140,7 @@ def test_shared_account_id_is_added_with_a_warning(example_repo: Path) -> None:
 
 
 @pytest.mark.parametrize(("versions", "option", "written"), [
-    (("1.9", "1.10"), [], '"1.10"'),
+    (("1.30", "1.32"), [], '"1.32"'),
     (("1.31", "1.30"), [], '"1.31"'),
     (("1.31", "1.31"), ["--kubernetes-version", "1.30"], '"1.30"'),
 ], ids=["highest-as-numbers", "highest-first", "explicit-kept-as-string"])

@@ -20,7 +20,7 @@ from capa_accounts.kustomize_plugin import generated, render
 from capa_accounts.cli import main
 from capa_accounts.core.errors import GitError
 
-D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004", "CAPA-D005")
+D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004", "CAPA-D005", "CAPA-D006")
 STAGING = "overlays/staging/cluster-staging.yaml"
 LIVE = "overlays/live/cluster-live.yaml"
 LIVE_ACCOUNT = ('    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
@@ -135,7 +135,7 @@ def test_rule_fires_on_its_change(committed: Path, change: Callable[[Path], None
     assert [(f.file, f.line) for f in found if f.line == line] == [(file, line)], found
     hit = next(f for f in found if f.line == line)
     assert old in hit.message and "at HEAD" in hit.message
-    assert hit.severity == ("warning" if rule_id == "CAPA-D004" else "error")
+    assert hit.severity == "error"  # D004 too: live was not decommissioning at HEAD
 
 
 def test_cluster_rename_reports_every_object_of_the_cluster(committed: Path) -> None:
@@ -184,7 +184,7 @@ def test_base_is_any_commit_and_the_repository_may_be_a_subdirectory(
 
 
 @pytest.mark.parametrize(("policy", "fate"), [
-    ("  deletionPolicy: Orphan\n", "keep running in AWS, unmanaged"),
+    ("  deletionPolicy: Orphan\n", "keep running in AWS, and CAPA can no longer reconcile"),
     ("", "are deleted by Flux (deletionPolicy MirrorPrune)"),
 ], ids=["orphan", "flux-default-policy"])
 def test_removed_overlay_without_accounts_yaml(committed: Path, policy: str, fate: str) -> None:
@@ -199,8 +199,10 @@ def test_removed_overlay_without_accounts_yaml(committed: Path, policy: str, fat
     # The first Flux Kustomization left beside the removed one carries the finding.
     assert [(f.file, f.line) for f in found] == [
         ("clusters/management/capa-management-admission-policy.yaml", 1)]
-    assert "overlay overlays/live was removed (present at HEAD)" in found[0].message
+    assert "overlay overlays/live was removed (present at HEAD, not decommissioning)" \
+        in found[0].message
     assert f"its clusters (live) {fate}" in found[0].message
+    assert found[0].severity == "error"
 
 
 def _two_clusters(repo: Path) -> None:
@@ -220,11 +222,11 @@ def test_a_cluster_removed_from_an_account_that_stays(committed: Path) -> None:
     found = [f for f in report.findings if f.rule in D_RULES]
     line = line_of(committed / "accounts.yaml", "clusters:")
     assert [(f.rule, f.file, f.line, f.severity) for f in found] == [
-        ("CAPA-D005", "accounts.yaml", line, "warning")]
+        ("CAPA-D005", "accounts.yaml", line, "error")]
     assert found[0].message == (
         "Cluster staging/blue left overlays/staging (present at HEAD): Flux prunes its objects "
-        "and CAPA deletes EKS cluster 'blue' in AWS account 222222222222; put it back unless "
-        "that is meant")
+        "and CAPA deletes EKS cluster 'blue' in AWS account 222222222222; put it back, or keep "
+        "it listed as `- name: blue` with `decommissioning: true` if its deletion is meant")
 
 
 def test_a_removed_cluster_of_an_overlay_flux_does_not_prune_is_silent(committed: Path) -> None:

@@ -197,12 +197,6 @@ BAD = [
     ),
     ("duplicate-name", ("- name: live", "- name: staging"), "CAPA-X001", "name: staging"),
     (
-        "duplicate-namespace",
-        ("- name: live\n", "- name: live\n      namespace: staging\n"),
-        "CAPA-X001",
-        "namespace: staging",
-    ),
-    (
         "duplicate-key",
         ("      region: eu-west-1\n", "      region: eu-west-1\n      region: eu-west-2\n"),
         "duplicate key",

@@ -26,16 +26,21 @@ def render(repo: Path, *args: str) -> int:
 
 def test_findings_in_rendered_files_point_at_their_lines(example_repo: Path) -> None:
     # A base/ field the schema refuses reaches every overlay through render: the overlays are
-    # in sync (no CAPA-R001), and each finding names the line render wrote it on.
+    # in sync (no CAPA-R001); the finding is at the template, and the related locations name
+    # the line render wrote each copy on.
     edit(example_repo / "base/cluster.yaml", "  eksClusterName: cluster\n",
          "  eksClusterName: cluster\n  logging: verbose\n")
     assert render(example_repo) == 0
     report = run_check(example_repo)
     assert of_rule(report, "CAPA-R001") == []
-    found = sorted((f.file, f.line, f.column) for f in of_rule(report, "CAPA-R004"))
-    assert found == [(f"overlays/{name}/cluster-{name}.yaml",
-                      line_of(example_repo / f"overlays/{name}/cluster-{name}.yaml",
-                              "logging: verbose"), 12) for name in ("live", "staging")]
+    found = of_rule(report, "CAPA-R004")
+    assert [(f.file, f.line, f.column) for f in found] == [
+        ("base/cluster.yaml", line_of(example_repo / "base/cluster.yaml", "logging: verbose"),
+         12)]
+    assert sorted((r.file, r.line, r.column) for r in found[0].related) == [
+        (f"overlays/{name}/cluster-{name}.yaml",
+         line_of(example_repo / f"overlays/{name}/cluster-{name}.yaml", "logging: verbose"), 12)
+        for name in ("live", "staging")]
 
 
 def test_a_hand_edited_generated_file_is_judged_as_written(example_repo: Path) -> None:

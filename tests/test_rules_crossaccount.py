@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
-from capa_accounts.hooks.context import Context
-from capa_accounts.hooks.repository import load
-from capa_accounts.hooks.rules import Reporter
-from capa_accounts.hooks.rules.crossaccount import check_shared_namespace
-from capa_accounts.core.errors import ConfigError
+from capa_accounts.cli import main
 
 RULES = ("CAPA-X001", "CAPA-X002", "CAPA-X004")
 LIVE_IDENTITY = "overlays/live/identity.yaml"
@@ -50,24 +47,39 @@ def test_x001_near_miss_one_overlay_two_identities(example_repo: Path) -> None:
     assert where(example_repo, "CAPA-X001") == []
 
 
-def test_x001_fires_on_accounts_yaml(example_repo: Path) -> None:
-    # Parsing accounts.yaml already refuses a shared namespace (exit 2, the same rule ID) ...
+@pytest.mark.parametrize(("key", "value", "what"), [
+    ("namespace", "staging", "namespace"), ("identityName", "staging-identity", "identity name")],
+    ids=["namespace", "identity-name"])
+def test_x001_is_a_finding_of_check_and_stops_render(example_repo: Path, key: str, value: str,
+                                                     what: str) -> None:
     accounts = example_repo / "accounts.yaml"
-    edit(accounts, "    - name: live\n", "    - name: live\n      namespace: staging\n")
-    with pytest.raises(ConfigError, match="CAPA-X001"):
-        run_check(example_repo)
-    # ... and the rule reports it when handed such a set.
-    edit(accounts, "    - name: live\n      namespace: staging\n", "    - name: live\n")
-    ctx = Context(load(example_repo))
-    assert ctx.account_set is not None
-    staging, live = ctx.account_set.accounts
-    ctx.account_set = dataclasses.replace(
-        ctx.account_set, accounts=(staging, dataclasses.replace(live, namespace="staging")))
-    report = Reporter("CAPA-X001", "error", ctx)
-    check_shared_namespace(ctx, report)
-    assert [(f.file, f.line) for f in report.findings] == [
-        ("accounts.yaml", line_of(accounts, "- name: live"))]
-    assert "already used by account 'staging'" in report.findings[0].message
+    edit(accounts, "    - name: live\n", f"    - name: live\n      {key}: {value}\n")
+    line = line_of(accounts, f"{key}: {value}")
+    runner = CliRunner()
+    result = runner.invoke(main, ["check", "--repo", str(example_repo), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    found = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "CAPA-X001"]
+    assert [(f["file"], f["line"], f["severity"]) for f in found] == [
+        ("accounts.yaml", line, "error")]
+    assert f"{what} {value!r} is already used by account 'staging'" in found[0]["message"]
+    assert found[0]["related"] == [{"file": "accounts.yaml", "column": 13,
+                                    "line": line_of(accounts, "- name: staging")}]
+    sarif = json.loads(runner.invoke(main, ["check", "--repo", str(example_repo), "--format",
+                                            "sarif"]).stdout)
+    assert "CAPA-X001" in {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    for command in (["render"], ["render", "--check"],
+                    ["add-account", "qa", "--account-id", "444444444444", "--region",
+                     "eu-west-1"]):
+        refused = runner.invoke(main, [*command, "--repo", str(example_repo)])
+        assert refused.exit_code == 2, (command, refused.output)
+        assert refused.stderr.startswith(f"capa-accounts: accounts.yaml:{line}:")
+        assert "[CAPA-X001]" in refused.stderr
+
+
+def test_x001_near_miss_own_namespace_spelt_out(example_repo: Path) -> None:
+    edit(example_repo / "accounts.yaml", "    - name: live\n",
+         "    - name: live\n      namespace: live\n")
+    assert where(example_repo, "CAPA-X001") == []
 
 
 # --- X002 -------------------------------------------------------------------------------------
@@ -95,7 +107,9 @@ def test_x002_fires_on_an_identity_in_two_overlays(example_repo: Path) -> None:
     found = of_rule(run_check(example_repo), "CAPA-X002")
     assert [(f.file, f.line) for f in found] == [
         (STAGING_IDENTITY, line_of(path, "name: live-identity"))]
-    assert "overlays/live" in found[0].message
+    # Both files in the message, for a reader without SARIF's related locations.
+    assert f"of {STAGING_IDENTITY} is also applied by overlays/live from {LIVE_IDENTITY}" \
+        in found[0].message
     assert [(r.file, r.line) for r in found[0].related] == [
         (LIVE_IDENTITY, line_of(example_repo / LIVE_IDENTITY, "name: live-identity"))]
 

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import eks_versions, yamlio
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
 from capa_accounts.core.schema.validator import Check, Violation, compile_schema, validate
@@ -71,7 +71,9 @@ class Account:
     duration_seconds: int | None = None
     iam_role_creation: bool = False
     admission_policy: bool = True  # False: the in-cluster policy admits this account unchecked
-    clusters: tuple[Cluster, ...] = ()
+    clusters: tuple[Cluster, ...] = ()  # the clusters render writes (none while decommissioning)
+    decommissioning: bool = False  # identity, grant and namespace stay; no cluster is rendered
+    decommissioned: tuple[str, ...] = ()  # clusters listed with `decommissioning: true`
     suppress: tuple[Suppression, ...] = ()
     management_account_id: str | None = None
     index: int = 0  # position in accounts.yaml, to locate findings
@@ -141,11 +143,17 @@ def compiled_schema(which: str) -> Check:
 def raise_first_violation(doc: yamlio.Document, violations: list[Violation]) -> None:
     if not violations:
         return
-    v = min(violations, key=lambda v: yamlio.position(doc.node, v.path, at_key=v.at_key))
+    # An unknown key first: a misspelt `acountId` also makes `accountId` missing, and the key
+    # itself, with its "did you mean", is what the user has to edit.
+    v = min(violations, key=lambda v: (v.code != "unknown",
+                                       yamlio.position(doc.node, v.path, at_key=v.at_key)))
     line, col = yamlio.position(doc.node, v.path, at_key=v.at_key)
     where = _dotted(v.path)
     message = v.message
     value = _value_at(doc.data, v.path)
+    if v.code == "enum" and v.path and v.path[-1] == "kubernetesVersion" \
+            and isinstance(value, str):
+        message = eks_versions.refusal(value)
     if v.code == "type" and isinstance(value, int | float) and not isinstance(value, bool):
         shown = doc_text_at(doc, v.path)
         message += f" (quote it: YAML reads {shown} as a number)"
@@ -173,17 +181,20 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def load_account_set(repo: Path, file: str = ACCOUNTS_FILE) -> AccountSet:
+def load_account_set(repo: Path, file: str = ACCOUNTS_FILE, *,
+                     conflicts: bool = True) -> AccountSet:
     """Read and validate ``accounts.yaml``; any error of form is a ConfigError with file:line."""
     docs = yamlio.load_documents(repo / file, file, require=True)
     if len(docs) != 1:
         raise ConfigError(
             "must hold exactly one AccountSet document", file, docs[1].node.start_mark.line + 1
         )
-    return parse_account_set(docs[0])
+    return parse_account_set(docs[0], conflicts=conflicts)
 
 
-def parse_account_set(doc: yamlio.Document) -> AccountSet:
+def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> AccountSet:
+    """``conflicts=False``: accounts that share a namespace or an identity name are kept, for
+    ``check`` to report as CAPA-X001 findings; render and add-account refuse them."""
     data = doc.data
     if not isinstance(data, dict):
         raise ConfigError("must be a mapping (an AccountSet)", doc.file, 1)
@@ -230,7 +241,7 @@ def parse_account_set(doc: yamlio.Document) -> AccountSet:
         capa_version=capa_version,
         document=doc,
     )
-    _check_unique(account_set, doc)
+    _check_unique(account_set, doc, conflicts)
     return account_set
 
 
@@ -281,9 +292,12 @@ def account_from_entry(
 ) -> Account:
     region = entry["region"]
     version = entry["kubernetesVersion"]
+    entries = entry.get("clusters") or [{"name": name}]
+    decommissioning = bool(entry.get("decommissioning", False))
     clusters = tuple(
         Cluster(c["name"], c.get("region", region), c.get("kubernetesVersion", version))
-        for c in entry.get("clusters") or [{"name": name}]
+        for c in entries
+        if not decommissioning and not c.get("decommissioning", False)
     )
     return Account(
         name=name,
@@ -301,6 +315,8 @@ def account_from_entry(
         duration_seconds=entry.get("durationSeconds"),
         iam_role_creation=bool(entry.get("iamRoleCreation", False)),
         clusters=clusters,
+        decommissioning=decommissioning,
+        decommissioned=tuple(c["name"] for c in entries if c.get("decommissioning", False)),
         admission_policy=bool(entry.get("admissionPolicy", True)),
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
         management_account_id=management_id,
@@ -310,7 +326,7 @@ def account_from_entry(
     )
 
 
-def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
+def _check_unique(account_set: AccountSet, doc: yamlio.Document, conflicts: bool) -> None:
     """Names, namespaces and identity names are global: two accounts sharing one is CAPA-X001."""
     seen: dict[tuple[str, str], int] = {}
     for account in account_set.accounts:
@@ -343,7 +359,7 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
             ),
         )
         for what, value, path in checks:
-            if (what, value) in seen:
+            if (what, value) in seen and (conflicts or what == "name"):
                 line, col = yamlio.position(doc.node, path)
                 other = account_set.accounts[seen[(what, value)]].name
                 raise ConfigError(
@@ -354,19 +370,21 @@ def _check_unique(account_set: AccountSet, doc: yamlio.Document) -> None:
                     col,
                 )
             seen[(what, value)] = i
-        names: set[str] = set()
-        for c, cluster in enumerate(account.clusters):
-            if cluster.name in names:
+        names: set[object] = set()
+        entries = _entry(doc, i).get("clusters") or []
+        for c, cluster in enumerate(entries):
+            name = cluster.get("name") if isinstance(cluster, dict) else None
+            if name in names:
                 line, col = yamlio.position(
                     doc.node, ("spec", "accounts", i, "clusters", c, "name")
                 )
                 raise ConfigError(
-                    f"cluster {cluster.name!r} appears twice in account {account.name!r}",
+                    f"cluster {name!r} appears twice in account {account.name!r}",
                     doc.file,
                     line,
                     col,
                 )
-            names.add(cluster.name)
+            names.add(name)
 
 
 def _entry(doc: yamlio.Document, index: int) -> dict[str, Any]:

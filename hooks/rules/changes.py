@@ -9,6 +9,7 @@ What removing an account or a cluster does is ``removals`` (CAPA-D004, D005).
 
 from __future__ import annotations
 
+import difflib
 import re
 import weakref
 from collections import defaultdict
@@ -87,11 +88,43 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
         if before == after or (old_arn is not None and old_arn == new_arn):
             continue
         path: PathT = (*IDENTITY_REF, "name") if cp.has(*IDENTITY_REF, "name") else IDENTITY_REF
+        typo = _misspelt_identity_ref(cp)
+        if typo is not None:
+            # One typo, one piece of advice: the identity did not change on purpose.
+            report.at(cp, typo, f"identityRef of AWSManagedControlPlane {cp.name!r} is gone: "
+                      f"the key {typo[-1]!r} is misspelt (CAPA-R004), so the API server drops "
+                      f"it and CAPA's webhook defaults it to {after[0]} {after[1]!r}, the "
+                      f"management account's credentials (was {before[0]} {before[1]!r} at "
+                      f"{ctx.base_ref}); spell it `identityRef`", at_key=True)
+            continue
         arns = f" ({old_arn or before[0]} → {new_arn or after[0]})"
         report.at(cp, path, f"identityRef of AWSManagedControlPlane {cp.name!r} changed from "
                   f"{before[0]} {before[1]!r} at {ctx.base_ref} to {after[0]} {after[1]!r}"
                   f"{arns}: CAPA would reconcile this running EKS cluster with another "
                   "account's credentials; create a new cluster there instead")
+
+
+def _misspelt_identity_ref(cp: Obj) -> PathT | None:
+    """The path of an unknown key under spec that is a misspelling of identityRef, if any."""
+    for violation in cp.violations:
+        path = violation.path
+        if (violation.code == "unknown" and len(path) == 2 and path[0] == "spec"
+                and difflib.get_close_matches(str(path[1]).lower(), ["identityref"],
+                                              cutoff=0.8)):
+            return path
+    return None
+
+
+def _default_replaced(ctx: Context, base: Context, old: Obj) -> str:
+    """A note when `clusters:`, new in accounts.yaml, dropped the account's default cluster."""
+    account = ctx.accounts_by_overlay.get(scope(old))
+    if account is None or ctx.account_set is None or ctx.account_set.document is None:
+        return ""
+    entry = ctx.account_set.document.data["spec"]["accounts"][account.index]
+    if cluster_names(base).get(id(old)) != account.name or "clusters" not in entry:
+        return ""
+    return (f"; `clusters:` replaces the account's default cluster {account.name!r}: list "
+            f"`- name: {account.name}` to keep it, or with `decommissioning: true` to delete it")
 
 
 def _identity(cp: Obj) -> tuple[str, str]:
@@ -150,7 +183,8 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
             path = ("metadata", "namespace")
         report.at(new, path, f"{new.kind} {shown(new)} was {shown(old)} at {ctx.base_ref}: a "
                   "name or namespace cannot change, so Flux deletes the old object (CAPA "
-                  "deletes what it runs in AWS) and creates a new one; keep the old name")
+                  "deletes what it runs in AWS) and creates a new one; keep the old name"
+                  f"{_default_replaced(ctx, base, old)}")
 
 
 def _region(cp: Obj) -> str | None:
@@ -203,6 +237,13 @@ def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
         return out
 
     gone, appeared = unmatched(base, ctx), unmatched(ctx, base)
+    # A cluster listed as `decommissioning: true` left on purpose: a removal (CAPA-D005,
+    # acknowledged), never the old name of a new cluster.
+    for key, olds in gone.items():
+        account = ctx.accounts_by_overlay.get(key[0])
+        if account is not None:
+            gone[key] = [o for o in olds if not account.decommissioning
+                         and old_names.get(id(o)) not in account.decommissioned]
     old_clusters = {(scope(o), old_names.get(id(o))) for o in base.objects}
     new_clusters = {(scope(o), new_names.get(id(o))) for o in ctx.objects}
     pairs: list[tuple[Obj, Obj]] = []

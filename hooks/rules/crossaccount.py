@@ -53,15 +53,16 @@ def check_shared_namespace(ctx: Context, report: Reporter) -> None:
     (`identityName:`) in accounts.yaml, then run `capa-accounts render`.
     """
     if ctx.account_set is not None:
-        seen: dict[tuple[str, str], str] = {}
+        seen: dict[tuple[str, str], tuple[str, int]] = {}
         for account in ctx.account_set.accounts:
             for what, key, value in (("namespace", "namespace", account.namespace),
                                      ("identity name", "identityName", account.identity_name)):
-                user = seen.setdefault((what, value), account.name)
+                user, index = seen.setdefault((what, value), (account.name, account.index))
                 if user != account.name:
                     report.config(_config_path(ctx, account.index, key),
                                   f"{what} {value!r} is already used by account {user!r}: "
-                                  f"accounts must not share a {what}")
+                                  f"accounts must not share a {what}",
+                                  related=(ctx.config_location(_config_path(ctx, index, key)),))
     admitted: dict[str, list[tuple[Obj, int]]] = defaultdict(list)
     for ident in ctx.identities(ROLE_IDENTITY):
         names = ident.get("spec", "allowedNamespaces", "list")
@@ -125,9 +126,9 @@ def check_duplicate_objects(ctx: Context, report: Reporter) -> None:
         for obj in objs[1:]:
             if _owner(obj) == _owner(first):
                 continue  # one build: kustomize itself refuses the duplicate
-            report.at(obj, ("metadata", "name"), f"{_describe(rid)} is also applied by "
-                      f"{_owner(first)} ({first.file}): two Flux Kustomizations would fight "
-                      "over it", related=(first.location(("metadata", "name")),))
+            report.at(obj, ("metadata", "name"), f"{_describe(rid)} of {obj.file} is also "
+                      f"applied by {_owner(first)} from {first.file}: two Flux Kustomizations "
+                      "would fight over it", related=(first.location(("metadata", "name")),))
 
 
 def _describe(rid: ResourceId) -> str:

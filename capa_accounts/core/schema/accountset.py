@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from capa_accounts.core.eks_versions import SUPPORTED, TABLE_DATE
+
 API_VERSION = "capa-accounts.dev/v1alpha1"
 
 # DNS-1123 label: overlay directory, namespace, Kubernetes object names (RFC 1123).
@@ -16,7 +18,6 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 ACCOUNT_ID = r"^[0-9]{12}$"
 # AWS region names: eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3, us-isob-east-1.
 REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$"
-KUBERNETES_VERSION = r"^v?[1-9][0-9]*\.(0|[1-9][0-9]*)$"
 # STS RoleSessionName: [\w+=,.@-]{2,64} (AWS STS API reference, AssumeRole).
 SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
 # STS ExternalId: [\w+=,.@:/-]{2,1224} (AWS STS API reference, AssumeRole).
@@ -41,6 +42,10 @@ def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dic
     return out
 
 
+# One of the versions EKS supports (core/eks_versions.py), quoted "major.minor".
+KUBERNETES_VERSION = _str(None, f'Kubernetes "major.minor", quoted; EKS supports '
+                          f'{", ".join(SUPPORTED)} (release calendar of {TABLE_DATE})',
+                          enum=list(SUPPORTED))
 NAME = _str(DNS_LABEL, "DNS-1123 label", maxLength=40)
 METADATA: dict[str, Any] = {
     "type": "object",
@@ -58,7 +63,12 @@ CLUSTER = {
     "properties": {
         "name": _str(DNS_LABEL, "cluster name: the CAPI Cluster and the EKS cluster", maxLength=40),
         "region": _str(REGION, "AWS region of this cluster"),
-        "kubernetesVersion": _str(KUBERNETES_VERSION, 'Kubernetes "major.minor", quoted'),
+        "kubernetesVersion": KUBERNETES_VERSION,
+        "decommissioning": {
+            "type": "boolean",
+            "description": "true: render no objects of this cluster (Flux prunes it, CAPA deletes "
+                           "the EKS cluster); the acknowledgement CAPA-D005 asks for",
+        },
     },
 }
 
@@ -75,7 +85,7 @@ SUPPRESS = {
 ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "accountId": _str(ACCOUNT_ID, "12-digit AWS account ID, quoted"),
     "region": _str(REGION, "AWS region of the account's clusters"),
-    "kubernetesVersion": _str(KUBERNETES_VERSION, 'Kubernetes "major.minor", quoted'),
+    "kubernetesVersion": KUBERNETES_VERSION,
     "namespace": _str(
         DNS_LABEL, "namespace of the account's clusters (default: the account name)", maxLength=63
     ),
@@ -98,6 +108,11 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
         "description": "false: the in-cluster admission policy skips this account",
     },
     "clusters": {"type": "array", "items": CLUSTER, "minItems": 1},
+    "decommissioning": {
+        "type": "boolean",
+        "description": "true: keep the account's identity, grant and namespace, render no "
+                       "clusters (CAPA deletes them); required before removing the account",
+    },
     "suppress": {"type": "array", "items": SUPPRESS},
 }
 
