@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from capa_accounts.core.model import DEFAULT_NAME_SUFFIX, OPERATOR, Account, AccountSet
+from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
+from capa_accounts.core.model import OPERATOR, Account, AccountSet
 
 API_VERSION = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1"
 KIND = "AWSIAMConfiguration"

@@ -12,18 +12,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import aws, yamlio
+from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
 from capa_accounts.core.schema.validator import Check, Violation, compile_schema, validate
 
 ACCOUNTS_FILE = "accounts.yaml"
 MANAGEMENT = "management"  # reserved: overlays/management holds the controller identity
-# clusterawsadm's default nameSuffix (iam/api/v1beta1/types.go:80) and role base name
-# (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
-DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
-CONTROLLERS = "controllers"
-BOOTSTRAP_USER = "bootstrapper.cluster-api-provider-aws.sigs.k8s.io"
 ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 DEFAULT_CAPA_VERSION = "v2.11.1"
@@ -76,7 +72,7 @@ class Account:
 
     @property
     def role_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name}"
+        return aws.role_arn(self.partition, self.account_id, self.role_name)
 
 
 @dataclass(frozen=True)
@@ -91,9 +87,9 @@ class Management:
         if self.principal == "bootstrapUser":
             # The user's name is fixed, unlike the roles: namePrefix/nameSuffix do not apply
             # (clusterawsadm api/bootstrap/v1beta1/defaults.go DefaultBootstrapUserName).
-            return f"arn:{partition}:iam::{self.account_id}:user/{BOOTSTRAP_USER}"
+            return aws.user_arn(partition, self.account_id, BOOTSTRAP_USER)
         role = f"{self.name_prefix}{CONTROLLERS}{self.name_suffix}"
-        return f"arn:{partition}:iam::{self.account_id}:role/{role}"
+        return aws.role_arn(partition, self.account_id, role)
 
 
 @dataclass(frozen=True)
