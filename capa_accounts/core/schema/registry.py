@@ -13,7 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from capa_accounts.core.schema import capi, core, eks, flux, iam, identities, operator
+from capa_accounts.core.schema import (
+    awscluster,
+    capi,
+    core,
+    eks,
+    flux,
+    iam,
+    identities,
+    operator,
+    rosa,
+)
 from capa_accounts.core.schema.validator import Check, compile_schema
 
 Key = tuple[str, str]
@@ -41,7 +51,7 @@ def schemas() -> dict[Key, dict[str, Any]]:
     global _schemas
     if _schemas is None:
         merged: dict[Key, dict[str, Any]] = {}
-        for module in (core, identities, eks, capi, flux, operator, iam):
+        for module in (core, identities, eks, awscluster, rosa, capi, flux, operator, iam):
             merged.update(module.SCHEMAS)
         for name in _OPTIONAL_MODULES:
             merged.update(_load_optional(name))
