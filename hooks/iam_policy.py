@@ -232,6 +232,8 @@ class Principal:
 
     exact: str | None
     names: set[str] = field(default_factory=set)
+    # How messages name it: the management principal, or a hub role that identities chain through.
+    role: str = "the management principal"
 
     @classmethod
     def of_management(cls, stacks: list[Any]) -> Principal:
@@ -338,9 +340,10 @@ def trust_problems(doc: Any, principal: Principal) -> list[tuple[PathT, str]]:
                                  f"Condition on {PRINCIPAL_ARN} naming {principal.describe()}: "
                                  "every role and user there may assume it"))
             else:
-                problems.append((path, f"trusts {value}, not the management principal "
+                problems.append((path, f"trusts {value}, not {principal.role} "
                                  f"{principal.describe()}"))
     if not trusted and not problems:
         problems.append((TRUST, f"has no Allow sts:AssumeRole trust statement for "
-                         f"{principal.describe()}: CAPA's AssumeRole fails with AccessDenied"))
+                         f"{principal.role} {principal.describe()}: CAPA's AssumeRole fails "
+                         "with AccessDenied"))
     return problems
