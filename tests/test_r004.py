@@ -121,3 +121,24 @@ def test_check_with_user_crds_including_a_release_bundle(
         main, ["check", "--repo", str(example_repo), "--crd", str(tmp_path / "nope.yaml")]
     )
     assert missing.exit_code == 2
+
+
+# --- AWSIAMConfiguration v1alpha1 `eks.enable`, removed upstream --------------------------------
+
+@pytest.mark.parametrize(("api_version", "key", "fires"), [
+    ("v1alpha1", "enable: false", True),   # meant "no EKS": clusterawsadm grants EKS anyway
+    ("v1alpha1", "enable: true", True),
+    ("v1alpha1", "disable: true", False),
+    ("v1beta1", "disable: false", False),
+], ids=["v1alpha1-enable-false", "v1alpha1-enable-true", "v1alpha1-disable", "v1beta1-disable"])
+def test_v1alpha1_eks_enable_is_flagged(example_repo: Path, api_version: str, key: str,
+                                        fires: bool) -> None:
+    path = example_repo / "bootstrap/staging.yaml"
+    edit(path, "/v1beta1\n", f"/{api_version}\n")
+    edit(path, "  eks:\n", f"  eks:\n    {key}\n")
+    found = [f for f in of_rule(run_check(example_repo), "CAPA-R004")
+             if f.file == "bootstrap/staging.yaml"]
+    assert [(f.line, f.column) for f in found] == (
+        [(line_of(path, key), 5)] if fires else [])
+    assert all("removed upstream" in f.message and "eks.disable: true" in f.message
+               for f in found)

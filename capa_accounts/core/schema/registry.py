@@ -59,6 +59,11 @@ def schemas() -> dict[Key, dict[str, Any]]:
     return _schemas
 
 
+def removed_reason(api_version: str, kind: str, path: tuple[Any, ...]) -> str | None:
+    """Why a key upstream removed is no longer read (``REMOVED`` of a schema module), if it is one."""
+    return iam.REMOVED.get((api_version, kind), {}).get(tuple(path))
+
+
 def schema_for(api_version: str, kind: str) -> dict[str, Any] | None:
     return schemas().get((api_version, kind))
 
