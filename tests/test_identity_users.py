@@ -29,6 +29,7 @@ KINDS = [
     ("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster"),
     ("controlplane.cluster.x-k8s.io/v1beta2", "ROSAControlPlane"),
     ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSANetwork"),
+    ("infrastructure.cluster.x-k8s.io/v1beta2", "RosaNetwork"),
     ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSARoleConfig"),
 ]
 

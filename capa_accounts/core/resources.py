@@ -20,6 +20,7 @@ CONTROL_PLANE = "AWSManagedControlPlane"
 AWS_CLUSTER = "AWSCluster"
 ROSA_CONTROL_PLANE = "ROSAControlPlane"
 ROSA_NETWORK = "ROSANetwork"
+ROSA_NETWORK_OLD = "RosaNetwork"  # the kind's name in the first releases that served it
 ROSA_ROLE_CONFIG = "ROSARoleConfig"
 # The kinds whose ``spec.identityRef`` chooses the credentials CAPA reconciles them with
 # (CAPA pkg/cloud/scope/session.go, getProvidersForCluster reads the scope's IdentityRef):
@@ -30,7 +31,7 @@ ROSA_ROLE_CONFIG = "ROSARoleConfig"
 IDENTITY_USERS = (
     (CONTROLPLANE_GROUP, CONTROL_PLANE), (INFRA_GROUP, AWS_CLUSTER),
     (CONTROLPLANE_GROUP, ROSA_CONTROL_PLANE), (INFRA_GROUP, ROSA_NETWORK),
-    (INFRA_GROUP, ROSA_ROLE_CONFIG),
+    (INFRA_GROUP, ROSA_NETWORK_OLD), (INFRA_GROUP, ROSA_ROLE_CONFIG),
 )
 # Of those, the kinds whose webhook fills a missing identityRef with the controller identity
 # `default` (controlplane/eks/webhooks/awsmanagedcontrolplane_webhook.go Default; api/v1beta2/

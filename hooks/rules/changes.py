@@ -63,8 +63,8 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
     """(--base) An identityRef changed (control plane, AWSCluster, ROSA): another account's keys.
 
     Why: CAPA's webhook only forbids removing identityRef (controlplane/eks/webhooks/
-    awsmanagedcontrolplane_webhook.go:181-187; api/v1beta2/awscluster_webhook.go has no check
-    at all); switching it is accepted, and CAPA then calls AWS for this existing cluster with
+    awsmanagedcontrolplane_webhook.go:181-187; likewise api/v1beta2/awscluster_webhook.go,
+    ValidateUpdate); switching it is accepted, and CAPA then calls AWS for this existing cluster with
     the other identity's credentials: another account, where the cluster is not. Every kind
     that carries an identityRef is compared (`AWSManagedControlPlane`, `AWSCluster`,
     `ROSAControlPlane`, `ROSANetwork`, `ROSARoleConfig`). A missing identityRef counts as

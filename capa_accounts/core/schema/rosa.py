@@ -25,5 +25,8 @@ ROSA: Schema = resource(_SPEC)
 SCHEMAS: dict[tuple[str, str], Schema] = {
     (CONTROL_PLANE_API, "ROSAControlPlane"): ROSA,
     (INFRASTRUCTURE_API, "ROSANetwork"): ROSA,
+    # Earlier CRDs (config/crd/bases/infrastructure.cluster.x-k8s.io_rosanetworks.yaml) named
+    # the kind RosaNetwork.
+    (INFRASTRUCTURE_API, "RosaNetwork"): ROSA,
     (INFRASTRUCTURE_API, "ROSARoleConfig"): ROSA,
 }
