@@ -116,7 +116,8 @@ def test_o002_on_aws_cluster_with_a_watch_filter(example_repo: Path, value: str,
     found = of_rule(run_check(example_repo), "CAPA-O002")
     assert [(f.file, f.line, f.resource.kind) for f in found] == (
         [(EXTRA, line_of(path, "watch-filter"), "AWSCluster")] if fires else [])
-    assert all("'live'" in f.message for f in found)
+    assert all("'live'" in f.message and "provider 'aws-live'" in f.message
+               and "another account's keys" in f.message for f in found)
 
 
 # --- schemas ----------------------------------------------------------------------------------
