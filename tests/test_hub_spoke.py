@@ -103,3 +103,20 @@ def test_tag_session_beside_assume_role_is_accepted(example_repo: Path, actions:
 def test_tag_session_alone_is_no_trust(example_repo: Path) -> None:
     edit(example_repo / STAGING_STACK, "      - sts:AssumeRole\n", "      - sts:TagSession\n")
     assert [f for f, _ in findings(example_repo, "CAPA-T003")] == [STAGING_STACK]
+
+
+@pytest.mark.parametrize(("trusted", "fires"), [
+    ("arn:aws:iam::333333333333:role/hub-controllers", False),   # the hub's role
+    ("arn:aws:iam::333333333333:role/other-role", True),
+], ids=["hub-role", "another-role"])
+def test_t003_hand_written_spoke_may_trust_the_hub_role(example_repo: Path, trusted: str,
+                                                        fires: bool) -> None:
+    (example_repo / "accounts.yaml").unlink()  # judged by content: stacks name no account
+    spoke(example_repo)
+    edit(example_repo / "overlays/live/identity.yaml", LIVE_ARN,
+         "arn:aws:iam::333333333333:role/hub-controllers")
+    edit(example_repo / STAGING_STACK, MGMT_ARN, trusted)
+    found = [(f.file, f.line) for f in of_rule(run_check(example_repo), "CAPA-T003")
+             if f.file == STAGING_STACK]
+    assert found == ([(STAGING_STACK, line_of(example_repo / STAGING_STACK, trusted))]
+                     if fires else [])
