@@ -80,8 +80,14 @@ def _eks() -> Schema:
     return obj(properties)
 
 
-def _spec() -> Schema:
-    return obj({
+# v1beta1 fields v1alpha1 never had: its generated conversion marks them "does not exist in
+# peer-type" (cmd/clusterawsadm/api/bootstrap/v1alpha1/zz_generated.conversion.go), so a
+# v1alpha1 file that sets one loses it on decoding.
+V1BETA1_ONLY = ("stackTags", "s3Buckets", "allowAssumeRole")
+
+
+def _spec(v1alpha1: bool) -> Schema:
+    spec = obj({
         "namePrefix": string(),
         # *string: an explicit "" is honoured (no suffix), null means the default.
         "nameSuffix": {"type": "string", "nullable": True},
@@ -117,24 +123,28 @@ def _spec() -> Schema:
         "s3Buckets": obj({"enable": boolean(), "namePrefix": string()}),
         "allowAssumeRole": boolean(),
     })
+    if v1alpha1:
+        spec["properties"] = {k: v for k, v in spec["properties"].items()
+                              if k not in V1BETA1_ONLY}
+    return spec
 
 
-def _configuration() -> Schema:
+def _configuration(v1alpha1: bool) -> Schema:
     # The Go type has only TypeMeta and Spec; ``metadata`` is tolerated (dropped by the
     # decoder) so the file can carry a name like every other object in the repository.
     return obj({
         "apiVersion": string(),
         "kind": string(),
         "metadata": OBJECT_META,
-        "spec": _spec(),
+        "spec": _spec(v1alpha1),
     }, "apiVersion", "kind")
 
 
-AWS_IAM_CONFIGURATION: Schema = _configuration()
+AWS_IAM_CONFIGURATION: Schema = _configuration(False)
 
 SCHEMAS: dict[tuple[str, str], Schema] = {
     (V1BETA1, "AWSIAMConfiguration"): AWS_IAM_CONFIGURATION,
-    (V1ALPHA1, "AWSIAMConfiguration"): AWS_IAM_CONFIGURATION,
+    (V1ALPHA1, "AWSIAMConfiguration"): _configuration(True),
 }
 
 # Keys upstream removed, which a lenient decoder drops without a word; CAPA-R004 adds the
@@ -147,5 +157,7 @@ REMOVED: dict[tuple[str, str], dict[tuple[str, ...], str]] = {
         ("spec", "eks", "enable"): "v1alpha1 `eks.enable` was removed upstream and clusterawsadm "
         "drops it silently: EKS permissions are granted unless `eks.disable: true`; write "
         "`disable` (or apiVersion v1beta1)",
+        **{("spec", key): f"`{key}` does not exist in v1alpha1 and clusterawsadm drops it "
+           "silently; use apiVersion .../v1beta1" for key in V1BETA1_ONLY},
     },
 }
