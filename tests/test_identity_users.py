@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import edit, line_of, of_rule, run_check
 
 from capa_accounts.core.schema import registry
@@ -167,3 +168,43 @@ def test_d001_fires_when_aws_cluster_changes_identity(example_repo: Path,
              if f.rule == "CAPA-D001"]
     assert found == ([(EXTRA, "AWSCluster")] if fires else [])
     assert path.exists()
+
+
+# --- render: a self-managed base gets the account's identity ------------------------------------
+
+SELF_MANAGED = """apiVersion: cluster.x-k8s.io/v1beta1
+kind: Cluster
+metadata:
+  name: cluster
+spec:
+  infrastructureRef:
+    apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+    kind: AWSCluster
+    name: cluster
+---
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+kind: AWSCluster
+metadata:
+  name: cluster
+spec:
+  region: us-east-1
+  sshKeyName: default
+"""
+
+
+@pytest.mark.parametrize("mode", ["roleIdentity", "operator"])
+def test_render_points_a_self_managed_aws_cluster_at_the_account(example_repo: Path,
+                                                                  mode: str) -> None:
+    (example_repo / "base/cluster.yaml").write_text(SELF_MANAGED, encoding="utf-8")
+    edit(example_repo / "accounts.yaml", "credentials: roleIdentity", f"credentials: {mode}")
+    generated.apply(example_repo, generated.changes(example_repo, render.plan(example_repo)))
+    rendered = (example_repo / "overlays/staging/cluster-staging.yaml").read_text()
+    cluster = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "AWSCluster")
+    expected = ({"kind": "AWSClusterRoleIdentity", "name": "staging-identity"}
+                if mode == "roleIdentity" else
+                {"kind": "AWSClusterControllerIdentity", "name": "default"})
+    assert cluster["spec"]["identityRef"] == expected
+    assert cluster["spec"]["region"] == "eu-west-1"  # the account's, not the base's
+    report = run_check(example_repo)
+    assert [f.text() for f in report.findings
+            if f.rule in ("CAPA-C001", "CAPA-C003", "CAPA-C004", "CAPA-O002")] == []
