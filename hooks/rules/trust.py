@@ -79,16 +79,14 @@ def hub_of(ctx: Context, obj: Obj) -> Obj | None:
     return hub
 
 
-def expected_principal(ctx: Context, account: Account, default: Principal) -> tuple[
-        Principal, Obj | None]:
-    """Whom ``account``'s stack must trust: the hub role its identity chains through, if any."""
+def hubs_by_account(ctx: Context) -> dict[str, tuple[Obj, Obj]]:
+    """Account name → (its spoke identity, the hub that identity chains through), read once."""
+    out: dict[str, tuple[Obj, Obj]] = {}
     for obj, owner in role_identities(ctx):
-        hub = hub_of(ctx, obj) if owner is not None and owner.name == account.name else None
-        if hub is not None:
-            return Principal(str(hub.get("spec", "roleARN")),
-                             role=f"the hub role of {hub.name!r} ({obj.name} chains through "
-                             "it)"), hub
-    return default, None
+        hub = hub_of(ctx, obj) if owner is not None else None
+        if owner is not None and hub is not None:
+            out.setdefault(owner.name, (obj, hub))
+    return out
 
 
 @rule("CAPA-T001", "error")
@@ -180,6 +178,7 @@ def target_trust(ctx: Context, report: Reporter) -> None:
     account_set = ctx.account_set
     principal = Principal.of_management([m.data for m in found.management])
     related: tuple[Location, ...] = ()
+    hubs = hubs_by_account(ctx) if account_set is not None else {}
     if account_set is None:
         # By content, a stack names no account: a hub's controllers role is accepted as well.
         principal.names |= {f"role/{arn.name}" for obj, _ in role_identities(ctx)
@@ -191,10 +190,12 @@ def target_trust(ctx: Context, report: Reporter) -> None:
                 stack.get("spec", "partition") or account_set.partition)
             principal = Principal(account_set.management.principal_arn(partition))
             related = (ctx.config_location(("spec", "management", "accountId")),)
-            if account is not None:
-                principal, hub = expected_principal(ctx, account, principal)
-                if hub is not None:
-                    related = (hub.location(("spec", "roleARN")),)
+            if account is not None and account.name in hubs:
+                spoke, hub = hubs[account.name]
+                principal = Principal(str(hub.get("spec", "roleARN")),
+                                      role=f"the hub role of {hub.name!r} ({spoke.name} chains "
+                                      "through it)")
+                related = (hub.location(("spec", "roleARN")),)
         where = (f"the controllers role of account {account.name}" if account
                  else "this target's controllers role")
         for path, message in trust_problems(stack.data, principal):
