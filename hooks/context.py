@@ -21,6 +21,7 @@ from capa_accounts.core.model import Account, AccountSet
 from capa_accounts.core.resources import (
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
+    IDENTITY_USERS,
     INFRA_GROUP,
     ROLE_IDENTITY,
     STATIC_IDENTITY,
@@ -165,6 +166,11 @@ class Context:
 
     def control_planes(self) -> Iterator[Obj]:
         return self.applied(CONTROL_PLANE, "controlplane.cluster.x-k8s.io")
+
+    def identity_users(self) -> Iterator[Obj]:
+        """Every object whose ``spec.identityRef`` picks CAPA's credentials (IDENTITY_USERS)."""
+        for group, kind in IDENTITY_USERS:
+            yield from self.applied(kind, group)
 
     def iam_configs(self) -> Iterator[Obj]:
         for obj in self.by_kind.get("AWSIAMConfiguration", ()):

@@ -23,7 +23,7 @@ from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
 from capa_accounts.core import filewrite
 from capa_accounts.core.errors import InputError
-from capa_accounts.core.model import DEFAULT_NAME_SUFFIX
+from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
 
 FORMATS = ("mermaid", "dot")
 ELLIPSIS = "\u2026"

@@ -23,7 +23,7 @@ from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.trust import stacks
 from capa_accounts.kustomize_plugin import operator_mode as operator
-from capa_accounts.core import yamlio
+from capa_accounts.core import aws, yamlio
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import (
     CAPI_GROUP,
@@ -348,7 +348,7 @@ class Builder:
         for stack, _account in self.stacks.targets:
             for _i, statement in iam.statements(stack.get(*iam.TRUST)):
                 for _path, arn in iam.aws_principals(statement):
-                    match = iam.PRINCIPAL.fullmatch(arn)
+                    match = aws.PRINCIPAL_ARN.fullmatch(arn)
                     if match and (not self.granted
                                   or f"{match['type']}/{match['name']}" in self.granted):
                         found.add(match["account"])

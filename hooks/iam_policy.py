@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
-from capa_accounts.core.model import CONTROLLERS, DEFAULT_NAME_SUFFIX
+from capa_accounts.core import aws
+from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
 
 PathT = tuple[str | int, ...]
 ASSUME_ROLE = "sts:AssumeRole"
@@ -27,22 +28,6 @@ PRINCIPAL_ARN = "aws:PrincipalArn"
 TRUST: PathT = ("spec", "clusterAPIControllers", "trustStatements")
 CONTROLLERS_GRANTS: PathT = ("spec", "clusterAPIControllers", "extraStatements")
 USER_GRANTS: PathT = ("spec", "bootstrapUser", "extraStatements")
-# clusterawsadm's fixed default user name, not prefix + name + suffix
-# (cmd/clusterawsadm/api/bootstrap/v1beta1/defaults.go, DefaultBootstrapUserName).
-DEFAULT_BOOTSTRAP_USER = "bootstrapper.cluster-api-provider-aws.sigs.k8s.io"
-
-# Partitions: aws, aws-cn, aws-us-gov, the isolated aws-iso, aws-iso-b, aws-iso-e, aws-iso-f,
-# and aws-eusc (AWS General Reference, "Amazon Resource Names", partition).
-PARTITION = r"aws(?:-cn|-us-gov|-iso(?:-[a-z])?|-eusc)?"
-# A role ARN: no region, a 12-digit account, ``role/`` + optional path + name. Paths are
-# ``/`` or ``/`` + printable ASCII + ``/``; names are 1-64 of ``\w+=,.@-`` (IAM API Reference,
-# CreateRole ``Path`` and ``RoleName``).
-ROLE_ARN = re.compile(
-    rf"arn:(?P<partition>{PARTITION}):iam::(?P<account>[0-9]{{12}}):role/"
-    r"(?P<path>(?:[!-~]+/)?)(?P<name>[\w+=,.@-]{1,64})", re.ASCII)
-ROOT_ARN = re.compile(rf"arn:{PARTITION}:iam::(?P<account>[0-9]{{12}}):root")
-PRINCIPAL = re.compile(rf"arn:{PARTITION}:iam::(?P<account>[0-9]{{12}}):"
-                       r"(?P<type>role|user)/(?:[!-~]*/)?(?P<name>[\w+=,.@-]+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -54,7 +39,7 @@ class RoleArn:
 
 
 def parse_role_arn(value: Any) -> RoleArn | None:
-    match = ROLE_ARN.fullmatch(value) if isinstance(value, str) else None
+    match = aws.ROLE_ARN.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return None
     return RoleArn(match["partition"], match["account"], match["path"], match["name"])
@@ -62,9 +47,9 @@ def parse_role_arn(value: Any) -> RoleArn | None:
 
 def root_account(principal: str) -> str | None:
     """The account a principal names as a whole (``arn:...:root`` or a bare account ID)."""
-    if re.fullmatch(r"[0-9]{12}", principal):
+    if aws.is_account_id(principal):
         return principal
-    match = ROOT_ARN.fullmatch(principal)
+    match = aws.ROOT_ARN.fullmatch(principal)
     return match["account"] if match else None
 
 
@@ -247,6 +232,8 @@ class Principal:
 
     exact: str | None
     names: set[str] = field(default_factory=set)
+    # How messages name it: the management principal, or a hub role that identities chain through.
+    role: str = "the management principal"
 
     @classmethod
     def of_management(cls, stacks: list[Any]) -> Principal:
@@ -258,13 +245,13 @@ class Principal:
             if user_grant(doc) is not None or (
                     user_enabled(doc) and dig(doc, "spec", "allowAssumeRole") is True):
                 user = dig(doc, "spec", "bootstrapUser", "userName")
-                names.add(f"user/{user or DEFAULT_BOOTSTRAP_USER}")
+                names.add(f"user/{user or BOOTSTRAP_USER}")
         return cls(None, names)
 
     def accepts(self, value: str) -> bool:
         if self.exact is not None:
             return value == self.exact
-        match = PRINCIPAL.fullmatch(value)
+        match = aws.PRINCIPAL_ARN.fullmatch(value)
         # Without a management stack any one role or user is taken to be the principal.
         return match is not None and (not self.names
                                       or f"{match['type']}/{match['name']}" in self.names)
@@ -353,9 +340,10 @@ def trust_problems(doc: Any, principal: Principal) -> list[tuple[PathT, str]]:
                                  f"Condition on {PRINCIPAL_ARN} naming {principal.describe()}: "
                                  "every role and user there may assume it"))
             else:
-                problems.append((path, f"trusts {value}, not the management principal "
+                problems.append((path, f"trusts {value}, not {principal.role} "
                                  f"{principal.describe()}"))
     if not trusted and not problems:
         problems.append((TRUST, f"has no Allow sts:AssumeRole trust statement for "
-                         f"{principal.describe()}: CAPA's AssumeRole fails with AccessDenied"))
+                         f"{principal.role} {principal.describe()}: CAPA's AssumeRole fails "
+                         "with AccessDenied"))
     return problems

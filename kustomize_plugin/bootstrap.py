@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.model import (
     ACCOUNTS_FILE,
-    DEFAULT_NAME_SUFFIX,
     IRSA,
     OPERATOR,
     POD_IDENTITY,

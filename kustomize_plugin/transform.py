@@ -17,11 +17,13 @@ from capa_accounts.kustomize_plugin import operator_mode
 from capa_accounts.core.model import OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
+    AWS_CLUSTER,
     CAPI_GROUP,
     CLUSTER_NAME_LABEL,
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
     DEFAULT_IDENTITY,
+    INFRA_GROUP,
     ROLE_IDENTITY,
     STATIC_IDENTITY,
     WATCH_FILTER_LABEL,
@@ -327,3 +329,11 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
             _set(spec, "eksClusterName", cluster.name)
             _set(spec, "region", cluster.region)
             _set(spec, "version", cluster.kubernetes_version)
+        elif item.get("kind") == AWS_CLUSTER and group_of(item.get("apiVersion")) == INFRA_GROUP:
+            # A self-managed cluster picks its credentials itself; left out, CAPA's webhook
+            # defaults identityRef to `default` (api/v1beta2/defaults.go).
+            spec = _spec(item)
+            _set(spec, "identityRef", operator_mode.identity_ref()
+                 if account.credentials == OPERATOR
+                 else {"kind": ROLE_IDENTITY, "name": account.identity_name})
+            _set(spec, "region", cluster.region)

@@ -212,6 +212,43 @@ spec:
     instanceMetadataOptions: {httpTokens: required, httpPutResponseHopLimit: 2}
     capacityReservationPreference: Open
 ---
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+kind: AWSCluster
+metadata: {name: staging-ec2, namespace: staging}
+spec:
+  identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
+  region: eu-west-1
+  partition: aws
+  sshKeyName: default
+  controlPlaneEndpoint: {host: example.com, port: 6443}
+  additionalTags: {team: platform}
+  bastion: {enabled: true, allowedCIDRBlocks: [10.0.0.0/8], instanceType: t3.micro}
+  controlPlaneLoadBalancer: {loadBalancerType: nlb, scheme: internal}
+  network: {vpc: {cidrBlock: 10.0.0.0/16}}
+  imageLookupOrg: "258751437250"
+  s3Bucket: {name: staging-ignition}
+---
+apiVersion: controlplane.cluster.x-k8s.io/v1beta2
+kind: ROSAControlPlane
+metadata: {name: staging-rosa, namespace: staging}
+spec:
+  identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
+  rosaClusterName: staging
+  region: eu-west-1
+  version: 4.18.1
+  subnets: [subnet-1, subnet-2]
+  availabilityZones: [eu-west-1a]
+---
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+kind: ROSANetwork
+metadata: {name: staging-net, namespace: staging}
+spec:
+  identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
+  stackName: staging-net
+  region: eu-west-1
+  cidrBlock: 10.0.0.0/16
+  availabilityZoneCount: 1
+---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: staging, namespace: flux-system}
@@ -254,7 +291,8 @@ spec:
 
 
 def crd_files(*names: str) -> list[Path]:
-    return [CRDS / name for name in names]
+    return [CRDS / name for name in names
+            if name not in OPTIONAL_CRDS or (CRDS / name).exists()]
 
 
 MAIN_CRDS = ["controlplane.cluster.x-k8s.io_awsmanagedcontrolplanes.yaml",
@@ -267,6 +305,12 @@ MAIN_CRDS = ["controlplane.cluster.x-k8s.io_awsmanagedcontrolplanes.yaml",
              "capi/cluster.x-k8s.io_clusters.yaml", "capi/cluster.x-k8s.io_machinepools.yaml",
              "flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
              "flux/source.toolkit.fluxcd.io_gitrepositories.yaml"]
+# Compared when the reference holds them (AWSCluster and the ROSA kinds that carry identityRef).
+OPTIONAL_CRDS = ["infrastructure.cluster.x-k8s.io_awsclusters.yaml",
+                 "controlplane.cluster.x-k8s.io_rosacontrolplanes.yaml",
+                 "infrastructure.cluster.x-k8s.io_rosanetworks.yaml",
+                 "infrastructure.cluster.x-k8s.io_rosaroleconfigs.yaml"]
+MAIN_CRDS += OPTIONAL_CRDS
 
 
 def _load(names: list[str]) -> dict[tuple[str, str], Any]:

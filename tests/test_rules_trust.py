@@ -14,7 +14,7 @@ from capa_accounts.hooks.rules import all_rules
 from capa_accounts.kustomize_plugin import generated, render
 
 SEED = Path(__file__).parent / "data" / "seed"
-OURS = tuple(f"CAPA-T{n:03d}" for n in range(1, 11))
+OURS = tuple(f"CAPA-T{n:03d}" for n in range(1, 12))
 WARNINGS = ("CAPA-T008", "CAPA-T009", "CAPA-T010")
 
 ACCOUNTS = "accounts.yaml"
@@ -310,6 +310,7 @@ SEED_EXPECTED = {
     "CAPA-T009": ["bootstrap-target-live.yaml", "bootstrap-target-staging.yaml"],
     # T010: bootstrapUser is enabled, but the AssumeRole grant is on the controllers role.
     "CAPA-T010": [],
+    "CAPA-T011": [],  # the guide sets no sessionName, externalID or inlinePolicy
 }
 
 

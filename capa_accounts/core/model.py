@@ -12,7 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import eks_versions, yamlio
+from capa_accounts.core import aws, eks_versions, yamlio
+from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
 from capa_accounts.core.schema.validator import Check, Violation, compile_schema, validate
@@ -22,11 +23,6 @@ MANAGEMENT = "management"  # reserved: overlays/management holds the controller 
 # Reserved too: the Flux Kustomization of the admission policy is capa-<this>, as an account's
 # would be (kustomize_plugin/flux.py, ADMISSION_KUSTOMIZATION).
 RESERVED_NAMES = (MANAGEMENT, f"{MANAGEMENT}-admission-policy")
-# clusterawsadm's default nameSuffix (iam/api/v1beta1/types.go:80) and role base name
-# (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
-DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
-CONTROLLERS = "controllers"
-BOOTSTRAP_USER = "bootstrapper.cluster-api-provider-aws.sigs.k8s.io"
 ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 DEFAULT_CAPA_VERSION = "v2.11.1"
@@ -89,7 +85,7 @@ class Account:
 
     @property
     def role_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name}"
+        return aws.role_arn(self.partition, self.account_id, self.role_name)
 
 
 @dataclass(frozen=True)
@@ -111,8 +107,8 @@ class Management:
         if self.principal == "bootstrapUser":
             # The user's name is fixed, unlike the roles: namePrefix/nameSuffix do not apply
             # (clusterawsadm api/bootstrap/v1beta1/defaults.go DefaultBootstrapUserName).
-            return f"arn:{partition}:iam::{self.account_id}:user/{BOOTSTRAP_USER}"
-        return f"arn:{partition}:iam::{self.account_id}:role/{self.role_name}"
+            return aws.user_arn(partition, self.account_id, BOOTSTRAP_USER)
+        return aws.role_arn(partition, self.account_id, self.role_name)
 
 
 @dataclass(frozen=True)

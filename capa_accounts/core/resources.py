@@ -17,6 +17,28 @@ STATIC_IDENTITY = "AWSClusterStaticIdentity"
 # made a list or a mapping.
 IDENTITY_KINDS = (CONTROLLER_IDENTITY, ROLE_IDENTITY, STATIC_IDENTITY)
 CONTROL_PLANE = "AWSManagedControlPlane"
+AWS_CLUSTER = "AWSCluster"
+ROSA_CONTROL_PLANE = "ROSAControlPlane"
+ROSA_NETWORK = "ROSANetwork"
+ROSA_NETWORK_OLD = "RosaNetwork"  # the kind's name in the first releases that served it
+ROSA_ROLE_CONFIG = "ROSARoleConfig"
+# The kinds whose ``spec.identityRef`` chooses the credentials CAPA reconciles them with
+# (CAPA pkg/cloud/scope/session.go, getProvidersForCluster reads the scope's IdentityRef):
+# the EKS control plane, the self-managed AWSCluster, and the ROSA kinds that carry one
+# (controlplane/rosa/api/v1beta2/rosacontrolplane_types.go, exp/api/v1beta2/
+# rosanetwork_types.go, exp/api/v1beta2/rosaroleconfig_types.go). AWSManagedCluster,
+# ROSACluster and the machine pools have none: they use their control plane's.
+IDENTITY_USERS = (
+    (CONTROLPLANE_GROUP, CONTROL_PLANE), (INFRA_GROUP, AWS_CLUSTER),
+    (CONTROLPLANE_GROUP, ROSA_CONTROL_PLANE), (INFRA_GROUP, ROSA_NETWORK),
+    (INFRA_GROUP, ROSA_NETWORK_OLD), (INFRA_GROUP, ROSA_ROLE_CONFIG),
+)
+# Of those, the kinds whose webhook fills a missing identityRef with the controller identity
+# `default` (controlplane/eks/webhooks/awsmanagedcontrolplane_webhook.go Default; api/v1beta2/
+# defaults.go SetDefaults_AWSClusterSpec, called by awscluster_webhook.go Default). The ROSA
+# kinds keep it nil, and a nil ref builds no provider at all (session.go buildProvidersForRef):
+# the controller's own credentials, without even `default`'s allowedNamespaces check.
+DEFAULTED_IDENTITY_REF = (CONTROL_PLANE, AWS_CLUSTER)
 DEFAULT_IDENTITY = "default"
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"

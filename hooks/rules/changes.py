@@ -61,13 +61,16 @@ def shown(obj: Obj) -> str:
 
 @rule("CAPA-D001", change_aware=True)
 def check_identity_change(ctx: Context, report: Reporter) -> None:
-    """(--base) A control plane's identityRef changed: reconciliation moves to another account.
+    """(--base) An identityRef changed (control plane, AWSCluster, ROSA): another account's keys.
 
     Why: CAPA's webhook only forbids removing identityRef (controlplane/eks/webhooks/
-    awsmanagedcontrolplane_webhook.go:181-187); switching it is accepted, and CAPA then calls
-    AWS for this existing EKS cluster with the other identity's credentials: another account,
-    where the cluster is not. A missing identityRef counts as `default` (webhook:673-678). A
-    new identity with the same roleARN (a renamed identity) is not a change of account.
+    awsmanagedcontrolplane_webhook.go:181-187; likewise api/v1beta2/awscluster_webhook.go,
+    ValidateUpdate); switching it is accepted, and CAPA then calls AWS for this existing cluster with
+    the other identity's credentials: another account, where the cluster is not. Every kind
+    that carries an identityRef is compared (`AWSManagedControlPlane`, `AWSCluster`,
+    `ROSAControlPlane`, `ROSANetwork`, `ROSARoleConfig`). A missing identityRef counts as
+    `default` (webhook:673-678; api/v1beta2/defaults.go). A new identity with the same roleARN
+    (a renamed identity) is not a change of account.
 
     Bad (at REF `staging-identity`, now):
         identityRef: {kind: AWSClusterRoleIdentity, name: live-identity}
@@ -79,7 +82,7 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
     another account, create a new cluster there and decommission this one.
     """
     base = base_of(ctx)
-    for cp in ctx.control_planes():
+    for cp in ctx.identity_users():
         old = _before(base, cp)
         if old is None:
             continue
@@ -98,9 +101,9 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
                       f"{ctx.base_ref}); spell it `identityRef`", at_key=True)
             continue
         arns = f" ({old_arn or before[0]} → {new_arn or after[0]})"
-        report.at(cp, path, f"identityRef of AWSManagedControlPlane {cp.name!r} changed from "
+        report.at(cp, path, f"identityRef of {cp.kind} {cp.name!r} changed from "
                   f"{before[0]} {before[1]!r} at {ctx.base_ref} to {after[0]} {after[1]!r}"
-                  f"{arns}: CAPA would reconcile this running EKS cluster with another "
+                  f"{arns}: CAPA would reconcile this running cluster with another "
                   "account's credentials; create a new cluster there instead")
 
 

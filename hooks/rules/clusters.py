@@ -1,9 +1,9 @@
-"""Clusters (CAPA-C005 … C007): each cluster's region and version as declared, its objects together.
+"""Clusters (CAPA-C005 … C008): region and version as declared, objects together, EKS names.
 
 This module owns the question "does the cluster that Flux applies match accounts.yaml, and do
 its objects form one whole?": the control plane's region and Kubernetes version against the
 account's (or the cluster's) declaration, and a Cluster's objects in one namespace with no
-dangling reference.
+dangling reference; and a cluster name EKS accepts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from capa_accounts.hooks.finding import Location
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import namespace_of
 from capa_accounts.hooks.rules.controlplanes import where as _where
+from capa_accounts.core.aws import EKS_CLUSTER_NAME, EKS_CLUSTER_NAME_MAX
 from capa_accounts.core.model import Account, Cluster
 from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
 
@@ -226,3 +227,37 @@ def check_cluster_namespaces(ctx: Context, report: Reporter) -> None:
                           related=(elsewhere[0].location(("metadata", "namespace")),))
             continue
         resolve(pool, ("spec", "template", "spec", "infrastructureRef"), "infrastructureRef")
+
+
+@rule("CAPA-C008")
+def check_eks_cluster_name(ctx: Context, report: Reporter) -> None:
+    """`eksClusterName` is a name EKS refuses: other characters, or longer than 100.
+
+    Why: CAPA passes `eksClusterName` to EKS CreateCluster unchecked (the CRD has no pattern;
+    controlplane/eks/api/v1beta2/awsmanagedcontrolplane_types.go), and EKS accepts only
+    alphanumerics, `-` and `_`, starting with an alphanumeric, at most 100 characters (Amazon
+    EKS API Reference, CreateCluster `name`: `^[0-9A-Za-z][A-Za-z0-9\\-_]*`). The field is
+    immutable once set (awsmanagedcontrolplane_webhook.go:220-227), so the cluster can never
+    be created under that object. Left empty, CAPA derives a valid name itself.
+
+    Bad:
+        eksClusterName: staging.eu-west-1
+
+    Good:
+        eksClusterName: staging-eu-west-1
+
+    Fix: use only letters, digits, `-` and `_`, starting with a letter or digit.
+    """
+    for cp in ctx.control_planes():
+        name = cp.get("spec", "eksClusterName")
+        if not isinstance(name, str) or not name:
+            continue
+        if len(name) > EKS_CLUSTER_NAME_MAX:
+            why = f"is {len(name)} characters, above EKS's {EKS_CLUSTER_NAME_MAX}"
+        elif not re.fullmatch(EKS_CLUSTER_NAME, name):
+            why = ("has characters EKS refuses (only letters, digits, - and _, starting with a "
+                   "letter or digit)")
+        else:
+            continue
+        report.at(cp, ("spec", "eksClusterName"), f"eksClusterName {name!r} {why}: EKS "
+                  "CreateCluster rejects it, and the field is immutable once set")

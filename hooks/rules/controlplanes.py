@@ -1,9 +1,9 @@
-"""Control planes (CAPA-C001 … C004): which credentials an ``AWSManagedControlPlane`` uses, where.
+"""Control planes (CAPA-C001 … C004): which credentials a cluster object uses, and where.
 
-This module owns the question "will CAPA reconcile this EKS cluster with the right account's
-credentials, in the region and version the account declares?": the ``identityRef`` and the
-identity chain behind it, seen from the control plane's namespace, and the Cluster's objects
-staying together in one namespace.
+This module owns the question "will CAPA reconcile this cluster with the right account's
+credentials?": the ``identityRef`` of every object that carries one (``AWSManagedControlPlane``,
+the self-managed ``AWSCluster``, the ROSA kinds: ``IDENTITY_USERS``) and the identity chain
+behind it, seen from the object's namespace.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
 from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
+    DEFAULTED_IDENTITY_REF,
     IDENTITY_KINDS,
     ROLE_IDENTITY,
     STATIC_IDENTITY,
@@ -50,22 +51,27 @@ def namespace_of(obj: Obj) -> str:
 
 @rule("CAPA-C001")
 def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
-    """An AWSManagedControlPlane has no identityRef: CAPA then uses the management account.
+    """An object that picks CAPA's credentials has no identityRef: CAPA uses the management account.
 
-    Why: CAPA's mutating webhook sets a missing identityRef to
-    `{kind: AWSClusterControllerIdentity, name: default}` (controlplane/eks/webhooks/
-    awsmanagedcontrolplane_webhook.go:673-678): the controller's own credentials, so the EKS
-    cluster is built in the management account. Once set it can never be removed again
-    (webhook:181-187). A misspelt key (`identityref:`) is dropped by the API server and has the
-    same effect. Not checked in operator mode, where `default` is each provider's own account.
+    Why: CAPA's webhooks set a missing identityRef of an `AWSManagedControlPlane` or an
+    `AWSCluster` to `{kind: AWSClusterControllerIdentity, name: default}` (controlplane/eks/
+    webhooks/awsmanagedcontrolplane_webhook.go:673-678; api/v1beta2/defaults.go
+    SetDefaults_AWSClusterSpec, from awscluster_webhook.go): the controller's own credentials,
+    so the cluster is built in the management account. Once set it can never be removed again
+    (webhook:181-187). The ROSA kinds that carry one (`ROSAControlPlane`, `ROSANetwork`,
+    `ROSARoleConfig`) are not defaulted, and a nil identityRef builds no credentials provider
+    at all (pkg/cloud/scope/session.go, buildProvidersForRef): the controller's own
+    credentials, without even `default`'s allowedNamespaces check. A misspelt key
+    (`identityref:`) is dropped by the API server and has the same effect. Not checked in
+    operator mode, where `default` is each provider's own account.
 
     Bad:
-        kind: AWSManagedControlPlane
+        kind: AWSCluster
         spec:
           region: eu-west-1
 
     Good:
-        kind: AWSManagedControlPlane
+        kind: AWSCluster
         spec:
           identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
           region: eu-west-1
@@ -74,12 +80,14 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     """
     if _operator_mode(ctx):
         return
-    for cp in ctx.control_planes():
+    for cp in ctx.identity_users():
         if cp.get(*IDENTITY_REF) is None:
             path: PathT = ("spec",) if cp.has("spec") else ()
-            report.at(cp, path, f"AWSManagedControlPlane {cp.name!r} has no identityRef: CAPA "
-                      "defaults it to the controller identity `default`, the management "
-                      "account's own credentials", at_key=bool(path))
+            how = ("CAPA defaults it to the controller identity `default`"
+                   if cp.kind in DEFAULTED_IDENTITY_REF else
+                   "CAPA then uses the controller's own credentials")
+            report.at(cp, path, f"{cp.kind} {cp.name!r} has no identityRef: {how}, the "
+                      "management account's own credentials", at_key=bool(path))
 
 
 @rule("CAPA-C002")
@@ -101,7 +109,7 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
     names: dict[str, list[str]] = defaultdict(list)
     for ident in ctx.identities():
         names[ident.kind].append(ident.name)
-    for cp in ctx.control_planes():
+    for cp in ctx.identity_users():
         ref = _identity_ref(cp.get(*IDENTITY_REF))
         if ref is None or ctx.identity(*ref) is not None:
             continue
@@ -109,7 +117,7 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
         close = difflib.get_close_matches(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         report.at(cp, (*IDENTITY_REF, "name"), f"identityRef names {kind} {name!r}, which the "
-                  f"repository does not apply{hint}: CAPA cannot reconcile this control plane")
+                  f"repository does not apply{hint}: CAPA cannot reconcile this {cp.kind}")
 
 
 def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -156,7 +164,7 @@ def admits(ctx: Context, allowed: Any, namespace: str) -> bool:
 
 @rule("CAPA-C003")
 def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
-    """An identity on the control plane's chain does not admit the control plane's namespace.
+    """An identity on an object's identityRef chain does not admit the object's namespace.
 
     Why: CAPA checks every hop of the chain (identityRef, then each sourceIdentityRef, the
     controller identity `default` included) against the Cluster's namespace and refuses with
@@ -176,7 +184,7 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     Fix: add the namespace to allowedNamespaces.list of the identity named in the message
     (render keeps `default`'s list equal to the account namespaces).
     """
-    for cp in ctx.control_planes():
+    for cp in ctx.identity_users():
         ref = _identity_ref(cp.get(*IDENTITY_REF))
         namespace = namespace_of(cp)
         seen: set[tuple[str, str]] = set()
@@ -221,7 +229,7 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
         return
     why = {CONTROLLER_IDENTITY: "the controller's own credentials, i.e. the management account",
            STATIC_IDENTITY: "long-lived access keys stored in a Secret"}
-    for cp in ctx.control_planes():
+    for cp in ctx.identity_users():
         kind = cp.get(*IDENTITY_REF, "kind")
         if kind in why:
             report.at(cp, (*IDENTITY_REF, "kind"), f"identityRef uses {kind}: {why[kind]}; use "

@@ -11,14 +11,15 @@ from collections import defaultdict
 from pathlib import Path
 
 from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Finding, Location
+from capa_accounts.hooks.finding import Finding, Location, Severity
 from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.controlplanes import admits
 from capa_accounts.hooks.rules.identities import describe as _label
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 from capa_accounts.core.model import shared_account_ids
-from capa_accounts.core.resources import INFRA_GROUP, ROLE_IDENTITY, ResourceId
+from capa_accounts.core.resources import INFRA_GROUP, ROLE_IDENTITY, STATIC_IDENTITY, ResourceId
 
 # clusterawsadm input, never applied by Flux (.sourceignore lists bootstrap/): one file per AWS
 # account, all of the same kind and without a name.
@@ -168,13 +169,18 @@ def check_shared_account_id(ctx: Context, report: Reporter) -> None:
 
 @rule("CAPA-X003")
 def namespaced_identity(ctx: Context, report: Reporter) -> None:
-    """A cluster-scoped identity carries `metadata.namespace`.
+    """A cluster-scoped identity carries `metadata.namespace` (a warning unless it changes meaning).
 
     Why: CAPA's identity kinds are cluster-scoped (CAPA api/v1beta2/awsidentity_types.go,
     `scope=Cluster`): the API server drops the namespace, which confines nothing (only
-    `allowedNamespaces` does), and GitOps tools that track it show a diff or wait for an object
-    that does not exist (kubernetes-sigs/kustomize#552, fluxcd/kustomize-controller#466).
-    kustomize's `namespace:` transformer adds it: it does not know these kinds.
+    `allowedNamespaces` does). kustomize's `namespace:` transformer adds it, as it does not know
+    these kinds (kubernetes-sigs/kustomize#552); Flux applies such an object all the same (its
+    requests name a namespace only for namespaced kinds, and fluxcd/pkg ssa manager_diff.go
+    compares labels, annotations and the body, not `metadata.namespace`), so that alone is a
+    warning. It is an error where the namespace changes meaning: the identity does not admit
+    that namespace (a reader takes it for the identity's scope; CAPA refuses clusters there),
+    or it is a static identity (its Secret is read from CAPA's own namespace whatever this
+    says, pkg/cloud/scope/session.go:318).
 
     Bad:
         kind: AWSClusterRoleIdentity
@@ -194,13 +200,22 @@ def namespaced_identity(ctx: Context, report: Reporter) -> None:
         message = (f"{_label(obj)} is cluster-scoped but carries namespace {namespace!r}: the "
                    "API server drops it, so it does not confine the identity (allowedNamespaces "
                    "does)")
+        severity: Severity = "error"
+        if obj.kind == STATIC_IDENTITY:
+            message += "; CAPA reads its Secret from its own namespace, not from this one"
+        elif not admits(ctx, obj.get("spec", "allowedNamespaces"), str(namespace)):
+            message += (f", and it does not even admit {namespace!r}: CAPA refuses clusters "
+                        "there")
+        else:
+            severity = "warning"
+            message += "; Flux applies it all the same, but remove it"
         if obj.file not in transformers:
             transformers[obj.file] = _namespace_transformer(ctx, obj.file)
         where = transformers[obj.file]
         if where is None:
-            report.at(obj, ("metadata", "namespace"), message=message)
+            report.at(obj, ("metadata", "namespace"), message=message, severity=severity)
         else:  # built by kustomize: the place to fix is the kustomization's `namespace:`
-            report.raw(Finding(report.rule, report.severity, where.file, where.line, where.column,
+            report.raw(Finding(report.rule, severity, where.file, where.line, where.column,
                                f"{message}; this kustomization's `namespace:` stamps it",
                                obj.ref()))
 

@@ -8,11 +8,11 @@ Whether a control plane's chain admits *its* namespace is CAPA-C003's question.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.core.aws import ARN_ACCOUNT
 from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
     DEFAULT_IDENTITY,
@@ -23,7 +23,6 @@ from capa_accounts.core.resources import (
 
 ALLOWED: PathT = ("spec", "allowedNamespaces")
 SOURCE: PathT = ("spec", "sourceIdentityRef")
-_ARN_ACCOUNT = re.compile(r"^arn:[^:]*:iam::(\d{12}):")
 
 Verdict = Literal["unset", "all", "none", "some", "invalid"]
 
@@ -60,7 +59,7 @@ def _use(ctx: Context, obj: Obj) -> str:
     if obj.kind == ROLE_IDENTITY:
         account = ctx.account_of(obj)
         arn = str(obj.get("spec", "roleARN") or "")
-        match = _ARN_ACCOUNT.match(arn)
+        match = ARN_ACCOUNT.match(arn)
         account_id = account.account_id if account else (match.group(1) if match else None)
         return (f"build clusters in account {account_id} with this role" if account_id
                 else f"build clusters with role {arn or '(no roleARN)'}")

@@ -201,9 +201,10 @@ def check_watch_filter(ctx: Context, report: Reporter) -> None:
     CAPA's `--watch-filter` is a label value compared with the label
     `cluster.x-k8s.io/watch-filter` (CAPA main.go; cluster-api util/predicates): `env=staging`
     is no label value (at most 63 of `[-A-Za-z0-9_.]`, alphanumeric at both ends), so it
-    matches nothing. And a cluster object (Cluster, AWSManagedCluster, AWSManagedControlPlane,
-    MachinePool, AWSManagedMachinePool, ...) in the account's namespace without the label is
-    reconciled by no provider.
+    matches nothing. And a cluster object (Cluster, AWSCluster, AWSManagedCluster,
+    AWSManagedControlPlane, MachinePool, AWSManagedMachinePool, ...) in the account's namespace
+    without the label is reconciled by no provider; with another account's value, that
+    account's provider reconciles it with its own keys.
 
     Bad:
         manager:
@@ -218,6 +219,13 @@ def check_watch_filter(ctx: Context, report: Reporter) -> None:
     Fix: run `capa-accounts render` (credentials: operator); by hand, write `--watch-filter`
     with the account name and put that label on every cluster object of the account.
     """
+    # Which provider reconciles each filter value: a label naming another account's value hands
+    # the object to that account's CAPA, with that account's keys.
+    by_value: dict[str, Obj] = {}
+    for obj in (p for p in providers(ctx) if is_aws(p)):
+        found = effective_filter(obj)
+        if found is not None and isinstance(found.value, str) and found.value:
+            by_value.setdefault(found.value, obj)
     for obj in (p for p in providers(ctx) if is_aws(p)):
         for arg in watch_filter_args(obj):
             for path, at_key, message in _arg_problems(obj, arg):
@@ -236,10 +244,14 @@ def check_watch_filter(ctx: Context, report: Reporter) -> None:
             shown = "no label" if have is None else f"label value {have!r}"
             path = LABEL_PATH if have is not None else (
                 ("metadata", "labels") if isinstance(labels, dict) else ("metadata",))
+            other = by_value.get(have) if isinstance(have, str) else None
+            effect = (f"provider {other.name!r} ({_where(other)}) reconciles it instead, with "
+                      "another account's keys" if other is not None and other is not obj
+                      else "no provider reconciles it")
             report.at(cluster, path, f"{cluster.kind} {cluster.name!r} has {shown} "
                       f"{WATCH_FILTER_LABEL}, but provider {obj.name!r} of its account "
-                      f"({_where(obj, current.path)}) reconciles only {value!r}: no provider "
-                      f"reconciles it; label it {WATCH_FILTER_LABEL}: {value}",
+                      f"({_where(obj, current.path)}) reconciles only {value!r}: {effect}; "
+                      f"label it {WATCH_FILTER_LABEL}: {value}",
                       at_key=have is None, related=(obj.location(current.path),))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
-from capa_accounts.core.schema.registry import schema_check
+from capa_accounts.core.schema.registry import removed_reason, schema_check
 from capa_accounts.core.schema.validator import Check, Violation
 
 Validate = Callable[[dict[str, Any]], list[Violation]]
@@ -75,4 +75,8 @@ def r004(ctx: Context, report: Reporter) -> None:
         for violation in obj.violations:
             where = ".".join(str(p) for p in violation.path)
             message = f"{where}: {violation.message}" if where else violation.message
+            removed = removed_reason(str(obj.data.get("apiVersion") or ""), obj.kind,
+                                     violation.path) if violation.code == "unknown" else None
+            if removed:
+                message = f"{where}: {removed}"
             report.at(obj, violation.path, message, at_key=violation.at_key)

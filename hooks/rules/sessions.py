@@ -1,12 +1,15 @@
-"""Session settings and long-lived credentials (CAPA-T006 … T010): how each AssumeRole is made.
+"""Session settings and long-lived credentials (CAPA-T006 … T011): how each AssumeRole is made.
 
 This module owns the settings around the trust chain that decide whether CAPA's AssumeRole
 works and how much it exposes: the session duration, the external ID, ignored policy ARNs,
-role creation rights and the bootstrap user's long-lived keys. The stacks are read as
-``capa_accounts.hooks.rules.trust`` reads them.
+role creation rights, the bootstrap user's long-lived keys and the values STS rejects. The
+stacks are read as ``capa_accounts.hooks.rules.trust`` reads them.
 """
 
 from __future__ import annotations
+
+import json
+import re
 
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.iam_policy import (
@@ -15,6 +18,7 @@ from capa_accounts.hooks.iam_policy import (
 )
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
+from capa_accounts.core.aws import EXTERNAL_ID, SESSION_NAME, SESSION_POLICY_MAX
 from capa_accounts.core.resources import ROLE_IDENTITY
 
 
@@ -184,3 +188,58 @@ def bootstrap_user(ctx: Context, report: Reporter) -> None:
             report.at(stack, ("spec", "bootstrapUser", "enable"), "the bootstrap user holds the "
                       "sts:AssumeRole grant: CAPA runs with its long-lived access keys",
                       related=(stack.location(grant),))
+
+
+def _policy_problem(text: str) -> str | None:
+    """Why STS rejects ``text`` as a session policy, or None (AWS STS API Reference,
+    AssumeRole ``Policy``: a JSON IAM policy, at most 2,048 characters)."""
+    if len(text) > SESSION_POLICY_MAX:
+        return f"is {len(text)} characters, above STS's {SESSION_POLICY_MAX}"
+    try:
+        policy = json.loads(text)
+    except ValueError as err:
+        return f"is not JSON ({err.args[0] if err.args else err})"
+    if not isinstance(policy, dict):
+        return "is JSON but not a policy document (an object with a Statement)"
+    statement = policy.get("Statement")
+    if not (isinstance(statement, dict) or (isinstance(statement, list) and statement
+                                             and all(isinstance(s, dict) for s in statement))):
+        return "has no Statement (an object or a list of objects)"
+    return None
+
+
+@rule("CAPA-T011", "error")
+def sts_values(ctx: Context, report: Reporter) -> None:
+    """A role identity sends STS a value it rejects: `sessionName`, `externalID`, `inlinePolicy`.
+
+    Why: CAPA copies them into AssumeRole unchecked (pkg/cloud/identity/identity.go:77-90;
+    the CRD has no pattern), and STS refuses the whole call (AWS STS API Reference,
+    AssumeRole): `RoleSessionName` must be 2-64 of `[\\w+=,.@-]`, `ExternalId` 2-1224 of
+    `[\\w+=,.@:/-]`, and `Policy` a JSON policy document of at most 2,048 characters. No
+    cluster using the identity reconciles. An empty value is not sent (CAPA leaves the
+    session name to the SDK and sends no policy).
+
+    Bad:
+        sessionName: capa staging        # a space
+        inlinePolicy: "Statement: [...]"  # YAML, not JSON
+
+    Good:
+        sessionName: capa-staging
+        inlinePolicy: '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", ...}]}'
+
+    Fix: use only the characters STS accepts; write inlinePolicy as a JSON document.
+    """
+    checks = (("sessionName", SESSION_NAME, "RoleSessionName", "2-64 of [\\w+=,.@-]"),
+              ("externalID", EXTERNAL_ID, "ExternalId", "2-1224 of [\\w+=,.@:/-]"))
+    for obj in ctx.identities(ROLE_IDENTITY):
+        for key, pattern, sts_name, form in checks:
+            value = obj.get("spec", key)
+            if isinstance(value, str) and value and not re.fullmatch(pattern, value, re.ASCII):
+                report.at(obj, ("spec", key), f"{key} {value!r} is not a valid STS {sts_name} "
+                          f"({form}): STS rejects the AssumeRole, so no cluster using "
+                          f"{obj.name} reconciles")
+        policy = obj.get("spec", "inlinePolicy")
+        problem = _policy_problem(policy) if isinstance(policy, str) and policy else None
+        if problem:
+            report.at(obj, ("spec", "inlinePolicy"), f"inlinePolicy {problem}: STS rejects it as "
+                      f"the session Policy, so no cluster using {obj.name} reconciles")

@@ -15,6 +15,7 @@ from capa_accounts.hooks.context import Context, Obj
 from capa_accounts.hooks.finding import Location
 from capa_accounts.hooks.iam_policy import (
     TRUST,
+    Grant,
     Principal,
     assume_role_grant,
     controllers_role,
@@ -56,6 +57,36 @@ def stacks(ctx: Context) -> Stacks:
 def role_identities(ctx: Context) -> list[tuple[Obj, Account | None]]:
     return [(obj, ctx.account_of(obj) if ctx.account_set else None)
             for obj in ctx.identities(ROLE_IDENTITY)]
+
+
+def hub_of(ctx: Context, obj: Obj) -> Obj | None:
+    """The role identity whose credentials make ``obj``'s AssumeRole (hub and spoke), if any.
+
+    CAPA builds one credentials provider per hop and hands each role provider the previous
+    hop's provider as its source (pkg/cloud/scope/session.go, buildProvidersForRef:
+    ``sourceProvider = providers[len(providers)-1]``; pkg/cloud/identity/identity.go,
+    NewAWSRolePrincipalTypeProvider and Retrieve, whose STS client signs with the source's
+    credentials). So a spoke that chains through another role identity is assumed by the hub's
+    role, never by the management principal; only a chain from `default` starts there.
+    """
+    ref = obj.get("spec", "sourceIdentityRef")
+    if not isinstance(ref, dict) or ref.get("kind") != ROLE_IDENTITY:
+        return None
+    name = ref.get("name")
+    hub = ctx.identity(ROLE_IDENTITY, name) if isinstance(name, str) and name else None
+    if hub is None or hub.id == obj.id or parse_role_arn(hub.get("spec", "roleARN")) is None:
+        return None  # dangling, a cycle or a bad roleARN: I007 and T001 say so
+    return hub
+
+
+def hubs_by_account(ctx: Context) -> dict[str, tuple[Obj, Obj]]:
+    """Account name → (its spoke identity, the hub that identity chains through), read once."""
+    out: dict[str, tuple[Obj, Obj]] = {}
+    for obj, owner in role_identities(ctx):
+        hub = hub_of(ctx, obj) if owner is not None else None
+        if owner is not None and hub is not None:
+            out.setdefault(owner.name, (obj, hub))
+    return out
 
 
 @rule("CAPA-T001", "error")
@@ -120,7 +151,12 @@ def target_trust(ctx: Context, report: Reporter) -> None:
     for the management principal CAPA's AssumeRole fails (CAPA issue #4046); with `*`, another
     account, a bare `:root` or extra principals, others may take over the account's clusters.
     `:root` passes only with a Condition `ArnEquals`, `ArnLike` or `StringEquals` on
-    `aws:PrincipalArn` naming the management principal.
+    `aws:PrincipalArn` naming the management principal. `sts:TagSession` beside
+    `sts:AssumeRole` is accepted (EKS Pod Identity sessions carry transitive tags). Hub and
+    spoke: when the account's identity chains through another role identity
+    (`sourceIdentityRef: {kind: AWSClusterRoleIdentity}`), CAPA assumes the spoke with the
+    hub's credentials (pkg/cloud/scope/session.go, buildProvidersForRef;
+    pkg/cloud/identity/identity.go), so the spoke must trust the hub's role instead.
 
     Bad:
         trustStatements:
@@ -142,12 +178,24 @@ def target_trust(ctx: Context, report: Reporter) -> None:
     account_set = ctx.account_set
     principal = Principal.of_management([m.data for m in found.management])
     related: tuple[Location, ...] = ()
+    hubs = hubs_by_account(ctx) if account_set is not None else {}
+    if account_set is None:
+        # By content, a stack names no account: a hub's controllers role is accepted as well.
+        principal.names |= {f"role/{arn.name}" for obj, _ in role_identities(ctx)
+                            if (hub := hub_of(ctx, obj)) is not None
+                            and (arn := parse_role_arn(hub.get("spec", "roleARN")))}
     for stack, account in found.targets:
         if account_set is not None:
             partition = account.partition if account else str(
                 stack.get("spec", "partition") or account_set.partition)
             principal = Principal(account_set.management.principal_arn(partition))
             related = (ctx.config_location(("spec", "management", "accountId")),)
+            if account is not None and account.name in hubs:
+                spoke, hub = hubs[account.name]
+                principal = Principal(str(hub.get("spec", "roleARN")),
+                                      role=f"the hub role of {hub.name!r} ({spoke.name} chains "
+                                      "through it)")
+                related = (hub.location(("spec", "roleARN")),)
         where = (f"the controllers role of account {account.name}" if account
                  else "this target's controllers role")
         for path, message in trust_problems(stack.data, principal):
@@ -158,13 +206,17 @@ def target_trust(ctx: Context, report: Reporter) -> None:
 
 @rule("CAPA-T004", "error")
 def management_grant(ctx: Context, report: Reporter) -> None:
-    """No `sts:AssumeRole` grant of the management principal matches a target's `roleARN`.
+    """No `sts:AssumeRole` grant of the assuming principal matches a target's `roleARN`.
 
     Why: AssumeRole needs the target's trust and an identity policy in the management account;
     without it CAPA gets AccessDenied (CAPA issue #4046). The grant is `extraStatements` of
     `clusterAPIControllers` (controllers role) or `bootstrapUser` (bootstrap user), or
     `allowAssumeRole: true`: `arn:*:iam::*:role/<namePrefix>*<nameSuffix>`
     (cluster_api_controller.go:291-299). `Resource` may use IAM's wildcards `*` and `?`.
+    `sts:TagSession` beside `sts:AssumeRole` is accepted. A spoke that chains through a hub
+    role identity is assumed with the hub's credentials (pkg/cloud/scope/session.go,
+    buildProvidersForRef), so the hub account's stack must grant it (its
+    `clusterAPIControllers.extraStatements`), not the management stack.
 
     Bad:
         Resource:   # live-identity assumes arn:aws:iam::333333333333:role/controllers...
@@ -190,12 +242,41 @@ def management_grant(ctx: Context, report: Reporter) -> None:
         if parse_role_arn(arn) is None or arn in seen:
             continue
         seen.add(arn)
+        hub = hub_of(ctx, obj)
+        if hub is not None:
+            _hub_grant(ctx, report, found, obj, hub, grants)
+            continue
         if not any(grant.covers(arn) for _, grant in grants):
             stack, grant = grants[0]
             report.at(stack, grant.anchor, f"{who} is granted no sts:AssumeRole on {arn} "
                       f"(roleARN of {obj.name}){grant.note}: CAPA's AssumeRole into that account "
                       "fails with AccessDenied", at_key=not stack.has(*grant.anchor),
                       related=(obj.location(("spec", "roleARN")),))
+
+
+def _hub_grant(ctx: Context, report: Reporter, found: Stacks, spoke: Obj, hub: Obj,
+               management: list[tuple[Obj, Grant]]) -> None:
+    """A spoke's roleARN must be granted to the hub's role, by the hub account's stack."""
+    arn = str(spoke.get("spec", "roleARN"))
+    owner = ctx.account_of(hub) if ctx.account_set else None
+    stack = found.by_account.get(owner.name) if owner else None
+    if stack is None:
+        # The hub's stack is not known (hand-written): any stack's grant may be the hub's.
+        candidates = [g for _, g in management] + [
+            assume_role_grant(s.data, None) for s, _ in found.targets]
+        if not any(grant.covers(arn) for grant in candidates):
+            report.at(spoke, ("spec", "roleARN"), f"no stack grants sts:AssumeRole on {arn}: "
+                      f"{spoke.name} chains through {hub.name!r}, whose role makes the "
+                      "AssumeRole, so that role's stack must grant it")
+        return
+    grant = assume_role_grant(stack.data, "controllersRole")
+    if not grant.covers(arn):
+        report.at(stack, grant.anchor, f"the hub role {hub.get('spec', 'roleARN')} (roleARN of "
+                  f"{hub.name}) is granted no sts:AssumeRole on {arn} (roleARN of {spoke.name}, "
+                  "which chains through it): CAPA assumes the spoke with the hub's credentials, "
+                  "so the AssumeRole fails with AccessDenied; add an extraStatements grant",
+                  at_key=not stack.has(*grant.anchor), related=(spoke.location(("spec",
+                                                                                "roleARN")),))
 
 
 @rule("CAPA-T005", "error")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from capa_accounts.core import aws
 from capa_accounts.core.eks_versions import SUPPORTED, TABLE_DATE
 
 API_VERSION = "capa-accounts.dev/v1alpha1"
@@ -15,16 +16,13 @@ API_VERSION = "capa-accounts.dev/v1alpha1"
 # DNS-1123 label: overlay directory, namespace, Kubernetes object names (RFC 1123).
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-ACCOUNT_ID = r"^[0-9]{12}$"
+ACCOUNT_ID = aws.anchored(aws.ACCOUNT_ID)
 # AWS region names: eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3, us-isob-east-1.
 REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$"
-# STS RoleSessionName: [\w+=,.@-]{2,64} (AWS STS API reference, AssumeRole).
-SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
-# STS ExternalId: [\w+=,.@:/-]{2,1224} (AWS STS API reference, AssumeRole).
-EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
+SESSION_NAME = aws.anchored(aws.SESSION_NAME)
+EXTERNAL_ID = aws.anchored(aws.EXTERNAL_ID)
 RULE_ID = r"^CAPA-[A-Z][0-9]{3}$"
-# IAM role and user name parts: [\w+=,.@-] (IAM API reference, CreateRole).
-IAM_NAME_PART = r"^[\w+=,.@-]*$"
+IAM_NAME_PART = aws.anchored(aws.IAM_NAME_CHARS + "*")
 # An IAM OIDC identity provider: arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>
 # (IAM API reference, CreateOpenIDConnectProvider; for EKS the issuer is
 # oidc.eks.<region>.amazonaws.com/id/<id>).

@@ -64,7 +64,9 @@ def _role(**extra: Schema) -> Schema:
     })
 
 
-def _eks(v1alpha1: bool) -> Schema:
+def _eks() -> Schema:
+    # v1alpha1 and v1beta1 share one EKSConfig now: v1alpha1's old ``enable`` is gone (see
+    # REMOVED), and its conversion copies exactly these fields.
     properties: dict[str, Schema] = {
         "disable": boolean(),
         # Go field AllowIAMRoleCreation: lets the EKS controllers create a role per cluster.
@@ -75,16 +77,17 @@ def _eks(v1alpha1: bool) -> Schema:
         "fargate": _role(),
         "kmsAliasPrefix": string(),
     }
-    if v1alpha1:
-        # v1alpha1's EKSConfig had ``enable`` where v1beta1 has ``disable``
-        # (cmd/clusterawsadm/api/bootstrap/v1alpha1/types.go); later v1alpha1 revisions
-        # gained the v1beta1 fields through conversion, so both spellings are accepted.
-        properties["enable"] = boolean()
     return obj(properties)
 
 
+# v1beta1 fields v1alpha1 never had: its generated conversion marks them "does not exist in
+# peer-type" (cmd/clusterawsadm/api/bootstrap/v1alpha1/zz_generated.conversion.go), so a
+# v1alpha1 file that sets one loses it on decoding.
+V1BETA1_ONLY = ("stackTags", "s3Buckets", "allowAssumeRole")
+
+
 def _spec(v1alpha1: bool) -> Schema:
-    return obj({
+    spec = obj({
         "namePrefix": string(),
         # *string: an explicit "" is honoured (no suffix), null means the default.
         "nameSuffix": {"type": "string", "nullable": True},
@@ -112,7 +115,7 @@ def _spec(v1alpha1: bool) -> Schema:
         "stackName": string(),
         "stackTags": string_map(),
         "region": string(),
-        "eks": {**_eks(v1alpha1), "nullable": True},
+        "eks": {**_eks(), "nullable": True},
         "eventBridge": {**obj({"enable": boolean()}), "nullable": True},
         # aws, aws-cn, aws-us-gov, aws-iso...: not an enum in clusterawsadm.
         "partition": string(),
@@ -120,6 +123,10 @@ def _spec(v1alpha1: bool) -> Schema:
         "s3Buckets": obj({"enable": boolean(), "namePrefix": string()}),
         "allowAssumeRole": boolean(),
     })
+    if v1alpha1:
+        spec["properties"] = {k: v for k, v in spec["properties"].items()
+                              if k not in V1BETA1_ONLY}
+    return spec
 
 
 def _configuration(v1alpha1: bool) -> Schema:
@@ -138,4 +145,19 @@ AWS_IAM_CONFIGURATION: Schema = _configuration(False)
 SCHEMAS: dict[tuple[str, str], Schema] = {
     (V1BETA1, "AWSIAMConfiguration"): AWS_IAM_CONFIGURATION,
     (V1ALPHA1, "AWSIAMConfiguration"): _configuration(True),
+}
+
+# Keys upstream removed, which a lenient decoder drops without a word; CAPA-R004 adds the
+# reason to its "unknown field". v1alpha1's EKSConfig once had ``enable`` (the opposite of
+# v1beta1's ``disable``); it is gone from cmd/clusterawsadm/api/bootstrap/v1alpha1/types.go,
+# and zz_generated.conversion.go converts EKSConfig field for field without it, so
+# ``eks: {enable: false}`` leaves EKS on (``disable`` defaults to false).
+REMOVED: dict[tuple[str, str], dict[tuple[str, ...], str]] = {
+    (V1ALPHA1, "AWSIAMConfiguration"): {
+        ("spec", "eks", "enable"): "v1alpha1 `eks.enable` was removed upstream and clusterawsadm "
+        "drops it silently: EKS permissions are granted unless `eks.disable: true`; write "
+        "`disable` (or apiVersion v1beta1)",
+        **{("spec", key): f"`{key}` does not exist in v1alpha1 and clusterawsadm drops it "
+           "silently; use apiVersion .../v1beta1" for key in V1BETA1_ONLY},
+    },
 }

@@ -9,6 +9,7 @@ CRDs serve only v1beta2; v1beta1 is ``served: false``, so it has no schema here.
 
 from __future__ import annotations
 
+from capa_accounts.core import resources
 from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     Schema,
@@ -32,8 +33,7 @@ ALLOWED_NAMESPACES: Schema = {
     "nullable": True,
 }
 
-IDENTITY_KINDS = ["AWSClusterControllerIdentity", "AWSClusterRoleIdentity",
-                  "AWSClusterStaticIdentity"]
+IDENTITY_KINDS = list(resources.IDENTITY_KINDS)
 
 # AWSIdentityReference: ``kind`` is an enum of the three identity kinds, ``name`` non-empty.
 # Shared with AWSManagedControlPlane.spec.identityRef.

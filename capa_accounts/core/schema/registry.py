@@ -13,7 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from capa_accounts.core.schema import capi, core, eks, flux, iam, identities, operator
+from capa_accounts.core.schema import (
+    awscluster,
+    capi,
+    core,
+    eks,
+    flux,
+    iam,
+    identities,
+    operator,
+    rosa,
+)
 from capa_accounts.core.schema.validator import Check, compile_schema
 
 Key = tuple[str, str]
@@ -41,12 +51,17 @@ def schemas() -> dict[Key, dict[str, Any]]:
     global _schemas
     if _schemas is None:
         merged: dict[Key, dict[str, Any]] = {}
-        for module in (core, identities, eks, capi, flux, operator, iam):
+        for module in (core, identities, eks, awscluster, rosa, capi, flux, operator, iam):
             merged.update(module.SCHEMAS)
         for name in _OPTIONAL_MODULES:
             merged.update(_load_optional(name))
         _schemas = merged
     return _schemas
+
+
+def removed_reason(api_version: str, kind: str, path: tuple[Any, ...]) -> str | None:
+    """Why a key upstream removed is no longer read (``REMOVED`` of a schema module), if it is one."""
+    return iam.REMOVED.get((api_version, kind), {}).get(tuple(path))
 
 
 def schema_for(api_version: str, kind: str) -> dict[str, Any] | None:
