@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capa_accounts.core.errors import ConfigError
+from capa_accounts.core.resources import IDENTITY_USERS
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"  # render puts it on each account Namespace
 # CAPI's --watch-filter matches this label's value (cluster-api core/main.go).
@@ -41,18 +42,18 @@ CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awsclust
 
 # Every CAPA kind whose spec.identityRef (an AWSIdentityReference) picks the credentials CAPA
 # reconciles it with, by API group, as (resource, kind, where CAPA declares the field):
-GUARDED_KINDS: tuple[tuple[str, str, str, str], ...] = (
-    ("controlplane.cluster.x-k8s.io", "awsmanagedcontrolplanes", "AWSManagedControlPlane",
-     "controlplane/eks/api/v1beta2/awsmanagedcontrolplane_types.go"),
-    ("controlplane.cluster.x-k8s.io", "rosacontrolplanes", "ROSAControlPlane",
-     "controlplane/rosa/api/v1beta2/rosacontrolplane_types.go"),
-    ("infrastructure.cluster.x-k8s.io", "awsclusters", "AWSCluster",
-     "api/v1beta2/awscluster_types.go"),
-    ("infrastructure.cluster.x-k8s.io", "rosanetworks", "ROSANetwork",
-     "exp/api/v1beta2/rosanetwork_types.go"),
-    ("infrastructure.cluster.x-k8s.io", "rosaroleconfigs", "ROSARoleConfig",
-     "exp/api/v1beta2/rosaroleconfig_types.go"),
-)
+# Every kind whose spec carries an identityRef, as ``check`` judges them: one list,
+# core.resources.IDENTITY_USERS, with the CAPA types it was read from. The API server matches
+# resources by plural name; each of these is its kind in lower case plus "s" (the CRDs'
+# spec.names.plural), and the old RosaNetwork spelling shares ROSANetwork's plural.
+def _guarded_kinds() -> tuple[tuple[str, str, str], ...]:
+    by_resource: dict[tuple[str, str], str] = {}
+    for group, kind in IDENTITY_USERS:
+        by_resource.setdefault((group, kind.lower() + "s"), kind)  # the first spelling names it
+    return tuple((group, resource, kind) for (group, resource), kind in by_resource.items())
+
+
+GUARDED_KINDS = _guarded_kinds()  # (group, plural resource, kind)
 # Not listed, because their spec has no identityRef: AWSManagedCluster and ROSACluster
 # (exp/api/v1beta2/rosacluster_types.go); AWSManagedMachinePool and ROSAMachinePool reconcile
 # with their control plane's identity (pkg/cloud/scope/managednodegroup.go). Templates
@@ -286,7 +287,7 @@ _CHANGES = (
 
 def _resource_rules() -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
-    for group, resource, _kind, _source in GUARDED_KINDS:
+    for group, resource, _kind in GUARDED_KINDS:
         groups.setdefault(group, []).append(resource)
     return [{
         "apiGroups": [group],

@@ -30,7 +30,7 @@ from celpy.evaluation import Evaluator
 
 from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
-_RESOURCES = {kind: (group, resource) for group, resource, kind, _ in GUARDED_KINDS}
+_RESOURCES = {kind: (group, resource) for group, resource, kind in GUARDED_KINDS}
 VARIABLE_REF = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 

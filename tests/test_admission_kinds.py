@@ -24,12 +24,12 @@ from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
 def of_kind(kind: str, identity_ref: dict[str, str] | None = ROLE,
             labels: dict[str, str] | None = None) -> dict[str, Any]:
-    group = next(g for g, _, k, _ in GUARDED_KINDS if k == kind)
+    group = next(g for g, _, k in GUARDED_KINDS if k == kind)
     obj = control_plane(identity_ref=identity_ref, labels=labels)
     return {**obj, "apiVersion": f"{group}/v1beta2", "kind": kind}
 
 
-@pytest.mark.parametrize("kind", [k for _, _, k, _ in GUARDED_KINDS])
+@pytest.mark.parametrize("kind", [k for _, _, k in GUARDED_KINDS])
 def test_every_guarded_kind_is_matched_and_checked(kind: str) -> None:
     assert admit("roleIdentity", of_kind(kind), STAGING_NS) == []
     for ref, rule in ((DEFAULT, "CAPA-C004"), (LIVE_REF, "CAPA-C003"), (None, "CAPA-C001")):
@@ -73,7 +73,7 @@ def test_every_reference_crd_kind_with_identity_ref_is_guarded() -> None:
     found = _crd_kinds_with_identity_ref()
     assert ("controlplane.cluster.x-k8s.io", "awsmanagedcontrolplanes",
             "AWSManagedControlPlane") in found  # the reader reads the CRDs
-    guarded = {(g, r, k) for g, r, k, _ in GUARDED_KINDS}
+    guarded = {(g, r, k) for g, r, k in GUARDED_KINDS}
     assert found <= guarded, found - guarded
     rules = policy_for("roleIdentity")["spec"]["matchConstraints"]["resourceRules"]
     for group, resource, _kind in guarded:
