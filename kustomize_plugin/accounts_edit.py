@@ -47,6 +47,10 @@ QUOTED = ("accountId", "kubernetesVersion")
 def add_account(repo: Path, name: str, *, account_id: str, region: str,
                 kubernetes_version: str | None, namespace: str | None) -> list[str]:
     """Append an account to accounts.yaml, render, and describe what changed."""
+    path = repo / model.ACCOUNTS_FILE
+    target = write_target(repo, path)
+    generated.remove_leftovers(repo)  # a killed run's, before anything is read
+    filewrite.remove_leftovers_of(target)
     old = model.load_account_set(repo)
     if old.document is None:  # pragma: no cover - load_account_set keeps the document it read
         raise ConfigError("no AccountSet document", model.ACCOUNTS_FILE)
@@ -57,17 +61,16 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
         entry["namespace"] = namespace
     _check_options(entry)
 
-    path = repo / model.ACCOUNTS_FILE
     original = yamlio.read_text(path, model.ACCOUNTS_FILE)
     expected = copy.deepcopy(old.document.data)
     expected["spec"]["accounts"].append(entry)
     text, reformatted = _edited_text(original, old.document.node, entry, expected)
     new = _parse(text, name)
 
-    # A RenderError here leaves every file as it was.
+    # One transaction: accounts.yaml is put in place last, with the rendered files; a failure
+    # or a signal anywhere leaves every file as it was.
     todo = generated.changes(repo, render.plan(repo, new))
-    filewrite.atomic_write(path, text, model.ACCOUNTS_FILE)
-    generated.apply(repo, todo)
+    generated.apply(repo, todo, also=[(target, text, model.ACCOUNTS_FILE)])
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]
     if reformatted:
@@ -77,6 +80,14 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
               for first, later in model.shared_account_ids(new)]
     lines += [f"{change.action:6} {change.path}" for change in todo]
     return lines
+
+
+def write_target(repo: Path, path: Path) -> Path:
+    """The file to replace: accounts.yaml, or the file its symlink names inside the repository
+    (replacing the symlink would leave its target stale). Out of the repository: refused."""
+    if not path.is_symlink():
+        return path
+    return yamlio.inside(repo, path, model.ACCOUNTS_FILE)
 
 
 def default_version(account_set: model.AccountSet) -> str:

@@ -60,7 +60,7 @@ def _existing_generated(repo: Path, planned: dict[str, str]) -> Iterator[str]:
                 if f"{here}/{name}" in planned:
                     continue
                 # Not a killed render's temporary file (filewrite), which apply() removes.
-                if not name.endswith(filewrite.TMP_SUFFIX) and \
+                if not filewrite.is_temporary(name) and \
                         has_generated_header(Path(dirpath) / name):
                     yield f"{here}/{name}"
 
@@ -145,8 +145,9 @@ def changes(repo: Path, target: Plan) -> list[Change]:
     return sorted(out, key=_write_order)
 
 
-def _remove_leftovers(repo: Path) -> None:
-    """Temporary files of a render killed mid-write (``filewrite``)."""
+def remove_leftovers(repo: Path) -> None:
+    """Temporary files of a command killed mid-write (``filewrite``): run under the
+    repository's exclusive lock (``core.lock``), when no other command can be writing."""
     for top in (".", *MANAGED_DIRS):
         root = repo / top
         if not root.is_dir() or root.is_symlink():
@@ -155,17 +156,21 @@ def _remove_leftovers(repo: Path) -> None:
             dirnames[:] = [] if top == "." else [
                 d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
             for name in filenames:
-                if name.startswith(".") and name.endswith(filewrite.TMP_SUFFIX):
+                if filewrite.is_temporary(name):
                     (Path(dirpath) / name).unlink(missing_ok=True)
 
 
-def apply(repo: Path, todo: list[Change]) -> None:
-    """Make the tree match: every file written is staged and durable first (``filewrite``),
-    then files are renamed into place and deleted in ``_write_order``."""
-    _remove_leftovers(repo)
+def apply(repo: Path, todo: list[Change],
+          also: list[tuple[Path, str, str]] | None = None) -> None:
+    """Make the tree match, as one transaction (``filewrite.Staged``): every file written is
+    staged and durable first, then files are renamed into place and deleted in
+    ``_write_order``, then ``also`` (``(path, text, display)``: add-account's accounts.yaml)
+    last. A failure or a signal puts everything back: nothing changed."""
     fail_after = int(os.environ.get(_FAULT_ENV, "-1"))
     kill_after = int(os.environ.get(_KILL_ENV, "-1"))
-    writes = [(repo / c.path, c.new, c.path) for c in todo if c.action != "delete"]
+    extra = list(also or [])
+    writes = [(repo / c.path, c.new, c.path) for c in todo if c.action != "delete"] + extra
+    pruned: list[Path] = []
     with filewrite.stage(writes) as staged:
         for n, change in enumerate(todo):
             if n == fail_after:
@@ -175,17 +180,21 @@ def apply(repo: Path, todo: list[Change]) -> None:
             path = repo / change.path
             if change.action != "delete":
                 staged.commit(path)
-                continue
-            try:
-                path.unlink()
-                _prune_empty(repo, path.parent)
-            except OSError as err:
-                raise RenderError(f"cannot delete: {err.strerror or err}", change.path) from err
+            else:
+                staged.delete(path, change.path)
+                pruned.append(path.parent)
+        for path, _text, _display in extra:
+            staged.commit(path)
+    for directory in pruned:  # once the batch is complete (its backups gone)
+        _prune_empty(repo, directory)
 
 
 def _prune_empty(repo: Path, directory: Path) -> None:
     while directory != repo and directory.is_dir() and not any(directory.iterdir()):
-        directory.rmdir()
+        try:
+            directory.rmdir()
+        except OSError:  # pragma: no cover - filled again meanwhile
+            return
         directory = directory.parent
 
 
