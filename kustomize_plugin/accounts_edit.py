@@ -64,12 +64,15 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     original = yamlio.read_text(path, model.ACCOUNTS_FILE)
     expected = copy.deepcopy(old.document.data)
     expected["spec"]["accounts"].append(entry)
-    text, reformatted = _edited_text(original, old.document.node, entry, expected)
-    new = _parse(text, name)
+    text, reformatted, docs = _edited_text(original, old.document.node, entry, expected)
+    new = _parse(docs, name)
 
     # One transaction: accounts.yaml is put in place last, with the rendered files; a failure
     # or a signal anywhere leaves every file as it was.
-    todo = generated.changes(repo, render.plan(repo, new))
+    # Only what the new account changes is planned: its own files and the shared ones.
+    added = next(a for a in new.accounts if a.name == name)
+    todo = generated.changes(repo, render.plan(repo, new, only=[added.name]),
+                             scope=render.account_directories(added))
     generated.apply(repo, todo, also=[(target, text, model.ACCOUNTS_FILE)])
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]
@@ -110,10 +113,10 @@ def _check_options(entry: dict[str, Any]) -> None:
         raise ConfigError(violations[0].message)
 
 
-def _parse(text: str, name: str) -> model.AccountSet:
-    """The model's validation of the edited file: conflicts such as CAPA-X001 stop here."""
+def _parse(docs: list[yamlio.Document], name: str) -> model.AccountSet:
+    """The model's validation of the edited file (``docs``: as the input layer reads it):
+    conflicts such as CAPA-X001 stop here."""
     try:
-        docs = yamlio.documents_from_text(text, model.ACCOUNTS_FILE, require=True)
         return model.parse_account_set(docs[0])
     except ConfigError as err:
         # The line would point into a file that was never written: name the file only.
@@ -124,14 +127,17 @@ def _parse(text: str, name: str) -> model.AccountSet:
 # --- the edit -----------------------------------------------------------------------------
 
 def _edited_text(original: str, root: yaml.Node, entry: dict[str, Any],
-                 expected: Any) -> tuple[str, bool]:
-    """The new text, and whether lines other than the new entry had to change."""
+                 expected: Any) -> tuple[str, bool, list[yamlio.Document]]:
+    """The new text, whether lines other than the new entry had to change, and the text as the
+    input layer reads it."""
     crlf = "\r\n" in original
     text = original.replace("\r\n", "\n")
     layout = _layout(root)
-    fast = _edited_by_the_last_entry(text, root, layout, entry, expected)
+    fast = _edited_by_the_last_entry(text, root, layout, entry)
     if fast is not None:
-        return (fast.replace("\n", "\r\n") if crlf else fast), False
+        docs = _means(fast, expected)
+        if docs is not None:
+            return (fast.replace("\n", "\r\n") if crlf else fast), False, docs
     try:
         before = _round_trip(text, layout, None)
         after = _round_trip(text, layout, entry)
@@ -140,20 +146,22 @@ def _edited_text(original: str, root: yaml.Node, entry: dict[str, Any],
                           "add the account by hand", model.ACCOUNTS_FILE) from err
     # A flow list is one line: the round trip's rewrite of that line is the edit itself.
     for candidate, reformatted in ((_insert(text, before, after), False), (after, layout.block)):
-        if candidate is not None and _means(candidate, expected):
-            return (candidate.replace("\n", "\r\n") if crlf else candidate), reformatted
+        docs = None if candidate is None else _means(candidate, expected)
+        if candidate is not None and docs is not None:
+            return (candidate.replace("\n", "\r\n") if crlf else candidate), reformatted, docs
     raise ConfigError("cannot add the account without changing what the rest of the file means; "
                       "add it by hand", model.ACCOUNTS_FILE)
 
 
 def _edited_by_the_last_entry(text: str, root: yaml.Node, layout: Layout,
-                              entry: dict[str, Any], expected: Any) -> str | None:
+                              entry: dict[str, Any]) -> str | None:
     """The edit made on the file without every account entry but the last, then put into the
     whole file: ruamel's round trip (pure Python, about 2 ms per entry) costs the same for 3
     accounts as for 5,000. The new entry goes after the last one, and what ruamel does there
     depends on the last entry and what follows the list, which the shortened file keeps.
     None when that does not apply (a flow list, a dash alone on its line, an anchor in a
-    removed entry): the whole file goes through the round trip then."""
+    removed entry); the caller then, or when the result means something else, round-trips
+    the whole file."""
     _key, accounts = yamlio.node_at(root, ("spec", "accounts"))
     if not (layout.block and isinstance(accounts, yaml.SequenceNode) and len(accounts.value) >= 2):
         return None
@@ -171,8 +179,7 @@ def _edited_by_the_last_entry(text: str, root: yaml.Node, layout: Layout,
     placed = _placed(small, before, after)
     if placed is None or placed[1] <= first:
         return None
-    candidate = _joined(lines, placed[0], placed[1] + removed)
-    return candidate if _means(candidate, expected) else None
+    return _joined(lines, placed[0], placed[1] + removed)
 
 
 @dataclass(frozen=True)
@@ -331,10 +338,11 @@ def _matching_line(lines: list[str], dumped: list[str], index: int) -> int:
     return len(lines)
 
 
-def _means(text: str, expected: Any) -> bool:
-    """Whether ``text`` reads as ``expected`` through the input layer, as every command reads it."""
+def _means(text: str, expected: Any) -> list[yamlio.Document] | None:
+    """``text`` as the input layer reads it (as every command reads it), if that is
+    ``expected``."""
     try:
         docs = yamlio.documents_from_text(text, model.ACCOUNTS_FILE, require=True)
     except CapaAccountsError:
-        return False
-    return len(docs) == 1 and docs[0].data == expected
+        return None
+    return docs if len(docs) == 1 and docs[0].data == expected else None

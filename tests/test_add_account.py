@@ -254,3 +254,36 @@ def test_the_shortened_round_trip_writes_what_the_whole_one_writes(
     assert used == [True]
     assert texts["shortened"] == texts["whole"]
     assert len(added_lines(accounts.read_text(), texts["shortened"])) == 4
+
+
+@pytest.mark.parametrize("mode", ["roleIdentity", "operator", "shared-id", "admission"])
+def test_add_account_plans_only_what_the_new_account_changes(example_repo: Path, mode: str,
+                                                             tmp_path: Path) -> None:
+    """add-account plans the new account's files and the shared ones (not the fleet's): the
+    tree it leaves is the one a full render gives, and no other account's file is written,
+    even one that is out of date (a full render would rewrite it)."""
+    from test_operator import switch
+
+    accounts = example_repo / "accounts.yaml"
+    if mode == "operator":
+        switch(example_repo, "operator")
+    if mode == "admission":
+        edit(accounts, "      region: eu-west-1\n", "      region: eu-west-1\n"
+             "      admissionPolicy: false\n")
+        assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
+    account_id = "222222222222" if mode == "shared-id" else "444444444444"
+    stale = example_repo / "overlays/live/namespace.yaml"
+    stale_text = stale.read_text() + "# out of date\n"
+    stale.write_text(stale_text)
+    result = add(example_repo, "qa", "--account-id", account_id, "--region", "eu-west-1")
+    assert result.exit_code == 0, result.output
+    assert stale.read_text() == stale_text
+    touched = [line.split()[-1] for line in result.stdout.splitlines()[1:]
+               if line.split()[0] in ("create", "update", "delete")]
+    assert touched and all("/qa" in p or "management" in p or p.endswith("/capa-qa.yaml")
+                           or "-qa" in p for p in touched), touched
+    stale.write_text(stale_text.removesuffix("# out of date\n"))
+    full = tmp_path / "full"
+    shutil.copytree(example_repo, full)
+    rendered = runner.invoke(main, ["render", "--repo", str(full)])
+    assert rendered.exit_code == 0 and rendered.stdout == "up to date\n", rendered.output
