@@ -60,7 +60,8 @@ def test_sigterm_at_every_step_of_add_account_changes_nothing(example_repo: Path
         result = add(example_repo, *QA, env={TERM_ENV: str(step)})
         assert (result.exit_code, result.stderr) == (2, INTERRUPTED), (step, result.output)
         assert snapshot(example_repo) == before, f"step {step}"
-    # One step past the last: the batch is complete before the signal could stop it.
+    # The step after the last: the batch is complete, too late for the signal to stop it; the
+    # command finishes as usual (before, it said "nothing changed" with every file written).
     result = add(example_repo, *QA, env={TERM_ENV: str(steps)})
     assert result.exit_code == 0, result.output
     assert snapshot(example_repo) == snapshot(done)

@@ -52,8 +52,11 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                 if hasattr(signal, name))
 # Test-only fault injection: the process sends itself SIGTERM at step N of a batch (each file
-# staged is a step, then each file put in place or deleted).
+# staged is a step, the sync one, then each file put in place or deleted, then the batch's end).
 TERM_ENV = "CAPA_ACCOUNTS_TEST_TERM_AT_STEP"
+# Batches this process has put in place: after one, a signal can no longer mean "nothing
+# changed" (``core.lock``).
+completed_batches = 0
 
 
 def temporary_path(path: Path, pid: int | None = None) -> Path:
@@ -170,6 +173,8 @@ class Staged:
         self._pending.clear()
 
     def _finish(self) -> None:
+        global completed_batches
+        completed_batches += bool(self._done)
         for _path, old in self._done:
             if old is not None:
                 _remove(old)
@@ -197,6 +202,8 @@ class Staged:
             for signum, handler in self._handlers.items():
                 signal.signal(signum, handler)  # type: ignore[arg-type]
             self._handlers.clear()
+        if kind is None and self._step == self._term_at:  # the step after the batch
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def stage(files: Iterable[tuple[Path, str, str | None]]) -> Staged:

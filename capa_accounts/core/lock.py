@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.core import filewrite
 from capa_accounts.core.filewrite import SIGNALS, Interrupted
 
 LOCK_FILE = ".capa-accounts.lock"
@@ -114,17 +115,22 @@ def _release(path: Path, fd: int) -> None:
         os.close(fd)
 
 
-def _raise(signum: int, _frame: FrameType | None) -> None:
-    raise Interrupted(signum)
-
-
 @contextlib.contextmanager
 def locked(repo: Path, command: str, *, shared: bool = False) -> Iterator[None]:
-    """Hold the repository's lock (exclusive for a writer) for the duration of the block."""
+    """Hold the repository's lock (exclusive for a writer) for the duration of the block.
+
+    A signal once the command's files are in place is too late to stop it: it finishes (its
+    output) and releases the lock as usual."""
+    written = filewrite.completed_batches
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if filewrite.completed_batches == written:
+            raise Interrupted(signum)
+
     previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in SIGNALS:
-            previous[signum] = signal.signal(signum, _raise)
+            previous[signum] = signal.signal(signum, stop)
     try:
         path = repo / LOCK_FILE
         fd = _acquire(path, command, shared)
