@@ -287,3 +287,22 @@ def test_add_account_plans_only_what_the_new_account_changes(example_repo: Path,
     shutil.copytree(example_repo, full)
     rendered = runner.invoke(main, ["render", "--repo", str(full)])
     assert rendered.exit_code == 0 and rendered.stdout == "up to date\n", rendered.output
+
+
+def test_an_anchor_in_an_earlier_entry_still_gives_the_right_file(example_repo: Path) -> None:
+    """The shortened round trip leaves out the entries before the last: when the last one (or
+    what follows) refers to an anchor of theirs, the whole file is edited instead."""
+    accounts = example_repo / "accounts.yaml"
+    edit(accounts, "      region: eu-west-1\n", "      region: &home eu-west-1\n")
+    text = accounts.read_text()
+    last = text.index("- name: live")
+    accounts.write_text(text[:last] + text[last:].replace("region: eu-west-1", "region: *home")
+                        .replace("region: eu-central-1", "region: *home", 1))
+    before = accounts.read_text()
+    assert "*home" in before
+    result = add(example_repo, *["qa", "--account-id", "444444444444", "--region", "us-east-1"])
+    assert result.exit_code == 0, result.output
+    after = accounts.read_text()
+    assert len(added_lines(before, after)) == 4
+    assert [(a.name, a.region) for a in load_account_set(example_repo).accounts] == [
+        ("staging", "eu-west-1"), ("live", "eu-west-1"), ("qa", "us-east-1")]
