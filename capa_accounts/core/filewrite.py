@@ -28,6 +28,7 @@ and even then each file is old or new.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -48,6 +49,9 @@ _OLD = ".old"
 SYNC_BATCH = 16
 # POSIX lets sync(2) return before the writes are done; Linux waits for them.
 _SYNC_WAITS = sys.platform.startswith("linux")
+# What link(2) fails with on a file system without hard links (vfat, some FUSE mounts).
+_NO_LINKS = {errno.EPERM, errno.EMLINK, errno.EXDEV, errno.ENOTSUP,
+             getattr(errno, "EOPNOTSUPP", errno.ENOTSUP)}
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                 if hasattr(signal, name))
@@ -116,6 +120,7 @@ class Staged:
         self._done: list[tuple[Path, Path | None]] = []  # (target, its old content's link)
         self._signal: int | None = None
         self._handlers: dict[int, object] = {}
+        self._made: list[Path] = []  # directories this batch created
         self._step = 0
         self._term_at = int(os.environ.get(TERM_ENV, "-1"))
 
@@ -126,7 +131,24 @@ class Staged:
         name = display or str(path)
         tmp = temporary_path(path)
         self._pending[path] = (tmp, name)  # before writing: a failure removes it too
-        _write_new(tmp, _encode(text, name), name, made, fsync=fsync, like=path)
+        if tmp.parent not in made:
+            self._make_directory(tmp.parent, name)
+            made.add(tmp.parent)
+        _write_new(tmp, _encode(text, name), name, fsync=fsync, like=path)
+
+    def _make_directory(self, directory: Path, name: str) -> None:
+        missing = []
+        while not directory.exists() and directory != directory.parent:
+            missing.append(directory)
+            directory = directory.parent
+        for new in reversed(missing):
+            try:
+                new.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as err:
+                raise RenderError(f"cannot write: {err.strerror or err}", name) from err
+            self._made.append(new)
 
     def commit(self, path: Path) -> None:
         """Rename the staged file over ``path``, its old content kept until the batch ends."""
@@ -198,6 +220,11 @@ class Staged:
             else:
                 self.rollback()
             self.discard()
+            if kind is not None:
+                for directory in reversed(self._made):  # deepest first; only if empty
+                    with contextlib.suppress(OSError):
+                        directory.rmdir()
+            self._made.clear()
         finally:
             for signum, handler in self._handlers.items():
                 signal.signal(signum, handler)  # type: ignore[arg-type]
@@ -238,7 +265,9 @@ def _encode(text: str, name: str) -> bytes:
 
 
 def _keep(path: Path) -> Path | None:
-    """A hard link to ``path``'s current content (None when there is none)."""
+    """``path``'s current content under its backup name (None when there is none): a hard
+    link, or where the file system has none, ``path`` itself moved there (it is put in place
+    again by the rename that follows, or by the rollback)."""
     old = backup_path(path)
     try:
         os.link(path, old, follow_symlinks=False)
@@ -246,14 +275,17 @@ def _keep(path: Path) -> Path | None:
         return None
     except FileExistsError:  # a killed run's leftover under this process's id
         os.unlink(old)
-        os.link(path, old, follow_symlinks=False)
+        return _keep(path)
+    except OSError as err:
+        if err.errno not in _NO_LINKS:
+            raise
+        os.replace(path, old)
     return old
 
 
-def _write_new(tmp: Path, data: bytes, name: str, made: set[Path], *, fsync: bool,
-               like: Path) -> None:
+def _write_new(tmp: Path, data: bytes, name: str, *, fsync: bool, like: Path) -> None:
     try:
-        with _created(tmp, made) as fd:
+        with _created(tmp) as fd:
             with contextlib.suppress(FileNotFoundError):
                 info = os.stat(like)
                 os.fchmod(fd, info.st_mode & 0o7777)  # keep the mode the file had
@@ -267,11 +299,8 @@ def _write_new(tmp: Path, data: bytes, name: str, made: set[Path], *, fsync: boo
 
 
 @contextlib.contextmanager
-def _created(tmp: Path, made: set[Path]) -> Iterator[int]:
-    """A new file at ``tmp``; its directory made once per batch, a leftover replaced."""
-    if tmp.parent not in made:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        made.add(tmp.parent)
+def _created(tmp: Path) -> Iterator[int]:
+    """A new file at ``tmp``, a leftover replaced."""
     try:
         fd = os.open(tmp, _CREATE, 0o666)
     except FileExistsError:  # a killed run's leftover, or something planted: never opened
