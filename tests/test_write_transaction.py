@@ -259,3 +259,31 @@ def test_add_account_refuses_a_symlink_out_of_the_repository(example_repo: Path,
     assert result.stderr == ("capa-accounts: accounts.yaml: leads outside the repository "
                              "through a symlink\n")
     assert outside.read_bytes() == text and snapshot(example_repo) == before
+
+
+def test_the_next_add_account_cleans_up_after_a_killed_one(example_repo: Path,
+                                                           tmp_path: Path) -> None:
+    """SIGKILL (no cleanup can run) after 3 of add-account's files are in place: its staged
+    files, the old contents it kept and the lock file stay behind. The next add-account removes
+    them before it reads anything, and leaves what a clean run leaves; a file that only looks
+    similar (no leading dot, another suffix) is the user's and stays."""
+    clean = tmp_path / "clean"
+    shutil.copytree(example_repo, clean)
+    assert add(clean, *QA).exit_code == 0
+    proc = subprocess.run(cli("add-account", *QA, "--repo", str(example_repo)),
+                          capture_output=True, check=False,
+                          env={**os.environ, "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES": "3"})
+    assert proc.returncode == -signal.SIGKILL
+    left = sorted(p.name for p in example_repo.rglob(f"*{TMP_SUFFIX}"))
+    assert any(".old" not in name for name in left), left  # some staged
+    assert any(".old" in name for name in left), left  # and an old content kept
+    assert (example_repo / LOCK_FILE).exists()
+    mine = [example_repo / "notes.capa-accounts-tmp", example_repo / ".notes.capa-accounts-tmp~"]
+    for path in mine:
+        path.write_text("mine\n")
+    result = add(example_repo, *QA)
+    assert result.exit_code == 0, result.output
+    for path in mine:
+        assert path.read_text() == "mine\n"
+        path.unlink()
+    assert snapshot(example_repo) == snapshot(clean)
