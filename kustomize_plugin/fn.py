@@ -124,8 +124,10 @@ def _round_trip_load(text: str, plain: dict[str, Any]) -> Any:
 def _unshared(node: Any, seen: set[int]) -> Any:
     """``node`` with its aliases expanded, as the input layer expands them for the plain path.
 
-    ruamel's round-trip loader returns one object for an anchor and every alias of it (and
-    a merge key ``<<`` shares the merged mapping's values), so a change to one item (a
+    ruamel's round-trip loader returns one object for an anchor and every alias of it
+    (ruamel.yaml constructor.py, BaseConstructor.construct_object: a node constructed once is
+    returned from ``constructed_objects``), and a merge key ``<<`` shares the merged mapping's
+    values, so a change to one item (a
     namespace for a namespaced kind) would appear on another (a cluster-scoped ClusterRole).
     Every mapping or list met a second time, and every mapping with a merge key, becomes a
     copy of its own (comments kept, merged keys written out); no anchor is written again.

@@ -5,9 +5,13 @@ reader waits for a writer to finish and then reads a consistent tree; writers wa
 other and for readers. A command that cannot take it within ``LOCK_TIMEOUT_ENV`` seconds
 (default 60) exits 2 naming the holder. The lock file exists only while a command holds it:
 the last holder removes it, and whoever took a lock on a file that was removed meanwhile (the
-classic race of removing lock files) takes it again on the new file. flock(2) locks go with the
-open file and end when the process does, so a killed holder never leaves the lock held
-(flock(2), Linux man-pages; util-linux flock(1) relies on the same).
+classic race of removing lock files) takes it again on the new file: its open descriptor keeps
+the old inode from being reused, so comparing inode numbers is enough. flock(2) locks go with
+the open file and end when its last descriptor is closed, so a killed holder never leaves the
+lock held (Linux man-pages, man2/flock.2). A reader that leaves converts its shared lock to an
+exclusive one without waiting, which only succeeds when no one else holds it
+(the conversion is not atomic, same page: it may lose the shared lock, which it gives up
+anyway), and only then removes the file.
 
 While the lock is held, SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` so that a command
 stops the same way for each of them: staged files removed, the lock file removed
