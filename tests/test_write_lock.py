@@ -13,8 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
-from test_write_transaction import _render_fleet, snapshot
+from test_write_transaction import _render_fleet, _unshare_mount_works, snapshot
 
 from capa_accounts.cli import main
 from capa_accounts.core.filewrite import TMP_PATTERN, TMP_SUFFIX
@@ -166,3 +167,34 @@ def test_a_symlink_planted_as_the_lock_file_is_not_followed(example_repo: Path,
 def test_the_readme_names_the_temporary_and_lock_file_names() -> None:
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     assert f"`{TMP_PATTERN}`" in readme and f"`{LOCK_FILE}`" in readme
+
+
+READ_ONLY = """
+set -e
+mount -t tmpfs tmpfs "$MNT"
+cp -a "$SRC" "$MNT/repo"
+mount -o remount,ro "$MNT"
+set +e
+"$PY" -m capa_accounts.cli "$@" --repo "$MNT/repo"
+"""
+
+
+@pytest.mark.skipif(not _unshare_mount_works(),
+                    reason="cannot mount a tmpfs in a private mount namespace")
+@pytest.mark.parametrize("command", [["check"], ["render", "--check"], ["render"]])
+def test_a_read_only_checkout_is_read_without_the_lock(example_repo: Path, tmp_path: Path,
+                                                       command: list[str]) -> None:
+    """No lock file can be created where nothing can be written: the readers read anyway (and
+    a writer has nothing to wait for: it fails as it would, exit 2, at the lock)."""
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", READ_ONLY, "sh", *command],
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "MNT": str(mnt), "SRC": str(example_repo),
+                              "PY": sys.executable})
+    if command == ["render"]:
+        assert run.returncode == 2
+        assert run.stderr == (f"capa-accounts: {LOCK_FILE}: cannot create the lock file: "
+                              "Read-only file system\n")
+    else:
+        assert run.returncode == 0, run.stdout + run.stderr
