@@ -122,11 +122,20 @@ def init(directory: Path) -> None:
               help="Write nothing; print a diff and exit 1 if generated files are out of date.")
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    from capa_accounts.kustomize_plugin import generated
-    from capa_accounts.core import model
-    from capa_accounts.kustomize_plugin import render as rendering
+    from capa_accounts.core import lock
 
     repo = _repo(repo)
+    with lock.locked(repo, "render --check" if check_only else "render", shared=check_only):
+        _render(repo, check_only)
+
+
+def _render(repo: Path, check_only: bool) -> None:
+    from capa_accounts.core import model
+    from capa_accounts.kustomize_plugin import generated
+    from capa_accounts.kustomize_plugin import render as rendering
+
+    if not check_only:
+        generated.remove_leftovers(repo)  # a killed run's, before anything is read
     account_set = model.load_account_set(repo)
     for first, later in model.shared_account_ids(account_set):
         click.echo(model.shared_id_warning(first, later), err=True)
@@ -156,11 +165,13 @@ def render(repo: Path, check_only: bool) -> None:
               help="Validate against these CRDs too (file or directory; repeatable).")
 def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[Path, ...]) -> None:
     """Check the trust and namespace invariants and the schemas of the repository."""
+    from capa_accounts.core import lock
     from capa_accounts.hooks import engine
     from capa_accounts.hooks import report as reporting
 
     root = _repo(repo)
-    report = engine.check(root, base_ref=base_ref, crds=crds)
+    with lock.locked(root, "check", shared=True):  # a render's state is read whole
+        report = engine.check(root, base_ref=base_ref, crds=crds)
     anchor = _anchor(fmt)
     if anchor is not None:
         report.findings = [_shifted(f, root, anchor) for f in report.findings]
@@ -200,11 +211,15 @@ def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
 def add_account(name: str, account_id: str, region: str, kubernetes_version: str | None,
                 namespace: str | None, repo: Path) -> None:
     """Add an account to accounts.yaml (comments and layout kept), then render."""
+    from capa_accounts.core import lock
     from capa_accounts.kustomize_plugin import accounts_edit
 
-    for line in accounts_edit.add_account(_repo(repo), name, account_id=account_id,
-                                          region=region, kubernetes_version=kubernetes_version,
-                                          namespace=namespace):
+    repo = _repo(repo)
+    with lock.locked(repo, "add-account"):
+        lines = accounts_edit.add_account(repo, name, account_id=account_id, region=region,
+                                          kubernetes_version=kubernetes_version,
+                                          namespace=namespace)
+    for line in lines:
         click.echo(line)
 
 

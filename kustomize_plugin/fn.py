@@ -15,6 +15,7 @@ written once.
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import MutableMapping
 from io import StringIO
@@ -116,7 +117,46 @@ def _round_trip_load(text: str, plain: dict[str, Any]) -> Any:
         data = _round_trip_yaml().load(text)
     except (RuamelError, ValueError, TypeError):
         return None
+    data = _unshared(data, set())
     return data if _reconcile(data, plain) else None
+
+
+def _unshared(node: Any, seen: set[int]) -> Any:
+    """``node`` with its aliases expanded, as the input layer expands them for the plain path.
+
+    ruamel's round-trip loader returns one object for an anchor and every alias of it
+    (ruamel.yaml constructor.py, BaseConstructor.construct_object: a node constructed once is
+    returned from ``constructed_objects``), and a merge key ``<<`` shares the merged mapping's
+    values, so a change to one item (a
+    namespace for a namespaced kind) would appear on another (a cluster-scoped ClusterRole).
+    Every mapping or list met a second time, and every mapping with a merge key, becomes a
+    copy of its own (comments kept, merged keys written out); no anchor is written again.
+    """
+    from ruamel.yaml.comments import Comment, CommentedMap, CommentedSeq, Format, LineCol
+
+    if not isinstance(node, CommentedMap | CommentedSeq):
+        return node
+    if id(node) in seen or getattr(node, "merge", None):
+        copied: Any = CommentedMap() if isinstance(node, CommentedMap) else CommentedSeq()
+        for attrib in (Comment.attrib, Format.attrib, LineCol.attrib):
+            if hasattr(node, attrib):
+                setattr(copied, attrib, copy.deepcopy(getattr(node, attrib)))
+        if isinstance(node, CommentedMap):
+            for key, value in node.items():  # a merge key's mapping's too
+                copied[key] = value
+        else:
+            copied.extend(node)
+        node = copied
+    seen.add(id(node))
+    if node.anchor.value is not None:
+        node.yaml_set_anchor(None)  # type: ignore[arg-type]
+    keys = list(node.keys()) if isinstance(node, CommentedMap) else range(len(node))
+    for key in keys:
+        value = node[key]
+        expanded = _unshared(value, seen)
+        if expanded is not value:
+            node[key] = expanded
+    return node
 
 
 def _round_trip_yaml() -> Any:

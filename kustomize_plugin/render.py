@@ -8,6 +8,7 @@ compared with the tree and applied to it by ``generated``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -182,14 +183,23 @@ def _check_operator_names(account_set: AccountSet) -> None:
                                  f"{taken[name]!r}: rename one of them", "accounts.yaml", line, col)
 
 
-def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
+def plan(repo: Path, account_set: AccountSet | None = None,
+         only: Iterable[str] | None = None) -> Plan:
+    """Every generated file; with ``only`` (account names), the files of those accounts and
+    the files every account shares (overlays/management, the management stack, Flux's
+    management Kustomization): what adding those accounts changes, as no other account's
+    files depend on the others (``account_items``, ``bootstrap.target_config`` and
+    ``flux.account_kustomization`` read one account and the set's management and
+    credentials)."""
     account_set = account_set or load_account_set(repo)
     operator = account_set.credentials == OPERATOR
     if operator:
         _check_operator_names(account_set)
     base = load_base(repo)
+    names = None if only is None else set(only)
+    accounts = [a for a in account_set.accounts if names is None or a.name in names]
     result = Plan()
-    for account in account_set.accounts:
+    for account in accounts:
         items = account_items(base, account)
         owned = [operator and operator_mode.is_provider_item(i, account) for i in items]
         own = [i for i, mine in zip(items, owned, strict=True) if mine]
@@ -216,7 +226,7 @@ def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
             [bootstrap.management_config(account_set)])
     merged = bootstrap.in_management_account(account_set)
     result.warnings += [bootstrap.merge_note(a) for a in merged]
-    for account in account_set.accounts:
+    for account in accounts:
         if account in merged:
             continue
         path = f"bootstrap/{account.name}.yaml"
@@ -228,10 +238,15 @@ def plan(repo: Path, account_set: AccountSet | None = None) -> Plan:
     flux_docs = [flux.management_kustomization(account_set.credentials)]
     if policy:
         flux_docs.append(flux.admission_kustomization())
-    flux_docs += [flux.account_kustomization(a, bool(policy)) for a in account_set.accounts]
+    flux_docs += [flux.account_kustomization(a, bool(policy)) for a in accounts]
     if operator:
-        flux_docs += [flux.provider_kustomization(a) for a in account_set.accounts]
+        flux_docs += [flux.provider_kustomization(a) for a in accounts]
     for doc in flux_docs:
         result.add(f"clusters/management/{doc['metadata']['name']}.yaml", OVERLAY_HEADER, [doc])
     result.files[".sourceignore"] = OVERLAY_HEADER + flux.SOURCEIGNORE
     return result
+
+
+def account_directories(account: Account) -> list[str]:
+    """The directories that hold only files of ``account`` (and nothing else's)."""
+    return [f"overlays/{account.name}", f"{flux.PROVIDERS_DIR}/{account.name}"]

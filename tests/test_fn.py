@@ -284,3 +284,54 @@ def test_exec_plugin_under_real_kustomize(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     built = [d for d in yaml.safe_load_all(result.stdout) if d]
     assert keyed(built) == keyed(flux_build(PROJECT / "overlays" / "staging"))
+
+
+SHARED_ITEMS = """\
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: &meta
+    name: shared{comment}
+    labels: &labels
+      team: a
+  data: {{a: "1"}}
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRole
+  metadata: *meta
+  rules: []
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRoleBinding
+  metadata:
+    <<: *meta
+    name: shared-binding
+  roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: shared}}
+  subjects: []
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: robot
+    labels: *labels
+"""
+
+
+@pytest.mark.parametrize("comment", ["", "  # the shared metadata"])
+def test_aliases_never_carry_one_items_change_to_another(comment: str) -> None:
+    """`metadata: &meta` shared by a ConfigMap and a ClusterRole (and merged into a
+    ClusterRoleBinding): the namespace the ConfigMap gets stays off the cluster-scoped ones,
+    with a comment in the input (the round-trip path) as without (the plain path)."""
+    text = resource_list(base_items())
+    at = text.index("functionConfig:")
+    text = text[:at] + SHARED_ITEMS.format(comment=comment) + text[at:]
+    out_text, code, message = fn.run(text)
+    assert (code, message) == (0, "")
+    out = yaml.safe_load(out_text)
+    by_name = {(i["kind"], i["metadata"]["name"]): i for i in out["items"]}
+    assert by_name[("ConfigMap", "shared")]["metadata"]["namespace"] == "qa"
+    assert "namespace" not in by_name[("ClusterRole", "shared")]["metadata"]
+    assert "namespace" not in by_name[("ClusterRoleBinding", "shared-binding")]["metadata"]
+    assert by_name[("ClusterRoleBinding", "shared-binding")]["metadata"]["labels"] == \
+        by_name[("ClusterRole", "shared")]["metadata"]["labels"]
+    assert by_name[("ServiceAccount", "robot")]["metadata"]["namespace"] == "qa"
+    assert (comment.strip() in out_text) if comment else "#" not in out_text
+    assert "&" not in out_text and "*meta" not in out_text  # no alias re-shares on the way out
+    plain, _, _ = fn.run(text.replace(comment, "")) if comment else (out_text, 0, "")
+    assert yaml.safe_load(plain) == out  # both paths mean the same

@@ -1,11 +1,13 @@
-"""An interrupted `render` leaves every file old or new, and the next `render` converges.
+"""An interrupted `render` changes nothing (or, killed, leaves every file old or new), and the
+next `render` converges.
 
-Three interruptions: the fault render injects once it has staged every file it writes and put
+The interruptions: the fault render injects once it has staged every file it writes and put
 N of them in place when the test-only environment variable
-CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES is set, a SIGKILL it sends itself at that point
-(CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES: no cleanup runs, 20 seeds), and a SIGKILL from outside
-at a random moment of its writing (10 seeds). The change rendered touches every account:
-three accounts are removed, three added, and every account ID changes.
+CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES is set (a failure: everything is put back), a SIGKILL it
+sends itself at that point (CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES: no cleanup runs, 20 seeds),
+a SIGKILL from outside at a random moment of its writing (10 seeds), and SIGTERM and SIGHUP
+(test_signals.py). The change rendered touches every account: three accounts are removed,
+three added, and every account ID changes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from click.testing import CliRunner
 from capa_accounts.kustomize_plugin import example, generated
 from capa_accounts.kustomize_plugin import render as rendering
 from capa_accounts.cli import main
-from capa_accounts.core.filewrite import TMP_SUFFIX, temporary_path
+from capa_accounts.core.filewrite import TMP_SUFFIX, backup_path, is_temporary, temporary_path
+from capa_accounts.core.lock import LOCK_FILE
 
 ACCOUNTS = 30
 FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
@@ -82,8 +85,9 @@ class States:
         """Every file is its old or its new content (absent counts when that is old or new);
         returns how many changed files are new and how many old."""
         now = snapshot(repo)
+        # A SIGKILL'ed render leaves its temporary files and the (unlocked) lock file.
         stray = [p for p in now if p not in self.old and p not in self.new
-                 and not Path(p).name.endswith(TMP_SUFFIX)]
+                 and not is_temporary(Path(p).name) and p != LOCK_FILE]
         assert not stray, f"{run}: files that are neither old nor new: {stray}"
         new = old = 0
         for path in self.changed:
@@ -100,6 +104,7 @@ class States:
         assert render(repo, "--check") == (0, ""), run
         assert snapshot(repo) == self.new, run
         assert not list(repo.rglob(f"*{TMP_SUFFIX}")), f"{run}: a temporary file is left behind"
+        assert not (repo / LOCK_FILE).exists(), f"{run}: the lock file is left behind"
 
 
 @pytest.fixture(scope="module")
@@ -108,15 +113,16 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> States:
 
 
 @pytest.mark.parametrize("after", ["0", "1", "half", "all-but-one"])
-def test_render_failing_after_n_writes_leaves_old_or_new_and_converges(
+def test_render_failing_after_n_writes_changes_nothing_and_converges(
         states: States, tmp_path: Path, after: str) -> None:
+    """One transaction: the N files already in place (and deleted) are put back."""
     repo = states.fresh(tmp_path / "repo")
     total = len(states.changed)
     writes = {"half": total // 2, "all-but-one": total - 1}.get(after) or int(after)
     code, output = render(repo, env={FAULT_ENV: str(writes)})
     assert code == 2
     assert output.strip().splitlines()[-1].endswith(f"test fault injected after {writes} writes")
-    assert states.assert_old_or_new(repo) == (writes, len(states.changed) - writes)
+    assert snapshot(repo) == states.old  # no temporary file, no lock file either
     assert render(repo, "--check")[0] == 1  # the interrupted render is visible as drift
     states.assert_converges(repo)
 
@@ -149,7 +155,11 @@ def test_render_killed_after_n_writes_leaves_old_or_new_and_converges(
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL, (seed, stderr)
         assert states.assert_old_or_new(repo, f"seed {seed}") == (n, total - n)
-        assert len(_leftovers(repo)) == max(writes - n, 0), f"seed {seed}"
+        staged = [p for p in states.new if temporary_path(repo / p, proc.pid).exists()]
+        backups = {backup_path(repo / p, proc.pid) for p in states.old}
+        assert len(staged) == max(writes - n, 0), f"seed {seed}"
+        assert set(_leftovers(repo)) - {temporary_path(repo / p, proc.pid) for p in staged} \
+            <= backups, f"seed {seed}"
         if not checked and 0 < n < writes:
             checked = True
             # The killed process's staged files break neither check nor render.
@@ -172,9 +182,9 @@ def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
     for seed in range(KILLS // 2):
         repo = states.fresh(tmp_path / f"repo-{seed}")
         first = repo / generated.changes(repo, rendering.plan(repo))[0].path
-        staged = temporary_path(first)
         rng = random.Random(seed)  # noqa: S311 - a reproducible moment, not cryptography
         proc = _render_process(repo)
+        staged = temporary_path(first, proc.pid)
         try:
             deadline = time.monotonic() + 60
             while (proc.poll() is None and time.monotonic() < deadline

@@ -1,10 +1,13 @@
-"""Writing files so that every reader sees the old content or the new, never half a file.
+"""Writing files so that every reader sees the old content or the new, never half a file, and a
+command that fails changes nothing.
 
-A file is staged in a hidden sibling (``temporary_path``: no kustomization lists it, and render
-removes a killed run's leftovers), made durable, then renamed over its target: rename(2) within
-a directory replaces the target atomically (POSIX.1-2017, rename()). A staged file is created
-afresh (``O_EXCL | O_NOFOLLOW``): a symlink planted under its name is never followed out of the
-repository, a killed run's leftover is removed and created again.
+A file is staged in a hidden sibling (``temporary_path``: no kustomization lists it, and the
+next writing command removes a killed run's leftovers), made durable, then renamed over its
+target: rename(2) within a directory replaces the target atomically (POSIX.1-2017, rename()).
+A staged file is created afresh (``O_EXCL | O_NOFOLLOW``): a symlink planted under its name is
+never followed out of the repository, a killed run's leftover is removed and created again.
+Its name carries the process id, so two processes never stage under the same name; it takes
+the mode of the file it replaces (a 0600 file stays 0600).
 
 Durability comes before the first rename, so that even a power cut leaves the old or the new
 content. A few files are fsync'ed one by one. A batch (``stage``: render's hundreds of files)
@@ -13,30 +16,83 @@ is written (sync(2), NOTES): a fsync per file waits for the disk once per file (
 each on the benchmark's machine, more than planning the whole fleet at 1,800 files). The batch
 is then renamed in the caller's order, so a run killed between two renames leaves every file
 old or new, and listed files in place before what lists them.
+
+One transaction per batch: before a file is replaced or deleted, its old content is kept under
+a second temporary name (a hard link, no data copied). A failure, or SIGINT, SIGTERM or SIGHUP
+at any point, puts every file back as it was and removes what was staged: the error then means
+nothing changed. A signal is acted on between two steps, never in the middle of one (a rename
+half done, or the putting back itself). Only SIGKILL (or a power cut) stops a batch halfway,
+and even then each file is old or new.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import FrameType
 
-from capa_accounts.core.errors import RenderError
+from capa_accounts.core.errors import CapaAccountsError, RenderError
 
+# Every temporary name is `.<file name>.<pid>[.old]` + TMP_SUFFIX; TMP_PATTERN matches them all
+# (for .gitignore and the README), ``is_temporary`` tells them apart.
 TMP_SUFFIX = ".capa-accounts-tmp"
+TMP_PATTERN = f".*{TMP_SUFFIX}"
+_OLD = ".old"
 # Below this many files one fsync each costs less than a sync(2), which also flushes whatever
 # else the machine has written.
 SYNC_BATCH = 16
 # POSIX lets sync(2) return before the writes are done; Linux waits for them.
 _SYNC_WAITS = sys.platform.startswith("linux")
+# What link(2) fails with on a file system without hard links (vfat, some FUSE mounts).
+_NO_LINKS = {errno.EPERM, errno.EMLINK, errno.EXDEV, errno.ENOTSUP,
+             getattr(errno, "EOPNOTSUPP", errno.ENOTSUP)}
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                if hasattr(signal, name))
+# Test-only fault injection: the process sends itself SIGTERM at step N of a batch (each file
+# staged is a step, the sync one, then each file put in place or deleted, then the batch's end).
+TERM_ENV = "CAPA_ACCOUNTS_TEST_TERM_AT_STEP"
+# Batches this process has put in place: after one, a signal can no longer mean "nothing
+# changed" (``core.lock``).
+completed_batches = 0
 
 
-def temporary_path(path: Path) -> Path:
-    """Where ``path`` is staged: a hidden sibling no kustomization lists."""
-    return path.with_name(f".{path.name}{TMP_SUFFIX}")
+def temporary_path(path: Path, pid: int | None = None) -> Path:
+    """Where this process (or ``pid``) stages ``path``: a hidden sibling no kustomization lists."""
+    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}{TMP_SUFFIX}")
+
+
+def backup_path(path: Path, pid: int | None = None) -> Path:
+    """Where this process (or ``pid``) keeps ``path``'s old content until its batch ends."""
+    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}{_OLD}{TMP_SUFFIX}")
+
+
+def is_temporary(name: str) -> bool:
+    """A file name of ``temporary_path`` or ``backup_path``, of any process or version."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def remove_leftovers_of(path: Path) -> None:
+    """The temporary files of ``path`` that a killed process left (none may be writing: the
+    caller holds the repository's lock)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if entry.name.startswith(f".{path.name}.") and is_temporary(entry.name):
+                _remove(Path(entry.path))
+
+
+class Interrupted(CapaAccountsError):
+    """A signal stopped a batch; every file it touched is back as it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}: nothing changed")
+        self.signum = signum
 
 
 def atomic_write(path: Path, text: str, display: str | None = None) -> None:
@@ -45,7 +101,7 @@ def atomic_write(path: Path, text: str, display: str | None = None) -> None:
 
 
 def write_all(files: Iterable[tuple[Path, str, str | None]]) -> None:
-    """``stage`` the files, then put each in place in the order given."""
+    """``stage`` the files, then put each in place in the order given: all or nothing."""
     items = list(files)
     with stage(items) as staged:
         for path, _text, _display in items:
@@ -53,50 +109,138 @@ def write_all(files: Iterable[tuple[Path, str, str | None]]) -> None:
 
 
 class Staged:
-    """Files written and durable beside their targets, not yet in place.
+    """Files written and durable beside their targets, not yet in place; a transaction.
 
-    Used as a context manager: whatever was not committed is removed on the way out.
+    Used as a context manager: on the way out after a failure (or a signal, see ``checkpoint``)
+    every committed file is put back as it was; whatever was not committed is removed.
     """
 
     def __init__(self) -> None:
         self._pending: dict[Path, tuple[Path, str]] = {}
+        self._done: list[tuple[Path, Path | None]] = []  # (target, its old content's link)
+        self._signal: int | None = None
+        self._handlers: dict[int, object] = {}
+        self._made: list[Path] = []  # directories this batch created
+        self._step = 0
+        self._term_at = int(os.environ.get(TERM_ENV, "-1"))
 
     def add(self, path: Path, text: str, display: str | None, made: set[Path], *,
             fsync: bool) -> None:
         """Write ``text`` beside ``path``; ``made``: directories this batch already made."""
+        self.checkpoint()
         name = display or str(path)
         tmp = temporary_path(path)
         self._pending[path] = (tmp, name)  # before writing: a failure removes it too
-        _write_new(tmp, _encode(text, name), name, made, fsync=fsync)
+        if tmp.parent not in made:
+            self._make_directory(tmp.parent, name)
+            made.add(tmp.parent)
+        _write_new(tmp, _encode(text, name), name, fsync=fsync, like=path)
+
+    def _make_directory(self, directory: Path, name: str) -> None:
+        missing = []
+        while not directory.exists() and directory != directory.parent:
+            missing.append(directory)
+            directory = directory.parent
+        for new in reversed(missing):
+            try:
+                new.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as err:
+                raise RenderError(f"cannot write: {err.strerror or err}", name) from err
+            self._made.append(new)
 
     def commit(self, path: Path) -> None:
-        """Rename the staged file over ``path``."""
-        tmp, name = self._pending.pop(path)
+        """Rename the staged file over ``path``, its old content kept until the batch ends."""
+        self.checkpoint()
+        tmp, name = self._pending[path]
         try:
+            self._done.append((path, _keep(path)))
             os.replace(tmp, path)
+            del self._pending[path]
         except OSError as err:
-            _remove(tmp)
             raise RenderError(f"cannot write: {err.strerror or err}", name) from err
+
+    def delete(self, path: Path, display: str) -> None:
+        """Remove ``path`` (kept under its backup name until the batch ends)."""
+        self.checkpoint()
+        old = backup_path(path)
+        try:
+            os.replace(path, old)
+        except OSError as err:
+            raise RenderError(f"cannot delete: {err.strerror or err}", display) from err
+        self._done.append((path, old))
+
+    def checkpoint(self) -> None:
+        """Between two steps: stop here if a signal came (``Interrupted``)."""
+        if self._step == self._term_at:
+            os.kill(os.getpid(), signal.SIGTERM)
+        self._step += 1
+        if self._signal is not None:
+            raise Interrupted(self._signal)
+
+    def rollback(self) -> None:
+        """Every committed file back as it was, newest first; a created file removed."""
+        for path, old in reversed(self._done):
+            with contextlib.suppress(OSError):
+                if old is None:
+                    os.unlink(path)
+                else:
+                    os.replace(old, path)
+        self._done.clear()
 
     def discard(self) -> None:
         for tmp, _ in self._pending.values():
             _remove(tmp)
         self._pending.clear()
 
+    def _finish(self) -> None:
+        global completed_batches
+        completed_batches += bool(self._done)
+        for _path, old in self._done:
+            if old is not None:
+                _remove(old)
+        self._done.clear()
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signal = self._signal or signum
+
     def __enter__(self) -> Staged:
+        if not self._handlers and threading.current_thread() is threading.main_thread():
+            for signum in SIGNALS:
+                self._handlers[signum] = signal.signal(signum, self._on_signal)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.discard()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        """A signal after the last step is too late to stop the batch: it is complete, and the
+        command ends as it would have."""
+        try:
+            if kind is None:
+                self._finish()
+            else:
+                self.rollback()
+            self.discard()
+            if kind is not None:
+                for directory in reversed(self._made):  # deepest first; only if empty
+                    with contextlib.suppress(OSError):
+                        directory.rmdir()
+            self._made.clear()
+        finally:
+            for signum, handler in self._handlers.items():
+                signal.signal(signum, handler)  # type: ignore[arg-type]
+            self._handlers.clear()
+        if kind is None and self._step == self._term_at:  # the step after the batch
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def stage(files: Iterable[tuple[Path, str, str | None]]) -> Staged:
     """Write each ``(path, text, display name)`` beside its path and make all of it durable.
 
+    The signals of the batch are caught from here on: use the result as a context manager.
     A failure removes what was staged and raises ``RenderError`` naming the file: no target
     has been touched then.
     """
-    staged = Staged()
+    staged = Staged().__enter__()
     items = list(files)
     each = len(items) < SYNC_BATCH or not _SYNC_WAITS
     made: set[Path] = set()
@@ -105,8 +249,9 @@ def stage(files: Iterable[tuple[Path, str, str | None]]) -> Staged:
             staged.add(path, text, display, made, fsync=each)
         if items and not each:
             os.sync()
-    except BaseException:
-        staged.discard()
+        staged.checkpoint()
+    except BaseException as err:
+        staged.__exit__(type(err), err, err.__traceback__)
         raise
     return staged
 
@@ -119,9 +264,31 @@ def _encode(text: str, name: str) -> bytes:
                           name) from err
 
 
-def _write_new(tmp: Path, data: bytes, name: str, made: set[Path], *, fsync: bool) -> None:
+def _keep(path: Path) -> Path | None:
+    """``path``'s current content under its backup name (None when there is none): a hard
+    link, or where the file system has none, ``path`` itself moved there (it is put in place
+    again by the rename that follows, or by the rollback)."""
+    old = backup_path(path)
     try:
-        with _created(tmp, made) as fd:
+        os.link(path, old, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except FileExistsError:  # a killed run's leftover under this process's id
+        os.unlink(old)
+        return _keep(path)
+    except OSError as err:
+        if err.errno not in _NO_LINKS:
+            raise
+        os.replace(path, old)
+    return old
+
+
+def _write_new(tmp: Path, data: bytes, name: str, *, fsync: bool, like: Path) -> None:
+    try:
+        with _created(tmp) as fd:
+            with contextlib.suppress(FileNotFoundError):
+                info = os.stat(like)
+                os.fchmod(fd, info.st_mode & 0o7777)  # keep the mode the file had
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
@@ -132,11 +299,8 @@ def _write_new(tmp: Path, data: bytes, name: str, made: set[Path], *, fsync: boo
 
 
 @contextlib.contextmanager
-def _created(tmp: Path, made: set[Path]) -> Iterator[int]:
-    """A new file at ``tmp``; its directory made once per batch, a leftover replaced."""
-    if tmp.parent not in made:
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        made.add(tmp.parent)
+def _created(tmp: Path) -> Iterator[int]:
+    """A new file at ``tmp``, a leftover replaced."""
     try:
         fd = os.open(tmp, _CREATE, 0o666)
     except FileExistsError:  # a killed run's leftover, or something planted: never opened

@@ -60,7 +60,7 @@ def _changes(ctx: Context, plan: render.Plan) -> list[generated.Change]:
     prefixes = tuple(f"{top}/" for top in generated.MANAGED_DIRS)
     for rel in ctx.loaded.files:
         if rel.startswith(prefixes) and rel not in plan.files \
-                and not rel.endswith(filewrite.TMP_SUFFIX) \
+                and not filewrite.is_temporary(Path(rel).name) \
                 and generated.has_generated_header(ctx.root / rel):
             out.append(generated.Change(rel, "delete", "", ""))
     return out
