@@ -65,13 +65,21 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Write a complete, rendered example repository (management, staging, live) into DIRECTORY."""
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--here", is_flag=True,
+              help="Into the current directory (the top of a git repository, or empty).")
+def init(directory: Path | None, here: bool) -> None:
+    """Write a complete, rendered example repository (management, staging, live) into DIRECTORY:
+    a new or empty directory, or the top of an existing git repository (no other file is
+    touched; nothing is written if a name init writes exists)."""
     from capa_accounts.kustomize_plugin import example
 
-    written = example.init(directory)
-    click.echo(f"wrote {written} files into {directory}")
+    if (directory is None) == (not here):
+        raise click.UsageError("give DIRECTORY or --here (the current directory), not both"
+                               if here else "give DIRECTORY, or --here for the current directory")
+    target = Path(".") if here or directory is None else directory
+    written = example.init(target)
+    click.echo(f"wrote {written} files into {target}")
 
 
 @main.command()
