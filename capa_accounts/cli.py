@@ -57,7 +57,7 @@ def _repo(path: Path) -> Path:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks of failures.")
-@click.version_option(package_name="capa-accounts")
+@click.version_option(package_name="capa-accounts", prog_name="capa-accounts")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Multi-account CAPA for GitOps: render overlays from accounts.yaml, check the invariants."""
