@@ -111,32 +111,68 @@ def render(repo: Path, check_only: bool) -> None:
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
+REPORT_FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")  # hooks.ci_formats
+
+
+def output_option(func: F) -> F:
+    return click.option("-o", "--output", "output", metavar="FILE",
+                        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+                        help="Write the report to FILE (atomically: old or new, never half) "
+                             "instead of stdout; - is stdout.")(func)
+
+
+def _write_output(output: Path | None, text: str) -> None:
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    from capa_accounts.core import filewrite
+
+    filewrite.atomic_write(output, text, str(output))
+
+
 @main.command()
+@click.argument("source", required=False, metavar="[-]")
 @repo_option
 @click.option("--format", "fmt", default="text", show_default=True,
-              type=click.Choice(["text", "json", "sarif", "github"]), help="Output format.")
+              type=click.Choice(REPORT_FORMATS), help="Output format.")
+@output_option
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--base", "base_ref", metavar="REF",
               help="Also compare with git REF: the change-aware rules (CAPA-D*).")
 @click.option("--crd", "crds", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Validate against these CRDs too (file or directory; repeatable).")
-def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[Path, ...]) -> None:
-    """Check the trust and namespace invariants and the schemas of the repository."""
-    from capa_accounts.hooks import engine
+def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict: bool,
+          base_ref: str | None, crds: tuple[Path, ...]) -> None:
+    """Check the trust and namespace invariants and the schemas of the repository.
+
+    With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
+    YAML documents on stdin instead: every rule about objects, none about repository files.
+    """
+    from capa_accounts.hooks import ci_formats
     from capa_accounts.hooks import report as reporting
 
-    report = engine.check(_repo(repo), base_ref=base_ref, crds=crds)
+    if source is not None and source != "-":
+        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
+    if source == "-":
+        if base_ref:
+            raise click.UsageError("--base compares a repository with git history: not with -")
+        from capa_accounts.hooks import stream
+
+        report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)
+    else:
+        from capa_accounts.hooks import engine
+
+        report = engine.check(_repo(repo), base_ref=base_ref, crds=crds)
     for warning in report.warnings_loading:
         click.echo(f"warning: {warning}", err=True)
-    if fmt == "json":
-        click.echo(reporting.as_json(report), nl=False)
-    elif fmt == "text":
-        color = reporting.color_wanted(sys.stdout, os.environ)  # a terminal, NO_COLOR unset
-        click.echo(reporting.text(report, color=color), nl=False)
-        if sys.stdout.isatty() or report.findings:
-            click.echo(reporting.summary_line(report, color=color), err=not sys.stdout.isatty())
-    else:
-        click.echo(reporting.render_format(report, fmt), nl=False)
+    to_stdout = output is None or str(output) == "-"
+    color = to_stdout and reporting.color_wanted(sys.stdout, os.environ)  # NO_COLOR unset
+    _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color))
+    if fmt == "text" and (report.findings or (to_stdout and sys.stdout.isatty())):
+        click.echo(reporting.summary_line(report, color=color),
+                   err=not (to_stdout and sys.stdout.isatty()))
+    elif not to_stdout:
+        click.echo(reporting.summary_line(report), err=True)
     sys.exit(report.exit_code(strict))
 
 
@@ -196,6 +232,21 @@ def schema(kind: str) -> None:
     from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET
 
     click.echo(json.dumps(ACCOUNT_SET if kind == "accountset" else ACCOUNT_CONFIG, indent=2))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: `eval "$(capa-accounts completion bash)"` in ~/.bashrc
+    (zsh: ~/.zshrc; fish: `capa-accounts completion fish | source` in config.fish)."""
+    from click.shell_completion import get_completion_class
+
+    # click's own scripts (click/shell_completion.py): the shell calls back into capa-accounts
+    # with _CAPA_ACCOUNTS_COMPLETE=<shell>_complete, the variable named after the program.
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - click ships all three
+        raise click.UsageError(f"click has no completion for {shell}")
+    click.echo(cls(main, {}, "capa-accounts", "_CAPA_ACCOUNTS_COMPLETE").source(), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
