@@ -20,7 +20,17 @@ from pathlib import Path
 
 from capa_accounts.hooks import engine
 from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
+from capa_accounts.hooks.graph_model import (
+    ASSUME_ROLE,
+    MANAGEMENT,
+    PRINCIPAL,
+    Edge,
+    Graph,
+    Marked,
+    Node,
+    Span,
+    build,
+)
 from capa_accounts.core import filewrite
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.model import DEFAULT_NAME_SUFFIX
@@ -66,19 +76,30 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
 
     CAPA-T003 (a target's trust) and T004 (the management grant) are written in the bootstrap
     stacks, but what they break is the AssumeRole from the principal to a role: that edge.
+    Spans are looked up by file first, so a finding costs what its own file holds, not the
+    whole fleet (and only the files with findings have their lines found, graph_model.Span).
     """
+    in_file: dict[str, list[Marked]] = defaultdict(list)
+    for item in (*graph.nodes.values(), *graph.edges.values()):
+        for file in dict.fromkeys(s.file for s in item.spans):
+            in_file[file].append(item)
+    stacks_in: dict[str, list[tuple[Span, list[str]]]] = defaultdict(list)
+    for span, roles in graph.trust_stacks:
+        stacks_in[span.file].append((span, roles))
     for finding in findings:
         hit: list[Marked] = []
         if finding.rule == "CAPA-T003":
-            for span, roles in graph.trust_stacks:
+            for span, roles in stacks_in.get(finding.file, ()):
                 if span.holds(finding.file, finding.line):
                     hit += [e for r in roles if (e := graph.edges.get((PRINCIPAL, r, ASSUME_ROLE)))]
         elif finding.rule == "CAPA-T004":
-            edges = [(PRINCIPAL, graph.role_at.get((loc.file, loc.line), ""), ASSUME_ROLE)
-                     for loc in finding.related]
-            hit += [graph.edges[e] for e in edges if e in graph.edges]
+            for loc in finding.related:
+                for line, role in graph.role_at.get(loc.file, ()):
+                    edge = graph.edges.get((PRINCIPAL, role, ASSUME_ROLE))
+                    if edge is not None and line() == loc.line:
+                        hit.append(edge)
         if not hit:
-            hit = [m for m in (*graph.nodes.values(), *graph.edges.values())
+            hit = [m for m in in_file.get(finding.file, ())
                    if any(s.holds(finding.file, finding.line) for s in m.spans)]
         for item in hit:
             item.mark(finding)
