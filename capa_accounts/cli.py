@@ -199,11 +199,21 @@ def add_account(name: str, account_id: str, region: str, kubernetes_version: str
 @repo_option
 @click.option("--format", "fmt", default="mermaid", show_default=True,
               type=click.Choice(["mermaid", "dot"]), help="Mermaid (GitHub) or Graphviz DOT.")
-def graph(repo: Path, fmt: str) -> None:
-    """Draw the trust chain: management principal, roles, identities, namespaces, clusters."""
+@click.option("--account", "accounts", multiple=True, metavar="NAME",
+              help="Only this account's box and what it links to (repeatable).")
+@click.option("--errors-only", is_flag=True, help="Only the broken links (check errors).")
+@output_option
+def graph(repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool,
+          output: Path | None) -> None:
+    """Draw the trust chain: management principal, roles, identities, namespaces, clusters.
+
+    One box per account. Mermaid text over Mermaid's default limits (50,000 characters, 500
+    edges) is refused: select accounts, --errors-only, or --format dot.
+    """
     from capa_accounts.hooks import graph as graphing
 
-    click.echo(graphing.draw(_repo(repo), fmt), nl=False)
+    _write_output(output, graphing.draw(_repo(repo), fmt, accounts=accounts,
+                                        errors_only=errors_only))
 
 
 @main.command()

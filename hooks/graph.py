@@ -60,15 +60,26 @@ STATUS = {"error": ("#d62728", "#fde7e9", "#a50e0e"), "warning": ("#e69500", "#f
 MARK = {"error": "\u2717", "warning": "\u26a0"}
 
 
-def draw(repo: Path, fmt: str) -> str:
-    """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``)."""
+def draw(repo: Path, fmt: str, *, accounts: Iterable[str] = (), errors_only: bool = False,
+         limit: bool = True) -> str:
+    """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``): only the accounts
+    named, only the broken links with ``errors_only``; Mermaid text that Mermaid would not
+    draw is refused (``limit``), with the way out."""
+    from capa_accounts.hooks.graph_select import refuse_oversized_mermaid, select
+
     if fmt not in FORMATS:
         raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
     report, ctx = engine.check_context(repo)
     graph = build(ctx)
     mark(graph, report.findings)
     place(graph)
-    return mermaid(graph) if fmt == "mermaid" else dot(graph)
+    graph = select(graph, accounts, errors_only)
+    if fmt == "dot":
+        return dot(graph)
+    text = mermaid(graph)
+    if limit:
+        refuse_oversized_mermaid(text, len(graph.edges))
+    return text
 
 
 def mark(graph: Graph, findings: Iterable[Finding]) -> None:
