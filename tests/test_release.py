@@ -58,9 +58,12 @@ def test_changelog_and_readme_pin_this_release() -> None:
     assert released and released[0] == VERSION, "the newest CHANGELOG entry is this version"
     assert f"[{VERSION}]: " in changelog  # its link to the tag
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    pins = re.findall(r"(?:rev: |@)(v\d+\.\d+\.\d+\S*?)(?=[\"\s])", readme)
-    assert len(pins) >= 3, pins  # pre-commit, GitHub Actions, GitLab CI, the action
+    pins = re.findall(r"(?:rev: |@)(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)(?![\w.-])", readme)
+    assert len(pins) >= 4, pins  # pre-commit, GitHub Actions, GitLab CI, the action
     assert set(pins) == {f"v{VERSION}"}
+    wheels = re.findall(r"capa_accounts-(\d[^-]*)-py3-none-any\.whl", readme)
+    assert wheels and set(wheels) == {VERSION}
+    assert f"capa-accounts, version {VERSION}" in readme
 
 
 def test_release_procedure_tags_the_pinned_version() -> None:
