@@ -69,14 +69,17 @@ def draw(repo: Path, fmt: str, *, accounts: Iterable[str] = (), errors_only: boo
 
     if fmt not in FORMATS:
         raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
-    report, ctx = engine.check_context(repo)
-    graph = build(ctx)
-    mark(graph, report.findings)
-    place(graph)
-    graph = select(graph, accounts, errors_only)
+    # As for check (engine._without_cycle_collector): the graph holds no cycles, and with
+    # every document alive the collector's runs cost as much as building the graph.
+    with engine._without_cycle_collector():
+        report, ctx = engine.check_context(repo)
+        graph = build(ctx)
+        mark(graph, report.findings)
+        place(graph)
+        graph = select(graph, accounts, errors_only)
+        text = dot(graph) if fmt == "dot" else mermaid(graph)
     if fmt == "dot":
-        return dot(graph)
-    text = mermaid(graph)
+        return text
     if limit:
         refuse_oversized_mermaid(text, len(graph.edges))
     return text
