@@ -101,8 +101,8 @@ def run_action(job: Job) -> int:
         # workflow syntax, jobs.<job_id>.steps[*].shell).
         # The runner splices expressions into the script before bash sees it, as here.
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                               job.substitute(step["run"])], cwd=job.workspace, env=env, capture_output=True,
-                              text=True, timeout=900, check=False)
+                               job.substitute(step["run"])], cwd=job.workspace, env=env,
+                              capture_output=True, text=True, timeout=900, check=False)
         job.logs.append(proc.stdout + proc.stderr)
         if "id" in step:
             job.outputs[step["id"]] = dict(

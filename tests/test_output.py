@@ -95,7 +95,7 @@ def test_junit_counts_errors_as_failures_and_warnings_only_when_strict() -> None
     assert suite is not None
     cases = suite.findall("testcase")
     failed = [c for c in cases if c.find("failure") is not None]
-    errors = sum(c.find("failure").get("type") == "error" for c in failed)  # type: ignore[union-attr]
+    errors = sum(f.get("type") == "error" for c in failed if (f := c.find("failure")) is not None)
     assert int(suite.get("failures", "-1")) == len(failed) == errors >= 2
     assert int(suite.get("tests", "-1")) == len(cases)
     assert all(c.get("classname", "").startswith("CAPA-") for c in cases)

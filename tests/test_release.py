@@ -35,7 +35,8 @@ def test_no_module_writes_a_version_of_its_own() -> None:
     """The version is read back from the installed metadata, never repeated in the code."""
     literal = re.compile(rf"['\"]v?{re.escape(VERSION)}['\"]")
     sources = [*PROJECT.glob("capa_accounts/**/*.py"), *PROJECT.glob("hooks/**/*.py"),
-               *PROJECT.glob("kustomize_plugin/**/*.py"), *PROJECT.glob("kustomize_plugin/example/*")]
+               *PROJECT.glob("kustomize_plugin/**/*.py"),
+               *PROJECT.glob("kustomize_plugin/example/*")]
     assert sources
     offenders = [p.relative_to(PROJECT).as_posix() for p in sources
                  if p.is_file() and literal.search(p.read_text(encoding="utf-8"))]
