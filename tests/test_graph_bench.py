@@ -17,8 +17,9 @@ def test_quick_run_prints_every_row() -> None:
     assert lines[1].split()[:4] == ["accounts", "measure", "runs", "median"]
     for size in ("10", "20"):
         for measure in ("check (whole process), floor of graph",
-                        "graph --format dot (whole process)", "graph --account x3 (Mermaid)"):
+                        "graph --format dot (whole process)", "graph --account x3 (Mermaid)",
+                        "drawing alone after check, in-process (DOT)"):
             assert any(line.startswith(size) and measure in line for line in lines), measure
-    assert any(line.startswith("20/10") and "graph seconds per account" in line
+    assert any(line.startswith("20/10") and "drawing seconds per 1,000 accounts" in line
                for line in lines)
     assert "'must' rows hold" in lines[-1]
