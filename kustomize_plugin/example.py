@@ -86,5 +86,5 @@ def rendered_example() -> dict[str, str]:
         generated.apply(repo, todo)
         rendered = {c.path: (repo / c.path).read_text(encoding="utf-8")
                     for c in todo if c.action != "delete"}
-    return {**files, **dict(sorted(rendered.items(), key=lambda kv: kv[0].endswith(
-        "kustomization.yaml")))}
+    return dict(sorted({**files, **rendered}.items(),
+                       key=lambda kv: kv[0].endswith("kustomization.yaml")))
