@@ -55,7 +55,8 @@ for _ in range(runs):
         g = build(ctx); graph.mark(g, report.findings); graph.place(g); graph.dot(g)
         end = time.perf_counter()
     checks.append(middle - start); draws.append(end - middle)
-print(json.dumps({"check": sorted(checks)[len(checks) // 2], "draw": sorted(draws)[len(draws) // 2]}))
+half = len(checks) // 2
+print(json.dumps({"check": sorted(checks)[half], "draw": sorted(draws)[half]}))
 """
 GRAPH_MUST = 1.5  # graph / check at the same size
 LINEAR_MUST = 1.5  # seconds per account, largest size / smallest size

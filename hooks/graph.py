@@ -31,6 +31,7 @@ from capa_accounts.hooks.graph_model import (
     Span,
     build,
 )
+
 from capa_accounts.core import filewrite
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.model import DEFAULT_NAME_SUFFIX

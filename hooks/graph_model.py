@@ -15,15 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-
 from capa_accounts.hooks import iam_policy as iam
-from capa_accounts.hooks.graph_span import Span, node_lines
 from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.finding import Finding, Severity
+from capa_accounts.hooks.graph_span import Span, node_lines
 from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.trust import stacks
 from capa_accounts.kustomize_plugin import operator_mode as operator
+
 from capa_accounts.core import yamlio
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import (
@@ -181,8 +181,7 @@ class Builder:
         role = self.role(str(obj.get("spec", "roleARN")))
         if role is not None:
             self.graph.edge(role, key, "roleARN", spans=_spans(obj.doc, ("spec", "roleARN")))
-            self.graph.role_at[obj.file].append(
-                (lambda o=obj: o.location(("spec", "roleARN")).line, role))
+            self.graph.role_at[obj.file].append((_role_arn_line(obj), role))
         source = _ref(obj.get("spec", "sourceIdentityRef"))
         if source is not None:
             spans = _spans(obj.doc, ("spec", "sourceIdentityRef"))
@@ -381,6 +380,11 @@ def _selector(selector: dict[str, Any]) -> list[str]:
             values = ",".join(str(v) for v in expr.get("values") or ())
             out.append(f"{expr.get('key')} {expr.get('operator')} {values}".strip())
     return out or ["(empty selector)"]
+
+
+def _role_arn_line(obj: Obj) -> Callable[[], int]:
+    """The line of an identity's roleARN, found when asked (it composes the document)."""
+    return lambda: obj.location(("spec", "roleARN")).line
 
 
 def _doc_span(obj: Obj) -> Span:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from capa_accounts.hooks.graph_model import MANAGEMENT, Edge, Graph
+
 from capa_accounts.core.errors import InputError
-from capa_accounts.hooks.graph_model import MANAGEMENT, Graph
 
 # Mermaid's defaults (mermaid-js/mermaid packages/mermaid/src/schemas/config.schema.yaml:
 # maxTextSize 50000, "The maximum allowed size of the users text diagram"; maxEdges 500):
@@ -63,10 +64,10 @@ def _errors(graph: Graph) -> Graph:
     return _subgraph(graph, keep, edges)
 
 
-def _subgraph(graph: Graph, keep: set[str], edges: dict[tuple[str, str, str], object]) -> Graph:
+def _subgraph(graph: Graph, keep: set[str], edges: dict[tuple[str, str, str], Edge]) -> Graph:
     part = Graph(groups=dict(graph.groups), undrawn=graph.undrawn)
     part.nodes = {k: n for k, n in graph.nodes.items() if k in keep}
-    part.edges = edges  # type: ignore[assignment]
+    part.edges = edges
     part.linked = {k[:2] for k in edges}
     return part
 

@@ -13,12 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from capa_accounts.core import yamlio
 from capa_accounts.hooks import engine
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.repository import Loaded, Source
 from capa_accounts.hooks.rules import all_rules, run_rules
+
+from capa_accounts.core import yamlio
 
 NAME = "stdin"
 OVERLAY = "stdin"  # the documents are one build's output, as a kustomization's are

@@ -8,9 +8,9 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from capa_accounts.core import filewrite, version
-
 from capa_accounts.kustomize_plugin import generated, render
+
+from capa_accounts.core import filewrite, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema.accountset import ACCOUNT_SET
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from capa_accounts.hooks import graph_select
+from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner, Result
 from conftest import edit
 from test_graph import parse_dot, parse_mermaid
 
 from capa_accounts.cli import main
-from capa_accounts.hooks import graph_select
-from capa_accounts.kustomize_plugin import example
 
 IDENTITY_STAGING = "overlays/staging/identity.yaml"
 

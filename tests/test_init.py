@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner, Result
 
 from capa_accounts.cli import main
-from capa_accounts.kustomize_plugin import example
 
 GIT = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
 

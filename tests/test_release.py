@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner
 from conftest import PROJECT
 
 from capa_accounts.cli import main
 from capa_accounts.core import version
-from capa_accounts.kustomize_plugin import example
 
 PYPROJECT = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
 VERSION = PYPROJECT["project"]["version"]
