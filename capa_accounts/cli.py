@@ -78,10 +78,10 @@ def _remember(root: Path, anchor: Path | None) -> None:
 def _anchor(fmt: str) -> Path | None:
     obj = click.get_current_context().find_root().obj or {}
     anchor, root = obj.get("anchor"), obj.get("root")
-    if fmt in ("sarif", "github") and root is not None:
+    if fmt in ("sarif", "github", "gitlab") and root is not None:
         from capa_accounts.core import reporoot
 
-        # GitHub resolves both against the top of the checkout, wherever check ran.
+        # GitHub and GitLab resolve paths against the top of the checkout, wherever check ran.
         anchor = reporoot.git_top(Path(root).resolve()) or anchor
     return anchor
 
@@ -99,7 +99,7 @@ def _shift_error(ctx: click.Context, err: CapaAccountsError) -> None:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks of failures.")
-@click.version_option(package_name="capa-accounts")
+@click.version_option(package_name="capa-accounts", prog_name="capa-accounts")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Multi-account CAPA for GitOps: render overlays from accounts.yaml, check the invariants."""
@@ -107,13 +107,21 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Write a complete, rendered example repository (management, staging, live) into DIRECTORY."""
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--here", is_flag=True,
+              help="Into the current directory (the top of a git repository, or empty).")
+def init(directory: Path | None, here: bool) -> None:
+    """Write a complete, rendered example repository (management, staging, live) into DIRECTORY:
+    a new or empty directory, or the top of an existing git repository (no other file is
+    touched; nothing is written if a name init writes exists)."""
     from capa_accounts.kustomize_plugin import example
 
-    written = example.init(directory)
-    click.echo(f"wrote {written} files into {directory}")
+    if (directory is None) == (not here):
+        raise click.UsageError("give DIRECTORY or --here (the current directory), not both"
+                               if here else "give DIRECTORY, or --here for the current directory")
+    target = Path(".") if here or directory is None else directory
+    written = example.init(target)
+    click.echo(f"wrote {written} files into {target}")
 
 
 @main.command()
@@ -154,38 +162,74 @@ def _render(repo: Path, check_only: bool) -> None:
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
+REPORT_FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")  # hooks.ci_formats
+
+
+def output_option(func: F) -> F:
+    return click.option("-o", "--output", "output", metavar="FILE",
+                        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+                        help="Write the report to FILE (atomically: old or new, never half) "
+                             "instead of stdout; - is stdout.")(func)
+
+
+def _write_output(output: Path | None, text: str) -> None:
+    if output is None or str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    from capa_accounts.core import filewrite
+
+    filewrite.atomic_write(output, text, str(output))
+
+
 @main.command()
+@click.argument("source", required=False, metavar="[-]")
 @repo_option
 @click.option("--format", "fmt", default="text", show_default=True,
-              type=click.Choice(["text", "json", "sarif", "github"]), help="Output format.")
+              type=click.Choice(REPORT_FORMATS), help="Output format.")
+@output_option
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
 @click.option("--base", "base_ref", metavar="REF",
               help="Also compare with git REF: the change-aware rules (CAPA-D*).")
 @click.option("--crd", "crds", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Validate against these CRDs too (file or directory; repeatable).")
-def check(repo: Path, fmt: str, strict: bool, base_ref: str | None, crds: tuple[Path, ...]) -> None:
-    """Check the trust and namespace invariants and the schemas of the repository."""
-    from capa_accounts.core import lock
-    from capa_accounts.hooks import engine
+def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict: bool,
+          base_ref: str | None, crds: tuple[Path, ...]) -> None:
+    """Check the trust and namespace invariants and the schemas of the repository.
+
+    With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
+    YAML documents on stdin instead: every rule about objects, none about repository files.
+    """
+    from capa_accounts.hooks import ci_formats
     from capa_accounts.hooks import report as reporting
 
-    root = _repo(repo)
-    with lock.locked(root, "check", shared=True):  # a render's state is read whole
-        report = engine.check(root, base_ref=base_ref, crds=crds)
-    anchor = _anchor(fmt)
-    if anchor is not None:
-        report.findings = [_shifted(f, root, anchor) for f in report.findings]
+    if source is not None and source != "-":
+        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
+    if source == "-":
+        if base_ref:
+            raise click.UsageError("--base compares a repository with git history: not with -")
+        from capa_accounts.hooks import stream
+
+        report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)
+    else:
+        from capa_accounts.core import lock
+        from capa_accounts.hooks import engine
+
+        root = _repo(repo)
+        with lock.locked(root, "check", shared=True):  # a render's state is read whole
+            report = engine.check(root, base_ref=base_ref, crds=crds)
+        anchor = _anchor(fmt)
+        if anchor is not None:
+            report.findings = [_shifted(f, root, anchor) for f in report.findings]
     for warning in report.warnings_loading:
         click.echo(f"warning: {warning}", err=True)
-    if fmt == "json":
-        click.echo(reporting.as_json(report), nl=False)
-    elif fmt == "text":
-        color = reporting.color_wanted(sys.stdout, os.environ)  # a terminal, NO_COLOR unset
-        click.echo(reporting.text(report, color=color), nl=False)
-        if sys.stdout.isatty() or report.findings:
-            click.echo(reporting.summary_line(report, color=color), err=not sys.stdout.isatty())
-    else:
-        click.echo(reporting.render_format(report, fmt), nl=False)
+    to_stdout = output is None or str(output) == "-"
+    color = to_stdout and reporting.color_wanted(sys.stdout, os.environ)  # NO_COLOR unset
+    _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color))
+    if fmt == "text" and (report.findings or (to_stdout and sys.stdout.isatty())):
+        click.echo(reporting.summary_line(report, color=color),
+                   err=not (to_stdout and sys.stdout.isatty()))
+    elif not to_stdout:
+        click.echo(reporting.summary_line(report), err=True)
     sys.exit(report.exit_code(strict))
 
 
@@ -227,11 +271,21 @@ def add_account(name: str, account_id: str, region: str, kubernetes_version: str
 @repo_option
 @click.option("--format", "fmt", default="mermaid", show_default=True,
               type=click.Choice(["mermaid", "dot"]), help="Mermaid (GitHub) or Graphviz DOT.")
-def graph(repo: Path, fmt: str) -> None:
-    """Draw the trust chain: management principal, roles, identities, namespaces, clusters."""
+@click.option("--account", "accounts", multiple=True, metavar="NAME",
+              help="Only this account's box and what it links to (repeatable).")
+@click.option("--errors-only", is_flag=True, help="Only the broken links (check errors).")
+@output_option
+def graph(repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool,
+          output: Path | None) -> None:
+    """Draw the trust chain: management principal, roles, identities, namespaces, clusters.
+
+    One box per account. Mermaid text over Mermaid's default limits (50,000 characters, 500
+    edges) is refused: select accounts, --errors-only, or --format dot.
+    """
     from capa_accounts.hooks import graph as graphing
 
-    click.echo(graphing.draw(_repo(repo), fmt), nl=False)
+    _write_output(output, graphing.draw(_repo(repo), fmt, accounts=accounts,
+                                        errors_only=errors_only))
 
 
 @main.command()
@@ -260,6 +314,21 @@ def schema(kind: str) -> None:
     from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET
 
     click.echo(json.dumps(ACCOUNT_SET if kind == "accountset" else ACCOUNT_CONFIG, indent=2))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: `eval "$(capa-accounts completion bash)"` in ~/.bashrc
+    (zsh: ~/.zshrc; fish: `capa-accounts completion fish | source` in config.fish)."""
+    from click.shell_completion import get_completion_class
+
+    # click's own scripts (click/shell_completion.py): the shell calls back into capa-accounts
+    # with _CAPA_ACCOUNTS_COMPLETE=<shell>_complete, the variable named after the program.
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - click ships all three
+        raise click.UsageError(f"click has no completion for {shell}")
+    click.echo(cls(main, {}, "capa-accounts", "_CAPA_ACCOUNTS_COMPLETE").source(), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

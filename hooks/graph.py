@@ -20,7 +20,18 @@ from pathlib import Path
 
 from capa_accounts.hooks import engine
 from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.graph_model import ASSUME_ROLE, MANAGEMENT, PRINCIPAL, Edge, Graph, Marked, Node, build
+from capa_accounts.hooks.graph_model import (
+    ASSUME_ROLE,
+    MANAGEMENT,
+    PRINCIPAL,
+    Edge,
+    Graph,
+    Marked,
+    Node,
+    Span,
+    build,
+)
+
 from capa_accounts.core import filewrite
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
@@ -50,15 +61,29 @@ STATUS = {"error": ("#d62728", "#fde7e9", "#a50e0e"), "warning": ("#e69500", "#f
 MARK = {"error": "\u2717", "warning": "\u26a0"}
 
 
-def draw(repo: Path, fmt: str) -> str:
-    """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``)."""
+def draw(repo: Path, fmt: str, *, accounts: Iterable[str] = (), errors_only: bool = False,
+         limit: bool = True) -> str:
+    """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``): only the accounts
+    named, only the broken links with ``errors_only``; Mermaid text that Mermaid would not
+    draw is refused (``limit``), with the way out."""
+    from capa_accounts.hooks.graph_select import refuse_oversized_mermaid, select
+
     if fmt not in FORMATS:
         raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
-    report, ctx = engine.check_context(repo)
-    graph = build(ctx)
-    mark(graph, report.findings)
-    place(graph)
-    return mermaid(graph) if fmt == "mermaid" else dot(graph)
+    # As for check (engine._without_cycle_collector): the graph holds no cycles, and with
+    # every document alive the collector's runs cost as much as building the graph.
+    with engine._without_cycle_collector():
+        report, ctx = engine.check_context(repo)
+        graph = build(ctx)
+        mark(graph, report.findings)
+        place(graph)
+        graph = select(graph, accounts, errors_only)
+        text = dot(graph) if fmt == "dot" else mermaid(graph)
+    if fmt == "dot":
+        return text
+    if limit:
+        refuse_oversized_mermaid(text, len(graph.edges))
+    return text
 
 
 def mark(graph: Graph, findings: Iterable[Finding]) -> None:
@@ -66,19 +91,30 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
 
     CAPA-T003 (a target's trust) and T004 (the management grant) are written in the bootstrap
     stacks, but what they break is the AssumeRole from the principal to a role: that edge.
+    Spans are looked up by file first, so a finding costs what its own file holds, not the
+    whole fleet (and only the files with findings have their lines found, graph_model.Span).
     """
+    in_file: dict[str, list[Marked]] = defaultdict(list)
+    for item in (*graph.nodes.values(), *graph.edges.values()):
+        for file in dict.fromkeys(s.file for s in item.spans):
+            in_file[file].append(item)
+    stacks_in: dict[str, list[tuple[Span, list[str]]]] = defaultdict(list)
+    for span, roles in graph.trust_stacks:
+        stacks_in[span.file].append((span, roles))
     for finding in findings:
         hit: list[Marked] = []
         if finding.rule == "CAPA-T003":
-            for span, roles in graph.trust_stacks:
+            for span, roles in stacks_in.get(finding.file, ()):
                 if span.holds(finding.file, finding.line):
                     hit += [e for r in roles if (e := graph.edges.get((PRINCIPAL, r, ASSUME_ROLE)))]
         elif finding.rule == "CAPA-T004":
-            edges = [(PRINCIPAL, graph.role_at.get((loc.file, loc.line), ""), ASSUME_ROLE)
-                     for loc in finding.related]
-            hit += [graph.edges[e] for e in edges if e in graph.edges]
+            for loc in finding.related:
+                for line, role in graph.role_at.get(loc.file, ()):
+                    edge = graph.edges.get((PRINCIPAL, role, ASSUME_ROLE))
+                    if edge is not None and line() == loc.line:
+                        hit.append(edge)
         if not hit:
-            hit = [m for m in (*graph.nodes.values(), *graph.edges.values())
+            hit = [m for m in in_file.get(finding.file, ())
                    if any(s.holds(finding.file, finding.line) for s in m.spans)]
         for item in hit:
             item.mark(finding)

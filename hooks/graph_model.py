@@ -10,15 +10,15 @@ namespaces its ``allowedNamespaces`` admits, the control planes there; in operat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import yaml
 
 from capa_accounts.hooks import iam_policy as iam
 from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.finding import Finding, Severity
+from capa_accounts.hooks.graph_span import Span, node_lines
 from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.trust import stacks
@@ -44,24 +44,6 @@ NODE_KIND = {CONTROLLER_IDENTITY: "controller", STATIC_IDENTITY: "static",
              ROLE_IDENTITY: "identity"}
 # The objects of one cluster besides its control plane: a finding on any of them marks it.
 CLUSTER_KINDS = ("Cluster", "AWSManagedCluster", "MachinePool", "AWSManagedMachinePool")
-
-
-@dataclass(frozen=True)
-class Span:
-    """Lines ``first``..``last`` (1-based, inclusive) of a repository file."""
-
-    file: str
-    first: int
-    last: int
-
-    def holds(self, file: str, line: int) -> bool:
-        return file == self.file and self.first <= line <= self.last
-
-    @classmethod
-    def of(cls, file: str, start: yaml.Node, end: yaml.Node) -> Span:
-        # end_mark is just past the node: at column 0 it is already the next line.
-        last = end.end_mark.line + (0 if end.end_mark.column == 0 else 1)
-        return cls(file, start.start_mark.line + 1, max(last, start.start_mark.line + 1))
 
 
 @dataclass
@@ -103,9 +85,12 @@ class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
     undrawn: int = 0  # findings on nothing drawn
-    # Where CAPA-T004 and T003 point: an identity's roleARN line; a target stack's roles.
-    role_at: dict[tuple[str, int], str] = field(default_factory=dict)
+    # Where CAPA-T004 and T003 point: an identity's roleARN line (by file: the line is found
+    # only for a finding in that file); a target stack's roles.
+    role_at: dict[str, list[tuple[Callable[[], int], str]]] = field(
+        default_factory=lambda: defaultdict(list))
     trust_stacks: list[tuple[Span, list[str]]] = field(default_factory=list)
+    linked: set[tuple[str, str]] = field(default_factory=set)  # (source, target) of any edge
 
     def node(self, key: str, kind: str, lines: Iterable[str], group: str = "", *,
              missing: bool = False) -> Node:
@@ -117,6 +102,7 @@ class Graph:
         edge = self.edges.setdefault((source, target, label), Edge(
             source=source, target=target, label=label, dashed=dashed))
         edge.spans.extend(spans)
+        self.linked.add((source, target))
         return edge
 
 
@@ -135,7 +121,11 @@ class Builder:
         # Hand-written: whom the management stacks grant AssumeRole ("role/<name>", "user/...").
         self.granted = iam.Principal.of_management([m.data for m in self.stacks.management]).names
         self.declared = ctx.account_set.accounts if ctx.account_set else ()
+        self.by_account_id: dict[str, Account] = {}
+        for account in self.declared:
+            self.by_account_id.setdefault(account.account_id, account)
         self.reconciled: set[str] = set()  # control planes an operator provider reconciles
+        self._watched: dict[str | None, list[Obj]] | None = None
 
     def account_group(self, account: Account) -> str:
         key = f"account/{account.name}"
@@ -144,9 +134,9 @@ class Builder:
 
     def aws_group(self, account_id: str) -> str:
         """The box of an AWS account: the declared account with that ID, else the bare ID."""
-        for account in self.declared:
-            if account.account_id == account_id:
-                return self.account_group(account)
+        account = self.by_account_id.get(account_id)
+        if account is not None:
+            return self.account_group(account)
         self.graph.groups.setdefault(f"aws/{account_id}", f"AWS account {account_id}")
         return f"aws/{account_id}"
 
@@ -190,8 +180,7 @@ class Builder:
         role = self.role(str(obj.get("spec", "roleARN")))
         if role is not None:
             self.graph.edge(role, key, "roleARN", spans=_spans(obj.doc, ("spec", "roleARN")))
-            where = obj.location(("spec", "roleARN"))
-            self.graph.role_at[(where.file, where.line)] = role
+            self.graph.role_at[obj.file].append((_role_arn_line(obj), role))
         source = _ref(obj.get("spec", "sourceIdentityRef"))
         if source is not None:
             spans = _spans(obj.doc, ("spec", "sourceIdentityRef"))
@@ -258,11 +247,19 @@ class Builder:
             path: PathT = ("spec", "manager", "additionalArgs")
             spans = _spans(obj.doc, path) if obj.has(*path) else []
             label = f"watch-filter {value}" if value is not None else "no --watch-filter"
+            for cp in (self.control_planes_watched(str(value)) if value is not None
+                       else self.ctx.control_planes()):
+                self.reconciled.add(_cp_key(cp))
+                self.graph.edge(key, self.namespace(namespace_of(cp)), label,
+                                dashed=value is None, spans=spans)
+
+    def control_planes_watched(self, label: str) -> list[Obj]:
+        """The control planes labelled for a provider's watch filter: indexed once."""
+        if self._watched is None:
+            self._watched = defaultdict(list)
             for cp in self.ctx.control_planes():
-                if value is None or _watch_label(cp) == str(value):
-                    self.reconciled.add(_cp_key(cp))
-                    self.graph.edge(key, self.namespace(namespace_of(cp)), label,
-                                    dashed=value is None, spans=spans)
+                self._watched[_watch_label(cp)].append(cp)
+        return self._watched.get(label, [])
 
     def control_planes(self) -> None:
         for cp in self.ctx.control_planes():
@@ -278,8 +275,7 @@ class Builder:
             if ref and ref[0] == ROLE_IDENTITY and ident is not None and admits(
                     self.ctx, ident.get("spec", "allowedNamespaces"), namespace_of(cp)):
                 # Admitted by a selector or by everything: the chain passes the namespace too.
-                if not any(s == f"identity/{ident.name}" and t == ns for s, t, _ in
-                           self.graph.edges):
+                if (f"identity/{ident.name}", ns) not in self.graph.linked:
                     self.graph.edge(f"identity/{ident.name}", ns, "allowedNamespaces",
                                     spans=_spans(ident.doc, ("spec", "allowedNamespaces")))
                 self.graph.edge(ns, key, "identityRef", spans=spans)
@@ -308,19 +304,22 @@ class Builder:
                 node.spans += _spans(account_set.document, ("spec", "management"))
             for role in roles:
                 self.graph.edge(PRINCIPAL, role, ASSUME_ROLE)
+        by_group: dict[str, list[str]] = defaultdict(list)
+        by_name: dict[str, list[str]] = defaultdict(list)
+        for role in roles:
+            by_group[self.graph.nodes[role].group].append(role)
+            by_name[role.rsplit("/", 1)[-1]].append(role)
         for stack, account in self.stacks.targets:
             if account is not None:
-                group = self.account_group(account)
-                mine = [r for r in roles if self.graph.nodes[r].group == group]
+                mine = list(by_group.get(self.account_group(account), ()))
             else:  # a hand-written stack names no account: it creates every role of its name
-                mine = [r for r in roles if r.endswith(f"/{iam.controllers_role(stack.data)}")]
+                mine = list(by_name.get(iam.controllers_role(stack.data), ()))
             for role in mine:
                 self.graph.nodes[role].spans.append(_doc_span(stack))
             self.graph.trust_stacks.append((_doc_span(stack), mine))
         for account in self.declared:  # its settings in accounts.yaml land on its role
-            for role in roles:
-                if self.graph.nodes[role].group == f"account/{account.name}":
-                    self.graph.nodes[role].spans += _account_spans(self.ctx, account)
+            for role in by_group.get(f"account/{account.name}", ()):
+                self.graph.nodes[role].spans += _account_spans(self.ctx, account)
 
     def attach_objects(self) -> None:
         """Namespace objects, and the other objects of a cluster, mark their node too."""
@@ -382,8 +381,13 @@ def _selector(selector: dict[str, Any]) -> list[str]:
     return out or ["(empty selector)"]
 
 
+def _role_arn_line(obj: Obj) -> Callable[[], int]:
+    """The line of an identity's roleARN, found when asked (it composes the document)."""
+    return lambda: obj.location(("spec", "roleARN")).line
+
+
 def _doc_span(obj: Obj) -> Span:
-    return Span.of(obj.file, obj.doc.node, obj.doc.node)
+    return Span.lazy(obj.file, lambda: node_lines(obj.doc.node, obj.doc.node))
 
 
 def _account_spans(ctx: Context, account: Account) -> list[Span]:
@@ -393,7 +397,9 @@ def _account_spans(ctx: Context, account: Account) -> list[Span]:
 
 def _spans(doc: yamlio.Document, path: PathT, *, key_only: bool = False) -> list[Span]:
     """The lines of the key at ``path`` through the end of its value (or the key's line)."""
-    key, value = yamlio.node_at(doc.node, path)
-    start = key if key is not None else value
-    line = start.start_mark.line + 1
-    return [Span(doc.file, line, line) if key_only else Span.of(doc.file, start, value)]
+    def find() -> tuple[int, int]:
+        key, value = yamlio.node_at(doc.node, path)
+        start = key if key is not None else value
+        line = start.start_mark.line + 1
+        return (line, line) if key_only else node_lines(start, value)
+    return [Span.lazy(doc.file, find)]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from importlib import resources
 from pathlib import Path
 
-from capa_accounts.core import filewrite
-
 from capa_accounts.kustomize_plugin import generated, render
+
+from capa_accounts.core import filewrite, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema.accountset import ACCOUNT_SET
 
@@ -19,12 +21,19 @@ def example_files() -> dict[str, str]:
     """The hand-edited files of the example: accounts.yaml, base/ and the pre-commit config."""
     root = resources.files("capa_accounts.kustomize_plugin") / "example"
     files = {"accounts.yaml": (root / "accounts.yaml").read_text(encoding="utf-8"),
-             ".pre-commit-config.yaml": (root / "pre-commit-config.yaml").read_text(
-                 encoding="utf-8"),
+             ".pre-commit-config.yaml": pre_commit_config(),
              SCHEMA_FILE: schema_text()}
     for entry in sorted((root / "base").iterdir(), key=lambda e: e.name):
         files[f"base/{entry.name}"] = entry.read_text(encoding="utf-8")
     return files
+
+
+def pre_commit_config(tag: str | None = None) -> str:
+    """The pre-commit config ``init`` writes, pinned to ``tag`` (default: the release tag of
+    the running capa-accounts, so that the hooks check as the tool that wrote the repository)."""
+    root = resources.files("capa_accounts.kustomize_plugin") / "example"
+    text = (root / "pre-commit-config.yaml").read_text(encoding="utf-8")
+    return text.replace("{release_tag}", tag or version.release_tag())
 
 
 def schema_text() -> str:
@@ -32,21 +41,50 @@ def schema_text() -> str:
 
 
 def init(directory: Path) -> int:
-    """Write the example into an empty or new directory and render it; returns files written.
+    """Write the example into ``directory`` and render it; returns the number of files written.
 
-    Only a new or empty directory is written to, so no file of the new repository can be a
-    symlink leading out of it (the repository is DIRECTORY itself, wherever the user put it).
+    ``directory`` is new, empty, or the top of an existing git repository (it holds ``.git``).
+    In a repository, no file is touched but those init writes, and init refuses (writing
+    nothing) when any top-level name it would write exists already (``accounts.yaml``,
+    ``base/``, ``overlays/``, ...), so no file of the example can be a symlink leading out of
+    the repository or a hand-written file render would overwrite.
     """
     try:
-        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-            raise InputError("exists and is not empty: init writes only into a new or empty "
-                             "directory", str(directory))
+        existing = directory.exists()
+        if existing and not directory.is_dir():
+            raise InputError("exists and is not a directory", str(directory))
+        if existing and any(directory.iterdir()) and not os.path.lexists(directory / ".git"):
+            raise InputError("exists, is not empty and is not the top of a git repository: init "
+                             "writes into a new or empty directory, or beside .git", str(directory))
+    except OSError as err:
+        raise InputError(f"cannot read the directory: {err.strerror or err}",
+                         str(directory)) from err
+    files = rendered_example()
+    taken = sorted({rel.split("/", 1)[0] for rel in files
+                    if os.path.lexists(directory / rel.split("/", 1)[0])})
+    if taken:
+        raise InputError(f"{', '.join(taken)} already exist{'s' if len(taken) == 1 else ''}: "
+                         "init writes only files that are not there, and nothing was written",
+                         str(directory))
+    try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"cannot create the directory: {err.strerror or err}",
                          str(directory)) from err
-    files = example_files()
     filewrite.write_all((directory / rel, text, rel) for rel, text in files.items())
-    todo = generated.changes(directory, render.plan(directory))
-    generated.apply(directory, todo)
-    return len(files) + len(todo)
+    return len(files)
+
+
+def rendered_example() -> dict[str, str]:
+    """Every file of the example repository, hand-edited and rendered, in write order (listed
+    files before the kustomizations that list them), made in a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="capa-accounts-init-") as scratch:
+        repo = Path(scratch)
+        files = example_files()
+        filewrite.write_all((repo / rel, text, rel) for rel, text in files.items())
+        todo = generated.changes(repo, render.plan(repo))
+        generated.apply(repo, todo)
+        rendered = {c.path: (repo / c.path).read_text(encoding="utf-8")
+                    for c in todo if c.action != "delete"}
+    return dict(sorted({**files, **rendered}.items(),
+                       key=lambda kv: kv[0].endswith("kustomization.yaml")))

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT, edit, line_of
 
+from capa_accounts.core import version
+
 GIT = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
 
 
@@ -47,18 +49,27 @@ def pre_commit(repo: Path, home: Path, *args: str) -> subprocess.CompletedProces
     )
 
 
+def _release_clone(tmp_path: Path) -> Path:
+    """A local clone of this repository whose HEAD carries the release tag, as the README's
+    release procedure makes it: pre-commit fetches `repo:` at `rev:` with git, offline."""
+    clone = tmp_path / "capa-accounts.git"
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(PROJECT), str(clone)], check=True)
+    subprocess.run([*GIT, "-C", str(clone), "tag", "-f", "-a", version.release_tag(), "-m",
+                    "release"], check=True, capture_output=True)
+    return clone
+
+
 @pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
 def test_hooks_pass_on_init_and_catch_an_injected_defect(
-    example_repo: Path, pre_commit_home: Path
+    example_repo: Path, pre_commit_home: Path, tmp_path: Path
 ) -> None:
     config = example_repo / ".pre-commit-config.yaml"
     text = config.read_text()
-    assert "repo: https://github.com/capa-accounts/capa-accounts" in text  # what init writes
-    config.write_text(
-        text.replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT)).replace(
-            "rev: v0.1.0", f"rev: {_head()}"
-        )
-    )
+    # What init writes, unchanged but for where the repository is: its rev is the release.
+    assert "repo: https://github.com/capa-accounts/capa-accounts\n" in text
+    assert f"    rev: {version.release_tag()}\n" in text
+    config.write_text(text.replace("https://github.com/capa-accounts/capa-accounts",
+                                   str(_release_clone(tmp_path))))
     subprocess.run(["git", "init", "-q", str(example_repo)], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "add", "-A"], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "commit", "-qm", "init"], check=True)
@@ -83,7 +94,7 @@ def _install_hooks(repo: Path, home: Path) -> dict[str, str]:
     config.write_text(
         config.read_text()
         .replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT))
-        .replace("rev: v0.1.0", f"rev: {_head()}")
+        .replace(f"rev: {version.release_tag()}", f"rev: {_head()}")
     )
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
            "PRE_COMMIT_COLOR": "never"}
@@ -187,3 +198,20 @@ def test_whole_repository_hooks_run_on_every_commit() -> None:
     # The near miss: the per-file hooks keep their file filters.
     assert offered["capa-accounts-build"]["files"] and "always_run" not in offered[
         "capa-accounts-scan-secrets"]
+
+
+@pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
+def test_a_rev_that_is_no_tag_fails_with_pre_commits_message(
+    example_repo: Path, pre_commit_home: Path, tmp_path: Path
+) -> None:
+    """The near miss: a pin to a release that was never tagged (what init wrote before it
+    pinned the running version) cannot be installed, so the hooks never ran for anyone."""
+    config = example_repo / ".pre-commit-config.yaml"
+    config.write_text(config.read_text().replace(
+        "https://github.com/capa-accounts/capa-accounts", str(_release_clone(tmp_path))).replace(
+        f"rev: {version.release_tag()}", "rev: v0.0.0-never-tagged"))
+    subprocess.run(["git", "init", "-q", str(example_repo)], check=True)
+    subprocess.run([*GIT, "-C", str(example_repo), "add", "-A"], check=True)
+    result = pre_commit(example_repo, pre_commit_home, "--all-files")
+    assert result.returncode != 0
+    assert "v0.0.0-never-tagged" in result.stdout + result.stderr
