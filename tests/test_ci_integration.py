@@ -191,7 +191,7 @@ def test_action_github_format_annotates_and_uploads_nothing(workspace: Path,
 
 
 def test_action_base_ref_runs_the_change_aware_rules(workspace: Path, installed: Path) -> None:
-    edit(workspace / "accounts.yaml", "kubernetesVersion: \"1.31\"", "kubernetesVersion: \"1.29\"",
+    edit(workspace / "accounts.yaml", "kubernetesVersion: \"1.31\"", "kubernetesVersion: \"1.30\"",
          count=-1)
     rendered = CliRunner().invoke(main, ["render", "--repo", str(workspace)])
     assert rendered.exit_code == 0, rendered.output
