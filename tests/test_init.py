@@ -62,7 +62,7 @@ def test_init_here_is_the_current_directory(project: Path) -> None:
     finally:
         os.chdir(old)
     written = [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts
-               and p.name != "README.md"]
+               and p.name != "README.md" and ".github" not in p.parts]
     assert (result.exit_code, result.stdout) == (0, f"wrote {len(written)} files into .\n")
     assert (project / "accounts.yaml").is_file() and (project / "README.md").read_text() == (
         "# platform\n")
