@@ -23,11 +23,7 @@ SESSION_NAME = aws.anchored(aws.SESSION_NAME)
 EXTERNAL_ID = aws.anchored(aws.EXTERNAL_ID)
 RULE_ID = r"^CAPA-[A-Z][0-9]{3}$"
 IAM_NAME_PART = aws.anchored(aws.IAM_NAME_CHARS + "*")
-# An IAM OIDC identity provider: arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>
-# (IAM API reference, CreateOpenIDConnectProvider; for EKS the issuer is
-# oidc.eks.<region>.amazonaws.com/id/<id>).
-OIDC_PROVIDER_ARN = (r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:oidc-provider/"
-                     r"[A-Za-z0-9][-A-Za-z0-9.]*(/[-A-Za-z0-9._~]+)*$")
+OIDC_PROVIDER_ARN = aws.anchored(aws.OIDC_PROVIDER_ARN)
 # <namespace>/<name> of a Kubernetes ServiceAccount (both DNS-1123 names).
 SERVICE_ACCOUNT = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 WORKLOAD_IDENTITIES = ["instanceProfile", "irsa", "podIdentity"]
