@@ -18,13 +18,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
-    KUSTOMIZE_TIMEOUT,
     YAML_SUFFIXES,
     Loaded,
     Source,
     excluded,
-    kustomize_command,
     skipped_dir,
 )
 from capa_accounts.core import yamlio
@@ -34,12 +33,11 @@ from capa_accounts.core.kustomization import (
     NeedsKustomize,
     OutsideRepositoryError,
     escapes,
+    evaluate,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
 
 GIT_TIMEOUT = 120
-# What kustomization.py evaluates in-process (its _PLAIN_KEYS): anything else needs kustomize.
-PLAIN_KEYS = {"apiVersion", "kind", "resources"}
 # git's tree entry modes (Documentation/git-fast-import.txt, "filemodify"); 160000 is a
 # submodule commit, which has no blob in this repository.
 SYMLINK_MODE = "120000"
@@ -186,6 +184,39 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
     return loaded
 
 
+class RefFiles:
+    """REF's tree as ``kustomization.Files``: the evaluator reads git objects, not files.
+
+    A path is confined lexically (REF's tree holds no ``..``); a symlink reads as the file of
+    the repository it leads to (``_follow_symlinks``), and any other symlink as nothing.
+    """
+
+    def __init__(self, loader: _RefLoader) -> None:
+        self.loader = loader
+        self.tree = loader.tree
+
+    def kind(self, rel: str) -> str | None:
+        if rel == "." or rel in self.tree.dirs:
+            return "dir"
+        return "file" if rel in self.tree.files else None
+
+    def resolve(self, directory: str, entry: str) -> str:
+        target = posixpath.normpath(posixpath.join(directory, entry))
+        if target == ".." or target.startswith("../") or entry.startswith("/"):
+            raise OutsideRepositoryError("leads outside the repository", entry)
+        return target
+
+    def documents(self, rel: str) -> list[yamlio.Document]:
+        docs = self.loader.documents(rel)
+        if docs is None:
+            raise InputError("unreadable at that commit", rel)
+        return docs
+
+    def kustomization(self, directory: str) -> str | None:
+        return next((f for f in (_join(directory, n) for n in KUSTOMIZATION_FILES)
+                     if f in self.tree.files), None)
+
+
 class _RefLoader:
     def __init__(self, tree: Tree, loaded: Loaded, ref: str, exclude: tuple[str, ...]) -> None:
         self.tree = tree
@@ -193,6 +224,7 @@ class _RefLoader:
         self.ref = ref
         self.exclude = exclude
         self.parsed: dict[str, list[yamlio.Document] | None] = {}
+        self.files = RefFiles(self)
 
     def warn(self, err: InputError | str) -> None:
         self.loaded.warnings.append(f"--base {self.ref}: {err} (at that commit; not compared)")
@@ -269,54 +301,14 @@ class _RefLoader:
             return None
 
     def build(self, kdir: str, seen: frozenset[str]) -> tuple[list[yamlio.Document], list[str]]:
-        """kustomization.build over REF's tree (same rules, same errors)."""
-        kfile = next((f for f in (_join(kdir, n) for n in KUSTOMIZATION_FILES)
-                      if f in self.tree.files), None)
-        if kfile is None:
-            raise InputError("no kustomization.yaml", kdir)
-        docs = self.documents(kfile)
-        if docs is None:
-            raise InputError("unreadable kustomization", kfile)
-        if not docs or not isinstance(docs[0].data, dict):
-            raise InputError("a kustomization must be a mapping", kfile, 1)
-        data = docs[0].data
-        for key in data:
-            if key not in PLAIN_KEYS:
-                raise NeedsKustomize(kfile, str(key))
-        resources = data.get("resources") or []
-        if not isinstance(resources, list):
-            raise InputError("resources must be a list", kfile)
-        out: list[yamlio.Document] = []
-        read = [kfile]
-        for entry in resources:
-            if not isinstance(entry, str) or not entry:
-                raise InputError("a resources entry must be a path or URL", kfile)
-            if "://" in entry or entry.startswith("git@"):
-                raise NeedsKustomize(kfile, f"remote resource {entry}")
-            target = posixpath.normpath(posixpath.join(kdir, entry))
-            if target == ".." or target.startswith("../") or entry.startswith("/"):
-                raise OutsideRepositoryError(f"resource {entry!r} leads outside the repository",
-                                             kfile)
-            if target in seen or target == kdir:
-                raise InputError(f"resource {entry!r} forms a cycle", kfile)
-            if target in self.tree.dirs or target == ".":
-                sub_docs, sub_read = self.build(target, seen | {kdir})
-                out.extend(sub_docs)
-                read.extend(sub_read)
-            elif target in self.tree.files:
-                docs_of = self.documents(target)
-                if docs_of is None:
-                    raise InputError(f"resource {entry!r} is unreadable", kfile)
-                out.extend(docs_of)
-                read.append(target)
-            else:
-                raise InputError(f"resource {entry!r} does not exist", kfile)
-        return out, read
+        """kustomization.evaluate over REF's tree: the work tree's rules and errors."""
+        built = evaluate(self.files, kdir, seen)
+        return built.documents, built.files
 
     def with_kustomize(self, kdir: str,
                        need: NeedsKustomize) -> tuple[list[yamlio.Document], list[str]] | None:
         """Build with a plain kustomize from a temporary copy of REF's tree, never the work tree."""
-        command = kustomize_command()
+        command = kustomize.command()
         if command is None:
             self.warn(f"{need.file}: uses {need.feature!r} and no kustomize is on PATH")
             return None
@@ -326,7 +318,7 @@ class _RefLoader:
             # kustomization names, outside the copy too: refuse first, as capa_accounts.hooks.repository
             # does for the work tree.
             try:
-                outside = escapes(Path(tmp), Path(tmp) / kdir)
+                outside = escapes(self.files, kdir)
             except InputError as err:
                 self.warn(err)
                 return None
@@ -334,7 +326,7 @@ class _RefLoader:
                 self.warn(f"{file}:{line}: {entry!r} leads outside the repository: not built")
             if outside:
                 return None
-            result = _run(command + [str(Path(tmp) / kdir)])
+            result = _run(command, Path(tmp) / kdir)
         if result is None or result.returncode != 0:
             message = " ".join((result.stderr if result else "kustomize did not run").split())
             self.warn(f"{need.file}: kustomize build failed: {message[:300]}")
@@ -360,9 +352,8 @@ def _join(directory: str, name: str) -> str:
     return name if directory == "." else f"{directory}/{name}"
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess[str] | None:
+def _run(command: list[str], directory: Path) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=KUSTOMIZE_TIMEOUT,
-                              check=False)
+        return kustomize.run(command, directory)
     except (OSError, subprocess.TimeoutExpired):
         return None

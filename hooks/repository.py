@@ -14,8 +14,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +29,13 @@ from capa_accounts.core.kustomization import (
     MissingResourceError,
     NeedsKustomize,
     OutsideRepositoryError,
+    WorkTree,
     build,
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.hooks import kustomize
+from capa_accounts.hooks.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
 # an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"
@@ -43,7 +44,6 @@ SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".tox", ".mypy_cach
              ".ruff_cache", ".pytest_cache", ".hypothesis", ".tools"}
 TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
 YAML_SUFFIXES = (".yaml", ".yml")
-KUSTOMIZE_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -292,19 +292,10 @@ def _regular_file(path: Path) -> bool:
     return not path.is_symlink() and path.is_file()
 
 
-def kustomize_command() -> list[str] | None:
-    """A plugin-free kustomize, as Flux builds (LoadRestrictionsNone, no plugins)."""
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone"]
-    if shutil.which("kustomize"):
-        return ["kustomize", "build", "--load-restrictor=LoadRestrictionsNone"]
-    return None
-
-
 def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
     kfile = need.file
     # kustomize would read whatever these name, outside the repository too: refuse first.
-    outside = escapes(loaded.root, loaded.root / kdir)
+    outside = escapes(WorkTree(loaded.root), kdir)
     for file, line, column, entry in outside:
         loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} leads outside the "
                                 "repository: Flux builds only inside its source; not built"))
@@ -328,8 +319,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
                     loaded.documents.append((doc, Source(kdir)))
         return
     try:
-        result = subprocess.run([*command, str(loaded.root / kdir)], capture_output=True,
-                                text=True, timeout=KUSTOMIZE_TIMEOUT, check=False)
+        result = kustomize.run(command, loaded.root / kdir)
     except (OSError, subprocess.TimeoutExpired) as err:
         loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}"))
         return
