@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.repository import Planner, load
@@ -63,7 +64,7 @@ def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (
 def check_context(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
                   schemas: bool = True) -> tuple[Report, Context]:
     """``check``, also returning the indexed objects it judged (``graph`` draws them)."""
-    with _without_cycle_collector():
+    with _without_cycle_collector(), kustomize.budget():  # one kustomize time for the check
         return _check(root, base_ref, crds, schemas)
 
 

@@ -12,11 +12,16 @@ or kustomization that fails to read at REF is left out with a warning.
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
+import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
@@ -66,10 +71,22 @@ class Tree:
         return yamlio.decode(blob, path)
 
 
+# git never reaches the network for --base: no lazy fetch of a partial clone's missing objects
+# (GIT_NO_LAZY_FETCH, git Documentation/git.txt; older gits refuse through protocol.allow,
+# which also keeps remote.*.uploadpack from running), no prompt, no fsmonitor hook.
+_GIT_OPTIONS = ("-c", "protocol.allow=never", "-c", "core.fsmonitor=false")
+_GIT_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _git_env() -> dict[str, str]:
+    return {**os.environ, **_GIT_ENV}
+
+
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
-                              timeout=GIT_TIMEOUT, check=False)
+        return subprocess.run(["git", *_GIT_OPTIONS, *args], cwd=root, input=stdin,
+                              capture_output=True, timeout=GIT_TIMEOUT, check=False,
+                              env=_git_env())
     except FileNotFoundError as err:
         raise GitError("git is not installed (needed to read the base ref)", "--base") from err
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -101,8 +118,12 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
     """REF's tree below ``prefix``: one ``git ls-tree``, no blob read yet."""
     tree = Tree(root)
     treeish = f"{commit}:{prefix.rstrip('/')}" if prefix else f"{commit}^{{tree}}"
+    _refuse_missing(root, commit)
     listing = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish)
     if listing.returncode != 0:
+        if b"promisor" in listing.stderr or b"missing" in listing.stderr:
+            raise GitError("its tree is not in this partial clone; check never fetches (run "
+                           "`git fetch` for that commit first)", f"--base {commit}")
         return tree  # the repository directory did not exist yet at REF: an empty state
     for entry in listing.stdout.split(b"\0"):
         if not entry:
@@ -112,9 +133,9 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         path = raw_path.decode("utf-8", "replace")
         parts = path.split("/")
         # The same directories walk_files skips (a top-level build/, never overlays/build/).
-        if any(p in ("", ".", "..") or skipped_dir("/".join(parts[:i + 1]))
-               for i, p in enumerate(parts[:-1])):
-            continue
+        if any(p in ("", ".", "..", ".git") for p in parts) or any(
+                skipped_dir("/".join(parts[:i + 1])) for i in range(len(parts) - 1)):
+            continue  # a name git itself refuses to check out (fsck's badTree): never a path
         if mode.decode() in FILE_MODES:
             tree.files[path] = (blob.decode(), int(size))
         elif mode.decode() == SYMLINK_MODE:
@@ -125,6 +146,22 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
             tree.dirs.add("/".join(parts[:i]))
     _follow_symlinks(tree)
     return tree
+
+
+def _refuse_missing(root: Path, commit: str) -> None:
+    """A partial clone may lack REF's objects: name them and stop (exit 2), never fetch them.
+    ``rev-list --missing=print`` lists them without fetching (git Documentation/rev-list-options)."""
+    partial = _git(root, "config", "--get", "extensions.partialClone")
+    if partial.returncode != 0 or not partial.stdout.strip():
+        return
+    listed = _git(root, "rev-list", "--objects", "--no-walk", "--missing=print", commit)
+    missing = [line[1:].decode() for line in listed.stdout.splitlines() if line.startswith(b"?")]
+    if listed.returncode != 0 or missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                          else "")
+        raise GitError(f"{len(missing)} object(s) of that commit are not in this partial "
+                       f"clone ({shown or 'git rev-list failed'}); check never fetches: run "
+                       "`git fetch` for them first", f"--base {commit}")
 
 
 def _follow_symlinks(tree: Tree) -> None:
@@ -145,24 +182,71 @@ def _follow_symlinks(tree: Tree) -> None:
 
 
 def _cat_file(root: Path, blobs: list[str]) -> dict[str, bytes]:
-    if not blobs:
-        return {}
-    result = _git(root, "cat-file", "--batch", stdin="".join(f"{b}\n" for b in blobs).encode())
-    if result.returncode != 0:
-        raise GitError(f"git cat-file failed: {result.stderr.decode('utf-8', 'replace').strip()}",
-                       "--base")
     out: dict[str, bytes] = {}
-    data, pos = result.stdout, 0
-    while pos < len(data):
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split()
-        pos = end + 1
-        if len(header) < 3:  # "<id> missing": a shallow or partial clone
-            continue
-        size = int(header[2])
-        out[header[0].decode()] = data[pos:pos + size]
-        pos += size + 1  # the content is followed by a newline
+    for blob, chunks in _stream_blobs(root, blobs):
+        out[blob] = b"".join(chunks)
     return out
+
+
+CHUNK = 1 << 20
+
+
+def _stream_blobs(root: Path, blobs: list[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """(blob id, its content in chunks of at most 1 MiB) from one ``git cat-file --batch``.
+
+    Read as it comes, so memory holds one chunk, not the whole output; each content iterator
+    must be consumed before the next blob. A missing blob ("<id> missing") is left out.
+    """
+    if not blobs:
+        return
+    try:
+        process = subprocess.Popen(["git", *_GIT_OPTIONS, "cat-file", "--batch"], cwd=root,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=_git_env())
+    except OSError as err:
+        raise GitError(f"git could not run: {err}", "--base") from err
+    assert process.stdin is not None and process.stdout is not None
+    feeder = threading.Thread(target=_feed, args=(process.stdin, blobs), daemon=True)
+    feeder.start()
+    stdout = process.stdout
+    try:
+        for _ in blobs:
+            header = stdout.readline().split()
+            if not header:
+                break
+            if len(header) < 3:  # "<id> missing": a shallow clone
+                continue
+            left = int(header[2])
+
+            def chunks(left: int = left) -> Iterator[bytes]:
+                while left > 0:
+                    data = stdout.read(min(left, CHUNK))
+                    if not data:
+                        return
+                    left -= len(data)
+                    yield data
+
+            body = chunks()
+            yield header[0].decode(), body
+            for _rest in body:  # the caller stopped early: skip what it left
+                pass
+            stdout.read(1)  # the content is followed by a newline
+    finally:
+        stdout.close()
+        process.kill()
+        stderr = process.stderr.read() if process.stderr else b""
+        process.wait()
+        feeder.join()
+    if process.returncode not in (0, -9) and stderr:
+        raise GitError(f"git cat-file failed: {stderr.decode('utf-8', 'replace').strip()}",
+                       "--base")
+
+
+def _feed(stdin: Any, blobs: list[str]) -> None:
+    with contextlib.suppress(OSError):
+        for blob in blobs:
+            stdin.write(f"{blob}\n".encode())
+        stdin.close()
 
 
 # --- what Flux would have applied at REF -------------------------------------------------------
@@ -180,7 +264,9 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
     if prefix and not tree.files:
         loaded.warnings.append(f"--base {ref}: the repository directory {prefix.rstrip('/')} "
                                "did not exist yet; every object is compared with an empty state")
-    _RefLoader(tree, loaded, ref, exclude).run()
+    loader = _RefLoader(tree, loaded, ref, exclude)
+    with loader.stack:
+        loader.run()
     return loaded
 
 
@@ -225,6 +311,8 @@ class _RefLoader:
         self.exclude = exclude
         self.parsed: dict[str, list[yamlio.Document] | None] = {}
         self.files = RefFiles(self)
+        self.exported: Path | None = None  # REF's copy, made when a kustomization needs one
+        self.stack = contextlib.ExitStack()
 
     def warn(self, err: InputError | str) -> None:
         self.loaded.warnings.append(f"--base {self.ref}: {err} (at that commit; not compared)")
@@ -307,26 +395,26 @@ class _RefLoader:
 
     def with_kustomize(self, kdir: str,
                        need: NeedsKustomize) -> tuple[list[yamlio.Document], list[str]] | None:
-        """Build with a plain kustomize from a temporary copy of REF's tree, never the work tree."""
+        """Build with a plain kustomize from one temporary copy of REF's tree, never the work
+        tree; the copy is made once for every kustomization of REF that needs kustomize."""
         command = kustomize.command()
         if command is None:
             self.warn(f"{need.file}: uses {need.feature!r} and no kustomize is on PATH")
             return None
-        with tempfile.TemporaryDirectory(prefix="capa-accounts-base-") as tmp:
-            self.export(Path(tmp))
-            # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
-            # kustomization names, outside the copy too: refuse first, as capa_accounts.hooks.repository
-            # does for the work tree.
-            try:
-                outside = escapes(self.files, kdir)
-            except InputError as err:
-                self.warn(err)
-                return None
-            for file, line, _column, entry in outside:
-                self.warn(f"{file}:{line}: {entry!r} leads outside the repository: not built")
-            if outside:
-                return None
-            result = _run(command, Path(tmp) / kdir)
+        # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
+        # kustomization names, outside the copy and on the network too: refuse first, with the
+        # rules the work tree uses (kustomization.escapes).
+        try:
+            unsafe = escapes(self.files, kdir)
+        except InputError as err:
+            self.warn(err)
+            return None
+        for file, line, _column, entry, why in unsafe:
+            self.warn(f"{file}:{line}: {entry!r} {why}: not built")
+        if unsafe:
+            return None
+        copy = self.copy()
+        result = _run(command, copy / kdir, copy)
         if result is None or result.returncode != 0:
             message = " ".join((result.stderr if result else "kustomize did not run").split())
             self.warn(f"{need.file}: kustomize build failed: {message[:300]}")
@@ -338,22 +426,36 @@ class _RefLoader:
             return None
         return docs, []  # as in capa_accounts.hooks.repository: a kustomize build lists no files
 
-    def export(self, target: Path) -> None:
-        self.tree.read([p for p, (_b, size) in self.tree.files.items()
-                        if size <= yamlio.MAX_FILE_BYTES])
-        for rel, (blob, _size) in self.tree.files.items():
-            if blob in self.tree.contents:
-                path = target / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(self.tree.contents[blob])
+    def copy(self) -> Path:
+        """REF's files (each up to the 8 MiB input limit) in a temporary directory that holds
+        nothing else, written blob by blob as git streams them: memory holds one chunk."""
+        if self.exported is None:
+            self.exported = Path(self.stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="capa-accounts-base-")))
+            paths: dict[str, list[str]] = {}
+            for rel, (blob, size) in self.tree.files.items():
+                if size <= yamlio.MAX_FILE_BYTES:
+                    paths.setdefault(blob, []).append(rel)
+            for blob, chunks in _stream_blobs(self.tree.root, sorted(paths)):
+                first, *others = paths[blob]
+                target = self.exported / first
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "xb") as handle:  # a new file in the new directory
+                    for chunk in chunks:
+                        handle.write(chunk)
+                for other in others:
+                    (self.exported / other).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(target, self.exported / other)
+        return self.exported
 
 
 def _join(directory: str, name: str) -> str:
     return name if directory == "." else f"{directory}/{name}"
 
 
-def _run(command: list[str], directory: Path) -> subprocess.CompletedProcess[str] | None:
+def _run(command: list[str], directory: Path,
+         cwd: Path) -> subprocess.CompletedProcess[str] | None:
     try:
-        return kustomize.run(command, directory)
-    except (OSError, subprocess.TimeoutExpired):
+        return kustomize.run(command, directory, cwd)
+    except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent):
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,12 +295,12 @@ def _regular_file(path: Path) -> bool:
 
 def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
     kfile = need.file
-    # kustomize would read whatever these name, outside the repository too: refuse first.
-    outside = escapes(WorkTree(loaded.root), kdir)
-    for file, line, column, entry in outside:
-        loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} leads outside the "
-                                "repository: Flux builds only inside its source; not built"))
-    if outside:
+    # kustomize would read whatever these name, outside the repository and on the network
+    # too: refuse first, and build nothing that cannot be proven confined.
+    unsafe = escapes(WorkTree(loaded.root), kdir)
+    for file, line, column, entry, why in unsafe:
+        loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} {why}: Flux builds only inside its source; not built"))
+    if unsafe:
         return
     if need.feature in ("transformers", "generators", "validators"):
         plugin = _function_plugin(loaded.root, kfile, need.feature)
@@ -319,9 +320,10 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
                     loaded.documents.append((doc, Source(kdir)))
         return
     try:
-        result = kustomize.run(command, loaded.root / kdir)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}"))
+        result = kustomize.run(command, loaded.root / kdir, loaded.root)
+    except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
+        loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; "
+                                "not built"))
         return
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"

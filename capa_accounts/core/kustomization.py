@@ -13,6 +13,7 @@ warnings).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,60 +220,125 @@ def remote(entry: str) -> bool:
     return "://" in entry or entry.startswith("git@")
 
 
-# Fields of a kustomization that name files or directories (kustomize api/types/kustomization.go).
-_PATH_LISTS = ("resources", "components", "bases", "crds", "configurations", "transformers",
-               "generators", "validators", "patchesStrategicMerge")
+# What ``check`` must prove of a kustomization before a real kustomize builds it, from the
+# fields that name files, directories or sources (kustomize api/types/kustomization.go, and the
+# builtin generator and transformer configs of api/types/*.go): every one is inside the
+# repository, nothing is fetched (kustomize loads an http(s) file path, api/loader/fileloader.go,
+# and clones a resources/components entry that is no local directory but parses as a git
+# repository, api/internal/git/repospec.go), and no helm runs.
+_ROOTS = ("resources", "components", "bases")  # a directory or file of the repository
+_FILE_LISTS = ("crds", "configurations", "patchesStrategicMerge")
+_CONFIG_LISTS = ("generators", "transformers", "validators")  # config files or inline configs
 _PATH_OBJECTS = ("patches", "patchesJson6902", "replacements")  # entries with a `path`
 _GENERATORS = ("configMapGenerator", "secretGenerator")  # `files` ("key=path"), `envs`, `env`
+_HELM = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
+_HELM_KINDS = ("HelmChartInflationGenerator",)
+
+HELM = "runs helm, which fetches charts (Flux's kustomize-controller inflates none)"
+Problem = tuple[str, int, int, str, str]  # file, line, column, entry, what is wrong
 
 
-def _references(data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    def strings(value: Any) -> list[tuple[int, str]]:
-        return [(i, v) for i, v in enumerate(value if isinstance(value, list) else [])
-                if isinstance(v, str)]
-
-    for key in _PATH_LISTS:  # an entry with a line break is an inline document, not a path
-        yield from (((key, i), v) for i, v in strings(data.get(key)) if "\n" not in v)
-    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
-        entries = data.get(key) if key != "openapi" else [data.get(key)]
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            if not isinstance(entry, dict):
-                continue
-            at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
-            for field in ("path", "env"):
-                if isinstance(entry.get(field), str):
-                    yield (*at, field), entry[field]
-            for field in ("files", "envs"):
-                yield from (((*at, field, j), v.split("=", 1)[-1])
-                            for j, v in strings(entry.get(field)))
+def _strings(value: Any) -> list[tuple[int, str]]:
+    return [(i, v) for i, v in enumerate(value if isinstance(value, list) else [])
+            if isinstance(v, str)]
 
 
-def escapes(files: Files, directory: str,
-            _seen: frozenset[str] = frozenset()) -> list[tuple[str, int, int, str]]:
-    """(file, line, column, entry) of every path that a kustomization, or one it includes,
-    names outside the repository: a real kustomize (``--load-restrictor
-    LoadRestrictionsNone``, as Flux builds) would read it, but Flux's source holds nothing
-    outside. ``check`` asks before it runs kustomize, so the tool never reads there."""
+def _file_fields(data: dict[str, Any], at: tuple[str | int, ...],
+                 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The file paths of one generator, patch or builtin plugin config mapping."""
+    for key in ("path", "env"):
+        if isinstance(data.get(key), str):
+            yield (*at, key), data[key]
+    for key in ("files", "envs", "paths"):
+        yield from (((*at, key, j), v.split("=", 1)[-1]) for j, v in _strings(data.get(key)))
+    for j, entry in enumerate(data.get("replacements") or []
+                              if isinstance(data.get("replacements"), list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            yield (*at, "replacements", j, "path"), entry["path"]
+
+
+def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -> list[Problem]:
+    """Every entry of a kustomization, of one it includes or of a builtin plugin config it
+    names, that a plain kustomize (``--load-restrictor LoadRestrictionsNone``, as Flux builds)
+    would read outside the repository, fetch from the network or hand to helm, or a root that
+    does not exist (kustomize would try it as a remote repository). ``check`` asks before it
+    runs kustomize and builds nothing that has one, so the tool never reads or fetches there.
+    """
     try:
         name = files.kustomization(directory)
-    except InputError:
-        return []
+    except InputError as err:  # the kustomization file itself is a symlink out
+        return [(err.path or directory, 1, 1, directory, err.message)]
     if name is None or directory in _seen:
         return []
     docs = files.documents(name)
     if not docs or not isinstance(docs[0].data, dict):
         return []
-    out: list[tuple[str, int, int, str]] = []
-    for path, entry in _references(docs[0].data):
-        if not entry or remote(entry):
-            continue
+    data, node = docs[0].data, docs[0].node
+    out: list[Problem] = []
+
+    def report(path: tuple[str | int, ...], entry: str, why: str) -> None:
+        out.append((name, *yamlio.position(node, path), entry, why))
+
+    def target(path: tuple[str | int, ...], entry: Any) -> str | None:
+        """``entry`` resolved inside the repository, or None (reported unless harmless)."""
+        if not isinstance(entry, str) or not entry:
+            return None
+        if "://" in entry or entry.startswith("git@") or entry.startswith("git::"):
+            report(path, entry, "is remote (check never fetches; Flux fetches sources with "
+                                "its own source controller)")
+            return None
         try:
-            target = files.resolve(directory, entry)
+            return files.resolve(directory, entry)
         except OutsideRepositoryError:
-            out.append((name, *yamlio.position(docs[0].node, path), entry))
-            continue
-        except InputError:  # a symlink loop: kustomize reports it
-            continue
-        if files.kind(target) == "dir":
-            out.extend(escapes(files, target, _seen | {directory}))
+            report(path, entry, "leads outside the repository")
+        except InputError:  # a symlink loop or a NUL: kustomize fails on it, reading nothing
+            pass
+        return None
+
+    for key in _HELM:
+        if data.get(key):
+            report((key,), key, HELM)
+    for key in _ROOTS:
+        for i, entry in _strings(data.get(key)):
+            resolved = target((key, i), entry)
+            if resolved is None:
+                continue
+            kind = files.kind(resolved)
+            if kind is None:
+                report((key, i), entry, "does not exist in the repository (kustomize would "
+                                        "try to fetch it as a remote repository)")
+            elif kind == "dir":
+                out.extend(escapes(files, resolved, _seen | {directory}))
+    for key in _FILE_LISTS:  # an entry with a line break is an inline patch, not a path
+        for i, entry in _strings(data.get(key)):
+            if "\n" not in entry:
+                target((key, i), entry)
+    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
+        entries = [data.get(key)] if key == "openapi" else data.get(key)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict):
+                at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
+                for path, value in _file_fields(entry, at):
+                    target(path, value)
+    for key in _CONFIG_LISTS:
+        for i, entry in _strings(data.get(key)):
+            configs: list[Any] = []
+            if "\n" in entry:  # an inline config (kustomize reads it as YAML)
+                with contextlib.suppress(InputError):
+                    configs = [d.data for d in yamlio.documents_from_text(entry, name)]
+            else:
+                resolved = target((key, i), entry)
+                kind = files.kind(resolved) if resolved else None
+                if kind == "dir":
+                    out.extend(escapes(files, resolved, _seen | {directory}))  # type: ignore[arg-type]
+                elif kind == "file":
+                    with contextlib.suppress(InputError):
+                        configs = [d.data for d in files.documents(resolved)]  # type: ignore[arg-type]
+            for config in configs:
+                if not isinstance(config, dict):
+                    continue
+                if config.get("kind") in _HELM_KINDS:
+                    report((key, i), entry, HELM)
+                for _path, value in _file_fields(config, ()):
+                    target((key, i), value)
     return out

