@@ -13,7 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from capa_accounts.hooks import kustomize
+from capa_accounts.hooks import hookargs, kustomize
 
 
 def overlays(root: Path) -> list[str]:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="capa-accounts-build", description=__doc__)
     parser.add_argument("files", nargs="*", help="changed files (from pre-commit)")
     parser.add_argument("--repo", default=".", help="repository root")
-    args = parser.parse_args(argv)
+    args = hookargs.parse(parser, sys.argv[1:] if argv is None else argv)
     root = Path(args.repo)
     command = kustomize.command()
     if command is None:

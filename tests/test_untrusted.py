@@ -261,3 +261,111 @@ def test_the_whole_check_has_one_kustomize_time_budget(example_repo: Path) -> No
     assert sorted(f.file for f in spent if "kustomize time are spent" in f.message) == [
         f"app{i}/kustomization.yaml" for i in range(3)]
     assert not [f for f in engine.check(example_repo).findings if f.rule == "CAPA-R002"]
+
+
+# --- the credential scan: what real leaks look like ----------------------------------------------
+
+KEY_ID = "AKIA" + "Q7ZX3RLM2PV4KT6N"  # fake, built from halves
+SECRET_KEY = "9drTJvcXLB89Ab12CdZk" + "/3+qWm7Hn2Pq4Rs8TuV1"
+EXAMPLE_KEY_ID, EXAMPLE_SECRET_KEY = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def _kubectl_secret(key_id: str, secret_key: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(
+        [kubectl() or "kubectl", "create", "secret", "generic", "aws", "--dry-run=client",
+         "-o", "yaml", f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
+         f"--from-literal=AWS_SECRET_ACCESS_KEY={secret_key}"],
+        capture_output=True, check=True, timeout=60).stdout
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16")  # with a BOM, as Windows editors write it
+
+
+LEAKS: dict[str, tuple[str, object, object]] = {
+    # name: (file, leaking content, near-miss content)
+    "kubectl-secret": ("leak/aws.yaml", lambda: _kubectl_secret(KEY_ID, SECRET_KEY),
+                       lambda: _kubectl_secret(EXAMPLE_KEY_ID, EXAMPLE_SECRET_KEY)),
+    "utf-16": ("leak/credentials", _utf16(f"[default]\naws_access_key_id = {KEY_ID}\n"),
+               _utf16("[default]\nregion = eu-west-1\n")),
+    "utf-16-no-bom": ("leak/creds.txt",
+                      f"aws_secret_access_key = {SECRET_KEY}\n".encode("utf-16-le"),
+                      "region = eu-west-1\n".encode("utf-16-le")),
+    "one-nul-byte": ("leak/.env", f"\0AWS_ACCESS_KEY_ID={KEY_ID}\n".encode(),
+                     b"\0AWS_REGION=eu-west-1\n"),
+    "literal-block": ("leak/values.yaml",
+                      f"aws_secret_access_key: |\n  {SECRET_KEY[:20]}\n  {SECRET_KEY[20:]}\n"
+                      .encode(), b"aws_region: |\n  eu-west-1\n"),
+    "folded-block": ("leak/key.yaml", f"accessKey: >-\n  {KEY_ID[:10]}\n  {KEY_ID[10:]}\n".encode(),
+                     f"accessKey: >-\n  {EXAMPLE_KEY_ID[:10]}\n  {EXAMPLE_KEY_ID[10:]}\n".encode()),
+    "fake-sops": ("leak/secret.yaml",
+                  ("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
+                   f"  AccessKeyID: ENC[{KEY_ID}]\n  SecretAccessKey: ENC[{SECRET_KEY}]\n"
+                   "sops: {version: 3.9.1}\n").encode(),
+                  b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
+                  b"  region: ENC[eu-west-1]\n"),
+    "over-the-size-limit": ("leak/big.log",
+                            b"filler line\n" * 800_000
+                            + f"aws_access_key_id = {KEY_ID}\n".encode(),
+                            b"filler line\n" * 800_000),
+}
+
+
+def _content(value: object) -> bytes:
+    return value() if callable(value) else value  # type: ignore[operator, return-value]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("case", sorted(LEAKS))
+def test_the_scan_catches_what_real_leaks_look_like(example_repo: Path, case: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """check and the pre-commit entry both find it; the near miss stays quiet."""
+    from capa_accounts.hooks import scan_secrets
+
+    rel, leak, near = LEAKS[case]
+    path = example_repo / rel
+    path.parent.mkdir(exist_ok=True)
+    monkeypatch.chdir(example_repo)
+    for content, fires in ((leak, True), (near, False)):
+        path.write_bytes(_content(content))
+        secrets = [f for f in findings(example_repo) if f["rule"] in ("CAPA-S001", "CAPA-S002")]
+        assert bool(secrets) is fires and all(f["file"] == rel for f in secrets), (fires, secrets)
+        assert (scan_secrets.main([rel]) == 1) is fires
+
+
+def test_a_big_file_is_scanned_to_its_end_with_true_positions(example_repo: Path) -> None:
+    rel = "leak/big.log"
+    (example_repo / "leak").mkdir()
+    (example_repo / rel).write_bytes(b"filler line\n" * 1_500_000
+                                     + f"  aws_access_key_id = {KEY_ID}\n".encode())
+    found = [(f["line"], f["column"]) for f in findings(example_repo) if f["file"] == rel]
+    assert found == [(1_500_001, 23)]
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci",
+                    "-c", "commit.gpgsign=false", "-C", str(repo), *args], check=True,
+                   capture_output=True)
+
+
+@pytest.mark.parametrize("directory", ["build", "dist", "venv", "node_modules", ".venv"])
+def test_tracked_files_in_tool_directories_are_scanned(example_repo: Path, directory: str) -> None:
+    leak = example_repo / directory / "creds.env"
+    leak.parent.mkdir()
+    leak.write_text(f"AWS_ACCESS_KEY_ID={KEY_ID}\n")
+    untracked = [f for f in findings(example_repo) if f["rule"] == "CAPA-S001"]
+    assert untracked == []  # not in git: a tool's output, not part of the repository
+    _git(example_repo, "init", "-q")
+    _git(example_repo, "add", "-A", "-f")
+    assert [f["file"] for f in findings(example_repo) if f["rule"] == "CAPA-S001"] == [
+        f"{directory}/creds.env"]
+
+
+def test_a_file_that_cannot_be_scanned_is_reported(example_repo: Path) -> None:
+    os.mkfifo(example_repo / "pipe.env")
+    result = invoke("check", "--repo", str(example_repo))
+    assert "pipe.env: not scanned for credentials: not a regular file" in result.output
