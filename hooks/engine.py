@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core.errors import printable
 from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding
@@ -98,7 +99,8 @@ def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
     findings.extend(run_rules(ctx, rules))
     kept, suppressed = _suppress(ctx, findings)
     unique = sorted(set(kept), key=Finding.sort_key)
-    return Report(unique, suppressed, len(loaded.yaml_files), loaded.warnings), ctx
+    warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
+    return Report(unique, suppressed, len(loaded.yaml_files), warnings), ctx
 
 
 def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:

@@ -421,3 +421,48 @@ def test_a_file_named_like_an_option_does_not_disable_the_hooks(
     subprocess.run(["git", "rm", "-q", "--cached", "aws.env"], cwd=example_repo, check=True)
     accepted = commit((name, "notes\n"), ("region.env", "AWS_REGION=eu-west-1\n"))
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+# --- output that cannot lie ----------------------------------------------------------------------
+
+FORGED = "\n::error file=README.md,line=1::forged\n\x1b]0;pwned\x07\x1b[2K\r"
+
+
+def _assert_honest(output: str, forged_ok: bool = False) -> None:
+    assert "\x1b" not in output and "\x07" not in output and "\r" not in output
+    assert not [line for line in output.splitlines() if line.startswith("::error file=README")]
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json", "sarif"])
+def test_a_hostile_name_or_file_name_cannot_forge_output(example_repo: Path, fmt: str) -> None:
+    import json
+
+    name = FORGED.replace("\n", "\\n").replace("\x1b", "\\e").replace("\x07", "\\a") \
+        .replace("\r", "\\r")
+    (example_repo / "loose.yaml").write_text(
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterStaticIdentity\n"
+        f'metadata: {{name: "{name}"}}\nspec: {{secretRef: keys}}\n')
+    leak = os.fsencode(example_repo) + b"/leak" + FORGED.encode() + b"\xff.env"
+    with open(leak, "wb") as handle:
+        handle.write(f"AWS_ACCESS_KEY_ID={KEY_ID}\n".encode())
+    result = invoke("check", "--repo", str(example_repo), "--format", fmt)
+    assert result.exit_code == 1, result.output
+    _assert_honest(result.stdout)
+    _assert_honest(result.stderr)
+    if fmt in ("json", "sarif"):
+        json.loads(result.stdout)  # valid, and encodable as UTF-8 (no lone surrogate)
+        result.stdout.encode("utf-8")
+    assert "leak\\n::error file=README.md,line=1::forged\\n\\x1b]0;pwned\\x07" in result.stdout \
+        or fmt != "text"
+
+
+def test_a_newline_in_base_cannot_forge_a_workflow_command(example_repo: Path) -> None:
+    _git(example_repo, "init", "-q")
+    _git(example_repo, "add", "-A")
+    _git(example_repo, "commit", "-qm", "init")
+    result = invoke("check", "--repo", str(example_repo), "--format", "github",
+                    "--base", "main" + FORGED)
+    assert result.exit_code == 2
+    _assert_honest(result.stdout)
+    _assert_honest(result.stderr)
+    assert len(result.stderr.strip().splitlines()) == 1
