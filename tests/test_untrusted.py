@@ -466,3 +466,154 @@ def test_a_newline_in_base_cannot_forge_a_workflow_command(example_repo: Path) -
     _assert_honest(result.stdout)
     _assert_honest(result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --- no traceback, ever; patterns as Kubernetes matches them --------------------------------------
+
+WIDGET_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              word: {type: string, pattern: PATTERN}
+              count: {type: integer, minimum: MINIMUM}
+"""
+
+
+def _widget(repo: Path, tmp_path: Path, pattern: str, minimum: str, word: str) -> list[str]:
+    crd = tmp_path / "widget-crd.yaml"
+    crd.write_text(WIDGET_CRD.replace("PATTERN", pattern).replace("MINIMUM", minimum))
+    (repo / "widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\n"
+                                      f"metadata: {{name: w, namespace: default}}\n"
+                                      f"spec: {{word: {word}, count: 3}}\n")
+    result = invoke("check", "--repo", str(repo), "--crd", str(crd), "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    return [f["message"] for f in yaml.safe_load(result.stdout)["findings"]
+            if f["file"] == "widget.yaml"]
+
+
+@pytest.mark.parametrize(("pattern", "word", "fires"), [
+    (r"'^\p{Ll}+$'", "abc", False), (r"'^\p{Ll}+$'", "aBc", True),  # RE2-only syntax
+    ("'^(a+)+$'", "'" + "a" * 40 + "b'", True),  # linear time, not a catastrophic backtrack
+    ("'^abc$'", '"abc\\n"', True),  # $ is the end of the value, not before a final newline
+    ("'b'", "abc", False),  # unanchored, as kube-openapi's Pattern (MatchString)
+    ("'(?=x)'", "abc", True),  # not RE2: a finding naming the schema, never a traceback
+])
+def test_patterns_are_matched_as_kubernetes_does(example_repo: Path, tmp_path: Path,
+                                                 pattern: str, word: str, fires: bool) -> None:
+    messages = _widget(example_repo, tmp_path, pattern, "0", word)
+    assert bool([m for m in messages if "match" in m or "RE2" in m]) is fires, messages
+
+
+def test_a_non_numeric_minimum_is_a_finding_not_a_traceback(example_repo: Path,
+                                                            tmp_path: Path) -> None:
+    messages = _widget(example_repo, tmp_path, "'^a'", "'abc'", "abc")
+    assert any("minimum 'abc' is not a number" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("command", ["check", "graph"])
+@pytest.mark.parametrize("kind", ["[AWSClusterRoleIdentity]", "{a: b}"])
+def test_identity_ref_kind_of_another_shape_is_no_traceback(example_repo: Path, command: str,
+                                                            kind: str) -> None:
+    path = example_repo / "overlays/staging/cluster-staging.yaml"
+    path.write_text(path.read_text().replace("    kind: AWSClusterRoleIdentity",
+                                             f"    kind: {kind}", 1))
+    result = invoke(command, "--repo", str(example_repo))
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output
+
+
+def test_an_account_id_or_region_with_a_trailing_newline_is_refused(example_repo: Path) -> None:
+    from hostile import snapshot
+
+    before = snapshot(example_repo)
+    for args in (("--account-id", "444444444444\n", "--region", "eu-west-1"),
+                 ("--account-id", "444444444444", "--region", "eu-west-1\n")):
+        result = invoke("add-account", "qa", *args, "--repo", str(example_repo))
+        assert result.exit_code == 2 and "does not match" in result.stderr, result.output
+    assert snapshot(example_repo) == before
+    accounts = example_repo / "accounts.yaml"
+    text = accounts.read_text()
+    assert "      region: eu-west-1\n" in text
+    accounts.write_text(text.replace("      region: eu-west-1\n",
+                                     "      region: >\n        eu-west-1\n", 1))
+    result = invoke("check", "--repo", str(example_repo))
+    assert result.exit_code == 2 and "'eu-west-1\\n' does not match" in result.stderr
+
+
+# --- check --base never fetches, and reads REF's odd trees ----------------------------------------
+
+def _commit_all(repo: Path, message: str = "c") -> None:
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", message)
+
+
+def test_base_in_a_partial_clone_never_fetches(example_repo: Path, tmp_path: Path) -> None:
+    """A ``--filter=blob:none`` clone lacks REF's blobs: check names them and stops (exit 2);
+    git neither fetches them nor runs the remote's upload-pack (a command of the clone's
+    config), whatever REF holds."""
+    import subprocess
+
+    _git(example_repo, "init", "-q", "-b", "main")
+    _git(example_repo, "config", "uploadpack.allowFilter", "true")
+    _commit_all(example_repo, "one")
+    edit_file = example_repo / "overlays/staging/identity.yaml"
+    edit_file.write_text(edit_file.read_text() + "# two\n")
+    _commit_all(example_repo, "two")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", f"file://{example_repo}",
+                    str(clone)], check=True, capture_output=True, timeout=120)
+    trap = tmp_path / "upload-pack-ran"
+    script = tmp_path / "upload-pack.sh"
+    script.write_text(f"#!/bin/sh\ntouch {trap}\nexec git-upload-pack \"$@\"\n")
+    script.chmod(0o755)
+    _git(clone, "config", "remote.origin.uploadpack", str(script))
+    result = invoke("check", "--repo", str(clone), "--base", "HEAD~1")
+    assert result.exit_code == 2, result.output
+    assert "not in this partial clone" in result.stderr and "never fetches" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not trap.exists()
+    # The near miss: the commit whose objects the clone holds is read as usual.
+    assert invoke("check", "--repo", str(clone), "--base", "HEAD").exit_code == 0
+    assert not trap.exists()
+
+
+@needs_kubectl
+def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
+                                                            tmp_path: Path) -> None:
+    """git mktree accepts a ``..`` entry (fsck refuses it): REF's reader leaves it out and
+    writes nothing outside its copy of REF."""
+    import subprocess
+
+    _git(example_repo, "init", "-q", "-b", "main")
+    app(example_repo, "resources: [cm.yaml]\n", {"cm.yaml": CONFIGMAP})
+    _commit_all(example_repo)
+
+    def git_out(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run(["git", *args], cwd=example_repo, input=stdin, text=True,
+                              capture_output=True, check=True).stdout.strip()
+
+    blob = git_out("hash-object", "-w", "--stdin", stdin=f"{MARKER}: 1\n")
+    apps = git_out("rev-parse", "HEAD:apps")
+    listing = git_out("ls-tree", apps) + f"\n100644 blob {blob}\t..\n"
+    new_apps = git_out("mktree", stdin=listing)
+    top = git_out("ls-tree", "HEAD^{tree}").replace(apps, new_apps)
+    top += f"\n100644 blob {blob}\t..\n040000 tree {new_apps}\t.git\n"
+    tree = git_out("mktree", stdin=top + "\n")
+    commit = git_out("-c", "user.email=a@b", "-c", "user.name=a", "commit-tree", tree, "-p",
+                     "HEAD", "-m", "odd")
+    result = invoke("check", "--repo", str(example_repo), "--base", commit)
+    assert result.exit_code in (0, 1) and MARKER not in result.output, result.output
+    assert not (tmp_path / "..").is_file() and not list(tmp_path.parent.glob(MARKER))
