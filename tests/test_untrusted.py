@@ -568,9 +568,10 @@ def test_base_in_a_partial_clone_never_fetches(example_repo: Path, tmp_path: Pat
 
     _git(example_repo, "init", "-q", "-b", "main")
     _git(example_repo, "config", "uploadpack.allowFilter", "true")
+    extra = example_repo / "notes.txt"
+    extra.write_text("one\n")
     _commit_all(example_repo, "one")
-    edit_file = example_repo / "overlays/staging/identity.yaml"
-    edit_file.write_text(edit_file.read_text() + "# two\n")
+    extra.write_text("two\n")
     _commit_all(example_repo, "two")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--filter=blob:none", f"file://{example_repo}",
@@ -611,7 +612,7 @@ def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
     new_apps = git_out("mktree", stdin=listing)
     top = git_out("ls-tree", "HEAD^{tree}").replace(apps, new_apps)
     top += f"\n100644 blob {blob}\t..\n040000 tree {new_apps}\t.git\n"
-    tree = git_out("mktree", stdin=top + "\n")
+    tree = git_out("mktree", stdin=top)
     commit = git_out("-c", "user.email=a@b", "-c", "user.name=a", "commit-tree", tree, "-p",
                      "HEAD", "-m", "odd")
     result = invoke("check", "--repo", str(example_repo), "--base", commit)
