@@ -33,6 +33,7 @@ from capa_accounts.core.kustomization import (
     WorkTree,
     build,
     escapes,
+    resource_problem,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
 from capa_accounts.hooks import kustomize
@@ -96,7 +97,15 @@ def skipped_dir(rel: str) -> bool:
 def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     """Repository-relative paths of every file, tool directories and excluded globs skipped."""
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(err: OSError) -> None:
+        # A directory the walk cannot list would hide what it holds: stop, naming it.
+        where = Path(err.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        raise InputError(f"cannot read this directory ({err.strerror or err}): check would "
+                         "miss what it holds", rel)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         base = Path(dirpath)
         rel_dir = base.relative_to(root).as_posix()
         keep = []
@@ -132,8 +141,9 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
             loaded.plan_error = err
     files = loaded.files = walk_files(root, exclude)
     loaded.yaml_files = [f for f in files if f.endswith(YAML_SUFFIXES)]
-    kdirs = sorted({posixpath.dirname(f) or "." for f in files
-                    if posixpath.basename(f) in KUSTOMIZATION_FILES})
+    kfiles = [f for f in files if posixpath.basename(f) in KUSTOMIZATION_FILES]
+    kdirs = sorted({posixpath.dirname(f) or "." for f in kfiles})
+    _several_kustomizations(loaded, kfiles)
     loaded.kustomization_dirs = kdirs
     templates = {"base"} if account_set else set()
     listed: set[str] = set()
@@ -165,10 +175,99 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
             loaded.keep_texts(docs)
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
+    _flux_paths_skipped(loaded, listed, referenced)
     # Directories whose kustomization another one includes are judged as part of that one.
     loaded.documents = [(d, s) for d, s in loaded.documents
                         if s.overlay is None or s.overlay not in referenced]
     return loaded
+
+
+def _refused_by_kustomize(loaded: Loaded, documents: list[yamlio.Document]) -> bool:
+    """CAPA-R002 for what kustomize, and so Flux, refuses to build: a document that is no
+    Kubernetes object (a bare scalar, no kind, no metadata.name; api/resource/factory.go) or
+    a second object with the same id ("may not add resource with an already registered id",
+    api/resmap/reswrangler.go). A bare ``---`` (an empty document) is tolerated, as there."""
+    ids: dict[tuple[str, str, str, str], yamlio.Document] = {}
+    bad = False
+    for doc in documents:
+        data = doc.data
+        if data is None:
+            continue
+        problem = resource_problem(data)
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        if problem is None and not (isinstance(meta, dict) and meta.get("name")):
+            problem = (("metadata",) if isinstance(meta, dict) else (),
+                       "metadata.name is missing")
+        if problem is not None:
+            line, column = yamlio.position(doc.node, problem[0])
+            loaded.problems.append((doc.file, line, column, "CAPA-R002",
+                                    f"{problem[1]}: kustomize and Flux refuse to build it"))
+            bad = True
+            continue
+        group = str(data["apiVersion"]).rpartition("/")[0]
+        key = (group, data["kind"], str(meta.get("namespace") or ""), str(meta["name"]))
+        first = ids.setdefault(key, doc)
+        if first is not doc:
+            loaded.problems.append((doc.file, *yamlio.position(doc.node, ()), "CAPA-R002",
+                                    f"{key[1]} {key[3]!r} is already defined in {first.file}: "
+                                    "kustomize and Flux refuse a duplicate object id"))
+            bad = True
+    return bad
+
+
+def _several_kustomizations(loaded: Loaded, kfiles: list[str]) -> None:
+    """kustomize refuses a directory with more than one kustomization file ("Found multiple
+    kustomization files", api/konfig/general.go names them), and so does Flux."""
+    by_dir: dict[str, list[str]] = {}
+    for rel in kfiles:
+        by_dir.setdefault(posixpath.dirname(rel) or ".", []).append(rel)
+    for names in by_dir.values():
+        if len(names) > 1:
+            for rel in sorted(names)[1:]:
+                loaded.problems.append((rel, 1, 1, "CAPA-R002", "a second kustomization file "
+                                        f"beside {posixpath.basename(sorted(names)[0])!r}: "
+                                        "kustomize and Flux refuse to build this directory"))
+
+
+_FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
+
+
+def _flux_paths_skipped(loaded: Loaded, listed: set[str], referenced: set[str]) -> None:
+    """A Flux Kustomization applies its ``spec.path`` wherever it is, a tool directory such as
+    build/ included: every path Flux applies is judged, even where the walk skips."""
+    root = loaded.root
+    for doc, _source in list(loaded.documents):
+        data = doc.data
+        if not (isinstance(data, dict) and data.get("kind") == "Kustomization"
+                and str(data.get("apiVersion", "")).startswith(_FLUX_GROUP)):
+            continue
+        spec = data.get("spec")
+        path = spec.get("path") if isinstance(spec, dict) else None
+        if not isinstance(path, str):
+            continue
+        rel = posixpath.normpath(path.lstrip("/")) if path.strip("./") else "."
+        parts = rel.split("/")
+        if rel.startswith("..") or not any(skipped_dir("/".join(parts[:i + 1]))
+                                           for i in range(len(parts))):
+            continue
+        try:
+            directory = yamlio.inside(root, root / rel, rel)
+        except InputError:
+            continue  # outside the repository or a loop: not a tool directory of ours
+        if not directory.is_dir() or rel in loaded.kustomization_dirs:
+            continue
+        loaded.kustomization_dirs.append(rel)
+        if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
+            _load_kustomization(loaded, rel, listed, referenced)
+            continue
+        # No kustomization: Flux generates one listing every manifest below the path
+        # (fluxcd/pkg kustomize/kustomize_generator.go).
+        for sub in sorted(directory.rglob("*")):
+            if sub.suffix in YAML_SUFFIXES and sub.is_file() and not sub.is_symlink():
+                name = sub.relative_to(root).as_posix()
+                loaded.files.append(name)
+                for d in yamlio.load_documents(sub, name):
+                    loaded.documents.append((d, Source(rel)))
 
 
 class _KustomizationDirs:
@@ -212,6 +311,8 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         return
     except NeedsKustomize as need:
         _build_with_kustomize(loaded, kdir, need)
+        return
+    if _refused_by_kustomize(loaded, built.documents):
         return
     listed.update(built.files)
     loaded.keep_texts(built.documents)

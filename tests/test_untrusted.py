@@ -618,3 +618,83 @@ def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
     result = invoke("check", "--repo", str(example_repo), "--base", commit)
     assert result.exit_code in (0, 1) and MARKER not in result.output, result.output
     assert not (tmp_path / "..").is_file() and not list(tmp_path.parent.glob(MARKER))
+
+
+# --- fail closed -----------------------------------------------------------------------------------
+
+def test_an_unreadable_directory_is_exit_2_naming_it(example_repo: Path) -> None:
+    """As root every directory reads, so check runs as nobody (setpriv) over a copy of the
+    repository that nobody may read, but for one directory."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to run check as another user")
+    top = Path(tempfile.mkdtemp(prefix="capa-unreadable-"))
+    try:
+        top.chmod(0o755)
+        repo = top / "repo"
+        shutil.copytree(example_repo, repo)
+        for path in [repo, *repo.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        secret = repo / "overlays" / "hidden"
+        secret.mkdir()
+        (secret / "identity.yaml").write_text("kind: AWSClusterStaticIdentity\n")
+        secret.chmod(0o000)
+
+        def check() -> subprocess.CompletedProcess[str]:
+            return subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup",
+                                   "--clear-groups", sys.executable, "-m", "capa_accounts.cli",
+                                   "check", "--repo", str(repo)], capture_output=True,
+                                  text=True, timeout=300, env={**os.environ, "HOME": str(top)})
+
+        refused = check()
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.startswith("capa-accounts: overlays/hidden: cannot read this "
+                                         "directory"), refused.stderr
+        secret.chmod(0o755)  # the near miss: readable, judged as usual
+        assert check().returncode in (0, 1)
+    finally:
+        (top / "repo" / "overlays" / "hidden").chmod(0o755)
+        shutil.rmtree(top)
+
+
+def test_a_flux_path_under_a_skipped_directory_is_judged(example_repo: Path) -> None:
+    build = example_repo / "build" / "apps"
+    build.mkdir(parents=True)
+    (build / "identity.yaml").write_text(
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterStaticIdentity\n"
+        "metadata: {name: hidden}\nspec: {secretRef: keys, allowedNamespaces: {}}\n")
+    assert not [f for f in findings(example_repo) if f["file"].startswith("build/")]
+    (example_repo / "clusters" / "management" / "apps.yaml").write_text(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: apps, namespace: flux-system}\n"
+        "spec: {interval: 10m, path: ./build/apps, prune: true,\n"
+        "       sourceRef: {kind: GitRepository, name: flux-system}}\n")
+    assert [f for f in findings(example_repo) if f["file"] == "build/apps/identity.yaml"]
+
+
+@pytest.mark.parametrize(("case", "files", "where"), [
+    ("two-kustomization-files", {"kustomization.yml": "resources: [cm.yaml]\n"},
+     ("apps/kustomization.yml", 1)),
+    ("duplicate-id", {"cm.yaml": CONFIGMAP + "---\n" + CONFIGMAP}, ("apps/cm.yaml", 6)),
+    ("no-kind", {"cm.yaml": "apiVersion: v1\nmetadata: {name: c}\n"}, ("apps/cm.yaml", 1)),
+    ("no-name", {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {}}\n"},
+     ("apps/cm.yaml", 3)),
+    ("bare-scalar", {"cm.yaml": CONFIGMAP + "---\njust a scalar\n"}, ("apps/cm.yaml", 6)),
+])
+def test_what_kustomize_refuses_to_build_is_a_finding(example_repo: Path, case: str,
+                                                      files: dict[str, str],
+                                                      where: tuple[str, int]) -> None:
+    apps = example_repo / "apps"
+    apps.mkdir()
+    (apps / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
+    (apps / "cm.yaml").write_text(CONFIGMAP + "---\n\n")  # the near miss: a bare --- is fine
+    assert not [f for f in findings(example_repo) if f["file"].startswith("apps/")]
+    for name, text in files.items():
+        (apps / name).write_text(text)
+    found = [(f["file"], f["line"]) for f in findings(example_repo) if f["rule"] == "CAPA-R002"]
+    assert where in found, found
