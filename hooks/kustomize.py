@@ -93,7 +93,8 @@ def run(kustomize: list[str], directory: Path, cwd: Path | None = None,
         if left <= 0:
             raise BudgetSpent(f"the check's {_budget.seconds:g} s of kustomize time are spent")
         timeout = min(timeout, left)
+    directory = directory.absolute()  # the child runs elsewhere: a relative path would move
     with tempfile.TemporaryDirectory(prefix="capa-accounts-kustomize-") as home:
         return subprocess.run([*kustomize, str(directory)], capture_output=True, text=True,
                               timeout=timeout, check=False, env=environment(home),
-                              cwd=cwd or directory, stdin=subprocess.DEVNULL)
+                              cwd=(cwd or directory).absolute(), stdin=subprocess.DEVNULL)
