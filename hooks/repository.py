@@ -33,10 +33,9 @@ from capa_accounts.core.kustomization import (
     WorkTree,
     build,
     escapes,
-    resource_problem,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
-from capa_accounts.hooks import kustomize
+from capa_accounts.hooks import kustomize, refusals
 from capa_accounts.hooks.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
@@ -143,7 +142,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     loaded.yaml_files = [f for f in files if f.endswith(YAML_SUFFIXES)]
     kfiles = [f for f in files if posixpath.basename(f) in KUSTOMIZATION_FILES]
     kdirs = sorted({posixpath.dirname(f) or "." for f in kfiles})
-    _several_kustomizations(loaded, kfiles)
+    refusals.several_kustomizations(loaded.problems, kfiles)
     loaded.kustomization_dirs = kdirs
     templates = {"base"} if account_set else set()
     listed: set[str] = set()
@@ -180,53 +179,6 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     loaded.documents = [(d, s) for d, s in loaded.documents
                         if s.overlay is None or s.overlay not in referenced]
     return loaded
-
-
-def _refused_by_kustomize(loaded: Loaded, documents: list[yamlio.Document]) -> bool:
-    """CAPA-R002 for what kustomize, and so Flux, refuses to build: a document that is no
-    Kubernetes object (a bare scalar, no kind, no metadata.name; api/resource/factory.go) or
-    a second object with the same id ("may not add resource with an already registered id",
-    api/resmap/reswrangler.go). A bare ``---`` (an empty document) is tolerated, as there."""
-    ids: dict[tuple[str, str, str, str], yamlio.Document] = {}
-    bad = False
-    for doc in documents:
-        data = doc.data
-        if data is None:
-            continue
-        problem = resource_problem(data)
-        meta = data.get("metadata") if isinstance(data, dict) else None
-        if problem is None and not (isinstance(meta, dict) and meta.get("name")):
-            problem = (("metadata",) if isinstance(meta, dict) else (),
-                       "metadata.name is missing")
-        if problem is not None:
-            line, column = yamlio.position(doc.node, problem[0])
-            loaded.problems.append((doc.file, line, column, "CAPA-R002",
-                                    f"{problem[1]}: kustomize and Flux refuse to build it"))
-            bad = True
-            continue
-        group = str(data["apiVersion"]).rpartition("/")[0]
-        key = (group, data["kind"], str(meta.get("namespace") or ""), str(meta["name"]))
-        first = ids.setdefault(key, doc)
-        if first is not doc:
-            loaded.problems.append((doc.file, *yamlio.position(doc.node, ()), "CAPA-R002",
-                                    f"{key[1]} {key[3]!r} is already defined in {first.file}: "
-                                    "kustomize and Flux refuse a duplicate object id"))
-            bad = True
-    return bad
-
-
-def _several_kustomizations(loaded: Loaded, kfiles: list[str]) -> None:
-    """kustomize refuses a directory with more than one kustomization file ("Found multiple
-    kustomization files", api/konfig/general.go names them), and so does Flux."""
-    by_dir: dict[str, list[str]] = {}
-    for rel in kfiles:
-        by_dir.setdefault(posixpath.dirname(rel) or ".", []).append(rel)
-    for names in by_dir.values():
-        if len(names) > 1:
-            for rel in sorted(names)[1:]:
-                loaded.problems.append((rel, 1, 1, "CAPA-R002", "a second kustomization file "
-                                        f"beside {posixpath.basename(sorted(names)[0])!r}: "
-                                        "kustomize and Flux refuse to build this directory"))
 
 
 _FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
@@ -312,7 +264,7 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
     except NeedsKustomize as need:
         _build_with_kustomize(loaded, kdir, need)
         return
-    if _refused_by_kustomize(loaded, built.documents):
+    if refusals.refused_by_kustomize(loaded.problems, built.documents):
         return
     listed.update(built.files)
     loaded.keep_texts(built.documents)
