@@ -12,18 +12,15 @@ or kustomization that fails to read at REF is left out with a warning.
 from __future__ import annotations
 
 import contextlib
-import os
 import posixpath
 import shutil
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from capa_accounts.hooks import kustomize
+from capa_accounts.hooks.git_read import GIT_OPTIONS, cat_file, git_env, stream_blobs
 from capa_accounts.hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
     YAML_SUFFIXES,
     Loaded,
@@ -62,7 +59,7 @@ class Tree:
     def read(self, paths: list[str]) -> None:
         """Fetch the blobs of ``paths`` (not yet read) with one ``git cat-file --batch``."""
         wanted = sorted({self.files[p][0] for p in paths if p in self.files} - set(self.contents))
-        self.contents.update(_cat_file(self.root, wanted))
+        self.contents.update(cat_file(self.root, wanted))
 
     def text(self, path: str) -> str:
         blob = self.contents.get(self.files[path][0])
@@ -71,22 +68,11 @@ class Tree:
         return yamlio.decode(blob, path)
 
 
-# git never reaches the network for --base: no lazy fetch of a partial clone's missing objects
-# (GIT_NO_LAZY_FETCH, git Documentation/git.txt; older gits refuse through protocol.allow,
-# which also keeps remote.*.uploadpack from running), no prompt, no fsmonitor hook.
-_GIT_OPTIONS = ("-c", "protocol.allow=never", "-c", "core.fsmonitor=false")
-_GIT_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
-
-
-def _git_env() -> dict[str, str]:
-    return {**os.environ, **_GIT_ENV}
-
-
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *_GIT_OPTIONS, *args], cwd=root, input=stdin,
+        return subprocess.run(["git", *GIT_OPTIONS, *args], cwd=root, input=stdin,
                               capture_output=True, timeout=GIT_TIMEOUT, check=False,
-                              env=_git_env())
+                              env=git_env())
     except FileNotFoundError as err:
         raise GitError("git is not installed (needed to read the base ref)", "--base") from err
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -166,7 +152,7 @@ def _refuse_missing(root: Path, commit: str) -> None:
 
 def _follow_symlinks(tree: Tree) -> None:
     """A symlink to a file of the repository reads as that file; others are not read."""
-    targets = _cat_file(tree.root, sorted(set(tree.symlinks.values())))
+    targets = cat_file(tree.root, sorted(set(tree.symlinks.values())))
     for path in tree.symlinks:
         current = path
         for _ in range(40):  # the kernel's own limit on nested symlinks (MAXSYMLINKS)
@@ -179,74 +165,6 @@ def _follow_symlinks(tree: Tree) -> None:
                 break
             if current not in tree.symlinks:
                 break
-
-
-def _cat_file(root: Path, blobs: list[str]) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for blob, chunks in _stream_blobs(root, blobs):
-        out[blob] = b"".join(chunks)
-    return out
-
-
-CHUNK = 1 << 20
-
-
-def _stream_blobs(root: Path, blobs: list[str]) -> Iterator[tuple[str, Iterator[bytes]]]:
-    """(blob id, its content in chunks of at most 1 MiB) from one ``git cat-file --batch``.
-
-    Read as it comes, so memory holds one chunk, not the whole output; each content iterator
-    must be consumed before the next blob. A missing blob ("<id> missing") is left out.
-    """
-    if not blobs:
-        return
-    try:
-        process = subprocess.Popen(["git", *_GIT_OPTIONS, "cat-file", "--batch"], cwd=root,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=_git_env())
-    except OSError as err:
-        raise GitError(f"git could not run: {err}", "--base") from err
-    assert process.stdin is not None and process.stdout is not None
-    feeder = threading.Thread(target=_feed, args=(process.stdin, blobs), daemon=True)
-    feeder.start()
-    stdout = process.stdout
-    try:
-        for _ in blobs:
-            header = stdout.readline().split()
-            if not header:
-                break
-            if len(header) < 3:  # "<id> missing": a shallow clone
-                continue
-            left = int(header[2])
-
-            def chunks(left: int = left) -> Iterator[bytes]:
-                while left > 0:
-                    data = stdout.read(min(left, CHUNK))
-                    if not data:
-                        return
-                    left -= len(data)
-                    yield data
-
-            body = chunks()
-            yield header[0].decode(), body
-            for _rest in body:  # the caller stopped early: skip what it left
-                pass
-            stdout.read(1)  # the content is followed by a newline
-    finally:
-        stdout.close()
-        process.kill()
-        stderr = process.stderr.read() if process.stderr else b""
-        process.wait()
-        feeder.join()
-    if process.returncode not in (0, -9) and stderr:
-        raise GitError(f"git cat-file failed: {stderr.decode('utf-8', 'replace').strip()}",
-                       "--base")
-
-
-def _feed(stdin: Any, blobs: list[str]) -> None:
-    with contextlib.suppress(OSError):
-        for blob in blobs:
-            stdin.write(f"{blob}\n".encode())
-        stdin.close()
 
 
 # --- what Flux would have applied at REF -------------------------------------------------------
@@ -436,7 +354,7 @@ class _RefLoader:
             for rel, (blob, size) in self.tree.files.items():
                 if size <= yamlio.MAX_FILE_BYTES:
                     paths.setdefault(blob, []).append(rel)
-            for blob, chunks in _stream_blobs(self.tree.root, sorted(paths)):
+            for blob, chunks in stream_blobs(self.tree.root, sorted(paths)):
                 first, *others = paths[blob]
                 target = self.exported / first
                 target.parent.mkdir(parents=True, exist_ok=True)
