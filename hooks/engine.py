@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core.errors import printable
+from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.repository import Planner, load
@@ -63,7 +65,7 @@ def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (
 def check_context(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
                   schemas: bool = True) -> tuple[Report, Context]:
     """``check``, also returning the indexed objects it judged (``graph`` draws them)."""
-    with _without_cycle_collector():
+    with _without_cycle_collector(), kustomize.budget():  # one kustomize time for the check
         return _check(root, base_ref, crds, schemas)
 
 
@@ -101,7 +103,8 @@ def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
         findings = root_causes(ctx, findings, _schema(crds))
     kept, suppressed = _suppress(ctx, findings)
     unique = sorted(set(kept), key=Finding.sort_key)
-    return Report(unique, suppressed, len(loaded.yaml_files), loaded.warnings), ctx
+    warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
+    return Report(unique, suppressed, len(loaded.yaml_files), warnings), ctx
 
 
 def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from capa_accounts.core.errors import printable
+
 Severity = Literal["error", "warning"]
 
 
@@ -28,6 +30,10 @@ class Location:
     line: int = 1
     column: int = 1
 
+    def __post_init__(self) -> None:
+        if not self.file.isprintable():
+            object.__setattr__(self, "file", printable(self.file))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -39,6 +45,13 @@ class Finding:
     message: str
     resource: ResourceRef | None = None
     related: tuple[Location, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # What a finding says comes from the repository: escaped once, for every format.
+        for name in ("file", "message"):
+            value = getattr(self, name)
+            if not value.isprintable():
+                object.__setattr__(self, name, printable(value))
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.rule, self.message)

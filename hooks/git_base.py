@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capa_accounts.hooks import kustomize
+from capa_accounts.hooks.git_read import GIT_OPTIONS, cat_file, git_env, stream_blobs
 from capa_accounts.hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
-    KUSTOMIZE_TIMEOUT,
     YAML_SUFFIXES,
     Loaded,
     Source,
     excluded,
-    kustomize_command,
     skipped_dir,
 )
 from capa_accounts.core import yamlio
@@ -34,12 +35,11 @@ from capa_accounts.core.kustomization import (
     NeedsKustomize,
     OutsideRepositoryError,
     escapes,
+    evaluate,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
 
 GIT_TIMEOUT = 120
-# What kustomization.py evaluates in-process (its _PLAIN_KEYS): anything else needs kustomize.
-PLAIN_KEYS = {"apiVersion", "kind", "resources"}
 # git's tree entry modes (Documentation/git-fast-import.txt, "filemodify"); 160000 is a
 # submodule commit, which has no blob in this repository.
 SYMLINK_MODE = "120000"
@@ -59,7 +59,7 @@ class Tree:
     def read(self, paths: list[str]) -> None:
         """Fetch the blobs of ``paths`` (not yet read) with one ``git cat-file --batch``."""
         wanted = sorted({self.files[p][0] for p in paths if p in self.files} - set(self.contents))
-        self.contents.update(_cat_file(self.root, wanted))
+        self.contents.update(cat_file(self.root, wanted))
 
     def text(self, path: str) -> str:
         blob = self.contents.get(self.files[path][0])
@@ -70,8 +70,9 @@ class Tree:
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True,
-                              timeout=GIT_TIMEOUT, check=False)
+        return subprocess.run(["git", *GIT_OPTIONS, *args], cwd=root, input=stdin,
+                              capture_output=True, timeout=GIT_TIMEOUT, check=False,
+                              env=git_env())
     except FileNotFoundError as err:
         raise GitError("git is not installed (needed to read the base ref)", "--base") from err
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -103,8 +104,12 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
     """REF's tree below ``prefix``: one ``git ls-tree``, no blob read yet."""
     tree = Tree(root)
     treeish = f"{commit}:{prefix.rstrip('/')}" if prefix else f"{commit}^{{tree}}"
+    _refuse_missing(root, commit)
     listing = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish)
     if listing.returncode != 0:
+        if b"promisor" in listing.stderr or b"missing" in listing.stderr:
+            raise GitError("its tree is not in this partial clone; check never fetches (run "
+                           "`git fetch` for that commit first)", f"--base {commit}")
         return tree  # the repository directory did not exist yet at REF: an empty state
     for entry in listing.stdout.split(b"\0"):
         if not entry:
@@ -114,9 +119,9 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         path = raw_path.decode("utf-8", "replace")
         parts = path.split("/")
         # The same directories walk_files skips (a top-level build/, never overlays/build/).
-        if any(p in ("", ".", "..") or skipped_dir("/".join(parts[:i + 1]))
-               for i, p in enumerate(parts[:-1])):
-            continue
+        if any(p in ("", ".", "..", ".git") for p in parts) or any(
+                skipped_dir("/".join(parts[:i + 1])) for i in range(len(parts) - 1)):
+            continue  # a name git itself refuses to check out (fsck's badTree): never a path
         if mode.decode() in FILE_MODES:
             tree.files[path] = (blob.decode(), int(size))
         elif mode.decode() == SYMLINK_MODE:
@@ -129,9 +134,25 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
     return tree
 
 
+def _refuse_missing(root: Path, commit: str) -> None:
+    """A partial clone may lack REF's objects: name them and stop (exit 2), never fetch them.
+    ``rev-list --missing=print`` lists them without fetching (git Documentation/rev-list-options)."""
+    partial = _git(root, "config", "--get", "extensions.partialClone")
+    if partial.returncode != 0 or not partial.stdout.strip():
+        return
+    listed = _git(root, "rev-list", "--objects", "--no-walk", "--missing=print", commit)
+    missing = [line[1:].decode() for line in listed.stdout.splitlines() if line.startswith(b"?")]
+    if listed.returncode != 0 or missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                          else "")
+        raise GitError(f"{len(missing)} object(s) of that commit are not in this partial "
+                       f"clone ({shown or 'git rev-list failed'}); check never fetches: run "
+                       "`git fetch` for them first", f"--base {commit}")
+
+
 def _follow_symlinks(tree: Tree) -> None:
     """A symlink to a file of the repository reads as that file; others are not read."""
-    targets = _cat_file(tree.root, sorted(set(tree.symlinks.values())))
+    targets = cat_file(tree.root, sorted(set(tree.symlinks.values())))
     for path in tree.symlinks:
         current = path
         for _ in range(40):  # the kernel's own limit on nested symlinks (MAXSYMLINKS)
@@ -144,27 +165,6 @@ def _follow_symlinks(tree: Tree) -> None:
                 break
             if current not in tree.symlinks:
                 break
-
-
-def _cat_file(root: Path, blobs: list[str]) -> dict[str, bytes]:
-    if not blobs:
-        return {}
-    result = _git(root, "cat-file", "--batch", stdin="".join(f"{b}\n" for b in blobs).encode())
-    if result.returncode != 0:
-        raise GitError(f"git cat-file failed: {result.stderr.decode('utf-8', 'replace').strip()}",
-                       "--base")
-    out: dict[str, bytes] = {}
-    data, pos = result.stdout, 0
-    while pos < len(data):
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split()
-        pos = end + 1
-        if len(header) < 3:  # "<id> missing": a shallow or partial clone
-            continue
-        size = int(header[2])
-        out[header[0].decode()] = data[pos:pos + size]
-        pos += size + 1  # the content is followed by a newline
-    return out
 
 
 # --- what Flux would have applied at REF -------------------------------------------------------
@@ -182,8 +182,43 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
     if prefix and not tree.files:
         loaded.warnings.append(f"--base {ref}: the repository directory {prefix.rstrip('/')} "
                                "did not exist yet; every object is compared with an empty state")
-    _RefLoader(tree, loaded, ref, exclude).run()
+    loader = _RefLoader(tree, loaded, ref, exclude)
+    with loader.stack:
+        loader.run()
     return loaded
+
+
+class RefFiles:
+    """REF's tree as ``kustomization.Files``: the evaluator reads git objects, not files.
+
+    A path is confined lexically (REF's tree holds no ``..``); a symlink reads as the file of
+    the repository it leads to (``_follow_symlinks``), and any other symlink as nothing.
+    """
+
+    def __init__(self, loader: _RefLoader) -> None:
+        self.loader = loader
+        self.tree = loader.tree
+
+    def kind(self, rel: str) -> str | None:
+        if rel == "." or rel in self.tree.dirs:
+            return "dir"
+        return "file" if rel in self.tree.files else None
+
+    def resolve(self, directory: str, entry: str) -> str:
+        target = posixpath.normpath(posixpath.join(directory, entry))
+        if target == ".." or target.startswith("../") or entry.startswith("/"):
+            raise OutsideRepositoryError("leads outside the repository", entry)
+        return target
+
+    def documents(self, rel: str) -> list[yamlio.Document]:
+        docs = self.loader.documents(rel)
+        if docs is None:
+            raise InputError("unreadable at that commit", rel)
+        return docs
+
+    def kustomization(self, directory: str) -> str | None:
+        return next((f for f in (_join(directory, n) for n in KUSTOMIZATION_FILES)
+                     if f in self.tree.files), None)
 
 
 class _RefLoader:
@@ -193,6 +228,9 @@ class _RefLoader:
         self.ref = ref
         self.exclude = exclude
         self.parsed: dict[str, list[yamlio.Document] | None] = {}
+        self.files = RefFiles(self)
+        self.exported: Path | None = None  # REF's copy, made when a kustomization needs one
+        self.stack = contextlib.ExitStack()
 
     def warn(self, err: InputError | str) -> None:
         self.loaded.warnings.append(f"--base {self.ref}: {err} (at that commit; not compared)")
@@ -269,72 +307,32 @@ class _RefLoader:
             return None
 
     def build(self, kdir: str, seen: frozenset[str]) -> tuple[list[yamlio.Document], list[str]]:
-        """kustomization.build over REF's tree (same rules, same errors)."""
-        kfile = next((f for f in (_join(kdir, n) for n in KUSTOMIZATION_FILES)
-                      if f in self.tree.files), None)
-        if kfile is None:
-            raise InputError("no kustomization.yaml", kdir)
-        docs = self.documents(kfile)
-        if docs is None:
-            raise InputError("unreadable kustomization", kfile)
-        if not docs or not isinstance(docs[0].data, dict):
-            raise InputError("a kustomization must be a mapping", kfile, 1)
-        data = docs[0].data
-        for key in data:
-            if key not in PLAIN_KEYS:
-                raise NeedsKustomize(kfile, str(key))
-        resources = data.get("resources") or []
-        if not isinstance(resources, list):
-            raise InputError("resources must be a list", kfile)
-        out: list[yamlio.Document] = []
-        read = [kfile]
-        for entry in resources:
-            if not isinstance(entry, str) or not entry:
-                raise InputError("a resources entry must be a path or URL", kfile)
-            if "://" in entry or entry.startswith("git@"):
-                raise NeedsKustomize(kfile, f"remote resource {entry}")
-            target = posixpath.normpath(posixpath.join(kdir, entry))
-            if target == ".." or target.startswith("../") or entry.startswith("/"):
-                raise OutsideRepositoryError(f"resource {entry!r} leads outside the repository",
-                                             kfile)
-            if target in seen or target == kdir:
-                raise InputError(f"resource {entry!r} forms a cycle", kfile)
-            if target in self.tree.dirs or target == ".":
-                sub_docs, sub_read = self.build(target, seen | {kdir})
-                out.extend(sub_docs)
-                read.extend(sub_read)
-            elif target in self.tree.files:
-                docs_of = self.documents(target)
-                if docs_of is None:
-                    raise InputError(f"resource {entry!r} is unreadable", kfile)
-                out.extend(docs_of)
-                read.append(target)
-            else:
-                raise InputError(f"resource {entry!r} does not exist", kfile)
-        return out, read
+        """kustomization.evaluate over REF's tree: the work tree's rules and errors."""
+        built = evaluate(self.files, kdir, seen)
+        return built.documents, built.files
 
     def with_kustomize(self, kdir: str,
                        need: NeedsKustomize) -> tuple[list[yamlio.Document], list[str]] | None:
-        """Build with a plain kustomize from a temporary copy of REF's tree, never the work tree."""
-        command = kustomize_command()
+        """Build with a plain kustomize from one temporary copy of REF's tree, never the work
+        tree; the copy is made once for every kustomization of REF that needs kustomize."""
+        command = kustomize.command()
         if command is None:
             self.warn(f"{need.file}: uses {need.feature!r} and no kustomize is on PATH")
             return None
-        with tempfile.TemporaryDirectory(prefix="capa-accounts-base-") as tmp:
-            self.export(Path(tmp))
-            # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
-            # kustomization names, outside the copy too: refuse first, as capa_accounts.hooks.repository
-            # does for the work tree.
-            try:
-                outside = escapes(Path(tmp), Path(tmp) / kdir)
-            except InputError as err:
-                self.warn(err)
-                return None
-            for file, line, _column, entry in outside:
-                self.warn(f"{file}:{line}: {entry!r} leads outside the repository: not built")
-            if outside:
-                return None
-            result = _run(command + [str(Path(tmp) / kdir)])
+        # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
+        # kustomization names, outside the copy and on the network too: refuse first, with the
+        # rules the work tree uses (kustomization.escapes).
+        try:
+            unsafe = escapes(self.files, kdir)
+        except InputError as err:
+            self.warn(err)
+            return None
+        for file, line, _column, entry, why in unsafe:
+            self.warn(f"{file}:{line}: {entry!r} {why}: not built")
+        if unsafe:
+            return None
+        copy = self.copy()
+        result = _run(command, copy / kdir, copy)
         if result is None or result.returncode != 0:
             message = " ".join((result.stderr if result else "kustomize did not run").split())
             self.warn(f"{need.file}: kustomize build failed: {message[:300]}")
@@ -346,23 +344,36 @@ class _RefLoader:
             return None
         return docs, []  # as in capa_accounts.hooks.repository: a kustomize build lists no files
 
-    def export(self, target: Path) -> None:
-        self.tree.read([p for p, (_b, size) in self.tree.files.items()
-                        if size <= yamlio.MAX_FILE_BYTES])
-        for rel, (blob, _size) in self.tree.files.items():
-            if blob in self.tree.contents:
-                path = target / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(self.tree.contents[blob])
+    def copy(self) -> Path:
+        """REF's files (each up to the 8 MiB input limit) in a temporary directory that holds
+        nothing else, written blob by blob as git streams them: memory holds one chunk."""
+        if self.exported is None:
+            self.exported = Path(self.stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="capa-accounts-base-")))
+            paths: dict[str, list[str]] = {}
+            for rel, (blob, size) in self.tree.files.items():
+                if size <= yamlio.MAX_FILE_BYTES:
+                    paths.setdefault(blob, []).append(rel)
+            for blob, chunks in stream_blobs(self.tree.root, sorted(paths)):
+                first, *others = paths[blob]
+                target = self.exported / first
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "xb") as handle:  # a new file in the new directory
+                    for chunk in chunks:
+                        handle.write(chunk)
+                for other in others:
+                    (self.exported / other).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(target, self.exported / other)
+        return self.exported
 
 
 def _join(directory: str, name: str) -> str:
     return name if directory == "." else f"{directory}/{name}"
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess[str] | None:
+def _run(command: list[str], directory: Path,
+         cwd: Path) -> subprocess.CompletedProcess[str] | None:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=KUSTOMIZE_TIMEOUT,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        return kustomize.run(command, directory, cwd)
+    except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent):
         return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,10 +30,13 @@ from capa_accounts.core.kustomization import (
     MissingResourceError,
     NeedsKustomize,
     OutsideRepositoryError,
+    WorkTree,
     build,
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.hooks import kustomize, refusals
+from capa_accounts.hooks.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
 # an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"
@@ -43,7 +45,6 @@ SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".tox", ".mypy_cach
              ".ruff_cache", ".pytest_cache", ".hypothesis", ".tools"}
 TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
 YAML_SUFFIXES = (".yaml", ".yml")
-KUSTOMIZE_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,15 @@ def skipped_dir(rel: str) -> bool:
 def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
     """Repository-relative paths of every file, tool directories and excluded globs skipped."""
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(err: OSError) -> None:
+        # A directory the walk cannot list would hide what it holds: stop, naming it.
+        where = Path(err.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        raise InputError(f"cannot read this directory ({err.strerror or err}): check would "
+                         "miss what it holds", rel)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         base = Path(dirpath)
         rel_dir = base.relative_to(root).as_posix()
         keep = []
@@ -133,8 +142,9 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
             loaded.plan_error = err
     files = loaded.files = walk_files(root, exclude)
     loaded.yaml_files = [f for f in files if f.endswith(YAML_SUFFIXES)]
-    kdirs = sorted({posixpath.dirname(f) or "." for f in files
-                    if posixpath.basename(f) in KUSTOMIZATION_FILES})
+    kfiles = [f for f in files if posixpath.basename(f) in KUSTOMIZATION_FILES]
+    kdirs = sorted({posixpath.dirname(f) or "." for f in kfiles})
+    refusals.several_kustomizations(loaded.problems, kfiles)
     loaded.kustomization_dirs = kdirs
     templates = {"base"} if account_set else set()
     listed: set[str] = set()
@@ -166,10 +176,52 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
             loaded.keep_texts(docs)
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
+    _flux_paths_skipped(loaded, listed, referenced)
     # Directories whose kustomization another one includes are judged as part of that one.
     loaded.documents = [(d, s) for d, s in loaded.documents
                         if s.overlay is None or s.overlay not in referenced]
     return loaded
+
+
+_FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
+
+
+def _flux_paths_skipped(loaded: Loaded, listed: set[str], referenced: set[str]) -> None:
+    """A Flux Kustomization applies its ``spec.path`` wherever it is, a tool directory such as
+    build/ included: every path Flux applies is judged, even where the walk skips."""
+    root = loaded.root
+    for doc, _source in list(loaded.documents):
+        data = doc.data
+        if not (isinstance(data, dict) and data.get("kind") == "Kustomization"
+                and str(data.get("apiVersion", "")).startswith(_FLUX_GROUP)):
+            continue
+        spec = data.get("spec")
+        path = spec.get("path") if isinstance(spec, dict) else None
+        if not isinstance(path, str):
+            continue
+        rel = posixpath.normpath(path.lstrip("/")) if path.strip("./") else "."
+        parts = rel.split("/")
+        if rel.startswith("..") or not any(skipped_dir("/".join(parts[:i + 1]))
+                                           for i in range(len(parts))):
+            continue
+        try:
+            directory = yamlio.inside(root, root / rel, rel)
+        except InputError:
+            continue  # outside the repository or a loop: not a tool directory of ours
+        if not directory.is_dir() or rel in loaded.kustomization_dirs:
+            continue
+        loaded.kustomization_dirs.append(rel)
+        if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
+            _load_kustomization(loaded, rel, listed, referenced)
+            continue
+        # No kustomization: Flux generates one listing every manifest below the path
+        # (fluxcd/pkg kustomize/kustomize_generator.go).
+        for sub in sorted(directory.rglob("*")):
+            if sub.suffix in YAML_SUFFIXES and sub.is_file() and not sub.is_symlink():
+                name = sub.relative_to(root).as_posix()
+                loaded.files.append(name)
+                for d in yamlio.load_documents(sub, name):
+                    loaded.documents.append((d, Source(rel)))
 
 
 class _KustomizationDirs:
@@ -213,6 +265,8 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         return
     except NeedsKustomize as need:
         _build_with_kustomize(loaded, kdir, need)
+        return
+    if refusals.refused_by_kustomize(loaded.problems, built.documents):
         return
     listed.update(built.files)
     loaded.keep_texts(built.documents)
@@ -294,23 +348,14 @@ def _regular_file(path: Path) -> bool:
     return not path.is_symlink() and path.is_file()
 
 
-def kustomize_command() -> list[str] | None:
-    """A plugin-free kustomize, as Flux builds (LoadRestrictionsNone, no plugins)."""
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone"]
-    if shutil.which("kustomize"):
-        return ["kustomize", "build", "--load-restrictor=LoadRestrictionsNone"]
-    return None
-
-
 def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
     kfile = need.file
-    # kustomize would read whatever these name, outside the repository too: refuse first.
-    outside = escapes(loaded.root, loaded.root / kdir)
-    for file, line, column, entry in outside:
-        loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} leads outside the "
-                                "repository: Flux builds only inside its source; not built"))
-    if outside:
+    # kustomize would read whatever these name, outside the repository and on the network
+    # too: refuse first, and build nothing that cannot be proven confined.
+    unsafe = escapes(WorkTree(loaded.root), kdir)
+    for file, line, column, entry, why in unsafe:
+        loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} {why}: Flux builds only inside its source; not built"))
+    if unsafe:
         return
     if need.feature in ("transformers", "generators", "validators"):
         plugin = _function_plugin(loaded.root, kfile, need.feature)
@@ -330,10 +375,10 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
                     loaded.documents.append((doc, Source(kdir)))
         return
     try:
-        result = subprocess.run([*command, str(loaded.root / kdir)], capture_output=True,
-                                text=True, timeout=KUSTOMIZE_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}"))
+        result = kustomize.run(command, loaded.root / kdir, loaded.root)
+    except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
+        loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; "
+                                "not built"))
         return
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"

@@ -22,7 +22,9 @@ COMPONENTS = ("https://github.com/kubernetes-sigs/cluster-api-provider-aws/relea
 CLUSTER_KINDS = {"Cluster", "AWSManagedCluster", "AWSManagedControlPlane", "MachinePool",
                  "AWSManagedMachinePool"}
 # SOPS output as `sops --encrypt --age ... --encrypted-regex '^(data|stringData)$'` writes it.
-ENC = "ENC[AES256_GCM,data:Zm9vYmFy,iv:aXZpdml2aXZpdml2,tag:dGFndGFndGFn,type:str]"
+# As SOPS writes a value: a 32-byte IV, a 16-byte tag (getsops/sops aes/cipher.go).
+ENC = ("ENC[AES256_GCM,data:Zm9vYmFy,iv:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=,"
+       "tag:BwgJCgsMDQ4PEBESExQVFg==,type:str]")
 SOPS_SECRET = f"""\
 apiVersion: v1
 kind: Secret

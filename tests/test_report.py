@@ -248,7 +248,8 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
 @pytest.mark.parametrize(("file", "message", "line"), [
     ("a.yaml", "plain", "::error file=a.yaml,line=3,col=5,title=CAPA-I002::plain"),
     ("dir,x/a:b.yaml", "50% of\r\nit: a, b",
-     "::error file=dir%2Cx/a%3Ab.yaml,line=3,col=5,title=CAPA-I002::50%25 of%0D%0Ait: a, b"),
+     # The finding escapes CR and LF itself (as repr does), before the format sees them.
+     "::error file=dir%2Cx/a%3Ab.yaml,line=3,col=5,title=CAPA-I002::50%25 of\\r\\nit: a, b"),
 ], ids=["plain", "escaped"])
 def test_github_format_escapes_properties_and_message(file: str, message: str, line: str) -> None:
     report = Report([Finding("CAPA-I002", "error", file, 3, 5, message)], files=1)

@@ -52,7 +52,9 @@ def where(findings: list) -> list[tuple[str, str, int, int]]:
     return [(f.rule, f.file, f.line, f.column) for f in findings]
 
 
-ENC = "ENC[AES256_GCM,data:Zm9vYmFy,iv:aXZpdml2aXZpdml2,tag:dGFndGFndGFn,type:str]"
+# A value as SOPS writes it: a 32-byte IV and a 16-byte GCM tag (getsops/sops aes/cipher.go).
+ENC = ("ENC[AES256_GCM,data:Zm9vYmFy,iv:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=,"
+       "tag:BwgJCgsMDQ4PEBESExQVFg==,type:str]")
 SOPS_METADATA = (
     "sops:\n"
     "  age:\n"
@@ -67,6 +69,11 @@ SOPS_METADATA = (
     "  version: 3.9.1\n")
 
 FIRING = [
+    # ENC[...] without SOPS metadata is not encrypted as far as Flux can tell: plain text.
+    ("enc-values-without-metadata.yaml",
+     secret(f"stringData:\n  AccessKeyID: {ENC}\n  SecretAccessKey: {ENC}\n"),
+     [(S002, "enc-values-without-metadata.yaml", 8, 3),
+      (S002, "enc-values-without-metadata.yaml", 9, 3)]),
     ("configmap.yaml",
      f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  key: {KEY_ID}\n",
      [(S001, "configmap.yaml", 6, 8)]),
@@ -157,8 +164,6 @@ NEAR_MISSES = [
     ("sops-static-identity",
      secret(f"data:\n  AccessKeyID: {ENC}\n  SecretAccessKey: {ENC}\n  SessionToken: {ENC}\n")
      + SOPS_METADATA),
-    ("enc-values-without-metadata",
-     secret(f"stringData:\n  AccessKeyID: {ENC}\n  SecretAccessKey: {ENC}\n")),
     ("aws-documentation-keys-ini",
      f"[default]\naws_access_key_id = {EXAMPLE_KEY_ID}\n"
      f"aws_secret_access_key = {EXAMPLE_SECRET_KEY}\n"),
@@ -195,7 +200,7 @@ NEAR_MISSES = [
     ("not-a-secret-kind",
      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
      f"data:\n  AccessKeyID: {b64(KEY_ID)}\n"),
-    ("binary-file", f"\0\x01ELF{KEY_ID}\naws_secret_access_key = {SECRET_KEY}\n"),
+    ("binary-file", "\0\x01ELF\x02\x01\x01" + "".join(map(chr, range(32, 127))) * 3),
     ("empty", ""),
 ]
 
@@ -235,13 +240,13 @@ def test_main_clean_files_exit_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     Path("clean.yaml").write_text("kind: ConfigMap\n")
-    Path("binary.bin").write_bytes(b"\0" + f"aws_access_key_id = {KEY_ID}".encode())
+    Path("binary.bin").write_bytes(b"\0\x01\x02" + bytes(range(256)) * 4)
     Path("latin1.env").write_bytes(b"NAME=caf\xe9\nAWS_REGION=eu-west-1\n")
     assert scan_secrets.main(["clean.yaml", "binary.bin", "latin1.env"]) == 0
     assert capsys.readouterr().out == ""
 
 
-def test_main_skips_huge_files_and_outside_symlinks(tmp_path: Path,
+def test_main_scans_huge_files_and_skips_outside_symlinks(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     outside = tmp_path / "outside"
@@ -254,11 +259,10 @@ def test_main_skips_huge_files_and_outside_symlinks(tmp_path: Path,
     with open("huge.yaml", "w") as handle:
         handle.write(f"aws_access_key_id = {KEY_ID}\n")
         handle.truncate(8 * 1024 * 1024 + 1)
-    assert scan_secrets.main(["link", "huge.yaml", "missing.yaml"]) == 0
+    assert scan_secrets.main(["link", "huge.yaml", "missing.yaml"]) == 1
     captured = capsys.readouterr()
-    assert captured.out == ""
+    assert captured.out.startswith("huge.yaml:1:21: [CAPA-S001] ")  # scanned in chunks
     assert "link: skipped: symlink points outside" in captured.err
-    assert "huge.yaml: skipped:" in captured.err and "8 MiB" in captured.err
     assert "missing.yaml: skipped" in captured.err
 
 

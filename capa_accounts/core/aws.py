@@ -36,7 +36,10 @@ ARN_ACCOUNT = re.compile(rf"^arn:[^:]*:iam::({ACCOUNT_ID}):")
 # STS AssumeRole RoleSessionName: [\w+=,.@-]{2,64} (AWS STS API Reference, AssumeRole).
 SESSION_NAME = r"[\w+=,.@-]{2,64}"
 # STS AssumeRole ExternalId: [\w+=,.@:/-]{2,1224} (same page).
-EXTERNAL_ID = r"[\w+=,.@:/-]{2,1224}"
+# The length is a separate fact: RE2, as Go's regexp, refuses a repetition over 1000
+# (re2/parse.cc), so schemas put it in maxLength.
+EXTERNAL_ID = r"[\w+=,.@:/-]{2,}"
+EXTERNAL_ID_MAX = 1224
 # STS AssumeRole Policy: a JSON policy document of at most 2,048 characters (same page).
 SESSION_POLICY_MAX = 2048
 # EKS CreateCluster ``name``: 1-100 characters, pattern ^[0-9A-Za-z][A-Za-z0-9\-_]*

@@ -7,6 +7,25 @@ the file (and line where known). Findings are data and live in ``capa_accounts.h
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped as ``repr`` escapes it.
+
+    File names and YAML values come from the repository, which may be hostile: a newline would
+    start a forged line (a GitHub ``::error`` workflow command, a fake "all checks passed"),
+    an ANSI or OSC sequence would clear the line or set the terminal title, and a file name
+    that is not UTF-8 (a lone surrogate from os.fsdecode) would make JSON and SARIF invalid.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    if "\udc80" <= char <= "\udcff":  # a byte that was not UTF-8 (the surrogateescape handler)
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return repr(char)[1:-1]
+
+
 class CapaAccountsError(Exception):
     """Base of every failure the command line turns into exit 2."""
 
@@ -27,7 +46,7 @@ class CapaAccountsError(Exception):
                 if self.column:
                     where += f":{self.column}"
             where += ": "
-        return f"{where}{self.message}"
+        return printable(f"{where}{self.message}")
 
 
 class InputError(CapaAccountsError):

@@ -4,14 +4,20 @@ This is what ``render`` writes (the rendered-manifests pattern) and what ``base/
 common case needs no kustomize process: the result is the listed files' documents, in order,
 with nested directories expanded. Anything else (patches, generators, transformers, name
 prefixes, ...) is ``NeedsKustomize``: callers build it with a real kustomize instead.
+
+The rules are written once, over a small ``Files`` interface that the work tree
+(``WorkTree``) and a git REF (``capa_accounts.hooks.git_base.RefFiles``) both implement; each
+caller keeps its own error policy (the work tree's problems are findings or errors, REF's are
+warnings).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
@@ -21,7 +27,8 @@ from capa_accounts.core.yamlio import OutsideRepositoryError as OutsideRepositor
 from capa_accounts.core.yamlio import inside as inside
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-_PLAIN_KEYS = {"apiVersion", "kind", "resources"}
+# The keys evaluated in-process: anything else needs a real kustomize.
+PLAIN_KEYS = {"apiVersion", "kind", "resources"}
 
 
 class NeedsKustomize(InputError):  # noqa: N818 - mostly a signal: `check` builds it for real
@@ -77,6 +84,65 @@ def resource_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
+class Files(Protocol):
+    """A repository's files as the evaluator reads them, by repository-relative POSIX path
+    ("." is the root): the work tree (``WorkTree``) or a git REF (``hooks.git_base``).
+
+    Confinement lives in ``resolve``: it turns an entry of a kustomization into a path of the
+    repository or raises ``OutsideRepositoryError``, so a fix to what counts as inside is
+    written once per kind of tree, and every rule of the evaluator uses it.
+    """
+
+    def kind(self, rel: str) -> str | None:
+        """"dir", "file" or None (no such entry)."""
+
+    def resolve(self, directory: str, entry: str) -> str:
+        """``entry`` named in ``directory``, as a path inside the repository."""
+
+    def documents(self, rel: str) -> list[yamlio.Document]:
+        """The YAML documents of a file (InputError when it does not read)."""
+
+    def kustomization(self, directory: str) -> str | None:
+        """The kustomization file of ``directory``, confined, or None."""
+
+
+class WorkTree:
+    """The working tree of the repository at ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.top = root.resolve()
+
+    def path(self, rel: str) -> Path:
+        return self.top if rel == "." else self.top / rel
+
+    def kind(self, rel: str) -> str | None:
+        path = self.path(rel)
+        return "dir" if path.is_dir() else "file" if path.exists() else None
+
+    def resolve(self, directory: str, entry: str) -> str:
+        here = self.path(directory)
+        candidate = here / entry
+        # An entry that names a plain file or directory of a resolved directory (no separator,
+        # no dot segment, not a symlink) is inside as it stands, which spares resolving every
+        # component of every path again (render's overlays list only such entries).
+        if any(c in entry for c in "/\\\0") or entry in (".", "..") or candidate.is_symlink():
+            candidate = inside(self.top, candidate, entry)
+        return relative(self.top, candidate) or "."
+
+    def documents(self, rel: str) -> list[yamlio.Document]:
+        return yamlio.load_documents(self.path(rel), rel, confine=False)  # confined by resolve
+
+    def kustomization(self, directory: str) -> str | None:
+        kfile = find_kustomization(self.path(directory))
+        if kfile is None:
+            return None
+        name = relative(self.top, kfile)
+        if kfile.is_symlink():  # the directory is resolved: only a symlink can lead out of it
+            inside(self.top, kfile, name)
+        return name
+
+
 def find_kustomization(directory: Path) -> Path | None:
     for name in KUSTOMIZATION_FILES:
         candidate = directory / name
@@ -89,130 +155,190 @@ def relative(repo: Path, path: Path) -> str:
     return path.relative_to(repo).as_posix()
 
 
-def build(repo: Path, directory: Path, _seen: frozenset[Path] = frozenset()) -> Built:
-    """Evaluate a resources-only kustomization rooted at ``directory`` (inside ``repo``).
+def build(repo: Path, directory: Path) -> Built:
+    """Evaluate the resources-only kustomization of ``directory`` in the work tree ``repo``.
 
     Every path is resolved and must stay inside the repository: a resource entry such as
     ``../../../etc`` or a symlink out of the tree is an ``OutsideRepositoryError`` (Flux builds
     only inside its source), never a read.
     """
-    top = repo.resolve()
-    here = inside(repo, directory)
-    kfile = find_kustomization(here)
-    if kfile is None:
-        raise InputError("no kustomization.yaml", relative(top, here))
-    name = relative(top, kfile)
-    if kfile.is_symlink():  # ``here`` is resolved: only a symlink can lead out of it
-        inside(top, kfile, name)
-    docs = yamlio.load_documents(kfile, name, require=True, confine=False)  # confined above
+    tree = WorkTree(repo)
+    return evaluate(tree, relative(tree.top, inside(repo, directory)))
+
+
+def evaluate(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -> Built:
+    """The resources-only kustomization of ``directory`` over any ``Files``: the one set of
+    rules for the work tree and for ``check --base REF``. Errors are InputErrors (with file,
+    line and column); what a caller makes of them (an error, a finding, a warning) is its own.
+    """
+    name = files.kustomization(directory)
+    if name is None:
+        raise InputError("no kustomization.yaml", directory)
+    docs = files.documents(name)
+    if not docs:
+        raise InputError("holds no YAML document", name, 1)
     data = docs[0].data
     if not isinstance(data, dict):
         raise InputError("a kustomization must be a mapping", name, 1)
     for key in data:
-        if key not in _PLAIN_KEYS:
+        if key not in PLAIN_KEYS:
             raise NeedsKustomize(name, str(key))
     resources = data.get("resources") or []
     if not isinstance(resources, list):
         line, col = yamlio.position(docs[0].node, ("resources",))
         raise InputError("resources must be a list", name, line, col)
     out: list[yamlio.Document] = []
-    files = [name]
-    seen = _seen | {here}
+    read = [name]
+    seen = _seen | {directory}
     for i, entry in enumerate(resources):
         line, col = yamlio.position(docs[0].node, ("resources", i))
         if not isinstance(entry, str) or not entry:
             raise InputError("a resources entry must be a path or URL", name, line, col)
-        if "://" in entry or entry.startswith("git@"):
+        if remote(entry):
             raise NeedsKustomize(name, f"remote resource {entry}")
         try:
-            resolved = _entry_path(top, here, entry)
+            target = files.resolve(directory, entry)
         except InputError as err:
             raise type(err)(f"resource {entry!r} {err.message}", name, line, col) from err
-        if resolved in seen:
+        if target in seen:
             raise InputError(f"resource {entry!r} forms a cycle", name, line, col)
-        if resolved.is_dir():
-            sub = build(top, resolved, seen)
+        kind = files.kind(target)
+        if kind == "dir":
+            sub = evaluate(files, target, seen)
             out.extend(sub.documents)
-            files.extend(sub.files)
-        elif resolved.exists():
-            rel = relative(top, resolved)
-            out.extend(yamlio.load_documents(resolved, rel, confine=False))  # confined above
-            files.append(rel)
+            read.extend(sub.files)
+        elif kind == "file":
+            out.extend(files.documents(target))
+            read.append(target)
         else:
             raise MissingResourceError(f"resource {entry!r} does not exist", name, line, col)
-    return Built(out, files)
+    return Built(out, read)
 
 
-# Fields of a kustomization that name files or directories (kustomize api/types/kustomization.go).
-_PATH_LISTS = ("resources", "components", "bases", "crds", "configurations", "transformers",
-               "generators", "validators", "patchesStrategicMerge")
+def remote(entry: str) -> bool:
+    """Whether a resources/components entry names something kustomize would fetch."""
+    return "://" in entry or entry.startswith("git@")
+
+
+# What ``check`` must prove of a kustomization before a real kustomize builds it, from the
+# fields that name files, directories or sources (kustomize api/types/kustomization.go, and the
+# builtin generator and transformer configs of api/types/*.go): every one is inside the
+# repository, nothing is fetched (kustomize loads an http(s) file path, api/loader/fileloader.go,
+# and clones a resources/components entry that is no local directory but parses as a git
+# repository, api/internal/git/repospec.go), and no helm runs.
+_ROOTS = ("resources", "components", "bases")  # a directory or file of the repository
+_FILE_LISTS = ("crds", "configurations", "patchesStrategicMerge")
+_CONFIG_LISTS = ("generators", "transformers", "validators")  # config files or inline configs
 _PATH_OBJECTS = ("patches", "patchesJson6902", "replacements")  # entries with a `path`
 _GENERATORS = ("configMapGenerator", "secretGenerator")  # `files` ("key=path"), `envs`, `env`
+_HELM = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
+_HELM_KINDS = ("HelmChartInflationGenerator",)
+
+HELM = "runs helm, which fetches charts (Flux's kustomize-controller inflates none)"
+Problem = tuple[str, int, int, str, str]  # file, line, column, entry, what is wrong
 
 
-def _references(data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    def strings(value: Any) -> list[tuple[int, str]]:
-        return [(i, v) for i, v in enumerate(value if isinstance(value, list) else [])
-                if isinstance(v, str)]
-
-    for key in _PATH_LISTS:  # an entry with a line break is an inline document, not a path
-        yield from (((key, i), v) for i, v in strings(data.get(key)) if "\n" not in v)
-    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
-        entries = data.get(key) if key != "openapi" else [data.get(key)]
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            if not isinstance(entry, dict):
-                continue
-            at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
-            for field in ("path", "env"):
-                if isinstance(entry.get(field), str):
-                    yield (*at, field), entry[field]
-            for field in ("files", "envs"):
-                yield from (((*at, field, j), v.split("=", 1)[-1])
-                            for j, v in strings(entry.get(field)))
+def _strings(value: Any) -> list[tuple[int, str]]:
+    return [(i, v) for i, v in enumerate(value if isinstance(value, list) else [])
+            if isinstance(v, str)]
 
 
-def escapes(repo: Path, directory: Path,
-            _seen: frozenset[Path] = frozenset()) -> list[tuple[str, int, int, str]]:
-    """(file, line, column, entry) of every path that a kustomization, or one it includes,
-    names outside the repository: a real kustomize (``--load-restrictor
-    LoadRestrictionsNone``, as Flux builds) would read it, but Flux's source holds nothing
-    outside. ``check`` asks before it runs kustomize, so the tool never reads there."""
-    top = repo.resolve()
+def _file_fields(data: dict[str, Any], at: tuple[str | int, ...],
+                 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The file paths of one generator, patch or builtin plugin config mapping."""
+    for key in ("path", "env"):
+        if isinstance(data.get(key), str):
+            yield (*at, key), data[key]
+    for key in ("files", "envs", "paths"):
+        yield from (((*at, key, j), v.split("=", 1)[-1]) for j, v in _strings(data.get(key)))
+    for j, entry in enumerate(data.get("replacements") or []
+                              if isinstance(data.get("replacements"), list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            yield (*at, "replacements", j, "path"), entry["path"]
+
+
+def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -> list[Problem]:
+    """Every entry of a kustomization, of one it includes or of a builtin plugin config it
+    names, that a plain kustomize (``--load-restrictor LoadRestrictionsNone``, as Flux builds)
+    would read outside the repository, fetch from the network or hand to helm, or a root that
+    does not exist (kustomize would try it as a remote repository). ``check`` asks before it
+    runs kustomize and builds nothing that has one, so the tool never reads or fetches there.
+    """
     try:
-        here = inside(repo, directory)
-    except InputError:
+        name = files.kustomization(directory)
+    except InputError as err:  # the kustomization file itself is a symlink out
+        return [(err.path or directory, 1, 1, directory, err.message)]
+    if name is None or directory in _seen:
         return []
-    kfile = find_kustomization(here)
-    if kfile is None or here in _seen:
-        return []
-    name = relative(top, kfile)
-    docs = yamlio.load_documents(kfile, name)
+    docs = files.documents(name)
     if not docs or not isinstance(docs[0].data, dict):
         return []
-    out: list[tuple[str, int, int, str]] = []
-    for path, entry in _references(docs[0].data):
-        if not entry or "://" in entry or entry.startswith("git@"):
-            continue
+    data, node = docs[0].data, docs[0].node
+    out: list[Problem] = []
+
+    def report(path: tuple[str | int, ...], entry: str, why: str) -> None:
+        out.append((name, *yamlio.position(node, path), entry, why))
+
+    def target(path: tuple[str | int, ...], entry: Any) -> str | None:
+        """``entry`` resolved inside the repository, or None (reported unless harmless)."""
+        if not isinstance(entry, str) or not entry:
+            return None
+        if "://" in entry or entry.startswith("git@") or entry.startswith("git::"):
+            report(path, entry, "is remote (check never fetches; Flux fetches sources with "
+                                "its own source controller)")
+            return None
         try:
-            target = inside(top, here / entry, entry)
+            return files.resolve(directory, entry)
         except OutsideRepositoryError:
-            out.append((name, *yamlio.position(docs[0].node, path), entry))
-            continue
-        except InputError:  # a symlink loop: kustomize reports it
-            continue
-        if target.is_dir():
-            out.extend(escapes(top, target, _seen | {here}))
+            report(path, entry, "leads outside the repository")
+        except InputError:  # a symlink loop or a NUL: kustomize fails on it, reading nothing
+            pass
+        return None
+
+    for key in _HELM:
+        if data.get(key):
+            report((key,), key, HELM)
+    for key in _ROOTS:
+        for i, entry in _strings(data.get(key)):
+            resolved = target((key, i), entry)
+            if resolved is None:
+                continue
+            kind = files.kind(resolved)
+            if kind is None:
+                report((key, i), entry, "does not exist in the repository (kustomize would "
+                                        "try to fetch it as a remote repository)")
+            elif kind == "dir":
+                out.extend(escapes(files, resolved, _seen | {directory}))
+    for key in _FILE_LISTS:  # an entry with a line break is an inline patch, not a path
+        for i, entry in _strings(data.get(key)):
+            if "\n" not in entry:
+                target((key, i), entry)
+    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
+        entries = [data.get(key)] if key == "openapi" else data.get(key)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict):
+                at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
+                for path, value in _file_fields(entry, at):
+                    target(path, value)
+    for key in _CONFIG_LISTS:
+        for i, entry in _strings(data.get(key)):
+            configs: list[Any] = []
+            if "\n" in entry:  # an inline config (kustomize reads it as YAML)
+                with contextlib.suppress(InputError):
+                    configs = [d.data for d in yamlio.documents_from_text(entry, name)]
+            else:
+                resolved = target((key, i), entry)
+                kind = files.kind(resolved) if resolved else None
+                if kind == "dir":
+                    out.extend(escapes(files, resolved, _seen | {directory}))  # type: ignore[arg-type]
+                elif kind == "file":
+                    with contextlib.suppress(InputError):
+                        configs = [d.data for d in files.documents(resolved)]  # type: ignore[arg-type]
+            for config in configs:
+                if not isinstance(config, dict):
+                    continue
+                if config.get("kind") in _HELM_KINDS:
+                    report((key, i), entry, HELM)
+                for _path, value in _file_fields(config, ()):
+                    target((key, i), value)
     return out
-
-
-def _entry_path(top: Path, here: Path, entry: str) -> Path:
-    """A resource entry resolved inside the repository, as ``inside`` resolves it.
-
-    ``here`` is resolved already: an entry that names a plain file or directory of it (no
-    separator, no dot segment, not a symlink) is inside as it stands, which spares resolving
-    every component of every path again (render's overlays list only such entries).
-    """
-    candidate = here / entry
-    if any(c in entry for c in "/\\\0") or entry in (".", "..") or candidate.is_symlink():
-        return inside(top, candidate, entry)
-    return candidate

@@ -231,6 +231,6 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
            STATIC_IDENTITY: "long-lived access keys stored in a Secret"}
     for cp in ctx.identity_users():
         kind = cp.get(*IDENTITY_REF, "kind")
-        if kind in why:
+        if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
             report.at(cp, (*IDENTITY_REF, "kind"), f"identityRef uses {kind}: {why[kind]}; use "
                       "the account's AWSClusterRoleIdentity")

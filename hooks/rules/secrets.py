@@ -16,7 +16,6 @@ import base64
 import binascii
 import inspect
 import re
-import stat
 from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding, ResourceRef, Severity
 from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
 from capa_accounts.core.errors import InputError
-from capa_accounts.core.yamlio import MAX_FILE_BYTES, Document, documents_from_text, position
+from capa_accounts.core.yamlio import Document, documents_from_text, position
 
 S001 = "CAPA-S001"
 S001_SEVERITY: Severity = "error"
@@ -57,10 +56,19 @@ _B64_CREDENTIALS = re.compile(
 # Any base64 token that starts like "[" (base64 "W2"): a credentials file encoded under some
 # other name, such as the ``credentials`` key of CAPA's capa-manager-bootstrap-credentials.
 _B64_PROFILE = re.compile(r"(?<![A-Za-z0-9+/])(?P<value>W2[A-Za-z0-9+/]{30,}={0,2})")
-_ENC = re.compile(r"ENC\[[^\]\n]*\]")
+# A value SOPS encrypted: AES256_GCM, base64 ciphertext, a 32-byte IV and a 16-byte tag
+# (getsops/sops aes/cipher.go: encryptedValueRegex, nonce size 32), in a file that carries SOPS
+# metadata (a top-level ``sops`` block with its ``mac``, getsops/sops stores/stores.go).
+# Anything else wrapped in ``ENC[...]`` is plain text that only looks encrypted.
+_SOPS_VALUE = re.compile(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]{43}=,"
+                         r"tag:[A-Za-z0-9+/]{22}==,type:(?:str|int|float|bool|bytes|comment)\]")
+_SOPS_BLOCK = re.compile(r"""(?m)^[ \t]*["']?sops["']?[ \t]*:""")
+_SOPS_MAC = re.compile(r"""["']?mac["']?[ \t]*:[ \t]*["']?ENC\[AES256_GCM,data:""")
 
 # S002 needs the YAML parsed, so only text naming a credential key and the kind gets that far.
-_S002_PREFILTER = re.compile(r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SecretAccessKey|SessionToken")
+# "QUtJQ"/"QVNJQ" is how base64 of "AKIA"/"ASIA" starts (a key ID in a Secret's data).
+_S002_PREFILTER = re.compile(r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SecretAccessKey|SessionToken"
+                             r"|QUtJQ|QVNJQ|(?i:secret[_.-]?access[_.-]?key)")
 _SECRET_KIND = re.compile(r"\bSecret\b")
 
 # The Secret keys CAPA reads: AccessKeyID, SecretAccessKey and the optional SessionToken for an
@@ -125,7 +133,7 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
     if not (has_key_id or has_key_name or b64_patterns):
         return []
     lines = _Lines(text)
-    enc_spans = [m.span() for m in _ENC.finditer(text)] if "ENC[" in text else []
+    enc_spans = [m.span() for m in _SOPS_VALUE.finditer(text)] if sops_file(text) else []
     enc_starts = [start for start, _end in enc_spans]
     found: dict[tuple[int, int], Finding] = {}
 
@@ -215,12 +223,52 @@ def scan_text(file: str, text: str) -> list[Finding]:
     """Scan one file's text (any file type, not only YAML; ``file`` is the repository-relative
     path used in findings). Binary text (a NUL byte) is skipped. Never raises."""
     if "\0" in text:
-        return []
+        text = text.replace("\0", " ")  # one NUL byte does not make a leak binary
     docs: list[Document] = []
     if _S002_PREFILTER.search(text) and _SECRET_KIND.search(text):
         docs = _documents(file, text)
     findings = check_s001(file, text, docs) + check_s002(file, text, docs)
+    if _BLOCK_SCALAR.search(text):
+        seen = {(f.line, f.column) for f in findings}
+        findings += [f for f in _split_keys(file, docs or _documents(file, text))
+                     if (f.line, f.column) not in seen]
     return sorted(findings, key=Finding.sort_key)
+
+
+# A value that a folded (">") or literal ("|") block scalar, or a multi-line plain scalar,
+# spreads over lines: the text scan sees no 20 or 40 characters in a row, the parsed value
+# holds them with spaces or line breaks that a reader of the value strips.
+_BLOCK_SCALAR = re.compile(r"(?m):[ \t]*[|>][-+1-9]*[ \t]*(?:#.*)?$|^[ \t]+[A-Za-z0-9/+=]{4,}$")
+_KEY_NAME = re.compile(r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key|secret[_.-]?access[_.-]?key)")
+
+
+def _split_keys(file: str, docs: list[Document]) -> list[Finding]:
+    found: list[Finding] = []
+
+    def walk(data: Any, path: tuple[str | int, ...], doc: Document) -> None:
+        items = (data.items() if isinstance(data, dict)
+                 else enumerate(data) if isinstance(data, list) else ())
+        for key, value in items:
+            if isinstance(value, (dict, list)):
+                walk(value, (*path, key), doc)
+                continue
+            if not isinstance(value, str) or not any(c.isspace() for c in value.strip()):
+                continue
+            compact = "".join(value.split())
+            key_id = _KEY_ID.fullmatch(compact)
+            secret = (isinstance(key, str) and _KEY_NAME.search(key) and len(compact) == 40
+                      and re.fullmatch(r"[A-Za-z0-9/+=]{40}", compact)
+                      and _looks_like_secret_key(compact))
+            if (key_id and not _is_placeholder(compact[4:], min_distinct=5)) or secret:
+                line, column = position(doc.node, (*path, key))
+                what = "access key ID" if key_id else "secret access key"
+                found.append(Finding(S001, S001_SEVERITY, file, line, column,
+                                     f"AWS {what} in plain text, split over lines of a YAML "
+                                     f"value: {_FIX}"))
+
+    for doc in docs:
+        walk(doc.data, (), doc)
+    return found
 
 
 # --- S002 helpers -----------------------------------------------------------------------------
@@ -252,16 +300,28 @@ def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
     meta = meta if isinstance(meta, dict) else {}
     name, namespace = str(meta.get("name") or ""), str(meta.get("namespace") or "")
     resource = ResourceRef("v1", "Secret", name, namespace)
+    sops = sops_file(doc.text) if doc.text else isinstance(obj.get("sops"), dict)
     findings = []
     for field in ("data", "stringData"):
         values = obj.get(field)
         if not isinstance(values, dict):
             continue
-        for key in CREDENTIAL_KEYS:
-            value = values.get(key)
+        for key, value in values.items():
+            if key not in CREDENTIAL_KEYS:
+                # `kubectl create secret generic --from-literal=AWS_ACCESS_KEY_ID=...` and the
+                # like: any key whose value (base64 once in `data`) is an AWS key.
+                if _aws_key_value(key, value, field == "data", sops):
+                    line, column = position(doc.node, path + (field, key), at_key=True)
+                    shown = f"{namespace}/{name}" if namespace else name
+                    findings.append(Finding(
+                        S002, S002_SEVERITY, file, line, column,
+                        f"Secret {shown!r} holds an AWS key in {field}.{key} without SOPS "
+                        "encryption (base64 is not encryption): encrypt it with sops or use "
+                        "role identities", resource))
+                continue
             # Base64 layers over the credential: one in ``data``, one more for the profile.
             layers = (field == "data") + (key == "AWS_B64ENCODED_CREDENTIALS")
-            if not _plain_credential(value, layers):
+            if not _plain_credential(value, layers, sops):
                 continue
             line, column = position(doc.node, path + (field, key), at_key=True)
             shown = f"{namespace}/{name}" if namespace else name
@@ -272,13 +332,32 @@ def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
     return findings
 
 
-def _plain_credential(value: Any, layers: int) -> bool:
+def _aws_key_value(key: Any, value: Any, encoded: bool, sops: bool) -> bool:
+    if not isinstance(value, str) or (sops and _SOPS_VALUE.fullmatch(value.strip())):
+        return False
+    text = _b64decode(value) if encoded else value
+    if text is None:
+        return False
+    text = text.strip()
+    if _KEY_ID.fullmatch(text):
+        return not _is_placeholder(text[4:], min_distinct=5)
+    return (isinstance(key, str) and bool(_KEY_NAME.search(key)) and len(text) == 40
+            and bool(re.fullmatch(r"[A-Za-z0-9/+=]{40}", text)) and _looks_like_secret_key(text))
+
+
+def sops_file(text: str) -> bool:
+    """Whether ``text`` carries SOPS metadata (a ``sops`` block with an encrypted ``mac``)."""
+    return ("ENC[AES256_GCM," in text and bool(_SOPS_MAC.search(text))
+            and bool(_SOPS_BLOCK.search(text)))
+
+
+def _plain_credential(value: Any, layers: int, sops: bool) -> bool:
     """True when a Secret value holds a credential in plain text: not ENC[...], not empty, not a
     placeholder, looking through ``layers`` of base64."""
     if value is None or isinstance(value, bool):
         return False
     text = str(value).strip()
-    if not text or text.startswith("ENC[") or _is_placeholder(text):
+    if not text or _SOPS_VALUE.fullmatch(text) and sops or _is_placeholder(text):
         return False
     # Look through base64 (``data``, and AWS_B64ENCODED_CREDENTIALS inside it): an encoded
     # placeholder or documented example profile is no more a secret than a plain one.
@@ -366,32 +445,32 @@ def _repository_findings(ctx: Context) -> list[Finding]:
     cached: list[Finding] | None = getattr(ctx, "_secret_findings", None)
     if cached is not None:
         return cached
+    from capa_accounts.hooks import secret_files
+
     found: list[Finding] = []
     # The loader listed every file (exclusions applied) and kept the text of each YAML file it
-    # read: only the other files are read here.
+    # read: only the other files are read here, and the files git tracks in the directories
+    # the loader skips (build/, venv/, node_modules/...): a key there is in git all the same.
     texts = ctx.loaded.texts
-    for rel in ctx.loaded.files:
+    listed = set(ctx.loaded.files)
+    tracked = [rel for rel in secret_files.tracked_files(ctx.root) if rel not in listed]
+    for rel in [*ctx.loaded.files, *tracked]:
         text = texts.get(rel)
         if text is None:
-            text = _read(ctx.root / rel)
+            path = ctx.root / rel
+            text, skipped = secret_files.read_text(path)
+            if text is None and skipped is None:
+                try:
+                    found.extend(secret_files.scan_chunks(path, rel, check_s001))
+                except OSError as err:
+                    skipped = f"cannot read ({err.strerror or err})"
+            if skipped and not skipped.startswith("a symlink"):
+                ctx.loaded.warnings.append(f"{rel}: not scanned for credentials: {skipped}")
             if text is None:
                 continue
         found.extend(scan_text(rel, text))
     ctx._secret_findings = found  # type: ignore[attr-defined]
     return found
-
-
-def _read(path: Path) -> str | None:
-    """A regular file's text; None for a symlink, a FIFO or device (opening one could block
-    forever), a file over the size bound, or binary content."""
-    try:
-        info = path.lstat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    return None if b"\0" in raw else raw.decode("utf-8", errors="replace")
 
 
 def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any]) -> None:

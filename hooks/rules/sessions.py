@@ -18,7 +18,12 @@ from capa_accounts.hooks.iam_policy import (
 )
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
-from capa_accounts.core.aws import EXTERNAL_ID, SESSION_NAME, SESSION_POLICY_MAX
+from capa_accounts.core.aws import (
+    EXTERNAL_ID,
+    EXTERNAL_ID_MAX,
+    SESSION_NAME,
+    SESSION_POLICY_MAX,
+)
 from capa_accounts.core.resources import ROLE_IDENTITY
 
 
@@ -229,12 +234,13 @@ def sts_values(ctx: Context, report: Reporter) -> None:
 
     Fix: use only the characters STS accepts; write inlinePolicy as a JSON document.
     """
-    checks = (("sessionName", SESSION_NAME, "RoleSessionName", "2-64 of [\\w+=,.@-]"),
-              ("externalID", EXTERNAL_ID, "ExternalId", "2-1224 of [\\w+=,.@:/-]"))
+    checks = (("sessionName", SESSION_NAME, 64, "RoleSessionName", "2-64 of [\\w+=,.@-]"),
+              ("externalID", EXTERNAL_ID, EXTERNAL_ID_MAX, "ExternalId", "2-1224 of [\\w+=,.@:/-]"))
     for obj in ctx.identities(ROLE_IDENTITY):
-        for key, pattern, sts_name, form in checks:
+        for key, pattern, longest, sts_name, form in checks:
             value = obj.get("spec", key)
-            if isinstance(value, str) and value and not re.fullmatch(pattern, value, re.ASCII):
+            if isinstance(value, str) and value and (
+                    len(value) > longest or not re.fullmatch(pattern, value, re.ASCII)):
                 report.at(obj, ("spec", key), f"{key} {value!r} is not a valid STS {sts_name} "
                           f"({form}): STS rejects the AssumeRole, so no cluster using "
                           f"{obj.name} reconciles")

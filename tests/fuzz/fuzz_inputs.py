@@ -52,6 +52,24 @@ TOKENS: tuple[bytes, ...] = (
     b"AWSManagedControlPlane", b"Cluster", b"InfrastructureProvider", b"Kustomization",
     b"Secret", b"List", b"AWSIAMConfiguration", b"ValidatingAdmissionPolicy", b"ConfigMap",
     b"Namespace", b"default", b"staging", b"operator", b"bootstrapUser",
+    # an untrusted repository: every field a kustomization names files or sources in, paths
+    # that leave it, remote sources, helm, fake SOPS, split keys, output forgery, RE2 shapes
+    b"generators: [gen.yaml]\n", b"transformers:\n- |\n  kind: PatchTransformer\n  path: /etc/x\n",
+    b"validators: [../../x]\n", b"patches:\n- path: ../../../etc/passwd\n",
+    b"replacements:\n- path: /etc/hostname\n", b"openapi: {path: ../x}\n", b"crds: [/x]\n",
+    b"components: [../../c]\n", b"helmCharts:\n- {name: x, repo: http://127.0.0.1:9}\n",
+    b"resources: [https://127.0.0.1:9/x.yaml]\n", b"resources: [github.com/a/b?ref=v1]\n",
+    b"resources: [git@github.com:a/b.git]\n", b"resources: [oci://x/y]\n",
+    b"configMapGenerator:\n- {name: c, envs: [/proc/self/environ]}\n",
+    b"secretGenerator:\n- {name: s, files: [k=../../x]}\n", b"namePrefix: x-\n",
+    b"kind: HelmChartInflationGenerator\n", b"files: [/etc/passwd]\n",
+    b"AccessKeyID: ENC[AKIA" + b"Q7ZX3RLM2PV4KT6N]\n", b"sops: {mac: x}\n",
+    b"aws_secret_access_key: |\n  9drTJvcXLB89Ab12CdZk\n  /3+qWm7Hn2Pq4Rs8TuV1\n",
+    b"QUtJQVE3WlgzUkxNMlBWNEtUNk4=", b"\xff\xfe", b'"\\e]0;x\\a\\n::error::y"',
+    b"kind: [AWSClusterRoleIdentity]\n", b"kind: {a: b}\n", b"pattern: '\\p{Ll}'\n",
+    b"minimum: abc\n", b"region: >\n  eu-west-1\n", b"---\njust a scalar\n",
+    b"metadata: {labels: {}}\n", b"apiVersion: kustomize.toolkit.fluxcd.io/v1\n",
+    b"path: ./build/x\n",
 )
 KINDS = ("flip", "delete", "insert", "dup_line", "drop_line", "indent", "swap_lines",
          "replace_value", "replace_all")
@@ -140,7 +158,24 @@ def make_repo(path: Path) -> Path:
     from capa_accounts.kustomize_plugin import example
 
     example.init(path)
+    for rel, data in HOSTILE_FILES.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_bytes(data)
     return path
+
+
+# Files an untrusted repository adds: a kustomization a real kustomize builds (namePrefix),
+# the builtin generator config it names, and a file of values for the credential scan.
+HOSTILE_FILES = {
+    "apps/kustomization.yaml": b"namePrefix: x-\nresources: [cm.yaml]\ngenerators: [gen.yaml]\n"
+                               b"patches:\n- path: patch.yaml\n",
+    "apps/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n",
+    "apps/gen.yaml": b"apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
+                     b"files: [cm.yaml]\n",
+    "apps/patch.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: w}\n",
+    "leak/values.yaml": b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n"
+                        b"  region: ZXUtd2VzdC0x\n",
+}
 
 
 def yaml_files(repo: Path) -> list[str]:

@@ -24,7 +24,7 @@ from capa_accounts.core.schema.core import (
 API_VERSION = "admissionregistration.k8s.io/v1"
 
 # The reference: "The message must not contain line breaks."
-_ONE_LINE = r"\A[^\r\n]*\Z"
+_ONE_LINE = r"^[^\r\n]*$"  # RE2, as the API server: $ is the end of the text
 # Qualified name: ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] with an optional DNS subdomain
 # prefix and '/' (MatchCondition.name, AuditAnnotation.key).
 _QUALIFIED_NAME = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"

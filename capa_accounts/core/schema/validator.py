@@ -17,10 +17,11 @@ apply's strict field validation) rejects them.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from typing import Any
+
+import re2
 
 Path = tuple[str | int, ...]
 
@@ -163,15 +164,31 @@ def _python_types(type_list: list[str]) -> tuple[tuple[type, ...] | None, bool]:
     return admitted, "boolean" not in type_list and bool not in admitted
 
 
-def _pattern_check(pattern: str) -> Check:
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error is reported once, as a violation; not on stderr
+
+
+def _pattern_check(pattern: Any) -> Check:
+    """A schema ``pattern`` as Kubernetes applies it: Go's regexp (RE2 syntax, linear time),
+    unanchored (kube-openapi pkg/validation/validate/values.go ``Pattern``: MatchString), ``$``
+    the end of the whole value, never before a trailing newline (RE2 without the ``m`` flag)."""
     # Compiled on first use: most patterns of a CRD guard fields a repository never sets.
-    compiled: list[re.Pattern[str]] = []
+    compiled: list[Any] = []
 
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, str):
             if not compiled:
-                compiled.append(re.compile(pattern))
-            if not compiled[0].search(value):
+                try:
+                    compiled.append(re2.compile(str(pattern), _RE2_OPTIONS).search)
+                except re2.error as err:
+                    reason = err.args[0].decode("utf-8", "replace") if err.args and isinstance(
+                        err.args[0], bytes) else str(err)
+                    compiled.append(reason)
+            if isinstance(compiled[0], str):
+                out.append(Violation(path, f"the schema's pattern {pattern!r} is not a valid "
+                                     f"RE2 pattern ({compiled[0]}): the API server refuses it",
+                                     "pattern"))
+            elif not compiled[0](value):
                 out.append(Violation(path, f"{value!r} does not match {pattern!r}", "pattern"))
     return check
 
@@ -180,7 +197,20 @@ def _type_words(type_list: list[str]) -> str:
     return " or ".join(_TYPE_NAMES.get(t, t) for t in type_list)
 
 
+def _bad_limit(limit: Any) -> bool:
+    return isinstance(limit, bool) or not isinstance(limit, int | float)
+
+
+def _schema_error(message: str) -> Check:
+    def check(value: Any, path: Path, out: list[Violation]) -> None:
+        out.append(Violation(path, f"{message}: the API server refuses such a schema", "range"))
+    return check
+
+
 def _length_check(limit: int, op: str, word: str, kind: type[Sized]) -> Check:
+    if _bad_limit(limit):
+        return _schema_error(f"the schema's bound {limit!r} is not a number")
+
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, kind) and not isinstance(value, bool):
             n = len(value)
@@ -190,6 +220,10 @@ def _length_check(limit: int, op: str, word: str, kind: type[Sized]) -> Check:
 
 
 def _range_check(limit: float, op: str) -> Check:
+    if _bad_limit(limit):
+        return _schema_error(f"the schema's {'minimum' if op == 'lt' else 'maximum'} "
+                             f"{limit!r} is not a number")
+
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             if op == "lt" and value < limit:
