@@ -109,14 +109,15 @@ def test_junit_counts_errors_as_failures_and_warnings_only_when_strict() -> None
 
 
 def test_junit_is_well_formed_for_a_hostile_file_name(example_repo: Path) -> None:
-    """A control character in a file name reaches the report raw: XML 1.0 forbids it, so it
-    is replaced (ElementTree alone writes it, and every JUnit reader rejects the file)."""
+    """A control character in a file name never reaches the report raw (XML 1.0 forbids it;
+    ElementTree alone would write it, and every JUnit reader rejects the file): findings
+    carry file names escaped as repr escapes them."""
     (example_repo / "evil\x1b[31m]]>.yaml").write_text(IDENTITY.format(name="loose"))
     result = cli("check", "--repo", str(example_repo), "--format", "junit")
     assert result.exit_code == 1, result.output
     root = xml(result.stdout)  # raises on a control character
     files = {case.get("file") for case in root.iter("testcase")}
-    assert "evil\ufffd[31m]]>.yaml" in files, files
+    assert "evil\\x1b[31m]]>.yaml" in files, files
 
 
 def test_gitlab_code_quality_issues_have_unique_fingerprints() -> None:

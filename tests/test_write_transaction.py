@@ -132,7 +132,9 @@ def test_a_signal_from_outside_leaves_the_old_tree_or_the_new(example_repo: Path
             assert stderr.decode() == f"capa-accounts: interrupted by {name}: nothing changed\n"
             assert snapshot(repo) == old, f"seed {seed}"
         else:
-            assert proc.returncode == 0, (seed, stderr)
+            # Exit 0, or the signal's own death when it came after the command had written
+            # everything and released the lock (its handlers are gone by then): the new tree.
+            assert proc.returncode in (0, -signum), (seed, proc.returncode, stderr)
             assert snapshot(repo) == new, f"seed {seed}"
     assert interrupted, "every signal came after render had finished: the test proved nothing"
 
