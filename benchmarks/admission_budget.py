@@ -33,6 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from capa_accounts.kustomize_plugin.admission import (  # noqa: E402
+    ACCOUNT_LABEL,
+    AccountBinding,
+    admission_objects,
+)
 from cel_harness import (  # noqa: E402 - the test harness is a sibling tree
     PER_CALL_LIMIT,
     RUNTIME_BUDGET,
@@ -45,11 +50,6 @@ from cel_official import Compiled, cel_expr  # noqa: E402
 from cel_official import T as CelType  # noqa: E402
 
 from capa_accounts.core.yamldump import dump_documents  # noqa: E402
-from capa_accounts.kustomize_plugin.admission import (  # noqa: E402
-    ACCOUNT_LABEL,
-    AccountBinding,
-    admission_objects,
-)
 
 ETCD_LIMIT = int(1.5 * 1024 * 1024)
 
@@ -102,7 +102,8 @@ def measure(size: int, runs: int) -> dict[str, float]:
         with counting_steps() as steps:
             decision = decide(policy, cel_python.bind(policy, obj=obj, old_obj=None,
                                                       namespace_obj=ns, request=request))
-        assert decision.admitted == (name == "admitted"), decision
+        if decision.admitted != (name == "admitted"):
+            raise SystemExit(f"the policy decided {name} wrongly: {decision}")
         figures[f"steps, costliest expression ({name})"] = max(steps.by_expression.values())
         figures[f"steps, whole decision ({name})"] = sum(steps.by_expression.values())
     figures["compile + type-check, s (cel-expr-python)"] = median_seconds(

@@ -16,6 +16,7 @@ from typing import Any
 
 from capa_accounts.hooks.finding import Finding, Location, ResourceRef, Severity
 from capa_accounts.hooks.repository import Loaded, Source
+
 from capa_accounts.core import yamlio
 from capa_accounts.core.model import Account, AccountSet
 from capa_accounts.core.resources import (

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core.errors import printable
 from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.repository import Planner, load
 from capa_accounts.hooks.rules import all_rules, run_rules
+
+from capa_accounts.core.errors import printable
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capa_accounts.hooks.rules import Rule, all_rules
+
 from capa_accounts.core import filewrite, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 

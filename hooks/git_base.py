@@ -28,6 +28,7 @@ from capa_accounts.hooks.repository import (  # excluded: the one reading of spe
     excluded,
     skipped_dir,
 )
+
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import GitError, InputError
 from capa_accounts.core.kustomization import (

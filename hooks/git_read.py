@@ -48,7 +48,8 @@ def stream_blobs(root: Path, blobs: list[str]) -> Iterator[tuple[str, Iterator[b
                                    stderr=subprocess.PIPE, env=git_env())
     except OSError as err:
         raise GitError(f"git could not run: {err}", "--base") from err
-    assert process.stdin is not None and process.stdout is not None
+    if process.stdin is None or process.stdout is None:  # pragma: no cover - PIPE gives both
+        raise GitError("git cat-file started without pipes", "--base")
     feeder = threading.Thread(target=_feed, args=(process.stdin, blobs), daemon=True)
     feeder.start()
     stdout = process.stdout

@@ -33,8 +33,8 @@ from capa_accounts.hooks.graph_model import (
 )
 
 from capa_accounts.core import filewrite
-from capa_accounts.core.errors import InputError
 from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
+from capa_accounts.core.errors import InputError
 
 FORMATS = ("mermaid", "dot")
 ELLIPSIS = "\u2026"

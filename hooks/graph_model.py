@@ -23,6 +23,7 @@ from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.trust import stacks
 from capa_accounts.kustomize_plugin import operator_mode as operator
+
 from capa_accounts.core import aws, yamlio
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import (

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from capa_accounts.hooks import kustomize, refusals
+from capa_accounts.hooks.kustomize import command as kustomize_command
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
@@ -35,8 +37,6 @@ from capa_accounts.core.kustomization import (
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
-from capa_accounts.hooks import kustomize, refusals
-from capa_accounts.hooks.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
 # an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"

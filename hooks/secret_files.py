@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from capa_accounts.core.yamlio import MAX_FILE_BYTES
 from capa_accounts.hooks.finding import Finding
+
+from capa_accounts.core.yamlio import MAX_FILE_BYTES
 
 CHUNK = MAX_FILE_BYTES
 OVERLAP = 4096  # bytes repeated between chunks: longer than any credential the scan knows

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from capa_accounts.hooks.context import Context, Obj
 from capa_accounts.hooks.finding import Finding
+
 from capa_accounts.core import yamlio
 from capa_accounts.core.model import ACCOUNTS_FILE, Account
 

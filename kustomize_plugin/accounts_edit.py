@@ -21,16 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from capa_accounts.kustomize_plugin import generated, render
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from capa_accounts.core import filewrite, model, yamlio
-
-from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.core import eks_versions, filewrite, model, yamlio
 from capa_accounts.core.errors import CapaAccountsError, ConfigError
-from capa_accounts.core import eks_versions
 from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY
 from capa_accounts.core.schema.validator import compile_schema, validate
 

@@ -22,12 +22,12 @@ from io import StringIO
 from typing import IO, Any
 
 import yaml
+from capa_accounts.kustomize_plugin.function_config import parse_function_config
+from capa_accounts.kustomize_plugin.transform import Result, transform
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
-from capa_accounts.kustomize_plugin.function_config import parse_function_config
 from capa_accounts.core.kustomization import resource_problem
-from capa_accounts.kustomize_plugin.transform import Result, transform
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")
 STDIN = "<stdin>"

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from capa_accounts.kustomize_plugin import bootstrap, flux, operator_mode
+from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
+from capa_accounts.kustomize_plugin.plan import Plan
+from capa_accounts.kustomize_plugin.transform import transform
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
-from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
-from capa_accounts.kustomize_plugin.plan import Plan
 from capa_accounts.core.kustomization import (
     build,
     resource_problem,
@@ -29,7 +30,6 @@ from capa_accounts.core.resources import (
     DEFAULT_IDENTITY,
     INFRA_GROUP,
 )
-from capa_accounts.kustomize_plugin.transform import transform
 
 OVERLAY_HEADER = (f"# {GENERATED_MARK} from accounts.yaml and base/; do not edit: "
                   "run `capa-accounts render`\n")

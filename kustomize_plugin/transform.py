@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capa_accounts.kustomize_plugin import operator_mode
+
 from capa_accounts.core.model import OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,

@@ -25,10 +25,9 @@ from functools import cache
 from typing import Any, Protocol
 
 import celpy
+from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 from celpy import celtypes
 from celpy.evaluation import Evaluator
-
-from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
 _RESOURCES = {kind: (group, resource) for group, resource, kind in GUARDED_KINDS}
 VARIABLE_REF = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from capa_accounts.hooks import engine
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.kustomize_plugin import example

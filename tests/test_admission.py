@@ -11,6 +11,12 @@ import copy
 from typing import Any
 
 import pytest
+from capa_accounts.kustomize_plugin.admission import (
+    ACCOUNT_LABEL,
+    WATCH_FILTER_LABEL,
+    AccountBinding,
+    admission_objects,
+)
 from cel_harness import (
     Decision,
     admission_request,
@@ -21,12 +27,6 @@ from cel_harness import (
 )
 from cel_official import cel_expr
 
-from capa_accounts.kustomize_plugin.admission import (
-    ACCOUNT_LABEL,
-    WATCH_FILTER_LABEL,
-    AccountBinding,
-    admission_objects,
-)
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.schema.k8s_admission import SCHEMAS
 from capa_accounts.core.schema.validator import compile_schema, validate

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from capa_accounts.kustomize_plugin import admission
+from capa_accounts.kustomize_plugin.admission import (
+    ACCOUNT_LABEL,
+    AccountBinding,
+    admission_objects,
+)
 from cel_harness import (
     PER_CALL_LIMIT,
     RUNTIME_BUDGET,
@@ -25,17 +30,12 @@ from cel_harness import (
     decide,
 )
 from cel_official import TypeCheckError, cel_expr, compile_policy
+from click.testing import CliRunner
 from conftest import PROJECT
 from test_admission import ADMITTED, DENIED, admit
 
 from capa_accounts.cli import main
 from capa_accounts.core.errors import ConfigError
-from capa_accounts.kustomize_plugin import admission
-from capa_accounts.kustomize_plugin.admission import (
-    ACCOUNT_LABEL,
-    AccountBinding,
-    admission_objects,
-)
 
 CEL_CODE_POINTS = 100_000  # cel-go parser/parser.go NewParser default, kept by the API server
 

@@ -11,12 +11,11 @@ import copy
 from typing import Any
 
 import pytest
-from cel_harness import admission_request, cel_python, decide
-from cel_official import TypeCheckError, cel_expr, compile_policy
-from cel_official import T as CelType
-from test_admission import ACCOUNTS, control_plane, namespace
-
 from capa_accounts.kustomize_plugin.admission import admission_objects
+from cel_harness import admission_request, cel_python, decide
+from cel_official import T as CelType
+from cel_official import TypeCheckError, cel_expr, compile_policy
+from test_admission import ACCOUNTS, control_plane, namespace
 
 MODES = ["roleIdentity", "operator"]
 ENGINES = [cel_python, cel_expr]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 from cel_harness import admission_request, matches
 from conftest import CAPA_REFERENCE
 from test_admission import (
@@ -20,7 +21,6 @@ from test_admission import (
     policy_for,
 )
 
-from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
 def of_kind(kind: str, identity_ref: dict[str, str] | None = ROLE,
             labels: dict[str, str] | None = None) -> dict[str, Any]:

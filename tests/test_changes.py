@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import edit, line_of, of_rule, run_check
-
 from capa_accounts.hooks import git_base, repository
 from capa_accounts.hooks.repository import kustomize_command
 from capa_accounts.kustomize_plugin import generated, render
+from click.testing import CliRunner
+from conftest import edit, line_of, of_rule, run_check
+
 from capa_accounts.cli import main
 from capa_accounts.core.errors import GitError
 

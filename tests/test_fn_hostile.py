@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin.render import load_base
 from conftest import PROJECT
 from hostile import (
     BOMB,
@@ -18,7 +19,6 @@ from hostile import (
 )
 
 from capa_accounts.core import yamlio
-from capa_accounts.kustomize_plugin.render import load_base
 
 ACCOUNT: dict[str, Any] = {
     "apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account", "metadata": {"name": "qa"},

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner
 from fuzz.fuzz_inputs import TOKENS, apply_ops, crash_of, fn_input
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capa_accounts.kustomize_plugin import example
 from capa_accounts.cli import main
 
 runner = CliRunner()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin import generated, render
 from conftest import edit, line_of, of_rule, run_check
 
 from capa_accounts.core.schema import registry
-from capa_accounts.kustomize_plugin import generated, render
 from capa_accounts.core.schema.validator import validate
 
 EXTRA = "workloads/staging.yaml"

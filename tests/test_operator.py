@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin.render import load_base
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build, keyed
 
 from capa_accounts.cli import main
-from capa_accounts.kustomize_plugin.render import load_base
 
 runner = CliRunner()
 COMPONENTS = ("https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases/{}/"

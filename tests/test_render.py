@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from capa_accounts.kustomize_plugin import render
 from click.testing import CliRunner
 from conftest import PROJECT, edit
 from kustomize_tools import flux_build, keyed
 
-from capa_accounts.kustomize_plugin import render
 from capa_accounts.cli import main
 from capa_accounts.core.model import load_account_set
 

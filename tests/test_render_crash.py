@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from capa_accounts.kustomize_plugin import example, generated
 from capa_accounts.kustomize_plugin import render as rendering
+from click.testing import CliRunner
+
 from capa_accounts.cli import main
 from capa_accounts.core.filewrite import TMP_SUFFIX, backup_path, is_temporary, temporary_path
 from capa_accounts.core.lock import LOCK_FILE

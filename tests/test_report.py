@@ -10,13 +10,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
-from conftest import edit, line_of, run_check
-
 from capa_accounts.hooks import report as reporting
 from capa_accounts.hooks.engine import Report
 from capa_accounts.hooks.finding import Finding, Location, ResourceRef
 from capa_accounts.hooks.rules import all_rules
+from click.testing import CliRunner
+from conftest import edit, line_of, run_check
+
 from capa_accounts.cli import main
 
 LIVE_IDENTITY = "overlays/live/identity.yaml"

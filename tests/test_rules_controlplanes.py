@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import edit, line_of, of_rule, run_check
-
 from capa_accounts.kustomize_plugin import generated, render
+from conftest import edit, line_of, of_rule, run_check
 
 RULES = [f"CAPA-C00{n}" for n in range(1, 8)]
 STAGING = "overlays/staging/cluster-staging.yaml"

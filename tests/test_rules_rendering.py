@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import edit, line_of, of_rule, run_check
-
 from capa_accounts.hooks.rules import all_rules
+from conftest import edit, line_of, of_rule, run_check
 
 RULES = ("CAPA-R001", "CAPA-R002", "CAPA-R003", "CAPA-R005")
 STAGING = "overlays/staging/cluster-staging.yaml"

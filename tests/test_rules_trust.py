@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import edit, line_of, of_rule, run_check
-
 from capa_accounts.hooks.iam_policy import wildcard_match
 from capa_accounts.hooks.rules import all_rules
 from capa_accounts.kustomize_plugin import generated, render
+from conftest import edit, line_of, of_rule, run_check
 
 SEED = Path(__file__).parent / "data" / "seed"
 OURS = tuple(f"CAPA-T{n:03d}" for n in range(1, 12))

@@ -13,12 +13,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from capa_accounts.hooks import scan_secrets
 from capa_accounts.hooks.rules import REGISTRY
 from capa_accounts.hooks.rules.secrets import CHECKS, S001, S002, check_s001, check_s002, scan_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPA_REFERENCE = ROOT.parent / "shared" / "capa-reference"

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from capa_accounts.hooks.rules import all_rules
+from capa_accounts.hooks.suppress import parse_annotation
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
-from capa_accounts.hooks.rules import all_rules
-from capa_accounts.hooks.suppress import parse_annotation
 from capa_accounts.cli import main
 
 BASE_IDENTITY = "base/identity.yaml"

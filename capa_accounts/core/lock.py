@@ -31,8 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
-from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.core import filewrite
+from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.core.filewrite import SIGNALS, Interrupted
 
 LOCK_FILE = ".capa-accounts.lock"

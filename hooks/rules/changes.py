@@ -19,6 +19,7 @@ from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.git_base import load_ref
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.schemas import stored_view_validator
+
 from capa_accounts.core.errors import GitError
 from capa_accounts.core.resources import (
     CAPI_GROUP,

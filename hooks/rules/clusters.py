@@ -17,6 +17,7 @@ from capa_accounts.hooks.finding import Location
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import namespace_of
 from capa_accounts.hooks.rules.controlplanes import where as _where
+
 from capa_accounts.core.aws import EKS_CLUSTER_NAME, EKS_CLUSTER_NAME_MAX
 from capa_accounts.core.model import Account, Cluster
 from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of

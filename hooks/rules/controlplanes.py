@@ -16,6 +16,7 @@ from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
+
 from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
     DEFAULTED_IDENTITY_REF,

@@ -15,6 +15,7 @@ from capa_accounts.hooks.finding import Finding, Location, Severity
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import admits
 from capa_accounts.hooks.rules.identities import describe as _label
+
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES

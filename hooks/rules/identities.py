@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
+
 from capa_accounts.core.aws import ARN_ACCOUNT
 from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,

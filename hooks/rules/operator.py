@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 
 from capa_accounts.hooks.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.kustomize_plugin.operator_mode import (
     OPERATOR_GROUP,
     PREDEFINED_INFRASTRUCTURE,
@@ -30,6 +29,8 @@ from capa_accounts.kustomize_plugin.operator_mode import (
     provider_name,
     provider_namespace,
 )
+
+from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import WATCH_FILTER_LABEL
 
 FLAG = WATCH_FILTER_ARG.lstrip("-")

@@ -13,8 +13,9 @@ from pathlib import Path
 from capa_accounts.hooks.context import Context, Obj
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.core import filewrite
 from capa_accounts.kustomize_plugin import generated, render
+
+from capa_accounts.core import filewrite
 from capa_accounts.core.errors import CapaAccountsError, RenderError
 from capa_accounts.core.model import ROLE_IDENTITY, AccountSet
 from capa_accounts.core.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY

@@ -14,6 +14,7 @@ from typing import Any
 
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
+
 from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
 from capa_accounts.core.schema.registry import removed_reason, schema_check
 from capa_accounts.core.schema.validator import Check, Violation

@@ -18,14 +18,13 @@ import inspect
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import yaml
-
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding, ResourceRef, Severity
 from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
+
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.yamlio import Document, documents_from_text, position
 

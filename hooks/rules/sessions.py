@@ -18,6 +18,7 @@ from capa_accounts.hooks.iam_policy import (
 )
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
+
 from capa_accounts.core.aws import (
     EXTERNAL_ID,
     EXTERNAL_ID_MAX,

@@ -22,6 +22,7 @@ from capa_accounts.hooks.suppress import (
     annotation_of,
     parse_annotation,
 )
+
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES

@@ -24,6 +24,7 @@ from capa_accounts.hooks.iam_policy import (
     trust_problems,
 )
 from capa_accounts.hooks.rules import Reporter, rule
+
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import ROLE_IDENTITY
 

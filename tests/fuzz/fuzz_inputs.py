@@ -137,7 +137,6 @@ ALLOWED_EXITS = {0, 1, 2}
 def fn_input() -> bytes:
     """A valid ResourceList for `fn`: the example's base items and an Account config."""
     import yaml
-
     from capa_accounts.kustomize_plugin.render import load_base
 
     with tempfile.TemporaryDirectory() as tmp:
