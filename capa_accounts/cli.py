@@ -207,6 +207,8 @@ def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict:
     if source == "-":
         if base_ref:
             raise click.UsageError("--base compares a repository with git history: not with -")
+        if repo is not None:
+            raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
         from capa_accounts.hooks import stream
 
         report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from capa_accounts.hooks import engine
+from capa_accounts.hooks import engine, refusals
 from capa_accounts.hooks.context import Context
 from capa_accounts.hooks.finding import Finding
 from capa_accounts.hooks.repository import Loaded, Source
@@ -44,6 +44,12 @@ def check_text(text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True) 
         ctx.crds = crds
         rules = [r for r in all_rules().values()
                  if not r.change_aware and r.id not in REPOSITORY_RULES]
-        kept, suppressed = engine._suppress(ctx, run_rules(ctx, rules))
+        # Fail closed: what is no object kustomize would build (a bare scalar, no kind or
+        # name, a duplicate id) is CAPA-R002 here too, not silently skipped.
+        problems: list[refusals.Problem] = []
+        refusals.refused_by_kustomize(problems, docs)
+        findings = [Finding(rule, "error", file, line, col, message)
+                    for file, line, col, rule, message in problems]
+        kept, suppressed = engine._suppress(ctx, findings + run_rules(ctx, rules))
     unique = sorted(set(kept), key=Finding.sort_key)
     return engine.Report(unique, suppressed, 1, loaded.warnings)

@@ -159,6 +159,23 @@ def test_check_stdin_bad_yaml_and_bad_arguments_exit_2() -> None:
     assert "Traceback" not in bad.output
     assert cli("check", "-", "--base", "HEAD", stdin="").exit_code == 2
     assert cli("check", "overlays/", stdin="").exit_code == 2
+    assert cli("check", "-", "--repo", ".", stdin="").exit_code == 2  # never one silently
+
+
+@pytest.mark.parametrize("text", ["a: 1\n", "just a string\n", "kind: ConfigMap\n",
+                                  "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+                                  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+                                  "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"])
+def test_check_stdin_fails_closed_on_what_kustomize_would_not_build(text: str) -> None:
+    """A stream is judged as a build's output: what no build can hold (a bare scalar, no kind,
+    no name, a duplicate id) is CAPA-R002, never a silent pass."""
+    result = cli("check", "-", stdin=text)
+    assert result.exit_code == 1 and "[CAPA-R002]" in result.stdout, result.output
+
+
+def test_check_stdin_near_miss_a_plain_object_passes() -> None:
+    ok = cli("check", "-", stdin="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n")
+    assert (ok.exit_code, ok.stdout) == (0, "")
 
 
 # --- GitHub annotations -----------------------------------------------------------------------
