@@ -16,7 +16,7 @@ from pathlib import Path
 
 from capa_accounts.hooks import hookargs, secret_files
 from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.rules.secrets import check_s001, scan_text
+from capa_accounts.hooks.rules.secrets import check_s001, scan_text, unscannable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,9 +49,10 @@ def _scan(path: Path, root: Path) -> list[Finding]:
                 _warn(path, "skipped: symlink points outside the repository")
                 return []
     except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop in resolve()
-        _warn(path, f"skipped: cannot read ({getattr(err, 'strerror', None) or err})")
-        return []
+        return [unscannable(rel, f"cannot read ({getattr(err, 'strerror', None) or err})")]
     text, skipped = secret_files.read_text(target)
+    if skipped and secret_files.fails_closed(skipped):
+        return [unscannable(rel, skipped)]  # fail closed: CAPA-S003
     if skipped:
         _warn(path, f"skipped: {skipped}")
         return []
@@ -59,8 +60,7 @@ def _scan(path: Path, root: Path) -> list[Finding]:
         try:
             return secret_files.scan_chunks(target, rel, check_s001)
         except OSError as err:
-            _warn(path, f"skipped: cannot read ({err.strerror or err})")
-            return []
+            return [unscannable(rel, f"cannot read ({err.strerror or err})")]
     return scan_text(rel, text)
 
 

@@ -51,6 +51,13 @@ def decode(raw: bytes, encoding: str | None = None) -> str:
     return text.replace("\0", " ") if "\0" in text else text
 
 
+def fails_closed(reason: str) -> bool:
+    """Whether a file skipped for ``reason`` is a finding (CAPA-S003): one that could hold a
+    key and was not read. A symlink's target is scanned where it is; a FIFO, socket or device
+    is no file git holds."""
+    return reason.startswith("cannot read") or "scan limit" in reason
+
+
 def read_text(path: Path) -> tuple[str | None, str | None]:
     """(text, None) for a regular file up to ``CHUNK``; (None, reason) when it is skipped;
     (None, None) when it is bigger and ``scan_chunks`` must read it."""

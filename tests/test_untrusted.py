@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.server
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from capa_accounts.hooks import engine, kustomize
+from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
@@ -730,3 +733,32 @@ def test_base_memory_is_bounded_when_ref_holds_big_blobs(example_repo: Path) -> 
     _git(example_repo, "rm", "-q", "-r", "blobs")  # at REF only: the work tree's scan aside
     extra = peak_kib() - baseline
     assert extra < 40 * 1024, f"168 MiB of blobs at REF cost {extra // 1024} MiB more"
+
+
+# --- a file the scan cannot read fails closed (CAPA-S003) ---------------------------------------
+
+def test_a_file_over_the_scan_limit_is_a_finding_not_a_skip(example_repo: Path) -> None:
+    """A sparse file one byte over the 1 GiB scan bound (nothing is read): check and the scan
+    hook both fail on it, naming it, instead of skipping it with a warning."""
+    from capa_accounts.hooks import secret_files
+
+    big = example_repo / "dump.sql"
+    with open(big, "wb") as handle:
+        handle.truncate(secret_files.SCAN_LIMIT + 1)
+    report = run_check(example_repo)
+    s003 = [f for f in report.findings if f.rule == "CAPA-S003"]
+    assert [(f.file, f.severity) for f in s003] == [("dump.sql", "error")]
+    assert "scan limit" in s003[0].message
+    hook = subprocess.run([sys.executable, "-m", "capa_accounts.hooks.scan_secrets", "dump.sql"],
+                          cwd=example_repo, capture_output=True, text=True, timeout=60, check=False)
+    assert hook.returncode == 1 and "dump.sql:1:1: [CAPA-S003]" in hook.stdout, hook
+
+
+def test_a_big_file_under_the_scan_limit_is_scanned_not_a_finding(example_repo: Path) -> None:
+    """The near miss: a file over the YAML bound but under the scan bound is scanned in
+    chunks, and a clean one gives nothing."""
+    from capa_accounts.hooks import secret_files
+
+    (example_repo / "notes.txt").write_text("x" * (secret_files.CHUNK + 10) + "\n")
+    report = run_check(example_repo)
+    assert not [f for f in report.findings if f.rule.startswith("CAPA-S")]

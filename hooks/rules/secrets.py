@@ -32,6 +32,8 @@ S001 = "CAPA-S001"
 S001_SEVERITY: Severity = "error"
 S002 = "CAPA-S002"
 S002_SEVERITY: Severity = "error"
+S003 = "CAPA-S003"
+S003_SEVERITY: Severity = "error"
 
 # Access key IDs: "AKIA" for an IAM user's long-term key, "ASIA" for an STS temporary key,
 # then 16 upper-case letters or digits (IAM User Guide, "IAM identifiers", unique ID prefixes:
@@ -463,7 +465,9 @@ def _repository_findings(ctx: Context) -> list[Finding]:
                     found.extend(secret_files.scan_chunks(path, rel, check_s001))
                 except OSError as err:
                     skipped = f"cannot read ({err.strerror or err})"
-            if skipped and not skipped.startswith("a symlink"):
+            if skipped and secret_files.fails_closed(skipped):
+                found.append(unscannable(rel, skipped))
+            elif skipped and not skipped.startswith("a symlink"):
                 ctx.loaded.warnings.append(f"{rel}: not scanned for credentials: {skipped}")
             if text is None:
                 continue
@@ -480,5 +484,31 @@ def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any]) 
     REGISTRY[rule_id] = Rule(rule_id, severity, inspect.getdoc(doc_source) or rule_id, check)
 
 
+def unscannable(file: str, reason: str) -> Finding:
+    """A file of the repository could not be scanned for credentials (CAPA-S001, CAPA-S002).
+
+    Why: the scan fails closed. A file it cannot read (permissions, an I/O error) or one over
+    its 1 GiB bound could hold an access key as well as any other, and a pull request that
+    hides a key in such a file must not pass. Symlinks are scanned where their target is, and
+    FIFOs, sockets and devices (which git cannot hold) are named as warnings.
+
+    Bad:
+
+        dump.sql   # 2 GiB, tracked in git
+
+    Good:
+
+        # the dump kept out of git; only Kubernetes objects and small text files committed
+
+    Fix: remove the file from git (it is no Kubernetes object Flux applies), or make it
+    readable; a file that must stay can be excluded with `spec.check.exclude` in accounts.yaml,
+    which a reviewer then sees.
+    """
+    return Finding(S003, S003_SEVERITY, file, 1, 1,
+                   f"not scanned for credentials ({reason}): a key could hide in it; remove it "
+                   "from git or make it readable")
+
+
 _register(S001, S001_SEVERITY, check_s001)
 _register(S002, S002_SEVERITY, check_s002)
+_register(S003, S003_SEVERITY, unscannable)
