@@ -55,7 +55,8 @@ def fails_closed(reason: str) -> bool:
     """Whether a file skipped for ``reason`` is a finding (CAPA-S003): one that could hold a
     key and was not read. A symlink's target is scanned where it is; a FIFO, socket or device
     is no file git holds."""
-    return reason.startswith("cannot read") or "scan limit" in reason
+    missing = "No such file" in reason  # gone since it was listed: nothing left to leak
+    return (reason.startswith("cannot read") and not missing) or "scan limit" in reason
 
 
 def read_text(path: Path) -> tuple[str | None, str | None]:
