@@ -501,8 +501,7 @@ def unscannable(file: str, reason: str) -> Finding:
         # the dump kept out of git; only Kubernetes objects and small text files committed
 
     Fix: remove the file from git (it is no Kubernetes object Flux applies), or make it
-    readable; a file that must stay can be excluded with `spec.check.exclude` in accounts.yaml,
-    which a reviewer then sees.
+    readable. `spec.check.exclude` does not silence it: every file git tracks is scanned.
     """
     return Finding(S003, S003_SEVERITY, file, 1, 1,
                    f"not scanned for credentials ({reason}): a key could hide in it; remove it "
