@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,21 @@ def line_of(path: Path, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once for the suite from a copy of the checkout (setuptools
+    writes build/ and *.egg-info/ beside the sources) without build isolation: offline, with
+    the setuptools of the test extra."""
+    out = tmp_path_factory.mktemp("wheel")
+    source = out / "source"
+    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".tools", "build", "*.egg-info", "__pycache__", "node_modules"))
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(source)], capture_output=True, text=True, timeout=600, check=False,
+        cwd=out)
+    assert build.returncode == 0, build.stderr
+    (found,) = out.glob("capa_accounts-*.whl")
+    return found

@@ -4,9 +4,7 @@ import one way, no import cycles, and a wheel whose only top-level package is ca
 from __future__ import annotations
 
 import ast
-import shutil
 import subprocess
-import sys
 import sysconfig
 import venv
 import zipfile
@@ -115,20 +113,9 @@ def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
     assert layer("capa_accounts.hooks.engine") > layer("capa_accounts.core.bad")
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    # Built from a copy: setuptools writes build/ and *.egg-info/ beside the sources.
-    source = out / "source"
-    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", ".tools", "build", "*.egg-info", "__pycache__", "node_modules"))
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(source)], capture_output=True, text=True, timeout=300, check=False,
-        cwd=out)
-    assert build.returncode == 0, build.stderr
-    (found,) = out.glob("capa_accounts-*.whl")
-    return found
+@pytest.fixture
+def wheel(built_wheel: Path) -> Path:
+    return built_wheel
 
 
 def test_wheel_has_one_top_level_package(wheel: Path) -> None:

@@ -4,8 +4,6 @@ CHANGELOG and the action pin, and what the built wheel says about itself (versio
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import tomllib
 import zipfile
 from importlib import metadata
@@ -74,13 +72,9 @@ def test_release_procedure_tags_the_pinned_version() -> None:
     assert "CHANGELOG.md" in section and "pyproject.toml" in section
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out),
-                    str(PROJECT)], check=True, capture_output=True, timeout=600)
-    (built,) = out.glob("capa_accounts-*.whl")
-    return built
+@pytest.fixture
+def wheel(built_wheel: Path) -> Path:
+    return built_wheel
 
 
 def test_wheel_carries_the_version_and_the_apache_licence(wheel: Path) -> None:
