@@ -11,8 +11,8 @@ round so that a load spike on the machine hits both, and the median of the round
 
 Also shown: ``check`` in-process with and without schema validation (``engine.check(...,
 schemas=False)``), the pre-commit build hook after one changed overlay file versus all overlays
-(only the affected overlay is built, ``capa_accounts.hooks.build.affected``), and check-jsonschema on the
-same documents when it is installed (see jsonschema_compare.py).
+(only the affected overlay is built: ``affected`` in ``hooks/build.py``), and check-jsonschema on
+the same documents when it is installed (see jsonschema_compare.py).
 
 Usage: ``python benchmarks/bench.py [--sizes 30,100,300,1000] [--runs 3] [--quick]``.
 """

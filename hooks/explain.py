@@ -158,7 +158,8 @@ def update_readme(path: Path) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m capa_accounts.hooks.explain", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m capa_accounts.hooks.explain",
+                                     description=__doc__)
     parser.add_argument("rule", nargs="?", help="explain one rule (CAPA-I002, I002, i002)")
     parser.add_argument("--readme", nargs="?", const=README, type=Path, metavar="PATH",
                         help="rewrite the rule table in README.md (default: the project's)")

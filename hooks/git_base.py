@@ -1,7 +1,7 @@
 """The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
 
 The change-aware rules compare this with the working tree, so it is read the way
-``capa_accounts.hooks.repository`` reads the working tree (resources-only kustomizations in-process, others
+``hooks/repository.py`` reads the working tree (resources-only kustomizations in-process, others
 with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
 through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
 ``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from capa_accounts.hooks import kustomize
 from capa_accounts.hooks.git_read import GIT_OPTIONS, cat_file, git_env, stream_blobs
-from capa_accounts.hooks.repository import (  # excluded: the one reading of spec.check.exclude globs
+from capa_accounts.hooks.repository import (  # excluded: the one reading of check.exclude
     YAML_SUFFIXES,
     Loaded,
     Source,
@@ -137,7 +137,8 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
 
 def _refuse_missing(root: Path, commit: str) -> None:
     """A partial clone may lack REF's objects: name them and stop (exit 2), never fetch them.
-    ``rev-list --missing=print`` lists them without fetching (git Documentation/rev-list-options)."""
+    ``rev-list --missing=print`` lists them without fetching (git
+    Documentation/rev-list-options)."""
     partial = _git(root, "config", "--get", "extensions.partialClone")
     if partial.returncode != 0 or not partial.stdout.strip():
         return
@@ -172,7 +173,8 @@ def _follow_symlinks(tree: Tree) -> None:
 
 
 def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
-    """The objects Flux would apply at REF, as ``capa_accounts.hooks.repository.load`` gives them now."""
+    """The objects Flux would apply at REF, as ``load`` of ``hooks/repository.py`` gives them
+    now."""
     commit, prefix = resolve(root, ref)
     loaded = Loaded(root, None)
     if commit is None:

@@ -1,6 +1,6 @@
 """``graph``: the trust chain as a picture, in Mermaid (renders in GitHub) or Graphviz DOT.
 
-One ``check`` run colours the graph that ``capa_accounts.hooks.graph_model`` builds: a node or edge whose
+One ``check`` run colours the graph that ``hooks/graph_model.py`` builds: a node or edge whose
 YAML holds a finding is drawn red (an error: the link is broken) or amber (a warning), with the
 rule IDs on it, so ``capa-accounts explain`` is one step away. Output is deterministic: boxes in
 accounts.yaml order (then by AWS account ID), nodes and edges sorted, IDs derived from names.
@@ -356,8 +356,8 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--example"]:
-        sys.exit("usage: python -m capa_accounts.hooks.graph --example   (redraws kustomize_plugin/example/"
-                 "trust-graph.*)")
+        sys.exit("usage: python -m capa_accounts.hooks.graph --example   (redraws "
+                 "kustomize_plugin/example/trust-graph.*)")
     written = write_example()
     for path in written:
         print(f"wrote {path.relative_to(EXAMPLE.parents[1])}")

@@ -1,6 +1,6 @@
 """How findings are printed: text (coloured on a terminal), JSON, and the formats CI reads.
 
-SARIF, for GitHub code scanning and other SARIF consumers, lives in ``capa_accounts.hooks.sarif``; the GitHub
+SARIF, for GitHub code scanning and other SARIF consumers, lives in ``hooks/sarif.py``; the GitHub
 Actions workflow commands, which annotate a pull request's diff without code scanning, are here.
 """
 

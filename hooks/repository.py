@@ -354,7 +354,8 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
     # too: refuse first, and build nothing that cannot be proven confined.
     unsafe = escapes(WorkTree(loaded.root), kdir)
     for file, line, column, entry, why in unsafe:
-        loaded.problems.append((file, line, column, "CAPA-R002", f"{entry!r} {why}: Flux builds only inside its source; not built"))
+        loaded.problems.append((file, line, column, "CAPA-R002",
+                                f"{entry!r} {why}: Flux builds only inside its source; not built"))
     if unsafe:
         return
     if need.feature in ("transformers", "generators", "validators"):

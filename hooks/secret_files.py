@@ -71,7 +71,8 @@ def read_text(path: Path) -> tuple[str | None, str | None]:
     if not stat.S_ISREG(info.st_mode):
         return None, "not a regular file (a FIFO, socket or device)"
     if info.st_size > SCAN_LIMIT:
-        return None, f"{info.st_size / 1048576:.0f} MiB is over the {SCAN_LIMIT >> 20} MiB scan limit"
+        return None, (f"{info.st_size / 1048576:.0f} MiB is over the {SCAN_LIMIT >> 20} MiB "
+                      "scan limit")
     if info.st_size > CHUNK:
         return None, None
     try:

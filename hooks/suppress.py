@@ -11,7 +11,7 @@ Two places accept a finding (DESIGN.md, Suppressions):
   the objects of its namespace.
 
 A suppression without a reason, or naming a rule that does not exist, is itself a finding
-(CAPA-R006, ``capa_accounts.hooks.rules.suppressions``) and accepts nothing: a typo must not silently turn a
+(CAPA-R006, ``hooks/rules/suppressions.py``) and accepts nothing: a typo must not silently turn a
 check off. CAPA-R006 cannot be suppressed, or a bad suppression could hide itself.
 """
 

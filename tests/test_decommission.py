@@ -43,7 +43,8 @@ def test_decommissioning_keeps_identity_grant_and_admission_but_renders_no_clust
     # principal may assume the role, the admission policy still knows the account.
     assert "- live\n" in (example_repo / "overlays/management/controller-identity.yaml").read_text()
     assert LIVE_ROLE in (example_repo / "bootstrap/management.yaml").read_text()
-    assert '"live"' in (example_repo / "overlays/management/admission-policy/admission-policy.yaml").read_text()
+    policy = example_repo / "overlays/management/admission-policy/admission-policy.yaml"
+    assert '"live"' in policy.read_text()
     assert (example_repo / "bootstrap/live.yaml").is_file()
     assert (example_repo / "clusters/management/capa-live.yaml").is_file()
     assert [f for f in run_check(example_repo).findings if f.severity == "error"] == []

@@ -122,7 +122,8 @@ def test_committed_example_is_what_graph_prints(example_repo: Path, fmt: str, na
     assert result.exit_code == 0, result.output
     committed = (EXAMPLE / name).read_text(encoding="utf-8")
     assert result.stdout == committed, (
-        f"kustomize_plugin/example/{name} is out of date: run `python -m capa_accounts.hooks.graph --example`")
+        f"kustomize_plugin/example/{name} is out of date: "
+        "run `python -m capa_accounts.hooks.graph --example`")
 
 
 def test_committed_svg_shows_every_label_of_the_dot() -> None:

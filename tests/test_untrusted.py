@@ -270,7 +270,8 @@ def test_the_whole_check_has_one_kustomize_time_budget(example_repo: Path) -> No
 
 KEY_ID = "AKIA" + "Q7ZX3RLM2PV4KT6N"  # fake, built from halves
 SECRET_KEY = "9drTJvcXLB89Ab12CdZk" + "/3+qWm7Hn2Pq4Rs8TuV1"
-EXAMPLE_KEY_ID, EXAMPLE_SECRET_KEY = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+EXAMPLE_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105 - AWS's example
 
 
 def _kubectl_secret(key_id: str, secret_key: str) -> bytes:
@@ -623,7 +624,7 @@ def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
     assert not (tmp_path / "..").is_file() and not list(tmp_path.parent.glob(MARKER))
 
 
-# --- fail closed -----------------------------------------------------------------------------------
+# --- fail closed -------------------------------------------------------------------------------
 
 def test_an_unreadable_directory_is_exit_2_naming_it(example_repo: Path) -> None:
     """As root every directory reads, so check runs as nobody (setpriv) over a copy of the

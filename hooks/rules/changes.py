@@ -2,7 +2,7 @@
 
 This module owns the question "what does applying this change do to the clusters that already
 run?". Each rule compares the objects Flux would apply now with those it applied at
-``check --base REF`` (read from git by ``capa_accounts.hooks.git_base``) and reports in the working-tree file,
+``check --base REF`` (read from git by ``hooks/git_base.py``) and reports in the working-tree file,
 with the value at REF in the message. The rules run only when a base ref is given.
 What removing an account or a cluster does is ``removals`` (CAPA-D004, D005).
 """
@@ -66,8 +66,8 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
 
     Why: CAPA's webhook only forbids removing identityRef (controlplane/eks/webhooks/
     awsmanagedcontrolplane_webhook.go:181-187; likewise api/v1beta2/awscluster_webhook.go,
-    ValidateUpdate); switching it is accepted, and CAPA then calls AWS for this existing cluster with
-    the other identity's credentials: another account, where the cluster is not. Every kind
+    ValidateUpdate); switching it is accepted, and CAPA then calls AWS for this existing cluster
+    with the other identity's credentials: another account, where the cluster is not. Every kind
     that carries an identityRef is compared (`AWSManagedControlPlane`, `AWSCluster`,
     `ROSAControlPlane`, `ROSANetwork`, `ROSARoleConfig`). A missing identityRef counts as
     `default` (webhook:673-678; api/v1beta2/defaults.go). A new identity with the same roleARN

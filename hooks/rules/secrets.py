@@ -240,7 +240,8 @@ def scan_text(file: str, text: str) -> list[Finding]:
 # spreads over lines: the text scan sees no 20 or 40 characters in a row, the parsed value
 # holds them with spaces or line breaks that a reader of the value strips.
 _BLOCK_SCALAR = re.compile(r"(?m):[ \t]*[|>][-+1-9]*[ \t]*(?:#.*)?$|^[ \t]+[A-Za-z0-9/+=]{4,}$")
-_KEY_NAME = re.compile(r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key|secret[_.-]?access[_.-]?key)")
+_KEY_NAME = re.compile(r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key"
+                       r"|secret[_.-]?access[_.-]?key)")
 
 
 def _split_keys(file: str, docs: list[Document]) -> list[Finding]:

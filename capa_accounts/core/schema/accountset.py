@@ -89,7 +89,8 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix of the account's IAM stack"),
     "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix of the account's IAM stack"),
     "sessionName": _str(SESSION_NAME, "STS session name, shown in CloudTrail"),
-    "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires", maxLength=aws.EXTERNAL_ID_MAX),
+    "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires",
+                       maxLength=aws.EXTERNAL_ID_MAX),
     "durationSeconds": {
         "type": "integer",
         "minimum": 900,

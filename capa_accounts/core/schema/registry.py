@@ -28,7 +28,8 @@ from capa_accounts.core.schema.validator import Check, compile_schema
 
 Key = tuple[str, str]
 
-_OPTIONAL_MODULES = ("capa_accounts.core.schema.accountset", "capa_accounts.core.schema.k8s_admission")
+_OPTIONAL_MODULES = ("capa_accounts.core.schema.accountset",
+                     "capa_accounts.core.schema.k8s_admission")
 
 _schemas: dict[Key, dict[str, Any]] | None = None
 _compiled: dict[Key, Check] = {}
@@ -60,7 +61,8 @@ def schemas() -> dict[Key, dict[str, Any]]:
 
 
 def removed_reason(api_version: str, kind: str, path: tuple[Any, ...]) -> str | None:
-    """Why a key upstream removed is no longer read (``REMOVED`` of a schema module), if it is one."""
+    """Why a key upstream removed is no longer read (``REMOVED`` of a schema module), if it
+    is one."""
     return iam.REMOVED.get((api_version, kind), {}).get(tuple(path))
 
 
