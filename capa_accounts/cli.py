@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.hooks.formats import FORMATS as REPORT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT = 2
@@ -162,7 +163,6 @@ def _render(repo: Path, check_only: bool) -> None:
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
-REPORT_FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")  # hooks.ci_formats
 
 
 def output_option(func: F) -> F:
@@ -284,10 +284,13 @@ def graph(repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool,
     One box per account. Mermaid text over Mermaid's default limits (50,000 characters, 500
     edges) is refused: select accounts, --errors-only, or --format dot.
     """
+    from capa_accounts.core import lock
     from capa_accounts.hooks import graph as graphing
 
-    _write_output(output, graphing.draw(_repo(repo), fmt, accounts=accounts,
-                                        errors_only=errors_only))
+    root = _repo(repo)
+    with lock.locked(root, "graph", shared=True):  # it runs check: the same consistent read
+        picture = graphing.draw(root, fmt, accounts=accounts, errors_only=errors_only)
+    _write_output(output, picture)
 
 
 @main.command()

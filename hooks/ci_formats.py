@@ -15,8 +15,8 @@ from xml.etree import ElementTree
 from capa_accounts.hooks import report as reporting
 from capa_accounts.hooks.engine import Report
 from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.formats import FORMATS as FORMATS  # re-exported
 
-FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
 # actions/toolkit docs/problem-matchers.md, "Limitations": 10 warning, 10 error and 10 notice
 # annotations per step, 50 per job; the runner drops the rest without a word.
 ANNOTATIONS_PER_STEP = 10

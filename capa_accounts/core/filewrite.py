@@ -63,14 +63,18 @@ TERM_ENV = "CAPA_ACCOUNTS_TEST_TERM_AT_STEP"
 completed_batches = 0
 
 
+def _temporary_name(path: Path, pid: int | None, kind: str) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}{kind}{TMP_SUFFIX}")
+
+
 def temporary_path(path: Path, pid: int | None = None) -> Path:
     """Where this process (or ``pid``) stages ``path``: a hidden sibling no kustomization lists."""
-    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}{TMP_SUFFIX}")
+    return _temporary_name(path, pid, "")
 
 
 def backup_path(path: Path, pid: int | None = None) -> Path:
     """Where this process (or ``pid``) keeps ``path``'s old content until its batch ends."""
-    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}{_OLD}{TMP_SUFFIX}")
+    return _temporary_name(path, pid, _OLD)
 
 
 def is_temporary(name: str) -> bool:
