@@ -59,9 +59,9 @@ FN_FLOOR = "import sys, yaml; yaml.load(sys.stdin, Loader=yaml.CSafeLoader)"
 IN_PROCESS = """
 import json, sys, time
 from pathlib import Path
-from capa_accounts.hooks import engine
+from capa_accounts.hooks.check import engine
 from capa_accounts.hooks.build import affected
-from capa_accounts.hooks.repository import load
+from capa_accounts.hooks.check.repository import load
 from capa_accounts.hooks.rules import all_rules
 from capa_accounts.hooks.rules.schemas import stored_view_validator
 from capa_accounts.core.schema.registry import schema_check

@@ -43,8 +43,9 @@ print(json.dumps({"code": code, "seconds": elapsed,
 IN_PROCESS = """
 import json, sys, time
 from pathlib import Path
-from capa_accounts.hooks import engine, graph
-from capa_accounts.hooks.graph_model import build
+from capa_accounts.hooks.check import engine
+from capa_accounts.hooks.graph import draw as graph
+from capa_accounts.hooks.graph.model import build
 root, runs = Path(sys.argv[1]), int(sys.argv[2])
 engine.check(root)  # not counted: imports and caches
 checks, draws = [], []

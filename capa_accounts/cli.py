@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from capa_accounts.core.errors import CapaAccountsError
-from capa_accounts.hooks.formats import FORMATS as REPORT_FORMATS
+from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT = 2
@@ -199,8 +199,8 @@ def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict:
     With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
     YAML documents on stdin instead: every rule about objects, none about repository files.
     """
-    from capa_accounts.hooks import ci_formats
-    from capa_accounts.hooks import report as reporting
+    from capa_accounts.hooks.report import ci as ci_formats
+    from capa_accounts.hooks.report import text as reporting
 
     if source is not None and source != "-":
         raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
@@ -209,12 +209,12 @@ def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict:
             raise click.UsageError("--base compares a repository with git history: not with -")
         if repo is not None:
             raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
-        from capa_accounts.hooks import stream
+        from capa_accounts.hooks.check import stream
 
         report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)
     else:
         from capa_accounts.core import lock
-        from capa_accounts.hooks import engine
+        from capa_accounts.hooks.check import engine
 
         root = _repo(repo)
         with lock.locked(root, "check", shared=True):  # a render's state is read whole
@@ -285,7 +285,7 @@ def graph(repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool,
     edges) is refused: select accounts, --errors-only, or --format dot.
     """
     from capa_accounts.core import lock
-    from capa_accounts.hooks import graph as graphing
+    from capa_accounts.hooks.graph import draw as graphing
 
     root = _repo(repo)
     with lock.locked(root, "graph", shared=True):  # it runs check: the same consistent read
@@ -297,7 +297,7 @@ def graph(repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool,
 @click.argument("rule_id", metavar="RULE")
 def explain(rule_id: str) -> None:
     """Explain a rule: what it guards against, why, a bad and a good example, how to fix."""
-    from capa_accounts.hooks import explain as explaining
+    from capa_accounts.hooks.report import explain as explaining
 
     click.echo(explaining.explain(rule_id), nl=False)
 

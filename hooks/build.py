@@ -1,6 +1,6 @@
 """Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R002).
 
-It runs the plain kustomize of ``capa_accounts.hooks.kustomize``, as Flux builds. Only overlays
+It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only overlays
 that contain a changed file are built (all of them when ``base/`` or accounts.yaml changed, or
 with no file arguments), in parallel.
 """
@@ -14,7 +14,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from capa_accounts.hooks import hookargs, kustomize
+from capa_accounts.hooks import hookargs
+
+from capa_accounts.hooks.check import kustomize
 
 
 def overlays(root: Path) -> list[str]:

@@ -14,8 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from capa_accounts.hooks import hookargs, secret_files
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks import hookargs
+
+from capa_accounts.hooks.check import secret_files
+from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.rules.secrets import check_s001, scan_text, unscannable
 
 

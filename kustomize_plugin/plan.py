@@ -15,7 +15,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     # The documents of each YAML file whose text reads back as exactly them (plain data:
     # yamlio.dump_plain): `check` takes them for a file whose text is what render writes
-    # instead of parsing it again (hooks/repository.py).
+    # instead of parsing it again (hooks/check/repository.py).
     documents: dict[str, list[Any]] = field(default_factory=dict)
 
     def add(self, path: str, header: str, docs: list[Any]) -> None:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks import engine
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.check import engine
+from capa_accounts.core.finding import Finding
 from capa_accounts.kustomize_plugin import example
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -107,10 +107,10 @@ def test_no_import_cycles() -> None:
 def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
     """Near miss of the two tests above: an upward import in a core module is found."""
     fake = tmp_path / "bad.py"
-    fake.write_text("from capa_accounts.hooks import engine\n", encoding="utf-8")
+    fake.write_text("from capa_accounts.hooks.check import engine\n", encoding="utf-8")
     found = imports("capa_accounts.core.bad", fake, set(modules()))
-    assert "capa_accounts.hooks.engine" in found
-    assert layer("capa_accounts.hooks.engine") > layer("capa_accounts.core.bad")
+    assert "capa_accounts.hooks.check.engine" in found
+    assert layer("capa_accounts.hooks.check.engine") > layer("capa_accounts.core.bad")
 
 
 @pytest.fixture

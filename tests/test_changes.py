@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks import git_base, repository
-from capa_accounts.hooks.repository import kustomize_command
+from capa_accounts.hooks.git import base as git_base
+from capa_accounts.hooks.check import repository
+from capa_accounts.hooks.check.repository import kustomize_command
 from capa_accounts.kustomize_plugin import generated, render
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
@@ -366,7 +367,7 @@ def test_unborn_branch_other_than_head_is_an_error(example_repo: Path,
 # --- the reader of REF, and the pre-commit hook ------------------------------------------------
 
 def test_base_reads_what_the_working_tree_reader_reads(committed: Path) -> None:
-    """At an unchanged HEAD, git_base gives the same documents as capa_accounts.hooks.repository."""
+    """At an unchanged HEAD, git_base gives the same documents as capa_accounts.hooks.check.repository."""
     links = committed / "clusters/management"
     (links / "link.yaml").symlink_to("capa-live.yaml")
     (links / "outside.yaml").symlink_to("../../../elsewhere.yaml")  # never followed

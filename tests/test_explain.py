@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.explain import END, START, explain, readme_block, rule_table
+from capa_accounts.hooks.report.explain import END, START, explain, readme_block, rule_table
 from capa_accounts.hooks.rules import Rule, all_rules
 from click.testing import CliRunner
 from conftest import PROJECT
@@ -90,11 +90,11 @@ def test_rule_table_has_one_row_per_rule() -> None:
 def test_readme_rule_table_is_current() -> None:
     text = README.read_text(encoding="utf-8") if README.is_file() else ""
     assert readme_block(text) == rule_table(), (
-        "README rule table out of date: run `python -m capa_accounts.hooks.explain --readme`")
+        "README rule table out of date: run `python -m capa_accounts.hooks.report.explain --readme`")
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "capa_accounts.hooks.explain", *args], cwd=PROJECT,
+    return subprocess.run([sys.executable, "-m", "capa_accounts.hooks.report.explain", *args], cwd=PROJECT,
                           capture_output=True, text=True, timeout=60, check=False)
 
 

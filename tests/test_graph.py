@@ -123,7 +123,7 @@ def test_committed_example_is_what_graph_prints(example_repo: Path, fmt: str, na
     committed = (EXAMPLE / name).read_text(encoding="utf-8")
     assert result.stdout == committed, (
         f"kustomize_plugin/example/{name} is out of date: "
-        "run `python -m capa_accounts.hooks.graph --example`")
+        "run `python -m capa_accounts.hooks.graph.draw --example`")
 
 
 def test_committed_svg_shows_every_label_of_the_dot() -> None:
@@ -134,7 +134,7 @@ def test_committed_svg_shows_every_label_of_the_dot() -> None:
     wanted = {line for label in dot.labels.values() for line in label.split("|")}
     wanted |= {e[2] for e in dot.edges if e[2]} | set(dot.boxes)
     assert wanted <= shown, f"trust-graph.svg lacks {sorted(wanted - shown)}: run " \
-        "`python -m capa_accounts.hooks.graph --example` with Graphviz installed"
+        "`python -m capa_accounts.hooks.graph.draw --example` with Graphviz installed"
 
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot"])

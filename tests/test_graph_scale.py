@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capa_accounts.hooks import graph_select
+from capa_accounts.hooks.graph import select as graph_select
 from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner, Result
 from conftest import edit

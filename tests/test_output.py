@@ -11,7 +11,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from capa_accounts.hooks import ci_formats
+from capa_accounts.hooks.report import ci as ci_formats
 from click.testing import CliRunner, Result
 from conftest import edit
 

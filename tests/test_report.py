@@ -10,9 +10,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from capa_accounts.hooks import report as reporting
-from capa_accounts.hooks.engine import Report
-from capa_accounts.hooks.finding import Finding, Location, ResourceRef
+from capa_accounts.hooks.report import text as reporting
+from capa_accounts.hooks.check.engine import Report
+from capa_accounts.core.finding import Finding, Location, ResourceRef
 from capa_accounts.hooks.rules import all_rules
 from click.testing import CliRunner
 from conftest import edit, line_of, run_check

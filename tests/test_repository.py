@@ -1,7 +1,7 @@
 """What `check` reads: generated files judged exactly as written, wherever they live.
 
 At fleet scale `check` takes render's own documents for a file whose text is render's instead
-of parsing it again (hooks/repository.py); these tests pin what a user sees either way: the
+of parsing it again (hooks/check/repository.py); these tests pin what a user sees either way: the
 findings' lines, a hand edit judged as written, and render's verdict on line ends.
 """
 

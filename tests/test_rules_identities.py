@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.repository import kustomize_command
+from capa_accounts.hooks.check.repository import kustomize_command
 from capa_accounts.hooks.rules import all_rules
 from capa_accounts.hooks.rules.identities import _cycles, verdict
 from conftest import edit, line_of, of_rule, run_check

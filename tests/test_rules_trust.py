@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.iam_policy import wildcard_match
+from capa_accounts.core.iam_policy import wildcard_match
 from capa_accounts.hooks.rules import all_rules
 from capa_accounts.kustomize_plugin import generated, render
 from conftest import edit, line_of, of_rule, run_check

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from capa_accounts.hooks.rules import all_rules
-from capa_accounts.hooks.suppress import parse_annotation
+from capa_accounts.hooks.check.suppress import parse_annotation
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 

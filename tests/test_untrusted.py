@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capa_accounts.hooks import engine, kustomize
+from capa_accounts.hooks.check import engine, kustomize
 from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
@@ -746,7 +746,7 @@ def test_base_memory_is_bounded_when_ref_holds_big_blobs(example_repo: Path) -> 
 def test_a_file_over_the_scan_limit_is_a_finding_not_a_skip(example_repo: Path) -> None:
     """A sparse file one byte over the 1 GiB scan bound (nothing is read): check and the scan
     hook both fail on it, naming it, instead of skipping it with a warning."""
-    from capa_accounts.hooks import secret_files
+    from capa_accounts.hooks.check import secret_files
 
     big = example_repo / "dump.sql"
     with open(big, "wb") as handle:
@@ -763,7 +763,7 @@ def test_a_file_over_the_scan_limit_is_a_finding_not_a_skip(example_repo: Path) 
 def test_a_big_file_under_the_scan_limit_is_scanned_not_a_finding(example_repo: Path) -> None:
     """The near miss: a file over the YAML bound but under the scan bound is scanned in
     chunks, and a clean one gives nothing."""
-    from capa_accounts.hooks import secret_files
+    from capa_accounts.hooks.check import secret_files
 
     (example_repo / "notes.txt").write_text("x" * (secret_files.CHUNK + 10) + "\n")
     report = run_check(example_repo)

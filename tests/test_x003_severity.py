@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.repository import kustomize_command
+from capa_accounts.hooks.check.repository import kustomize_command
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 

@@ -1,7 +1,7 @@
 """AWS facts in one place: account IDs, partitions, ARNs, STS values and CAPA's default names.
 
 Every pattern here is the one AWS documents; the schemas (``schema/accountset.py``), the IAM
-reading (``hooks/iam_policy.py``) and the rules import them, so one fact has one home.
+reading (``capa_accounts/core/iam_policy.py``) and the rules import them, so one fact has one home.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The one hierarchy of failures: input that could not be read or is not valid.
 
 A failure is not a finding: it stops the command with exit 2 and one line on stderr that names
-the file (and line where known). Findings are data and live in ``capa_accounts.hooks.finding``.
+the file (and line where known). Findings are data and live in ``capa_accounts.core.finding``.
 """
 
 from __future__ import annotations

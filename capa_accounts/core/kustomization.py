@@ -6,7 +6,7 @@ with nested directories expanded. Anything else (patches, generators, transforme
 prefixes, ...) is ``NeedsKustomize``: callers build it with a real kustomize instead.
 
 The rules are written once, over a small ``Files`` interface that the work tree
-(``WorkTree``) and a git REF (``capa_accounts.hooks.git_base.RefFiles``) both implement; each
+(``WorkTree``) and a git REF (``capa_accounts.hooks.git.base.RefFiles``) both implement; each
 caller keeps its own error policy (the work tree's problems are findings or errors, REF's are
 warnings).
 """

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from capa_accounts.hooks.finding import Finding, Location, Severity
+from capa_accounts.core.finding import Finding, Location, Severity
 
 if TYPE_CHECKING:
-    from capa_accounts.hooks.context import Context, Obj, PathT
+    from capa_accounts.hooks.check.context import Context, Obj, PathT
 
 # Every module of this package is a rule family: adding a rule is adding (or editing) one.
 FAMILIES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg))

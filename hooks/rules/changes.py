@@ -2,7 +2,7 @@
 
 This module owns the question "what does applying this change do to the clusters that already
 run?". Each rule compares the objects Flux would apply now with those it applied at
-``check --base REF`` (read from git by ``hooks/git_base.py``) and reports in the working-tree file,
+``check --base REF`` (read from git by ``hooks/git/base.py``) and reports in the working-tree file,
 with the value at REF in the message. The rules run only when a base ref is given.
 What removing an account or a cluster does is ``removals`` (CAPA-D004, D005).
 """
@@ -15,8 +15,8 @@ import weakref
 from collections import defaultdict
 from typing import Any
 
-from capa_accounts.hooks.context import Context, Obj, PathT
-from capa_accounts.hooks.git_base import load_ref
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.git.base import load_ref
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.schemas import stored_view_validator
 

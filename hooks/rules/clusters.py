@@ -12,8 +12,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from capa_accounts.hooks.context import Context, Obj, PathT
-from capa_accounts.hooks.finding import Location
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.core.finding import Location
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import namespace_of
 from capa_accounts.hooks.rules.controlplanes import where as _where

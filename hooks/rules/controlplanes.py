@@ -12,7 +12,7 @@ import difflib
 from collections import defaultdict
 from typing import Any
 
-from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode

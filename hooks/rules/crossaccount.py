@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Finding, Location, Severity
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core.finding import Finding, Location, Severity
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import admits
 from capa_accounts.hooks.rules.identities import describe as _label

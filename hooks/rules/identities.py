@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 
 from capa_accounts.core.aws import ARN_ACCOUNT

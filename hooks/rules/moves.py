@@ -8,7 +8,7 @@ AWS account's role.
 
 from __future__ import annotations
 
-from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.changes import base_of
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.kustomize_plugin.operator_mode import (
     OPERATOR_GROUP,

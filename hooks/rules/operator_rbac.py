@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from capa_accounts.hooks.context import Context, Obj, PathT
+from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.operator import is_aws, providers
 from capa_accounts.kustomize_plugin.operator_mode import MANAGER_ROLE_BINDING, RBAC_GROUP

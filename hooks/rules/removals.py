@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.changes import (
     base_of,

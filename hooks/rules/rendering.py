@@ -10,8 +10,8 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.kustomize_plugin import generated, render
 
@@ -153,7 +153,7 @@ def check_plain_kustomize(ctx: Context, report: Reporter) -> None:
 
     Fix: run `capa-accounts render` and let Flux apply the rendered files.
     """
-    # Reported by hooks/repository.py while loading: a build that fails never reaches rules.
+    # Reported by hooks/check/repository.py while loading: a build that fails never reaches rules.
 
 
 def _flux_path(obj: Obj) -> str | None:

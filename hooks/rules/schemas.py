@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.hooks.context import Context
+from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
 
 from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules

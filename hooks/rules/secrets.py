@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from capa_accounts.hooks.context import Context
-from capa_accounts.hooks.finding import Finding, ResourceRef, Severity
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.core.finding import Finding, ResourceRef, Severity
 from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
 
 from capa_accounts.core.errors import InputError
@@ -447,7 +447,7 @@ def _repository_findings(ctx: Context) -> list[Finding]:
     cached: list[Finding] | None = getattr(ctx, "_secret_findings", None)
     if cached is not None:
         return cached
-    from capa_accounts.hooks import secret_files
+    from capa_accounts.hooks.check import secret_files
 
     found: list[Finding] = []
     # The loader listed every file (exclusions applied) and kept the text of each YAML file it

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 
-from capa_accounts.hooks.context import Context
-from capa_accounts.hooks.iam_policy import (
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.core.iam_policy import (
     ExternalIds,
     user_grant,
 )

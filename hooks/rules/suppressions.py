@@ -1,6 +1,6 @@
 """Suppression rule (CAPA-R006): every suppression names a real rule and says why.
 
-This module owns the validity of suppressions; ``hooks/suppress.py`` parses them and applies the
+This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies the
 valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
 the rendered copies carry it from there, else on the object or the accounts.yaml entry.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Finding, ResourceRef
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core.finding import Finding, ResourceRef
 from capa_accounts.hooks.rules import Reporter, all_rules, rule
-from capa_accounts.hooks.suppress import (
+from capa_accounts.hooks.check.suppress import (
     ANNOTATION,
     ANNOTATION_PATH,
     UNSUPPRESSIBLE,

@@ -1,7 +1,7 @@
 """The trust chain between AWS accounts (CAPA-T001 … T005): can the management principal, and
 only it, assume each target's controllers role the way the identities ask? (Role ARNs, session
 settings, the targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM
-reads a stack is ``hooks/iam_policy.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
+reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
 management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any other
 ``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
 ``sts:AssumeRole`` makes a management stack, ``trustStatements`` a target.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Location
-from capa_accounts.hooks.iam_policy import (
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core.finding import Location
+from capa_accounts.core.iam_policy import (
     TRUST,
     Grant,
     Principal,

@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from capa_accounts.hooks import engine, refusals
-from capa_accounts.hooks.context import Context
-from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.repository import Loaded, Source
+from capa_accounts.hooks.check import engine, refusals
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.check.repository import Loaded, Source
 from capa_accounts.hooks.rules import all_rules, run_rules
 
 from capa_accounts.core import yamlio

@@ -3,7 +3,7 @@
 Both come from the registry (``capa_accounts.hooks.rules``), where a rule's docstring is its only
 documentation: the first line says what it fires on, then ``Why:`` (the CAPA or AWS behaviour
 behind it, with the upstream reference), ``Bad:`` and ``Good:`` examples and ``Fix:``.
-``python -m capa_accounts.hooks.explain --readme`` rewrites the table between the README's markers.
+``python -m capa_accounts.hooks.report.explain --readme`` rewrites the table between the README's markers.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from capa_accounts.core.errors import CapaAccountsError, InputError
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 EXAMPLES = ("Bad", "Good")
 START, END = "<!-- rules:start -->", "<!-- rules:end -->"
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 # "Bad:", "Bad (at REF `1.30`, now):", and reStructuredText's "Bad::".
 _HEADER = re.compile(rf"^({'|'.join(SECTIONS)})(\s*\([^)]*\))?::?(?:\s+(.*))?$")
 _SHORT_ID = re.compile(r"^(?:CAPA-?)?([A-Z])-?0*([0-9]{1,3})$")
@@ -158,7 +158,7 @@ def update_readme(path: Path) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m capa_accounts.hooks.explain",
+    parser = argparse.ArgumentParser(prog="python -m capa_accounts.hooks.report.explain",
                                      description=__doc__)
     parser.add_argument("rule", nargs="?", help="explain one rule (CAPA-I002, I002, i002)")
     parser.add_argument("--readme", nargs="?", const=README, type=Path, metavar="PATH",

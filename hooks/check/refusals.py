@@ -1,5 +1,5 @@
 """What kustomize, and so Flux, refuses to build, found before anything is built: each is a
-CAPA-R002 problem for ``capa_accounts.hooks.repository`` to report."""
+CAPA-R002 problem for ``capa_accounts.hooks.check.repository`` to report."""
 
 from __future__ import annotations
 

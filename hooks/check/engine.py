@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.hooks import kustomize
-from capa_accounts.hooks.context import Context
-from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.repository import Planner, load
+from capa_accounts.hooks.check import kustomize
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.check.repository import Planner, load
 from capa_accounts.hooks.rules import all_rules, run_rules
 
 from capa_accounts.core.errors import printable
@@ -99,7 +99,7 @@ def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
                 for file, line, col, rule, message in loaded.problems]
     findings.extend(run_rules(ctx, rules))
     if schemas:
-        from capa_accounts.hooks.templates import root_causes
+        from capa_accounts.hooks.check.templates import root_causes
 
         findings = root_causes(ctx, findings, _schema(crds))
     kept, suppressed = _suppress(ctx, findings)
@@ -110,7 +110,7 @@ def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
 
 def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
     try:
-        from capa_accounts.hooks.suppress import apply
+        from capa_accounts.hooks.check.suppress import apply
     except ImportError:
         return findings, 0
     return apply(ctx, findings)

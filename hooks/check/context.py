@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.hooks.finding import Finding, Location, ResourceRef, Severity
-from capa_accounts.hooks.repository import Loaded, Source
+from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
+from capa_accounts.hooks.check.repository import Loaded, Source
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.model import Account, AccountSet

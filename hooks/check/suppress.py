@@ -21,8 +21,8 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from capa_accounts.hooks.context import Context, Obj
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core.finding import Finding
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.model import ACCOUNTS_FILE, Account

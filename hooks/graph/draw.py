@@ -1,6 +1,6 @@
 """``graph``: the trust chain as a picture, in Mermaid (renders in GitHub) or Graphviz DOT.
 
-One ``check`` run colours the graph that ``hooks/graph_model.py`` builds: a node or edge whose
+One ``check`` run colours the graph that ``hooks/graph/model.py`` builds: a node or edge whose
 YAML holds a finding is drawn red (an error: the link is broken) or amber (a warning), with the
 rule IDs on it, so ``capa-accounts explain`` is one step away. Output is deterministic: boxes in
 accounts.yaml order (then by AWS account ID), nodes and edges sorted, IDs derived from names.
@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from capa_accounts.hooks import engine
-from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.graph_model import (
+from capa_accounts.hooks.check import engine
+from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.graph.model import (
     ASSUME_ROLE,
     MANAGEMENT,
     PRINCIPAL,
@@ -66,7 +66,7 @@ def draw(repo: Path, fmt: str, *, accounts: Iterable[str] = (), errors_only: boo
     """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``): only the accounts
     named, only the broken links with ``errors_only``; Mermaid text that Mermaid would not
     draw is refused (``limit``), with the way out."""
-    from capa_accounts.hooks.graph_select import refuse_oversized_mermaid, select
+    from capa_accounts.hooks.graph.select import refuse_oversized_mermaid, select
 
     if fmt not in FORMATS:
         raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -332,7 +332,7 @@ def _dot_node_attrs(node: Node) -> str:
 
 # --- the README's example ---------------------------------------------------------------------
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "kustomize_plugin" / "example"
+EXAMPLE = Path(__file__).resolve().parents[2] / "kustomize_plugin" / "example"
 
 
 def write_example(target: Path = EXAMPLE) -> list[Path]:
@@ -356,7 +356,7 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--example"]:
-        sys.exit("usage: python -m capa_accounts.hooks.graph --example   (redraws "
+        sys.exit("usage: python -m capa_accounts.hooks.graph.draw --example   (redraws "
                  "kustomize_plugin/example/trust-graph.*)")
     written = write_example()
     for path in written:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.core.finding import Finding
 
 from capa_accounts.core.yamlio import MAX_FILE_BYTES
 

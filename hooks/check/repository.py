@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from capa_accounts.hooks import kustomize, refusals
-from capa_accounts.hooks.kustomize import command as kustomize_command
+from capa_accounts.hooks.check import kustomize, refusals
+from capa_accounts.hooks.check.kustomize import command as kustomize_command
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError

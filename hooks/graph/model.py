@@ -5,7 +5,7 @@ account's controllers role (``roleARN``), the ``AWSClusterRoleIdentity`` that as
 namespaces its ``allowedNamespaces`` admits, the control planes there; in operator mode the
 ``InfrastructureProvider`` whose ``--watch-filter`` selects them. Built from the objects
 ``check`` judges; each node and edge keeps the spans of YAML that define it, so that
-``capa_accounts.hooks.graph`` can put every finding on what it is about.
+``capa_accounts.hooks.graph.draw`` can put every finding on what it is about.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from capa_accounts.hooks import iam_policy as iam
-from capa_accounts.hooks.context import Context, Obj, PathT
-from capa_accounts.hooks.finding import Finding, Severity
-from capa_accounts.hooks.graph_span import Span, node_lines
+from capa_accounts.core import iam_policy as iam
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.core.finding import Finding, Severity
+from capa_accounts.hooks.graph.span import Span, node_lines
 from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.trust import stacks

@@ -2,7 +2,7 @@
 GitHub Actions annotations capped as GitHub shows them.
 
 ``render`` is the one entry point for every format of ``check --format``; text, JSON, SARIF and
-the GitHub workflow commands themselves are ``capa_accounts.hooks.report``'s.
+the GitHub workflow commands themselves are ``capa_accounts.hooks.report.text``'s.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import json
 import re
 from xml.etree import ElementTree
 
-from capa_accounts.hooks import report as reporting
-from capa_accounts.hooks.engine import Report
-from capa_accounts.hooks.finding import Finding
-from capa_accounts.hooks.formats import FORMATS as FORMATS  # re-exported
+from capa_accounts.hooks.report import text as reporting
+from capa_accounts.hooks.check.engine import Report
+from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.report.formats import FORMATS as FORMATS  # re-exported
 
 # actions/toolkit docs/problem-matchers.md, "Limitations": 10 warning, 10 error and 10 notice
 # annotations per step, 50 per job; the runner drops the rest without a word.

@@ -1,6 +1,6 @@
 """How findings are printed: text (coloured on a terminal), JSON, and the formats CI reads.
 
-SARIF, for GitHub code scanning and other SARIF consumers, lives in ``hooks/sarif.py``; the GitHub
+SARIF, for GitHub code scanning and other SARIF consumers, lives in ``hooks/report/sarif.py``; the GitHub
 Actions workflow commands, which annotate a pull request's diff without code scanning, are here.
 """
 
@@ -10,8 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import TextIO
 
-from capa_accounts.hooks.engine import Report
-from capa_accounts.hooks.finding import Finding
+from capa_accounts.hooks.check.engine import Report
+from capa_accounts.core.finding import Finding
 
 # ANSI SGR codes (ECMA-48): bold red, bold yellow, dim, reset.
 _RED, _YELLOW, _DIM, _RESET = "\x1b[1;31m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
@@ -95,7 +95,7 @@ def github(report: Report) -> str:
 def render_format(report: Report, fmt: str) -> str:
     """The report in a CI format: ``sarif`` or ``github``."""
     if fmt == "sarif":
-        from capa_accounts.hooks import sarif
+        from capa_accounts.hooks.report import sarif
 
         return sarif.render(report)
     if fmt == "github":

@@ -16,9 +16,9 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from capa_accounts.hooks.context import Context
-from capa_accounts.hooks.finding import Finding, Location
-from capa_accounts.hooks.repository import Loaded, Source
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.core.finding import Finding, Location
+from capa_accounts.hooks.check.repository import Loaded, Source
 from capa_accounts.hooks.rules import Reporter, all_rules
 
 from capa_accounts.core.errors import InputError

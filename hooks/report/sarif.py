@@ -18,8 +18,8 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
-from capa_accounts.hooks.engine import Report
-from capa_accounts.hooks.finding import Finding, Location
+from capa_accounts.hooks.check.engine import Report
+from capa_accounts.core.finding import Finding, Location
 from capa_accounts.hooks.rules import Rule, all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

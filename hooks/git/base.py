@@ -1,7 +1,7 @@
 """The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
 
 The change-aware rules compare this with the working tree, so it is read the way
-``hooks/repository.py`` reads the working tree (resources-only kustomizations in-process, others
+``hooks/check/repository.py`` reads the working tree (resources-only kustomizations in-process, others
 with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
 through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
 ``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
@@ -19,9 +19,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capa_accounts.hooks import kustomize
-from capa_accounts.hooks.git_read import GIT_OPTIONS, cat_file, git_env, stream_blobs
-from capa_accounts.hooks.repository import (  # excluded: the one reading of check.exclude
+from capa_accounts.hooks.check import kustomize
+from capa_accounts.hooks.git.read import GIT_OPTIONS, cat_file, git_env, stream_blobs
+from capa_accounts.hooks.check.repository import (  # excluded: the one reading of check.exclude
     YAML_SUFFIXES,
     Loaded,
     Source,
@@ -173,7 +173,7 @@ def _follow_symlinks(tree: Tree) -> None:
 
 
 def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
-    """The objects Flux would apply at REF, as ``load`` of ``hooks/repository.py`` gives them
+    """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives them
     now."""
     commit, prefix = resolve(root, ref)
     loaded = Loaded(root, None)
@@ -345,7 +345,7 @@ class _RefLoader:
         except InputError as err:
             self.warn(err)
             return None
-        return docs, []  # as in capa_accounts.hooks.repository: a kustomize build lists no files
+        return docs, []  # as in capa_accounts.hooks.check.repository: a kustomize build lists no files
 
     def copy(self) -> Path:
         """REF's files (each up to the 8 MiB input limit) in a temporary directory that holds

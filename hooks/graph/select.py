@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from capa_accounts.hooks.graph_model import MANAGEMENT, Edge, Graph
+from capa_accounts.hooks.graph.model import MANAGEMENT, Edge, Graph
 
 from capa_accounts.core.errors import InputError
 
