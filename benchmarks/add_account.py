@@ -46,14 +46,26 @@ def measure(accounts: int, runs: int, workdir: Path) -> Row:
         bench.run([capa, "render", "--repo", str(repo)])
 
     def add_account() -> float:
-        seconds = bench.run([capa, "add-account", name, "--account-id", account_id,
-                             "--region", region, "--repo", str(repo)])[0]
+        seconds = bench.run(
+            [
+                capa,
+                "add-account",
+                name,
+                "--account-id",
+                account_id,
+                "--region",
+                region,
+                "--repo",
+                str(repo),
+            ]
+        )[0]
         restore()
         return seconds
 
     data = yaml.safe_load(before)
-    data["spec"]["accounts"].append({"name": name, "accountId": account_id, "region": region,
-                                     "kubernetesVersion": "1.31"})
+    data["spec"]["accounts"].append(
+        {"name": name, "accountId": account_id, "region": region, "kubernetesVersion": "1.31"}
+    )
     by_hand = yaml.safe_dump(data, sort_keys=False)
 
     def render() -> float:
@@ -64,15 +76,26 @@ def measure(accounts: int, runs: int, workdir: Path) -> Row:
 
     medians = bench.rounds(runs, {"render": render, "add": add_account})
     target = accounts >= 1000
-    return Row(str(accounts), "add-account (whole process)", runs, medians["add"],
-               "render", medians["render"], MUST if target else None, AIM if target else None,
-               note=f"render: the same entry added by hand; repository made in {made:.1f} s")
+    return Row(
+        str(accounts),
+        "add-account (whole process)",
+        runs,
+        medians["add"],
+        "render",
+        medians["render"],
+        MUST if target else None,
+        AIM if target else None,
+        note=f"render: the same entry added by hand; repository made in {made:.1f} s",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sizes", default="300,1000,5000",
-                        help="comma-separated account counts (default: 300,1000,5000)")
+    parser.add_argument(
+        "--sizes",
+        default="300,1000,5000",
+        help="comma-separated account counts (default: 300,1000,5000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="rounds per measure (median)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: --sizes 10 --runs 1")
     args = parser.parse_args(argv)
@@ -86,13 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         except bench.BenchError as err:
             print(f"bench: {err}", file=sys.stderr)
             return 2
-    print(f"capa-accounts add-account benchmark: {os.cpu_count()} CPUs, Python "
-          f"{sys.version.split()[0]}, medians of {runs} run(s); ratio = add-account / render")
+    print(
+        f"capa-accounts add-account benchmark: {os.cpu_count()} CPUs, Python "
+        f"{sys.version.split()[0]}, medians of {runs} run(s); ratio = add-account / render"
+    )
     print_table(rows)
     missed = [r for r in rows if r.verdict == "MISS"]
-    print(f"targets: {sum(r.targeted for r in rows) - len(missed)} of "
-          f"{sum(r.targeted for r in rows)} 'must' rows hold"
-          + ("; missed: " + "; ".join(r.accounts for r in missed) if missed else ""))
+    print(
+        f"targets: {sum(r.targeted for r in rows) - len(missed)} of "
+        f"{sum(r.targeted for r in rows)} 'must' rows hold"
+        + ("; missed: " + "; ".join(r.accounts for r in missed) if missed else "")
+    )
     return 0
 
 

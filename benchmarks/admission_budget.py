@@ -33,11 +33,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from capa_accounts.kustomize_plugin.admission import (  # noqa: E402
-    ACCOUNT_LABEL,
-    AccountBinding,
-    admission_objects,
-)
 from cel_harness import (  # noqa: E402 - the test harness is a sibling tree
     PER_CALL_LIMIT,
     RUNTIME_BUDGET,
@@ -50,26 +45,38 @@ from cel_official import Compiled, cel_expr  # noqa: E402
 from cel_official import T as CelType  # noqa: E402
 
 from capa_accounts.core.yamldump import dump_documents  # noqa: E402
+from capa_accounts.kustomize_plugin.admission import (  # noqa: E402
+    ACCOUNT_LABEL,
+    AccountBinding,
+    admission_objects,
+)
 
 ETCD_LIMIT = int(1.5 * 1024 * 1024)
 
 
 def fleet(size: int) -> list[AccountBinding]:
-    return [AccountBinding(f"acct-{i:04d}", f"acct-{i:04d}", f"acct-{i:04d}-identity")
-            for i in range(size)]
+    return [
+        AccountBinding(f"acct-{i:04d}", f"acct-{i:04d}", f"acct-{i:04d}-identity")
+        for i in range(size)
+    ]
 
 
 def requests(size: int) -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
     """(object, namespace, request) of an admitted and of the costliest denied CREATE."""
     own, other = "acct-0000", f"acct-{size - 1:04d}"
-    ns = {"apiVersion": "v1", "kind": "Namespace",
-          "metadata": {"name": own, "labels": {ACCOUNT_LABEL: own}}}
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": own, "labels": {ACCOUNT_LABEL: own}},
+    }
 
     def obj(identity: str) -> dict[str, Any]:
-        return {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
-                "kind": "AWSManagedControlPlane",
-                "metadata": {"name": "cp", "namespace": own},
-                "spec": {"identityRef": {"kind": "AWSClusterRoleIdentity", "name": identity}}}
+        return {
+            "apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
+            "kind": "AWSManagedControlPlane",
+            "metadata": {"name": "cp", "namespace": own},
+            "spec": {"identityRef": {"kind": "AWSClusterRoleIdentity", "name": identity}},
+        }
 
     out = {}
     for name, identity in (("admitted", f"{own}-identity"), ("denied", f"{other}-identity")):
@@ -94,26 +101,35 @@ def measure(size: int, runs: int) -> dict[str, float]:
         "policy YAML bytes": len(dump_documents([policy, binding]).encode()),
         "policy JSON bytes": len(json.dumps(policy, separators=(",", ":")).encode()),
         "longest expression bytes": max(len(e.encode()) for e in expressions),
-        "account-table literals": sum(v["name"].startswith("accounts")
-                                      for v in policy["spec"]["variables"]),
+        "account-table literals": sum(
+            v["name"].startswith("accounts") for v in policy["spec"]["variables"]
+        ),
     }
     cases = requests(size)
     for name, (obj, ns, request) in cases.items():
         with counting_steps() as steps:
-            decision = decide(policy, cel_python.bind(policy, obj=obj, old_obj=None,
-                                                      namespace_obj=ns, request=request))
+            decision = decide(
+                policy,
+                cel_python.bind(policy, obj=obj, old_obj=None, namespace_obj=ns, request=request),
+            )
         if decision.admitted != (name == "admitted"):
             raise SystemExit(f"the policy decided {name} wrongly: {decision}")
         figures[f"steps, costliest expression ({name})"] = max(steps.by_expression.values())
         figures[f"steps, whole decision ({name})"] = sum(steps.by_expression.values())
     figures["compile + type-check, s (cel-expr-python)"] = median_seconds(
-        lambda: Compiled(policy, CelType("kubernetes.Namespace")), max(1, runs // 2))
+        lambda: Compiled(policy, CelType("kubernetes.Namespace")), max(1, runs // 2)
+    )
     for engine in (cel_expr, cel_python):
         for name, (obj, ns, request) in cases.items():
-            def once(engine: Any = engine, obj: Any = obj, ns: Any = ns,
-                     request: Any = request) -> None:
-                decide(policy, engine.bind(policy, obj=obj, old_obj=None, namespace_obj=ns,
-                                           request=request))
+
+            def once(
+                engine: Any = engine, obj: Any = obj, ns: Any = ns, request: Any = request
+            ) -> None:
+                decide(
+                    policy,
+                    engine.bind(policy, obj=obj, old_obj=None, namespace_obj=ns, request=request),
+                )
+
             once()  # warm: the engines' compile caches, as the API server's
             figures[f"decision, s, {name} ({engine.name})"] = median_seconds(once, runs)
     return figures
@@ -143,21 +159,33 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(row)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
-        print("  ".join(cell.rjust(w) if i else cell.ljust(w)
-                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
     largest = results[sizes[-1]]
     within = [
         ("policy JSON under etcd's 1.5 MiB", largest["policy JSON bytes"], ETCD_LIMIT),
-        ("costliest expression under PerCallLimit",
-         largest["steps, costliest expression (denied)"], PER_CALL_LIMIT),
-        ("whole decision under RuntimeCELCostBudget",
-         largest["steps, whole decision (denied)"], RUNTIME_BUDGET),
+        (
+            "costliest expression under PerCallLimit",
+            largest["steps, costliest expression (denied)"],
+            PER_CALL_LIMIT,
+        ),
+        (
+            "whole decision under RuntimeCELCostBudget",
+            largest["steps, whole decision (denied)"],
+            RUNTIME_BUDGET,
+        ),
     ]
     ok = True
     for label, value, limit in within:
         ok &= value < limit
-        print(f"{sizes[-1]} accounts: {label}: {value:,.0f} / {limit:,} = {value / limit:.1%}"
-              f" {'holds' if value < limit else 'MISS'}")
+        print(
+            f"{sizes[-1]} accounts: {label}: {value:,.0f} / {limit:,} = {value / limit:.1%}"
+            f" {'holds' if value < limit else 'MISS'}"
+        )
     return 0 if ok else 1
 
 

@@ -21,8 +21,15 @@ import tempfile
 import time
 from pathlib import Path
 
-GIT = ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench",
-       "-c", "commit.gpgsign=false"]
+GIT = [
+    "git",
+    "-c",
+    "user.email=bench@example.com",
+    "-c",
+    "user.name=bench",
+    "-c",
+    "commit.gpgsign=false",
+]
 
 
 def tool(name: str) -> str:
@@ -38,8 +45,9 @@ def make_repo(path: Path, kustomizations: int) -> None:
         app = path / "apps" / f"app{i:03}"
         app.mkdir(parents=True)
         (app / "kustomization.yaml").write_text("namePrefix: x-\nresources: [cm.yaml]\n")
-        (app / "cm.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n"
-                                     "data: {k: v}\n")
+        (app / "cm.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: v}}\n"
+        )
     subprocess.run([*GIT, "init", "-q", str(path)], check=True)
     subprocess.run([*GIT, "-C", str(path), "add", "-A"], check=True)
     subprocess.run([*GIT, "-C", str(path), "commit", "-qm", "bench"], check=True)
@@ -61,8 +69,10 @@ def main() -> int:
     args = parser.parse_args()
     capa = tool("capa-accounts")
     print(f"check --base with N kustomizations built by kustomize; medians of {args.runs} run(s)")
-    print(f"{'N':>5}  {'check s':>8}  {'--base s':>8}  {'ratio':>6}  "
-          f"{'work s/kust.':>12}  {'REF s/kust.':>11}  {'REF/work':>8}")
+    print(
+        f"{'N':>5}  {'check s':>8}  {'--base s':>8}  {'ratio':>6}  "
+        f"{'work s/kust.':>12}  {'REF s/kust.':>11}  {'REF/work':>8}"
+    )
     empty: tuple[float, float] | None = None
     for n in [0, *(int(s) for s in args.sizes.split(","))]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -79,8 +89,10 @@ def main() -> int:
             continue
         per_work = (w - empty[0]) / n
         per_ref = ((b - empty[1]) - (w - empty[0])) / n
-        print(f"{n:>5}  {w:>8.3f}  {b:>8.3f}  {b / w:>6.2f}  {per_work:>12.4f}  "
-              f"{per_ref:>11.4f}  {per_ref / per_work:>8.2f}")
+        print(
+            f"{n:>5}  {w:>8.3f}  {b:>8.3f}  {b / w:>6.2f}  {per_work:>12.4f}  "
+            f"{per_ref:>11.4f}  {per_ref / per_work:>8.2f}"
+        )
     return 0
 
 

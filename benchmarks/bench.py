@@ -113,16 +113,24 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run(argv: Sequence[str], *, stdin: bytes | None = None, cwd: Path | None = None,
-        ok: tuple[int, ...] = (0,)) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+def run(
+    argv: Sequence[str],
+    *,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    ok: tuple[int, ...] = (0,),
+) -> tuple[float, subprocess.CompletedProcess[bytes]]:
     start = time.perf_counter()
-    proc = subprocess.run(list(argv), input=stdin, capture_output=True, cwd=cwd,
-                          env=environment(), check=False)
+    proc = subprocess.run(
+        list(argv), input=stdin, capture_output=True, cwd=cwd, env=environment(), check=False
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode not in ok:
         shown = " ".join(Path(a).name if os.sep in a else a for a in argv[:4])
-        raise BenchError(f"{shown} exited {proc.returncode}: "
-                         f"{proc.stderr.decode(errors='replace').strip()[:500]}")
+        raise BenchError(
+            f"{shown} exited {proc.returncode}: "
+            f"{proc.stderr.decode(errors='replace').strip()[:500]}"
+        )
     return elapsed, proc
 
 
@@ -134,8 +142,14 @@ def make_repo(repo: Path, accounts: int) -> float:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     listed = data["spec"]["accounts"]
     for i in range(len(listed), accounts):
-        listed.append({"name": f"acct-{i:04d}", "accountId": f"{400_000_000_000 + i}",
-                       "region": REGIONS[i % len(REGIONS)], "kubernetesVersion": "1.31"})
+        listed.append(
+            {
+                "name": f"acct-{i:04d}",
+                "accountId": f"{400_000_000_000 + i}",
+                "region": REGIONS[i % len(REGIONS)],
+                "kubernetesVersion": "1.31",
+            }
+        )
     del listed[accounts:]
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     run([tool("capa-accounts"), "render", "--repo", str(repo)])
@@ -163,15 +177,30 @@ def resource_list(repo: Path, *, comment: bool) -> bytes:
     kustomization = yaml.safe_load((base / "kustomization.yaml").read_text(encoding="utf-8"))
     items: list[dict[str, object]] = []
     for entry in kustomization["resources"]:
-        items.extend(d for d in yaml.safe_load_all((base / entry).read_text(encoding="utf-8"))
-                     if d)
-    config = {"apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account",
-              "metadata": {"name": "staging",
-                           "annotations": {"config.kubernetes.io/local-config": "true"}},
-              "spec": {"accountId": "222222222222", "managementAccountId": "111111111111",
-                       "region": "eu-west-1", "kubernetesVersion": "1.31"}}
-    text = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
-                           "items": items, "functionConfig": config}, sort_keys=False)
+        items.extend(d for d in yaml.safe_load_all((base / entry).read_text(encoding="utf-8")) if d)
+    config = {
+        "apiVersion": "capa-accounts.dev/v1alpha1",
+        "kind": "Account",
+        "metadata": {
+            "name": "staging",
+            "annotations": {"config.kubernetes.io/local-config": "true"},
+        },
+        "spec": {
+            "accountId": "222222222222",
+            "managementAccountId": "111111111111",
+            "region": "eu-west-1",
+            "kubernetesVersion": "1.31",
+        },
+    }
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "config.kubernetes.io/v1",
+            "kind": "ResourceList",
+            "items": items,
+            "functionConfig": config,
+        },
+        sort_keys=False,
+    )
     if comment:
         text = "# comments take the round-trip (ruamel.yaml) path\n" + text
     return text.encode()
@@ -196,9 +225,12 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
     made = make_repo(repo, accounts)
     capa = tool("capa-accounts")
     files = sum(1 for p in repo.rglob("*") if p.suffix in (".yaml", ".yml"))
-    created = sum(1 for rel in GENERATED for p in
-                  ((repo / rel).rglob("*") if (repo / rel).is_dir() else [repo / rel])
-                  if p.is_file())
+    created = sum(
+        1
+        for rel in GENERATED
+        for p in ((repo / rel).rglob("*") if (repo / rel).is_dir() else [repo / rel])
+        if p.is_file()
+    )
 
     fresh: list[Path] = []
 
@@ -214,52 +246,97 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
         accounts_file = repo / "accounts.yaml"
         before = accounts_file.read_text(encoding="utf-8")
         data = yaml.safe_load(before)
-        data["spec"]["accounts"].append({"name": "one-more", "accountId": "499999999999",
-                                         "region": "eu-west-1", "kubernetesVersion": "1.31"})
+        data["spec"]["accounts"].append(
+            {
+                "name": "one-more",
+                "accountId": "499999999999",
+                "region": "eu-west-1",
+                "kubernetesVersion": "1.31",
+            }
+        )
         accounts_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         seconds = run([capa, "render", "--repo", str(repo)])[0]
         accounts_file.write_text(before, encoding="utf-8")
         run([capa, "render", "--repo", str(repo)])  # not counted: back to the fleet
         return seconds
 
-    medians = rounds(runs, {
-        "floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
-        "render": render_fresh,
-        "render_one": render_one_more,
-        "render_check": lambda: run([capa, "render", "--check", "--repo", str(repo)])[0],
-        "check": lambda: run([capa, "check", "--repo", str(repo)])[0],
-    })
+    medians = rounds(
+        runs,
+        {
+            "floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
+            "render": render_fresh,
+            "render_one": render_one_more,
+            "render_check": lambda: run([capa, "render", "--check", "--repo", str(repo)])[0],
+            "check": lambda: run([capa, "check", "--repo", str(repo)])[0],
+        },
+    )
     floor = medians["floor"]
     size = str(accounts)
     # The targets are the issue's, for a 300-account repository; other sizes show the ratios.
     must, aim = (3.0, 2.0) if accounts == TARGET_SIZE else (None, None)
     render_must, render_aim = (5.0, 3.0) if accounts == TARGET_SIZE else (None, None)
     rows = [
-        Row(size, f"floor: C loader reads {files} YAML files", runs, floor,
-            note=f"repository made in {made:.1f} s"),
+        Row(
+            size,
+            f"floor: C loader reads {files} YAML files",
+            runs,
+            floor,
+            note=f"repository made in {made:.1f} s",
+        ),
         Row(size, "check (whole process)", runs, medians["check"], "floor", floor, must, aim),
-        Row(size, "render, every generated file written (fresh)", runs, medians["render"],
-            "floor", floor, render_must, render_aim,
-            note=f"{created} files created in a new repository"),
-        Row(size, "render after adding an account to the fleet", runs, medians["render_one"],
-            "floor", floor, note="plans every account, writes the changed files"),
-        Row(size, "render --check (plans every account, writes nothing)", runs,
-            medians["render_check"], "floor", floor),
+        Row(
+            size,
+            "render, every generated file written (fresh)",
+            runs,
+            medians["render"],
+            "floor",
+            floor,
+            render_must,
+            render_aim,
+            note=f"{created} files created in a new repository",
+        ),
+        Row(
+            size,
+            "render after adding an account to the fleet",
+            runs,
+            medians["render_one"],
+            "floor",
+            floor,
+            note="plans every account, writes the changed files",
+        ),
+        Row(
+            size,
+            "render --check (plans every account, writes nothing)",
+            runs,
+            medians["render_check"],
+            "floor",
+            floor,
+        ),
     ]
     _, proc = run([PYTHON, "-c", IN_PROCESS, str(repo), str(runs), CHANGED_FILE])
     inner = json.loads(proc.stdout)
     off, on = statistics.median(inner["off"]), statistics.median(inner["on"])
     rows += [
         Row(size, "check in-process, schema validation off", runs, off),
-        Row(size, "check in-process, schema validation on", runs, on, "validation off", off,
-            note=f"validation costs {on - off:+.3f} s"),
-        Row(size, f"schema validation alone, {inner['docs']} documents", 1,
+        Row(
+            size,
+            "check in-process, schema validation on",
+            runs,
+            on,
+            "validation off",
+            off,
+            note=f"validation costs {on - off:+.3f} s",
+        ),
+        Row(
+            size,
+            f"schema validation alone, {inner['docs']} documents",
+            1,
             inner["schema_only"],
-            note=f"{inner['docs'] / max(inner['schema_only'], 1e-9):,.0f} docs/s"),
+            note=f"{inner['docs'] / max(inner['schema_only'], 1e-9):,.0f} docs/s",
+        ),
     ]
     rows += build_rows(repo, size, runs, inner["affected"], accounts == TARGET_SIZE)
-    extra = {"check": medians["check"], "docs": inner["docs"],
-             "schema_only": inner["schema_only"]}
+    extra = {"check": medians["check"], "docs": inner["docs"], "schema_only": inner["schema_only"]}
     return rows, extra
 
 
@@ -279,15 +356,22 @@ def measure_after_delete(accounts: int, runs: int, workdir: Path) -> Row:
         remove_generated(repo)
         return run([capa, "render", "--repo", str(repo)])[0]
 
-    deleted = rounds(runs, {"floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
-                            "render": render_after_delete})
-    return Row(str(accounts), "render right after deleting every generated file", runs,
-               deleted["render"], "floor", deleted["floor"],
-               note="ext4 skips recently deleted inodes on each create")
+    deleted = rounds(
+        runs,
+        {"floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0], "render": render_after_delete},
+    )
+    return Row(
+        str(accounts),
+        "render right after deleting every generated file",
+        runs,
+        deleted["render"],
+        "floor",
+        deleted["floor"],
+        note="ext4 skips recently deleted inodes on each create",
+    )
 
 
-def build_rows(repo: Path, size: str, runs: int, affected: list[str],
-               target: bool) -> list[Row]:
+def build_rows(repo: Path, size: str, runs: int, affected: list[str], target: bool) -> list[Row]:
     """The pre-commit build hook: one changed overlay file versus every overlay (one run)."""
     build = tool("capa-accounts-build")
     run([build, "--repo", ".", CHANGED_FILE], cwd=repo)  # not counted: fills the caches
@@ -295,11 +379,16 @@ def build_rows(repo: Path, size: str, runs: int, affected: list[str],
     every_seconds, every = run([build, "--repo", "."], cwd=repo)
     built = _built(one[-1][1])
     return [
-        Row(size, f"pre-commit build after changing {CHANGED_FILE}", runs,
-            statistics.median(s for s, _ in one), "all overlays", every_seconds,
+        Row(
+            size,
+            f"pre-commit build after changing {CHANGED_FILE}",
+            runs,
+            statistics.median(s for s, _ in one),
+            "all overlays",
+            every_seconds,
             note=f"{built} (affected: {', '.join(affected)})",
-            holds=(built.startswith("1 ") and affected == ["overlays/staging"]) if target
-            else None),
+            holds=(built.startswith("1 ") and affected == ["overlays/staging"]) if target else None,
+        ),
         Row(size, "pre-commit build of all overlays", 1, every_seconds, note=_built(every)),
     ]
 
@@ -316,18 +405,35 @@ def measure_fn(workdir: Path, runs: int) -> list[Row]:
     rows = []
     for comment in (False, True):
         data = resource_list(repo, comment=comment)
-        medians = rounds(runs, {
-            "floor": _with_stdin([PYTHON, "-c", FN_FLOOR], data),
-            "fn": _with_stdin([tool("capa-accounts"), "fn"], data),
-            "console": _with_stdin([tool("capa-accounts-fn")], data),
-        })
+        medians = rounds(
+            runs,
+            {
+                "floor": _with_stdin([PYTHON, "-c", FN_FLOOR], data),
+                "fn": _with_stdin([tool("capa-accounts"), "fn"], data),
+                "console": _with_stdin([tool("capa-accounts-fn")], data),
+            },
+        )
         what = "with comments (round trip)" if comment else "plain"
         must, aim = (None, None) if comment else (3.0, 2.0)
         rows += [
-            Row("1", f"fn cold start, {what}: capa-accounts fn", runs, medians["fn"],
-                "python yaml load", medians["floor"], must, aim),
-            Row("1", f"fn cold start, {what}: capa-accounts-fn", runs, medians["console"],
-                "python yaml load", medians["floor"]),
+            Row(
+                "1",
+                f"fn cold start, {what}: capa-accounts fn",
+                runs,
+                medians["fn"],
+                "python yaml load",
+                medians["floor"],
+                must,
+                aim,
+            ),
+            Row(
+                "1",
+                f"fn cold start, {what}: capa-accounts-fn",
+                runs,
+                medians["console"],
+                "python yaml load",
+                medians["floor"],
+            ),
         ]
     return rows
 
@@ -342,12 +448,13 @@ def comparison_lines(repo: Path, workdir: Path, extra: dict[str, float], size: i
         return [f"check-jsonschema at {size} accounts: skipped: {result.note}"]
     ours = extra["docs"] / extra["schema_only"] if extra["schema_only"] else 0.0
     whole = extra["docs"] / extra["check"] if extra["check"] else 0.0
-    lines = [f"check-jsonschema at {size} accounts, {result.documents} documents of "
-             f"{result.kinds} kinds, one process per kind: {result.seconds:.2f} s, "
-             f"{result.docs_per_second:,.0f} docs/s (parsing included)",
-             f"capa-accounts schema validation alone (in-process, parsed documents): "
-             f"{ours:,.0f} docs/s",
-             f"capa-accounts check, whole process, every rule and schema: {whole:,.0f} docs/s"]
+    lines = [
+        f"check-jsonschema at {size} accounts, {result.documents} documents of "
+        f"{result.kinds} kinds, one process per kind: {result.seconds:.2f} s, "
+        f"{result.docs_per_second:,.0f} docs/s (parsing included)",
+        f"capa-accounts schema validation alone (in-process, parsed documents): {ours:,.0f} docs/s",
+        f"capa-accounts check, whole process, every rule and schema: {whole:,.0f} docs/s",
+    ]
     if result.note:
         lines.append(f"note: {result.note}")
     return lines
@@ -355,17 +462,28 @@ def comparison_lines(repo: Path, workdir: Path, extra: dict[str, float], size: i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--sizes", default="30,100,300,1000",
-                        help="comma-separated account counts (default: 30,100,300,1000)")
+    parser.add_argument(
+        "--sizes",
+        default="30,100,300,1000",
+        help="comma-separated account counts (default: 30,100,300,1000)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="rounds per measure (median)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run for CI: --sizes 10 --runs 1")
-    parser.add_argument("--compare-size", type=int, default=None,
-                        help="size for the check-jsonschema comparison (default: 300 or the "
-                             "largest size below it)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where repositories are generated (default: a temporary "
-                             "directory, removed afterwards)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run for CI: --sizes 10 --runs 1"
+    )
+    parser.add_argument(
+        "--compare-size",
+        type=int,
+        default=None,
+        help="size for the check-jsonschema comparison (default: 300 or the largest size below it)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where repositories are generated (default: a temporary "
+        "directory, removed afterwards)",
+    )
     args = parser.parse_args(argv)
     sizes = [10] if args.quick else sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     runs = 1 if args.quick else max(1, args.runs)
@@ -386,8 +504,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows: list[Row] = []
         checks: dict[int, float] = {}
-        notes = ["check-jsonschema comparison: skipped in --quick (give --compare-size)"] \
-            if compare_size == 0 else []
+        notes = (
+            ["check-jsonschema comparison: skipped in --quick (give --compare-size)"]
+            if compare_size == 0
+            else []
+        )
         extras: dict[int, dict[str, float]] = {}
         for size in sizes:
             size_rows, extras[size] = measure_size(size, runs, workdir)
@@ -397,24 +518,39 @@ def main(argv: list[str] | None = None) -> int:
         # What deletes files comes last: the check-jsonschema comparison clears its folder.
         for size in sizes:
             after = measure_after_delete(size, runs, workdir)
-            fresh = next(i for i, r in enumerate(rows)
-                         if r.accounts == after.accounts and r.measure.startswith("render,"))
+            fresh = next(
+                i
+                for i, r in enumerate(rows)
+                if r.accounts == after.accounts and r.measure.startswith("render,")
+            )
             rows.insert(fresh + 1, after)
         if compare_size in extras:
-            notes = comparison_lines(workdir / f"repo-{compare_size}", workdir,
-                                     extras[compare_size], compare_size)
+            notes = comparison_lines(
+                workdir / f"repo-{compare_size}", workdir, extras[compare_size], compare_size
+            )
         rows += scaling_rows(checks)
-        print(f"capa-accounts benchmarks: {os.cpu_count()} CPUs, Python "
-              f"{sys.version.split()[0]}, medians of {runs} run(s); ratio = median / base")
+        print(
+            f"capa-accounts benchmarks: {os.cpu_count()} CPUs, Python "
+            f"{sys.version.split()[0]}, medians of {runs} run(s); ratio = median / base"
+        )
         print_table(rows)
         for line in notes:
             print(line)
         missed = [r for r in rows if r.verdict == "MISS"]
         targeted = sum(r.targeted for r in rows)
-        print(f"targets: {targeted - len(missed)} of {targeted} 'must' rows hold"
-              + ("; missed: " + "; ".join(f"{r.accounts} {r.measure}" + (
-                  f" ({r.ratio:.2f})" if r.ratio is not None else "") for r in missed)
-                 if missed else ""))
+        print(
+            f"targets: {targeted - len(missed)} of {targeted} 'must' rows hold"
+            + (
+                "; missed: "
+                + "; ".join(
+                    f"{r.accounts} {r.measure}"
+                    + (f" ({r.ratio:.2f})" if r.ratio is not None else "")
+                    for r in missed
+                )
+                if missed
+                else ""
+            )
+        )
     except BenchError as err:
         print(f"bench: {err}", file=sys.stderr)
         return 2

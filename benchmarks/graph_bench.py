@@ -65,14 +65,20 @@ LINEAR_MUST = 1.5  # seconds per account, largest size / smallest size
 
 def measured(argv: list[str], ok: tuple[int, ...] = (0, 1)) -> tuple[float, float]:
     """Seconds and peak MiB of one whole process."""
-    proc = subprocess.run([bench.PYTHON, "-c", WRAPPER, *argv], capture_output=True, text=True,
-                          env=bench.environment(), check=False)
+    proc = subprocess.run(
+        [bench.PYTHON, "-c", WRAPPER, *argv],
+        capture_output=True,
+        text=True,
+        env=bench.environment(),
+        check=False,
+    )
     if proc.returncode != 0:
         raise bench.BenchError(f"wrapper failed: {proc.stderr.strip()[:300]}")
     result = json.loads(proc.stdout)
     if result["code"] not in ok:
-        raise bench.BenchError(f"{' '.join(Path(a).name for a in argv[:3])} exited "
-                               f"{result['code']}")
+        raise bench.BenchError(
+            f"{' '.join(Path(a).name for a in argv[:3])} exited {result['code']}"
+        )
     return result["seconds"], result["kib"] / 1024
 
 
@@ -83,8 +89,18 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], fl
     steps = {
         "check": [exe, "check", "--repo", str(repo)],
         "graph": [exe, "graph", "--repo", str(repo), "--format", "dot"],
-        "graph3": [exe, "graph", "--repo", str(repo), "--account", "staging",
-                   "--account", "live", "--account", f"acct-{accounts - 1:04d}"],
+        "graph3": [
+            exe,
+            "graph",
+            "--repo",
+            str(repo),
+            "--account",
+            "staging",
+            "--account",
+            "live",
+            "--account",
+            f"acct-{accounts - 1:04d}",
+        ],
     }
     seconds: dict[str, list[float]] = {k: [] for k in steps}
     memory: dict[str, list[float]] = {k: [] for k in steps}
@@ -100,14 +116,41 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], fl
     inner = json.loads(proc.stdout)
     size = str(accounts)
     rows = [
-        Row(size, "check (whole process), floor of graph", runs, med["check"],
-            note=f"peak {mem['check']:.0f} MiB"),
-        Row(size, "graph --format dot (whole process)", runs, med["graph"], "check",
-            med["check"], GRAPH_MUST, note=f"peak {mem['graph']:.0f} MiB"),
-        Row(size, "graph --account x3 (Mermaid)", runs, med["graph3"], "check", med["check"],
-            note=f"peak {mem['graph3']:.0f} MiB"),
-        Row(size, "drawing alone after check, in-process (DOT)", runs, inner["draw"],
-            "check in-process", inner["check"], note="build, mark, place, dot"),
+        Row(
+            size,
+            "check (whole process), floor of graph",
+            runs,
+            med["check"],
+            note=f"peak {mem['check']:.0f} MiB",
+        ),
+        Row(
+            size,
+            "graph --format dot (whole process)",
+            runs,
+            med["graph"],
+            "check",
+            med["check"],
+            GRAPH_MUST,
+            note=f"peak {mem['graph']:.0f} MiB",
+        ),
+        Row(
+            size,
+            "graph --account x3 (Mermaid)",
+            runs,
+            med["graph3"],
+            "check",
+            med["check"],
+            note=f"peak {mem['graph3']:.0f} MiB",
+        ),
+        Row(
+            size,
+            "drawing alone after check, in-process (DOT)",
+            runs,
+            inner["draw"],
+            "check in-process",
+            inner["check"],
+            note="build, mark, place, dot",
+        ),
     ]
     return rows, inner["draw"]
 
@@ -131,19 +174,31 @@ def main(argv: list[str] | None = None) -> int:
                 rows += size_rows
             small, large = min(sizes), max(sizes)
             if large > small:
-                rows.append(Row(f"{large}/{small}", "drawing seconds per 1,000 accounts", runs,
-                                graphs[large] / large * 1000, f"per 1,000 at {small}",
-                                graphs[small] / small * 1000, LINEAR_MUST,
-                                note=f"{large / small:.1f}x accounts, "
-                                     f"{graphs[large] / graphs[small]:.1f}x time"))
-            print(f"capa-accounts graph benchmark: medians of {runs} run(s); "
-                  "ratio = median / base")
+                rows.append(
+                    Row(
+                        f"{large}/{small}",
+                        "drawing seconds per 1,000 accounts",
+                        runs,
+                        graphs[large] / large * 1000,
+                        f"per 1,000 at {small}",
+                        graphs[small] / small * 1000,
+                        LINEAR_MUST,
+                        note=f"{large / small:.1f}x accounts, "
+                        f"{graphs[large] / graphs[small]:.1f}x time",
+                    )
+                )
+            print(f"capa-accounts graph benchmark: medians of {runs} run(s); ratio = median / base")
             print_table(rows)
             missed = [r for r in rows if r.verdict == "MISS"]
             targeted = sum(r.targeted for r in rows)
-            print(f"targets: {targeted - len(missed)} of {targeted} 'must' rows hold"
-                  + ("; missed: " + "; ".join(f"{r.accounts} {r.measure}" for r in missed)
-                     if missed else ""))
+            print(
+                f"targets: {targeted - len(missed)} of {targeted} 'must' rows hold"
+                + (
+                    "; missed: " + "; ".join(f"{r.accounts} {r.measure}" for r in missed)
+                    if missed
+                    else ""
+                )
+            )
     except bench.BenchError as err:
         print(f"bench: {err}", file=sys.stderr)
         return 2

@@ -30,8 +30,11 @@ from capa_accounts.core.schema.registry import schemas
 
 Key = tuple[str, str]
 _SKIP_DIRS = {".git", ".venv", "__pycache__"}
-_EMBEDDED = {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-             "metadata": {"type": "object"}}
+_EMBEDDED = {
+    "apiVersion": {"type": "string"},
+    "kind": {"type": "string"},
+    "metadata": {"type": "object"},
+}
 
 
 def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -53,8 +56,11 @@ def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
         out["type"] = [*types, "null"]
     if schema.get("x-kubernetes-embedded-resource"):
         out["properties"] = {**_EMBEDDED, **out.get("properties", {})}
-    closed = ("properties" in schema and "additionalProperties" not in schema
-              and not schema.get("x-kubernetes-preserve-unknown-fields"))
+    closed = (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    )
     if closed:
         out["additionalProperties"] = False
     return out
@@ -99,8 +105,9 @@ def split_documents(repo: Path, out: Path) -> dict[Key, list[Path]]:
                 files = groups.setdefault(key, [])
                 target = out / _slug(key) / f"{len(files):05d}.yaml"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False),
-                                  encoding="utf-8")
+                target.write_text(
+                    yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8"
+                )
                 files.append(target)
     return groups
 
@@ -113,9 +120,11 @@ def compare(repo: Path, workdir: Path) -> Comparison:
     """Time check-jsonschema over the repository's documents, one invocation per kind."""
     tool = executable()
     if tool is None:
-        return Comparison(note="check-jsonschema is not installed (it is not a project "
-                               "dependency): `pip install -e '.[bench]'` into the virtualenv "
-                               "to run this comparison")
+        return Comparison(
+            note="check-jsonschema is not installed (it is not a project "
+            "dependency): `pip install -e '.[bench]'` into the virtualenv "
+            "to run this comparison"
+        )
     if workdir.exists():
         shutil.rmtree(workdir)
     groups = split_documents(repo, workdir / "documents")
@@ -123,11 +132,19 @@ def compare(repo: Path, workdir: Path) -> Comparison:
     known = schemas()
     for key, files in sorted(groups.items()):
         schema_file = workdir / f"{_slug(key)}.schema.json"
-        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                  **to_json_schema(known[key])}
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            **to_json_schema(known[key]),
+        }
         schema_file.write_text(json.dumps(schema), encoding="utf-8")
-        argv = [tool, "--regex-variant", "python", "--schemafile", str(schema_file),
-                *map(str, files)]
+        argv = [
+            tool,
+            "--regex-variant",
+            "python",
+            "--schemafile",
+            str(schema_file),
+            *map(str, files),
+        ]
         start = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         result.seconds += time.perf_counter() - start
@@ -135,6 +152,9 @@ def compare(repo: Path, workdir: Path) -> Comparison:
         if proc.returncode != 0:
             result.failed_kinds.append(f"{key[1]} ({key[0]})")
     if result.failed_kinds:
-        result.note = ("check-jsonschema reported failures for " + ", ".join(result.failed_kinds)
-                       + ": the JSON Schema conversion differs from the project's validator there")
+        result.note = (
+            "check-jsonschema reported failures for "
+            + ", ".join(result.failed_kinds)
+            + ": the JSON Schema conversion differs from the project's validator there"
+        )
     return result

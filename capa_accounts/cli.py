@@ -46,10 +46,14 @@ class _Group(click.Group):
 
 
 def repo_option(func: F) -> F:
-    return click.option("--repo", "repo", default=None,
-                        type=click.Path(file_okay=False, path_type=Path),
-                        help="Repository root (holds accounts.yaml); default: the current "
-                             "directory or the first one above it with accounts.yaml.")(func)
+    return click.option(
+        "--repo",
+        "repo",
+        default=None,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Repository root (holds accounts.yaml); default: the current "
+        "directory or the first one above it with accounts.yaml.",
+    )(func)
 
 
 def _repo(path: Path | None) -> Path:
@@ -109,8 +113,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--here", is_flag=True,
-              help="Into the current directory (the top of a git repository, or empty).")
+@click.option(
+    "--here",
+    is_flag=True,
+    help="Into the current directory (the top of a git repository, or empty).",
+)
 def init(directory: Path | None, here: bool) -> None:
     """Write a complete, rendered example repository (management, staging, live) into DIRECTORY:
     a new or empty directory, or the top of an existing git repository (no other file is
@@ -118,8 +125,11 @@ def init(directory: Path | None, here: bool) -> None:
     from capa_accounts.kustomize_plugin import example
 
     if (directory is None) == (not here):
-        raise click.UsageError("give DIRECTORY or --here (the current directory), not both"
-                               if here else "give DIRECTORY, or --here for the current directory")
+        raise click.UsageError(
+            "give DIRECTORY or --here (the current directory), not both"
+            if here
+            else "give DIRECTORY, or --here for the current directory"
+        )
     target = Path(".") if here or directory is None else directory
     written = example.init(target)
     click.echo(f"wrote {written} files into {target}")
@@ -127,8 +137,12 @@ def init(directory: Path | None, here: bool) -> None:
 
 @main.command()
 @repo_option
-@click.option("--check", "check_only", is_flag=True,
-              help="Write nothing; print a diff and exit 1 if generated files are out of date.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; print a diff and exit 1 if generated files are out of date.",
+)
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
     from capa_accounts.core import lock
@@ -155,21 +169,25 @@ def _render(repo: Path, check_only: bool) -> None:
     if check_only:
         if todo:
             click.echo(generated.diff(todo), nl=False)
-            click.echo(f"{len(todo)} generated file(s) out of date: run `capa-accounts render`",
-                       err=True)
+            click.echo(
+                f"{len(todo)} generated file(s) out of date: run `capa-accounts render`", err=True
+            )
             sys.exit(1)
         return
     generated.apply(repo, todo)
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
-
-
 def output_option(func: F) -> F:
-    return click.option("-o", "--output", "output", metavar="FILE",
-                        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-                        help="Write the report to FILE (atomically: old or new, never half) "
-                             "instead of stdout; - is stdout.")(func)
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        help="Write the report to FILE (atomically: old or new, never half) "
+        "instead of stdout; - is stdout.",
+    )(func)
 
 
 def _write_output(output: Path | None, text: str) -> None:
@@ -184,16 +202,38 @@ def _write_output(output: Path | None, text: str) -> None:
 @main.command()
 @click.argument("source", required=False, metavar="[-]")
 @repo_option
-@click.option("--format", "fmt", default="text", show_default=True,
-              type=click.Choice(REPORT_FORMATS), help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    default="text",
+    show_default=True,
+    type=click.Choice(REPORT_FORMATS),
+    help="Output format.",
+)
 @output_option
 @click.option("--strict", is_flag=True, help="Warnings fail the check too.")
-@click.option("--base", "base_ref", metavar="REF",
-              help="Also compare with git REF: the change-aware rules (CAPA-D*).")
-@click.option("--crd", "crds", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Validate against these CRDs too (file or directory; repeatable).")
-def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict: bool,
-          base_ref: str | None, crds: tuple[Path, ...]) -> None:
+@click.option(
+    "--base",
+    "base_ref",
+    metavar="REF",
+    help="Also compare with git REF: the change-aware rules (CAPA-D*).",
+)
+@click.option(
+    "--crd",
+    "crds",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Validate against these CRDs too (file or directory; repeatable).",
+)
+def check(
+    source: str | None,
+    repo: Path,
+    fmt: str,
+    output: Path | None,
+    strict: bool,
+    base_ref: str | None,
+    crds: tuple[Path, ...],
+) -> None:
     """Check the trust and namespace invariants and the schemas of the repository.
 
     With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
@@ -228,8 +268,9 @@ def check(source: str | None, repo: Path, fmt: str, output: Path | None, strict:
     color = to_stdout and reporting.color_wanted(sys.stdout, os.environ)  # NO_COLOR unset
     _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color))
     if fmt == "text" and (report.findings or (to_stdout and sys.stdout.isatty())):
-        click.echo(reporting.summary_line(report, color=color),
-                   err=not (to_stdout and sys.stdout.isatty()))
+        click.echo(
+            reporting.summary_line(report, color=color), err=not (to_stdout and sys.stdout.isatty())
+        )
     elif not to_stdout:
         click.echo(reporting.summary_line(report), err=True)
     sys.exit(report.exit_code(strict))
@@ -240,45 +281,73 @@ def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
 
     from capa_accounts.core.reporoot import shown_from
 
-    related = tuple(dataclasses.replace(r, file=shown_from(root, anchor, r.file))
-                    for r in finding.related)
-    return dataclasses.replace(finding, file=shown_from(root, anchor, finding.file),
-                               related=related)
+    related = tuple(
+        dataclasses.replace(r, file=shown_from(root, anchor, r.file)) for r in finding.related
+    )
+    return dataclasses.replace(
+        finding, file=shown_from(root, anchor, finding.file), related=related
+    )
 
 
 @main.command("add-account")
 @click.argument("name")
 @click.option("--account-id", required=True, help="12-digit AWS account ID.")
 @click.option("--region", required=True, help="AWS region, such as eu-west-1.")
-@click.option("--kubernetes-version", default=None, help='Kubernetes "major.minor" (default: '
-              "the newest version other accounts use).")
+@click.option(
+    "--kubernetes-version",
+    default=None,
+    help='Kubernetes "major.minor" (default: the newest version other accounts use).',
+)
 @click.option("--namespace", default=None, help="Namespace (default: the account name).")
 @repo_option
-def add_account(name: str, account_id: str, region: str, kubernetes_version: str | None,
-                namespace: str | None, repo: Path) -> None:
+def add_account(
+    name: str,
+    account_id: str,
+    region: str,
+    kubernetes_version: str | None,
+    namespace: str | None,
+    repo: Path,
+) -> None:
     """Add an account to accounts.yaml (comments and layout kept), then render."""
     from capa_accounts.core import lock
     from capa_accounts.kustomize_plugin import accounts_edit
 
     repo = _repo(repo)
     with lock.locked(repo, "add-account"):
-        lines = accounts_edit.add_account(repo, name, account_id=account_id, region=region,
-                                          kubernetes_version=kubernetes_version,
-                                          namespace=namespace)
+        lines = accounts_edit.add_account(
+            repo,
+            name,
+            account_id=account_id,
+            region=region,
+            kubernetes_version=kubernetes_version,
+            namespace=namespace,
+        )
     for line in lines:
         click.echo(line)
 
 
 @main.command()
 @repo_option
-@click.option("--format", "fmt", default="mermaid", show_default=True,
-              type=click.Choice(["mermaid", "dot"]), help="Mermaid (GitHub) or Graphviz DOT.")
-@click.option("--account", "accounts", multiple=True, metavar="NAME",
-              help="Only this account's box and what it links to (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    default="mermaid",
+    show_default=True,
+    type=click.Choice(["mermaid", "dot"]),
+    help="Mermaid (GitHub) or Graphviz DOT.",
+)
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="NAME",
+    help="Only this account's box and what it links to (repeatable).",
+)
 @click.option("--errors-only", is_flag=True, help="Only the broken links (check errors).")
 @output_option
-def graph(repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool,
-          output: Path | None) -> None:
+def graph(
+    repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool, output: Path | None
+) -> None:
     """Draw the trust chain: management principal, roles, identities, namespaces, clusters.
 
     One box per account. Mermaid text over Mermaid's default limits (50,000 characters, 500

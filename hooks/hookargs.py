@@ -18,15 +18,25 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
     """``parser.parse_args`` with files kept files (its positional takes them)."""
     options: list[str] = []
     files: list[str] = []
-    takes_value = {s for a in parser._actions for s in a.option_strings  # noqa: SLF001
-                   if a.nargs is None and not isinstance(a, (argparse._StoreTrueAction,  # noqa: SLF001
-                                                             argparse._HelpAction))}  # noqa: SLF001
+    takes_value = {
+        s
+        for a in parser._actions
+        for s in a.option_strings  # noqa: SLF001
+        if a.nargs is None
+        and not isinstance(
+            a,
+            (
+                argparse._StoreTrueAction,  # noqa: SLF001
+                argparse._HelpAction,
+            ),
+        )
+    }  # noqa: SLF001
     args = list(argv)
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
-            files.extend(args[i + 1:])
+            files.extend(args[i + 1 :])
             break
         if os.path.lexists(arg) or not arg.startswith("-"):
             files.append(arg)

@@ -14,10 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from capa_accounts.hooks import hookargs
-
-from capa_accounts.hooks.check import secret_files
 from capa_accounts.core.finding import Finding
+from capa_accounts.hooks import hookargs
+from capa_accounts.hooks.check import secret_files
 from capa_accounts.hooks.rules.secrets import check_s001, scan_text, unscannable
 
 
@@ -25,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scan-secrets",
         description="Find AWS credentials in plain text (CAPA-S001) and Secrets holding AWS "
-                    "credentials that are not SOPS-encrypted (CAPA-S002).")
+        "credentials that are not SOPS-encrypted (CAPA-S002).",
+    )
     parser.add_argument("files", nargs="*", help="files to scan (pre-commit passes them)")
     args = hookargs.parse(parser, sys.argv[1:] if argv is None else argv)
 

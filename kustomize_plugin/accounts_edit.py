@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from capa_accounts.kustomize_plugin import generated, render
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
@@ -31,20 +30,37 @@ from capa_accounts.core import eks_versions, filewrite, model, yamlio
 from capa_accounts.core.errors import CapaAccountsError, ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY
 from capa_accounts.core.schema.validator import compile_schema, validate
+from capa_accounts.kustomize_plugin import generated, render
 
 # The command-line spelling of each key of a new entry, so an error names what the user typed.
-OPTIONS = {"name": "NAME", "accountId": "--account-id", "region": "--region",
-           "kubernetesVersion": "--kubernetes-version", "namespace": "--namespace"}
-HINTS = {"name": "a DNS-1123 label: lower-case letters, digits and '-'",
-         "accountId": "an AWS account ID has 12 digits", "region": "such as eu-west-1",
-         "kubernetesVersion": '"major.minor", such as 1.31', "namespace": "a DNS-1123 label"}
+OPTIONS = {
+    "name": "NAME",
+    "accountId": "--account-id",
+    "region": "--region",
+    "kubernetesVersion": "--kubernetes-version",
+    "namespace": "--namespace",
+}
+HINTS = {
+    "name": "a DNS-1123 label: lower-case letters, digits and '-'",
+    "accountId": "an AWS account ID has 12 digits",
+    "region": "such as eu-west-1",
+    "kubernetesVersion": '"major.minor", such as 1.31',
+    "namespace": "a DNS-1123 label",
+}
 # Keys written as quoted strings: YAML would read 1.30 as the number 1.3, and a 12-digit ID as an
 # integer (losing leading zeros).
 QUOTED = ("accountId", "kubernetesVersion")
 
 
-def add_account(repo: Path, name: str, *, account_id: str, region: str,
-                kubernetes_version: str | None, namespace: str | None) -> list[str]:
+def add_account(
+    repo: Path,
+    name: str,
+    *,
+    account_id: str,
+    region: str,
+    kubernetes_version: str | None,
+    namespace: str | None,
+) -> list[str]:
     """Append an account to accounts.yaml, render, and describe what changed."""
     path = repo / model.ACCOUNTS_FILE
     target = write_target(repo, path)
@@ -54,8 +70,12 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     if old.document is None:  # pragma: no cover - load_account_set keeps the document it read
         raise ConfigError("no AccountSet document", model.ACCOUNTS_FILE)
     version = kubernetes_version if kubernetes_version is not None else default_version(old)
-    entry: dict[str, Any] = {"name": name, "accountId": account_id, "region": region,
-                             "kubernetesVersion": version}
+    entry: dict[str, Any] = {
+        "name": name,
+        "accountId": account_id,
+        "region": region,
+        "kubernetesVersion": version,
+    }
     if namespace is not None and namespace != name:
         entry["namespace"] = namespace
     _check_options(entry)
@@ -66,8 +86,9 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
     text, reformatted, docs = _edited_text(original, old.document.node, entry, expected)
     # The shortened edit proved the text means ``expected``; the old file's nodes still place
     # every old entry (the new one goes after them), and an error names the file only.
-    new = _parse(docs or [yamlio.Document(model.ACCOUNTS_FILE, 0, old.document.node, expected,
-                                          text)], name)
+    new = _parse(
+        docs or [yamlio.Document(model.ACCOUNTS_FILE, 0, old.document.node, expected, text)], name
+    )
 
     # One transaction: accounts.yaml is put in place last, with the rendered files; a failure
     # or a signal anywhere leaves every file as it was.
@@ -79,10 +100,13 @@ def add_account(repo: Path, name: str, *, account_id: str, region: str,
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]
     if reformatted:
-        lines.append(f"note: {model.ACCOUNTS_FILE}: the YAML round trip reformatted lines other "
-                     "than the new account")
-    lines += [model.shared_id_warning(first, later)
-              for first, later in model.shared_account_ids(new)]
+        lines.append(
+            f"note: {model.ACCOUNTS_FILE}: the YAML round trip reformatted lines other "
+            "than the new account"
+        )
+    lines += [
+        model.shared_id_warning(first, later) for first, later in model.shared_account_ids(new)
+    ]
     lines += [f"warning: {warning}" for warning in plan.warnings]
     lines += [f"{change.action:6} {change.path}" for change in todo]
     return lines
@@ -125,14 +149,17 @@ def _parse(docs: list[yamlio.Document], name: str) -> model.AccountSet:
         return model.parse_account_set(docs[0])
     except ConfigError as err:
         # The line would point into a file that was never written: name the file only.
-        raise ConfigError(f"cannot add account {name!r}: {err.message}",
-                          model.ACCOUNTS_FILE) from err
+        raise ConfigError(
+            f"cannot add account {name!r}: {err.message}", model.ACCOUNTS_FILE
+        ) from err
 
 
 # --- the edit -----------------------------------------------------------------------------
 
-def _edited_text(original: str, root: yaml.Node, entry: dict[str, Any],
-                 expected: Any) -> tuple[str, bool, list[yamlio.Document] | None]:
+
+def _edited_text(
+    original: str, root: yaml.Node, entry: dict[str, Any], expected: Any
+) -> tuple[str, bool, list[yamlio.Document] | None]:
     """The new text, whether lines other than the new entry had to change, and the text as the
     input layer reads it (None: it means ``expected``, not read again)."""
     crlf = "\r\n" in original
@@ -145,19 +172,25 @@ def _edited_text(original: str, root: yaml.Node, entry: dict[str, Any],
         before = _round_trip(text, layout, None)
         after = _round_trip(text, layout, entry)
     except RuamelError as err:  # the input layer read it, so this is a ruamel limitation
-        raise ConfigError(f"cannot edit with the YAML round trip: {' '.join(str(err).split())}; "
-                          "add the account by hand", model.ACCOUNTS_FILE) from err
+        raise ConfigError(
+            f"cannot edit with the YAML round trip: {' '.join(str(err).split())}; "
+            "add the account by hand",
+            model.ACCOUNTS_FILE,
+        ) from err
     # A flow list is one line: the round trip's rewrite of that line is the edit itself.
     for candidate, reformatted in ((_insert(text, before, after), False), (after, layout.block)):
         docs = None if candidate is None else _means(candidate, expected)
         if candidate is not None and docs is not None:
             return (candidate.replace("\n", "\r\n") if crlf else candidate), reformatted, docs
-    raise ConfigError("cannot add the account without changing what the rest of the file means; "
-                      "add it by hand", model.ACCOUNTS_FILE)
+    raise ConfigError(
+        "cannot add the account without changing what the rest of the file means; add it by hand",
+        model.ACCOUNTS_FILE,
+    )
 
 
-def _edited_by_the_last_entry(text: str, root: yaml.Node, layout: Layout,
-                              entry: dict[str, Any], expected: Any) -> str | None:
+def _edited_by_the_last_entry(
+    text: str, root: yaml.Node, layout: Layout, entry: dict[str, Any], expected: Any
+) -> str | None:
     """The edit made on the file without every account entry but the last, then put into the
     whole file: ruamel's round trip (pure Python, about 2 ms per entry) costs the same for 3
     accounts as for 5,000. The new entry goes after the last one, and what ruamel does there
@@ -185,8 +218,10 @@ def _edited_by_the_last_entry(text: str, root: yaml.Node, layout: Layout,
     placed = _placed(small, before, after)
     if placed is None or placed[1] <= first:
         return None
-    small_expected = {**expected, "spec": {**expected["spec"],
-                                           "accounts": expected["spec"]["accounts"][-2:]}}
+    small_expected = {
+        **expected,
+        "spec": {**expected["spec"], "accounts": expected["spec"]["accounts"][-2:]},
+    }
     if _means(_joined(small.splitlines(keepends=True), *placed), small_expected) is None:
         return None
     return _joined(lines, placed[0], placed[1] + removed)
@@ -212,14 +247,19 @@ def _layout(root: yaml.Node) -> Layout:
         indent = spec.start_mark.column - spec_key.start_mark.column
         layout = replace(layout, mapping=max(1, indent))
     key, accounts = yamlio.node_at(root, ("spec", "accounts"))
-    if (key is not None and isinstance(accounts, yaml.SequenceNode) and not accounts.flow_style
-            and accounts.value):
+    if (
+        key is not None
+        and isinstance(accounts, yaml.SequenceNode)
+        and not accounts.flow_style
+        and accounts.value
+    ):
         # A block sequence starts at its first dash, an item mapping at its first key.
         column = key.start_mark.column
         offset = accounts.start_mark.column - column
         sequence = max(offset + 2, accounts.value[0].start_mark.column - column)
-        layout = replace(layout, sequence=sequence, offset=offset, key=column,
-                         dash=accounts.start_mark.column)
+        layout = replace(
+            layout, sequence=sequence, offset=offset, key=column, dash=accounts.start_mark.column
+        )
     elif isinstance(accounts, yaml.SequenceNode) and accounts.flow_style:
         layout = replace(layout, block=False)
     return layout
@@ -290,7 +330,8 @@ def _after_list(line: str, layout: Layout) -> bool:
     if not text.strip():
         return False
     return column < layout.dash or (
-        column == layout.key and not text.lstrip("#").lstrip().startswith("-"))
+        column == layout.key and not text.lstrip("#").lstrip().startswith("-")
+    )
 
 
 def _last_comment_slot(node: Any) -> tuple[list[Any], int] | None:
@@ -332,9 +373,9 @@ def _placed(text: str, before: str, after: str) -> tuple[list[str], int] | None:
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     start = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), len(old))
     size = len(new) - len(old)
-    if size <= 0 or old != new[:start] + new[start + size:]:
+    if size <= 0 or old != new[:start] + new[start + size :]:
         return None
-    return new[start:start + size], _matching_line(text.splitlines(keepends=True), old, start)
+    return new[start : start + size], _matching_line(text.splitlines(keepends=True), old, start)
 
 
 def _matching_line(lines: list[str], dumped: list[str], index: int) -> int:

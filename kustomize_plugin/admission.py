@@ -40,6 +40,7 @@ ROLE_KIND = "AWSClusterRoleIdentity"
 CONTROLLER_KIND = "AWSClusterControllerIdentity"
 CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awscluster_types.go:31)
 
+
 # Every CAPA kind whose spec.identityRef (an AWSIdentityReference) picks the credentials CAPA
 # reconciles it with, by API group, as (resource, kind, where CAPA declares the field):
 # Every kind whose spec carries an identityRef, as ``check`` judges them: one list,
@@ -62,7 +63,8 @@ GUARDED_KINDS = _guarded_kinds()  # (group, plural resource, kind)
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 
 
 @dataclass(frozen=True)
@@ -130,40 +132,62 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         # The mapping is embedded rather than read from the namespace alone: a label only says
         # which account a namespace claims to be, and anyone allowed to label namespaces could
         # claim any account. The claim counts only where the account's namespace is this one.
-        *({"name": name.split(".")[1], "expression": literal}
-          for name, literal in zip(names, maps, strict=True)),
+        *(
+            {"name": name.split(".")[1], "expression": literal}
+            for name, literal in zip(names, maps, strict=True)
+        ),
         # namespaceObject is null for cluster-scoped requests; `== null` (not `!=`) keeps the
         # guard portable to CEL implementations without heterogeneous inequality.
-        {"name": "account", "expression":
-            f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
-            f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''"},
+        {
+            "name": "account",
+            "expression": f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
+            f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''",
+        },
         # The account's entry of the table, {} for an unknown account.
         {"name": "entry", "expression": entry},
-        {"name": "inAccount", "expression":
-            "'namespaceName' in variables.entry"
-            " && variables.entry.namespaceName == request.namespace"},
-        {"name": "checked", "expression":
-            "variables.inAccount && !('unenforced' in variables.entry)"},
+        {
+            "name": "inAccount",
+            "expression": "'namespaceName' in variables.entry"
+            " && variables.entry.namespaceName == request.namespace",
+        },
+        {
+            "name": "checked",
+            "expression": "variables.inAccount && !('unenforced' in variables.entry)",
+        },
         # An absent identityRef reads as kind '' so later expressions need no has() of their
         # own. Both branches are strings, so the typeChecking the API server runs against the
         # CRD schema has nothing to warn about (status.typeChecking).
-        {"name": "refKind", "expression":
-            "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.kind : ''"},
-        {"name": "refName", "expression":
-            "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.name : ''"},
+        {
+            "name": "refKind",
+            "expression": "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.kind : ''",
+        },
+        {
+            "name": "refName",
+            "expression": "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.name : ''",
+        },
     ]
     if credentials == ROLE_IDENTITY:
         variables += [
-            {"name": "expected", "expression":
-                "variables.inAccount ? variables.entry.identityName : ''"},
-            {"name": "owners", "expression": " + ".join(
-                f"{name}.filter(a, {name}[a].identityName == variables.refName)"
-                for name in names)},
+            {
+                "name": "expected",
+                "expression": "variables.inAccount ? variables.entry.identityName : ''",
+            },
+            {
+                "name": "owners",
+                "expression": " + ".join(
+                    f"{name}.filter(a, {name}[a].identityName == variables.refName)"
+                    for name in names
+                ),
+            },
         ]
     else:
-        variables.append({"name": "watchFilter", "expression":
-            f"has({obj_labels}) && '{WATCH_FILTER_LABEL}' in {obj_labels}"
-            f" ? {obj_labels}['{WATCH_FILTER_LABEL}'] : ''"})
+        variables.append(
+            {
+                "name": "watchFilter",
+                "expression": f"has({obj_labels}) && '{WATCH_FILTER_LABEL}' in {obj_labels}"
+                f" ? {obj_labels}['{WATCH_FILTER_LABEL}'] : ''",
+            }
+        )
     return variables
 
 
@@ -173,16 +197,15 @@ def _namespace_validation() -> dict[str, str]:
     return {
         "expression": "variables.inAccount",
         "message": f"CAPA-C003: this namespace is not an account namespace (label {ACCOUNT_LABEL})",
-        "messageExpression":
-            "variables.account == ''"
-            f" ? 'CAPA-C003: namespace ' + request.namespace + ' has no {ACCOUNT_LABEL} label:"
-            " it is not an account namespace and no account identity admits it'"
-            " : !('namespaceName' in variables.entry)"
-            " ? 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
-            " + variables.account + ', which is not a known account'"
-            " : 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
-            " + variables.account + ', whose namespace is '"
-            " + variables.entry.namespaceName",
+        "messageExpression": "variables.account == ''"
+        f" ? 'CAPA-C003: namespace ' + request.namespace + ' has no {ACCOUNT_LABEL} label:"
+        " it is not an account namespace and no account identity admits it'"
+        " : !('namespaceName' in variables.entry)"
+        " ? 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
+        " + variables.account + ', which is not a known account'"
+        " : 'CAPA-C003: namespace ' + request.namespace + ' is labelled for account '"
+        " + variables.account + ', whose namespace is '"
+        " + variables.entry.namespaceName",
         "reason": "Forbidden",
     }
 
@@ -199,21 +222,19 @@ def _role_identity_validations() -> list[dict[str, str]]:
         {
             "expression": f"!variables.checked || {kind} != ''",
             "message": "CAPA-C001: spec.identityRef is missing",
-            "messageExpression":
-                "'CAPA-C001: spec.identityRef is missing: CAPA would use the controller identity "
-                f"default (the management account); set it to {ROLE_KIND} ' + variables.expected",
+            "messageExpression": "'CAPA-C001: spec.identityRef is missing: CAPA would use the controller identity "
+            f"default (the management account); set it to {ROLE_KIND} ' + variables.expected",
             "reason": "Forbidden",
         },
         {
             "expression": f"!variables.checked || {kind} == '' || {kind} == '{ROLE_KIND}'",
             "message": "CAPA-C004: identityRef must name the account's AWSClusterRoleIdentity",
-            "messageExpression":
-                f"'CAPA-C004: identityRef points at ' + {kind} + ' ' + {name}"
-                f" + ({kind} == '{CONTROLLER_KIND}'"
-                " ? ' (the controller identity: the credentials of the management account)'"
-                " : ' (a static identity: long-lived keys)')"
-                f" + '; account ' + variables.account + ' must use {ROLE_KIND} '"
-                " + variables.expected",
+            "messageExpression": f"'CAPA-C004: identityRef points at ' + {kind} + ' ' + {name}"
+            f" + ({kind} == '{CONTROLLER_KIND}'"
+            " ? ' (the controller identity: the credentials of the management account)'"
+            " : ' (a static identity: long-lived keys)')"
+            f" + '; account ' + variables.account + ' must use {ROLE_KIND} '"
+            " + variables.expected",
             "reason": "Forbidden",
         },
         # Another account's identity exists in the rendered set, so this is not C002; what is
@@ -222,19 +243,17 @@ def _role_identity_validations() -> list[dict[str, str]]:
         {
             "expression": f"{other} || size(variables.owners) == 0",
             "message": "CAPA-C003: identityRef names another account's identity",
-            "messageExpression":
-                f"'CAPA-C003: identityRef names ' + {name} + ', the identity of account '"
-                " + variables.owners[0] + ', which does not admit namespace ' + request.namespace"
-                " + '; use ' + variables.expected",
+            "messageExpression": f"'CAPA-C003: identityRef names ' + {name} + ', the identity of account '"
+            " + variables.owners[0] + ', which does not admit namespace ' + request.namespace"
+            " + '; use ' + variables.expected",
             "reason": "Forbidden",
         },
         # A name no account renders is C002: the identity does not exist in the rendered set.
         {
             "expression": f"{other} || size(variables.owners) > 0",
             "message": "CAPA-C002: identityRef names an identity that is not rendered",
-            "messageExpression":
-                f"'CAPA-C002: identityRef names {ROLE_KIND} ' + {name}"
-                " + ', which no account renders; use ' + variables.expected",
+            "messageExpression": f"'CAPA-C002: identityRef names {ROLE_KIND} ' + {name}"
+            " + ', which no account renders; use ' + variables.expected",
             "reason": "Forbidden",
         },
     ]
@@ -248,14 +267,12 @@ def _operator_validations() -> list[dict[str, str]]:
         # any identityRef but `default` names an identity outside the rendered set: C002. C001
         # and C004 do not apply in this mode; an absent identityRef is defaulted to `default`.
         {
-            "expression":
-                f"!variables.checked || {kind} == ''"
-                f" || ({kind} == '{CONTROLLER_KIND}' && {name} == '{CONTROLLER_NAME}')",
+            "expression": f"!variables.checked || {kind} == ''"
+            f" || ({kind} == '{CONTROLLER_KIND}' && {name} == '{CONTROLLER_NAME}')",
             "message": "CAPA-C002: in operator mode identityRef must be the controller identity",
-            "messageExpression":
-                f"'CAPA-C002: identityRef points at ' + {kind} + ' ' + {name}"
-                " + ', which operator mode does not render; control planes use the provider"
-                f" credentials of their account through {CONTROLLER_KIND} {CONTROLLER_NAME}'",
+            "messageExpression": f"'CAPA-C002: identityRef points at ' + {kind} + ' ' + {name}"
+            " + ', which operator mode does not render; control planes use the provider"
+            f" credentials of their account through {CONTROLLER_KIND} {CONTROLLER_NAME}'",
             "reason": "Forbidden",
         },
         # Without the label the account's own provider ignores the control plane, and an
@@ -263,12 +280,11 @@ def _operator_validations() -> list[dict[str, str]]:
         {
             "expression": "!variables.checked || variables.watchFilter == variables.account",
             "message": f"CAPA-O002: the {WATCH_FILTER_LABEL} label must name the account",
-            "messageExpression":
-                "variables.watchFilter == ''"
-                f" ? 'CAPA-O002: label {WATCH_FILTER_LABEL} is missing; it must be '"
-                " + variables.account"
-                f" : 'CAPA-O002: label {WATCH_FILTER_LABEL} is ' + variables.watchFilter"
-                " + '; it must be ' + variables.account",
+            "messageExpression": "variables.watchFilter == ''"
+            f" ? 'CAPA-O002: label {WATCH_FILTER_LABEL} is missing; it must be '"
+            " + variables.account"
+            f" : 'CAPA-O002: label {WATCH_FILTER_LABEL} is ' + variables.watchFilter"
+            " + '; it must be ' + variables.account",
             "reason": "Forbidden",
         },
     ]
@@ -289,24 +305,29 @@ def _resource_rules() -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
     for group, resource, _kind in GUARDED_KINDS:
         groups.setdefault(group, []).append(resource)
-    return [{
-        "apiGroups": [group],
-        # v1beta1 of these CRDs is `served: false` or deprecated; matchPolicy Equivalent
-        # converts a request made through any other served version to v1beta2 before the
-        # expressions see it, so they always read the v1beta2 shape (a `*` version would not).
-        "apiVersions": ["v1beta2"],
-        "operations": ["CREATE", "UPDATE"],
-        "resources": sorted(resources),
-        "scope": "Namespaced",
-    } for group, resources in sorted(groups.items())]
+    return [
+        {
+            "apiGroups": [group],
+            # v1beta1 of these CRDs is `served: false` or deprecated; matchPolicy Equivalent
+            # converts a request made through any other served version to v1beta2 before the
+            # expressions see it, so they always read the v1beta2 shape (a `*` version would not).
+            "apiVersions": ["v1beta2"],
+            "operations": ["CREATE", "UPDATE"],
+            "resources": sorted(resources),
+            "scope": "Namespaced",
+        }
+        for group, resources in sorted(groups.items())
+    ]
 
 
 def _checked_accounts(accounts: Sequence[AccountBinding]) -> list[AccountBinding]:
     seen: set[str] = set()
     for a in accounts:
-        for what, value, pattern in (("account", a.account, _DNS_LABEL),
-                                     ("namespace", a.namespace, _DNS_LABEL),
-                                     ("identity", a.identity, _DNS_SUBDOMAIN)):
+        for what, value, pattern in (
+            ("account", a.account, _DNS_LABEL),
+            ("namespace", a.namespace, _DNS_LABEL),
+            ("identity", a.identity, _DNS_SUBDOMAIN),
+        ):
             if not pattern.match(value):
                 raise ConfigError(f"admission policy: {what} {value!r} is not a valid name")
         if a.account in seen:
@@ -324,8 +345,9 @@ def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> l
     if credentials not in (ROLE_IDENTITY, OPERATOR):
         raise ConfigError(f"admission policy: unknown credentials mode {credentials!r}")
     ordered = _checked_accounts(accounts)
-    validations = (_role_identity_validations() if credentials == ROLE_IDENTITY
-                   else _operator_validations())
+    validations = (
+        _role_identity_validations() if credentials == ROLE_IDENTITY else _operator_validations()
+    )
     labels = {"app.kubernetes.io/managed-by": "capa-accounts"}
     policy = {
         "apiVersion": API_VERSION,
@@ -354,8 +376,10 @@ def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> l
     }
     size = len(json.dumps(policy, separators=(",", ":")).encode())
     if size > OBJECT_LIMIT_BYTES:
-        raise ConfigError(f"admission policy: {len(ordered)} accounts make the policy {size} bytes,"
-                          f" over the {OBJECT_LIMIT_BYTES} bytes the API server can store")
+        raise ConfigError(
+            f"admission policy: {len(ordered)} accounts make the policy {size} bytes,"
+            f" over the {OBJECT_LIMIT_BYTES} bytes the API server can store"
+        )
     binding = {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",

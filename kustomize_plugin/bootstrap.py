@@ -41,8 +41,10 @@ def chained_actions(account_set: AccountSet) -> list[str]:
     denied (IAM User Guide, id_session-tags "Chaining roles with session tags" and "Permissions
     required to add session tags"). IRSA and instance profiles add no transitive tags.
     """
-    if account_set.management.workload_identity == POD_IDENTITY \
-            and account_set.management.principal == "controllersRole":
+    if (
+        account_set.management.workload_identity == POD_IDENTITY
+        and account_set.management.principal == "controllersRole"
+    ):
         return ["sts:AssumeRole", "sts:TagSession"]
     return ["sts:AssumeRole"]
 
@@ -63,10 +65,12 @@ def in_management_account(account_set: AccountSet) -> list[Account]:
 
 
 def merge_note(account: Account) -> str:
-    return (f"account {account.name!r} is the management account ({account.account_id}): its "
-            "stack is merged into bootstrap/management.yaml, since two clusterawsadm files "
-            f"for one account would overwrite one stack ({DEFAULT_STACK_NAME}); run only that "
-            "file for this account")
+    return (
+        f"account {account.name!r} is the management account ({account.account_id}): its "
+        "stack is merged into bootstrap/management.yaml, since two clusterawsadm files "
+        f"for one account would overwrite one stack ({DEFAULT_STACK_NAME}); run only that "
+        "file for this account"
+    )
 
 
 def _check_mergeable(account_set: AccountSet, account: Account) -> None:
@@ -78,7 +82,10 @@ def _check_mergeable(account_set: AccountSet, account: Account) -> None:
             f"names its controllers role {account.role_name}, not {management.role_name}: one "
             "AWS account holds one clusterawsadm stack (a second would fail on the fixed-name "
             "EKS roles); give it the management's namePrefix/nameSuffix",
-            ACCOUNTS_FILE, line, col)
+            ACCOUNTS_FILE,
+            line,
+            col,
+        )
 
 
 def _names(spec: dict[str, Any], prefix: str, suffix: str) -> None:
@@ -147,16 +154,20 @@ def _workload_trust(account_set: AccountSet) -> list[dict[str, Any]]:
         return []
     issuer = management.oidc_provider_arn.split(":oidc-provider/", 1)[1]
     namespace, name = management.service_account.split("/", 1)
-    return [{
-        "Sid": "CapaAccountsTrustServiceAccount",
-        "Effect": "Allow",
-        "Action": ["sts:AssumeRoleWithWebIdentity"],
-        "Principal": {"Federated": [management.oidc_provider_arn]},
-        "Condition": {"StringEquals": {
-            f"{issuer}:sub": f"system:serviceaccount:{namespace}:{name}",
-            f"{issuer}:aud": STS_AUDIENCE,
-        }},
-    }]
+    return [
+        {
+            "Sid": "CapaAccountsTrustServiceAccount",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRoleWithWebIdentity"],
+            "Principal": {"Federated": [management.oidc_provider_arn]},
+            "Condition": {
+                "StringEquals": {
+                    f"{issuer}:sub": f"system:serviceaccount:{namespace}:{name}",
+                    f"{issuer}:aud": STS_AUDIENCE,
+                }
+            },
+        }
+    ]
 
 
 def _trust_management(account_set: AccountSet, account: Account) -> dict[str, Any]:
@@ -198,5 +209,7 @@ def target_config(account_set: AccountSet, account: Account) -> dict[str, Any]:
 def _eks(*accounts: Account) -> dict[str, Any]:
     # managedMachinePool defaults to disable: true (defaults.go); without it node groups fail
     # on the missing eks-nodegroup role (CAPA issue #2597).
-    return {"iamRoleCreation": any(a.iam_role_creation for a in accounts),
-            "managedMachinePool": {"disable": False}}
+    return {
+        "iamRoleCreation": any(a.iam_role_creation for a in accounts),
+        "managedMachinePool": {"disable": False},
+    }

@@ -8,11 +8,10 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from capa_accounts.kustomize_plugin import generated, render
-
 from capa_accounts.core import filewrite, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema.accountset import ACCOUNT_SET
+from capa_accounts.kustomize_plugin import generated, render
 
 SCHEMA_FILE = "accounts.schema.json"
 
@@ -20,9 +19,11 @@ SCHEMA_FILE = "accounts.schema.json"
 def example_files() -> dict[str, str]:
     """The hand-edited files of the example: accounts.yaml, base/ and the pre-commit config."""
     root = resources.files("capa_accounts.kustomize_plugin") / "example"
-    files = {"accounts.yaml": (root / "accounts.yaml").read_text(encoding="utf-8"),
-             ".pre-commit-config.yaml": pre_commit_config(),
-             SCHEMA_FILE: schema_text()}
+    files = {
+        "accounts.yaml": (root / "accounts.yaml").read_text(encoding="utf-8"),
+        ".pre-commit-config.yaml": pre_commit_config(),
+        SCHEMA_FILE: schema_text(),
+    }
     for entry in sorted((root / "base").iterdir(), key=lambda e: e.name):
         files[f"base/{entry.name}"] = entry.read_text(encoding="utf-8")
     return files
@@ -54,23 +55,31 @@ def init(directory: Path) -> int:
         if existing and not directory.is_dir():
             raise InputError("exists and is not a directory", str(directory))
         if existing and any(directory.iterdir()) and not os.path.lexists(directory / ".git"):
-            raise InputError("exists, is not empty and is not the top of a git repository: init "
-                             "writes into a new or empty directory, or beside .git", str(directory))
+            raise InputError(
+                "exists, is not empty and is not the top of a git repository: init "
+                "writes into a new or empty directory, or beside .git",
+                str(directory),
+            )
     except OSError as err:
-        raise InputError(f"cannot read the directory: {err.strerror or err}",
-                         str(directory)) from err
+        raise InputError(
+            f"cannot read the directory: {err.strerror or err}", str(directory)
+        ) from err
     files = rendered_example()
-    taken = sorted({rel.split("/", 1)[0] for rel in files
-                    if os.path.lexists(directory / rel.split("/", 1)[0])})
+    taken = sorted(
+        {rel.split("/", 1)[0] for rel in files if os.path.lexists(directory / rel.split("/", 1)[0])}
+    )
     if taken:
-        raise InputError(f"{', '.join(taken)} already exist{'s' if len(taken) == 1 else ''}: "
-                         "init writes only files that are not there, and nothing was written",
-                         str(directory))
+        raise InputError(
+            f"{', '.join(taken)} already exist{'s' if len(taken) == 1 else ''}: "
+            "init writes only files that are not there, and nothing was written",
+            str(directory),
+        )
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"cannot create the directory: {err.strerror or err}",
-                         str(directory)) from err
+        raise InputError(
+            f"cannot create the directory: {err.strerror or err}", str(directory)
+        ) from err
     filewrite.write_all((directory / rel, text, rel) for rel, text in files.items())
     return len(files)
 
@@ -84,7 +93,11 @@ def rendered_example() -> dict[str, str]:
         filewrite.write_all((repo / rel, text, rel) for rel, text in files.items())
         todo = generated.changes(repo, render.plan(repo))
         generated.apply(repo, todo)
-        rendered = {c.path: (repo / c.path).read_text(encoding="utf-8")
-                    for c in todo if c.action != "delete"}
-    return dict(sorted({**files, **rendered}.items(),
-                       key=lambda kv: kv[0].endswith("kustomization.yaml")))
+        rendered = {
+            c.path: (repo / c.path).read_text(encoding="utf-8")
+            for c in todo
+            if c.action != "delete"
+        }
+    return dict(
+        sorted({**files, **rendered}.items(), key=lambda kv: kv[0].endswith("kustomization.yaml"))
+    )

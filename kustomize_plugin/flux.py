@@ -34,7 +34,8 @@ def provider_kustomization_name(account: Account) -> str:
 
 def management_kustomization(credentials: str = ROLE_IDENTITY) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "apiVersion": API_VERSION, "kind": "Kustomization",
+        "apiVersion": API_VERSION,
+        "kind": "Kustomization",
         "metadata": {"name": kustomization_name(MANAGEMENT), "namespace": FLUX_NAMESPACE},
         "spec": {
             "interval": INTERVAL,
@@ -67,7 +68,8 @@ def admission_kustomization() -> dict[str, Any]:
     update leaves the running policy in place and the Kustomization not Ready.
     """
     return {
-        "apiVersion": API_VERSION, "kind": "Kustomization",
+        "apiVersion": API_VERSION,
+        "kind": "Kustomization",
         "metadata": {"name": ADMISSION_KUSTOMIZATION, "namespace": FLUX_NAMESPACE},
         "spec": {
             "interval": INTERVAL,
@@ -80,7 +82,8 @@ def admission_kustomization() -> dict[str, Any]:
 
 def account_kustomization(account: Account, admission: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "apiVersion": API_VERSION, "kind": "Kustomization",
+        "apiVersion": API_VERSION,
+        "kind": "Kustomization",
         "metadata": {"name": kustomization_name(account.name), "namespace": FLUX_NAMESPACE},
         "spec": {
             "interval": INTERVAL,
@@ -111,7 +114,8 @@ def provider_kustomization(account: Account) -> dict[str, Any]:
     provider is (the operator sets its Ready condition), which the clusters depend on.
     """
     return {
-        "apiVersion": API_VERSION, "kind": "Kustomization",
+        "apiVersion": API_VERSION,
+        "kind": "Kustomization",
         "metadata": {"name": provider_kustomization_name(account), "namespace": FLUX_NAMESPACE},
         "spec": {
             "interval": INTERVAL,

@@ -22,12 +22,12 @@ from io import StringIO
 from typing import IO, Any
 
 import yaml
-from capa_accounts.kustomize_plugin.function_config import parse_function_config
-from capa_accounts.kustomize_plugin.transform import Result, transform
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.core.kustomization import resource_problem
+from capa_accounts.kustomize_plugin.function_config import parse_function_config
+from capa_accounts.kustomize_plugin.transform import Result, transform
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")
 STDIN = "<stdin>"
@@ -40,15 +40,20 @@ _resolver = yaml.resolver.Resolver()
 def _parse(text: str) -> tuple[yamlio.Document, dict[str, Any]]:
     docs = yamlio.documents_from_text(text, STDIN, require=True)
     if len(docs) != 1:
-        raise InputError("expected one ResourceList document", STDIN,
-                         docs[1].node.start_mark.line + 1)
+        raise InputError(
+            "expected one ResourceList document", STDIN, docs[1].node.start_mark.line + 1
+        )
     data = docs[0].data
     if not isinstance(data, dict) or data.get("kind") != "ResourceList":
         raise InputError("input is not a ResourceList (kind: ResourceList)", STDIN, 1)
     if data.get("apiVersion") not in RESOURCE_LIST_VERSIONS:
         line, _ = yamlio.position(docs[0].node, ("apiVersion",))
-        raise InputError(f"unsupported ResourceList apiVersion {data.get('apiVersion')!r} "
-                         f"(expected {' or '.join(RESOURCE_LIST_VERSIONS)})", STDIN, line)
+        raise InputError(
+            f"unsupported ResourceList apiVersion {data.get('apiVersion')!r} "
+            f"(expected {' or '.join(RESOURCE_LIST_VERSIONS)})",
+            STDIN,
+            line,
+        )
     if "items" not in data:
         raise InputError("ResourceList has no items (the KRM spec requires the field)", STDIN, 1)
     items = data["items"]
@@ -69,8 +74,11 @@ def _function_config(doc: yamlio.Document, data: dict[str, Any]) -> yamlio.Docum
         raise InputError("functionConfig is missing: give an Account or a ConfigMap", STDIN, 1)
     _key, node = yamlio.node_at(doc.node, ("functionConfig",))
     if not isinstance(config, dict):
-        raise InputError("functionConfig must be a mapping: an Account or a ConfigMap", STDIN,
-                         node.start_mark.line + 1)
+        raise InputError(
+            "functionConfig must be a mapping: an Account or a ConfigMap",
+            STDIN,
+            node.start_mark.line + 1,
+        )
     return yamlio.Document(STDIN, 0, node, config)
 
 
@@ -95,8 +103,10 @@ def run(text: str) -> tuple[str, int, str]:
     _set_results(data, outcome.results)
     code, message = (1 if outcome.failed else 0), _first_error(outcome.results)
     if not message and "#" in text and commented is None:
-        message = "warning: comments not kept (input over 2 MiB, or read differently by the " \
+        message = (
+            "warning: comments not kept (input over 2 MiB, or read differently by the "
             "round-trip loader)"
+        )
     if commented is None:
         return yamlio.dump(data), code, message
     return _round_trip_dump(data), code, message
@@ -187,8 +197,11 @@ def _reconcile(node: Any, plain: Any) -> bool:
             return False
         return all(_settle(node, keys[k], value) for k, value in plain.items())
     if isinstance(plain, list):
-        return (isinstance(node, list) and len(node) == len(plain)
-                and all(_settle(node, i, value) for i, value in enumerate(plain)))
+        return (
+            isinstance(node, list)
+            and len(node) == len(plain)
+            and all(_settle(node, i, value) for i, value in enumerate(plain))
+        )
     return False
 
 
@@ -216,11 +229,18 @@ def _quote_ambiguous(node: Any, quoted: type[str]) -> None:
 
     ruamel writes YAML 1.2 and leaves them bare, but Kubernetes reads YAML 1.1.
     """
-    pairs = node.items() if isinstance(node, dict) else \
-        enumerate(node) if isinstance(node, list) else ()
+    pairs = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, value in list(pairs):
-        if type(value) is str and _resolver.resolve(
-                yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        if (
+            type(value) is str
+            and _resolver.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str"
+        ):
             node[key] = quoted(value)
         else:
             _quote_ambiguous(value, quoted)
@@ -264,8 +284,9 @@ def _version() -> str:
         return "unknown"
 
 
-def main(stdin: IO[bytes] | None = None, stdout: IO[str] | None = None,
-         argv: list[str] | None = None) -> int:
+def main(
+    stdin: IO[bytes] | None = None, stdout: IO[str] | None = None, argv: list[str] | None = None
+) -> int:
     """Console script ``capa-accounts-fn``: a ResourceList on stdin; ``--help`` and
     ``--version`` print instead of waiting for one (kustomize passes no arguments)."""
     stdout = stdout or sys.stdout

@@ -41,24 +41,60 @@ CREDENTIALS_FILE = "credentials.sops.yaml"  # the user's encrypted Secret, besid
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 LABEL_VALUE_MAX = 63
 # Kinds of one EKS cluster that CAPA's reconcilers filter by the label (the base's cluster).
-WATCHED_KINDS = frozenset({
-    (CAPI_GROUP, "Cluster"), (CAPI_GROUP, "MachinePool"),
-    (INFRA_GROUP, "AWSManagedCluster"), (INFRA_GROUP, "AWSManagedMachinePool"),
-    (INFRA_GROUP, "AWSCluster"), (INFRA_GROUP, "AWSMachinePool"),
-    (INFRA_GROUP, "AWSFargateProfile"), (CONTROLPLANE_GROUP, "AWSManagedControlPlane"),
-})
+WATCHED_KINDS = frozenset(
+    {
+        (CAPI_GROUP, "Cluster"),
+        (CAPI_GROUP, "MachinePool"),
+        (INFRA_GROUP, "AWSManagedCluster"),
+        (INFRA_GROUP, "AWSManagedMachinePool"),
+        (INFRA_GROUP, "AWSCluster"),
+        (INFRA_GROUP, "AWSMachinePool"),
+        (INFRA_GROUP, "AWSFargateProfile"),
+        (CONTROLPLANE_GROUP, "AWSManagedControlPlane"),
+    }
+)
 # Infrastructure provider names clusterctl knows without configuration (cluster-api
 # cmd/clusterctl/client/config/providers_client.go, defaults()); the operator's preflight
 # refuses any other name without fetchConfig (internal/controller/preflight_checks.go,
 # isPredefinedProvider). For AWS only `aws` is predefined, and provider names are unique per
 # kind across namespaces, so per-account providers need fetchConfig.
-PREDEFINED_INFRASTRUCTURE = frozenset({
-    "aws", "azure", "byoh", "cloudstack", "coxedge", "digitalocean", "docker", "gcp",
-    "hetzner", "hivelocity-hivelocity", "ibmcloud", "in-memory", "ionoscloud-ionoscloud",
-    "k0sproject-k0smotron", "kubekey", "kubevirt", "linode-linode", "maas", "metal3", "nested",
-    "nutanix", "oci", "openstack", "outscale", "packet", "proxmox", "sidero",
-    "tinkerbell-tinkerbell", "vcd", "vcluster", "virtink", "vsphere", "vultr-vultr",
-})
+PREDEFINED_INFRASTRUCTURE = frozenset(
+    {
+        "aws",
+        "azure",
+        "byoh",
+        "cloudstack",
+        "coxedge",
+        "digitalocean",
+        "docker",
+        "gcp",
+        "hetzner",
+        "hivelocity-hivelocity",
+        "ibmcloud",
+        "in-memory",
+        "ionoscloud-ionoscloud",
+        "k0sproject-k0smotron",
+        "kubekey",
+        "kubevirt",
+        "linode-linode",
+        "maas",
+        "metal3",
+        "nested",
+        "nutanix",
+        "oci",
+        "openstack",
+        "outscale",
+        "packet",
+        "proxmox",
+        "sidero",
+        "tinkerbell-tinkerbell",
+        "vcd",
+        "vcluster",
+        "virtink",
+        "vsphere",
+        "vultr-vultr",
+    }
+)
 
 Item = MutableMapping[str, Any]
 
@@ -97,19 +133,28 @@ def rbac_patches(account: Account) -> list[dict[str, Any]]:
         return json.dumps([{"op": "replace", "path": p, "value": v} for p, v in pairs])
 
     return [
-        {"target": {"group": RBAC_GROUP, "kind": "ClusterRole", "name": MANAGER_CLUSTER_ROLE},
-         "patch": ops(("/metadata/name", role))},
-        {"target": {"group": RBAC_GROUP, "kind": "ClusterRoleBinding",
-                    "name": MANAGER_ROLE_BINDING},
-         "patch": ops(("/metadata/name", binding), ("/roleRef/name", role))},
+        {
+            "target": {"group": RBAC_GROUP, "kind": "ClusterRole", "name": MANAGER_CLUSTER_ROLE},
+            "patch": ops(("/metadata/name", role)),
+        },
+        {
+            "target": {
+                "group": RBAC_GROUP,
+                "kind": "ClusterRoleBinding",
+                "name": MANAGER_ROLE_BINDING,
+            },
+            "patch": ops(("/metadata/name", binding), ("/roleRef/name", role)),
+        },
     ]
 
 
 def _owned_patch(entry: Any) -> bool:
     target = entry.get("target") if isinstance(entry, MutableMapping) else None
-    return isinstance(target, MutableMapping) and target.get("name") in (
-        MANAGER_CLUSTER_ROLE, MANAGER_ROLE_BINDING) and target.get("kind") in (
-        "ClusterRole", "ClusterRoleBinding")
+    return (
+        isinstance(target, MutableMapping)
+        and target.get("name") in (MANAGER_CLUSTER_ROLE, MANAGER_ROLE_BINDING)
+        and target.get("kind") in ("ClusterRole", "ClusterRoleBinding")
+    )
 
 
 def provider_name(account: Account) -> str:
@@ -162,12 +207,17 @@ def identity_ref() -> dict[str, str]:
 
 def provider_items(account: Account) -> list[dict[str, Any]]:
     """The account's provider and its namespace, as the transformation appends them."""
-    namespace = {"apiVersion": "v1", "kind": "Namespace",
-                 "metadata": {"name": provider_namespace(account)}}
-    provider = {"apiVersion": OPERATOR_API_VERSION, "kind": PROVIDER_KIND,
-                "metadata": {"name": provider_name(account),
-                             "namespace": provider_namespace(account)},
-                "spec": {}}
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": provider_namespace(account)},
+    }
+    provider = {
+        "apiVersion": OPERATOR_API_VERSION,
+        "kind": PROVIDER_KIND,
+        "metadata": {"name": provider_name(account), "namespace": provider_namespace(account)},
+        "spec": {},
+    }
     fill_provider(provider, account)
     return [namespace, provider]
 
@@ -185,8 +235,11 @@ def fill_provider(item: Item, account: Account) -> None:
     # Only `aws` is a predefined provider name; aws-<account> needs fetchConfig (preflight).
     _set(spec, "fetchConfig", {"url": components_url(account.capa_version)})
     # The Secret must live beside the provider (configSecret doc, api/v1alpha2 provider_types.go).
-    _set(spec, "configSecret", {"name": credentials_secret(account),
-                                "namespace": provider_namespace(account)})
+    _set(
+        spec,
+        "configSecret",
+        {"name": credentials_secret(account), "namespace": provider_namespace(account)},
+    )
     manager = _child(spec, "manager")
     _set(_child(manager, "additionalArgs"), WATCH_FILTER_ARG, account.name)
     gates = _child(manager, "featureGates")
@@ -217,8 +270,10 @@ def account_items(items: list[Item], account: Account) -> tuple[list[Item], str 
     reference it, and CAPA would still let any namespace it admits assume the role.
     """
     if account.namespace == provider_namespace(account):
-        return items, (f"namespace {account.namespace!r} of account {account.name!r} is the "
-                       "namespace of its CAPA provider: give the clusters another namespace")
+        return items, (
+            f"namespace {account.namespace!r} of account {account.name!r} is the "
+            "namespace of its CAPA provider: give the clusters another namespace"
+        )
     # A provider in the base is the account's own, customised (deployment, featureGates): the
     # fields this mode owns are filled in. Two would both become aws-<account>.
     own = [i for i in items if is_provider_item(i, account) and i.get("kind") == PROVIDER_KIND]
@@ -228,11 +283,19 @@ def account_items(items: list[Item], account: Account) -> tuple[list[Item], str 
     if isinstance(spec, MutableMapping) and spec.get("manifestPatches"):
         # The operator refuses both fields at once (the CRD's CEL rule), and this mode writes
         # `patches` to rename the manager's cluster-wide RBAC per account.
-        return items, ("the base's InfrastructureProvider sets manifestPatches, but operator "
-                       "mode writes spec.patches (the operator refuses both): write them as "
-                       "spec.patches")
-    kept = [i for i in items if not (group_of(i.get("apiVersion")) == INFRA_GROUP
-                                     and i.get("kind") == "AWSClusterRoleIdentity")]
+        return items, (
+            "the base's InfrastructureProvider sets manifestPatches, but operator "
+            "mode writes spec.patches (the operator refuses both): write them as "
+            "spec.patches"
+        )
+    kept = [
+        i
+        for i in items
+        if not (
+            group_of(i.get("apiVersion")) == INFRA_GROUP
+            and i.get("kind") == "AWSClusterRoleIdentity"
+        )
+    ]
     return kept, None
 
 

@@ -12,11 +12,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.kustomize_plugin import bootstrap, flux, operator_mode
-from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
-from capa_accounts.kustomize_plugin.plan import Plan
-from capa_accounts.kustomize_plugin.transform import transform
-
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.kustomization import (
@@ -30,14 +25,23 @@ from capa_accounts.core.resources import (
     DEFAULT_IDENTITY,
     INFRA_GROUP,
 )
+from capa_accounts.kustomize_plugin import bootstrap, flux, operator_mode
+from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
+from capa_accounts.kustomize_plugin.plan import Plan
+from capa_accounts.kustomize_plugin.transform import transform
 
-OVERLAY_HEADER = (f"# {GENERATED_MARK} from accounts.yaml and base/; do not edit: "
-                  "run `capa-accounts render`\n")
-BOOTSTRAP_HEADER = (f"# {GENERATED_MARK} from accounts.yaml; do not edit. Authenticated against "
-                    "account {account_id}, run:\n# clusterawsadm bootstrap iam "
-                    "create-cloudformation-stack --config {path}\n")
-OPERATOR_KEYS_NOTE = ("# then encode an access key of the stack's bootstrapper user into {path},\n"
-                      "# SOPS-encrypted (README, operator mode)\n")
+OVERLAY_HEADER = (
+    f"# {GENERATED_MARK} from accounts.yaml and base/; do not edit: run `capa-accounts render`\n"
+)
+BOOTSTRAP_HEADER = (
+    f"# {GENERATED_MARK} from accounts.yaml; do not edit. Authenticated against "
+    "account {account_id}, run:\n# clusterawsadm bootstrap iam "
+    "create-cloudformation-stack --config {path}\n"
+)
+OPERATOR_KEYS_NOTE = (
+    "# then encode an access key of the stack's bootstrapper user into {path},\n"
+    "# SOPS-encrypted (README, operator mode)\n"
+)
 SOURCE_ANNOTATION = "config.kubernetes.io/path"
 
 
@@ -55,8 +59,10 @@ def load_base(repo: Path) -> list[dict[str, Any]]:
             raise InputError(problem[1], doc.file, line, col)
         item = copy.deepcopy(doc.data)
         meta = item.setdefault("metadata", {})
-        meta["annotations"] = {**(meta.get("annotations") or {}),
-                               SOURCE_ANNOTATION: Path(doc.file).name}
+        meta["annotations"] = {
+            **(meta.get("annotations") or {}),
+            SOURCE_ANNOTATION: Path(doc.file).name,
+        }
         items.append(item)
     return items
 
@@ -78,8 +84,9 @@ def account_items(base: list[dict[str, Any]], account: Account) -> list[dict[str
     """The function's output for one account, in-process (annotations of render kept)."""
     outcome = transform([_copy(i) for i in base], account)
     if outcome.failed:
-        raise InputError("; ".join(r.message for r in outcome.results if r.severity == "error"),
-                         "base")
+        raise InputError(
+            "; ".join(r.message for r in outcome.results if r.severity == "error"), "base"
+        )
     return [dict(i) for i in outcome.items]
 
 
@@ -103,8 +110,11 @@ def overlay_files(overlay: str, items: list[dict[str, Any]]) -> Plan:
     out = Plan()
     for name, docs in by_file.items():
         out.add(f"overlays/{overlay}/{name}", OVERLAY_HEADER, docs)
-    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                     "resources": list(by_file)}
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": list(by_file),
+    }
     out.add(f"overlays/{overlay}/kustomization.yaml", OVERLAY_HEADER, [kustomization])
     return out
 
@@ -125,10 +135,12 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
     (operator flavour) pins the label to the namespace's account.
     """
     controller = {
-        "apiVersion": f"{INFRA_GROUP}/v1beta2", "kind": CONTROLLER_IDENTITY,
+        "apiVersion": f"{INFRA_GROUP}/v1beta2",
+        "kind": CONTROLLER_IDENTITY,
         "metadata": {"name": DEFAULT_IDENTITY},
-        "spec": {"allowedNamespaces": {
-            "list": sorted({a.namespace for a in account_set.accounts})}},
+        "spec": {
+            "allowedNamespaces": {"list": sorted({a.namespace for a in account_set.accounts})}
+        },
     }
     return {"controller-identity.yaml": [controller]}
 
@@ -136,9 +148,10 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
 def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
     from capa_accounts.kustomize_plugin import admission
 
-    bindings = [admission.AccountBinding(a.name, a.namespace, a.identity_name,
-                                          enforced=a.admission_policy)
-                for a in account_set.accounts]
+    bindings = [
+        admission.AccountBinding(a.name, a.namespace, a.identity_name, enforced=a.admission_policy)
+        for a in account_set.accounts
+    ]
     return admission.admission_objects(bindings, account_set.credentials)
 
 
@@ -159,12 +172,22 @@ def provider_files(repo: Path, account: Account, items: list[dict[str, Any]]) ->
     if (repo / directory / secret).is_file():
         resources.append(secret)
     else:
-        out.warnings.append(f"{directory}/{secret} is missing: provider "
-                            f"{operator_mode.provider_name(account)} waits for Secret "
-                            f"{operator_mode.credentials_secret(account)} (see the README)")
-    out.add(f"{directory}/kustomization.yaml", OVERLAY_HEADER, [
-        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-         "resources": resources}])
+        out.warnings.append(
+            f"{directory}/{secret} is missing: provider "
+            f"{operator_mode.provider_name(account)} waits for Secret "
+            f"{operator_mode.credentials_secret(account)} (see the README)"
+        )
+    out.add(
+        f"{directory}/kustomization.yaml",
+        OVERLAY_HEADER,
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": resources,
+            }
+        ],
+    )
     return out
 
 
@@ -174,17 +197,24 @@ def _check_operator_names(account_set: AccountSet) -> None:
     kustomizations = {flux.kustomization_name(a.name): a.name for a in account_set.accounts}
     for account in account_set.accounts:
         for name, taken, what in (
-                (operator_mode.provider_namespace(account), namespaces, "namespace"),
-                (flux.provider_kustomization_name(account), kustomizations, "Flux Kustomization")):
+            (operator_mode.provider_namespace(account), namespaces, "namespace"),
+            (flux.provider_kustomization_name(account), kustomizations, "Flux Kustomization"),
+        ):
             if name in taken:
                 line, col = account_set.locate(("spec", "accounts", account.index, "name"))
-                raise InputError(f"operator mode names the {what} of account {account.name!r}'s "
-                                 f"provider {name!r}, already the {what} of account "
-                                 f"{taken[name]!r}: rename one of them", "accounts.yaml", line, col)
+                raise InputError(
+                    f"operator mode names the {what} of account {account.name!r}'s "
+                    f"provider {name!r}, already the {what} of account "
+                    f"{taken[name]!r}: rename one of them",
+                    "accounts.yaml",
+                    line,
+                    col,
+                )
 
 
-def plan(repo: Path, account_set: AccountSet | None = None,
-         only: Iterable[str] | None = None) -> Plan:
+def plan(
+    repo: Path, account_set: AccountSet | None = None, only: Iterable[str] | None = None
+) -> Plan:
     """Every generated file; with ``only`` (account names), the files of those accounts and
     the files every account shares (overlays/management, the management stack, Flux's
     management Kustomization): what adding those accounts changes, as no other account's
@@ -203,27 +233,48 @@ def plan(repo: Path, account_set: AccountSet | None = None,
         items = account_items(base, account)
         owned = [operator and operator_mode.is_provider_item(i, account) for i in items]
         own = [i for i, mine in zip(items, owned, strict=True) if mine]
-        result.update(overlay_files(
-            account.name, [i for i, mine in zip(items, owned, strict=True) if not mine]))
+        result.update(
+            overlay_files(
+                account.name, [i for i, mine in zip(items, owned, strict=True) if not mine]
+            )
+        )
         if own:
             result.update(provider_files(repo, account, own))
     management = management_items(account_set)
     for name, docs in management.items():
         result.add(f"overlays/{MANAGEMENT}/{name}", OVERLAY_HEADER, docs)
-    result.add(f"overlays/{MANAGEMENT}/kustomization.yaml", OVERLAY_HEADER, [
-        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-         "resources": list(management)}])
+    result.add(
+        f"overlays/{MANAGEMENT}/kustomization.yaml",
+        OVERLAY_HEADER,
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": list(management),
+            }
+        ],
+    )
     policy = _admission(account_set)
     if policy:  # its own overlay and Flux Kustomization: no `force` (flux.admission_kustomization)
         result.add(f"overlays/{flux.ADMISSION_DIR}/admission-policy.yaml", OVERLAY_HEADER, policy)
-        result.add(f"overlays/{flux.ADMISSION_DIR}/kustomization.yaml", OVERLAY_HEADER, [
-            {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-             "resources": ["admission-policy.yaml"]}])
+        result.add(
+            f"overlays/{flux.ADMISSION_DIR}/kustomization.yaml",
+            OVERLAY_HEADER,
+            [
+                {
+                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                    "kind": "Kustomization",
+                    "resources": ["admission-policy.yaml"],
+                }
+            ],
+        )
     mgmt_path = "bootstrap/management.yaml"
     if not operator:  # operator mode assumes no role: the management account grants nothing
-        result.add(mgmt_path, BOOTSTRAP_HEADER.format(
-            account_id=account_set.management.account_id, path=mgmt_path),
-            [bootstrap.management_config(account_set)])
+        result.add(
+            mgmt_path,
+            BOOTSTRAP_HEADER.format(account_id=account_set.management.account_id, path=mgmt_path),
+            [bootstrap.management_config(account_set)],
+        )
     merged = bootstrap.in_management_account(account_set)
     result.warnings += [bootstrap.merge_note(a) for a in merged]
     for account in accounts:
@@ -233,7 +284,8 @@ def plan(repo: Path, account_set: AccountSet | None = None,
         header = BOOTSTRAP_HEADER.format(account_id=account.account_id, path=path)
         if operator:
             header += OPERATOR_KEYS_NOTE.format(
-                path=f"{flux.PROVIDERS_DIR}/{account.name}/{operator_mode.CREDENTIALS_FILE}")
+                path=f"{flux.PROVIDERS_DIR}/{account.name}/{operator_mode.CREDENTIALS_FILE}"
+            )
         result.add(path, header, [bootstrap.target_config(account_set, account)])
     flux_docs = [flux.management_kustomization(account_set.credentials)]
     if policy:

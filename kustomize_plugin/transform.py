@@ -13,8 +13,6 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capa_accounts.kustomize_plugin import operator_mode
-
 from capa_accounts.core.model import OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
@@ -32,13 +30,17 @@ from capa_accounts.core.resources import (
     is_cluster_scoped,
     is_identity,
 )
+from capa_accounts.kustomize_plugin import operator_mode
 
 Item = MutableMapping[str, Any]
 # Annotations kustomize uses to match a function's output items back to its input
 # (kyaml/kio/kioutil/kioutil.go). A cloned item is a new resource and must not carry them.
-_ID_ANNOTATIONS = ("config.k8s.io/id", "internal.config.kubernetes.io/id",
-                   "kustomize.config.k8s.io/id",
-                   "internal.config.kubernetes.io/annotations-migration-resource-id")
+_ID_ANNOTATIONS = (
+    "config.k8s.io/id",
+    "internal.config.kubernetes.io/id",
+    "kustomize.config.k8s.io/id",
+    "internal.config.kubernetes.io/annotations-migration-resource-id",
+)
 
 
 @dataclass
@@ -54,8 +56,11 @@ class Result:
         out: dict[str, Any] = {"message": self.message, "severity": self.severity}
         if self.resource is not None:
             meta = self.resource.get("metadata") or {}
-            ref = {"apiVersion": self.resource.get("apiVersion"),
-                   "kind": self.resource.get("kind"), "name": meta.get("name")}
+            ref = {
+                "apiVersion": self.resource.get("apiVersion"),
+                "kind": self.resource.get("kind"),
+                "name": meta.get("name"),
+            }
             if meta.get("namespace"):
                 ref["namespace"] = meta["namespace"]
             out["resourceRef"] = ref
@@ -139,19 +144,33 @@ def transform(items: list[Item], account: Account) -> Outcome:
             return Outcome(items, [Result("every item must be a mapping")])
         if group_of(item.get("apiVersion")) == "infrastructure.cluster.x-k8s.io":
             if item.get("kind") == STATIC_IDENTITY:
-                results.append(Result(
-                    "AWSClusterStaticIdentity in the base: long-lived keys are refused "
-                    "(CAPA-I008); use the account's role identity", resource=item))
+                results.append(
+                    Result(
+                        "AWSClusterStaticIdentity in the base: long-lived keys are refused "
+                        "(CAPA-I008); use the account's role identity",
+                        resource=item,
+                    )
+                )
             elif item.get("kind") == CONTROLLER_IDENTITY:
-                results.append(Result(
-                    "AWSClusterControllerIdentity in the base: `default` is a singleton that "
-                    "render writes once into overlays/management", resource=item))
+                results.append(
+                    Result(
+                        "AWSClusterControllerIdentity in the base: `default` is a singleton that "
+                        "render writes once into overlays/management",
+                        resource=item,
+                    )
+                )
     roles = [i for i in items if is_identity(i) and i.get("kind") == ROLE_IDENTITY]
     if len(roles) != 1 and not (operator and not roles):
-        results.append(Result(f"the base must hold exactly one AWSClusterRoleIdentity, "
-                              f"found {len(roles)}"))
-    namespaces = [i for i in items if i.get("apiVersion") == "v1" and i.get("kind") == "Namespace"
-                  and not (operator and operator_mode.is_provider_item(i, account))]
+        results.append(
+            Result(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
+        )
+    namespaces = [
+        i
+        for i in items
+        if i.get("apiVersion") == "v1"
+        and i.get("kind") == "Namespace"
+        and not (operator and operator_mode.is_provider_item(i, account))
+    ]
     if len(namespaces) > 1:
         results.append(Result("the base may hold at most one Namespace (the account's)"))
     if operator:
@@ -196,26 +215,35 @@ def _fill_role_identity(item: Item, account: Account) -> None:
 
 # --- clusters ---------------------------------------------------------------------------------
 
+
 def _cluster_items(items: list[Item]) -> list[Item]:
-    return [i for i in items
-            if i.get("kind") == "Cluster" and group_of(i.get("apiVersion")) == CAPI_GROUP]
+    return [
+        i
+        for i in items
+        if i.get("kind") == "Cluster" and group_of(i.get("apiVersion")) == CAPI_GROUP
+    ]
 
 
 def _group(items: list[Item], cluster: Item) -> list[int]:
     """Indexes of the items that make up one CAPI cluster: the Cluster and what it references."""
     name = _name(cluster)
     spec = _mapping(cluster.get("spec"))
-    refs = {(str(r.get("kind")), str(r.get("name"))) for r in (spec.get("infrastructureRef"),
-                                                                spec.get("controlPlaneRef"))
-            if isinstance(r, MutableMapping)}
+    refs = {
+        (str(r.get("kind")), str(r.get("name")))
+        for r in (spec.get("infrastructureRef"), spec.get("controlPlaneRef"))
+        if isinstance(r, MutableMapping)
+    }
     members: list[int] = []
     for index, item in enumerate(items):
         spec_of = item.get("spec")
         item_spec = spec_of if isinstance(spec_of, MutableMapping) else {}
         labels = _meta(item).get("labels") or {}
-        if (item is cluster or (str(item.get("kind")), _name(item)) in refs
-                or (item.get("kind") == "MachinePool" and item_spec.get("clusterName") == name)
-                or (isinstance(labels, MutableMapping) and labels.get(CLUSTER_NAME_LABEL) == name)):
+        if (
+            item is cluster
+            or (str(item.get("kind")), _name(item)) in refs
+            or (item.get("kind") == "MachinePool" and item_spec.get("clusterName") == name)
+            or (isinstance(labels, MutableMapping) and labels.get(CLUSTER_NAME_LABEL) == name)
+        ):
             members.append(index)
     for index in list(members):
         spec_of = _mapping(items[index].get("spec"))
@@ -223,8 +251,10 @@ def _group(items: list[Item], cluster: Item) -> list[int]:
         ref = template.get("infrastructureRef")
         if isinstance(ref, MutableMapping):
             for j, item in enumerate(items):
-                if j not in members and (item.get("kind"), _name(item)) == (ref.get("kind"),
-                                                                             ref.get("name")):
+                if j not in members and (item.get("kind"), _name(item)) == (
+                    ref.get("kind"),
+                    ref.get("name"),
+                ):
                     members.append(j)
     return sorted(members)
 
@@ -237,8 +267,11 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
         return items, []
     # Decommissioning: the cluster's objects leave the overlay, so Flux prunes them and CAPA
     # deletes the EKS cluster, while the account's identity and namespace stay for CAPA to do so.
-    gone = [c for c in clusters if not declared or (len(clusters) > 1
-                                                    and _name(c) in account.decommissioned)]
+    gone = [
+        c
+        for c in clusters
+        if not declared or (len(clusters) > 1 and _name(c) in account.decommissioned)
+    ]
     if gone:
         dropped = {i for c in gone for i in _group(items, c)}
         items = [item for i, item in enumerate(items) if i not in dropped]
@@ -252,10 +285,14 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
             _fill_cluster(group, declared[_name(cluster)], account)
         return items, []
     if len(clusters) != 1:
-        return items, [Result(f"the base holds {len(clusters)} Clusters "
-                              f"({', '.join(sorted(present))}) but the account declares "
-                              f"{', '.join(declared)}: give the base one Cluster template, or "
-                              "the same names")]
+        return items, [
+            Result(
+                f"the base holds {len(clusters)} Clusters "
+                f"({', '.join(sorted(present))}) but the account declares "
+                f"{', '.join(declared)}: give the base one Cluster template, or "
+                "the same names"
+            )
+        ]
     template = clusters[0]
     members = _group(items, template)
     # The template's own items are renamed in place (input order kept); the copies for further
@@ -269,7 +306,7 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
         _fill_cluster(group, further, account)
         copies.extend(group)
     last = members[-1]
-    return [*items[:last + 1], *copies, *items[last + 1:]], []
+    return [*items[: last + 1], *copies, *items[last + 1 :]], []
 
 
 def _clone(item: Item) -> Item:
@@ -285,7 +322,7 @@ def _renamed(name: str, old: str, new: str) -> str:
     if name == old:
         return new
     if name.startswith(old + "-"):
-        return new + name[len(old):]
+        return new + name[len(old) :]
     return f"{new}-{name}"
 
 
@@ -324,9 +361,13 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
             _label(item, WATCH_FILTER_LABEL, account.name)
         if item.get("kind") == CONTROL_PLANE:
             spec = _spec(item)
-            _set(spec, "identityRef", operator_mode.identity_ref()
-                 if account.credentials == OPERATOR
-                 else {"kind": ROLE_IDENTITY, "name": account.identity_name})
+            _set(
+                spec,
+                "identityRef",
+                operator_mode.identity_ref()
+                if account.credentials == OPERATOR
+                else {"kind": ROLE_IDENTITY, "name": account.identity_name},
+            )
             _set(spec, "eksClusterName", cluster.name)
             _set(spec, "region", cluster.region)
             _set(spec, "version", cluster.kubernetes_version)
@@ -334,7 +375,11 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
             # A self-managed cluster picks its credentials itself; left out, CAPA's webhook
             # defaults identityRef to `default` (api/v1beta2/defaults.go).
             spec = _spec(item)
-            _set(spec, "identityRef", operator_mode.identity_ref()
-                 if account.credentials == OPERATOR
-                 else {"kind": ROLE_IDENTITY, "name": account.identity_name})
+            _set(
+                spec,
+                "identityRef",
+                operator_mode.identity_ref()
+                if account.credentials == OPERATOR
+                else {"kind": ROLE_IDENTITY, "name": account.identity_name},
+            )
             _set(spec, "region", cluster.region)

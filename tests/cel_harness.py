@@ -25,9 +25,10 @@ from functools import cache
 from typing import Any, Protocol
 
 import celpy
-from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 from celpy import celtypes
 from celpy.evaluation import Evaluator
+
+from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
 _RESOURCES = {kind: (group, resource) for group, resource, kind in GUARDED_KINDS}
 VARIABLE_REF = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -59,9 +60,16 @@ class Bound(Protocol):
 class Engine(Protocol):
     name: str
 
-    def bind(self, policy: dict[str, Any], *, obj: dict[str, Any] | None,
-             old_obj: dict[str, Any] | None, namespace_obj: dict[str, Any] | None,
-             request: dict[str, Any], params: Any = None) -> Bound: ...
+    def bind(
+        self,
+        policy: dict[str, Any],
+        *,
+        obj: dict[str, Any] | None,
+        old_obj: dict[str, Any] | None,
+        namespace_obj: dict[str, Any] | None,
+        request: dict[str, Any],
+        params: Any = None,
+    ) -> Bound: ...
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,12 @@ class Failure:
 
     def key(self) -> tuple[int, str, bool, bool]:
         """What both engines must agree on (their error texts differ)."""
-        return (self.index, self.message, self.error is not None,
-                self.message_expression_error is not None)
+        return (
+            self.index,
+            self.message,
+            self.error is not None,
+            self.message_expression_error is not None,
+        )
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,7 @@ class Decision:
         return (self.matched, [f.key() for f in self.failures])
 
 
-def admission_request(operation: str, obj: dict[str, Any] | None,
-                      namespace: str) -> dict[str, Any]:
+def admission_request(operation: str, obj: dict[str, Any] | None, namespace: str) -> dict[str, Any]:
     """The ``request`` variable: the AdmissionRequest fields the API server declares
     (pkg/admission/plugin/cel/compile.go BuildRequestType; ``uid`` is not among them)."""
     group, _, version = (obj or {}).get("apiVersion", "/").partition("/")
@@ -100,29 +111,37 @@ def admission_request(operation: str, obj: dict[str, Any] | None,
     gvk = {"group": group, "version": version, "kind": kind}
     gvr = {"group": group, "version": version, "resource": resource}
     return {
-        "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
+        "kind": gvk,
+        "resource": gvr,
+        "requestKind": gvk,
+        "requestResource": gvr,
         "name": (obj or {}).get("metadata", {}).get("name", ""),
         "namespace": namespace,
         "operation": operation,
-        "userInfo": {"username": "system:serviceaccount:flux-system:kustomize-controller",
-                     "groups": ["system:serviceaccounts"]},
+        "userInfo": {
+            "username": "system:serviceaccount:flux-system:kustomize-controller",
+            "groups": ["system:serviceaccounts"],
+        },
         "dryRun": False,
     }
 
 
 def matches(policy: dict[str, Any], request: dict[str, Any], namespaced: bool = True) -> bool:
     """Whether ``spec.matchConstraints.resourceRules`` select this request."""
+
     def hit(values: list[str], value: str) -> bool:
         return "*" in values or value in values
 
     resource = request["resource"]
     for rule in policy["spec"]["matchConstraints"].get("resourceRules", []):
         scope = rule.get("scope", "*")
-        if (hit(rule["apiGroups"], resource["group"])
-                and hit(rule["apiVersions"], resource["version"])
-                and hit(rule["operations"], request["operation"])
-                and hit(rule["resources"], resource["resource"])
-                and (scope == "*" or (scope == "Namespaced") == namespaced)):
+        if (
+            hit(rule["apiGroups"], resource["group"])
+            and hit(rule["apiVersions"], resource["version"])
+            and hit(rule["operations"], request["operation"])
+            and hit(rule["resources"], resource["resource"])
+            and (scope == "*" or (scope == "Namespaced") == namespaced)
+        ):
             return True
     return False
 
@@ -160,8 +179,9 @@ def decide(policy: dict[str, Any], bound: Bound) -> Decision:
 def every_expression(policy: dict[str, Any]) -> list[tuple[str, str]]:
     """(where, expression) for every CEL expression of the policy, in the policy's order."""
     spec = policy["spec"]
-    out = [(f"matchConditions[{c['name']}]", c["expression"])
-           for c in spec.get("matchConditions", [])]
+    out = [
+        (f"matchConditions[{c['name']}]", c["expression"]) for c in spec.get("matchConditions", [])
+    ]
     out += [(f"variables.{v['name']}", v["expression"]) for v in spec.get("variables", [])]
     for i, v in enumerate(spec["validations"]):
         out.append((f"validations[{i}].expression", v["expression"]))
@@ -212,6 +232,7 @@ def counting_steps() -> Iterator[Steps]:
     finally:
         _STEPS.pop()
         Evaluator._visit_tree = original  # type: ignore[method-assign]
+
 
 _ENV = celpy.Environment()
 
@@ -284,9 +305,16 @@ class _CelPythonBound:
 class CelPython:
     name = "cel-python"
 
-    def bind(self, policy: dict[str, Any], *, obj: dict[str, Any] | None,
-             old_obj: dict[str, Any] | None, namespace_obj: dict[str, Any] | None,
-             request: dict[str, Any], params: Any = None) -> Bound:
+    def bind(
+        self,
+        policy: dict[str, Any],
+        *,
+        obj: dict[str, Any] | None,
+        old_obj: dict[str, Any] | None,
+        namespace_obj: dict[str, Any] | None,
+        request: dict[str, Any],
+        params: Any = None,
+    ) -> Bound:
         activation: dict[str, Any] = {
             "object": celpy.json_to_cel(obj),
             "oldObject": celpy.json_to_cel(old_obj),
@@ -301,10 +329,17 @@ class CelPython:
 cel_python = CelPython()
 
 
-def evaluate(policy: dict[str, Any], *, obj: dict[str, Any] | None,
-             old_obj: dict[str, Any] | None, namespace_obj: dict[str, Any] | None,
-             request: dict[str, Any], engine: Engine = cel_python) -> list[Failure]:
+def evaluate(
+    policy: dict[str, Any],
+    *,
+    obj: dict[str, Any] | None,
+    old_obj: dict[str, Any] | None,
+    namespace_obj: dict[str, Any] | None,
+    request: dict[str, Any],
+    engine: Engine = cel_python,
+) -> list[Failure]:
     """Every failing validation of ``policy`` for this request ([] when admitted)."""
-    bound = engine.bind(policy, obj=obj, old_obj=old_obj, namespace_obj=namespace_obj,
-                        request=request)
+    bound = engine.bind(
+        policy, obj=obj, old_obj=old_obj, namespace_obj=namespace_obj, request=request
+    )
     return decide(policy, bound).failures

@@ -43,48 +43,83 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 T = cel.Type
 _F = descriptor_pb2.FieldDescriptorProto
 _SCALARS = {"string": _F.TYPE_STRING, "bool": _F.TYPE_BOOL, "int": _F.TYPE_INT64}
-_WELL_KNOWN = {"timestamp": ".google.protobuf.Timestamp", "dyn": ".google.protobuf.Value",
-               "list(dyn)": ".google.protobuf.ListValue"}
+_WELL_KNOWN = {
+    "timestamp": ".google.protobuf.Timestamp",
+    "dyn": ".google.protobuf.Value",
+    "list(dyn)": ".google.protobuf.ListValue",
+}
 
 # BuildNamespaceType and BuildRequestType, field by field ("list:" a list of, "map:" string to).
 _TYPES: dict[str, dict[str, str]] = {
     "NamespaceSpec": {"finalizers": "list:string"},
-    "NamespaceCondition": {"status": "string", "type": "string", "lastTransitionTime": "timestamp",
-                           "message": "string", "reason": "string"},
+    "NamespaceCondition": {
+        "status": "string",
+        "type": "string",
+        "lastTransitionTime": "timestamp",
+        "message": "string",
+        "reason": "string",
+    },
     "NamespaceStatus": {"conditions": "list:NamespaceCondition", "phase": "string"},
     "NamespaceMetadata": {
-        "name": "string", "generateName": "string", "namespace": "string",
-        "labels": "map:string", "annotations": "map:string", "UID": "string",
-        "creationTimestamp": "timestamp", "deletionGracePeriodSeconds": "int",
-        "deletionTimestamp": "timestamp", "generation": "int", "resourceVersion": "string",
-        "finalizers": "list:string"},
-    "Namespace": {"metadata": "NamespaceMetadata", "spec": "NamespaceSpec",
-                  "status": "NamespaceStatus"},
+        "name": "string",
+        "generateName": "string",
+        "namespace": "string",
+        "labels": "map:string",
+        "annotations": "map:string",
+        "UID": "string",
+        "creationTimestamp": "timestamp",
+        "deletionGracePeriodSeconds": "int",
+        "deletionTimestamp": "timestamp",
+        "generation": "int",
+        "resourceVersion": "string",
+        "finalizers": "list:string",
+    },
+    "Namespace": {
+        "metadata": "NamespaceMetadata",
+        "spec": "NamespaceSpec",
+        "status": "NamespaceStatus",
+    },
     "GroupVersionKind": {"group": "string", "version": "string", "kind": "string"},
     "GroupVersionResource": {"group": "string", "version": "string", "resource": "string"},
     # extra is map(string, list(string)); a protobuf map value cannot be repeated, so here it
     # is map(string, list(dyn)).
-    "UserInfo": {"username": "string", "uid": "string", "groups": "list:string",
-                 "extra": "map:list(dyn)"},
+    "UserInfo": {
+        "username": "string",
+        "uid": "string",
+        "groups": "list:string",
+        "extra": "map:list(dyn)",
+    },
     "AdmissionRequest": {
-        "kind": "GroupVersionKind", "resource": "GroupVersionResource", "subResource": "string",
-        "requestKind": "GroupVersionKind", "requestResource": "GroupVersionResource",
-        "requestSubResource": "string", "name": "string", "namespace": "string",
-        "operation": "string", "userInfo": "UserInfo", "dryRun": "bool", "options": "dyn"},
+        "kind": "GroupVersionKind",
+        "resource": "GroupVersionResource",
+        "subResource": "string",
+        "requestKind": "GroupVersionKind",
+        "requestResource": "GroupVersionResource",
+        "requestSubResource": "string",
+        "name": "string",
+        "namespace": "string",
+        "operation": "string",
+        "userInfo": "UserInfo",
+        "dryRun": "bool",
+        "options": "dyn",
+    },
 }
 
 
-def _add_field(message: descriptor_pb2.DescriptorProto, number: int, name: str,
-               spec: str) -> None:
+def _add_field(message: descriptor_pb2.DescriptorProto, number: int, name: str, spec: str) -> None:
     label = _F.LABEL_OPTIONAL
     if spec.startswith("map:"):
         entry = message.nested_type.add(name=name[0].upper() + name[1:] + "Entry")
         entry.options.map_entry = True
         _add_field(entry, 1, "key", "string")
         _add_field(entry, 2, "value", spec[4:])
-        message.field.add(name=name, number=number, label=_F.LABEL_REPEATED,
-                          type=_F.TYPE_MESSAGE,
-                          type_name=f".kubernetes.{message.name}.{entry.name}")
+        message.field.add(
+            name=name,
+            number=number,
+            label=_F.LABEL_REPEATED,
+            type=_F.TYPE_MESSAGE,
+            type_name=f".kubernetes.{message.name}.{entry.name}",
+        )
         return
     if spec.startswith("list:"):
         label, spec = _F.LABEL_REPEATED, spec[5:]
@@ -92,8 +127,9 @@ def _add_field(message: descriptor_pb2.DescriptorProto, number: int, name: str,
         message.field.add(name=name, number=number, label=label, type=_SCALARS[spec])
     else:
         type_name = _WELL_KNOWN.get(spec, f".kubernetes.{spec}")
-        message.field.add(name=name, number=number, label=label, type=_F.TYPE_MESSAGE,
-                          type_name=type_name)
+        message.field.add(
+            name=name, number=number, label=label, type=_F.TYPE_MESSAGE, type_name=type_name
+        )
 
 
 @cache
@@ -106,8 +142,11 @@ def _pool() -> descriptor_pool.DescriptorPool:
         module.DESCRIPTOR.CopyToProto(proto)
         pool.Add(proto)
     file = descriptor_pb2.FileDescriptorProto(
-        name="kubernetes/admission.proto", package="kubernetes", syntax="proto3",
-        dependency=["google/protobuf/timestamp.proto", "google/protobuf/struct.proto"])
+        name="kubernetes/admission.proto",
+        package="kubernetes",
+        syntax="proto3",
+        dependency=["google/protobuf/timestamp.proto", "google/protobuf/struct.proto"],
+    )
     for type_name, fields in _TYPES.items():
         message = file.message_type.add(name=type_name)
         for number, (name, spec) in enumerate(fields.items(), start=1):
@@ -134,7 +173,9 @@ class Compiled:
     def __init__(self, policy: dict[str, Any], namespace_type: Any) -> None:
         spec = policy["spec"]
         declared: dict[str, Any] = {
-            "object": T.DYN, "oldObject": T.DYN, "namespaceObject": namespace_type,
+            "object": T.DYN,
+            "oldObject": T.DYN,
+            "namespaceObject": namespace_type,
             "request": T("kubernetes.AdmissionRequest"),
         }
         if "paramKind" in spec:
@@ -149,19 +190,29 @@ class Compiled:
             self.types[where] = program.return_type()
             self.variables[variable["name"]] = variable["expression"]
         for condition in spec.get("matchConditions", []):
-            self._compile(declared, f"matchConditions[{condition['name']}]",
-                          condition["expression"], T.BOOL)
+            self._compile(
+                declared, f"matchConditions[{condition['name']}]", condition["expression"], T.BOOL
+            )
         for index, validation in enumerate(spec["validations"]):
-            self._compile(declared, f"validations[{index}].expression",
-                          validation["expression"], T.BOOL)
+            self._compile(
+                declared, f"validations[{index}].expression", validation["expression"], T.BOOL
+            )
             if "messageExpression" in validation:
-                self._compile(declared, f"validations[{index}].messageExpression",
-                              validation["messageExpression"], T.STRING)
+                self._compile(
+                    declared,
+                    f"validations[{index}].messageExpression",
+                    validation["messageExpression"],
+                    T.STRING,
+                )
 
-    def _compile(self, declared: dict[str, Any], where: str, expression: str,
-                 returns: Any = None) -> Any:
-        env = cel.NewEnv(_pool(), variables=dict(declared), extensions=[
-            ext_strings.ExtStrings(2), ext_optional.ExtOptional()])
+    def _compile(
+        self, declared: dict[str, Any], where: str, expression: str, returns: Any = None
+    ) -> Any:
+        env = cel.NewEnv(
+            _pool(),
+            variables=dict(declared),
+            extensions=[ext_strings.ExtStrings(2), ext_optional.ExtOptional()],
+        )
         try:
             program = env.compile(expression)
         except RuntimeError as err:
@@ -169,8 +220,9 @@ class Compiled:
         # The API server requires exactly this type, dyn is not enough (compile.go,
         # CompileCELExpression: OutputType().IsExactType of the accessor's ReturnTypes).
         if returns is not None and not program.return_type() == returns:
-            raise TypeCheckError(f"{where}: must evaluate to {returns!r}, "
-                                 f"got {program.return_type()!r}")
+            raise TypeCheckError(
+                f"{where}: must evaluate to {returns!r}, got {program.return_type()!r}"
+            )
         self.programs[expression] = program
         return program
 
@@ -217,14 +269,23 @@ def compile_policy(policy: dict[str, Any], null_namespace: bool = False) -> Comp
 class CelExpr:
     name = "cel-expr-python"
 
-    def bind(self, policy: dict[str, Any], *, obj: dict[str, Any] | None,
-             old_obj: dict[str, Any] | None, namespace_obj: dict[str, Any] | None,
-             request: dict[str, Any], params: Any = None) -> _Bound:
+    def bind(
+        self,
+        policy: dict[str, Any],
+        *,
+        obj: dict[str, Any] | None,
+        old_obj: dict[str, Any] | None,
+        namespace_obj: dict[str, Any] | None,
+        request: dict[str, Any],
+        params: Any = None,
+    ) -> _Bound:
         compiled = compile_policy(policy, null_namespace=namespace_obj is None)
         data: dict[str, Any] = {
-            "object": obj, "oldObject": old_obj,
-            "namespaceObject": (None if namespace_obj is None
-                                else _message("Namespace", namespace_obj)),
+            "object": obj,
+            "oldObject": old_obj,
+            "namespaceObject": (
+                None if namespace_obj is None else _message("Namespace", namespace_obj)
+            ),
             "request": _message("AdmissionRequest", request),
         }
         if "paramKind" in policy["spec"]:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.check import engine
+
 from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.check import engine
 from capa_accounts.kustomize_plugin import example
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -62,12 +63,32 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     the setuptools of the test extra."""
     out = tmp_path_factory.mktemp("wheel")
     source = out / "source"
-    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", ".tools", "build", "*.egg-info", "__pycache__", "node_modules"))
+    shutil.copytree(
+        PROJECT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".tools", "build", "*.egg-info", "__pycache__", "node_modules"
+        ),
+    )
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(source)], capture_output=True, text=True, timeout=600, check=False,
-        cwd=out)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=out,
+    )
     assert build.returncode == 0, build.stderr
     (found,) = out.glob("capa_accounts-*.whl")
     return found

@@ -13,12 +13,17 @@ from capa_accounts.cli import main
 runner = CliRunner()
 GiB = 1 << 30
 BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10))
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10)
+)
 DEEP = "a: " + "[" * 20_000 + "]" * 20_000 + "\n"
 OUTSIDE_TEXT = "root:x:0:0:outside-marker:/root:/bin/bash\n"
 # Every command that reads accounts.yaml.
-COMMANDS = [("check",), ("render",), ("render", "--check"),
-            ("add-account", "qa", "--account-id", "444444444444", "--region", "eu-west-1")]
+COMMANDS = [
+    ("check",),
+    ("render",),
+    ("render", "--check"),
+    ("add-account", "qa", "--account-id", "444444444444", "--region", "eu-west-1"),
+]
 
 
 def invoke(*args: str, stdin: bytes | None = None) -> Result:
@@ -38,8 +43,11 @@ def assert_one_line_error(result: Result, where: str, message: str, code: int = 
 
 
 def snapshot(repo: Path) -> dict[str, bytes | str]:
-    return {p.relative_to(repo).as_posix(): (os.readlink(p) if p.is_symlink() else p.read_bytes())
-            for p in sorted(repo.rglob("*")) if p.is_symlink() or p.is_file()}
+    return {
+        p.relative_to(repo).as_posix(): (os.readlink(p) if p.is_symlink() else p.read_bytes())
+        for p in sorted(repo.rglob("*"))
+        if p.is_symlink() or p.is_file()
+    }
 
 
 def outside_file(tmp_path: Path, text: str = OUTSIDE_TEXT, name: str = "passwd") -> Path:

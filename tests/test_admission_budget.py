@@ -15,12 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from capa_accounts.kustomize_plugin import admission
-from capa_accounts.kustomize_plugin.admission import (
-    ACCOUNT_LABEL,
-    AccountBinding,
-    admission_objects,
-)
 from cel_harness import (
     PER_CALL_LIMIT,
     RUNTIME_BUDGET,
@@ -36,23 +30,43 @@ from test_admission import ADMITTED, DENIED, admit
 
 from capa_accounts.cli import main
 from capa_accounts.core.errors import ConfigError
+from capa_accounts.kustomize_plugin import admission
+from capa_accounts.kustomize_plugin.admission import (
+    ACCOUNT_LABEL,
+    AccountBinding,
+    admission_objects,
+)
 
 CEL_CODE_POINTS = 100_000  # cel-go parser/parser.go NewParser default, kept by the API server
 
 
 def fleet(size: int) -> list[AccountBinding]:
-    return [AccountBinding(f"acct-{i:04d}", f"acct-{i:04d}", f"acct-{i:04d}-identity",
-                           enforced=i % 7 != 3) for i in range(size)]
+    return [
+        AccountBinding(
+            f"acct-{i:04d}", f"acct-{i:04d}", f"acct-{i:04d}-identity", enforced=i % 7 != 3
+        )
+        for i in range(size)
+    ]
 
 
 def denied_elsewhere(size: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """A control plane in acct-0000 naming the last account's identity: the costliest denial."""
-    ns = {"apiVersion": "v1", "kind": "Namespace",
-          "metadata": {"name": "acct-0000", "labels": {ACCOUNT_LABEL: "acct-0000"}}}
-    obj = {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
-           "kind": "AWSManagedControlPlane", "metadata": {"name": "cp", "namespace": "acct-0000"},
-           "spec": {"identityRef": {"kind": "AWSClusterRoleIdentity",
-                                    "name": f"acct-{size - 1:04d}-identity"}}}
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "acct-0000", "labels": {ACCOUNT_LABEL: "acct-0000"}},
+    }
+    obj = {
+        "apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
+        "kind": "AWSManagedControlPlane",
+        "metadata": {"name": "cp", "namespace": "acct-0000"},
+        "spec": {
+            "identityRef": {
+                "kind": "AWSClusterRoleIdentity",
+                "name": f"acct-{size - 1:04d}-identity",
+            }
+        },
+    }
     return obj, ns, admission_request("CREATE", obj, "acct-0000")
 
 
@@ -60,8 +74,10 @@ def steps(size: int) -> tuple[int, int]:
     policy = admission_objects(fleet(size), "roleIdentity")[0]
     obj, ns, request = denied_elsewhere(size)
     with counting_steps() as counted:
-        decision = decide(policy, cel_python.bind(policy, obj=obj, old_obj=None,
-                                                  namespace_obj=ns, request=request))
+        decision = decide(
+            policy,
+            cel_python.bind(policy, obj=obj, old_obj=None, namespace_obj=ns, request=request),
+        )
     assert [f.message.split(":")[0] for f in decision.failures] == ["CAPA-C003"]
     return max(counted.by_expression.values()), sum(counted.by_expression.values())
 
@@ -95,11 +111,13 @@ def test_a_fleet_past_one_literal_compiles_and_decides() -> None:
     assert [v["name"] for v in policy["spec"]["variables"][:2]] == ["accounts", "accounts2"]
     compile_policy(policy)
     obj, ns, request = denied_elsewhere(1300)  # the owner is in the second literal
-    decision = decide(policy, cel_expr.bind(policy, obj=obj, old_obj=None, namespace_obj=ns,
-                                            request=request))
+    decision = decide(
+        policy, cel_expr.bind(policy, obj=obj, old_obj=None, namespace_obj=ns, request=request)
+    )
     assert [f.message for f in decision.failures] == [
         "CAPA-C003: identityRef names acct-1299-identity, the identity of account acct-1299,"
-        " which does not admit namespace acct-0000; use acct-0000-identity"]
+        " which does not admit namespace acct-0000; use acct-0000-identity"
+    ]
 
 
 def test_one_literal_for_such_a_fleet_would_not_compile(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,13 +129,17 @@ def test_one_literal_for_such_a_fleet_would_not_compile(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("credentials", ["roleIdentity", "operator"])
-def test_split_tables_decide_every_case_alike(monkeypatch: pytest.MonkeyPatch,
-                                              credentials: str) -> None:
+def test_split_tables_decide_every_case_alike(
+    monkeypatch: pytest.MonkeyPatch, credentials: str
+) -> None:
     # Literals of one account each: every lookup crosses literals, on both engines.
     monkeypatch.setattr(admission, "CHUNK_CODE_POINTS", 10)
     policy = admission_objects(fleet(3), credentials)[0]
     assert [v["name"] for v in policy["spec"]["variables"][:3]] == [
-        "accounts", "accounts2", "accounts3"]
+        "accounts",
+        "accounts2",
+        "accounts3",
+    ]
     for case in ADMITTED:
         if case[0] == credentials:
             assert admit(*case[:3], operation=case[3], old=case[4]) == []
@@ -127,8 +149,7 @@ def test_split_tables_decide_every_case_alike(monkeypatch: pytest.MonkeyPatch,
             assert failure.message.startswith(f"{rule}: ") and detail in failure.message
 
 
-def test_a_policy_over_the_object_limit_is_a_config_error(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_policy_over_the_object_limit_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 20_000)
     admission_objects(fleet(30), "roleIdentity")  # about 8 KB: fine
     with pytest.raises(ConfigError, match="over the 20000 bytes"):
@@ -136,15 +157,21 @@ def test_a_policy_over_the_object_limit_is_a_config_error(
 
 
 def test_the_benchmark_runs() -> None:
-    run = subprocess.run([sys.executable, str(PROJECT / "benchmarks" / "admission_budget.py"),
-                          "--quick"], capture_output=True, text=True, timeout=300, check=False)
+    run = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "admission_budget.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "policy JSON bytes" in run.stdout
     assert run.stdout.count(" holds") == 3, run.stdout
 
 
 def test_render_refuses_a_policy_over_the_limit_and_writes_nothing(
-        example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     policy_file = example_repo / "overlays/management/admission-policy/admission-policy.yaml"
     before = {p: p.read_bytes() for p in example_repo.rglob("*") if p.is_file()}
     monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 1_000)

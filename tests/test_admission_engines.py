@@ -11,11 +11,12 @@ import copy
 from typing import Any
 
 import pytest
-from capa_accounts.kustomize_plugin.admission import admission_objects
 from cel_harness import admission_request, cel_python, decide
 from cel_official import T as CelType
 from cel_official import TypeCheckError, cel_expr, compile_policy
 from test_admission import ACCOUNTS, control_plane, namespace
+
+from capa_accounts.kustomize_plugin.admission import admission_objects
 
 MODES = ["roleIdentity", "operator"]
 ENGINES = [cel_python, cel_expr]
@@ -30,18 +31,24 @@ def policy_for(credentials: str) -> dict[str, Any]:
 def test_every_expression_type_checks(credentials: str, null_namespace: bool) -> None:
     compiled = compile_policy(policy_for(credentials), null_namespace=null_namespace)
     spec = policy_for(credentials)["spec"]
-    expected = (len(spec["variables"]) + len(spec["matchConditions"]) + len(spec["validations"])
-                + sum("messageExpression" in v for v in spec["validations"]))
+    expected = (
+        len(spec["variables"])
+        + len(spec["matchConditions"])
+        + len(spec["validations"])
+        + sum("messageExpression" in v for v in spec["validations"])
+    )
     assert len(compiled.programs) == expected
     # The API server compiles with cel.HomogeneousAggregateLiterals (pkg/cel/environment/
     # base.go); cel-expr-python has no such option, but a mixed literal would come out dyn.
     assert compiled.types["variables.accounts"] == CelType.Map(
-        CelType.STRING, CelType.Map(CelType.STRING, CelType.STRING))
+        CelType.STRING, CelType.Map(CelType.STRING, CelType.STRING)
+    )
     assert compiled.types["variables.entry"] == CelType.Map(CelType.STRING, CelType.STRING)
 
 
-def _edited(credentials: str, section: str, index: int | str, key: str,
-            value: str) -> dict[str, Any]:
+def _edited(
+    credentials: str, section: str, index: int | str, key: str, value: str
+) -> dict[str, Any]:
     """A copy of the policy with one field of one entry (by position or by name) replaced."""
     policy = copy.deepcopy(policy_for(credentials))
     entries = policy["spec"][section]
@@ -51,29 +58,69 @@ def _edited(credentials: str, section: str, index: int | str, key: str,
     return policy
 
 
-@pytest.mark.parametrize(("policy", "where"), [
-    (_edited("roleIdentity", "validations", 0, "expression", "request.namepsace == ''"),
-     "validations[0].expression"),
-    (_edited("roleIdentity", "validations", 0, "expression", "namespaceObject.metadata.lables"
-             " == {}"), "validations[0].expression"),
-    (_edited("roleIdentity", "validations", 1, "expression", "variables.account"),
-     "must evaluate to BOOL"),
-    (_edited("roleIdentity", "validations", 1, "expression", "object.spec.identityRef"),
-     "must evaluate to BOOL"),  # dyn is not bool: the API server wants the exact type
-    (_edited("roleIdentity", "validations", 1, "messageExpression", "size(variables.owners)"),
-     "validations[1].messageExpression"),
-    # A variable sees only the variables before it.
-    (_edited("roleIdentity", "variables", "accounts", "expression", "variables.expected"),
-     "variables.accounts"),
-    (_edited("roleIdentity", "variables", "inAccount", "expression", "variables.account + 1"),
-     "variables.inAccount"),
-    (_edited("operator", "matchConditions", 0, "expression", "params.x == 1"),
-     "matchConditions[changes-credentials]"),  # params exists only with a paramKind
-    (_edited("operator", "matchConditions", 0, "expression", "variables.nope"),
-     "matchConditions[changes-credentials]"),
-], ids=["request-field-typo", "namespace-field-typo", "validation-returns-string",
-        "validation-returns-dyn", "message-returns-int", "variable-reads-a-later-one",
-        "string-plus-int", "params-without-paramkind", "unknown-variable"])
+@pytest.mark.parametrize(
+    ("policy", "where"),
+    [
+        (
+            _edited("roleIdentity", "validations", 0, "expression", "request.namepsace == ''"),
+            "validations[0].expression",
+        ),
+        (
+            _edited(
+                "roleIdentity",
+                "validations",
+                0,
+                "expression",
+                "namespaceObject.metadata.lables == {}",
+            ),
+            "validations[0].expression",
+        ),
+        (
+            _edited("roleIdentity", "validations", 1, "expression", "variables.account"),
+            "must evaluate to BOOL",
+        ),
+        (
+            _edited("roleIdentity", "validations", 1, "expression", "object.spec.identityRef"),
+            "must evaluate to BOOL",
+        ),  # dyn is not bool: the API server wants the exact type
+        (
+            _edited(
+                "roleIdentity", "validations", 1, "messageExpression", "size(variables.owners)"
+            ),
+            "validations[1].messageExpression",
+        ),
+        # A variable sees only the variables before it.
+        (
+            _edited("roleIdentity", "variables", "accounts", "expression", "variables.expected"),
+            "variables.accounts",
+        ),
+        (
+            _edited(
+                "roleIdentity", "variables", "inAccount", "expression", "variables.account + 1"
+            ),
+            "variables.inAccount",
+        ),
+        (
+            _edited("operator", "matchConditions", 0, "expression", "params.x == 1"),
+            "matchConditions[changes-credentials]",
+        ),  # params exists only with a paramKind
+        (
+            _edited("operator", "matchConditions", 0, "expression", "variables.nope"),
+            "matchConditions[changes-credentials]",
+        ),
+    ],
+    ids=[
+        "request-field-typo",
+        "namespace-field-typo",
+        "validation-returns-string",
+        "validation-returns-dyn",
+        "message-returns-int",
+        "variable-reads-a-later-one",
+        "string-plus-int",
+        "params-without-paramkind",
+        "unknown-variable",
+    ],
+)
 def test_broken_copies_fail_to_type_check(policy: dict[str, Any], where: str) -> None:
     with pytest.raises(TypeCheckError, match=where.replace("[", r"\[").replace("]", r"\]")):
         compile_policy(policy)
@@ -85,11 +132,18 @@ def test_params_type_check_when_the_policy_has_a_param_kind() -> None:
     compile_policy(policy)  # the near miss of params-without-paramkind
 
 
-def _decisions(policy: dict[str, Any], obj: dict[str, Any], ns: dict[str, Any] | None,
-               operation: str = "CREATE", old: dict[str, Any] | None = None) -> list[Any]:
+def _decisions(
+    policy: dict[str, Any],
+    obj: dict[str, Any],
+    ns: dict[str, Any] | None,
+    operation: str = "CREATE",
+    old: dict[str, Any] | None = None,
+) -> list[Any]:
     request = admission_request(operation, obj, ns["metadata"]["name"] if ns else "")
-    out = [decide(policy, engine.bind(policy, obj=obj, old_obj=old, namespace_obj=ns,
-                                      request=request)) for engine in ENGINES]
+    out = [
+        decide(policy, engine.bind(policy, obj=obj, old_obj=old, namespace_obj=ns, request=request))
+        for engine in ENGINES
+    ]
     assert out[0].key() == out[1].key(), out
     return out
 
@@ -100,8 +154,13 @@ STAGING_NS = namespace("staging", "staging")
 def test_a_failing_variable_that_is_not_read_does_not_deny() -> None:
     # Lazy: `expected` now fails (no such key), but C001..C002 read it only in messages and
     # after `!variables.checked ||`; for the unenforced dev account they never read it.
-    policy = _edited("roleIdentity", "variables", "expected", "expression",
-                     "variables.accounts['nope'].identityName")
+    policy = _edited(
+        "roleIdentity",
+        "variables",
+        "expected",
+        "expression",
+        "variables.accounts['nope'].identityName",
+    )
     for decision in _decisions(policy, control_plane("dev"), namespace("dev", "dev")):
         assert decision.admitted, decision
     # ...and where a validation does read it, the error denies (failurePolicy: Fail).
@@ -110,16 +169,16 @@ def test_a_failing_variable_that_is_not_read_does_not_deny() -> None:
 
 
 def test_an_expression_error_is_a_denial() -> None:
-    policy = _edited("roleIdentity", "validations", 1, "expression",
-                     "object.spec.noSuchField == 'x'")
+    policy = _edited(
+        "roleIdentity", "validations", 1, "expression", "object.spec.noSuchField == 'x'"
+    )
     for decision in _decisions(policy, control_plane(), STAGING_NS):
         assert not decision.admitted
         assert decision.failures[0].index == 1 and decision.failures[0].error
 
 
 def test_a_failing_message_expression_falls_back_to_the_message() -> None:
-    policy = _edited("roleIdentity", "validations", 3, "messageExpression",
-                     "variables.owners[5]")
+    policy = _edited("roleIdentity", "validations", 3, "messageExpression", "variables.owners[5]")
     live_ref = {"kind": "AWSClusterRoleIdentity", "name": "live-identity"}
     for decision in _decisions(policy, control_plane(identity_ref=live_ref), STAGING_NS):
         (failure,) = decision.failures

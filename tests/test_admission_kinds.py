@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import yaml
-from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 from cel_harness import admission_request, matches
 from conftest import CAPA_REFERENCE
 from test_admission import (
@@ -21,9 +20,12 @@ from test_admission import (
     policy_for,
 )
 
+from capa_accounts.kustomize_plugin.admission import GUARDED_KINDS
 
-def of_kind(kind: str, identity_ref: dict[str, str] | None = ROLE,
-            labels: dict[str, str] | None = None) -> dict[str, Any]:
+
+def of_kind(
+    kind: str, identity_ref: dict[str, str] | None = ROLE, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     group = next(g for g, _, k in GUARDED_KINDS if k == kind)
     obj = control_plane(identity_ref=identity_ref, labels=labels)
     return {**obj, "apiVersion": f"{group}/v1beta2", "kind": kind}
@@ -42,12 +44,16 @@ def test_every_guarded_kind_is_matched_and_checked(kind: str) -> None:
     assert [f.message.split(":")[0] for f in failures] == ["CAPA-O002"]
 
 
-@pytest.mark.parametrize(("kind", "api_version"), [
-    ("AWSManagedCluster", "infrastructure.cluster.x-k8s.io/v1beta2"),
-    ("AWSManagedMachinePool", "infrastructure.cluster.x-k8s.io/v1beta2"),
-    ("ROSACluster", "infrastructure.cluster.x-k8s.io/v1beta2"),
-    ("AWSClusterTemplate", "infrastructure.cluster.x-k8s.io/v1beta2"),
-], ids=["awsmanagedcluster", "awsmanagedmachinepool", "rosacluster", "template"])
+@pytest.mark.parametrize(
+    ("kind", "api_version"),
+    [
+        ("AWSManagedCluster", "infrastructure.cluster.x-k8s.io/v1beta2"),
+        ("AWSManagedMachinePool", "infrastructure.cluster.x-k8s.io/v1beta2"),
+        ("ROSACluster", "infrastructure.cluster.x-k8s.io/v1beta2"),
+        ("AWSClusterTemplate", "infrastructure.cluster.x-k8s.io/v1beta2"),
+    ],
+    ids=["awsmanagedcluster", "awsmanagedmachinepool", "rosacluster", "template"],
+)
 def test_kinds_without_spec_identity_ref_are_not_matched(kind: str, api_version: str) -> None:
     obj = {**control_plane(), "apiVersion": api_version, "kind": kind}
     assert not matches(policy_for("roleIdentity"), admission_request("CREATE", obj, "staging"))
@@ -61,8 +67,12 @@ def _crd_kinds_with_identity_ref() -> set[tuple[str, str, str]]:
             continue
         names = crd["spec"]["names"]
         for version in crd["spec"]["versions"]:
-            spec = (version.get("schema", {}).get("openAPIV3Schema", {})
-                    .get("properties", {}).get("spec", {}))
+            spec = (
+                version.get("schema", {})
+                .get("openAPIV3Schema", {})
+                .get("properties", {})
+                .get("spec", {})
+            )
             if version.get("served") and "identityRef" in spec.get("properties", {}):
                 found.add((crd["spec"]["group"], names["plural"], names["kind"]))
     return found
@@ -71,8 +81,11 @@ def _crd_kinds_with_identity_ref() -> set[tuple[str, str, str]]:
 @pytest.mark.skipif(not CAPA_REFERENCE.is_dir(), reason="../shared/capa-reference is absent")
 def test_every_reference_crd_kind_with_identity_ref_is_guarded() -> None:
     found = _crd_kinds_with_identity_ref()
-    assert ("controlplane.cluster.x-k8s.io", "awsmanagedcontrolplanes",
-            "AWSManagedControlPlane") in found  # the reader reads the CRDs
+    assert (
+        "controlplane.cluster.x-k8s.io",
+        "awsmanagedcontrolplanes",
+        "AWSManagedControlPlane",
+    ) in found  # the reader reads the CRDs
     guarded = {(g, r, k) for g, r, k in GUARDED_KINDS}
     assert found <= guarded, found - guarded
     rules = policy_for("roleIdentity")["spec"]["matchConstraints"]["resourceRules"]
@@ -80,20 +93,35 @@ def test_every_reference_crd_kind_with_identity_ref_is_guarded() -> None:
         assert any(group in r["apiGroups"] and resource in r["resources"] for r in rules)
 
 
-@pytest.mark.parametrize(("api_version", "kind", "resource"), [
-    ("controlplane.cluster.x-k8s.io/v1beta2", "AWSManagedControlPlane", "awsmanagedcontrolplanes"),
-    ("controlplane.cluster.x-k8s.io/v1beta2", "ROSAControlPlane", "rosacontrolplanes"),
-    ("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "awsclusters"),
-    ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSANetwork", "rosanetworks"),
-    ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSARoleConfig", "rosaroleconfigs"),
-], ids=["awsmanagedcontrolplane", "rosacontrolplane", "awscluster", "rosanetwork",
-        "rosaroleconfig"])
-def test_capa_kinds_with_identity_ref_are_matched(api_version: str, kind: str,
-                                                 resource: str) -> None:
+@pytest.mark.parametrize(
+    ("api_version", "kind", "resource"),
+    [
+        (
+            "controlplane.cluster.x-k8s.io/v1beta2",
+            "AWSManagedControlPlane",
+            "awsmanagedcontrolplanes",
+        ),
+        ("controlplane.cluster.x-k8s.io/v1beta2", "ROSAControlPlane", "rosacontrolplanes"),
+        ("infrastructure.cluster.x-k8s.io/v1beta2", "AWSCluster", "awsclusters"),
+        ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSANetwork", "rosanetworks"),
+        ("infrastructure.cluster.x-k8s.io/v1beta2", "ROSARoleConfig", "rosaroleconfigs"),
+    ],
+    ids=[
+        "awsmanagedcontrolplane",
+        "rosacontrolplane",
+        "awscluster",
+        "rosanetwork",
+        "rosaroleconfig",
+    ],
+)
+def test_capa_kinds_with_identity_ref_are_matched(
+    api_version: str, kind: str, resource: str
+) -> None:
     # CAPA's API types that declare spec.identityRef (an AWSIdentityReference), named here
     # independently of GUARDED_KINDS so that dropping one from the policy fails.
-    request = admission_request("CREATE", {**control_plane(), "apiVersion": api_version,
-                                           "kind": kind}, "staging")
+    request = admission_request(
+        "CREATE", {**control_plane(), "apiVersion": api_version, "kind": kind}, "staging"
+    )
     request["resource"]["resource"] = resource
     for credentials in ("roleIdentity", "operator"):
         assert matches(policy_for(credentials), request)

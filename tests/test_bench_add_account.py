@@ -13,8 +13,13 @@ from conftest import PROJECT
 
 
 def test_quick_run_prints_the_add_account_row_with_its_ratio() -> None:
-    run = subprocess.run([sys.executable, str(PROJECT / "benchmarks" / "add_account.py"),
-                          "--quick"], capture_output=True, text=True, timeout=600, check=False)
+    run = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "add_account.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     row = next(line for line in run.stdout.splitlines() if "add-account (whole process)" in line)
     cells = row.split()

@@ -18,8 +18,13 @@ BENCH = PROJECT / "benchmarks" / "bench.py"
 
 @pytest.fixture(scope="module")
 def quick_run() -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True,
-                          text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, str(BENCH), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_quick_run_exits_zero_with_a_table(quick_run: subprocess.CompletedProcess[str]) -> None:
@@ -29,21 +34,36 @@ def test_quick_run_exits_zero_with_a_table(quick_run: subprocess.CompletedProces
     assert "'must' rows hold" in quick_run.stdout.splitlines()[-1]
 
 
-@pytest.mark.parametrize("row", [
-    "floor: C loader reads",
-    "check (whole process)",
-    "render, every generated file written (fresh)",
-    "render after adding an account to the fleet",
-    "render --check (plans every account, writes nothing)",
-    "check in-process, schema validation off",
-    "check in-process, schema validation on",
-    "fn cold start, plain: capa-accounts fn",
-    "fn cold start, with comments (round trip): capa-accounts-fn",
-    "pre-commit build of all overlays",
-], ids=["floor", "check", "render", "render-one-more", "render-check", "schemas-off",
-        "schemas-on", "fn", "fn-round-trip", "build-all"])
-def test_quick_run_measures_every_row(quick_run: subprocess.CompletedProcess[str],
-                                      row: str) -> None:
+@pytest.mark.parametrize(
+    "row",
+    [
+        "floor: C loader reads",
+        "check (whole process)",
+        "render, every generated file written (fresh)",
+        "render after adding an account to the fleet",
+        "render --check (plans every account, writes nothing)",
+        "check in-process, schema validation off",
+        "check in-process, schema validation on",
+        "fn cold start, plain: capa-accounts fn",
+        "fn cold start, with comments (round trip): capa-accounts-fn",
+        "pre-commit build of all overlays",
+    ],
+    ids=[
+        "floor",
+        "check",
+        "render",
+        "render-one-more",
+        "render-check",
+        "schemas-off",
+        "schemas-on",
+        "fn",
+        "fn-round-trip",
+        "build-all",
+    ],
+)
+def test_quick_run_measures_every_row(
+    quick_run: subprocess.CompletedProcess[str], row: str
+) -> None:
     lines = [line for line in quick_run.stdout.splitlines() if row in line]
     assert lines, quick_run.stdout
     # Each measured row shows a time in seconds: a number with three decimals.
@@ -51,10 +71,15 @@ def test_quick_run_measures_every_row(quick_run: subprocess.CompletedProcess[str
 
 
 def test_one_changed_overlay_file_builds_one_overlay(
-        quick_run: subprocess.CompletedProcess[str]) -> None:
-    row = next(line for line in quick_run.stdout.splitlines()
-               if "pre-commit build after changing overlays/staging/identity.yaml" in line)
+    quick_run: subprocess.CompletedProcess[str],
+) -> None:
+    row = next(
+        line
+        for line in quick_run.stdout.splitlines()
+        if "pre-commit build after changing overlays/staging/identity.yaml" in line
+    )
     assert "1 kustomize build(s) (affected: overlays/staging)" in row
-    every = next(line for line in quick_run.stdout.splitlines()
-                 if "pre-commit build of all overlays" in line)
+    every = next(
+        line for line in quick_run.stdout.splitlines() if "pre-commit build of all overlays" in line
+    )
     assert "11 kustomize build(s)" in every  # 10 accounts and the management overlay

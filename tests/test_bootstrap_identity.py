@@ -26,8 +26,15 @@ def management(repo: Path, *lines: str) -> None:
     original = text.read_text(encoding="utf-8")
     head, rest = original.split(PRINCIPAL_LINE, 1)
     end = rest.index("\n")
-    text.write_text(head + PRINCIPAL_LINE + rest[:end] + "\n" + "\n".join(
-        f"    {line}" for line in lines) + rest[end:], encoding="utf-8")
+    text.write_text(
+        head
+        + PRINCIPAL_LINE
+        + rest[:end]
+        + "\n"
+        + "\n".join(f"    {line}" for line in lines)
+        + rest[end:],
+        encoding="utf-8",
+    )
 
 
 def render(repo: Path) -> Any:
@@ -41,16 +48,20 @@ def stack(repo: Path, name: str) -> dict[str, Any]:
 
 
 def errors(repo: Path) -> list[str]:
-    return [f"{f.rule} {f.file}:{f.line} {f.message}" for f in run_check(repo).findings
-            if f.severity == "error"]
+    return [
+        f"{f.rule} {f.file}:{f.line} {f.message}"
+        for f in run_check(repo).findings
+        if f.severity == "error"
+    ]
 
 
 # --- IRSA ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("service_account", [None, "capi/capa-manager"], ids=["default", "custom"])
-def test_irsa_trusts_the_service_account_through_the_oidc_provider(example_repo: Path,
-                                                                   service_account: str | None
-                                                                   ) -> None:
+def test_irsa_trusts_the_service_account_through_the_oidc_provider(
+    example_repo: Path, service_account: str | None
+) -> None:
     lines = ["workloadIdentity: irsa", f"oidcProviderARN: {OIDC}"]
     if service_account:
         lines.append(f"serviceAccount: {service_account}")
@@ -59,24 +70,31 @@ def test_irsa_trusts_the_service_account_through_the_oidc_provider(example_repo:
     assert result.exit_code == 0, result.output
     controllers = stack(example_repo, "management")["clusterAPIControllers"]
     namespace, name = (service_account or "capa-system/capa-controller-manager").split("/")
-    assert controllers["trustStatements"] == [{
-        "Sid": "CapaAccountsTrustServiceAccount",
-        "Effect": "Allow",
-        "Action": ["sts:AssumeRoleWithWebIdentity"],
-        "Principal": {"Federated": [OIDC]},
-        "Condition": {"StringEquals": {
-            f"{ISSUER}:sub": f"system:serviceaccount:{namespace}:{name}",
-            f"{ISSUER}:aud": "sts.amazonaws.com"}},
-    }]
+    assert controllers["trustStatements"] == [
+        {
+            "Sid": "CapaAccountsTrustServiceAccount",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRoleWithWebIdentity"],
+            "Principal": {"Federated": [OIDC]},
+            "Condition": {
+                "StringEquals": {
+                    f"{ISSUER}:sub": f"system:serviceaccount:{namespace}:{name}",
+                    f"{ISSUER}:aud": "sts.amazonaws.com",
+                }
+            },
+        }
+    ]
     # The AssumeRole chain itself is unchanged: IRSA sessions carry no transitive tags.
     assert controllers["extraStatements"][0]["Action"] == ["sts:AssumeRole"]
     assert stack(example_repo, "staging")["clusterAPIControllers"]["trustStatements"][0][
-        "Action"] == ["sts:AssumeRole"]
+        "Action"
+    ] == ["sts:AssumeRole"]
     assert errors(example_repo) == []
 
 
-@pytest.mark.parametrize("lines", [[], ["workloadIdentity: instanceProfile"]],
-                         ids=["absent", "instanceProfile"])
+@pytest.mark.parametrize(
+    "lines", [[], ["workloadIdentity: instanceProfile"]], ids=["absent", "instanceProfile"]
+)
 def test_instance_profile_adds_no_trust_statement(example_repo: Path, lines: list[str]) -> None:
     """Near miss: CAPA's own template already trusts ec2.amazonaws.com (template.go)."""
     before = (example_repo / "bootstrap/management.yaml").read_text()
@@ -87,25 +105,53 @@ def test_instance_profile_adds_no_trust_statement(example_repo: Path, lines: lis
     assert "trustStatements" not in stack(example_repo, "management")["clusterAPIControllers"]
 
 
-@pytest.mark.parametrize(("lines", "key", "message"), [
-    (["workloadIdentity: irsa"], "workloadIdentity", "irsa needs oidcProviderARN"),
-    (["workloadIdentity: irsa",
-      "oidcProviderARN: " + OIDC.replace("111111111111", "222222222222")],
-     "oidcProviderARN", "names account 222222222222"),
-    (["workloadIdentity: podIdentity", f"oidcProviderARN: {OIDC}"], "oidcProviderARN",
-     "only with workloadIdentity: irsa"),
-    (["serviceAccount: capa-system/capa-controller-manager"], "serviceAccount",
-     "only with workloadIdentity: irsa"),
-    (["workloadIdentity: irsa", "oidcProviderARN: arn:aws:iam::111111111111:role/x"],
-     "oidcProviderARN", "does not match"),
-    (["workloadIdentity: irsa", f"oidcProviderARN: {OIDC}", "serviceAccount: capa-manager"],
-     "serviceAccount", "does not match"),
-    (["workloadIdentity: irsaa"], "workloadIdentity", "irsa"),
-], ids=["no-arn", "other-account", "arn-without-irsa", "sa-without-irsa", "not-oidc-arn",
-        "sa-without-namespace", "typo"])
-def test_bad_workload_identity_is_an_input_error_at_its_line(example_repo: Path,
-                                                             lines: list[str], key: str,
-                                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("lines", "key", "message"),
+    [
+        (["workloadIdentity: irsa"], "workloadIdentity", "irsa needs oidcProviderARN"),
+        (
+            [
+                "workloadIdentity: irsa",
+                "oidcProviderARN: " + OIDC.replace("111111111111", "222222222222"),
+            ],
+            "oidcProviderARN",
+            "names account 222222222222",
+        ),
+        (
+            ["workloadIdentity: podIdentity", f"oidcProviderARN: {OIDC}"],
+            "oidcProviderARN",
+            "only with workloadIdentity: irsa",
+        ),
+        (
+            ["serviceAccount: capa-system/capa-controller-manager"],
+            "serviceAccount",
+            "only with workloadIdentity: irsa",
+        ),
+        (
+            ["workloadIdentity: irsa", "oidcProviderARN: arn:aws:iam::111111111111:role/x"],
+            "oidcProviderARN",
+            "does not match",
+        ),
+        (
+            ["workloadIdentity: irsa", f"oidcProviderARN: {OIDC}", "serviceAccount: capa-manager"],
+            "serviceAccount",
+            "does not match",
+        ),
+        (["workloadIdentity: irsaa"], "workloadIdentity", "irsa"),
+    ],
+    ids=[
+        "no-arn",
+        "other-account",
+        "arn-without-irsa",
+        "sa-without-irsa",
+        "not-oidc-arn",
+        "sa-without-namespace",
+        "typo",
+    ],
+)
+def test_bad_workload_identity_is_an_input_error_at_its_line(
+    example_repo: Path, lines: list[str], key: str, message: str
+) -> None:
     management(example_repo, *lines)
     before = (example_repo / "bootstrap/management.yaml").read_text()
     result = render(example_repo)
@@ -132,16 +178,17 @@ def test_irsa_or_pod_identity_needs_the_controllers_role(example_repo: Path, set
 
 # --- EKS Pod Identity --------------------------------------------------------------------------
 
+
 def test_pod_identity_grants_and_trusts_tag_session(example_repo: Path) -> None:
     management(example_repo, "workloadIdentity: podIdentity")
     assert render(example_repo).exit_code == 0
     both = ["sts:AssumeRole", "sts:TagSession"]
-    grant, = stack(example_repo, "management")["clusterAPIControllers"]["extraStatements"]
+    (grant,) = stack(example_repo, "management")["clusterAPIControllers"]["extraStatements"]
     assert grant["Action"] == both
     # pods.eks.amazonaws.com is trusted by CAPA's own template; no statement of ours is needed.
     assert "trustStatements" not in stack(example_repo, "management")["clusterAPIControllers"]
     for account in ("staging", "live"):
-        trust, = stack(example_repo, account)["clusterAPIControllers"]["trustStatements"]
+        (trust,) = stack(example_repo, account)["clusterAPIControllers"]["trustStatements"]
         assert trust["Action"] == both
         assert trust["Principal"] == {"AWS": [MGMT_ROLE]}
     # T003 and T004 accept the statements that also allow sts:TagSession.
@@ -158,6 +205,7 @@ def test_pod_identity_tag_session_missing_from_a_target_is_drift(example_repo: P
 
 # --- a target in the management account -------------------------------------------------------
 
+
 def self_target(repo: Path) -> None:
     edit(repo / "accounts.yaml", 'accountId: "333333333333"', 'accountId: "111111111111"')
 
@@ -172,11 +220,18 @@ def test_target_in_the_management_account_is_merged_into_one_stack(example_repo:
     spec = stack(example_repo, "management")
     controllers = spec["clusterAPIControllers"]
     assert controllers["extraStatements"][0]["Resource"] == [
-        MGMT_ROLE, MGMT_ROLE.replace("111111111111", "222222222222")]
+        MGMT_ROLE,
+        MGMT_ROLE.replace("111111111111", "222222222222"),
+    ]
     # The role trusts itself explicitly: IAM no longer lets a role assume itself implicitly.
-    assert controllers["trustStatements"] == [{
-        "Sid": "CapaAccountsTrustManagement", "Effect": "Allow", "Action": ["sts:AssumeRole"],
-        "Principal": {"AWS": [MGMT_ROLE]}}]
+    assert controllers["trustStatements"] == [
+        {
+            "Sid": "CapaAccountsTrustManagement",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole"],
+            "Principal": {"AWS": [MGMT_ROLE]},
+        }
+    ]
     assert spec["eks"] == {"iamRoleCreation": False, "managedMachinePool": {"disable": False}}
     assert errors(example_repo) == []
     check = runner.invoke(main, ["render", "--check", "--repo", str(example_repo)])
@@ -185,10 +240,12 @@ def test_target_in_the_management_account_is_merged_into_one_stack(example_repo:
 
 def test_two_targets_in_the_management_account_share_one_trust(example_repo: Path) -> None:
     self_target(example_repo)
-    edit(example_repo / "accounts.yaml", 'accountId: "222222222222"',
-         'accountId: "111111111111"')
-    edit(example_repo / "accounts.yaml", "    - name: live\n",
-         "    - name: live\n      iamRoleCreation: true\n")
+    edit(example_repo / "accounts.yaml", 'accountId: "222222222222"', 'accountId: "111111111111"')
+    edit(
+        example_repo / "accounts.yaml",
+        "    - name: live\n",
+        "    - name: live\n      iamRoleCreation: true\n",
+    )
     result = render(example_repo)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (example_repo / "bootstrap").iterdir()) == ["management.yaml"]
@@ -206,10 +263,14 @@ def test_target_elsewhere_keeps_its_own_stack(example_repo: Path) -> None:
 
 
 def test_target_in_the_management_account_with_another_role_name_is_refused(
-        example_repo: Path) -> None:
+    example_repo: Path,
+) -> None:
     self_target(example_repo)
-    edit(example_repo / "accounts.yaml", '      accountId: "111111111111"\n      region',
-         '      accountId: "111111111111"\n      nameSuffix: -live\n      region')
+    edit(
+        example_repo / "accounts.yaml",
+        '      accountId: "111111111111"\n      region',
+        '      accountId: "111111111111"\n      nameSuffix: -live\n      region',
+    )
     result = render(example_repo)
     assert result.exit_code == 2, result.output
     lines = (example_repo / "accounts.yaml").read_text().splitlines()
@@ -219,8 +280,19 @@ def test_target_in_the_management_account_with_another_role_name_is_refused(
 
 
 def test_add_account_in_the_management_account_warns_and_merges(example_repo: Path) -> None:
-    result = runner.invoke(main, ["add-account", "tools", "--account-id", "111111111111",
-                                  "--region", "eu-west-1", "--repo", str(example_repo)])
+    result = runner.invoke(
+        main,
+        [
+            "add-account",
+            "tools",
+            "--account-id",
+            "111111111111",
+            "--region",
+            "eu-west-1",
+            "--repo",
+            str(example_repo),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "warning: account 'tools' is the management account (111111111111)" in result.output
     assert not (example_repo / "bootstrap/tools.yaml").exists()
@@ -237,5 +309,7 @@ def test_targets_in_the_management_account_with_distinct_external_ids(example_re
     trust = stack(example_repo, "management")["clusterAPIControllers"]["trustStatements"]
     assert len(trust) == 2 and len({t["Sid"] for t in trust}) == 2
     assert [t.get("Condition") for t in trust] == [
-        None, {"StringEquals": {"sts:ExternalId": "live-id"}}]
+        None,
+        {"StringEquals": {"sts:ExternalId": "live-id"}},
+    ]
     assert errors(example_repo) == []

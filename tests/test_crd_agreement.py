@@ -18,8 +18,9 @@ from capa_accounts.core.schema.validator import compile_schema, validate
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "capa-reference"
 CRDS = REFERENCE / "crds"
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(),
-                                     reason="../shared/capa-reference is not present")
+needs_reference = pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason="../shared/capa-reference is not present"
+)
 
 TEMPLATE_VARS = {
     "CLUSTER_NAME": "demo",
@@ -291,25 +292,29 @@ spec:
 
 
 def crd_files(*names: str) -> list[Path]:
-    return [CRDS / name for name in names
-            if name not in OPTIONAL_CRDS or (CRDS / name).exists()]
+    return [CRDS / name for name in names if name not in OPTIONAL_CRDS or (CRDS / name).exists()]
 
 
-MAIN_CRDS = ["controlplane.cluster.x-k8s.io_awsmanagedcontrolplanes.yaml",
-             "infrastructure.cluster.x-k8s.io_awsclustercontrolleridentities.yaml",
-             "infrastructure.cluster.x-k8s.io_awsclusterroleidentities.yaml",
-             "infrastructure.cluster.x-k8s.io_awsclusterstaticidentities.yaml",
-             "infrastructure.cluster.x-k8s.io_awsmanagedclusters.yaml",
-             "infrastructure.cluster.x-k8s.io_awsmanagedmachinepools.yaml",
-             "operator.cluster.x-k8s.io_infrastructureproviders.yaml",
-             "capi/cluster.x-k8s.io_clusters.yaml", "capi/cluster.x-k8s.io_machinepools.yaml",
-             "flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
-             "flux/source.toolkit.fluxcd.io_gitrepositories.yaml"]
+MAIN_CRDS = [
+    "controlplane.cluster.x-k8s.io_awsmanagedcontrolplanes.yaml",
+    "infrastructure.cluster.x-k8s.io_awsclustercontrolleridentities.yaml",
+    "infrastructure.cluster.x-k8s.io_awsclusterroleidentities.yaml",
+    "infrastructure.cluster.x-k8s.io_awsclusterstaticidentities.yaml",
+    "infrastructure.cluster.x-k8s.io_awsmanagedclusters.yaml",
+    "infrastructure.cluster.x-k8s.io_awsmanagedmachinepools.yaml",
+    "operator.cluster.x-k8s.io_infrastructureproviders.yaml",
+    "capi/cluster.x-k8s.io_clusters.yaml",
+    "capi/cluster.x-k8s.io_machinepools.yaml",
+    "flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+    "flux/source.toolkit.fluxcd.io_gitrepositories.yaml",
+]
 # Compared when the reference holds them (AWSCluster and the ROSA kinds that carry identityRef).
-OPTIONAL_CRDS = ["infrastructure.cluster.x-k8s.io_awsclusters.yaml",
-                 "controlplane.cluster.x-k8s.io_rosacontrolplanes.yaml",
-                 "infrastructure.cluster.x-k8s.io_rosanetworks.yaml",
-                 "infrastructure.cluster.x-k8s.io_rosaroleconfigs.yaml"]
+OPTIONAL_CRDS = [
+    "infrastructure.cluster.x-k8s.io_awsclusters.yaml",
+    "controlplane.cluster.x-k8s.io_rosacontrolplanes.yaml",
+    "infrastructure.cluster.x-k8s.io_rosanetworks.yaml",
+    "infrastructure.cluster.x-k8s.io_rosaroleconfigs.yaml",
+]
 MAIN_CRDS += OPTIONAL_CRDS
 
 
@@ -327,6 +332,7 @@ def substitute(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         return TEMPLATE_VARS.get(name, default if default is not None else "x")
+
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::=([^}]*))?\}", one, text)
 
 
@@ -342,8 +348,9 @@ def template_documents() -> list[tuple[str, Any]]:
 
 def valid_documents() -> list[tuple[str, Any]]:
     docs = yaml.load_all(VALID_DOCUMENTS, Loader=yaml.CSafeLoader)
-    return [(f"{d['kind']}-{d['apiVersion'].split('/')[-1]}-{d['metadata']['name']}", d)
-            for d in docs]
+    return [
+        (f"{d['kind']}-{d['apiVersion'].split('/')[-1]}-{d['metadata']['name']}", d) for d in docs
+    ]
 
 
 def _key(doc: Any) -> tuple[str, str]:
@@ -399,8 +406,11 @@ def mutations(doc: Any, schemas: list[dict[str, Any] | None]) -> Iterator[tuple[
     for path, value in _walk(doc):
         described = _resolve(builtin, path)
         if isinstance(value, dict):
-            yield (f"unknown key under {path}", _set(doc, (*path, "zzUnknown"), "x")
-                   if path else {**doc, "zzUnknown": "x"}, _closed(described))
+            yield (
+                f"unknown key under {path}",
+                _set(doc, (*path, "zzUnknown"), "x") if path else {**doc, "zzUnknown": "x"},
+                _closed(described),
+            )
         if not path or path[0] in ("apiVersion", "kind"):
             continue
         covered = described is not None and bool(described.get("type"))
@@ -419,11 +429,17 @@ def mutations(doc: Any, schemas: list[dict[str, Any] | None]) -> Iterator[tuple[
                 if bound in node:
                     yield (f"{bound} at {path}", _set(doc, path, node[bound] + delta), covered)
             if "minLength" in node and node["minLength"] > 0:
-                yield (f"minLength at {path}", _set(doc, path, "a" * (node["minLength"] - 1)),
-                       covered)
+                yield (
+                    f"minLength at {path}",
+                    _set(doc, path, "a" * (node["minLength"] - 1)),
+                    covered,
+                )
             if "maxLength" in node:
-                yield (f"maxLength at {path}", _set(doc, path, "a" * (node["maxLength"] + 1)),
-                       covered)
+                yield (
+                    f"maxLength at {path}",
+                    _set(doc, path, "a" * (node["maxLength"] + 1)),
+                    covered,
+                )
 
 
 def crd_schema_dicts() -> dict[tuple[str, str], dict[str, Any]]:
@@ -434,8 +450,11 @@ _CRD_DICTS = crd_schema_dicts()
 
 
 @needs_reference
-@pytest.mark.parametrize(("name", "doc"), template_documents() + valid_documents(),
-                         ids=[n for n, _ in template_documents() + valid_documents()])
+@pytest.mark.parametrize(
+    ("name", "doc"),
+    template_documents() + valid_documents(),
+    ids=[n for n, _ in template_documents() + valid_documents()],
+)
 def test_valid_documents_pass_both(name: str, doc: Any) -> None:
     key = _key(doc)
     check = registry.schema_check(*key)
@@ -448,8 +467,11 @@ def test_valid_documents_pass_both(name: str, doc: Any) -> None:
 
 
 @needs_reference
-@pytest.mark.parametrize(("name", "doc"), template_documents() + valid_documents(),
-                         ids=[n for n, _ in template_documents() + valid_documents()])
+@pytest.mark.parametrize(
+    ("name", "doc"),
+    template_documents() + valid_documents(),
+    ids=[n for n, _ in template_documents() + valid_documents()],
+)
 def test_mutations_agree_with_crd(name: str, doc: Any) -> None:
     key = _key(doc)
     check = registry.schema_check(*key)
@@ -479,9 +501,12 @@ def test_every_crd_kind_has_a_builtin_schema() -> None:
 @needs_reference
 def test_release_components_bundle_is_loaded_skipping_other_documents(tmp_path: Path) -> None:
     bundle = tmp_path / "infrastructure-components.yaml"
-    bundle.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: capa-system}\n---\n"
-                      + (CRDS / MAIN_CRDS[2]).read_text() + "\n---\n# empty\n---\n"
-                      + (CRDS / MAIN_CRDS[0]).read_text())
+    bundle.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: capa-system}\n---\n"
+        + (CRDS / MAIN_CRDS[2]).read_text()
+        + "\n---\n# empty\n---\n"
+        + (CRDS / MAIN_CRDS[0]).read_text()
+    )
     checks = crd.load_crds([bundle])
     assert set(checks) == {
         ("infrastructure.cluster.x-k8s.io/v1beta2", "AWSClusterRoleIdentity"),
@@ -544,23 +569,43 @@ SYNTHETIC_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "paths"), SYNTHETIC_CASES,
-                         ids=["int", "string", "bool-int-or-string", "required-without-default",
-                              "enum", "minimum", "empty-object-keeps-nothing", "preserve",
-                              "additional", "nullable", "embedded", "unknown"])
-def test_converter_semantics(tmp_path: Path, spec: dict[str, Any],
-                             paths: list[tuple[str, ...]]) -> None:
+@pytest.mark.parametrize(
+    ("spec", "paths"),
+    SYNTHETIC_CASES,
+    ids=[
+        "int",
+        "string",
+        "bool-int-or-string",
+        "required-without-default",
+        "enum",
+        "minimum",
+        "empty-object-keeps-nothing",
+        "preserve",
+        "additional",
+        "nullable",
+        "embedded",
+        "unknown",
+    ],
+)
+def test_converter_semantics(
+    tmp_path: Path, spec: dict[str, Any], paths: list[tuple[str, ...]]
+) -> None:
     path = tmp_path / "widget.yaml"
     path.write_text(SYNTHETIC_CRD)
     checks = crd.load_crds([tmp_path])
     assert set(checks) == {("example.com/v1", "Widget")}
-    doc = {"apiVersion": "example.com/v1", "kind": "Widget",
-           "metadata": {"name": "w", "managedFields": []}, "spec": spec}
+    doc = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w", "managedFields": []},
+        "spec": spec,
+    }
     assert [v.path for v in validate(checks[("example.com/v1", "Widget")], doc)] == paths
 
 
-@pytest.mark.parametrize("content", ["a: [unclosed", "\xff\xfe", None],
-                         ids=["bad-yaml", "not-utf8", "missing"])
+@pytest.mark.parametrize(
+    "content", ["a: [unclosed", "\xff\xfe", None], ids=["bad-yaml", "not-utf8", "missing"]
+)
 def test_loader_failures_are_input_errors(tmp_path: Path, content: str | None) -> None:
     path = tmp_path / "crd.yaml"
     if content == "\xff\xfe":
@@ -582,11 +627,15 @@ def test_builtin_cel_rules_match_the_crds() -> None:
             for version in document["spec"]["versions"]:
                 if not version.get("served"):
                     continue
-                key = (f"{document['spec']['group']}/{version['name']}",
-                       document["spec"]["names"]["kind"])
+                key = (
+                    f"{document['spec']['group']}/{version['name']}",
+                    document["spec"]["names"]["kind"],
+                )
                 rules = cel_rules.rules_from_schema(version["schema"]["openAPIV3Schema"])
                 if rules:
                     found[key] = {(r.path, r.rule, r.message) for r in rules}
-    ours = {key: {(r.path, r.rule, r.message) for r in rules}
-            for key, rules in cel_rules.BUILTIN_RULES.items()}
+    ours = {
+        key: {(r.path, r.rule, r.message) for r in rules}
+        for key, rules in cel_rules.BUILTIN_RULES.items()
+    }
     assert ours == found

@@ -7,36 +7,46 @@ import shutil
 from pathlib import Path
 
 import pytest
-from capa_accounts.kustomize_plugin import render
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build
 from test_changes import LIVE_ACCOUNT, commit, committed, git, rerender  # noqa: F401
 
 from capa_accounts.core.errors import ConfigError
+from capa_accounts.kustomize_plugin import render
 
 LIVE_ROLE = "arn:aws:iam::333333333333:role/controllers.cluster-api-provider-aws.sigs.k8s.io"
 
 
 def decommission_live(repo: Path) -> None:
-    edit(repo / "accounts.yaml", "    - name: live\n",
-         "    - name: live\n      decommissioning: true\n")
+    edit(
+        repo / "accounts.yaml",
+        "    - name: live\n",
+        "    - name: live\n      decommissioning: true\n",
+    )
     rerender(repo)
 
 
 def removals(repo: Path) -> list[tuple[str, str, int, str]]:
-    return [(f.rule, f.file, f.line, f.severity)
-            for f in run_check(repo, base_ref="HEAD").findings
-            if f.rule in ("CAPA-D004", "CAPA-D005", "CAPA-D006")]
+    return [
+        (f.rule, f.file, f.line, f.severity)
+        for f in run_check(repo, base_ref="HEAD").findings
+        if f.rule in ("CAPA-D004", "CAPA-D005", "CAPA-D006")
+    ]
 
 
 # --- the decommissioning state ------------------------------------------------------------------
 
+
 def test_decommissioning_keeps_identity_grant_and_admission_but_renders_no_cluster(
-        example_repo: Path) -> None:
+    example_repo: Path,
+) -> None:
     decommission_live(example_repo)
     live = example_repo / "overlays/live"
     assert sorted(p.name for p in live.iterdir()) == [
-        "identity.yaml", "kustomization.yaml", "namespace.yaml"]
+        "identity.yaml",
+        "kustomization.yaml",
+        "namespace.yaml",
+    ]
     kinds = {d["kind"] for d in flux_build(live)}
     assert kinds == {"Namespace", "AWSClusterRoleIdentity"}
     # What CAPA needs to delete the clusters: `default` admits the namespace, the management
@@ -58,8 +68,10 @@ def test_a_decommissioning_commit_is_acknowledged(committed: Path) -> None:  # n
     report = run_check(committed, base_ref="HEAD")
     found = of_rule(report, "CAPA-D005")
     assert [(f.file, f.severity) for f in found] == [("accounts.yaml", "warning")]
-    assert "CAPA deletes EKS cluster 'live' in AWS account 333333333333 (the account is " \
+    assert (
+        "CAPA deletes EKS cluster 'live' in AWS account 333333333333 (the account is "
         "`decommissioning: true`)" in found[0].message
+    )
     assert found[0].line == line_of(accounts, "- name: live")
     assert report.exit_code(strict=False) == 0
 
@@ -67,8 +79,11 @@ def test_a_decommissioning_commit_is_acknowledged(committed: Path) -> None:  # n
 def test_removing_a_decommissioned_account_is_a_warning(committed: Path) -> None:  # noqa: F811
     decommission_live(committed)
     commit(committed, "decommission live")
-    edit(committed / "accounts.yaml", "    - name: live\n      decommissioning: true\n"
-         + LIVE_ACCOUNT.split("\n", 1)[1], "")
+    edit(
+        committed / "accounts.yaml",
+        "    - name: live\n      decommissioning: true\n" + LIVE_ACCOUNT.split("\n", 1)[1],
+        "",
+    )
     rerender(committed)
     assert not (committed / "overlays/live").exists()
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D004")
@@ -77,14 +92,14 @@ def test_removing_a_decommissioned_account_is_a_warning(committed: Path) -> None
     assert "delete them by hand" in found[0].message
 
 
-def test_removing_an_account_that_was_not_decommissioning_is_an_error(
-        committed: Path) -> None:  # noqa: F811
+def test_removing_an_account_that_was_not_decommissioning_is_an_error(committed: Path) -> None:  # noqa: F811
     # Decommissioning and removing in one commit: at HEAD live was not decommissioning.
     edit(committed / "accounts.yaml", LIVE_ACCOUNT, "")
     rerender(committed)
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D004")
     assert [(f.file, f.line, f.severity) for f in found] == [
-        ("accounts.yaml", line_of(committed / "accounts.yaml", "  accounts:"), "error")]
+        ("accounts.yaml", line_of(committed / "accounts.yaml", "  accounts:"), "error")
+    ]
     assert "put it back with `decommissioning: true`" in found[0].message
 
 
@@ -92,30 +107,41 @@ def test_an_overlay_deleted_by_hand_is_an_error(committed: Path) -> None:  # noq
     git(committed, "rm", "-rq", "overlays/staging")
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D004")
     assert [(f.file, f.line, f.severity) for f in found] == [
-        ("accounts.yaml", line_of(committed / "accounts.yaml", "- name: staging"), "error")]
-    assert "overlay overlays/staging was deleted by hand, but account 'staging' is still in " \
+        ("accounts.yaml", line_of(committed / "accounts.yaml", "- name: staging"), "error")
+    ]
+    assert (
+        "overlay overlays/staging was deleted by hand, but account 'staging' is still in "
         "accounts.yaml" in found[0].message
+    )
 
 
 # --- one cluster: `decommissioning: true` in clusters: ------------------------------------------
 
+
 def _two_clusters(repo: Path, blue: str = "        - name: blue\n") -> None:
-    edit(repo / "accounts.yaml", 'the number 1.3\n', 'the number 1.3\n      clusters:\n'
-         '        - name: staging\n' + blue)
+    edit(
+        repo / "accounts.yaml",
+        "the number 1.3\n",
+        "the number 1.3\n      clusters:\n        - name: staging\n" + blue,
+    )
     rerender(repo)
 
 
 def test_a_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) -> None:  # noqa: F811
     _two_clusters(committed)
     commit(committed, "blue")
-    edit(committed / "accounts.yaml", "        - name: blue\n",
-         "        - name: blue\n          decommissioning: true\n")
+    edit(
+        committed / "accounts.yaml",
+        "        - name: blue\n",
+        "        - name: blue\n          decommissioning: true\n",
+    )
     rerender(committed)
     assert not (committed / "overlays/staging/cluster-blue.yaml").exists()
     assert (committed / "overlays/staging/cluster-staging.yaml").exists()
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D005")
-    assert [(f.severity, "(the cluster is listed `decommissioning: true`)" in f.message)
-            for f in found] == [("warning", True)]
+    assert [
+        (f.severity, "(the cluster is listed `decommissioning: true`)" in f.message) for f in found
+    ] == [("warning", True)]
 
 
 def test_a_cluster_dropped_from_the_list_is_an_error(committed: Path) -> None:  # noqa: F811
@@ -123,27 +149,37 @@ def test_a_cluster_dropped_from_the_list_is_an_error(committed: Path) -> None:  
     commit(committed, "blue")
     edit(committed / "accounts.yaml", "        - name: blue\n", "")
     rerender(committed)
-    assert removals(committed) == [("CAPA-D005", "accounts.yaml",
-                                    line_of(committed / "accounts.yaml", "clusters:"), "error")]
+    assert removals(committed) == [
+        ("CAPA-D005", "accounts.yaml", line_of(committed / "accounts.yaml", "clusters:"), "error")
+    ]
 
 
 def test_clusters_replacing_the_default_cluster_says_so(committed: Path) -> None:  # noqa: F811
-    edit(committed / "accounts.yaml", 'the number 1.3\n', 'the number 1.3\n      clusters:\n'
-         '        - name: staging-eu\n        - name: staging-us\n')
+    edit(
+        committed / "accounts.yaml",
+        "the number 1.3\n",
+        "the number 1.3\n      clusters:\n        - name: staging-eu\n        - name: staging-us\n",
+    )
     rerender(committed)
     report = run_check(committed, base_ref="HEAD")
     found = of_rule(report, "CAPA-D002")  # staging's objects reappear as staging-eu's
     assert found and all(f.severity == "error" for f in found)
-    assert all("`clusters:` replaces the account's default cluster 'staging': list "
-               "`- name: staging` to keep it" in f.message for f in found)
+    assert all(
+        "`clusters:` replaces the account's default cluster 'staging': list "
+        "`- name: staging` to keep it" in f.message
+        for f in found
+    )
     assert report.exit_code(strict=False) == 1
 
 
-def test_the_default_cluster_listed_as_decommissioning_is_acknowledged(
-        committed: Path) -> None:  # noqa: F811
-    edit(committed / "accounts.yaml", 'the number 1.3\n', 'the number 1.3\n      clusters:\n'
-         '        - name: staging\n          decommissioning: true\n'
-         '        - name: staging-eu\n')
+def test_the_default_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) -> None:  # noqa: F811
+    edit(
+        committed / "accounts.yaml",
+        "the number 1.3\n",
+        "the number 1.3\n      clusters:\n"
+        "        - name: staging\n          decommissioning: true\n"
+        "        - name: staging-eu\n",
+    )
     rerender(committed)
     assert (committed / "overlays/staging/cluster-staging-eu.yaml").is_file()
     assert not (committed / "overlays/staging/cluster-staging.yaml").exists()
@@ -159,27 +195,53 @@ def test_clusters_that_keep_the_default_cluster_are_silent(committed: Path) -> N
 
 
 def test_a_decommissioning_cluster_still_listed_in_clusters_twice_is_refused(
-        example_repo: Path) -> None:
-    edit(example_repo / "accounts.yaml", 'the number 1.3\n', 'the number 1.3\n      clusters:\n'
-         '        - name: blue\n        - name: blue\n          decommissioning: true\n')
+    example_repo: Path,
+) -> None:
+    edit(
+        example_repo / "accounts.yaml",
+        "the number 1.3\n",
+        "the number 1.3\n      clusters:\n"
+        "        - name: blue\n        - name: blue\n          decommissioning: true\n",
+    )
     with pytest.raises(ConfigError, match="cluster 'blue' appears twice"):
         render.plan(example_repo)
 
 
 # --- CAPA-D006: an account moves to another AWS account ---------------------------------------
 
-@pytest.mark.parametrize(("old", "new", "key", "what"), [
-    ('      accountId: "222222222222"', '      accountId: "444444444444"', 'accountId: "444',
-     "accountId of account 'staging' changed from '222222222222'"),
-    ("  management:\n", "  partition: aws-us-gov\n  management:\n", "partition: aws-us-gov",
-     "partition of account 'staging' changed from 'aws'"),
-    ("      region: eu-west-1\n",
-     "      region: eu-west-1\n      nameSuffix: .other\n", "nameSuffix: .other",
-     "role name of account 'staging' changed from "
-     "'controllers.cluster-api-provider-aws.sigs.k8s.io' at HEAD to 'controllers.other'"),
-], ids=["account-id", "partition", "role-name"])
-def test_d006_an_account_moves(committed: Path, old: str, new: str, key: str,  # noqa: F811
-                               what: str) -> None:
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "what"),
+    [
+        (
+            '      accountId: "222222222222"',
+            '      accountId: "444444444444"',
+            'accountId: "444',
+            "accountId of account 'staging' changed from '222222222222'",
+        ),
+        (
+            "  management:\n",
+            "  partition: aws-us-gov\n  management:\n",
+            "partition: aws-us-gov",
+            "partition of account 'staging' changed from 'aws'",
+        ),
+        (
+            "      region: eu-west-1\n",
+            "      region: eu-west-1\n      nameSuffix: .other\n",
+            "nameSuffix: .other",
+            "role name of account 'staging' changed from "
+            "'controllers.cluster-api-provider-aws.sigs.k8s.io' at HEAD to 'controllers.other'",
+        ),
+    ],
+    ids=["account-id", "partition", "role-name"],
+)
+def test_d006_an_account_moves(
+    committed: Path,
+    old: str,
+    new: str,
+    key: str,  # noqa: F811
+    what: str,
+) -> None:
     edit(committed / "accounts.yaml", old, new)
     rerender(committed)
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006")
@@ -192,11 +254,21 @@ def test_d006_an_account_moves(committed: Path, old: str, new: str, key: str,  #
     assert len(found) == (2 if "partition" in key else 1)
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ("      region: eu-west-1\n", "      region: eu-west-1\n      sessionName: capa-staging-2\n"),
-    ("    - name: live\n", "    - name: qa\n      accountId: \"444444444444\"\n"
-     "      region: eu-west-1\n      kubernetesVersion: \"1.31\"\n    - name: live\n"),
-], ids=["session-name", "new-account"])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "      region: eu-west-1\n",
+            "      region: eu-west-1\n      sessionName: capa-staging-2\n",
+        ),
+        (
+            "    - name: live\n",
+            '    - name: qa\n      accountId: "444444444444"\n'
+            '      region: eu-west-1\n      kubernetesVersion: "1.31"\n    - name: live\n',
+        ),
+    ],
+    ids=["session-name", "new-account"],
+)
 def test_d006_near_miss(committed: Path, old: str, new: str) -> None:  # noqa: F811
     edit(committed / "accounts.yaml", old, new)
     rerender(committed)
@@ -211,7 +283,8 @@ def test_d006_without_accounts_yaml_compares_role_arns(committed: Path) -> None:
     edit(identity, "333333333333", "444444444444")
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006")
     assert [(f.file, f.line) for f in found] == [
-        ("overlays/live/identity.yaml", line_of(identity, "roleARN"))]
+        ("overlays/live/identity.yaml", line_of(identity, "roleARN"))
+    ]
     edit(identity, "444444444444", "333333333333")
     assert of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006") == []
 
@@ -236,8 +309,12 @@ def test_the_function_renders_no_cluster_while_decommissioning(config_map: bool)
     from test_fn import ACCOUNT, base_items, resource_list, run_fn
 
     if config_map:
-        config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "qa"},
-                  "data": {**ACCOUNT["spec"], "decommissioning": "true"}}
+        config = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "qa"},
+            "data": {**ACCOUNT["spec"], "decommissioning": "true"},
+        }
     else:
         config = {**ACCOUNT, "spec": {**ACCOUNT["spec"], "decommissioning": True}}
     out, code, message = run_fn(resource_list(base_items(), config))
@@ -248,10 +325,14 @@ def test_the_function_renders_no_cluster_while_decommissioning(config_map: bool)
     assert kept is not None and "AWSManagedControlPlane" in {i["kind"] for i in kept["items"]}
 
 
-@pytest.mark.parametrize("annotation", [
-    "", '    capa-accounts.dev/decommission: "other, blue"\n'], ids=["unacknowledged", "annotated"])
+@pytest.mark.parametrize(
+    "annotation",
+    ["", '    capa-accounts.dev/decommission: "other, blue"\n'],
+    ids=["unacknowledged", "annotated"],
+)
 def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
-        committed: Path, annotation: str) -> None:  # noqa: F811
+    committed: Path, annotation: str
+) -> None:  # noqa: F811
     _two_clusters(committed)
     (committed / "accounts.yaml").unlink()
     shutil.rmtree(committed / "base")
@@ -259,8 +340,11 @@ def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
     (committed / "overlays/staging/cluster-blue.yaml").unlink()
     edit(committed / "overlays/staging/kustomization.yaml", "- cluster-blue.yaml\n", "")
     if annotation:
-        edit(committed / "clusters/management/capa-staging.yaml", "  name: capa-staging\n",
-             f"  name: capa-staging\n  annotations:\n{annotation}")
+        edit(
+            committed / "clusters/management/capa-staging.yaml",
+            "  name: capa-staging\n",
+            f"  name: capa-staging\n  annotations:\n{annotation}",
+        )
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D005")
     assert [f.severity for f in found] == (["warning"] if annotation else ["error"])
     assert ("annotation of its Flux Kustomization" in found[0].message) == bool(annotation)

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.report.explain import END, START, explain, readme_block, rule_table
-from capa_accounts.hooks.rules import Rule, all_rules
 from click.testing import CliRunner
 from conftest import PROJECT
 
 from capa_accounts.cli import main
+from capa_accounts.hooks.report.explain import END, START, explain, readme_block, rule_table
+from capa_accounts.hooks.rules import Rule, all_rules
 
 runner = CliRunner()
 RULES = all_rules()
@@ -21,14 +21,19 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 
 
-@pytest.mark.parametrize("spelling", ["CAPA-I002", "I002", "i002", " capa-i002 ", "I2"],
-                         ids=["full", "short", "lower", "padded", "unpadded"])
+@pytest.mark.parametrize(
+    "spelling",
+    ["CAPA-I002", "I002", "i002", " capa-i002 ", "I2"],
+    ids=["full", "short", "lower", "padded", "unpadded"],
+)
 def test_explain_accepts_every_spelling(spelling: str) -> None:
     result = runner.invoke(main, ["explain", spelling])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == ("CAPA-I002 (error): `allowedNamespaces` admits every namespace: `{}`, "
-                        "`{list: null}`, `{selector: {}}`.")
+    assert lines[0] == (
+        "CAPA-I002 (error): `allowedNamespaces` admits every namespace: `{}`, "
+        "`{list: null}`, `{selector: {}}`."
+    )
     headings = [line for line in lines if line in SECTIONS]
     assert headings == list(SECTIONS)
 
@@ -53,19 +58,22 @@ def test_explain_keeps_a_qualified_example_heading() -> None:
 @pytest.mark.parametrize("rule", list(RULES.values()), ids=list(RULES))
 def test_every_rule_explains_itself(rule: Rule) -> None:
     """Each docstring has the four sections explain prints, and a title that is not the ID."""
-    missing = [s for s in SECTIONS
-               if not re.search(rf"^{s}( \([^)]*\))?::?(\s|$)", rule.doc, re.M)]
+    missing = [s for s in SECTIONS if not re.search(rf"^{s}( \([^)]*\))?::?(\s|$)", rule.doc, re.M)]
     assert not missing, f"{rule.id}'s docstring lacks {', '.join(missing)}"
     assert not rule.title.startswith(rule.id), f"{rule.id}'s first line repeats its ID"
     first = explain(rule.id).splitlines()[0]
     assert first == f"{rule.id} ({rule.severity}): {rule.title}".replace("``", "`")
 
 
-@pytest.mark.parametrize("given,hint", [
-    ("CAPA-T099", "; did you mean CAPA-T009?"),
-    ("allowedNamespaces", "; rules about it: "),
-    ("zz", ": rule IDs look like CAPA-I002"),
-], ids=["close-id", "topic", "nonsense"])
+@pytest.mark.parametrize(
+    "given,hint",
+    [
+        ("CAPA-T099", "; did you mean CAPA-T009?"),
+        ("allowedNamespaces", "; rules about it: "),
+        ("zz", ": rule IDs look like CAPA-I002"),
+    ],
+    ids=["close-id", "topic", "nonsense"],
+)
 def test_unknown_rule_is_one_line_and_exit_2(given: str, hint: str) -> None:
     result = runner.invoke(main, ["explain", given])
     assert result.exit_code == 2
@@ -80,7 +88,7 @@ def test_rule_table_has_one_row_per_rule() -> None:
     assert rows[:2] == ["| ID | severity | fires when |", "|---|---|---|"]
     cells = [re.split(r"(?<!\\)\|", row)[1:-1] for row in rows[2:]]
     assert [c[0].strip() for c in cells] == list(RULES)
-    for (rule_id, severity, when) in cells:
+    for rule_id, severity, when in cells:
         rule = RULES[rule_id.strip()]
         assert severity.strip() == rule.severity
         assert when.strip()
@@ -90,12 +98,19 @@ def test_rule_table_has_one_row_per_rule() -> None:
 def test_readme_rule_table_is_current() -> None:
     text = README.read_text(encoding="utf-8") if README.is_file() else ""
     assert readme_block(text) == rule_table(), (
-        "README rule table out of date: run `python -m capa_accounts.hooks.report.explain --readme`")
+        "README rule table out of date: run `python -m capa_accounts.hooks.report.explain --readme`"
+    )
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "capa_accounts.hooks.report.explain", *args], cwd=PROJECT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "capa_accounts.hooks.report.explain", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_readme_entry_rewrites_only_the_block(tmp_path: Path) -> None:

@@ -19,24 +19,28 @@ ADMISSION = "capa-management-admission-policy"
 
 
 def kustomization(repo: Path, name: str) -> dict[str, Any]:
-    doc, = yaml.safe_load_all((repo / FLUX / f"{name}.yaml").read_text())
+    (doc,) = yaml.safe_load_all((repo / FLUX / f"{name}.yaml").read_text())
     return doc
 
 
 @pytest.mark.parametrize("which", ["project", "init"])
-def test_policy_is_applied_without_force_and_accounts_wait_for_it(which: str,
-                                                                  example_repo: Path) -> None:
+def test_policy_is_applied_without_force_and_accounts_wait_for_it(
+    which: str, example_repo: Path
+) -> None:
     repo = PROJECT if which == "project" else example_repo
     admission = kustomization(repo, ADMISSION)["spec"]
     assert "force" not in admission  # with force, a 422 deletes the policy (fluxcd/pkg ssa)
     built = flux_build(repo / admission["path"])
-    assert sorted(i["kind"] for i in built) == ["ValidatingAdmissionPolicy",
-                                                 "ValidatingAdmissionPolicyBinding"]
+    assert sorted(i["kind"] for i in built) == [
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ]
     # `default` keeps force (its spec is immutable) and is the only object it applies.
     management = kustomization(repo, "capa-management")["spec"]
     assert management["force"] is True
     assert [i["kind"] for i in flux_build(repo / management["path"])] == [
-        "AWSClusterControllerIdentity"]
+        "AWSClusterControllerIdentity"
+    ]
     for account in ("staging", "live"):
         depends = kustomization(repo, f"capa-{account}")["spec"]["dependsOn"]
         assert {"name": ADMISSION} in depends and {"name": "capa-management"} in depends

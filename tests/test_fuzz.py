@@ -15,37 +15,52 @@ from typing import Any
 
 import pytest
 import yaml
-from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner
 from fuzz.fuzz_inputs import TOKENS, apply_ops, crash_of, fn_input
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capa_accounts.cli import main
+from capa_accounts.kustomize_plugin import example
 
 runner = CliRunner()
 
 
 def bounded(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow,
-                                           HealthCheck.function_scoped_fixture])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
 POSITION = st.integers(0, 1 << 16)
 PAYLOAD = st.one_of(st.sampled_from(TOKENS), st.binary(min_size=1, max_size=8))
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("flip"), POSITION, st.integers(0, 7)),
-    st.tuples(st.just("delete"), POSITION, st.integers(1, 64)),
-    st.tuples(st.just("insert"), POSITION, PAYLOAD),
-    st.tuples(st.just("dup_line"), POSITION),
-    st.tuples(st.just("drop_line"), POSITION),
-    st.tuples(st.just("indent"), POSITION, st.integers(-4, 4)),
-    st.tuples(st.just("swap_lines"), POSITION, POSITION),
-    st.tuples(st.just("replace_value"), POSITION, PAYLOAD),
-), min_size=1, max_size=4)
-FILES = ["accounts.yaml", "base/kustomization.yaml", "base/identity.yaml", "base/cluster.yaml",
-         "overlays/staging/identity.yaml", "overlays/staging/kustomization.yaml",
-         "overlays/management/controller-identity.yaml", "bootstrap/management.yaml",
-         "clusters/management/capa-staging.yaml"]
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("flip"), POSITION, st.integers(0, 7)),
+        st.tuples(st.just("delete"), POSITION, st.integers(1, 64)),
+        st.tuples(st.just("insert"), POSITION, PAYLOAD),
+        st.tuples(st.just("dup_line"), POSITION),
+        st.tuples(st.just("drop_line"), POSITION),
+        st.tuples(st.just("indent"), POSITION, st.integers(-4, 4)),
+        st.tuples(st.just("swap_lines"), POSITION, POSITION),
+        st.tuples(st.just("replace_value"), POSITION, PAYLOAD),
+    ),
+    min_size=1,
+    max_size=4,
+)
+FILES = [
+    "accounts.yaml",
+    "base/kustomization.yaml",
+    "base/identity.yaml",
+    "base/cluster.yaml",
+    "overlays/staging/identity.yaml",
+    "overlays/staging/kustomization.yaml",
+    "overlays/management/controller-identity.yaml",
+    "bootstrap/management.yaml",
+    "clusters/management/capa-staging.yaml",
+]
 
 
 class Repo:
@@ -57,8 +72,11 @@ class Repo:
         self.pristine = self.files()
 
     def files(self) -> dict[str, bytes]:
-        return {p.relative_to(self.path).as_posix(): p.read_bytes()
-                for p in self.path.rglob("*") if p.is_file()}
+        return {
+            p.relative_to(self.path).as_posix(): p.read_bytes()
+            for p in self.path.rglob("*")
+            if p.is_file()
+        }
 
     def restore(self) -> None:
         current = self.files()
@@ -73,8 +91,9 @@ class Repo:
         (self.path / rel).write_bytes(data)
         try:
             for command in commands:
-                result = runner.invoke(main, [*command.split(), "--repo", str(self.path)],
-                                       catch_exceptions=True)
+                result = runner.invoke(
+                    main, [*command.split(), "--repo", str(self.path)], catch_exceptions=True
+                )
                 reason = crash_of(result, command)
                 assert reason is None, f"{command} on {rel}: {reason}"
         finally:
@@ -90,23 +109,38 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
 
 @bounded(150)
 @given(rel=st.sampled_from(FILES), ops=OPS)
-def test_mutated_files_never_crash_check_or_render_check(repo: Repo, rel: str,
-                                                         ops: list[Any]) -> None:
+def test_mutated_files_never_crash_check_or_render_check(
+    repo: Repo, rel: str, ops: list[Any]
+) -> None:
     repo.run(["check", "render --check"], rel, apply_ops(repo.pristine[rel], ops))
 
 
 @bounded(60)
-@given(rel=st.sampled_from(["accounts.yaml", "base/identity.yaml", "base/kustomization.yaml",
-                            "overlays/staging/identity.yaml"]), ops=OPS)
+@given(
+    rel=st.sampled_from(
+        [
+            "accounts.yaml",
+            "base/identity.yaml",
+            "base/kustomization.yaml",
+            "overlays/staging/identity.yaml",
+        ]
+    ),
+    ops=OPS,
+)
 def test_mutated_inputs_never_crash_render(repo: Repo, rel: str, ops: list[Any]) -> None:
     repo.run(["render"], rel, apply_ops(repo.pristine[rel], ops))
 
 
 @bounded(80)
-@given(rel=st.sampled_from(["accounts.yaml", "overlays/staging/identity.yaml",
-                            "base/kustomization.yaml"]), data=st.binary(max_size=3000))
-def test_arbitrary_bytes_never_crash_check_or_render_check(repo: Repo, rel: str,
-                                                           data: bytes) -> None:
+@given(
+    rel=st.sampled_from(
+        ["accounts.yaml", "overlays/staging/identity.yaml", "base/kustomization.yaml"]
+    ),
+    data=st.binary(max_size=3000),
+)
+def test_arbitrary_bytes_never_crash_check_or_render_check(
+    repo: Repo, rel: str, data: bytes
+) -> None:
     repo.run(["check", "render --check"], rel, data)
 
 
@@ -126,8 +160,11 @@ def test_mutated_resource_lists_never_crash_fn(ops: list[Any]) -> None:
 
 
 @bounded(100)
-@given(data=st.one_of(st.binary(max_size=3000),
-                      st.lists(st.sampled_from(TOKENS), max_size=30).map(b"".join)))
+@given(
+    data=st.one_of(
+        st.binary(max_size=3000), st.lists(st.sampled_from(TOKENS), max_size=30).map(b"".join)
+    )
+)
 def test_arbitrary_bytes_never_crash_fn(data: bytes) -> None:
     _fn(data)
 
@@ -135,17 +172,26 @@ def test_arbitrary_bytes_never_crash_fn(data: bytes) -> None:
 # --- crashes the fuzzer found, kept as fixed examples ---------------------------------------------
 
 FOUND: list[Any] = [
-    pytest.param("base/cluster.yaml", "name: cluster-control-plane\nspec:\n",
-                 "name: cluster-control-plane\nspec: .inf\nx:\n", id="spec-a-number"),
-    pytest.param("base/cluster.yaml", "      bootstrap:\n        dataSecretName: \"\"\n",
-                 "      bootstrap: x\n", id="bootstrap-a-string"),
+    pytest.param(
+        "base/cluster.yaml",
+        "name: cluster-control-plane\nspec:\n",
+        "name: cluster-control-plane\nspec: .inf\nx:\n",
+        id="spec-a-number",
+    ),
+    pytest.param(
+        "base/cluster.yaml",
+        '      bootstrap:\n        dataSecretName: ""\n',
+        "      bootstrap: x\n",
+        id="bootstrap-a-string",
+    ),
     pytest.param("base/namespace.yaml", "kind: Namespace", "kind: [1, {a: b}]", id="kind-a-list"),
 ]
 
 
 @pytest.mark.parametrize(("rel", "old", "new"), FOUND)
-def test_malformed_base_items_never_crash_render_or_fn(repo: Repo, rel: str, old: str,
-                                                       new: str) -> None:
+def test_malformed_base_items_never_crash_render_or_fn(
+    repo: Repo, rel: str, old: str, new: str
+) -> None:
     text = repo.pristine[rel].decode()
     assert old in text
     text = text.replace(old, new, 1)

@@ -115,15 +115,18 @@ def write(repo: Path, files: dict[str, str]) -> Path:
 
 # --- the committed example -------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt,name", [("mermaid", "trust-graph.mmd"), ("dot", "trust-graph.dot")],
-                         ids=["mermaid", "dot"])
+
+@pytest.mark.parametrize(
+    "fmt,name", [("mermaid", "trust-graph.mmd"), ("dot", "trust-graph.dot")], ids=["mermaid", "dot"]
+)
 def test_committed_example_is_what_graph_prints(example_repo: Path, fmt: str, name: str) -> None:
     result = runner.invoke(main, ["graph", "--repo", str(example_repo), "--format", fmt])
     assert result.exit_code == 0, result.output
     committed = (EXAMPLE / name).read_text(encoding="utf-8")
     assert result.stdout == committed, (
         f"kustomize_plugin/example/{name} is out of date: "
-        "run `python -m capa_accounts.hooks.graph.draw --example`")
+        "run `python -m capa_accounts.hooks.graph.draw --example`"
+    )
 
 
 def test_committed_svg_shows_every_label_of_the_dot() -> None:
@@ -133,8 +136,10 @@ def test_committed_svg_shows_every_label_of_the_dot() -> None:
     shown = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
     wanted = {line for label in dot.labels.values() for line in label.split("|")}
     wanted |= {e[2] for e in dot.edges if e[2]} | set(dot.boxes)
-    assert wanted <= shown, f"trust-graph.svg lacks {sorted(wanted - shown)}: run " \
+    assert wanted <= shown, (
+        f"trust-graph.svg lacks {sorted(wanted - shown)}: run "
         "`python -m capa_accounts.hooks.graph.draw --example` with Graphviz installed"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["mermaid", "dot"])
@@ -194,8 +199,11 @@ def test_trust_to_anyone_draws_that_accounts_edge_red(example_repo: Path) -> Non
 
 
 def test_identity_admitting_every_namespace_is_red(example_repo: Path) -> None:
-    edit(example_repo / IDENTITY_LIVE, "  allowedNamespaces:\n    list:\n    - live\n",
-         "  allowedNamespaces: {}\n")
+    edit(
+        example_repo / IDENTITY_LIVE,
+        "  allowedNamespaces:\n    list:\n    - live\n",
+        "  allowedNamespaces: {}\n",
+    )
     pic = graph(example_repo)
     ident = pic.node("live-identity")
     everyone = pic.node("every namespace")
@@ -204,7 +212,8 @@ def test_identity_admitting_every_namespace_is_red(example_repo: Path) -> None:
     assert red and "CAPA-I002" in label
     # The live control plane is still reached, through the namespace the identity now admits.
     assert pic.edge(pic.node("namespace", "|live"), pic.node("live-control-plane"))[0] == (
-        "identityRef")
+        "identityRef"
+    )
     assert pic.node("staging-identity") not in pic.red
 
 
@@ -231,18 +240,25 @@ def test_dangling_identity_ref_is_drawn_as_a_missing_identity(example_repo: Path
 
 
 def test_control_plane_without_identity_ref_falls_back_to_default(example_repo: Path) -> None:
-    edit(example_repo / CLUSTER_STAGING,
-         "  identityRef:\n    kind: AWSClusterRoleIdentity\n    name: staging-identity\n", "")
+    edit(
+        example_repo / CLUSTER_STAGING,
+        "  identityRef:\n    kind: AWSClusterRoleIdentity\n    name: staging-identity\n",
+        "",
+    )
     pic = graph(example_repo)
-    label, red = pic.edge(pic.node("AWSClusterControllerIdentity", "default"),
-                          pic.node("staging-control-plane"))
+    label, red = pic.edge(
+        pic.node("AWSClusterControllerIdentity", "default"), pic.node("staging-control-plane")
+    )
     assert red and label.startswith("no identityRef: default") and "CAPA-C001" in label
 
 
 def test_finding_on_a_clusters_other_objects_marks_its_control_plane(example_repo: Path) -> None:
     # The MachinePool's infrastructureRef dangles (C007): the cluster's node shows it.
-    edit(example_repo / CLUSTER_STAGING, "        name: staging-pool-0\n",
-         "        name: staging-pool-9\n")
+    edit(
+        example_repo / CLUSTER_STAGING,
+        "        name: staging-pool-0\n",
+        "        name: staging-pool-9\n",
+    )
     pic = graph(example_repo)
     cp = pic.node("staging-control-plane")
     assert cp in pic.red and "CAPA-C007" in pic.labels[cp]
@@ -250,6 +266,7 @@ def test_finding_on_a_clusters_other_objects_marks_its_control_plane(example_rep
 
 
 # --- repositories without accounts.yaml ------------------------------------------------------
+
 
 def test_hand_written_seed_repository(tmp_path: Path) -> None:
     """The seed guide's YAML: boxes come from roleARN account IDs and the targets' trust."""
@@ -271,15 +288,23 @@ def test_hand_written_seed_repository(tmp_path: Path) -> None:
 
 
 def test_only_a_control_plane(tmp_path: Path) -> None:
-    repo = write(tmp_path, {"cp.yaml": """\
+    repo = write(
+        tmp_path,
+        {
+            "cp.yaml": """\
         apiVersion: controlplane.cluster.x-k8s.io/v1beta2
         kind: AWSManagedControlPlane
         metadata: {name: solo, namespace: team-a}
         spec: {region: eu-west-1, version: "1.31"}
-        """})
+        """
+        },
+    )
     pic = graph(repo)
-    assert set(pic.labels) == {pic.node("solo"), pic.node("namespace", "team-a"),
-                               pic.node("missing AWSClusterControllerIdentity")}
+    assert set(pic.labels) == {
+        pic.node("solo"),
+        pic.node("namespace", "team-a"),
+        pic.node("missing AWSClusterControllerIdentity"),
+    }
     label, red = pic.edge(pic.node("missing AWSClusterControllerIdentity"), pic.node("solo"))
     assert red and "CAPA-C001" in label
 
@@ -316,8 +341,9 @@ OPERATOR_CP = """\
 def operator_repo(repo: Path, flag: dict[str, str]) -> Path:
     files = {}
     for account in ("staging", "live"):
-        files[f"{account}/provider.yaml"] = OPERATOR_PROVIDER.format(account=account,
-                                                                     flag=flag[account])
+        files[f"{account}/provider.yaml"] = OPERATOR_PROVIDER.format(
+            account=account, flag=flag[account]
+        )
         files[f"{account}/cluster.yaml"] = OPERATOR_CP.format(account=account)
     return write(repo, files)
 
@@ -325,13 +351,18 @@ def operator_repo(repo: Path, flag: dict[str, str]) -> Path:
 def test_operator_mode_draws_provider_namespace_control_plane(tmp_path: Path) -> None:
     pic = graph(operator_repo(tmp_path, {"staging": "--watch-filter", "live": "--watch-filter"}))
     for account in ("staging", "live"):
-        provider = pic.node("InfrastructureProvider", f"capa-{account}/aws-{account}",
-                            f"secret {account}-credentials")
+        provider = pic.node(
+            "InfrastructureProvider",
+            f"capa-{account}/aws-{account}",
+            f"secret {account}-credentials",
+        )
         ns = pic.node("namespace", f"|{account}")
         assert pic.edge(provider, ns) == (f"watch-filter {account}", False)
         assert [s for s, t, *_ in pic.edges if t == pic.node(f"{account}-control-plane")] == [ns]
-    assert not any(k in "".join(pic.labels.values())
-                   for k in ("AWSClusterRoleIdentity", "CAPA runs as", "no identityRef"))
+    assert not any(
+        k in "".join(pic.labels.values())
+        for k in ("AWSClusterRoleIdentity", "CAPA runs as", "no identityRef")
+    )
     # Without accounts.yaml the rules take identityRef `default` for role mode (C002, C004):
     # the control planes carry those findings, the providers' links do not.
     assert not any(red for *_, red in pic.edges)
@@ -362,8 +393,12 @@ def test_rendered_operator_mode_puts_providers_in_account_boxes(example_repo: Pa
 
 # --- labels, escaping, failures --------------------------------------------------------------
 
+
 def test_hostile_names_are_escaped(tmp_path: Path) -> None:
-    repo = write(tmp_path, {"identity.yaml": """\
+    repo = write(
+        tmp_path,
+        {
+            "identity.yaml": """\
         apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
         kind: AWSClusterRoleIdentity
         metadata: {name: 'a"b<c>|d#e'}
@@ -371,7 +406,9 @@ def test_hostile_names_are_escaped(tmp_path: Path) -> None:
           roleARN: arn:aws:iam::222222222222:role/x
           sourceIdentityRef: {kind: AWSClusterControllerIdentity, name: default}
           allowedNamespaces: {list: ['we"ird']}
-        """})
+        """
+        },
+    )
     result = runner.invoke(main, ["graph", "--repo", str(repo)])
     assert result.exit_code == 0, result.output
     pic = parse_mermaid(result.stdout)  # every label is one quoted string: no raw quote
@@ -387,7 +424,9 @@ def test_empty_repository_draws_only_the_legend(tmp_path: Path) -> None:
     result = runner.invoke(main, ["graph", "--repo", str(tmp_path)])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[:2] == [
-        "flowchart LR", '  legend["red: broken link (a check error) \u00b7 amber: warning"]']
+        "flowchart LR",
+        '  legend["red: broken link (a check error) \u00b7 amber: warning"]',
+    ]
 
 
 def test_bad_yaml_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capa_accounts.hooks.graph import select as graph_select
-from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner, Result
 from conftest import edit
 from test_graph import parse_dot, parse_mermaid
 
 from capa_accounts.cli import main
+from capa_accounts.hooks.graph import select as graph_select
+from capa_accounts.kustomize_plugin import example
 
 IDENTITY_STAGING = "overlays/staging/identity.yaml"
 
@@ -31,8 +31,14 @@ def fleet_300(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     listed = data["spec"]["accounts"]
     for i in range(len(listed), 300):
-        listed.append({"name": f"acct-{i:04d}", "accountId": f"{400_000_000_000 + i}",
-                       "region": "eu-west-1", "kubernetesVersion": "1.31"})
+        listed.append(
+            {
+                "name": f"acct-{i:04d}",
+                "accountId": f"{400_000_000_000 + i}",
+                "region": "eu-west-1",
+                "kubernetesVersion": "1.31",
+            }
+        )
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     result = cli("render", "--repo", str(repo))
     assert result.exit_code == 0, result.output
@@ -67,15 +73,19 @@ def test_300_accounts_dot_is_drawn_whole_one_cluster_per_account(fleet_300: Path
     result = cli("graph", "--repo", str(fleet_300), "--format", "dot")
     assert result.exit_code == 0, result.output
     pic = parse_dot(result.stdout)
-    assert len(pic.boxes) == 301 and all(len(ids) == 4 for title, ids in pic.boxes.items()
-                                         if not title.startswith("management"))
+    assert len(pic.boxes) == 301 and all(
+        len(ids) == 4 for title, ids in pic.boxes.items() if not title.startswith("management")
+    )
 
 
 def test_errors_only_draws_the_broken_links_alone(example_repo: Path) -> None:
     clean = parse_mermaid(cli("graph", "--repo", str(example_repo), "--errors-only").stdout)
     assert clean.labels == {} and clean.edges == []  # nothing is broken: only the legend
-    edit(example_repo / IDENTITY_STAGING, "  allowedNamespaces:\n    list:\n    - staging\n",
-         "  allowedNamespaces: {}\n")
+    edit(
+        example_repo / IDENTITY_STAGING,
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        "  allowedNamespaces: {}\n",
+    )
     result = cli("graph", "--repo", str(example_repo), "--errors-only")
     assert result.exit_code == 0, result.output
     pic = parse_mermaid(result.stdout)
@@ -88,8 +98,9 @@ def test_errors_only_draws_the_broken_links_alone(example_repo: Path) -> None:
 def test_unknown_account_is_one_line_exit_2_naming_the_accounts(example_repo: Path) -> None:
     result = cli("graph", "--repo", str(example_repo), "--account", "stagign")
     assert result.exit_code == 2
-    assert result.stderr == ("capa-accounts: --account stagign: no such account in the graph "
-                             "(accounts: live, staging)\n")
+    assert result.stderr == (
+        "capa-accounts: --account stagign: no such account in the graph (accounts: live, staging)\n"
+    )
 
 
 def test_graph_output_file(example_repo: Path, tmp_path: Path) -> None:

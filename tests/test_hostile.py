@@ -27,43 +27,83 @@ from hostile import (
 
 # --- the input layer, for every command ---------------------------------------------------------
 
+
 def _replace(old: str, new: str) -> Any:
     return lambda text: text.replace(old, new, 1)
 
 
 BAD_ACCOUNTS: list[tuple[str, Any, str | None, str]] = [
-    ("duplicate-key", _replace("  credentials: roleIdentity",
-                               "  credentials: roleIdentity\n  credentials: operator"),
-     "credentials: operator", "duplicate key 'credentials'"),
-    ("tab-indentation", _replace("    - name: live", "\t- name: live"), "- name: live",
-     "a tab character: YAML indents with spaces"),
-    ("not-utf8", lambda t: t.encode().replace(b"platform", b"pl\xe9tform"), "pl",
-     "not UTF-8 text (byte 0xe9)"),
-    ("nul-byte", _replace("name: platform", "name: plat\0form"), "name: plat",
-     "contains a NUL byte"),
-    ("control-character", _replace("name: platform", "name: plat\x07form"), "name: plat",
-     "is not allowed"),
+    (
+        "duplicate-key",
+        _replace(
+            "  credentials: roleIdentity", "  credentials: roleIdentity\n  credentials: operator"
+        ),
+        "credentials: operator",
+        "duplicate key 'credentials'",
+    ),
+    (
+        "tab-indentation",
+        _replace("    - name: live", "\t- name: live"),
+        "- name: live",
+        "a tab character: YAML indents with spaces",
+    ),
+    (
+        "not-utf8",
+        lambda t: t.encode().replace(b"platform", b"pl\xe9tform"),
+        "pl",
+        "not UTF-8 text (byte 0xe9)",
+    ),
+    (
+        "nul-byte",
+        _replace("name: platform", "name: plat\0form"),
+        "name: plat",
+        "contains a NUL byte",
+    ),
+    (
+        "control-character",
+        _replace("name: platform", "name: plat\x07form"),
+        "name: plat",
+        "is not allowed",
+    ),
     ("empty", lambda t: "", None, "holds no YAML document"),
     ("comment-only", lambda t: "# nothing here yet\n", None, "holds no YAML document"),
     ("bare-separator", lambda t: "---\n", None, "holds no YAML document"),
     ("alias-bomb", lambda t: BOMB, None, "aliases expand too much (an alias bomb)"),
     ("deep-nesting", lambda t: DEEP, None, "nested too deeply"),
     ("over-8-mib", lambda t: t + "#" * (9 << 20) + "\n", None, "over the 8 MiB limit"),
-    ("null-key", _replace("  credentials:", "  ~: x\n  credentials:"), "~: x",
-     "a mapping key must be a string, not null"),
-    ("list-key", _replace("  credentials:", "  ? [a]\n  : x\n  credentials:"), "? [a]",
-     "a mapping key must be a string, not a list or mapping"),
-    ("bad-int", _replace('principal: controllersRole', 'principal: !!int many'),
-     "principal:", "'many' is not a valid int"),
-    ("recursive-alias", lambda t: "a: &a [*a]\n", None,
-     "an alias refers to the collection that contains it"),
+    (
+        "null-key",
+        _replace("  credentials:", "  ~: x\n  credentials:"),
+        "~: x",
+        "a mapping key must be a string, not null",
+    ),
+    (
+        "list-key",
+        _replace("  credentials:", "  ? [a]\n  : x\n  credentials:"),
+        "? [a]",
+        "a mapping key must be a string, not a list or mapping",
+    ),
+    (
+        "bad-int",
+        _replace("principal: controllersRole", "principal: !!int many"),
+        "principal:",
+        "'many' is not a valid int",
+    ),
+    (
+        "recursive-alias",
+        lambda t: "a: &a [*a]\n",
+        None,
+        "an alias refers to the collection that contains it",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "change", "needle", "message"), BAD_ACCOUNTS,
-                         ids=[c[0] for c in BAD_ACCOUNTS])
+@pytest.mark.parametrize(
+    ("case", "change", "needle", "message"), BAD_ACCOUNTS, ids=[c[0] for c in BAD_ACCOUNTS]
+)
 def test_bad_accounts_yaml_is_one_line_with_file_and_line_for_every_command(
-        example_repo: Path, case: str, change: Any, needle: str | None, message: str) -> None:
+    example_repo: Path, case: str, change: Any, needle: str | None, message: str
+) -> None:
     accounts = example_repo / "accounts.yaml"
     new = change(accounts.read_text(encoding="utf-8"))
     accounts.write_bytes(new if isinstance(new, bytes) else new.encode("utf-8"))
@@ -87,43 +127,58 @@ def test_bom_and_crlf_line_ends_are_valid_input(example_repo: Path) -> None:
 
 
 def test_bare_separators_between_manifests_are_tolerated_as_kustomize_does(
-        example_repo: Path) -> None:
+    example_repo: Path,
+) -> None:
     identity = example_repo / "base/identity.yaml"
     identity.write_text("---\n# leading comment\n---\n" + identity.read_text() + "---\n---\n")
     assert invoke("render", "--check", "--repo", str(example_repo)).exit_code == 0
     assert invoke("check", "--repo", str(example_repo)).exit_code == 0
 
 
-@pytest.mark.parametrize("content", ["", "# resources: []\n", "---\n"],
-                         ids=["empty", "comment-only", "bare-separator"])
-def test_a_kustomization_without_a_document_is_an_error(example_repo: Path,
-                                                        content: str) -> None:
+@pytest.mark.parametrize(
+    "content", ["", "# resources: []\n", "---\n"], ids=["empty", "comment-only", "bare-separator"]
+)
+def test_a_kustomization_without_a_document_is_an_error(example_repo: Path, content: str) -> None:
     (example_repo / "base/kustomization.yaml").write_text(content)
-    assert_one_line_error(invoke("render", "--check", "--repo", str(example_repo)),
-                          "capa-accounts: base/kustomization.yaml:1:", "holds no YAML document")
+    assert_one_line_error(
+        invoke("render", "--check", "--repo", str(example_repo)),
+        "capa-accounts: base/kustomization.yaml:1:",
+        "holds no YAML document",
+    )
     (example_repo / "overlays/staging/kustomization.yaml").write_text(content)
-    assert_one_line_error(invoke("check", "--repo", str(example_repo)),
-                          "capa-accounts: overlays/staging/kustomization.yaml:1:",
-                          "holds no YAML document")
+    assert_one_line_error(
+        invoke("check", "--repo", str(example_repo)),
+        "capa-accounts: overlays/staging/kustomization.yaml:1:",
+        "holds no YAML document",
+    )
 
 
 def test_duplicate_key_in_an_overlay_names_file_line_and_column(example_repo: Path) -> None:
     identity = example_repo / "overlays/staging/identity.yaml"
-    edit(identity, "  allowedNamespaces:\n", "  allowedNamespaces:\n    list: [x]\n"
-         "  allowedNamespaces:\n")
+    edit(
+        identity,
+        "  allowedNamespaces:\n",
+        "  allowedNamespaces:\n    list: [x]\n  allowedNamespaces:\n",
+    )
     line = line_of(identity, "list: [x]") + 1
-    assert_one_line_error(invoke("check", "--repo", str(example_repo)),
-                          f"capa-accounts: overlays/staging/identity.yaml:{line}:3:",
-                          "duplicate key 'allowedNamespaces'")
+    assert_one_line_error(
+        invoke("check", "--repo", str(example_repo)),
+        f"capa-accounts: overlays/staging/identity.yaml:{line}:3:",
+        "duplicate key 'allowedNamespaces'",
+    )
 
 
 def test_keys_are_compared_as_kubernetes_reads_them(example_repo: Path) -> None:
     """`1` and `"1"` are the same JSON key for the API server, so they are duplicates."""
     (example_repo / "extra.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: staging}\n"
-        'data:\n  1: a\n  "1": b\n')
-    assert_one_line_error(invoke("check", "--repo", str(example_repo)),
-                          "capa-accounts: extra.yaml:6:3:", "duplicate key '1'")
+        'data:\n  1: a\n  "1": b\n'
+    )
+    assert_one_line_error(
+        invoke("check", "--repo", str(example_repo)),
+        "capa-accounts: extra.yaml:6:3:",
+        "duplicate key '1'",
+    )
 
 
 # --- bounded time and memory ---------------------------------------------------------------------
@@ -134,8 +189,12 @@ HUGE: dict[str, Any] = {
     "alias-bomb": lambda: BOMB.encode(),
     "8-mib-of-nodes": lambda: b"[" + b"1," * ((8 << 20) // 2 - 2) + b"1]\n",
 }
-MESSAGES = {"40-mib-file": "over the 8 MiB limit", "20000-deep": "nested too deeply",
-            "alias-bomb": "alias bomb", "8-mib-of-nodes": "more than 500,000 YAML nodes"}
+MESSAGES = {
+    "40-mib-file": "over the 8 MiB limit",
+    "20000-deep": "nested too deeply",
+    "alias-bomb": "alias bomb",
+    "8-mib-of-nodes": "more than 500,000 YAML nodes",
+}
 
 
 # Runs a command and reports, on its last stderr line, the command's exit code, wall time and
@@ -151,8 +210,9 @@ print(f"{code} {time.monotonic() - start:.3f} {peak}", file=sys.stderr)
 
 @pytest.mark.parametrize("where", ["accounts.yaml", "overlays/staging/identity.yaml", "fn"])
 @pytest.mark.parametrize("kind", list(HUGE))
-def test_hostile_input_fails_fast_in_bounded_memory(example_repo: Path, kind: str,
-                                                    where: str) -> None:
+def test_hostile_input_fails_fast_in_bounded_memory(
+    example_repo: Path, kind: str, where: str
+) -> None:
     data = HUGE[kind]()
     exe = shutil.which("capa-accounts") or str(Path(sys.executable).parent / "capa-accounts")
     if where == "fn":
@@ -161,11 +221,19 @@ def test_hostile_input_fails_fast_in_bounded_memory(example_repo: Path, kind: st
         (example_repo / where).write_bytes(data)
         argv, stdin, expected = [exe, "check", "--repo", str(example_repo)], None, 2
         prefix = f"capa-accounts: {where}"
-    result = subprocess.run([sys.executable, "-c", MEASURE, *argv], input=stdin or b"",
-                            capture_output=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, *argv],
+        input=stdin or b"",
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     *lines, measured = result.stderr.decode().strip().splitlines()
-    code, elapsed, peak = int(measured.split()[0]), float(measured.split()[1]), \
-        int(measured.split()[2])
+    code, elapsed, peak = (
+        int(measured.split()[0]),
+        float(measured.split()[1]),
+        int(measured.split()[2]),
+    )
     print(f"{kind} via {where}: exit {code}, {elapsed:.2f} s, {peak / (1 << 20):.0f} MiB")
     assert code == expected, lines
     assert result.stdout == b""
@@ -174,22 +242,33 @@ def test_hostile_input_fails_fast_in_bounded_memory(example_repo: Path, kind: st
     assert elapsed < 20  # generous: each of these fails in about a second
 
 
-CRD = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-       "metadata: {name: widgets.example.com}\n")
+CRD = (
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    "metadata: {name: widgets.example.com}\n"
+)
 BAD_CRDS = [
     ("duplicate-key", CRD + "metadata: {name: x}\n", ":4:1:", "duplicate key 'metadata'"),
     ("alias-bomb", BOMB, ":1:", "alias bomb"),
     ("not-utf8", CRD + "spec: {group: \xe9}\n", ":4:", "not UTF-8 text"),
-    ("malformed", CRD + "spec: {group: example.com, names: 5}\n", ":", "malformed "
-     "CustomResourceDefinition"),
+    (
+        "malformed",
+        CRD + "spec: {group: example.com, names: 5}\n",
+        ":",
+        "malformed CustomResourceDefinition",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "text", "where", "message"), BAD_CRDS,
-                         ids=[c[0] for c in BAD_CRDS])
-def test_a_bad_crd_given_to_check_is_one_line(example_repo: Path, tmp_path: Path, case: str,
-                                              text: str, where: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "text", "where", "message"), BAD_CRDS, ids=[c[0] for c in BAD_CRDS]
+)
+def test_a_bad_crd_given_to_check_is_one_line(
+    example_repo: Path, tmp_path: Path, case: str, text: str, where: str, message: str
+) -> None:
     crd = tmp_path / "crd.yaml"
     crd.write_bytes(text.encode("latin-1") if case == "not-utf8" else text.encode())
-    assert_one_line_error(invoke("check", "--repo", str(example_repo), "--crd", str(crd)),
-                          f"capa-accounts: {crd}{where}", message)
+    assert_one_line_error(
+        invoke("check", "--repo", str(example_repo), "--crd", str(crd)),
+        f"capa-accounts: {crd}{where}",
+        message,
+    )

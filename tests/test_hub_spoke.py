@@ -17,8 +17,10 @@ STAGING_STACK = "bootstrap/staging.yaml"
 LIVE_STACK = "bootstrap/live.yaml"
 SOURCE_DEFAULT = "    kind: AWSClusterControllerIdentity\n    name: default\n"
 SOURCE_LIVE = "    kind: AWSClusterRoleIdentity\n    name: live-identity\n"
-HUB_GRANT = ("  clusterAPIControllers:\n    extraStatements:\n    - Effect: Allow\n      Action:\n"
-             f"      - sts:AssumeRole\n      Resource:\n      - {STAGING_ARN}\n")
+HUB_GRANT = (
+    "  clusterAPIControllers:\n    extraStatements:\n    - Effect: Allow\n      Action:\n"
+    f"      - sts:AssumeRole\n      Resource:\n      - {STAGING_ARN}\n"
+)
 
 
 def spoke(repo: Path) -> None:
@@ -57,42 +59,58 @@ def test_hub_and_spoke_near_miss(example_repo: Path) -> None:
 
 def test_spoke_trusting_both_hub_and_management_fires(example_repo: Path) -> None:
     spoke(example_repo)
-    edit(example_repo / STAGING_STACK, f"        - {MGMT_ARN}\n",
-         f"        - {LIVE_ARN}\n        - {MGMT_ARN}\n")
+    edit(
+        example_repo / STAGING_STACK,
+        f"        - {MGMT_ARN}\n",
+        f"        - {LIVE_ARN}\n        - {MGMT_ARN}\n",
+    )
     edit(example_repo / LIVE_STACK, "  clusterAPIControllers:\n", HUB_GRANT)
     assert findings(example_repo, "CAPA-T003") == [
-        (STAGING_STACK, line_of(example_repo / STAGING_STACK, MGMT_ARN))]
+        (STAGING_STACK, line_of(example_repo / STAGING_STACK, MGMT_ARN))
+    ]
 
 
 def test_chain_from_default_still_trusts_management(example_repo: Path) -> None:
     # A target that trusts the hub although its identity chains from default: T003 as before.
     edit(example_repo / STAGING_STACK, MGMT_ARN, LIVE_ARN)
     assert findings(example_repo, "CAPA-T003") == [
-        (STAGING_STACK, line_of(example_repo / STAGING_STACK, LIVE_ARN))]
+        (STAGING_STACK, line_of(example_repo / STAGING_STACK, LIVE_ARN))
+    ]
 
 
-@pytest.mark.parametrize(("granted", "fires"), [(False, True), (True, False)],
-                         ids=["no-stack-grants", "hub-stack-grants"])
-def test_t004_hand_written_hub_and_spoke(example_repo: Path, granted: bool,
-                                         fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("granted", "fires"),
+    [(False, True), (True, False)],
+    ids=["no-stack-grants", "hub-stack-grants"],
+)
+def test_t004_hand_written_hub_and_spoke(example_repo: Path, granted: bool, fires: bool) -> None:
     (example_repo / "accounts.yaml").unlink()  # judged by content
     spoke(example_repo)
     edit(example_repo / "bootstrap/management.yaml", f"      - {STAGING_ARN}\n", "")
     if granted:
         edit(example_repo / LIVE_STACK, "  clusterAPIControllers:\n", HUB_GRANT)
     # Without accounts.yaml base/ is applied as well: only staging's role is asked about here.
-    found = [(f.file, f.line) for f in of_rule(run_check(example_repo), "CAPA-T004")
-             if STAGING_ARN in f.message]
-    assert found == ([(STAGING_IDENTITY, line_of(example_repo / STAGING_IDENTITY, "roleARN"))]
-                     if fires else [])
+    found = [
+        (f.file, f.line)
+        for f in of_rule(run_check(example_repo), "CAPA-T004")
+        if STAGING_ARN in f.message
+    ]
+    assert found == (
+        [(STAGING_IDENTITY, line_of(example_repo / STAGING_IDENTITY, "roleARN"))] if fires else []
+    )
 
 
 # --- sts:TagSession (EKS Pod Identity) --------------------------------------------------------
 
-@pytest.mark.parametrize("actions", [
-    "      - sts:AssumeRole\n      - sts:TagSession\n",
-    "      - sts:TagSession\n      - sts:AssumeRole\n",
-], ids=["after", "before"])
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        "      - sts:AssumeRole\n      - sts:TagSession\n",
+        "      - sts:TagSession\n      - sts:AssumeRole\n",
+    ],
+    ids=["after", "before"],
+)
 def test_tag_session_beside_assume_role_is_accepted(example_repo: Path, actions: str) -> None:
     for stack in (STAGING_STACK, "bootstrap/management.yaml"):
         edit(example_repo / stack, "      - sts:AssumeRole\n", actions)
@@ -105,18 +123,30 @@ def test_tag_session_alone_is_no_trust(example_repo: Path) -> None:
     assert [f for f, _ in findings(example_repo, "CAPA-T003")] == [STAGING_STACK]
 
 
-@pytest.mark.parametrize(("trusted", "fires"), [
-    ("arn:aws:iam::333333333333:role/hub-controllers", False),   # the hub's role
-    ("arn:aws:iam::333333333333:role/other-role", True),
-], ids=["hub-role", "another-role"])
-def test_t003_hand_written_spoke_may_trust_the_hub_role(example_repo: Path, trusted: str,
-                                                        fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("trusted", "fires"),
+    [
+        ("arn:aws:iam::333333333333:role/hub-controllers", False),  # the hub's role
+        ("arn:aws:iam::333333333333:role/other-role", True),
+    ],
+    ids=["hub-role", "another-role"],
+)
+def test_t003_hand_written_spoke_may_trust_the_hub_role(
+    example_repo: Path, trusted: str, fires: bool
+) -> None:
     (example_repo / "accounts.yaml").unlink()  # judged by content: stacks name no account
     spoke(example_repo)
-    edit(example_repo / "overlays/live/identity.yaml", LIVE_ARN,
-         "arn:aws:iam::333333333333:role/hub-controllers")
+    edit(
+        example_repo / "overlays/live/identity.yaml",
+        LIVE_ARN,
+        "arn:aws:iam::333333333333:role/hub-controllers",
+    )
     edit(example_repo / STAGING_STACK, MGMT_ARN, trusted)
-    found = [(f.file, f.line) for f in of_rule(run_check(example_repo), "CAPA-T003")
-             if f.file == STAGING_STACK]
-    assert found == ([(STAGING_STACK, line_of(example_repo / STAGING_STACK, trusted))]
-                     if fires else [])
+    found = [
+        (f.file, f.line)
+        for f in of_rule(run_check(example_repo), "CAPA-T003")
+        if f.file == STAGING_STACK
+    ]
+    assert found == (
+        [(STAGING_STACK, line_of(example_repo / STAGING_STACK, trusted))] if fires else []
+    )

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner, Result
 
 from capa_accounts.cli import main
+from capa_accounts.kustomize_plugin import example
 
 GIT = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
 
@@ -21,8 +21,11 @@ def cli(*args: str) -> Result:
 
 
 def tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".git" not in p.relative_to(root).parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_text()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
 
 
 @pytest.fixture
@@ -38,8 +41,9 @@ def project(tmp_path: Path) -> Path:
     return repo
 
 
-def test_init_into_a_git_repository_adds_files_and_touches_none(project: Path,
-                                                                tmp_path: Path) -> None:
+def test_init_into_a_git_repository_adds_files_and_touches_none(
+    project: Path, tmp_path: Path
+) -> None:
     before = tree(project)
     result = cli("init", str(project))
     assert result.exit_code == 0, result.output
@@ -48,8 +52,12 @@ def test_init_into_a_git_repository_adds_files_and_touches_none(project: Path,
     fresh = tmp_path / "fresh"
     assert cli("init", str(fresh)).exit_code == 0
     assert {k: v for k, v in after.items() if k not in before} == tree(fresh)
-    status = subprocess.run(["git", "-C", str(project), "status", "--porcelain"],
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "-C", str(project), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert all(line.startswith("??") for line in status.splitlines())  # nothing modified
     assert cli("check", "--repo", str(project)).exit_code == 0
 
@@ -61,17 +69,27 @@ def test_init_here_is_the_current_directory(project: Path) -> None:
         result = cli("init", "--here")
     finally:
         os.chdir(old)
-    written = [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts
-               and p.name != "README.md" and ".github" not in p.parts]
+    written = [
+        p
+        for p in project.rglob("*")
+        if p.is_file()
+        and ".git" not in p.parts
+        and p.name != "README.md"
+        and ".github" not in p.parts
+    ]
     assert (result.exit_code, result.stdout) == (0, f"wrote {len(written)} files into .\n")
     assert (project / "accounts.yaml").is_file() and (project / "README.md").read_text() == (
-        "# platform\n")
+        "# platform\n"
+    )
     assert cli("init", "--here", str(project)).exit_code == 2  # one or the other
     assert cli("init").exit_code == 2
 
 
-@pytest.mark.parametrize("taken", ["accounts.yaml", "base", "overlays", ".pre-commit-config.yaml"],
-                         ids=["accounts", "base", "overlays", "pre-commit"])
+@pytest.mark.parametrize(
+    "taken",
+    ["accounts.yaml", "base", "overlays", ".pre-commit-config.yaml"],
+    ids=["accounts", "base", "overlays", "pre-commit"],
+)
 def test_init_writes_nothing_when_a_name_it_writes_exists(project: Path, taken: str) -> None:
     path = project / taken
     if "." in taken:
@@ -82,8 +100,10 @@ def test_init_writes_nothing_when_a_name_it_writes_exists(project: Path, taken: 
     before = tree(project)
     result = cli("init", str(project))
     assert result.exit_code == 2
-    assert result.stderr == (f"capa-accounts: {project}: {taken} already exists: init writes "
-                             "only files that are not there, and nothing was written\n")
+    assert result.stderr == (
+        f"capa-accounts: {project}: {taken} already exists: init writes "
+        "only files that are not there, and nothing was written\n"
+    )
     assert tree(project) == before
 
 
@@ -121,5 +141,8 @@ def test_rendered_example_lists_files_before_their_kustomizations() -> None:
     for i, rel in enumerate(order):
         if rel.endswith("kustomization.yaml"):
             folder = rel.rsplit("/", 1)[0] + "/"
-            assert not [r for r in order[i + 1:] if r.startswith(folder)
-                        and not r.endswith("kustomization.yaml")], rel
+            assert not [
+                r
+                for r in order[i + 1 :]
+                if r.startswith(folder) and not r.endswith("kustomization.yaml")
+            ], rel

@@ -9,22 +9,31 @@ from typing import Any
 
 import pytest
 import yaml
-from capa_accounts.kustomize_plugin.render import load_base
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build, keyed
 
 from capa_accounts.cli import main
+from capa_accounts.kustomize_plugin.render import load_base
 
 runner = CliRunner()
-COMPONENTS = ("https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases/{}/"
-              "infrastructure-components.yaml")
-CLUSTER_KINDS = {"Cluster", "AWSManagedCluster", "AWSManagedControlPlane", "MachinePool",
-                 "AWSManagedMachinePool"}
+COMPONENTS = (
+    "https://github.com/kubernetes-sigs/cluster-api-provider-aws/releases/{}/"
+    "infrastructure-components.yaml"
+)
+CLUSTER_KINDS = {
+    "Cluster",
+    "AWSManagedCluster",
+    "AWSManagedControlPlane",
+    "MachinePool",
+    "AWSManagedMachinePool",
+}
 # SOPS output as `sops --encrypt --age ... --encrypted-regex '^(data|stringData)$'` writes it.
 # As SOPS writes a value: a 32-byte IV, a 16-byte tag (getsops/sops aes/cipher.go).
-ENC = ("ENC[AES256_GCM,data:Zm9vYmFy,iv:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=,"
-       "tag:BwgJCgsMDQ4PEBESExQVFg==,type:str]")
+ENC = (
+    "ENC[AES256_GCM,data:Zm9vYmFy,iv:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=,"
+    "tag:BwgJCgsMDQ4PEBESExQVFg==,type:str]"
+)
 SOPS_SECRET = f"""\
 apiVersion: v1
 kind: Secret
@@ -54,8 +63,11 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:
-    return {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted(repo.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file()
+    }
 
 
 def switch(repo: Path, mode: str, capa_version: str | None = None) -> str:
@@ -65,8 +77,11 @@ def switch(repo: Path, mode: str, capa_version: str | None = None) -> str:
     old = "operator" if "credentials: operator" in text else "roleIdentity"
     edit(accounts, f"credentials: {old}", f"credentials: {mode}")
     if capa_version:
-        edit(accounts, "  accounts:\n",
-             f"  operator:\n    capaVersion: {capa_version}\n  accounts:\n")
+        edit(
+            accounts,
+            "  accounts:\n",
+            f"  operator:\n    capaVersion: {capa_version}\n  accounts:\n",
+        )
     result = runner.invoke(main, ["render", "--repo", str(repo)])
     assert result.exit_code == 0, result.output
     return result.output
@@ -80,40 +95,55 @@ def operator_repo(example_repo: Path) -> Path:
 
 # --- render -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("version", [None, "v2.10.0"], ids=["default-version", "capaVersion"])
-def test_render_writes_one_pinned_filtered_provider_per_account(example_repo: Path,
-                                                               version: str | None) -> None:
+def test_render_writes_one_pinned_filtered_provider_per_account(
+    example_repo: Path, version: str | None
+) -> None:
     switch(example_repo, "operator", version)
     expected = version or "v2.11.1"
     for account in ("staging", "live"):
-        provider, = load(example_repo / f"providers/{account}/provider.yaml")
+        (provider,) = load(example_repo / f"providers/{account}/provider.yaml")
         assert provider["apiVersion"] == "operator.cluster.x-k8s.io/v1alpha2"
         assert provider["metadata"] == {"name": f"aws-{account}", "namespace": f"capa-{account}"}
         assert provider["spec"] == {
             "version": expected,
             "fetchConfig": {"url": COMPONENTS.format(expected)},
             "configSecret": {"name": f"{account}-credentials", "namespace": f"capa-{account}"},
-            "manager": {"additionalArgs": {"--watch-filter": account},
-                        "featureGates": {"MachinePool": True}},
+            "manager": {
+                "additionalArgs": {"--watch-filter": account},
+                "featureGates": {"MachinePool": True},
+            },
             "patches": [
-                {"target": {"group": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                            "name": "capa-manager-role"},
-                 "patch": '[{"op": "replace", "path": "/metadata/name", '
-                          f'"value": "capa-{account}-manager-role"}}]'},
-                {"target": {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding",
-                            "name": "capa-manager-rolebinding"},
-                 "patch": '[{"op": "replace", "path": "/metadata/name", '
-                          f'"value": "capa-{account}-manager-rolebinding"}}, '
-                          '{"op": "replace", "path": "/roleRef/name", '
-                          f'"value": "capa-{account}-manager-role"}}]'},
+                {
+                    "target": {
+                        "group": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": "capa-manager-role",
+                    },
+                    "patch": '[{"op": "replace", "path": "/metadata/name", '
+                    f'"value": "capa-{account}-manager-role"}}]',
+                },
+                {
+                    "target": {
+                        "group": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRoleBinding",
+                        "name": "capa-manager-rolebinding",
+                    },
+                    "patch": '[{"op": "replace", "path": "/metadata/name", '
+                    f'"value": "capa-{account}-manager-rolebinding"}}, '
+                    '{"op": "replace", "path": "/roleRef/name", '
+                    f'"value": "capa-{account}-manager-role"}}]',
+                },
             ],
         }
-        namespace, = load(example_repo / f"providers/{account}/namespace.yaml")
+        (namespace,) = load(example_repo / f"providers/{account}/namespace.yaml")
         assert namespace["metadata"]["name"] == f"capa-{account}"
 
 
 def test_render_labels_every_cluster_object_and_points_control_planes_at_default(
-        operator_repo: Path) -> None:
+    operator_repo: Path,
+) -> None:
     for account in ("staging", "live"):
         items = flux_build(operator_repo / "overlays" / account)
         kinds = {i["kind"] for i in items}
@@ -122,11 +152,14 @@ def test_render_labels_every_cluster_object_and_points_control_planes_at_default
         for item in (i for i in items if i["kind"] in CLUSTER_KINDS):
             assert item["metadata"]["labels"]["cluster.x-k8s.io/watch-filter"] == account, item
         plane = next(i for i in items if i["kind"] == "AWSManagedControlPlane")
-        assert plane["spec"]["identityRef"] == {"kind": "AWSClusterControllerIdentity",
-                                                "name": "default"}
+        assert plane["spec"]["identityRef"] == {
+            "kind": "AWSClusterControllerIdentity",
+            "name": "default",
+        }
     management = {i["kind"]: i for i in flux_build(operator_repo / "overlays/management")}
     assert management["AWSClusterControllerIdentity"]["spec"]["allowedNamespaces"] == {
-        "list": ["live", "staging"]}
+        "list": ["live", "staging"]
+    }
     assert "ValidatingAdmissionPolicy" not in management  # its own Kustomization, without force
     policy = {i["kind"] for i in flux_build(operator_repo / "overlays/management/admission-policy")}
     assert policy == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
@@ -134,33 +167,35 @@ def test_render_labels_every_cluster_object_and_points_control_planes_at_default
 
 def test_render_stages_flux_and_decrypts_only_where_the_secret_is(operator_repo: Path) -> None:
     flux = operator_repo / "clusters/management"
-    provider, = load(flux / "capa-staging-provider.yaml")
+    (provider,) = load(flux / "capa-staging-provider.yaml")
     assert provider["spec"]["path"] == "./providers/staging"
-    assert provider["spec"]["decryption"] == {"provider": "sops",
-                                              "secretRef": {"name": "sops-age"}}
+    assert provider["spec"]["decryption"] == {"provider": "sops", "secretRef": {"name": "sops-age"}}
     assert provider["spec"]["wait"] is True
     assert provider["spec"]["deletionPolicy"] == "Orphan"
-    account, = load(flux / "capa-staging.yaml")
-    assert account["spec"]["dependsOn"] == [{"name": "capa-management"},
-                                            {"name": "capa-management-admission-policy"},
-                                            {"name": "capa-staging-provider"}]
-    management, = load(flux / "capa-management.yaml")
+    (account,) = load(flux / "capa-staging.yaml")
+    assert account["spec"]["dependsOn"] == [
+        {"name": "capa-management"},
+        {"name": "capa-management-admission-policy"},
+        {"name": "capa-staging-provider"},
+    ]
+    (management,) = load(flux / "capa-management.yaml")
     assert management["spec"]["force"] is True and "dependsOn" not in management["spec"]
 
 
 def test_render_bootstrap_enables_the_target_user_and_grants_nothing(operator_repo: Path) -> None:
     assert not (operator_repo / "bootstrap/management.yaml").exists()
-    stack, = load(operator_repo / "bootstrap/staging.yaml")
-    assert stack["spec"] == {"bootstrapUser": {"enable": True},
-                             "eks": {"iamRoleCreation": False,
-                                     "managedMachinePool": {"disable": False}}}
+    (stack,) = load(operator_repo / "bootstrap/staging.yaml")
+    assert stack["spec"] == {
+        "bootstrapUser": {"enable": True},
+        "eks": {"iamRoleCreation": False, "managedMachinePool": {"disable": False}},
+    }
     for path in operator_repo.rglob("*.yaml"):
         assert "kind: Secret" not in path.read_text(encoding="utf-8"), path
 
 
 def test_every_directory_flux_applies_builds_plain(operator_repo: Path) -> None:
     for flux_doc in sorted((operator_repo / "clusters/management").glob("*.yaml")):
-        doc, = load(flux_doc)
+        (doc,) = load(flux_doc)
         assert flux_build(operator_repo / doc["spec"]["path"]), flux_doc
 
 
@@ -169,7 +204,8 @@ def test_the_users_encrypted_secret_is_listed_once_it_exists(operator_repo: Path
     secret.write_text(SOPS_SECRET, encoding="utf-8")
     findings = of_rule(run_check(operator_repo), "CAPA-R001")
     assert [(f.file, f.severity) for f in findings] == [
-        ("providers/staging/kustomization.yaml", "error")]
+        ("providers/staging/kustomization.yaml", "error")
+    ]
     result = runner.invoke(main, ["render", "--repo", str(operator_repo)])
     assert result.exit_code == 0 and "update providers/staging/kustomization.yaml" in result.output
     built = keyed(flux_build(operator_repo / "providers/staging"))
@@ -179,8 +215,7 @@ def test_the_users_encrypted_secret_is_listed_once_it_exists(operator_repo: Path
     assert secret.read_text(encoding="utf-8") == SOPS_SECRET  # render never touches it
 
 
-def test_switching_back_removes_the_operator_files(example_repo: Path,
-                                                   tmp_path: Path) -> None:
+def test_switching_back_removes_the_operator_files(example_repo: Path, tmp_path: Path) -> None:
     pristine = tmp_path / "pristine"
     shutil.copytree(example_repo, pristine)
     output = switch(example_repo, "operator")
@@ -193,14 +228,21 @@ def test_switching_back_removes_the_operator_files(example_repo: Path,
     assert snapshot(example_repo) == snapshot(pristine)
 
 
-@pytest.mark.parametrize(("name", "extra", "message"), [
-    ("capa-staging-ns", "namespace: capa-staging", "namespace"),
-    ("staging-provider", "", "Flux Kustomization"),
-], ids=["provider-namespace-taken", "provider-kustomization-taken"])
-def test_names_operator_mode_adds_must_not_collide(example_repo: Path, name: str, extra: str,
-                                                   message: str) -> None:
-    entry = (f"    - name: {name}\n      accountId: \"444444444444\"\n      region: eu-west-1\n"
-             f"      kubernetesVersion: \"1.31\"\n")
+@pytest.mark.parametrize(
+    ("name", "extra", "message"),
+    [
+        ("capa-staging-ns", "namespace: capa-staging", "namespace"),
+        ("staging-provider", "", "Flux Kustomization"),
+    ],
+    ids=["provider-namespace-taken", "provider-kustomization-taken"],
+)
+def test_names_operator_mode_adds_must_not_collide(
+    example_repo: Path, name: str, extra: str, message: str
+) -> None:
+    entry = (
+        f'    - name: {name}\n      accountId: "444444444444"\n      region: eu-west-1\n'
+        f'      kubernetesVersion: "1.31"\n'
+    )
     if extra:
         entry += f"      {extra}\n"
     edit(example_repo / "accounts.yaml", "  # check:\n", entry + "  # check:\n")
@@ -208,22 +250,38 @@ def test_names_operator_mode_adds_must_not_collide(example_repo: Path, name: str
     before = snapshot(example_repo)
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])
     assert result.exit_code == 2
-    assert f"accounts.yaml:{line_of(example_repo / 'accounts.yaml', 'name: staging')}:" \
+    assert (
+        f"accounts.yaml:{line_of(example_repo / 'accounts.yaml', 'name: staging')}:"
         in result.output
+    )
     assert message in result.output and "rename one of them" in result.output
     assert snapshot(example_repo) == before
 
 
 # --- the KRM function ---------------------------------------------------------------------
 
+
 def _staging_config(kind: str) -> dict[str, Any]:
-    settings = {"accountId": "222222222222", "managementAccountId": "111111111111",
-                "region": "eu-west-1", "kubernetesVersion": "1.31", "credentials": "operator"}
+    settings = {
+        "accountId": "222222222222",
+        "managementAccountId": "111111111111",
+        "region": "eu-west-1",
+        "kubernetesVersion": "1.31",
+        "credentials": "operator",
+    }
     if kind == "ConfigMap":
-        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "staging"},
-                "data": settings}
-    return {"apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account",
-            "metadata": {"name": "staging"}, "spec": settings}
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "staging"},
+            "data": settings,
+        }
+    return {
+        "apiVersion": "capa-accounts.dev/v1alpha1",
+        "kind": "Account",
+        "metadata": {"name": "staging"},
+        "spec": settings,
+    }
 
 
 @pytest.mark.parametrize("kind", ["Account", "ConfigMap"])
@@ -231,13 +289,21 @@ def test_fn_gives_the_objects_render_writes(operator_repo: Path, kind: str) -> N
     items = load_base(operator_repo)
     for item in items:
         item["metadata"].pop("annotations")
-    text = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
-                           "items": items, "functionConfig": _staging_config(kind)})
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "config.kubernetes.io/v1",
+            "kind": "ResourceList",
+            "items": items,
+            "functionConfig": _staging_config(kind),
+        }
+    )
     result = runner.invoke(main, ["fn"], input=text)
     assert result.exit_code == 0, result.output
     out = yaml.safe_load(result.stdout)
-    rendered = [*flux_build(operator_repo / "overlays/staging"),
-                *flux_build(operator_repo / "providers/staging")]
+    rendered = [
+        *flux_build(operator_repo / "overlays/staging"),
+        *flux_build(operator_repo / "providers/staging"),
+    ]
     assert keyed(out["items"]) == keyed(rendered)
     again = runner.invoke(main, ["fn"], input=result.stdout)  # idempotent
     assert again.exit_code == 0 and again.stdout == result.stdout
@@ -246,8 +312,14 @@ def test_fn_gives_the_objects_render_writes(operator_repo: Path, kind: str) -> N
 def test_fn_refuses_an_unknown_credentials_mode() -> None:
     config = _staging_config("Account")
     config["spec"]["credentials"] = "static"
-    text = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
-                           "items": [], "functionConfig": config})
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "config.kubernetes.io/v1",
+            "kind": "ResourceList",
+            "items": [],
+            "functionConfig": config,
+        }
+    )
     result = runner.invoke(main, ["fn"], input=text)
     assert result.exit_code == 1
     message = yaml.safe_load(result.stdout)["results"][0]["message"]
@@ -256,10 +328,12 @@ def test_fn_refuses_an_unknown_credentials_mode() -> None:
 
 # --- check on a rendered operator repository ----------------------------------------------
 
+
 def test_check_warns_once_at_credentials(operator_repo: Path) -> None:
     findings = of_rule(run_check(operator_repo), "CAPA-O004")
     assert [(f.file, f.line, f.severity) for f in findings] == [
-        ("accounts.yaml", line_of(operator_repo / "accounts.yaml", "credentials:"), "warning")]
+        ("accounts.yaml", line_of(operator_repo / "accounts.yaml", "credentials:"), "warning")
+    ]
     result = runner.invoke(main, ["check", "--repo", str(operator_repo)])
     assert "[CAPA-O004]" in result.output
 
@@ -285,12 +359,18 @@ metadata:
 spec:
   version: v2.11.1
 """
-FETCH = ("  fetchConfig:\n    url: https://github.com/kubernetes-sigs/cluster-api-provider-aws/"
-         "releases/v2.11.1/infrastructure-components.yaml\n")
+FETCH = (
+    "  fetchConfig:\n    url: https://github.com/kubernetes-sigs/cluster-api-provider-aws/"
+    "releases/v2.11.1/infrastructure-components.yaml\n"
+)
 CONFIG_REF = "  configSecret:\n    name: staging-credentials\n    namespace: capa-staging\n"
 FILTER = "  manager:\n    additionalArgs:\n      {key}: {value}\n"
-GOOD = (PROVIDER.format(name="aws-staging", namespace="capa-staging") + FETCH + CONFIG_REF
-        + FILTER.format(key='"--watch-filter"', value="staging"))
+GOOD = (
+    PROVIDER.format(name="aws-staging", namespace="capa-staging")
+    + FETCH
+    + CONFIG_REF
+    + FILTER.format(key='"--watch-filter"', value="staging")
+)
 CLUSTER = """\
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
 kind: AWSManagedControlPlane
@@ -372,8 +452,9 @@ SEED_CONTROL_PLANE = textwrap.dedent("""\
 
 
 def test_the_seed_guides_provider_fires_o002_twice_and_o003(tmp_path: Path) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": SEED_PROVIDER,
-                                   "cluster.yaml": SEED_CONTROL_PLANE})
+    repo = hand_written(
+        tmp_path, {"provider.yaml": SEED_PROVIDER, "cluster.yaml": SEED_CONTROL_PLANE}
+    )
     o002 = findings(repo, "CAPA-O002")
     assert [(f, line) for f, line, _ in o002] == [("provider.yaml", 12), ("provider.yaml", 12)]
     assert "lacks `--`" in o002[0][2] and "positional argument" in o002[0][2]
@@ -386,50 +467,76 @@ def test_the_seed_guides_provider_fires_o002_twice_and_o003(tmp_path: Path) -> N
 
 O001_CASES = [
     ("no-config-secret", GOOD.replace(CONFIG_REF, ""), 6, "no configSecret"),
-    ("no-watch-filter", GOOD.replace(FILTER.format(key='"--watch-filter"', value="staging"), ""),
-     6, "no `--watch-filter` argument"),
-    ("empty-watch-filter", GOOD.replace('"--watch-filter": staging', '"--watch-filter": ""'), 15,
-     "turns the filter off"),
+    (
+        "no-watch-filter",
+        GOOD.replace(FILTER.format(key='"--watch-filter"', value="staging"), ""),
+        6,
+        "no `--watch-filter` argument",
+    ),
+    (
+        "empty-watch-filter",
+        GOOD.replace('"--watch-filter": staging', '"--watch-filter": ""'),
+        15,
+        "turns the filter off",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "message"), [c[1:] for c in O001_CASES],
-                         ids=[c[0] for c in O001_CASES])
-def test_o001_fires_on_a_provider_without_keys_or_filter(tmp_path: Path, text: str, line: int,
-                                                         message: str) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": text,
-                                   "cluster.yaml": CLUSTER.format(label="staging")})
+@pytest.mark.parametrize(
+    ("text", "line", "message"), [c[1:] for c in O001_CASES], ids=[c[0] for c in O001_CASES]
+)
+def test_o001_fires_on_a_provider_without_keys_or_filter(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    repo = hand_written(
+        tmp_path, {"provider.yaml": text, "cluster.yaml": CLUSTER.format(label="staging")}
+    )
     found = findings(repo, "CAPA-O001")
     assert [(f, n) for f, n, _ in found] == [("provider.yaml", line)]
     assert message in found[0][2]
 
 
-@pytest.mark.parametrize("text", [
-    GOOD,
-    PROVIDER.format(name="aws", namespace="capa-system"),  # one ordinary CAPA via the operator
-], ids=["complete-provider", "single-aws-provider"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD,
+        PROVIDER.format(name="aws", namespace="capa-system"),  # one ordinary CAPA via the operator
+    ],
+    ids=["complete-provider", "single-aws-provider"],
+)
 def test_o001_near_miss(tmp_path: Path, text: str) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": text,
-                                   "cluster.yaml": CLUSTER.format(label="staging")})
+    repo = hand_written(
+        tmp_path, {"provider.yaml": text, "cluster.yaml": CLUSTER.format(label="staging")}
+    )
     assert findings(repo, "CAPA-O001") == []
 
 
 O002_CASES = [
-    ("single-dash", GOOD.replace('"--watch-filter"', '"-watch-filter"'), "staging",
-     [("provider.yaml", 15, "shorthand flags")]),
-    ("invalid-value", GOOD.replace('"--watch-filter": staging', '"--watch-filter": staging/eu'),
-     "staging", [("provider.yaml", 15, "matches nothing")]),
-    ("cluster-without-label", GOOD, "other",
-     [("cluster.yaml", 7, "label value 'other'")]),
+    (
+        "single-dash",
+        GOOD.replace('"--watch-filter"', '"-watch-filter"'),
+        "staging",
+        [("provider.yaml", 15, "shorthand flags")],
+    ),
+    (
+        "invalid-value",
+        GOOD.replace('"--watch-filter": staging', '"--watch-filter": staging/eu'),
+        "staging",
+        [("provider.yaml", 15, "matches nothing")],
+    ),
+    ("cluster-without-label", GOOD, "other", [("cluster.yaml", 7, "label value 'other'")]),
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "expected"), [c[1:] for c in O002_CASES],
-                         ids=[c[0] for c in O002_CASES])
-def test_o002_fires(tmp_path: Path, text: str, label: str,
-                    expected: list[tuple[str, int, str]]) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": text,
-                                   "cluster.yaml": CLUSTER.format(label=label)})
+@pytest.mark.parametrize(
+    ("text", "label", "expected"), [c[1:] for c in O002_CASES], ids=[c[0] for c in O002_CASES]
+)
+def test_o002_fires(
+    tmp_path: Path, text: str, label: str, expected: list[tuple[str, int, str]]
+) -> None:
+    repo = hand_written(
+        tmp_path, {"provider.yaml": text, "cluster.yaml": CLUSTER.format(label=label)}
+    )
     found = findings(repo, "CAPA-O002")
     assert [(f, n) for f, n, _ in found] == [(f, n) for f, n, _ in expected]
     for (_, _, message), (_, _, needle) in zip(found, expected, strict=True):
@@ -438,8 +545,11 @@ def test_o002_fires(tmp_path: Path, text: str, label: str,
 
 def test_o002_fires_on_a_rendered_cluster_that_lost_its_label(operator_repo: Path) -> None:
     plane = operator_repo / "overlays/live/cluster-live.yaml"
-    edit(plane, "    cluster.x-k8s.io/watch-filter: live\nspec:\n  identityRef",
-         "spec:\n  identityRef")
+    edit(
+        plane,
+        "    cluster.x-k8s.io/watch-filter: live\nspec:\n  identityRef",
+        "spec:\n  identityRef",
+    )
     found = findings(operator_repo, "CAPA-O002")
     lines = plane.read_text(encoding="utf-8").splitlines()
     labels = lines.index("  name: live-control-plane") + 3  # 1-based line of its `labels:`
@@ -448,35 +558,47 @@ def test_o002_fires_on_a_rendered_cluster_that_lost_its_label(operator_repo: Pat
 
 
 def test_o002_near_miss(tmp_path: Path) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": GOOD,
-                                   "cluster.yaml": CLUSTER.format(label="staging")})
+    repo = hand_written(
+        tmp_path, {"provider.yaml": GOOD, "cluster.yaml": CLUSTER.format(label="staging")}
+    )
     assert findings(repo, "CAPA-O002") == []
 
 
 O003_CASES = [
     ("not-predefined", GOOD.replace(FETCH, ""), [("provider.yaml", 4, "not a predefined")]),
-    ("releases-url", GOOD.replace("releases/v2.11.1/infrastructure-components.yaml", "releases"),
-     [("provider.yaml", 9, "clusterctl")]),
-    ("same-name-two-namespaces",
-     GOOD + "---\n" + GOOD.replace("namespace: capa-staging", "namespace: capa-other"),
-     [("provider.yaml", 20, "another InfrastructureProvider is named 'aws-staging'")]),
+    (
+        "releases-url",
+        GOOD.replace("releases/v2.11.1/infrastructure-components.yaml", "releases"),
+        [("provider.yaml", 9, "clusterctl")],
+    ),
+    (
+        "same-name-two-namespaces",
+        GOOD + "---\n" + GOOD.replace("namespace: capa-staging", "namespace: capa-other"),
+        [("provider.yaml", 20, "another InfrastructureProvider is named 'aws-staging'")],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in O003_CASES],
-                         ids=[c[0] for c in O003_CASES])
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in O003_CASES], ids=[c[0] for c in O003_CASES]
+)
 def test_o003_fires(tmp_path: Path, text: str, expected: list[tuple[str, int, str]]) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": text,
-                                   "cluster.yaml": CLUSTER.format(label="staging")})
+    repo = hand_written(
+        tmp_path, {"provider.yaml": text, "cluster.yaml": CLUSTER.format(label="staging")}
+    )
     found = findings(repo, "CAPA-O003")
     assert [(f, n) for f, n, _ in found] == [(f, n) for f, n, _ in expected]
     assert expected[0][2] in found[0][2]
 
 
-@pytest.mark.parametrize("text", [
-    GOOD,
-    PROVIDER.format(name="aws", namespace="capa-system"),  # predefined: no fetchConfig needed
-], ids=["aws-staging-with-fetch-config", "predefined-aws"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD,
+        PROVIDER.format(name="aws", namespace="capa-system"),  # predefined: no fetchConfig needed
+    ],
+    ids=["aws-staging-with-fetch-config", "predefined-aws"],
+)
 def test_o003_near_miss(tmp_path: Path, text: str) -> None:
     repo = hand_written(tmp_path, {"provider.yaml": text})
     assert findings(repo, "CAPA-O003") == []
@@ -495,8 +617,9 @@ def test_o004_near_miss_single_aws_provider(tmp_path: Path) -> None:
 
 
 def test_c004_stays_silent_in_a_hand_written_operator_repo(tmp_path: Path) -> None:
-    repo = hand_written(tmp_path, {"provider.yaml": GOOD,
-                                   "cluster.yaml": CLUSTER.format(label="staging")})
+    repo = hand_written(
+        tmp_path, {"provider.yaml": GOOD, "cluster.yaml": CLUSTER.format(label="staging")}
+    )
     assert findings(repo, "CAPA-C004") == []
 
 
@@ -509,7 +632,8 @@ def test_explain_prints_the_rule(rule: str) -> None:
 
 
 def test_a_provider_customised_in_base_keeps_its_settings(example_repo: Path) -> None:
-    (example_repo / "base/provider.yaml").write_text(textwrap.dedent("""\
+    (example_repo / "base/provider.yaml").write_text(
+        textwrap.dedent("""\
         # Settings every account's CAPA shares; render fills in name, version and filter.
         apiVersion: operator.cluster.x-k8s.io/v1alpha2
         kind: InfrastructureProvider
@@ -519,15 +643,25 @@ def test_a_provider_customised_in_base_keeps_its_settings(example_repo: Path) ->
           manager:
             featureGates:
               MachinePool: true
-        """), encoding="utf-8")
-    edit(example_repo / "base/kustomization.yaml", "  - cluster.yaml\n",
-         "  - cluster.yaml\n  - provider.yaml\n")
+        """),
+        encoding="utf-8",
+    )
+    edit(
+        example_repo / "base/kustomization.yaml",
+        "  - cluster.yaml\n",
+        "  - cluster.yaml\n  - provider.yaml\n",
+    )
     switch(example_repo, "operator")
-    provider, = load(example_repo / "providers/live/provider.yaml")
+    (provider,) = load(example_repo / "providers/live/provider.yaml")
     assert provider["metadata"] == {"name": "aws-live", "namespace": "capa-live"}
-    assert provider["spec"]["manager"] == {"featureGates": {"MachinePool": True},
-                                           "additionalArgs": {"--watch-filter": "live"}}
+    assert provider["spec"]["manager"] == {
+        "featureGates": {"MachinePool": True},
+        "additionalArgs": {"--watch-filter": "live"},
+    }
     assert not (example_repo / "overlays/live/provider.yaml").exists()
     report = run_check(example_repo)
-    assert [f.text() for f in report.findings if f.rule.startswith(("CAPA-O", "CAPA-R"))
-            and f.severity == "error"] == []
+    assert [
+        f.text()
+        for f in report.findings
+        if f.rule.startswith(("CAPA-O", "CAPA-R")) and f.severity == "error"
+    ] == []

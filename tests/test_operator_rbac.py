@@ -19,8 +19,11 @@ from capa_accounts.cli import main
 runner = CliRunner()
 SYNTHETIC = PROJECT / "tests" / "data" / "operator" / "capa-manager-rbac.yaml"
 # The pinned release's components file, where the reference has one (as the CRD tests read it).
-RELEASE_COMPONENTS = sorted(CAPA_REFERENCE.rglob("infrastructure-components*.yaml")) \
-    if CAPA_REFERENCE.is_dir() else []
+RELEASE_COMPONENTS = (
+    sorted(CAPA_REFERENCE.rglob("infrastructure-components*.yaml"))
+    if CAPA_REFERENCE.is_dir()
+    else []
+)
 CLUSTER_RBAC = ("ClusterRole", "ClusterRoleBinding")
 
 
@@ -32,12 +35,13 @@ def operator(repo: Path) -> Path:
 
 
 def provider(repo: Path, account: str) -> dict[str, Any]:
-    doc, = yaml.safe_load_all((repo / f"providers/{account}/provider.yaml").read_text())
+    (doc,) = yaml.safe_load_all((repo / f"providers/{account}/provider.yaml").read_text())
     return doc
 
 
-def install(components: Path, work: Path, namespace: str,
-            patches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def install(
+    components: Path, work: Path, namespace: str, patches: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The components as one provider's install gets them, built by the real kustomize.
 
     kustomize's `patches` take the same entries as the operator's `spec.patches` (a target
@@ -46,9 +50,17 @@ def install(components: Path, work: Path, namespace: str,
     """
     work.mkdir(parents=True)
     (work / "components.yaml").write_text(components.read_text(encoding="utf-8"))
-    (work / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "namespace": namespace, "resources": ["components.yaml"], "patches": patches}))
+    (work / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "namespace": namespace,
+                "resources": ["components.yaml"],
+                "patches": patches,
+            }
+        )
+    )
     return flux_build(work)
 
 
@@ -56,24 +68,38 @@ def cluster_rbac(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[st
     return {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"] in CLUSTER_RBAC}
 
 
-@pytest.mark.parametrize("components", [
-    pytest.param(SYNTHETIC, id="capa-rbac-layout"),
-    pytest.param(RELEASE_COMPONENTS[0] if RELEASE_COMPONENTS else None, id="pinned-release",
-                 marks=pytest.mark.skipif(not RELEASE_COMPONENTS, reason=(
-                     "no infrastructure-components.yaml of the pinned CAPA release beside the "
-                     "checkout (../shared/capa-reference)"))),
-])
-def test_rendered_providers_install_disjoint_cluster_rbac(example_repo: Path, tmp_path: Path,
-                                                         components: Path) -> None:
+@pytest.mark.parametrize(
+    "components",
+    [
+        pytest.param(SYNTHETIC, id="capa-rbac-layout"),
+        pytest.param(
+            RELEASE_COMPONENTS[0] if RELEASE_COMPONENTS else None,
+            id="pinned-release",
+            marks=pytest.mark.skipif(
+                not RELEASE_COMPONENTS,
+                reason=(
+                    "no infrastructure-components.yaml of the pinned CAPA release beside the "
+                    "checkout (../shared/capa-reference)"
+                ),
+            ),
+        ),
+    ],
+)
+def test_rendered_providers_install_disjoint_cluster_rbac(
+    example_repo: Path, tmp_path: Path, components: Path
+) -> None:
     repo = operator(example_repo)
     installs = {}
     for account in ("staging", "live"):
         spec = provider(repo, account)["spec"]
-        installs[account] = cluster_rbac(install(components, tmp_path / account,
-                                                 f"capa-{account}", spec["patches"]))
+        installs[account] = cluster_rbac(
+            install(components, tmp_path / account, f"capa-{account}", spec["patches"])
+        )
     # Without the patches both installs name the same binding: the collision is real.
-    bare = [cluster_rbac(install(components, tmp_path / f"bare-{a}", f"capa-{a}", []))
-            for a in ("staging", "live")]
+    bare = [
+        cluster_rbac(install(components, tmp_path / f"bare-{a}", f"capa-{a}", []))
+        for a in ("staging", "live")
+    ]
     assert set(bare[0]) & set(bare[1]) >= {("ClusterRoleBinding", "capa-manager-rolebinding")}
     assert not set(installs["staging"]) & set(installs["live"])
     for account, objects in installs.items():
@@ -82,8 +108,9 @@ def test_rendered_providers_install_disjoint_cluster_rbac(example_repo: Path, tm
         for binding in bindings:
             # Each binding names its own provider's ClusterRole and ServiceAccount.
             assert ("ClusterRole", binding["roleRef"]["name"]) in objects, binding
-            assert {s["namespace"] for s in binding["subjects"]
-                    if s["kind"] == "ServiceAccount"} == {f"capa-{account}"}
+            assert {
+                s["namespace"] for s in binding["subjects"] if s["kind"] == "ServiceAccount"
+            } == {f"capa-{account}"}
 
 
 def test_every_rendered_provider_enables_machine_pools(example_repo: Path) -> None:
@@ -93,8 +120,10 @@ def test_every_rendered_provider_enables_machine_pools(example_repo: Path) -> No
 
 
 def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
-        example_repo: Path) -> None:
-    (example_repo / "base/provider.yaml").write_text(textwrap.dedent("""\
+    example_repo: Path,
+) -> None:
+    (example_repo / "base/provider.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: operator.cluster.x-k8s.io/v1alpha2
         kind: InfrastructureProvider
         metadata: {name: aws}
@@ -106,9 +135,11 @@ def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
               patch: '[{"op": "add", "path": "/spec/replicas", "value": 2}]'
             - target: {kind: ClusterRoleBinding, name: capa-manager-rolebinding}
               patch: '[{"op": "replace", "path": "/metadata/name", "value": "shared"}]'
-        """))
-    edit(example_repo / "base/kustomization.yaml", "resources:\n",
-         "resources:\n  - provider.yaml\n")
+        """)
+    )
+    edit(
+        example_repo / "base/kustomization.yaml", "resources:\n", "resources:\n  - provider.yaml\n"
+    )
     spec = provider(operator(example_repo), "live")["spec"]
     assert spec["manager"]["featureGates"] == {"EKSEnableIAM": True, "MachinePool": True}
     targets = [p["target"] for p in spec["patches"]]
@@ -120,15 +151,18 @@ def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
 
 
 def test_a_base_provider_with_manifest_patches_is_refused(example_repo: Path) -> None:
-    (example_repo / "base/provider.yaml").write_text(textwrap.dedent("""\
+    (example_repo / "base/provider.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: operator.cluster.x-k8s.io/v1alpha2
         kind: InfrastructureProvider
         metadata: {name: aws}
         spec:
           manifestPatches: ['{"kind": "Deployment", "spec": {"replicas": 2}}']
-        """))
-    edit(example_repo / "base/kustomization.yaml", "resources:\n",
-         "resources:\n  - provider.yaml\n")
+        """)
+    )
+    edit(
+        example_repo / "base/kustomization.yaml", "resources:\n", "resources:\n  - provider.yaml\n"
+    )
     edit(example_repo / "accounts.yaml", "credentials: roleIdentity", "credentials: operator")
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])
     assert result.exit_code == 2 and "manifestPatches" in result.output, result.output
@@ -153,7 +187,7 @@ spec:
 
 def rename(target: dict[str, str], value: str, op: str = "replace") -> str:
     patch = json.dumps([{"op": op, "path": "/metadata/name", "value": value}])
-    return (f"  patches:\n    - target: {json.dumps(target)}\n      patch: '{patch}'\n")
+    return f"  patches:\n    - target: {json.dumps(target)}\n      patch: '{patch}'\n"
 
 
 BINDING = {"kind": "ClusterRoleBinding", "name": "capa-manager-rolebinding"}
@@ -167,37 +201,64 @@ def hand_written(tmp_path: Path, extras: dict[str, str]) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("extras", "where"), [
-    ({"one": "", "two": ""}, ("two/provider.yaml", 4)),
-    ({"one": rename(BINDING, "same"), "two": rename(BINDING, "same")},
-     ("two/provider.yaml", 12)),
-    ({"one": "", "two": rename({"kind": "ClusterRole", "name": "capa-manager-role"}, "x")},
-     ("two/provider.yaml", 4)),
-    ({"one": "", "two": rename({"kind": "ClusterRoleBinding", "name": "other"}, "x")},
-     ("two/provider.yaml", 4)),
-    ({"one": rename(BINDING, "capa-manager-rolebinding"), "two": ""},
-     ("two/provider.yaml", 4)),
-    ({"one": "", "two": "  manifestPatches:\n    - '{\"kind\": \"ClusterRoleBinding\", "
-                             "\"metadata\": {\"name\": \"capa-manager-rolebinding\"}}'\n"},
-     ("two/provider.yaml", 12)),
-], ids=["no-patches", "same-new-name", "renames-only-the-role", "other-binding",
-        "renamed-to-the-default", "manifest-patch-to-the-default"])
-def test_o005_fires_when_two_providers_share_the_binding(tmp_path: Path,
-                                                         extras: dict[str, str],
-                                                         where: tuple[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("extras", "where"),
+    [
+        ({"one": "", "two": ""}, ("two/provider.yaml", 4)),
+        (
+            {"one": rename(BINDING, "same"), "two": rename(BINDING, "same")},
+            ("two/provider.yaml", 12),
+        ),
+        (
+            {"one": "", "two": rename({"kind": "ClusterRole", "name": "capa-manager-role"}, "x")},
+            ("two/provider.yaml", 4),
+        ),
+        (
+            {"one": "", "two": rename({"kind": "ClusterRoleBinding", "name": "other"}, "x")},
+            ("two/provider.yaml", 4),
+        ),
+        ({"one": rename(BINDING, "capa-manager-rolebinding"), "two": ""}, ("two/provider.yaml", 4)),
+        (
+            {
+                "one": "",
+                "two": '  manifestPatches:\n    - \'{"kind": "ClusterRoleBinding", '
+                '"metadata": {"name": "capa-manager-rolebinding"}}\'\n',
+            },
+            ("two/provider.yaml", 12),
+        ),
+    ],
+    ids=[
+        "no-patches",
+        "same-new-name",
+        "renames-only-the-role",
+        "other-binding",
+        "renamed-to-the-default",
+        "manifest-patch-to-the-default",
+    ],
+)
+def test_o005_fires_when_two_providers_share_the_binding(
+    tmp_path: Path, extras: dict[str, str], where: tuple[str, int]
+) -> None:
     found = of_rule(run_check(hand_written(tmp_path, extras)), "CAPA-O005")
     assert [(f.file, f.line) for f in found] == [where], found
     assert found[0].related and found[0].related[0].file == "one/provider.yaml"
     assert "aws-one" in found[0].message
 
 
-@pytest.mark.parametrize("extras", [
-    {"one": rename(BINDING, "one-binding"), "two": rename(BINDING, "two-binding")},
-    {"one": "", "two": rename({"kind": "ClusterRoleBinding"}, "two-binding", "add")},
-    {"one": "", "two": "  manifestPatches:\n    - '{\"kind\": \"ClusterRoleBinding\", "
-                            "\"metadata\": {\"name\": \"two-binding\"}}'\n"},
-    {"one": ""},
-], ids=["both-renamed", "one-renamed-by-kind", "manifest-patch", "single-provider"])
+@pytest.mark.parametrize(
+    "extras",
+    [
+        {"one": rename(BINDING, "one-binding"), "two": rename(BINDING, "two-binding")},
+        {"one": "", "two": rename({"kind": "ClusterRoleBinding"}, "two-binding", "add")},
+        {
+            "one": "",
+            "two": '  manifestPatches:\n    - \'{"kind": "ClusterRoleBinding", '
+            '"metadata": {"name": "two-binding"}}\'\n',
+        },
+        {"one": ""},
+    ],
+    ids=["both-renamed", "one-renamed-by-kind", "manifest-patch", "single-provider"],
+)
 def test_o005_near_miss(tmp_path: Path, extras: dict[str, str]) -> None:
     assert of_rule(run_check(hand_written(tmp_path, extras)), "CAPA-O005") == []
 

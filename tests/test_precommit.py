@@ -54,8 +54,11 @@ def _release_clone(tmp_path: Path) -> Path:
     release procedure makes it: pre-commit fetches `repo:` at `rev:` with git, offline."""
     clone = tmp_path / "capa-accounts.git"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(PROJECT), str(clone)], check=True)
-    subprocess.run([*GIT, "-C", str(clone), "tag", "-f", "-a", version.release_tag(), "-m",
-                    "release"], check=True, capture_output=True)
+    subprocess.run(
+        [*GIT, "-C", str(clone), "tag", "-f", "-a", version.release_tag(), "-m", "release"],
+        check=True,
+        capture_output=True,
+    )
     return clone
 
 
@@ -68,8 +71,11 @@ def test_hooks_pass_on_init_and_catch_an_injected_defect(
     # What init writes, unchanged but for where the repository is: its rev is the release.
     assert "repo: https://github.com/capa-accounts/capa-accounts\n" in text
     assert f"    rev: {version.release_tag()}\n" in text
-    config.write_text(text.replace("https://github.com/capa-accounts/capa-accounts",
-                                   str(_release_clone(tmp_path))))
+    config.write_text(
+        text.replace(
+            "https://github.com/capa-accounts/capa-accounts", str(_release_clone(tmp_path))
+        )
+    )
     subprocess.run(["git", "init", "-q", str(example_repo)], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "add", "-A"], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "commit", "-qm", "init"], check=True)
@@ -96,8 +102,7 @@ def _install_hooks(repo: Path, home: Path) -> dict[str, str]:
         .replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT))
         .replace(f"rev: {version.release_tag()}", f"rev: {_head()}")
     )
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
-           "PRE_COMMIT_COLOR": "never"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1", "PRE_COMMIT_COLOR": "never"}
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     subprocess.run([*GIT, "-C", str(repo), "add", "-A"], check=True)
     subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", "init"], check=True)
@@ -109,8 +114,14 @@ def _install_hooks(repo: Path, home: Path) -> dict[str, str]:
 
 def _commit(repo: Path, env: dict[str, str], message: str) -> subprocess.CompletedProcess[str]:
     subprocess.run([*GIT, "-C", str(repo), "add", "-A"], check=True)
-    return subprocess.run([*GIT, "-C", str(repo), "commit", "-m", message], env=env,
-                          capture_output=True, text=True, check=False, timeout=900)
+    return subprocess.run(
+        [*GIT, "-C", str(repo), "commit", "-m", message],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
 
 
 def _render(repo: Path) -> None:
@@ -119,13 +130,16 @@ def _render(repo: Path) -> None:
     generated.apply(repo, generated.changes(repo, render.plan(repo)))
 
 
-LIVE = ('    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-        '      kubernetesVersion: "1.31"\n')
+LIVE = (
+    '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
+    '      kubernetesVersion: "1.31"\n'
+)
 
 
 @pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
-def test_a_destructive_commit_is_refused_and_says_why(example_repo: Path,
-                                                      pre_commit_home: Path) -> None:
+def test_a_destructive_commit_is_refused_and_says_why(
+    example_repo: Path, pre_commit_home: Path
+) -> None:
     env = _install_hooks(example_repo, pre_commit_home)
     # 1. Removing an account that still runs a cluster: refused, the finding in the output.
     edit(example_repo / "accounts.yaml", LIVE, "")
@@ -135,8 +149,10 @@ def test_a_destructive_commit_is_refused_and_says_why(example_repo: Path,
     assert refused.returncode != 0, out
     assert "capa-accounts check (trust and namespace invariants, schemas)" in out
     assert "Failed" in out
-    assert "[CAPA-D004] account 'live' (AWS account 333333333333) was removed (present at " \
-        "HEAD, not decommissioning)" in out, out
+    assert (
+        "[CAPA-D004] account 'live' (AWS account 333333333333) was removed (present at "
+        "HEAD, not decommissioning)" in out
+    ), out
     assert "Traceback" not in out
     subprocess.run([*GIT, "-C", str(example_repo), "reset", "-q", "--hard", "HEAD"], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "clean", "-qfd"], check=True)
@@ -151,25 +167,35 @@ def test_a_destructive_commit_is_refused_and_says_why(example_repo: Path,
     subprocess.run([*GIT, "-C", str(example_repo), "reset", "-q", "--hard", "HEAD"], check=True)
 
     # 3. The near miss: decommissioning first is accepted, and the warning still shows.
-    edit(example_repo / "accounts.yaml", "    - name: live\n",
-         "    - name: live\n      decommissioning: true\n")
+    edit(
+        example_repo / "accounts.yaml",
+        "    - name: live\n",
+        "    - name: live\n      decommissioning: true\n",
+    )
     _render(example_repo)
     accepted = _commit(example_repo, env, "decommission live")
     out = accepted.stdout + accepted.stderr
     assert accepted.returncode == 0, out
-    assert "[CAPA-D005] Cluster live/live left overlays/live (present at HEAD): Flux prunes " \
-        "its objects and CAPA deletes EKS cluster 'live' in AWS account 333333333333 (the " \
-        "account is `decommissioning: true`) (warning)" in out, out
+    assert (
+        "[CAPA-D005] Cluster live/live left overlays/live (present at HEAD): Flux prunes "
+        "its objects and CAPA deletes EKS cluster 'live' in AWS account 333333333333 (the "
+        "account is `decommissioning: true`) (warning)" in out
+    ), out
 
     # 4. ... and so is removing it afterwards.
-    edit(example_repo / "accounts.yaml",
-         "    - name: live\n      decommissioning: true\n" + LIVE.split("\n", 1)[1], "")
+    edit(
+        example_repo / "accounts.yaml",
+        "    - name: live\n      decommissioning: true\n" + LIVE.split("\n", 1)[1],
+        "",
+    )
     _render(example_repo)
     accepted = _commit(example_repo, env, "remove live")
     out = accepted.stdout + accepted.stderr
     assert accepted.returncode == 0, out
-    assert "[CAPA-D004] account 'live' (AWS account 333333333333) was removed after " \
-        "decommissioning" in out, out
+    assert (
+        "[CAPA-D004] account 'live' (AWS account 333333333333) was removed after "
+        "decommissioning" in out
+    ), out
 
 
 WHOLE_REPOSITORY = {"always_run": True, "pass_filenames": False, "require_serial": True}
@@ -181,12 +207,18 @@ def test_whole_repository_hooks_run_on_every_commit() -> None:
     import yaml
 
     offered = {h["id"]: h for h in yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())}
-    own = {h["id"]: h for repo in
-           yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())["repos"]
-           for h in repo["hooks"]}
-    init = {h["id"]: h for repo in yaml.safe_load(
-        (PROJECT / "kustomize_plugin/example/pre-commit-config.yaml").read_text())["repos"]
-        for h in repo["hooks"]}
+    own = {
+        h["id"]: h
+        for repo in yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())["repos"]
+        for h in repo["hooks"]
+    }
+    init = {
+        h["id"]: h
+        for repo in yaml.safe_load(
+            (PROJECT / "kustomize_plugin/example/pre-commit-config.yaml").read_text()
+        )["repos"]
+        for h in repo["hooks"]
+    }
     for hook_id in ("capa-accounts-render", "capa-accounts-check"):
         for hooks in (offered, own):
             hook = hooks[hook_id]
@@ -196,8 +228,10 @@ def test_whole_repository_hooks_run_on_every_commit() -> None:
     for hooks in (offered, own, init):  # warnings of a passing check are shown
         assert hooks["capa-accounts-check"].get("verbose") is True
     # The near miss: the per-file hooks keep their file filters.
-    assert offered["capa-accounts-build"]["files"] and "always_run" not in offered[
-        "capa-accounts-scan-secrets"]
+    assert (
+        offered["capa-accounts-build"]["files"]
+        and "always_run" not in offered["capa-accounts-scan-secrets"]
+    )
 
 
 @pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
@@ -207,9 +241,11 @@ def test_a_rev_that_is_no_tag_fails_with_pre_commits_message(
     """The near miss: a pin to a release that was never tagged (what init wrote before it
     pinned the running version) cannot be installed, so the hooks never ran for anyone."""
     config = example_repo / ".pre-commit-config.yaml"
-    config.write_text(config.read_text().replace(
-        "https://github.com/capa-accounts/capa-accounts", str(_release_clone(tmp_path))).replace(
-        f"rev: {version.release_tag()}", "rev: v0.0.0-never-tagged"))
+    config.write_text(
+        config.read_text()
+        .replace("https://github.com/capa-accounts/capa-accounts", str(_release_clone(tmp_path)))
+        .replace(f"rev: {version.release_tag()}", "rev: v0.0.0-never-tagged")
+    )
     subprocess.run(["git", "init", "-q", str(example_repo)], check=True)
     subprocess.run([*GIT, "-C", str(example_repo), "add", "-A"], check=True)
     result = pre_commit(example_repo, pre_commit_home, "--all-files")

@@ -125,23 +125,30 @@ def test_check_with_user_crds_including_a_release_bundle(
 
 # --- AWSIAMConfiguration v1alpha1 `eks.enable`, removed upstream --------------------------------
 
-@pytest.mark.parametrize(("api_version", "key", "fires"), [
-    ("v1alpha1", "enable: false", True),   # meant "no EKS": clusterawsadm grants EKS anyway
-    ("v1alpha1", "enable: true", True),
-    ("v1alpha1", "disable: true", False),
-    ("v1beta1", "disable: false", False),
-], ids=["v1alpha1-enable-false", "v1alpha1-enable-true", "v1alpha1-disable", "v1beta1-disable"])
-def test_v1alpha1_eks_enable_is_flagged(example_repo: Path, api_version: str, key: str,
-                                        fires: bool) -> None:
+
+@pytest.mark.parametrize(
+    ("api_version", "key", "fires"),
+    [
+        ("v1alpha1", "enable: false", True),  # meant "no EKS": clusterawsadm grants EKS anyway
+        ("v1alpha1", "enable: true", True),
+        ("v1alpha1", "disable: true", False),
+        ("v1beta1", "disable: false", False),
+    ],
+    ids=["v1alpha1-enable-false", "v1alpha1-enable-true", "v1alpha1-disable", "v1beta1-disable"],
+)
+def test_v1alpha1_eks_enable_is_flagged(
+    example_repo: Path, api_version: str, key: str, fires: bool
+) -> None:
     path = example_repo / "bootstrap/staging.yaml"
     edit(path, "/v1beta1\n", f"/{api_version}\n")
     edit(path, "  eks:\n", f"  eks:\n    {key}\n")
-    found = [f for f in of_rule(run_check(example_repo), "CAPA-R004")
-             if f.file == "bootstrap/staging.yaml"]
-    assert [(f.line, f.column) for f in found] == (
-        [(line_of(path, key), 5)] if fires else [])
-    assert all("removed upstream" in f.message and "eks.disable: true" in f.message
-               for f in found)
+    found = [
+        f
+        for f in of_rule(run_check(example_repo), "CAPA-R004")
+        if f.file == "bootstrap/staging.yaml"
+    ]
+    assert [(f.line, f.column) for f in found] == ([(line_of(path, key), 5)] if fires else [])
+    assert all("removed upstream" in f.message and "eks.disable: true" in f.message for f in found)
 
 
 @pytest.mark.parametrize("api_version", ["v1alpha1", "v1beta1"])
@@ -150,11 +157,17 @@ def test_v1alpha1_allow_assume_role_is_dropped(example_repo: Path, api_version: 
     path = example_repo / "bootstrap/management.yaml"
     edit(path, "/v1beta1\n", f"/{api_version}\n")
     edit(path, "spec:\n", "spec:\n  allowAssumeRole: true\n")
-    edit(path, "      - arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs"
-         ".k8s.io\n", "")
+    edit(
+        path,
+        "      - arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n",
+        "",
+    )
     report = run_check(example_repo)
-    r004 = [(f.line, f.message) for f in of_rule(report, "CAPA-R004")
-            if f.file == "bootstrap/management.yaml"]
+    r004 = [
+        (f.line, f.message)
+        for f in of_rule(report, "CAPA-R004")
+        if f.file == "bootstrap/management.yaml"
+    ]
     t004 = [f for f in of_rule(report, "CAPA-T004") if "222222222222" in f.message]
     if api_version == "v1alpha1":
         assert [line for line, _ in r004] == [line_of(path, "allowAssumeRole")]

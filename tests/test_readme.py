@@ -9,8 +9,9 @@ from conftest import PROJECT
 
 def test_readme_graph_is_the_committed_mermaid_source() -> None:
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- graph:start -->\n```mermaid\n(.*?)```\n<!-- graph:end -->", readme,
-                      re.S)
+    block = re.search(
+        r"<!-- graph:start -->\n```mermaid\n(.*?)```\n<!-- graph:end -->", readme, re.S
+    )
     assert block, "README lacks the graph block between <!-- graph:start/end --> markers"
     mermaid = (PROJECT / "kustomize_plugin" / "example" / "trust-graph.mmd").read_text()
     assert block.group(1) == mermaid
@@ -34,7 +35,7 @@ def test_readme_creates_the_management_stack_first() -> None:
     section = _stack_order_section()
     management = section.index("--config bootstrap/management.yaml")
     assert management < section.index("--config bootstrap/<account>.yaml")
-    assert "Invalid principal" in section[:management + 400]
+    assert "Invalid principal" in section[: management + 400]
 
 
 def test_readme_says_what_the_controllers_role_trusts_besides_the_management() -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capa_accounts.kustomize_plugin import example
 from click.testing import CliRunner
 from conftest import PROJECT
 
 from capa_accounts.cli import main
 from capa_accounts.core import version
+from capa_accounts.kustomize_plugin import example
 
 PYPROJECT = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
 VERSION = PYPROJECT["project"]["version"]
@@ -32,12 +32,18 @@ def test_the_installed_version_is_pyprojects() -> None:
 def test_no_module_writes_a_version_of_its_own() -> None:
     """The version is read back from the installed metadata, never repeated in the code."""
     literal = re.compile(rf"['\"]v?{re.escape(VERSION)}['\"]")
-    sources = [*PROJECT.glob("capa_accounts/**/*.py"), *PROJECT.glob("hooks/**/*.py"),
-               *PROJECT.glob("kustomize_plugin/**/*.py"),
-               *PROJECT.glob("kustomize_plugin/example/*")]
+    sources = [
+        *PROJECT.glob("capa_accounts/**/*.py"),
+        *PROJECT.glob("hooks/**/*.py"),
+        *PROJECT.glob("kustomize_plugin/**/*.py"),
+        *PROJECT.glob("kustomize_plugin/example/*"),
+    ]
     assert sources
-    offenders = [p.relative_to(PROJECT).as_posix() for p in sources
-                 if p.is_file() and literal.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        p.relative_to(PROJECT).as_posix()
+        for p in sources
+        if p.is_file() and literal.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capa_accounts.kustomize_plugin import render
 from click.testing import CliRunner
 from conftest import PROJECT, edit
 from kustomize_tools import flux_build, keyed
 
 from capa_accounts.cli import main
 from capa_accounts.core.model import load_account_set
+from capa_accounts.kustomize_plugin import render
 
 runner = CliRunner()
 
@@ -239,8 +239,10 @@ def test_admission_policy_can_be_turned_off_per_account(example_repo: Path) -> N
         "    - name: live\n      admissionPolicy: false\n",
     )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
-    policy = (example_repo
-              / "overlays/management/admission-policy/admission-policy.yaml").read_text()
-    assert ('"live": {"namespaceName": "live", "identityName": "live-identity",'
-            ' "unenforced": "true"}') in policy
+    policy = (
+        example_repo / "overlays/management/admission-policy/admission-policy.yaml"
+    ).read_text()
+    assert (
+        '"live": {"namespaceName": "live", "identityName": "live-identity", "unenforced": "true"}'
+    ) in policy
     assert '"staging": {"namespaceName": "staging", "identityName": "staging-identity"}' in policy

@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 
 import pytest
-from capa_accounts.kustomize_plugin import example, generated
-from capa_accounts.kustomize_plugin import render as rendering
 from click.testing import CliRunner
 
 from capa_accounts.cli import main
 from capa_accounts.core.filewrite import TMP_SUFFIX, backup_path, is_temporary, temporary_path
 from capa_accounts.core.lock import LOCK_FILE
+from capa_accounts.kustomize_plugin import example, generated
+from capa_accounts.kustomize_plugin import render as rendering
 
 ACCOUNTS = 30
 FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
@@ -37,16 +37,21 @@ runner = CliRunner()
 
 
 def accounts_yaml(template: str, first: int, id_base: int) -> str:
-    head = template[:template.index("  accounts:")]
-    entries = "".join(f'    - name: a{i:03d}\n      accountId: "{id_base + i:012d}"\n'
-                      f'      region: eu-west-1\n      kubernetesVersion: "1.31"\n'
-                      for i in range(first, first + ACCOUNTS))
+    head = template[: template.index("  accounts:")]
+    entries = "".join(
+        f'    - name: a{i:03d}\n      accountId: "{id_base + i:012d}"\n'
+        f'      region: eu-west-1\n      kubernetesVersion: "1.31"\n'
+        for i in range(first, first + ACCOUNTS)
+    )
     return f"{head}  accounts:\n{entries}"
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:
-    return {p.relative_to(repo).as_posix(): p.read_bytes() for p in sorted(repo.rglob("*"))
-            if p.is_file() and not p.is_symlink()}
+    return {
+        p.relative_to(repo).as_posix(): p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def render(repo: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -71,8 +76,9 @@ class States:
         shutil.copytree(self.before, after)
         assert render(after)[0] == 0
         self.new = snapshot(after)
-        changed = {p for p in self.old.keys() | self.new.keys()
-                   if self.old.get(p) != self.new.get(p)}
+        changed = {
+            p for p in self.old.keys() | self.new.keys() if self.old.get(p) != self.new.get(p)
+        }
         # render's order: files to write, sorted, then files to delete
         self.changed = sorted(changed & self.new.keys()) + sorted(changed - self.new.keys())
         assert len(self.changed) > 2 * ACCOUNTS  # identity and bootstrap per account, and more
@@ -86,14 +92,21 @@ class States:
         returns how many changed files are new and how many old."""
         now = snapshot(repo)
         # A SIGKILL'ed render leaves its temporary files and the (unlocked) lock file.
-        stray = [p for p in now if p not in self.old and p not in self.new
-                 and not is_temporary(Path(p).name) and p != LOCK_FILE]
+        stray = [
+            p
+            for p in now
+            if p not in self.old
+            and p not in self.new
+            and not is_temporary(Path(p).name)
+            and p != LOCK_FILE
+        ]
         assert not stray, f"{run}: files that are neither old nor new: {stray}"
         new = old = 0
         for path in self.changed:
             current = now.get(path)
-            assert current in (self.old.get(path), self.new.get(path)), \
+            assert current in (self.old.get(path), self.new.get(path)), (
                 f"{run}: {path} is half-written"
+            )
             new += current == self.new.get(path)
             old += current == self.old.get(path)
         return new, old
@@ -114,7 +127,8 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> States:
 
 @pytest.mark.parametrize("after", ["0", "1", "half", "all-but-one"])
 def test_render_failing_after_n_writes_changes_nothing_and_converges(
-        states: States, tmp_path: Path, after: str) -> None:
+    states: States, tmp_path: Path, after: str
+) -> None:
     """One transaction: the N files already in place (and deleted) are put back."""
     repo = states.fresh(tmp_path / "repo")
     total = len(states.changed)
@@ -128,9 +142,12 @@ def test_render_failing_after_n_writes_changes_nothing_and_converges(
 
 
 def _render_process(repo: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "capa_accounts.cli", "render", "--repo",
-                             str(repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "capa_accounts.cli", "render", "--repo", str(repo)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _leftovers(repo: Path) -> list[Path]:
@@ -141,7 +158,8 @@ KILLS = 20
 
 
 def test_render_killed_after_n_writes_leaves_old_or_new_and_converges(
-        states: States, tmp_path: Path) -> None:
+    states: States, tmp_path: Path
+) -> None:
     """SIGKILL (no cleanup runs) after N files are in place, N drawn by 20 seeds: every file is
     old or new, the staged files not yet in place are left behind and break nothing."""
     total = len(states.changed)
@@ -158,8 +176,9 @@ def test_render_killed_after_n_writes_leaves_old_or_new_and_converges(
         staged = [p for p in states.new if temporary_path(repo / p, proc.pid).exists()]
         backups = {backup_path(repo / p, proc.pid) for p in states.old}
         assert len(staged) == max(writes - n, 0), f"seed {seed}"
-        assert set(_leftovers(repo)) - {temporary_path(repo / p, proc.pid) for p in staged} \
-            <= backups, f"seed {seed}"
+        assert (
+            set(_leftovers(repo)) - {temporary_path(repo / p, proc.pid) for p in staged} <= backups
+        ), f"seed {seed}"
         if not checked and 0 < n < writes:
             checked = True
             # The killed process's staged files break neither check nor render.
@@ -168,15 +187,15 @@ def test_render_killed_after_n_writes_leaves_old_or_new_and_converges(
             assert TMP_SUFFIX not in result.output
             # Killed between a new overlay's kustomization.yaml and a file it lists, the
             # missing file is a finding too (test_a_kustomization_naming_a_missing_file_...).
-            assert result.exit_code == 1 and "[CAPA-R001]" in result.output, \
-                (seed, result.output)
+            assert result.exit_code == 1 and "[CAPA-R001]" in result.output, (seed, result.output)
         states.assert_converges(repo, f"seed {seed}")
         shutil.rmtree(repo)
     assert checked
 
 
 def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
-        states: States, tmp_path: Path) -> None:
+    states: States, tmp_path: Path
+) -> None:
     """SIGKILL at a random moment once render has begun to write (10 seeds)."""
     unfinished = 0
     for seed in range(KILLS // 2):
@@ -187,8 +206,12 @@ def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
         staged = temporary_path(first, proc.pid)
         try:
             deadline = time.monotonic() + 60
-            while (proc.poll() is None and time.monotonic() < deadline
-                   and not staged.exists() and not first.exists()):
+            while (
+                proc.poll() is None
+                and time.monotonic() < deadline
+                and not staged.exists()
+                and not first.exists()
+            ):
                 time.sleep(0.0005)
             time.sleep(rng.uniform(0, 0.01))
             proc.send_signal(signal.SIGKILL)
@@ -197,15 +220,15 @@ def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
         assert b"Traceback" not in stderr, f"seed {seed}"
         new, _ = states.assert_old_or_new(repo, f"seed {seed}")
         unfinished += proc.returncode == -signal.SIGKILL and (
-            new < len(states.changed) or bool(_leftovers(repo)))
+            new < len(states.changed) or bool(_leftovers(repo))
+        )
         states.assert_converges(repo, f"seed {seed}")
         shutil.rmtree(repo)
     assert unfinished, "every kill came after render had finished: the test proved nothing"
     print(f"{unfinished} of {KILLS // 2} kills landed while render was writing")
 
 
-def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States,
-                                                            tmp_path: Path) -> None:
+def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States, tmp_path: Path) -> None:
     """The state a render killed between a new overlay's kustomization.yaml and namespace.yaml
     would leave: kustomize (and so Flux) fails that build, which is CAPA-R002, not bad input."""
     repo = states.fresh(tmp_path / "repo")
@@ -214,6 +237,6 @@ def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States,
     (overlay / "kustomization.yaml").write_bytes(states.new["overlays/a030/kustomization.yaml"])
     result = runner.invoke(main, ["check", "--repo", str(repo)])
     assert result.exit_code == 1
-    assert ("overlays/a030/kustomization.yaml:5:3: [CAPA-R002] resource 'namespace.yaml' does "
-            "not exist") in result.output
-
+    assert (
+        "overlays/a030/kustomization.yaml:5:3: [CAPA-R002] resource 'namespace.yaml' does not exist"
+    ) in result.output

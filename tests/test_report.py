@@ -10,14 +10,14 @@ from typing import Any
 
 import jsonschema
 import pytest
-from capa_accounts.hooks.report import text as reporting
-from capa_accounts.hooks.check.engine import Report
-from capa_accounts.core.finding import Finding, Location, ResourceRef
-from capa_accounts.hooks.rules import all_rules
 from click.testing import CliRunner
 from conftest import edit, line_of, run_check
 
 from capa_accounts.cli import main
+from capa_accounts.core.finding import Finding, Location, ResourceRef
+from capa_accounts.hooks.check.engine import Report
+from capa_accounts.hooks.report import text as reporting
+from capa_accounts.hooks.rules import all_rules
 
 LIVE_IDENTITY = "overlays/live/identity.yaml"
 STAGING_IDENTITY = "overlays/staging/identity.yaml"
@@ -26,93 +26,165 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # The part of the SARIF 2.1.0 schema (docs.oasis-open.org/sarif/sarif/v2.1.0, sarif-schema-2.1.0
 # .json) that GitHub code scanning relies on ("SARIF support for code scanning"), with the
 # property names of each object we write closed, so that a misspelt key fails here.
-_MESSAGE = {"type": "object", "required": ["text"], "additionalProperties": False,
-            "properties": {"text": {"type": "string", "minLength": 1},
-                           "markdown": {"type": "string"}}}
+_MESSAGE = {
+    "type": "object",
+    "required": ["text"],
+    "additionalProperties": False,
+    "properties": {"text": {"type": "string", "minLength": 1}, "markdown": {"type": "string"}},
+}
 # GitHub truncates rule descriptions past 1024 characters.
-_DESCRIPTION = {**_MESSAGE, "properties": {"text": {"type": "string", "minLength": 1,
-                                                    "maxLength": 1024}}}
+_DESCRIPTION = {
+    **_MESSAGE,
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1024}},
+}
 _LEVEL = {"enum": ["none", "note", "warning", "error"]}
 _LOCATION = {
-    "type": "object", "required": ["physicalLocation"], "additionalProperties": False,
+    "type": "object",
+    "required": ["physicalLocation"],
+    "additionalProperties": False,
     "properties": {
         "id": {"type": "integer", "minimum": -1},
         "message": _MESSAGE,
         "physicalLocation": {
-            "type": "object", "required": ["artifactLocation", "region"],
+            "type": "object",
+            "required": ["artifactLocation", "region"],
             "additionalProperties": False,
             "properties": {
                 "artifactLocation": {
-                    "type": "object", "required": ["uri"], "additionalProperties": False,
-                    "properties": {"uri": {"type": "string", "pattern": "^[^:/][^:]*$"},
-                                   "uriBaseId": {"type": "string"}}},
+                    "type": "object",
+                    "required": ["uri"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "uri": {"type": "string", "pattern": "^[^:/][^:]*$"},
+                        "uriBaseId": {"type": "string"},
+                    },
+                },
                 "region": {
-                    "type": "object", "required": ["startLine"], "additionalProperties": False,
-                    "properties": {"startLine": {"type": "integer", "minimum": 1},
-                                   "startColumn": {"type": "integer", "minimum": 1},
-                                   "endLine": {"type": "integer", "minimum": 1},
-                                   "endColumn": {"type": "integer", "minimum": 1}}},
-            }},
+                    "type": "object",
+                    "required": ["startLine"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "startLine": {"type": "integer", "minimum": 1},
+                        "startColumn": {"type": "integer", "minimum": 1},
+                        "endLine": {"type": "integer", "minimum": 1},
+                        "endColumn": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
     },
 }
 SARIF_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object", "required": ["version", "runs"], "additionalProperties": False,
+    "type": "object",
+    "required": ["version", "runs"],
+    "additionalProperties": False,
     "properties": {
         "$schema": {"type": "string"},
         "version": {"enum": ["2.1.0"]},
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["tool"], "additionalProperties": False,
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
-                    "type": "object", "required": ["name"], "additionalProperties": False,
-                    "properties": {
-                        "name": {"type": "string", "minLength": 1},
-                        "informationUri": {"type": "string", "pattern": "^https://"},
-                        "version": {"type": "string"},
-                        "semanticVersion": {"type": "string"},
-                        "rules": {"type": "array", "items": {
-                            "type": "object", "required": ["id"],
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool"],
+                "additionalProperties": False,
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "name": {"type": "string", "minLength": 1},
+                                    "informationUri": {"type": "string", "pattern": "^https://"},
+                                    "version": {"type": "string"},
+                                    "semanticVersion": {"type": "string"},
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id"],
+                                            "additionalProperties": False,
+                                            "properties": {
+                                                "id": {"type": "string"},
+                                                "name": {
+                                                    "type": "string",
+                                                    "pattern": "^[A-Z][A-Za-z0-9]*$",
+                                                    "maxLength": 255,
+                                                },
+                                                "shortDescription": _DESCRIPTION,
+                                                "fullDescription": _DESCRIPTION,
+                                                "help": _MESSAGE,
+                                                "helpUri": {"type": "string"},
+                                                "defaultConfiguration": {
+                                                    "type": "object",
+                                                    "additionalProperties": False,
+                                                    "properties": {"level": _LEVEL},
+                                                },
+                                                "properties": {
+                                                    "type": "object",
+                                                    "properties": {
+                                                        "tags": {
+                                                            "type": "array",
+                                                            "items": {"type": "string"},
+                                                            "uniqueItems": True,
+                                                        }
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        },
+                    },
+                    "columnKind": {"enum": ["utf16CodeUnits", "unicodeCodePoints"]},
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["message", "locations"],
                             "additionalProperties": False,
                             "properties": {
-                                "id": {"type": "string"},
-                                "name": {"type": "string", "pattern": "^[A-Z][A-Za-z0-9]*$",
-                                         "maxLength": 255},
-                                "shortDescription": _DESCRIPTION,
-                                "fullDescription": _DESCRIPTION,
-                                "help": _MESSAGE,
-                                "helpUri": {"type": "string"},
-                                "defaultConfiguration": {
-                                    "type": "object", "additionalProperties": False,
-                                    "properties": {"level": _LEVEL}},
-                                "properties": {"type": "object", "properties": {"tags": {
-                                    "type": "array", "items": {"type": "string"},
-                                    "uniqueItems": True}}},
-                            }}},
-                    }}}},
-                "columnKind": {"enum": ["utf16CodeUnits", "unicodeCodePoints"]},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["message", "locations"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "ruleId": {"type": "string"},
-                        "ruleIndex": {"type": "integer", "minimum": 0},
-                        "level": _LEVEL,
-                        "message": _MESSAGE,
-                        "locations": {"type": "array", "minItems": 1, "items": _LOCATION},
-                        "relatedLocations": {"type": "array", "items": _LOCATION},
-                        "partialFingerprints": {"type": "object",
-                                                "additionalProperties": {"type": "string"}},
-                    }}},
-                "invocations": {"type": "array", "items": {
-                    "type": "object", "required": ["executionSuccessful"],
-                    "properties": {"executionSuccessful": {"type": "boolean"},
-                                   "toolExecutionNotifications": {"type": "array", "items": {
-                                       "type": "object", "required": ["message"],
-                                       "properties": {"message": _MESSAGE,
-                                                      "level": _LEVEL}}}}}},
-                "properties": {"type": "object"},
-            }}},
+                                "ruleId": {"type": "string"},
+                                "ruleIndex": {"type": "integer", "minimum": 0},
+                                "level": _LEVEL,
+                                "message": _MESSAGE,
+                                "locations": {"type": "array", "minItems": 1, "items": _LOCATION},
+                                "relatedLocations": {"type": "array", "items": _LOCATION},
+                                "partialFingerprints": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                    "invocations": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["executionSuccessful"],
+                            "properties": {
+                                "executionSuccessful": {"type": "boolean"},
+                                "toolExecutionNotifications": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["message"],
+                                        "properties": {"message": _MESSAGE, "level": _LEVEL},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "properties": {"type": "object"},
+                },
+            },
+        },
     },
 }
 
@@ -130,8 +202,11 @@ def break_example(repo: Path) -> None:
     """live's identity also admits staging (X001 with a related location, I005, R001), and
     staging's has policyARNs (T008, a warning)."""
     edit(repo / LIVE_IDENTITY, "    - live\n", "    - live\n    - staging\n")
-    edit(repo / STAGING_IDENTITY, "  allowedNamespaces:",
-         "  policyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n  allowedNamespaces:")
+    edit(
+        repo / STAGING_IDENTITY,
+        "  allowedNamespaces:",
+        "  policyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n  allowedNamespaces:",
+    )
 
 
 def results_of(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
@@ -139,6 +214,7 @@ def results_of(doc: dict[str, Any], rule: str) -> list[dict[str, Any]]:
 
 
 # --- SARIF ------------------------------------------------------------------------------------
+
 
 def test_sarif_validates_and_locates_every_finding(example_repo: Path) -> None:
     break_example(example_repo)
@@ -150,18 +226,25 @@ def test_sarif_validates_and_locates_every_finding(example_repo: Path) -> None:
     assert [r["id"] for r in rules] == sorted(all_rules())
     findings = run_check(example_repo).findings
     assert [(r["ruleId"], r["level"], r["message"]["text"]) for r in run["results"]] == [
-        (f.rule, f.severity, f.message) for f in findings]
+        (f.rule, f.severity, f.message) for f in findings
+    ]
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == (
-            "%SRCROOT%")
+            "%SRCROOT%"
+        )
     x001 = results_of(doc, "CAPA-X001")[0]
     assert x001["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == LIVE_IDENTITY
     assert x001["locations"][0]["physicalLocation"]["region"]["startLine"] == line_of(
-        example_repo / LIVE_IDENTITY, "    - staging")
-    assert [(r["physicalLocation"]["artifactLocation"]["uri"],
-             r["physicalLocation"]["region"]["startLine"]) for r in x001["relatedLocations"]] == [
-        (STAGING_IDENTITY, line_of(example_repo / STAGING_IDENTITY, "    - staging"))]
+        example_repo / LIVE_IDENTITY, "    - staging"
+    )
+    assert [
+        (
+            r["physicalLocation"]["artifactLocation"]["uri"],
+            r["physicalLocation"]["region"]["startLine"],
+        )
+        for r in x001["relatedLocations"]
+    ] == [(STAGING_IDENTITY, line_of(example_repo / STAGING_IDENTITY, "    - staging"))]
     assert [r["level"] for r in results_of(doc, "CAPA-T008")] == ["warning"]
 
 
@@ -171,16 +254,34 @@ def test_sarif_of_a_clean_repository_has_rules_and_no_results(example_repo: Path
     driver = doc["runs"][0]["tool"]["driver"]
     assert (code, doc["runs"][0]["results"]) == (0, [])
     assert (doc["version"], driver["name"], driver["semanticVersion"]) == (
-        "2.1.0", "capa-accounts", driver["version"])
+        "2.1.0",
+        "capa-accounts",
+        driver["version"],
+    )
     assert doc["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-@pytest.mark.parametrize(("rule", "name", "level", "why"), [
-    ("CAPA-I004", "AllowedNamespacesUsesALabelSelector", "warning", "CAPA admits every namespace"),
-    ("CAPA-R006", "ASuppressionHasNoReasonOrNamesAnUnknownRule", "error", "a suppression turns"),
-], ids=["I004", "R006"])
-def test_sarif_rules_carry_their_documentation(example_repo: Path, rule: str, name: str,
-                                               level: str, why: str) -> None:
+@pytest.mark.parametrize(
+    ("rule", "name", "level", "why"),
+    [
+        (
+            "CAPA-I004",
+            "AllowedNamespacesUsesALabelSelector",
+            "warning",
+            "CAPA admits every namespace",
+        ),
+        (
+            "CAPA-R006",
+            "ASuppressionHasNoReasonOrNamesAnUnknownRule",
+            "error",
+            "a suppression turns",
+        ),
+    ],
+    ids=["I004", "R006"],
+)
+def test_sarif_rules_carry_their_documentation(
+    example_repo: Path, rule: str, name: str, level: str, why: str
+) -> None:
     _, doc = sarif(example_repo)
     descriptor = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == rule)
     doc_text = all_rules()[rule].doc
@@ -210,24 +311,31 @@ spec:
 def test_sarif_fingerprints_follow_a_finding_when_lines_move(example_repo: Path) -> None:
     path = example_repo / "platform" / "identities.yaml"
     path.parent.mkdir()
-    path.write_text(IDENTITY.format(name="one") + "---\n" + IDENTITY.format(name="two"),
-                    encoding="utf-8")
+    path.write_text(
+        IDENTITY.format(name="one") + "---\n" + IDENTITY.format(name="two"), encoding="utf-8"
+    )
 
     def fingerprints() -> dict[tuple[str, int], str]:
         _, doc = sarif(example_repo)
-        return {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]):
-                r["partialFingerprints"]["capaFinding/v1"] for r in doc["runs"][0]["results"]}
+        return {
+            (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]): r[
+                "partialFingerprints"
+            ]["capaFinding/v1"]
+            for r in doc["runs"][0]["results"]
+        }
 
     before = fingerprints()
     assert len(before) == 2 and len(set(before.values())) == 2  # one alert per identity
-    path.write_text("# moved down by a comment\n\n" + path.read_text(encoding="utf-8"),
-                    encoding="utf-8")
+    path.write_text(
+        "# moved down by a comment\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     after = fingerprints()
     assert sorted(after.values()) == sorted(before.values())
     assert set(after) == {(rule, line + 2) for rule, line in before}
 
 
 # --- GitHub workflow commands -----------------------------------------------------------------
+
 
 def test_github_format_annotates_each_finding(example_repo: Path) -> None:
     break_example(example_repo)
@@ -237,20 +345,31 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
     assert result.exit_code == 1
     assert len(lines) == len(findings) + 1
     live = line_of(example_repo / LIVE_IDENTITY, "    - staging")
-    assert any(line.startswith(f"::error file={LIVE_IDENTITY},line={live},col=7,title=CAPA-X001::")
-               for line in lines)
-    assert any(line.startswith(f"::warning file={STAGING_IDENTITY},") and "title=CAPA-T008::"
-               in line for line in lines)
+    assert any(
+        line.startswith(f"::error file={LIVE_IDENTITY},line={live},col=7,title=CAPA-X001::")
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"::warning file={STAGING_IDENTITY},") and "title=CAPA-T008::" in line
+        for line in lines
+    )
     assert lines[-1] == reporting.summary_line(run_check(example_repo))
     assert lines[-1].endswith(" errors, 1 warning in 2 files")
 
 
-@pytest.mark.parametrize(("file", "message", "line"), [
-    ("a.yaml", "plain", "::error file=a.yaml,line=3,col=5,title=CAPA-I002::plain"),
-    ("dir,x/a:b.yaml", "50% of\r\nit: a, b",
-     # The finding escapes CR and LF itself (as repr does), before the format sees them.
-     "::error file=dir%2Cx/a%3Ab.yaml,line=3,col=5,title=CAPA-I002::50%25 of\\r\\nit: a, b"),
-], ids=["plain", "escaped"])
+@pytest.mark.parametrize(
+    ("file", "message", "line"),
+    [
+        ("a.yaml", "plain", "::error file=a.yaml,line=3,col=5,title=CAPA-I002::plain"),
+        (
+            "dir,x/a:b.yaml",
+            "50% of\r\nit: a, b",
+            # The finding escapes CR and LF itself (as repr does), before the format sees them.
+            "::error file=dir%2Cx/a%3Ab.yaml,line=3,col=5,title=CAPA-I002::50%25 of\\r\\nit: a, b",
+        ),
+    ],
+    ids=["plain", "escaped"],
+)
 def test_github_format_escapes_properties_and_message(file: str, message: str, line: str) -> None:
     report = Report([Finding("CAPA-I002", "error", file, 3, 5, message)], files=1)
     assert reporting.render_format(report, "github") == f"{line}\n1 error, 0 warnings in 1 file\n"
@@ -258,13 +377,25 @@ def test_github_format_escapes_properties_and_message(file: str, message: str, l
 
 # --- text and colour --------------------------------------------------------------------------
 
-REPORT = Report([
-    Finding("CAPA-I002", "error", "a.yaml", 3, 5, "admits every namespace",
-            ResourceRef("v1", "X", "x"), (Location("b.yaml", 1, 1),)),
-    Finding("CAPA-I004", "warning", "a.yaml", 9, 5, "uses a selector"),
-    Finding("CAPA-T001", "error", "b.yaml", 2, 3, "bad roleARN"),
-    Finding("CAPA-T002", "error", "b.yaml", 4, 3, "wrong account"),
-], suppressed=2, files=5)
+REPORT = Report(
+    [
+        Finding(
+            "CAPA-I002",
+            "error",
+            "a.yaml",
+            3,
+            5,
+            "admits every namespace",
+            ResourceRef("v1", "X", "x"),
+            (Location("b.yaml", 1, 1),),
+        ),
+        Finding("CAPA-I004", "warning", "a.yaml", 9, 5, "uses a selector"),
+        Finding("CAPA-T001", "error", "b.yaml", 2, 3, "bad roleARN"),
+        Finding("CAPA-T002", "error", "b.yaml", 4, 3, "wrong account"),
+    ],
+    suppressed=2,
+    files=5,
+)
 
 
 def test_text_in_colour_paints_rule_and_location() -> None:
@@ -275,12 +406,19 @@ def test_text_in_colour_paints_rule_and_location() -> None:
     assert "\x1b" not in reporting.text(REPORT)
 
 
-@pytest.mark.parametrize(("report", "color", "line"), [
-    (REPORT, False, "3 errors, 1 warning in 2 files (2 suppressed)"),
-    (REPORT, True, "\x1b[1;31m3 errors\x1b[0m, \x1b[1;33m1 warning\x1b[0m in 2 files "
-     "(2 suppressed)"),
-    (Report([]), True, "0 errors, 0 warnings"),
-], ids=["plain", "colour", "clean"])
+@pytest.mark.parametrize(
+    ("report", "color", "line"),
+    [
+        (REPORT, False, "3 errors, 1 warning in 2 files (2 suppressed)"),
+        (
+            REPORT,
+            True,
+            "\x1b[1;31m3 errors\x1b[0m, \x1b[1;33m1 warning\x1b[0m in 2 files (2 suppressed)",
+        ),
+        (Report([]), True, "0 errors, 0 warnings"),
+    ],
+    ids=["plain", "colour", "clean"],
+)
 def test_summary_line(report: Report, color: bool, line: str) -> None:
     assert reporting.summary_line(report, color=color) == line
 
@@ -294,12 +432,16 @@ class _Stream(io.StringIO):
         return self.tty
 
 
-@pytest.mark.parametrize(("tty", "environ", "wanted"), [
-    (True, {}, True),
-    (True, {"NO_COLOR": "1"}, False),
-    (True, {"NO_COLOR": ""}, True),  # no-color.org: an empty value does not count
-    (False, {}, False),
-], ids=["terminal", "no-color", "no-color-empty", "pipe"])
+@pytest.mark.parametrize(
+    ("tty", "environ", "wanted"),
+    [
+        (True, {}, True),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": ""}, True),  # no-color.org: an empty value does not count
+        (False, {}, False),
+    ],
+    ids=["terminal", "no-color", "no-color-empty", "pipe"],
+)
 def test_color_wanted(tty: bool, environ: dict[str, str], wanted: bool) -> None:
     assert reporting.color_wanted(_Stream(tty), environ) is wanted
 
@@ -311,6 +453,7 @@ def test_text_check_through_a_pipe_has_no_escape_codes(example_repo: Path) -> No
     assert result.exit_code == 1
     assert "\x1b" not in result.output
     assert result.stdout.splitlines() == [
-        f.text() + ("" if f.severity == "error" else " (warning)") for f in findings]
+        f.text() + ("" if f.severity == "error" else " (warning)") for f in findings
+    ]
     assert result.stderr == reporting.summary_line(run_check(example_repo)) + "\n"
     assert result.stderr.endswith(" errors, 1 warning in 2 files\n")

@@ -26,6 +26,7 @@ def test_pristine_example_has_no_cross_account_findings(example_repo: Path) -> N
 
 # --- X001 -------------------------------------------------------------------------------------
 
+
 def test_x001_fires_when_two_overlays_admit_one_namespace(example_repo: Path) -> None:
     path = example_repo / LIVE_IDENTITY
     edit(path, "    - live\n", "    - live\n    - staging\n")
@@ -34,7 +35,8 @@ def test_x001_fires_when_two_overlays_admit_one_namespace(example_repo: Path) ->
     assert "'staging-identity' of overlays/staging" in found[0].message
     staging = example_repo / STAGING_IDENTITY
     assert [(r.file, r.line) for r in found[0].related] == [
-        (STAGING_IDENTITY, line_of(staging, "    - staging"))]
+        (STAGING_IDENTITY, line_of(staging, "    - staging"))
+    ]
 
 
 def test_x001_near_miss_one_overlay_two_identities(example_repo: Path) -> None:
@@ -47,11 +49,14 @@ def test_x001_near_miss_one_overlay_two_identities(example_repo: Path) -> None:
     assert where(example_repo, "CAPA-X001") == []
 
 
-@pytest.mark.parametrize(("key", "value", "what"), [
-    ("namespace", "staging", "namespace"), ("identityName", "staging-identity", "identity name")],
-    ids=["namespace", "identity-name"])
-def test_x001_is_a_finding_of_check_and_stops_render(example_repo: Path, key: str, value: str,
-                                                     what: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "what"),
+    [("namespace", "staging", "namespace"), ("identityName", "staging-identity", "identity name")],
+    ids=["namespace", "identity-name"],
+)
+def test_x001_is_a_finding_of_check_and_stops_render(
+    example_repo: Path, key: str, value: str, what: str
+) -> None:
     accounts = example_repo / "accounts.yaml"
     edit(accounts, "    - name: live\n", f"    - name: live\n      {key}: {value}\n")
     line = line_of(accounts, f"{key}: {value}")
@@ -60,16 +65,21 @@ def test_x001_is_a_finding_of_check_and_stops_render(example_repo: Path, key: st
     assert result.exit_code == 1, result.output
     found = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "CAPA-X001"]
     assert [(f["file"], f["line"], f["severity"]) for f in found] == [
-        ("accounts.yaml", line, "error")]
+        ("accounts.yaml", line, "error")
+    ]
     assert f"{what} {value!r} is already used by account 'staging'" in found[0]["message"]
-    assert found[0]["related"] == [{"file": "accounts.yaml", "column": 13,
-                                    "line": line_of(accounts, "- name: staging")}]
-    sarif = json.loads(runner.invoke(main, ["check", "--repo", str(example_repo), "--format",
-                                            "sarif"]).stdout)
+    assert found[0]["related"] == [
+        {"file": "accounts.yaml", "column": 13, "line": line_of(accounts, "- name: staging")}
+    ]
+    sarif = json.loads(
+        runner.invoke(main, ["check", "--repo", str(example_repo), "--format", "sarif"]).stdout
+    )
     assert "CAPA-X001" in {r["ruleId"] for r in sarif["runs"][0]["results"]}
-    for command in (["render"], ["render", "--check"],
-                    ["add-account", "qa", "--account-id", "444444444444", "--region",
-                     "eu-west-1"]):
+    for command in (
+        ["render"],
+        ["render", "--check"],
+        ["add-account", "qa", "--account-id", "444444444444", "--region", "eu-west-1"],
+    ):
         refused = runner.invoke(main, [*command, "--repo", str(example_repo)])
         assert refused.exit_code == 2, (command, refused.output)
         assert refused.stderr.startswith(f"capa-accounts: accounts.yaml:{line}:")
@@ -77,8 +87,11 @@ def test_x001_is_a_finding_of_check_and_stops_render(example_repo: Path, key: st
 
 
 def test_x001_near_miss_own_namespace_spelt_out(example_repo: Path) -> None:
-    edit(example_repo / "accounts.yaml", "    - name: live\n",
-         "    - name: live\n      namespace: live\n")
+    edit(
+        example_repo / "accounts.yaml",
+        "    - name: live\n",
+        "    - name: live\n      namespace: live\n",
+    )
     assert where(example_repo, "CAPA-X001") == []
 
 
@@ -87,14 +100,19 @@ def test_x001_near_miss_own_namespace_spelt_out(example_repo: Path) -> None:
 CONFIG_MAP = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: {}\n"
 
 
-@pytest.mark.parametrize(("live_namespace", "fires"), [("staging", True), ("live", False)],
-                         ids=["same-namespace", "other-namespace"])
-def test_x002_config_map_in_two_overlays(example_repo: Path, live_namespace: str,
-                                         fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("live_namespace", "fires"),
+    [("staging", True), ("live", False)],
+    ids=["same-namespace", "other-namespace"],
+)
+def test_x002_config_map_in_two_overlays(
+    example_repo: Path, live_namespace: str, fires: bool
+) -> None:
     for account, namespace in (("live", live_namespace), ("staging", "staging")):
         path = example_repo / f"overlays/{account}/identity.yaml"
-        path.write_text(path.read_text(encoding="utf-8") + CONFIG_MAP.format(namespace),
-                        encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8") + CONFIG_MAP.format(namespace), encoding="utf-8"
+        )
     staging = example_repo / STAGING_IDENTITY
     expected = [(STAGING_IDENTITY, line_of(staging, "name: shared"))] if fires else []
     assert where(example_repo, "CAPA-X002") == expected
@@ -106,18 +124,26 @@ def test_x002_fires_on_an_identity_in_two_overlays(example_repo: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "---\n" + live, encoding="utf-8")
     found = of_rule(run_check(example_repo), "CAPA-X002")
     assert [(f.file, f.line) for f in found] == [
-        (STAGING_IDENTITY, line_of(path, "name: live-identity"))]
+        (STAGING_IDENTITY, line_of(path, "name: live-identity"))
+    ]
     # Both files in the message, for a reader without SARIF's related locations.
-    assert f"of {STAGING_IDENTITY} is also applied by overlays/live from {LIVE_IDENTITY}" \
+    assert (
+        f"of {STAGING_IDENTITY} is also applied by overlays/live from {LIVE_IDENTITY}"
         in found[0].message
+    )
     assert [(r.file, r.line) for r in found[0].related] == [
-        (LIVE_IDENTITY, line_of(example_repo / LIVE_IDENTITY, "name: live-identity"))]
+        (LIVE_IDENTITY, line_of(example_repo / LIVE_IDENTITY, "name: live-identity"))
+    ]
 
 
 # --- X004 -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("account_id", "fires"), [("222222222222", True), ("444444444444", False)],
-                         ids=["shared", "distinct"])
+
+@pytest.mark.parametrize(
+    ("account_id", "fires"),
+    [("222222222222", True), ("444444444444", False)],
+    ids=["shared", "distinct"],
+)
 def test_x004_shared_account_id(example_repo: Path, account_id: str, fires: bool) -> None:
     accounts = example_repo / "accounts.yaml"
     edit(accounts, 'accountId: "333333333333"', f'accountId: "{account_id}"')
@@ -128,4 +154,5 @@ def test_x004_shared_account_id(example_repo: Path, account_id: str, fires: bool
     second = line_of(accounts, "- name: live") + 1
     assert [(f.file, f.line, f.severity) for f in found] == [("accounts.yaml", second, "warning")]
     assert [(r.file, r.line) for r in found[0].related] == [
-        ("accounts.yaml", line_of(accounts, 'accountId: "222222222222"'))]
+        ("accounts.yaml", line_of(accounts, 'accountId: "222222222222"'))
+    ]

@@ -64,113 +64,178 @@ spec:
 """
 
 FIRING = [
-    ("""
+    (
+        """
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
 kind: AWSManagedControlPlane
 metadata: {name: cp}
 spec: {regoin: eu-west-1}
-""", ("spec", "regoin"), "unknown field 'regoin' (did you mean 'region'?)"),
-    ("""
+""",
+        ("spec", "regoin"),
+        "unknown field 'regoin' (did you mean 'region'?)",
+    ),
+    (
+        """
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
 kind: AWSManagedControlPlane
 metadata: {name: cp}
 spec: {identityref: {kind: AWSClusterRoleIdentity, name: staging-identity}}
-""", ("spec", "identityref"), "unknown field 'identityref' (did you mean 'identityRef'?)"),
-    ("""
+""",
+        ("spec", "identityref"),
+        "unknown field 'identityref' (did you mean 'identityRef'?)",
+    ),
+    (
+        """
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSClusterRoleIdentity
 metadata: {name: staging-identity}
 spec: {roleARN: "arn:aws:iam::222222222222:role/x", allowedNamespaces: {lists: [staging]}}
-""", ("spec", "allowedNamespaces", "lists"), "unknown field 'lists' (did you mean 'list'?)"),
-    ("""
+""",
+        ("spec", "allowedNamespaces", "lists"),
+        "unknown field 'lists' (did you mean 'list'?)",
+    ),
+    (
+        """
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSManagedMachinePool
 metadata: {name: pool}
 spec: {amiType: AL2023_x86_64}
-""", ("spec", "amiType"), "'AL2023_x86_64' is not one of 'AL2_x86_64', 'AL2_x86_64_GPU', "
-     "'AL2_ARM_64', 'CUSTOM', 'BOTTLEROCKET_ARM_64', 'BOTTLEROCKET_x86_64', "
-     "'BOTTLEROCKET_ARM_64_FIPS', 'BOTTLEROCKET_x86_64_FIPS', 'BOTTLEROCKET_ARM_64_NVIDIA', "
-     "'BOTTLEROCKET_x86_64_NVIDIA', 'WINDOWS_CORE_2019_x86_64', 'WINDOWS_FULL_2019_x86_64'"),
-    ("""
+""",
+        ("spec", "amiType"),
+        "'AL2023_x86_64' is not one of 'AL2_x86_64', 'AL2_x86_64_GPU', "
+        "'AL2_ARM_64', 'CUSTOM', 'BOTTLEROCKET_ARM_64', 'BOTTLEROCKET_x86_64', "
+        "'BOTTLEROCKET_ARM_64_FIPS', 'BOTTLEROCKET_x86_64_FIPS', 'BOTTLEROCKET_ARM_64_NVIDIA', "
+        "'BOTTLEROCKET_x86_64_NVIDIA', 'WINDOWS_CORE_2019_x86_64', 'WINDOWS_FULL_2019_x86_64'",
+    ),
+    (
+        """
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSManagedMachinePool
 metadata: {name: pool}
 spec: {capacityType: OnDemand}
-""", ("spec", "capacityType"), "'OnDemand' is not one of 'onDemand', 'spot'"),
-    ("""
+""",
+        ("spec", "capacityType"),
+        "'OnDemand' is not one of 'onDemand', 'spot'",
+    ),
+    (
+        """
 apiVersion: bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1
 kind: AWSIAMConfiguration
 spec:
   bootstrapUser:
     extraStatements:
       - {Effect: Allow, Action: "sts:AssumeRole", Resource: "arn:aws:iam::*:role/x"}
-""", ("spec", "bootstrapUser", "extraStatements", 0, "Resource"),
-     "must be a list, not a string"),
-    ("""
+""",
+        ("spec", "bootstrapUser", "extraStatements", 0, "Resource"),
+        "must be a list, not a string",
+    ),
+    (
+        """
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: staging, namespace: flux-system}
 spec: {interval: 10m, prune: "yes", sourceRef: {kind: GitRepository, name: flux-system}}
-""", ("spec", "prune"), "must be true or false, not a string"),
-    ("""
+""",
+        ("spec", "prune"),
+        "must be true or false, not a string",
+    ),
+    (
+        """
 apiVersion: bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1
 kind: AWSIAMConfiguration
 spec:
   clusterAPIControllers:
     disabled: false
-""", ("spec", "clusterAPIControllers", "disabled"),
-     "unknown field 'disabled' (did you mean 'disable'?)"),
-    ("""
+""",
+        ("spec", "clusterAPIControllers", "disabled"),
+        "unknown field 'disabled' (did you mean 'disable'?)",
+    ),
+    (
+        """
 apiVersion: bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1
 kind: AWSIAMConfiguration
 spec:
   clusterAPIControllers:
     trustStatements: [{Effect: allow, Action: sts:AssumeRole}]
-""", ("spec", "clusterAPIControllers", "trustStatements", 0, "Effect"),
-     "'allow' is not one of 'Allow', 'Deny'"),
-    ("""
+""",
+        ("spec", "clusterAPIControllers", "trustStatements", 0, "Effect"),
+        "'allow' is not one of 'Allow', 'Deny'",
+    ),
+    (
+        """
 apiVersion: bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1
 kind: AWSIAMConfiguration
 spec:
   clusterAPIControllers:
     trustStatements: [{Effect: Allow, Action: sts:AssumeRole, Principal: {aws: "*"}}]
-""", ("spec", "clusterAPIControllers", "trustStatements", 0, "Principal", "aws"),
-     "unknown field 'aws' (did you mean 'AWS'?)"),
-    ("""
+""",
+        ("spec", "clusterAPIControllers", "trustStatements", 0, "Principal", "aws"),
+        "unknown field 'aws' (did you mean 'AWS'?)",
+    ),
+    (
+        """
 apiVersion: bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1
 kind: AWSIAMConfiguration
 spec:
   clusterAPIControllers:
     trustStatements: [{Effect: Allow}]
-""", ("spec", "clusterAPIControllers", "trustStatements", 0),
-     "missing required field 'Action'"),
-    ("""
+""",
+        ("spec", "clusterAPIControllers", "trustStatements", 0),
+        "missing required field 'Action'",
+    ),
+    (
+        """
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
 kind: AWSManagedControlPlane
 metadata: {name: cp}
 spec: {version: "1.31-eks"}
-""", ("spec", "version"), "'1.31-eks' does not match "
-     "'^v?(0|[1-9][0-9]*)\\\\.(0|[1-9][0-9]*)\\\\.?(\\\\.0|[1-9][0-9]*)?$'"),
-    ("""
+""",
+        ("spec", "version"),
+        "'1.31-eks' does not match "
+        "'^v?(0|[1-9][0-9]*)\\\\.(0|[1-9][0-9]*)\\\\.?(\\\\.0|[1-9][0-9]*)?$'",
+    ),
+    (
+        """
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSClusterRoleIdentity
 metadata: {name: staging-identity}
 spec: {roleARN: "arn:aws:iam::222222222222:role/x", durationSeconds: 86400}
-""", ("spec", "durationSeconds"), "86400 is above the maximum 43200"),
-    ("""
+""",
+        ("spec", "durationSeconds"),
+        "86400 is above the maximum 43200",
+    ),
+    (
+        """
 apiVersion: v1
 kind: Namespace
 metadata: {name: staging, labels: {tier: 1}}
-""", ("metadata", "labels", "tier"), "must be a string, not the number 1"),
+""",
+        ("metadata", "labels", "tier"),
+        "must be a string, not the number 1",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "path", "message"), FIRING,
-                         ids=["amcp-unknown-field", "amcp-identityref", "allowed-namespaces-lists",
-                              "ammp-amitype", "ammp-capacitytype", "iam-resource-string",
-                              "flux-prune-yes", "iam-disabled", "iam-effect-case",
-                              "iam-principal-case", "iam-action-missing", "amcp-version",
-                              "role-duration", "namespace-label-type"])
+@pytest.mark.parametrize(
+    ("text", "path", "message"),
+    FIRING,
+    ids=[
+        "amcp-unknown-field",
+        "amcp-identityref",
+        "allowed-namespaces-lists",
+        "ammp-amitype",
+        "ammp-capacitytype",
+        "iam-resource-string",
+        "flux-prune-yes",
+        "iam-disabled",
+        "iam-effect-case",
+        "iam-principal-case",
+        "iam-action-missing",
+        "amcp-version",
+        "role-duration",
+        "namespace-label-type",
+    ],
+)
 def test_schema_fires(text: str, path: tuple[Any, ...], message: str) -> None:
     assert (path, message) in violations(text)
 
@@ -208,17 +273,27 @@ spec: {allowedNamespaces: {list: null}}
 ]
 
 
-@pytest.mark.parametrize("text", RENDERED_OK,
-                         ids=["iam-v1beta1", "iam-v1alpha1", "namespace", "role-identity",
-                              "controller-identity-null-list"])
+@pytest.mark.parametrize(
+    "text",
+    RENDERED_OK,
+    ids=[
+        "iam-v1beta1",
+        "iam-v1alpha1",
+        "namespace",
+        "role-identity",
+        "controller-identity-null-list",
+    ],
+)
 def test_rendered_documents_pass(text: str) -> None:
     assert violations(text) == []
 
 
 def test_kind_without_schema_is_passed() -> None:
     assert registry.schema_check("example.com/v1", "Widget") is None
-    assert registry.schema_check("infrastructure.cluster.x-k8s.io/v1beta1",
-                                 "AWSClusterRoleIdentity") is None  # served: false upstream
+    assert (
+        registry.schema_check("infrastructure.cluster.x-k8s.io/v1beta1", "AWSClusterRoleIdentity")
+        is None
+    )  # served: false upstream
 
 
 def test_checks_are_compiled_once() -> None:
@@ -227,10 +302,12 @@ def test_checks_are_compiled_once() -> None:
     assert registry.schema_check("v1", "Namespace") is first
 
 
-@pytest.mark.parametrize("module", ["accountset", "k8s_admission"],
-                         ids=["accountset", "k8s-admission"])
-def test_optional_schema_modules_are_registered(monkeypatch: pytest.MonkeyPatch,
-                                                module: str) -> None:
+@pytest.mark.parametrize(
+    "module", ["accountset", "k8s_admission"], ids=["accountset", "k8s-admission"]
+)
+def test_optional_schema_modules_are_registered(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
     fake = types.ModuleType(f"capa_accounts.core.schema.{module}")
     key = ("example.dev/v1", f"Fake{module}")
     fake.SCHEMAS = {key: {"type": "object", "properties": {"spec": {"type": "string"}}}}  # type: ignore[attr-defined]
@@ -240,17 +317,36 @@ def test_optional_schema_modules_are_registered(monkeypatch: pytest.MonkeyPatch,
     check = registry.schema_check(*key)
     assert check is not None
     assert [v.message for v in validate(check, {"spec": 1})] == [
-        "must be a string, not the number 1"]
+        "must be a string, not the number 1"
+    ]
     assert registry.schema_check("v1", "Namespace") is not None
 
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["spec", "metadata", "list", "roleARN", "x", "Effect",
-                                       "Action", "Resource", "version", "labels"]),
-                      inner, max_size=4),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "spec",
+                    "metadata",
+                    "list",
+                    "roleARN",
+                    "x",
+                    "Effect",
+                    "Action",
+                    "Resource",
+                    "version",
+                    "labels",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -264,45 +360,125 @@ def test_never_a_traceback(body: Any, key: tuple[str, str]) -> None:
 
 
 CEL_CASES = [
-    ("operator.cluster.x-k8s.io/v1alpha2", "InfrastructureProvider",
-     {"spec": {"fetchConfig": {"url": "https://x", "oci": "y"}}},
-     [(("spec", "fetchConfig"), "Must specify one and only one of {oci, url, selector}")]),
-    ("operator.cluster.x-k8s.io/v1alpha2", "InfrastructureProvider",
-     {"spec": {"fetchConfig": {"url": "https://x"}}}, []),
-    ("operator.cluster.x-k8s.io/v1alpha2", "InfrastructureProvider",
-     {"spec": {"fetchConfig": {}, "patches": [], "manifestPatches": []}},
-     [(("spec",), "Cannot set both 'patches' and 'manifestPatches'"),
-      (("spec", "fetchConfig"), "Must specify one and only one of {oci, url, selector}")]),
-    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization", {"spec": {"kubeConfig": {}}},
-     [(("spec", "kubeConfig"), "exactly one of spec.kubeConfig.configMapRef or "
-       "spec.kubeConfig.secretRef must be specified")]),
-    ("source.toolkit.fluxcd.io/v1", "GitRepository",
-     {"spec": {"serviceAccountName": "x", "provider": "github"}},
-     [(("spec",), "serviceAccountName can only be set when provider is 'azure' or 'aws'")]),
-    ("source.toolkit.fluxcd.io/v1", "GitRepository",
-     {"spec": {"serviceAccountName": "x", "provider": "aws"}}, []),
-    ("controlplane.cluster.x-k8s.io/v1beta2", "AWSManagedControlPlane",
-     {"spec": {"network": {"vpc": {"carrierGatewayId": "igw-1"}}}},
-     [(("spec", "network", "vpc", "carrierGatewayId"),
-       "Carrier Gateway ID must start with 'cagw-'")]),
-    ("cluster.x-k8s.io/v1beta1", "Cluster",
-     {"spec": {"topology": {"workers": {"machineDeployments": [
-         {"machineHealthCheck": {"unhealthyMachineConditions": [{"type": "Ready"}]}}]}}}},
-     [(("spec", "topology", "workers", "machineDeployments", 0, "machineHealthCheck",
-        "unhealthyMachineConditions", 0, "type"),
-       "type must not be one of: Ready, Available, HealthCheckSucceeded, OwnerRemediated, "
-       "ExternallyRemediated")]),
-    ("controlplane.cluster.x-k8s.io/v1beta2", "AWSManagedControlPlane",
-     {"spec": {"network": {"vpc": {"carrierGatewayId": 7}}}}, []),  # a type error: schema's job
+    (
+        "operator.cluster.x-k8s.io/v1alpha2",
+        "InfrastructureProvider",
+        {"spec": {"fetchConfig": {"url": "https://x", "oci": "y"}}},
+        [(("spec", "fetchConfig"), "Must specify one and only one of {oci, url, selector}")],
+    ),
+    (
+        "operator.cluster.x-k8s.io/v1alpha2",
+        "InfrastructureProvider",
+        {"spec": {"fetchConfig": {"url": "https://x"}}},
+        [],
+    ),
+    (
+        "operator.cluster.x-k8s.io/v1alpha2",
+        "InfrastructureProvider",
+        {"spec": {"fetchConfig": {}, "patches": [], "manifestPatches": []}},
+        [
+            (("spec",), "Cannot set both 'patches' and 'manifestPatches'"),
+            (("spec", "fetchConfig"), "Must specify one and only one of {oci, url, selector}"),
+        ],
+    ),
+    (
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        {"spec": {"kubeConfig": {}}},
+        [
+            (
+                ("spec", "kubeConfig"),
+                "exactly one of spec.kubeConfig.configMapRef or "
+                "spec.kubeConfig.secretRef must be specified",
+            )
+        ],
+    ),
+    (
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        {"spec": {"serviceAccountName": "x", "provider": "github"}},
+        [(("spec",), "serviceAccountName can only be set when provider is 'azure' or 'aws'")],
+    ),
+    (
+        "source.toolkit.fluxcd.io/v1",
+        "GitRepository",
+        {"spec": {"serviceAccountName": "x", "provider": "aws"}},
+        [],
+    ),
+    (
+        "controlplane.cluster.x-k8s.io/v1beta2",
+        "AWSManagedControlPlane",
+        {"spec": {"network": {"vpc": {"carrierGatewayId": "igw-1"}}}},
+        [
+            (
+                ("spec", "network", "vpc", "carrierGatewayId"),
+                "Carrier Gateway ID must start with 'cagw-'",
+            )
+        ],
+    ),
+    (
+        "cluster.x-k8s.io/v1beta1",
+        "Cluster",
+        {
+            "spec": {
+                "topology": {
+                    "workers": {
+                        "machineDeployments": [
+                            {
+                                "machineHealthCheck": {
+                                    "unhealthyMachineConditions": [{"type": "Ready"}]
+                                }
+                            }
+                        ]
+                    }
+                }
+            }
+        },
+        [
+            (
+                (
+                    "spec",
+                    "topology",
+                    "workers",
+                    "machineDeployments",
+                    0,
+                    "machineHealthCheck",
+                    "unhealthyMachineConditions",
+                    0,
+                    "type",
+                ),
+                "type must not be one of: Ready, Available, HealthCheckSucceeded, OwnerRemediated, "
+                "ExternallyRemediated",
+            )
+        ],
+    ),
+    (
+        "controlplane.cluster.x-k8s.io/v1beta2",
+        "AWSManagedControlPlane",
+        {"spec": {"network": {"vpc": {"carrierGatewayId": 7}}}},
+        [],
+    ),  # a type error: schema's job
 ]
 
 
-@pytest.mark.parametrize(("api_version", "kind", "doc", "expected"), CEL_CASES,
-                         ids=["fetchconfig-two", "fetchconfig-one", "patches-both",
-                              "kubeconfig-none", "gitrepo-sa-github", "gitrepo-sa-aws",
-                              "carrier-gateway", "capi-condition", "wrong-type-skipped"])
-def test_cel_rules(api_version: str, kind: str, doc: Any,
-                   expected: list[tuple[tuple[Any, ...], str]]) -> None:
+@pytest.mark.parametrize(
+    ("api_version", "kind", "doc", "expected"),
+    CEL_CASES,
+    ids=[
+        "fetchconfig-two",
+        "fetchconfig-one",
+        "patches-both",
+        "kubeconfig-none",
+        "gitrepo-sa-github",
+        "gitrepo-sa-aws",
+        "carrier-gateway",
+        "capi-condition",
+        "wrong-type-skipped",
+    ],
+)
+def test_cel_rules(
+    api_version: str, kind: str, doc: Any, expected: list[tuple[tuple[Any, ...], str]]
+) -> None:
     pytest.importorskip("celpy")
     check = cel_rules.cel_rules(api_version, kind)
     assert check is not None

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from capa_accounts.hooks.rules import all_rules
-from capa_accounts.hooks.check.suppress import parse_annotation
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 
 from capa_accounts.cli import main
+from capa_accounts.hooks.check.suppress import parse_annotation
+from capa_accounts.hooks.rules import all_rules
 
 BASE_IDENTITY = "base/identity.yaml"
 STAGING_IDENTITY = "overlays/staging/identity.yaml"
@@ -50,8 +50,12 @@ def base_policy_arns(repo: Path, annotation: str | None = None) -> None:
     path = repo / BASE_IDENTITY
     edit(path, "  allowedNamespaces:", POLICY_ARNS)
     if annotation is not None:
-        edit(path, "  name: account-identity\n", "  name: account-identity\n  annotations:\n"
-             f"    capa-accounts.dev/ignore: {json.dumps(annotation)}\n")
+        edit(
+            path,
+            "  name: account-identity\n",
+            "  name: account-identity\n  annotations:\n"
+            f"    capa-accounts.dev/ignore: {json.dumps(annotation)}\n",
+        )
     render(repo)
 
 
@@ -77,6 +81,7 @@ def add_suppress(repo: Path, account: str, entries: str) -> Path:
 
 # --- the pristine example ---------------------------------------------------------------------
 
+
 def test_pristine_example_has_no_r006_and_nothing_suppressed(example_repo: Path) -> None:
     report = run_check(example_repo)
     assert of_rule(report, "CAPA-R006") == []
@@ -84,6 +89,7 @@ def test_pristine_example_has_no_r006_and_nothing_suppressed(example_repo: Path)
 
 
 # --- annotations ------------------------------------------------------------------------------
+
 
 def test_base_annotation_suppresses_the_rule_in_every_account(example_repo: Path) -> None:
     base_policy_arns(example_repo, "CAPA-T008: session policies reviewed by security, SEC-12")
@@ -99,7 +105,9 @@ def test_without_annotation_every_account_reports(example_repo: Path) -> None:
     code, out = check_json(example_repo)
     assert code == 0  # T008 is a warning
     assert [(f["rule"], f["file"]) for f in out["findings"]] == [  # type: ignore[attr-defined]
-        ("CAPA-T008", LIVE_IDENTITY), ("CAPA-T008", STAGING_IDENTITY)]
+        ("CAPA-T008", LIVE_IDENTITY),
+        ("CAPA-T008", STAGING_IDENTITY),
+    ]
     assert out["summary"]["suppressed"] == 0  # type: ignore[index]
 
 
@@ -114,20 +122,28 @@ def test_hand_written_annotation_suppresses_only_its_object(example_repo: Path) 
     hand_written(example_repo, "CAPA-I004: only the platform team labels namespaces, see SEC-7")
     path = hand_written(example_repo, "CAPA-T008: unrelated", name="staging-other")
     report = run_check(example_repo)
-    selectors = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if line == "    selector:"]
-    assert [(f.file, f.line, f.resource.name if f.resource else None)
-            for f in of_rule(report, "CAPA-I004")] == [
-        (HAND_WRITTEN, selectors[1], "staging-other")]
+    selectors = [
+        n
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if line == "    selector:"
+    ]
+    assert [
+        (f.file, f.line, f.resource.name if f.resource else None)
+        for f in of_rule(report, "CAPA-I004")
+    ] == [(HAND_WRITTEN, selectors[1], "staging-other")]
     assert report.suppressed == 1
 
 
-@pytest.mark.parametrize("value", [
-    "CAPA-I004: labels come from policy, see SEC-7, part 2, CAPA-T008: reviewed",
-    "CAPA-T008: reviewed,CAPA-I004: labels come from policy",
-    "  CAPA-I004 :  labels come from policy  ",
-    "CAPA-I004: labels come from policy, ticket SEC-12, CAPA-T008: reviewed",
-], ids=["reason-with-commas", "no-space-after-comma", "spaces-around", "ticket-id-in-reason"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "CAPA-I004: labels come from policy, see SEC-7, part 2, CAPA-T008: reviewed",
+        "CAPA-T008: reviewed,CAPA-I004: labels come from policy",
+        "  CAPA-I004 :  labels come from policy  ",
+        "CAPA-I004: labels come from policy, ticket SEC-12, CAPA-T008: reviewed",
+    ],
+    ids=["reason-with-commas", "no-space-after-comma", "spaces-around", "ticket-id-in-reason"],
+)
 def test_annotation_lists_several_rules(example_repo: Path, value: str) -> None:
     hand_written(example_repo, value)
     report = run_check(example_repo)
@@ -139,24 +155,38 @@ def test_annotation_lists_several_rules(example_repo: Path, value: str) -> None:
 
 # --- CAPA-R006 on annotations -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "says"), [
-    ("CAPA-I004", "'CAPA-I004' has no reason"),
-    ("CAPA-I004: ", "'CAPA-I004' has no reason"),
-    ("CAPA-I004 labels come from policy", "'CAPA-I004' lacks the colon"),
-    ("CAPA-Z999: no such rule", "names unknown rule 'CAPA-Z999'"),
-    ("capa-i004: lower case", "(did you mean CAPA-I004?)"),
-    ("CAPA-R006: hide my mistakes", "names CAPA-R006, which cannot be suppressed"),
-    ("", "names no rule"),
-], ids=["no-reason", "empty-reason", "no-colon", "unknown-rule", "wrong-case", "r006-itself",
-        "empty"])
-def test_r006_invalid_annotation_suppresses_nothing(example_repo: Path, value: str,
-                                                     says: str) -> None:
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("CAPA-I004", "'CAPA-I004' has no reason"),
+        ("CAPA-I004: ", "'CAPA-I004' has no reason"),
+        ("CAPA-I004 labels come from policy", "'CAPA-I004' lacks the colon"),
+        ("CAPA-Z999: no such rule", "names unknown rule 'CAPA-Z999'"),
+        ("capa-i004: lower case", "(did you mean CAPA-I004?)"),
+        ("CAPA-R006: hide my mistakes", "names CAPA-R006, which cannot be suppressed"),
+        ("", "names no rule"),
+    ],
+    ids=[
+        "no-reason",
+        "empty-reason",
+        "no-colon",
+        "unknown-rule",
+        "wrong-case",
+        "r006-itself",
+        "empty",
+    ],
+)
+def test_r006_invalid_annotation_suppresses_nothing(
+    example_repo: Path, value: str, says: str
+) -> None:
     path = hand_written(example_repo, value)
     report = run_check(example_repo)
     found = of_rule(report, "CAPA-R006")
     column = len("    capa-accounts.dev/ignore: ") + 1
     assert [(f.file, f.line, f.column, f.severity) for f in found] == [
-        (HAND_WRITTEN, line_of(path, "capa-accounts.dev/ignore"), column, "error")]
+        (HAND_WRITTEN, line_of(path, "capa-accounts.dev/ignore"), column, "error")
+    ]
     assert says in found[0].message and "suppresses nothing" in found[0].message
     assert len(of_rule(report, "CAPA-I004")) == 1  # an invalid suppression accepts nothing
     assert report.suppressed == 0
@@ -175,43 +205,60 @@ def test_r006_in_base_is_reported_once_at_the_template(example_repo: Path) -> No
     report = run_check(example_repo)
     base = example_repo / BASE_IDENTITY
     assert [(f.file, f.line) for f in of_rule(report, "CAPA-R006")] == [
-        (BASE_IDENTITY, line_of(base, "capa-accounts.dev/ignore"))]
+        (BASE_IDENTITY, line_of(base, "capa-accounts.dev/ignore"))
+    ]
     assert "render copies it into every account" in of_rule(report, "CAPA-R006")[0].message
     assert len(of_rule(report, "CAPA-T008")) == 2
 
 
 # --- accounts.yaml suppress -------------------------------------------------------------------
 
+
 def test_account_suppress_covers_only_that_account(example_repo: Path) -> None:
-    add_suppress(example_repo, "staging", "      suppress:\n        - rule: CAPA-T008\n"
-                 "          reason: staging experiments with session policies\n")
+    add_suppress(
+        example_repo,
+        "staging",
+        "      suppress:\n        - rule: CAPA-T008\n"
+        "          reason: staging experiments with session policies\n",
+    )
     base_policy_arns(example_repo)
     code, out = check_json(example_repo)
     assert [(f["rule"], f["file"]) for f in out["findings"]] == [  # type: ignore[attr-defined]
-        ("CAPA-T008", LIVE_IDENTITY)]
+        ("CAPA-T008", LIVE_IDENTITY)
+    ]
     assert (code, out["summary"]["suppressed"]) == (0, 1)  # type: ignore[index]
 
 
 def test_account_suppress_covers_its_accounts_yaml_entry(example_repo: Path) -> None:
-    accounts = add_suppress(example_repo, "staging", "      iamRoleCreation: true\n"
-                            "      suppress: [{rule: CAPA-T009, reason: EKSEnableIAM is on}]\n")
+    accounts = add_suppress(
+        example_repo,
+        "staging",
+        "      iamRoleCreation: true\n"
+        "      suppress: [{rule: CAPA-T009, reason: EKSEnableIAM is on}]\n",
+    )
     add_suppress(example_repo, "live", "      iamRoleCreation: true\n")
     render(example_repo)
     report = run_check(example_repo)
     live_entry = accounts.read_text(encoding="utf-8").split("- name: live")[1]
     assert "iamRoleCreation: true" in live_entry
     assert [(f.file, f.line) for f in of_rule(report, "CAPA-T009")] == [
-        ("accounts.yaml", line_of(accounts, "- name: live") + 4)]
+        ("accounts.yaml", line_of(accounts, "- name: live") + 4)
+    ]
     assert report.suppressed == 1
 
 
-@pytest.mark.parametrize(("entry", "field", "says"), [
-    ("{rule: CAPA-Z999, reason: typo}", "rule: CAPA-Z999", "names unknown rule 'CAPA-Z999'"),
-    ("{rule: CAPA-T008, reason: '  '}", "reason: '  '", "'CAPA-T008' has no reason"),
-    ("{rule: CAPA-R006, reason: quiet}", "rule: CAPA-R006", "cannot be suppressed"),
-], ids=["unknown-rule", "blank-reason", "r006-itself"])
-def test_r006_invalid_account_suppress(example_repo: Path, entry: str, field: str,
-                                       says: str) -> None:
+@pytest.mark.parametrize(
+    ("entry", "field", "says"),
+    [
+        ("{rule: CAPA-Z999, reason: typo}", "rule: CAPA-Z999", "names unknown rule 'CAPA-Z999'"),
+        ("{rule: CAPA-T008, reason: '  '}", "reason: '  '", "'CAPA-T008' has no reason"),
+        ("{rule: CAPA-R006, reason: quiet}", "rule: CAPA-R006", "cannot be suppressed"),
+    ],
+    ids=["unknown-rule", "blank-reason", "r006-itself"],
+)
+def test_r006_invalid_account_suppress(
+    example_repo: Path, entry: str, field: str, says: str
+) -> None:
     accounts = add_suppress(example_repo, "staging", f"      suppress: [{entry}]\n")
     base_policy_arns(example_repo)
     report = run_check(example_repo)
@@ -232,5 +279,6 @@ def test_account_suppress_without_reason_is_an_input_error(example_repo: Path) -
     result = CliRunner().invoke(main, ["check", "--repo", str(example_repo)])
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        f"capa-accounts: accounts.yaml:{line_of(accounts, 'suppress:')}:")
+        f"capa-accounts: accounts.yaml:{line_of(accounts, 'suppress:')}:"
+    )
     assert "reason" in result.stderr and "Traceback" not in result.output

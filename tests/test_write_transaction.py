@@ -34,8 +34,12 @@ INTERRUPTED = "capa-accounts: interrupted by SIGTERM: nothing changed\n"
 
 def snapshot(repo: Path) -> dict[str, bytes]:
     """Every file's bytes, every directory (an empty one left behind is a change too)."""
-    return {p.relative_to(repo).as_posix(): b"<dir>" if p.is_dir() and not p.is_symlink()
-            else p.read_bytes() for p in sorted(repo.rglob("*"))}
+    return {
+        p.relative_to(repo).as_posix(): b"<dir>"
+        if p.is_dir() and not p.is_symlink()
+        else p.read_bytes()
+        for p in sorted(repo.rglob("*"))
+    }
 
 
 def add(repo: Path, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -46,16 +50,20 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "capa_accounts.cli", *args]
 
 
-def test_sigterm_at_every_step_of_add_account_changes_nothing(example_repo: Path,
-                                                               tmp_path: Path) -> None:
+def test_sigterm_at_every_step_of_add_account_changes_nothing(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """Steps: each file staged (accounts.yaml among them), the sync, each file put in place
     (accounts.yaml last). SIGTERM at every one of them: exit 2, nothing changed."""
     done = tmp_path / "done"
     shutil.copytree(example_repo, done)
     assert add(done, *QA).exit_code == 0
     new, old = snapshot(done), snapshot(example_repo)
-    changed = {p for p in new.keys() | old.keys()
-               if new.get(p) != old.get(p) and b"<dir>" not in (new.get(p), old.get(p))}
+    changed = {
+        p
+        for p in new.keys() | old.keys()
+        if new.get(p) != old.get(p) and b"<dir>" not in (new.get(p), old.get(p))
+    }
     steps = 2 * len(changed) + 1
     before = snapshot(example_repo)
     for step in range(steps):
@@ -75,24 +83,29 @@ def test_sigterm_at_sampled_steps_of_render_changes_nothing(example_repo: Path) 
     edit(accounts, "- name: live", "- name: prod")
     before = snapshot(example_repo)
     for step in (0, 1, 2, 5, 9, 14):
-        result = runner.invoke(main, ["render", "--repo", str(example_repo)],
-                               env={TERM_ENV: str(step)})
+        result = runner.invoke(
+            main, ["render", "--repo", str(example_repo)], env={TERM_ENV: str(step)}
+        )
         assert (result.exit_code, result.stderr) == (2, INTERRUPTED), (step, result.output)
         assert snapshot(example_repo) == before, f"step {step}"
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
-    assert "delete overlays/live/kustomization.yaml" not in runner.invoke(
-        main, ["render", "--repo", str(example_repo)]).output
+    assert (
+        "delete overlays/live/kustomization.yaml"
+        not in runner.invoke(main, ["render", "--repo", str(example_repo)]).output
+    )
 
 
 def _render_fleet(repo: Path, accounts: int) -> None:
     """``accounts`` accounts, rendered; then accounts.yaml edited so that render rewrites all."""
     text = (repo / "accounts.yaml").read_text(encoding="utf-8")
-    head = text[:text.index("  accounts:")]
+    head = text[: text.index("  accounts:")]
 
     def entries(first: int, id_base: int) -> str:
-        return "".join(f'    - name: a{i:03d}\n      accountId: "{id_base + i:012d}"\n'
-                       f'      region: eu-west-1\n      kubernetesVersion: "1.31"\n'
-                       for i in range(first, first + accounts))
+        return "".join(
+            f'    - name: a{i:03d}\n      accountId: "{id_base + i:012d}"\n'
+            f'      region: eu-west-1\n      kubernetesVersion: "1.31"\n'
+            for i in range(first, first + accounts)
+        )
 
     (repo / "accounts.yaml").write_text(f"{head}  accounts:\n{entries(0, 10**11)}")
     assert runner.invoke(main, ["render", "--repo", str(repo)]).exit_code == 0
@@ -100,9 +113,9 @@ def _render_fleet(repo: Path, accounts: int) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_a_signal_from_outside_leaves_the_old_tree_or_the_new(example_repo: Path,
-                                                             tmp_path: Path,
-                                                             signum: int) -> None:
+def test_a_signal_from_outside_leaves_the_old_tree_or_the_new(
+    example_repo: Path, tmp_path: Path, signum: int
+) -> None:
     """A real render process, signalled once it has begun to stage (5 seeds per signal): it
     either finished (exit 0, the new tree) or changed nothing (exit 2); never a traceback, a
     temporary file or the lock file left behind."""
@@ -116,8 +129,9 @@ def test_a_signal_from_outside_leaves_the_old_tree_or_the_new(example_repo: Path
     for seed in range(5):
         repo = tmp_path / f"repo-{seed}"
         shutil.copytree(example_repo, repo)
-        proc = subprocess.Popen(cli("render", "--repo", str(repo)), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            cli("render", "--repo", str(repo)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         first = temporary_path(repo / "bootstrap/a002.yaml", proc.pid)
         deadline = time.monotonic() + 60
         while proc.poll() is None and not first.exists() and time.monotonic() < deadline:
@@ -148,16 +162,21 @@ def test_a_temporary_name_is_unique_to_the_process(tmp_path: Path) -> None:
 
 # --- a full file system --------------------------------------------------------------------
 
+
 def _unshare_mount_works() -> bool:
     if not shutil.which("unshare"):
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-                           capture_output=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
+        capture_output=True,
+        check=False,
+    )
     return probe.returncode == 0
 
 
-needs_tmpfs = pytest.mark.skipif(not _unshare_mount_works(),
-                                 reason="cannot mount a tmpfs in a private mount namespace")
+needs_tmpfs = pytest.mark.skipif(
+    not _unshare_mount_works(), reason="cannot mount a tmpfs in a private mount namespace"
+)
 # Inside a private mount namespace: a tmpfs the size of the repository plus FREE bytes
 # (filled up by a filler file), the repository copied in, the command run, the result copied
 # back out.
@@ -178,17 +197,24 @@ cp -a "$MNT/repo" "$OUT"
 def _on_a_full_disk(repo: Path, tmp_path: Path, free: int, *args: str) -> tuple[int, str, Path]:
     mnt, out = tmp_path / "mnt", tmp_path / "out"
     mnt.mkdir()
-    env = {**os.environ, "MNT": str(mnt), "SRC": str(repo), "OUT": str(out), "FREE": str(free),
-           "PY": sys.executable}
-    subprocess.run(["unshare", "-rm", "sh", "-c", FULL_DISK, "sh", *args], env=env, check=True,
-                   timeout=120)
-    return (int((tmp_path / "out.code").read_text()),
-            (tmp_path / "out.stderr").read_text(), out)
+    env = {
+        **os.environ,
+        "MNT": str(mnt),
+        "SRC": str(repo),
+        "OUT": str(out),
+        "FREE": str(free),
+        "PY": sys.executable,
+    }
+    subprocess.run(
+        ["unshare", "-rm", "sh", "-c", FULL_DISK, "sh", *args], env=env, check=True, timeout=120
+    )
+    return (int((tmp_path / "out.code").read_text()), (tmp_path / "out.stderr").read_text(), out)
 
 
 @needs_tmpfs
-def test_add_account_on_a_full_disk_exits_2_and_changes_nothing(example_repo: Path,
-                                                                tmp_path: Path) -> None:
+def test_add_account_on_a_full_disk_exits_2_and_changes_nothing(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """Room for accounts.yaml but not for the new overlay: before, accounts.yaml was written
     first and stayed changed."""
     code, stderr, out = _on_a_full_disk(example_repo, tmp_path, 4 * 4096, "add-account", *QA)
@@ -208,8 +234,9 @@ def test_add_account_with_room_enough_succeeds(example_repo: Path, tmp_path: Pat
 
 
 @needs_tmpfs
-def test_render_on_a_full_disk_exits_2_and_changes_nothing(example_repo: Path,
-                                                           tmp_path: Path) -> None:
+def test_render_on_a_full_disk_exits_2_and_changes_nothing(
+    example_repo: Path, tmp_path: Path
+) -> None:
     _render_fleet(example_repo, 20)
     code, stderr, out = _on_a_full_disk(example_repo, tmp_path, 16 * 4096, "render")
     assert code == 2, stderr
@@ -219,6 +246,7 @@ def test_render_on_a_full_disk_exits_2_and_changes_nothing(example_repo: Path,
 
 
 # --- what the user set ---------------------------------------------------------------------
+
 
 def test_add_account_keeps_the_mode_of_accounts_yaml(example_repo: Path) -> None:
     accounts = example_repo / "accounts.yaml"
@@ -249,8 +277,9 @@ def test_add_account_writes_through_a_symlink_inside_the_repository(example_repo
     assert runner.invoke(main, ["render", "--check", "--repo", str(example_repo)]).exit_code == 0
 
 
-def test_add_account_refuses_a_symlink_out_of_the_repository(example_repo: Path,
-                                                             tmp_path: Path) -> None:
+def test_add_account_refuses_a_symlink_out_of_the_repository(
+    example_repo: Path, tmp_path: Path
+) -> None:
     outside = tmp_path / "elsewhere.yaml"
     (example_repo / "accounts.yaml").rename(outside)
     (example_repo / "accounts.yaml").symlink_to(outside)
@@ -258,13 +287,15 @@ def test_add_account_refuses_a_symlink_out_of_the_repository(example_repo: Path,
     before = snapshot(example_repo)
     result = add(example_repo, *QA)
     assert result.exit_code == 2
-    assert result.stderr == ("capa-accounts: accounts.yaml: leads outside the repository "
-                             "through a symlink\n")
+    assert result.stderr == (
+        "capa-accounts: accounts.yaml: leads outside the repository through a symlink\n"
+    )
     assert outside.read_bytes() == text and snapshot(example_repo) == before
 
 
-def test_the_next_add_account_cleans_up_after_a_killed_one(example_repo: Path,
-                                                           tmp_path: Path) -> None:
+def test_the_next_add_account_cleans_up_after_a_killed_one(
+    example_repo: Path, tmp_path: Path
+) -> None:
     """SIGKILL (no cleanup can run) after 3 of add-account's files are in place: its staged
     files, the old contents it kept and the lock file stay behind. The next add-account removes
     them before it reads anything, and leaves what a clean run leaves; a file that only looks
@@ -272,9 +303,12 @@ def test_the_next_add_account_cleans_up_after_a_killed_one(example_repo: Path,
     clean = tmp_path / "clean"
     shutil.copytree(example_repo, clean)
     assert add(clean, *QA).exit_code == 0
-    proc = subprocess.run(cli("add-account", *QA, "--repo", str(example_repo)),
-                          capture_output=True, check=False,
-                          env={**os.environ, "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES": "3"})
+    proc = subprocess.run(
+        cli("add-account", *QA, "--repo", str(example_repo)),
+        capture_output=True,
+        check=False,
+        env={**os.environ, "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES": "3"},
+    )
     assert proc.returncode == -signal.SIGKILL
     left = sorted(p.name for p in example_repo.rglob(f"*{TMP_SUFFIX}"))
     assert any(".old" not in name for name in left), left  # some staged

@@ -17,22 +17,58 @@ from hypothesis import strategies as st
 from capa_accounts.core import yamlio
 
 # Strings that look like other YAML types, or need quoting, beside plain ones.
-TRICKY = ["", "1.31", "222222222222", "true", "yes", "No", "on", "null", "~", "0x1F", "1e3",
-          ".5", ".inf", "2001-12-14", "a:", "a: b", "a #b", "#x", "- x", "x y", "it's", "é",
-          "arn:aws:iam::111111111111:role/x", "x" * 127, "x" * 128, "line\nbreak", "=", "<<"]
-SCALARS = st.one_of(st.sampled_from(TRICKY), st.text(max_size=12), st.integers(),
-                    st.booleans(), st.none())
+TRICKY = [
+    "",
+    "1.31",
+    "222222222222",
+    "true",
+    "yes",
+    "No",
+    "on",
+    "null",
+    "~",
+    "0x1F",
+    "1e3",
+    ".5",
+    ".inf",
+    "2001-12-14",
+    "a:",
+    "a: b",
+    "a #b",
+    "#x",
+    "- x",
+    "x y",
+    "it's",
+    "é",
+    "arn:aws:iam::111111111111:role/x",
+    "x" * 127,
+    "x" * 128,
+    "line\nbreak",
+    "=",
+    "<<",
+]
+SCALARS = st.one_of(
+    st.sampled_from(TRICKY), st.text(max_size=12), st.integers(), st.booleans(), st.none()
+)
 KEYS = st.one_of(st.sampled_from(TRICKY), st.text(min_size=0, max_size=12))
-DATA = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)), max_leaves=20)
-DOCUMENTS = st.lists(st.dictionaries(KEYS, DATA, min_size=1, max_size=5), min_size=1,
-                     max_size=3)
+DATA = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)),
+    max_leaves=20,
+)
+DOCUMENTS = st.lists(st.dictionaries(KEYS, DATA, min_size=1, max_size=5), min_size=1, max_size=3)
 
 
 def pyyaml(docs: list[Any]) -> str:
-    return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False,
-                         default_flow_style=False, allow_unicode=True, width=10_000,
-                         explicit_start=len(docs) > 1)
+    return yaml.dump_all(
+        docs,
+        Dumper=yaml.CSafeDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=10_000,
+        explicit_start=len(docs) > 1,
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -48,13 +84,21 @@ def test_dump_keeps_anchors_for_shared_objects() -> None:
 
 # Also what the block emitter must refuse: keys that read back as their text, floats.
 ANY_KEYS = st.one_of(KEYS, st.integers(), st.booleans(), st.none())
-ANY_DATA = st.recursive(st.one_of(SCALARS, st.floats(allow_nan=False)), lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(ANY_KEYS, inner, max_size=4)), max_leaves=20)
+ANY_DATA = st.recursive(
+    st.one_of(SCALARS, st.floats(allow_nan=False)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(ANY_KEYS, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=400, deadline=None)
-@given(docs=st.lists(st.dictionaries(ANY_KEYS, ANY_DATA, min_size=1, max_size=4), min_size=1,
-                     max_size=3))
+@given(
+    docs=st.lists(
+        st.dictionaries(ANY_KEYS, ANY_DATA, min_size=1, max_size=4), min_size=1, max_size=3
+    )
+)
 def test_plain_dump_reads_back_as_its_documents_or_is_refused(docs: list[Any]) -> None:
     """check takes render's documents for a file whose text is dump_plain's (no parsing)."""
     text = yamlio.dump_plain(docs)
@@ -63,8 +107,11 @@ def test_plain_dump_reads_back_as_its_documents_or_is_refused(docs: list[Any]) -
         assert [d.data for d in yamlio.documents_from_text(text, "x.yaml")] == docs
 
 
-@pytest.mark.parametrize("doc", [{1: "a"}, {"a": {True: 1}}, {"a": 1.5}, {"a": [{}, {None: 1}]}],
-                         ids=["int-key", "bool-key", "float", "null-key"])
+@pytest.mark.parametrize(
+    "doc",
+    [{1: "a"}, {"a": {True: 1}}, {"a": 1.5}, {"a": [{}, {None: 1}]}],
+    ids=["int-key", "bool-key", "float", "null-key"],
+)
 def test_plain_dump_refuses_what_would_not_read_back_equal(doc: dict[Any, Any]) -> None:
     assert yamlio.dump_plain([doc]) is None
     shared = {"a": 1}
@@ -84,7 +131,9 @@ def shape(node: yaml.Node) -> Any:
 def test_compose_and_decode_read_back_what_pyyaml_reads(docs: list[Any]) -> None:
     text = pyyaml(docs)
     ours = yamlio.compose(text, "x.yaml")
-    assert [shape(n) for n in ours] == [shape(n) for n in
-                                        yaml.compose_all(text, Loader=yaml.CSafeLoader)]
-    assert [d.data for d in yamlio.documents_from_text(text, "x.yaml")] == \
-        [yamlio.to_plain(n, "x.yaml") for n in ours]
+    assert [shape(n) for n in ours] == [
+        shape(n) for n in yaml.compose_all(text, Loader=yaml.CSafeLoader)
+    ]
+    assert [d.data for d in yamlio.documents_from_text(text, "x.yaml")] == [
+        yamlio.to_plain(n, "x.yaml") for n in ours
+    ]

@@ -20,16 +20,22 @@ IAM_NAME_CHARS = r"[\w+=,.@-]"
 # CreateRole ``Path`` and ``RoleName``).
 ROLE_ARN = re.compile(
     rf"arn:(?P<partition>{PARTITION}):iam::(?P<account>{ACCOUNT_ID}):role/"
-    rf"(?P<path>(?:[!-~]+/)?)(?P<name>{IAM_NAME_CHARS}{{1,64}})", re.ASCII)
+    rf"(?P<path>(?:[!-~]+/)?)(?P<name>{IAM_NAME_CHARS}{{1,64}})",
+    re.ASCII,
+)
 ROOT_ARN = re.compile(rf"arn:{PARTITION}:iam::(?P<account>{ACCOUNT_ID}):root")
-PRINCIPAL_ARN = re.compile(rf"arn:{PARTITION}:iam::(?P<account>{ACCOUNT_ID}):"
-                           rf"(?P<type>role|user)/(?:[!-~]*/)?(?P<name>{IAM_NAME_CHARS}+)",
-                           re.ASCII)
+PRINCIPAL_ARN = re.compile(
+    rf"arn:{PARTITION}:iam::(?P<account>{ACCOUNT_ID}):"
+    rf"(?P<type>role|user)/(?:[!-~]*/)?(?P<name>{IAM_NAME_CHARS}+)",
+    re.ASCII,
+)
 # An IAM OIDC identity provider: arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>
 # (IAM API Reference, CreateOpenIDConnectProvider; for EKS the issuer is
 # oidc.eks.<region>.amazonaws.com/id/<id>).
-OIDC_PROVIDER_ARN = (rf"arn:{PARTITION}:iam::{ACCOUNT_ID}:oidc-provider/"
-                     r"[A-Za-z0-9][-A-Za-z0-9.]*(?:/[-A-Za-z0-9._~]+)*")
+OIDC_PROVIDER_ARN = (
+    rf"arn:{PARTITION}:iam::{ACCOUNT_ID}:oidc-provider/"
+    r"[A-Za-z0-9][-A-Za-z0-9.]*(?:/[-A-Za-z0-9._~]+)*"
+)
 # The account of any IAM ARN, however malformed the rest (for messages only).
 ARN_ACCOUNT = re.compile(rf"^arn:[^:]*:iam::({ACCOUNT_ID}):")
 

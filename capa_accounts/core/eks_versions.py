@@ -22,13 +22,16 @@ EKS_VERSIONS: dict[str, tuple[str, str]] = {
     "1.30": ("2025-07-23", "2026-07-23"),
 }
 
-SUPPORTED: tuple[str, ...] = tuple(sorted(EKS_VERSIONS,
-                                          key=lambda v: tuple(map(int, v.split(".")))))
+SUPPORTED: tuple[str, ...] = tuple(
+    sorted(EKS_VERSIONS, key=lambda v: tuple(map(int, v.split("."))))
+)
 
 
 def refusal(version: object) -> str:
     """Why ``version`` is refused, or an empty string when EKS supports it."""
     if isinstance(version, str) and version in EKS_VERSIONS:
         return ""
-    return (f"{version!r} is not a Kubernetes version Amazon EKS supports: use one of "
-            f"{', '.join(SUPPORTED)} (EKS release calendar of {TABLE_DATE})")
+    return (
+        f"{version!r} is not a Kubernetes version Amazon EKS supports: use one of "
+        f"{', '.join(SUPPORTED)} (EKS release calendar of {TABLE_DATE})"
+    )

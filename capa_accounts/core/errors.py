@@ -29,8 +29,13 @@ def _escape(char: str) -> str:
 class CapaAccountsError(Exception):
     """Base of every failure the command line turns into exit 2."""
 
-    def __init__(self, message: str, path: str | None = None, line: int | None = None,
-                 column: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.path = path

@@ -50,11 +50,17 @@ SYNC_BATCH = 16
 # POSIX lets sync(2) return before the writes are done; Linux waits for them.
 _SYNC_WAITS = sys.platform.startswith("linux")
 # What link(2) fails with on a file system without hard links (vfat, some FUSE mounts).
-_NO_LINKS = {errno.EPERM, errno.EMLINK, errno.EXDEV, errno.ENOTSUP,
-             getattr(errno, "EOPNOTSUPP", errno.ENOTSUP)}
+_NO_LINKS = {
+    errno.EPERM,
+    errno.EMLINK,
+    errno.EXDEV,
+    errno.ENOTSUP,
+    getattr(errno, "EOPNOTSUPP", errno.ENOTSUP),
+}
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                if hasattr(signal, name))
+SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 # Test-only fault injection: the process sends itself SIGTERM at step N of a batch (each file
 # staged is a step, the sync one, then each file put in place or deleted, then the batch's end).
 TERM_ENV = "CAPA_ACCOUNTS_TEST_TERM_AT_STEP"
@@ -128,8 +134,9 @@ class Staged:
         self._step = 0
         self._term_at = int(os.environ.get(TERM_ENV, "-1"))
 
-    def add(self, path: Path, text: str, display: str | None, made: set[Path], *,
-            fsync: bool) -> None:
+    def add(
+        self, path: Path, text: str, display: str | None, made: set[Path], *, fsync: bool
+    ) -> None:
         """Write ``text`` beside ``path``; ``made``: directories this batch already made."""
         self.checkpoint()
         name = display or str(path)
@@ -264,8 +271,9 @@ def _encode(text: str, name: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as err:
-        raise RenderError("cannot be written as UTF-8 (a lone surrogate in a string?)",
-                          name) from err
+        raise RenderError(
+            "cannot be written as UTF-8 (a lone surrogate in a string?)", name
+        ) from err
 
 
 def _keep(path: Path) -> Path | None:
@@ -295,7 +303,7 @@ def _write_new(tmp: Path, data: bytes, name: str, *, fsync: bool, like: Path) ->
                 os.fchmod(fd, info.st_mode & 0o7777)  # keep the mode the file had
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             if fsync:
                 os.fsync(fd)
     except OSError as err:

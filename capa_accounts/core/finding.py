@@ -18,8 +18,12 @@ class ResourceRef:
     namespace: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name,
-                "namespace": self.namespace}
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+        }
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,18 @@ class Finding:
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "rule": self.rule, "severity": self.severity, "file": self.file,
-            "line": self.line, "column": self.column, "message": self.message,
+            "rule": self.rule,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
             "resource": (self.resource or ResourceRef()).to_json(),
         }
         if self.related:
-            out["related"] = [{"file": r.file, "line": r.line, "column": r.column}
-                              for r in self.related]
+            out["related"] = [
+                {"file": r.file, "line": r.line, "column": r.column} for r in self.related
+            ]
         return out
 
     def text(self) -> str:

@@ -79,8 +79,7 @@ def has_wildcard(pattern: str) -> bool:
 def split_patterns(patterns: list[str]) -> tuple[set[str], list[str]]:
     """Literal values (looked up in a set) and true wildcard patterns (matched one by one), so
     that checking every account's ARN against a grant listing every account stays linear."""
-    return ({p for p in patterns if not has_wildcard(p)},
-            [p for p in patterns if has_wildcard(p)])
+    return ({p for p in patterns if not has_wildcard(p)}, [p for p in patterns if has_wildcard(p)])
 
 
 @lru_cache(maxsize=4096)
@@ -102,8 +101,9 @@ def statements(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def covers_assume_role(statement: dict[str, Any]) -> bool:
-    return any(wildcard_match(a, ASSUME_ROLE, ignore_case=True)
-               for a in strings(statement.get("Action")))
+    return any(
+        wildcard_match(a, ASSUME_ROLE, ignore_case=True) for a in strings(statement.get("Action"))
+    )
 
 
 def allows_assume_role(statement: dict[str, Any]) -> bool:
@@ -125,13 +125,14 @@ def aws_principals(statement: dict[str, Any]) -> Iterator[tuple[PathT, str]]:
                 yield ("Principal", "AWS", index), item
 
 
-def condition(statement: dict[str, Any], operators: tuple[str, ...],
-              key: str) -> tuple[PathT, list[str]] | None:
+def condition(
+    statement: dict[str, Any], operators: tuple[str, ...], key: str
+) -> tuple[PathT, list[str]] | None:
     """Path inside the statement and values of the first condition on ``key``, if any."""
     conditions = statement.get("Condition")
     for operator in operators:
         block = conditions.get(operator) if isinstance(conditions, dict) else None
-        for written, values in (block.items() if isinstance(block, dict) else ()):
+        for written, values in block.items() if isinstance(block, dict) else ():
             if isinstance(written, str) and written.lower() == key.lower():
                 return ("Condition", operator, written), strings(values)
     return None
@@ -139,18 +140,23 @@ def condition(statement: dict[str, Any], operators: tuple[str, ...],
 
 # --- a stack's names, grant and trust -----------------------------------------------------------
 
+
 def controllers_role(doc: Any) -> str:
     """The controllers role a stack creates: namePrefix + "controllers" + nameSuffix."""
     prefix, suffix = dig(doc, "spec", "namePrefix"), dig(doc, "spec", "nameSuffix")
     # nameSuffix is a *string: null means the default, an explicit "" is honoured (types.go).
-    return (f"{prefix if isinstance(prefix, str) else ''}{CONTROLLERS}"
-            f"{suffix if isinstance(suffix, str) else DEFAULT_NAME_SUFFIX}")
+    return (
+        f"{prefix if isinstance(prefix, str) else ''}{CONTROLLERS}"
+        f"{suffix if isinstance(suffix, str) else DEFAULT_NAME_SUFFIX}"
+    )
 
 
 def grants_assume_role(doc: Any) -> bool:
     return dig(doc, "spec", "allowAssumeRole") is True or any(
-        allows_assume_role(s) for place in (CONTROLLERS_GRANTS, USER_GRANTS)
-        for _, s in statements(dig(doc, *place)))
+        allows_assume_role(s)
+        for place in (CONTROLLERS_GRANTS, USER_GRANTS)
+        for _, s in statements(dig(doc, *place))
+    )
 
 
 def user_enabled(doc: Any) -> bool:
@@ -161,8 +167,10 @@ def user_grant(doc: Any) -> PathT | None:
     """Path of the bootstrap user's own AssumeRole grant, when the user exists."""
     if not user_enabled(doc):
         return None
-    return next(((*USER_GRANTS, i) for i, s in statements(dig(doc, *USER_GRANTS))
-                 if allows_assume_role(s)), None)
+    return next(
+        ((*USER_GRANTS, i) for i, s in statements(dig(doc, *USER_GRANTS)) if allows_assume_role(s)),
+        None,
+    )
 
 
 @dataclass
@@ -191,9 +199,11 @@ def _matches(split: tuple[set[str], list[str]], value: str) -> bool:
 def assume_role_grant(doc: Any, principal: str | None) -> Grant:
     """The grant to ``principal`` (controllersRole, bootstrapUser; None: to either)."""
     enabled = user_enabled(doc)
-    places = [p for p, who in ((CONTROLLERS_GRANTS, "controllersRole"),
-                               (USER_GRANTS, "bootstrapUser"))
-              if principal in (None, who) and (who != "bootstrapUser" or enabled)]
+    places = [
+        p
+        for p, who in ((CONTROLLERS_GRANTS, "controllersRole"), (USER_GRANTS, "bootstrapUser"))
+        if principal in (None, who) and (who != "bootstrapUser" or enabled)
+    ]
     grant = Grant()
     for place in places:
         for i, statement in statements(dig(doc, *place)):
@@ -212,16 +222,20 @@ def assume_role_grant(doc: Any, principal: str | None) -> Grant:
     # controllersPolicyGroups; template.go).
     if dig(doc, "spec", "allowAssumeRole") is True and (principal != "bootstrapUser" or enabled):
         profiles = dig(doc, "spec", "clusterAPIControllers", "allowedEC2InstanceProfiles")
-        names = strings(profiles) if profiles is not None else [
-            controllers_role(doc).replace(CONTROLLERS, "*", 1)]
+        names = (
+            strings(profiles)
+            if profiles is not None
+            else [controllers_role(doc).replace(CONTROLLERS, "*", 1)]
+        )
         grant.allow += [f"arn:*:iam::*:role/{name}" for name in names]
         grant.anchor = grant.anchor or ("spec", "allowAssumeRole")
     if principal == "bootstrapUser" and not enabled:
         grant.anchor = ("spec", "bootstrapUser", "enable")
         grant.note = " (bootstrapUser.enable is not true: the user does not exist)"
     if not grant.anchor:
-        grant.anchor = next((p for p in places if dig(doc, *p) is not None),
-                            ("spec", "clusterAPIControllers"))
+        grant.anchor = next(
+            (p for p in places if dig(doc, *p) is not None), ("spec", "clusterAPIControllers")
+        )
     return grant
 
 
@@ -240,10 +254,12 @@ class Principal:
         names: set[str] = set()
         for doc in stacks:
             if dig(doc, "spec", "allowAssumeRole") is True or any(
-                    allows_assume_role(s) for _, s in statements(dig(doc, *CONTROLLERS_GRANTS))):
+                allows_assume_role(s) for _, s in statements(dig(doc, *CONTROLLERS_GRANTS))
+            ):
                 names.add(f"role/{controllers_role(doc)}")
             if user_grant(doc) is not None or (
-                    user_enabled(doc) and dig(doc, "spec", "allowAssumeRole") is True):
+                user_enabled(doc) and dig(doc, "spec", "allowAssumeRole") is True
+            ):
                 user = dig(doc, "spec", "bootstrapUser", "userName")
                 names.add(f"user/{user or BOOTSTRAP_USER}")
         return cls(None, names)
@@ -253,8 +269,9 @@ class Principal:
             return value == self.exact
         match = aws.PRINCIPAL_ARN.fullmatch(value)
         # Without a management stack any one role or user is taken to be the principal.
-        return match is not None and (not self.names
-                                      or f"{match['type']}/{match['name']}" in self.names)
+        return match is not None and (
+            not self.names or f"{match['type']}/{match['name']}" in self.names
+        )
 
     def through_root(self, statement: dict[str, Any], account: str) -> list[str]:
         """The principals a ``:root`` trust is narrowed to, when an aws:PrincipalArn condition
@@ -293,10 +310,12 @@ class ExternalIds:
     @cached_property
     def values(self) -> tuple[set[str], list[str]]:
         """Literal values and StringLike wildcard patterns (StringEquals has no wildcards)."""
-        literals, patterns = split_patterns([v for _p, op, values in self.conditions
-                                             if op == "StringLike" for v in values])
-        literals |= {v for _p, op, values in self.conditions if op == "StringEquals"
-                     for v in values}
+        literals, patterns = split_patterns(
+            [v for _p, op, values in self.conditions if op == "StringLike" for v in values]
+        )
+        literals |= {
+            v for _p, op, values in self.conditions if op == "StringEquals" for v in values
+        }
         return literals, patterns
 
     def accepts(self, value: str) -> bool:
@@ -321,29 +340,53 @@ def trust_problems(doc: Any, principal: Principal) -> list[tuple[PathT, str]]:
         if not allows_assume_role(statement):
             continue
         if "NotPrincipal" in statement:
-            problems.append(((*TRUST, i, "NotPrincipal"), "trusts, through Allow with "
-                             "NotPrincipal, every principal except the ones it names"))
+            problems.append(
+                (
+                    (*TRUST, i, "NotPrincipal"),
+                    "trusts, through Allow with "
+                    "NotPrincipal, every principal except the ones it names",
+                )
+            )
         for sub, value in aws_principals(statement):
             path, root = (*TRUST, i, *sub), root_account(value)
-            effective = [value] if principal.accepts(value) else (
-                principal.through_root(statement, root) if root else [])
+            effective = (
+                [value]
+                if principal.accepts(value)
+                else (principal.through_root(statement, root) if root else [])
+            )
             if value == "*":
                 problems.append((path, "trusts every AWS principal ('*'): anyone may assume it"))
             elif effective:
                 extra = [v for v in effective if trusted and v not in trusted]
                 if extra:
-                    problems.append((path, f"trusts {extra[0]} besides {trusted[0]}: only one "
-                                     "principal should assume it"))
+                    problems.append(
+                        (
+                            path,
+                            f"trusts {extra[0]} besides {trusted[0]}: only one "
+                            "principal should assume it",
+                        )
+                    )
                 trusted += effective
             elif root is not None:
-                problems.append((path, f"trusts all of account {root} ({value}) without a "
-                                 f"Condition on {PRINCIPAL_ARN} naming {principal.describe()}: "
-                                 "every role and user there may assume it"))
+                problems.append(
+                    (
+                        path,
+                        f"trusts all of account {root} ({value}) without a "
+                        f"Condition on {PRINCIPAL_ARN} naming {principal.describe()}: "
+                        "every role and user there may assume it",
+                    )
+                )
             else:
-                problems.append((path, f"trusts {value}, not {principal.role} "
-                                 f"{principal.describe()}"))
+                problems.append(
+                    (path, f"trusts {value}, not {principal.role} {principal.describe()}")
+                )
     if not trusted and not problems:
-        problems.append((TRUST, f"has no Allow sts:AssumeRole trust statement for "
-                         f"{principal.role} {principal.describe()}: CAPA's AssumeRole fails "
-                         "with AccessDenied"))
+        problems.append(
+            (
+                TRUST,
+                f"has no Allow sts:AssumeRole trust statement for "
+                f"{principal.role} {principal.describe()}: CAPA's AssumeRole fails "
+                "with AccessDenied",
+            )
+        )
     return problems

@@ -39,8 +39,11 @@ class NeedsKustomize(InputError):  # noqa: N818 - mostly a signal: `check` build
     """
 
     def __init__(self, file: str, feature: str) -> None:
-        super().__init__(f"uses {feature!r}, which only a real kustomize evaluates; here only "
-                         "a plain `resources:` list is supported", file)
+        super().__init__(
+            f"uses {feature!r}, which only a real kustomize evaluates; here only "
+            "a plain `resources:` list is supported",
+            file,
+        )
         self.file = file
         self.feature = feature
 
@@ -94,7 +97,7 @@ class Files(Protocol):
     """
 
     def kind(self, rel: str) -> str | None:
-        """"dir", "file" or None (no such entry)."""
+        """ "dir", "file" or None (no such entry)."""
 
     def resolve(self, directory: str, entry: str) -> str:
         """``entry`` named in ``directory``, as a path inside the repository."""
@@ -239,20 +242,24 @@ Problem = tuple[str, int, int, str, str]  # file, line, column, entry, what is w
 
 
 def _strings(value: Any) -> list[tuple[int, str]]:
-    return [(i, v) for i, v in enumerate(value if isinstance(value, list) else [])
-            if isinstance(v, str)]
+    return [
+        (i, v) for i, v in enumerate(value if isinstance(value, list) else []) if isinstance(v, str)
+    ]
 
 
-def _file_fields(data: dict[str, Any], at: tuple[str | int, ...],
-                 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _file_fields(
+    data: dict[str, Any],
+    at: tuple[str | int, ...],
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """The file paths of one generator, patch or builtin plugin config mapping."""
     for key in ("path", "env"):
         if isinstance(data.get(key), str):
             yield (*at, key), data[key]
     for key in ("files", "envs", "paths"):
         yield from (((*at, key, j), v.split("=", 1)[-1]) for j, v in _strings(data.get(key)))
-    for j, entry in enumerate(data.get("replacements") or []
-                              if isinstance(data.get("replacements"), list) else []):
+    for j, entry in enumerate(
+        data.get("replacements") or [] if isinstance(data.get("replacements"), list) else []
+    ):
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             yield (*at, "replacements", j, "path"), entry["path"]
 
@@ -284,8 +291,12 @@ def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -
         if not isinstance(entry, str) or not entry:
             return None
         if "://" in entry or entry.startswith("git@") or entry.startswith("git::"):
-            report(path, entry, "is remote (check never fetches; Flux fetches sources with "
-                                "its own source controller)")
+            report(
+                path,
+                entry,
+                "is remote (check never fetches; Flux fetches sources with "
+                "its own source controller)",
+            )
             return None
         try:
             return files.resolve(directory, entry)
@@ -305,8 +316,12 @@ def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -
                 continue
             kind = files.kind(resolved)
             if kind is None:
-                report((key, i), entry, "does not exist in the repository (kustomize would "
-                                        "try to fetch it as a remote repository)")
+                report(
+                    (key, i),
+                    entry,
+                    "does not exist in the repository (kustomize would "
+                    "try to fetch it as a remote repository)",
+                )
             elif kind == "dir":
                 out.extend(escapes(files, resolved, _seen | {directory}))
     for key in _FILE_LISTS:  # an entry with a line break is an inline patch, not a path

@@ -68,10 +68,12 @@ def _open(path: Path, shared: bool) -> int | None:
         if shared and err.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
             return None  # a read-only checkout: nothing can write it either
         if err.errno == errno.ELOOP:
-            raise CapaAccountsError("is a symlink: refused as the repository's lock file",
-                                    LOCK_FILE) from err
-        raise CapaAccountsError(f"cannot create the lock file: {err.strerror or err}",
-                                LOCK_FILE) from err
+            raise CapaAccountsError(
+                "is a symlink: refused as the repository's lock file", LOCK_FILE
+            ) from err
+        raise CapaAccountsError(
+            f"cannot create the lock file: {err.strerror or err}", LOCK_FILE
+        ) from err
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -93,8 +95,11 @@ def _acquire(path: Path, command: str, shared: bool) -> int | None:
         except BlockingIOError:
             os.close(fd)
             if time.monotonic() >= deadline:
-                raise LockedError(f"locked by {_holder(path)}: gave up after "
-                                  f"{_timeout():g} s ({LOCK_TIMEOUT_ENV})", LOCK_FILE) from None
+                raise LockedError(
+                    f"locked by {_holder(path)}: gave up after "
+                    f"{_timeout():g} s ({LOCK_TIMEOUT_ENV})",
+                    LOCK_FILE,
+                ) from None
             time.sleep(_POLL)
             continue
         if not _same_file(fd, path):  # its holder removed it after we opened it

@@ -141,14 +141,15 @@ def raise_first_violation(doc: yamlio.Document, violations: list[Violation]) -> 
         return
     # An unknown key first: a misspelt `acountId` also makes `accountId` missing, and the key
     # itself, with its "did you mean", is what the user has to edit.
-    v = min(violations, key=lambda v: (v.code != "unknown",
-                                       yamlio.position(doc.node, v.path, at_key=v.at_key)))
+    v = min(
+        violations,
+        key=lambda v: (v.code != "unknown", yamlio.position(doc.node, v.path, at_key=v.at_key)),
+    )
     line, col = yamlio.position(doc.node, v.path, at_key=v.at_key)
     where = _dotted(v.path)
     message = v.message
     value = _value_at(doc.data, v.path)
-    if v.code == "enum" and v.path and v.path[-1] == "kubernetesVersion" \
-            and isinstance(value, str):
+    if v.code == "enum" and v.path and v.path[-1] == "kubernetesVersion" and isinstance(value, str):
         message = eks_versions.refusal(value)
     if v.code == "type" and isinstance(value, int | float) and not isinstance(value, bool):
         shown = doc_text_at(doc, v.path)
@@ -177,8 +178,9 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return out
 
 
-def load_account_set(repo: Path, file: str = ACCOUNTS_FILE, *,
-                     conflicts: bool = True) -> AccountSet:
+def load_account_set(
+    repo: Path, file: str = ACCOUNTS_FILE, *, conflicts: bool = True
+) -> AccountSet:
     """Read and validate ``accounts.yaml``; any error of form is a ConfigError with file:line."""
     docs = yamlio.load_documents(repo / file, file, require=True)
     if len(docs) != 1:
@@ -241,8 +243,9 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
     return account_set
 
 
-def _check_workload_identity(doc: yamlio.Document, management: Management, partition: str,
-                             credentials: str) -> None:
+def _check_workload_identity(
+    doc: yamlio.Document, management: Management, partition: str, credentials: str
+) -> None:
     """The settings of management.workloadIdentity that only make sense together."""
     mgmt = doc.data["spec"]["management"]
 
@@ -253,12 +256,18 @@ def _check_workload_identity(doc: yamlio.Document, management: Management, parti
     chosen = management.workload_identity
     if chosen != INSTANCE_PROFILE and "workloadIdentity" in mgmt:
         if management.principal == "bootstrapUser":
-            fail("workloadIdentity", f"{chosen} gives CAPA the controllers role, but "
-                 "principal: bootstrapUser runs CAPA with the bootstrap user's keys; "
-                 "use principal: controllersRole")
+            fail(
+                "workloadIdentity",
+                f"{chosen} gives CAPA the controllers role, but "
+                "principal: bootstrapUser runs CAPA with the bootstrap user's keys; "
+                "use principal: controllersRole",
+            )
         if credentials == OPERATOR:
-            fail("workloadIdentity", f"{chosen} does not apply to credentials: operator, "
-                 "where each account's CAPA runs with that account's keys")
+            fail(
+                "workloadIdentity",
+                f"{chosen} does not apply to credentials: operator, "
+                "where each account's CAPA runs with that account's keys",
+            )
     for key in ("oidcProviderARN", "serviceAccount"):
         if key in mgmt and chosen != IRSA:
             fail(key, "is used only with workloadIdentity: irsa")
@@ -266,14 +275,20 @@ def _check_workload_identity(doc: yamlio.Document, management: Management, parti
         return
     arn = management.oidc_provider_arn
     if arn is None:
-        fail("workloadIdentity", "irsa needs oidcProviderARN: the management cluster's IAM "
-             "OIDC provider, which the controllers role must trust")
+        fail(
+            "workloadIdentity",
+            "irsa needs oidcProviderARN: the management cluster's IAM "
+            "OIDC provider, which the controllers role must trust",
+        )
         return
     arn_partition, account = arn.split(":")[1], arn.split(":")[4]
     if account != management.account_id or arn_partition != partition:
-        fail("oidcProviderARN", f"names account {account} in partition {arn_partition}, but "
-             f"the controllers role is in {management.account_id} ({partition}): a role can "
-             "trust only an OIDC provider of its own account")
+        fail(
+            "oidcProviderARN",
+            f"names account {account} in partition {arn_partition}, but "
+            f"the controllers role is in {management.account_id} ({partition}): a role can "
+            "trust only an OIDC provider of its own account",
+        )
 
 
 def account_from_entry(
@@ -401,5 +416,7 @@ def shared_account_ids(account_set: AccountSet) -> list[tuple[Account, Account]]
 
 
 def shared_id_warning(first: Account, later: Account) -> str:
-    return (f"warning: [CAPA-X004] accounts {first.name!r} and {later.name!r} share AWS account "
-            f"{later.account_id}: the environments are not isolated")
+    return (
+        f"warning: [CAPA-X004] accounts {first.name!r} and {later.name!r} share AWS account "
+        f"{later.account_id}: the environments are not isolated"
+    )

@@ -34,8 +34,11 @@ def find_root(start: Path) -> Path:
             return directory
         if directory == top:
             return top
-    raise InputError(f"no {ACCOUNTS_FILE} here or in a directory above, and not inside a git "
-                     "repository: run from the repository root or give --repo DIR", str(start))
+    raise InputError(
+        f"no {ACCOUNTS_FILE} here or in a directory above, and not inside a git "
+        "repository: run from the repository root or give --repo DIR",
+        str(start),
+    )
 
 
 def shown_from(root: Path, anchor: Path, file: str) -> str:

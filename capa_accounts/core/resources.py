@@ -29,9 +29,12 @@ ROSA_ROLE_CONFIG = "ROSARoleConfig"
 # rosanetwork_types.go, exp/api/v1beta2/rosaroleconfig_types.go). AWSManagedCluster,
 # ROSACluster and the machine pools have none: they use their control plane's.
 IDENTITY_USERS = (
-    (CONTROLPLANE_GROUP, CONTROL_PLANE), (INFRA_GROUP, AWS_CLUSTER),
-    (CONTROLPLANE_GROUP, ROSA_CONTROL_PLANE), (INFRA_GROUP, ROSA_NETWORK),
-    (INFRA_GROUP, ROSA_NETWORK_OLD), (INFRA_GROUP, ROSA_ROLE_CONFIG),
+    (CONTROLPLANE_GROUP, CONTROL_PLANE),
+    (INFRA_GROUP, AWS_CLUSTER),
+    (CONTROLPLANE_GROUP, ROSA_CONTROL_PLANE),
+    (INFRA_GROUP, ROSA_NETWORK),
+    (INFRA_GROUP, ROSA_NETWORK_OLD),
+    (INFRA_GROUP, ROSA_ROLE_CONFIG),
 )
 # Of those, the kinds whose webhook fills a missing identityRef with the controller identity
 # `default` (controlplane/eks/webhooks/awsmanagedcontrolplane_webhook.go Default; api/v1beta2/
@@ -48,26 +51,34 @@ IGNORE_ANNOTATION = "capa-accounts.dev/ignore"
 
 # Cluster-scoped kinds of Kubernetes and of CAPA (identities: api/v1beta2/awsidentity_types.go,
 # `+kubebuilder:resource:scope=Cluster`). Every other kind is namespaced, as kustomize assumes.
-CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset({
-    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("storage.k8s.io", "StorageClass"), ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "VolumeAttachment"), ("scheduling.k8s.io", "PriorityClass"),
-    ("networking.k8s.io", "IngressClass"), ("node.k8s.io", "RuntimeClass"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    (INFRA_GROUP, CONTROLLER_IDENTITY), (INFRA_GROUP, ROLE_IDENTITY),
-    (INFRA_GROUP, STATIC_IDENTITY),
-})
+CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("networking.k8s.io", "IngressClass"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+        (INFRA_GROUP, CONTROLLER_IDENTITY),
+        (INFRA_GROUP, ROLE_IDENTITY),
+        (INFRA_GROUP, STATIC_IDENTITY),
+    }
+)
 
 
 def group_of(api_version: Any) -> str:
@@ -101,10 +112,17 @@ class ResourceId:
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> ResourceId:
         meta = metadata(item)
-        namespace = "" if is_cluster_scoped(item.get("apiVersion"), item.get("kind")) else str(
-            meta.get("namespace") or "")
-        return cls(group_of(item.get("apiVersion")), str(item.get("kind") or ""), namespace,
-                   str(meta.get("name") or ""))
+        namespace = (
+            ""
+            if is_cluster_scoped(item.get("apiVersion"), item.get("kind"))
+            else str(meta.get("namespace") or "")
+        )
+        return cls(
+            group_of(item.get("apiVersion")),
+            str(item.get("kind") or ""),
+            namespace,
+            str(meta.get("name") or ""),
+        )
 
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""

@@ -45,10 +45,18 @@ def _dump(docs: list[Any], *, explicit_start: bool) -> str:
         return text
     nodes = _represent_all(docs)
     if nodes is not None:
-        return yaml.serialize_all(nodes, Dumper=_Dumper, allow_unicode=True, width=10_000,
-                                  explicit_start=explicit_start)
-    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, width=10_000, explicit_start=explicit_start)
+        return yaml.serialize_all(
+            nodes, Dumper=_Dumper, allow_unicode=True, width=10_000, explicit_start=explicit_start
+        )
+    return yaml.dump_all(
+        docs,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=10_000,
+        explicit_start=explicit_start,
+    )
 
 
 class _NotPlain(Exception):  # noqa: N818 - a signal: take the next, more general way
@@ -83,8 +91,9 @@ def _emit_block(docs: list[Any], explicit_start: bool) -> str | None:
     return "".join(out)
 
 
-def _emit_mapping(data: dict[Any, Any], indent: int, out: list[str], first: str | None,
-                  seen: set[int]) -> None:
+def _emit_mapping(
+    data: dict[Any, Any], indent: int, out: list[str], first: str | None, seen: set[int]
+) -> None:
     _once(data, seen)
     pad = " " * indent
     for key, value in data.items():
@@ -109,8 +118,9 @@ def _emit_mapping(data: dict[Any, Any], indent: int, out: list[str], first: str 
             out.append(f"{head} {_scalar_text(value)}\n")
 
 
-def _emit_sequence(data: list[Any], indent: int, out: list[str], first: str | None,
-                   seen: set[int]) -> None:
+def _emit_sequence(
+    data: list[Any], indent: int, out: list[str], first: str | None, seen: set[int]
+) -> None:
     _once(data, seen)
     pad = " " * indent
     for value in data:
@@ -160,6 +170,7 @@ def _scalar_text(value: Any) -> str:
 
 
 # --- PyYAML's representer, without its per-node dispatch ----------------------------------------
+
 
 def _represent_all(docs: list[Any]) -> list[yaml.Node] | None:
     """Nodes for plain data, as PyYAML's SafeRepresenter builds them with block style and

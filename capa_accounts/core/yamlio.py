@@ -80,8 +80,7 @@ _EMPTY = ("", "~", "null", "Null", "NULL")  # the documents kustomize skips
 # indicator, or a line break in any of YAML's spellings), and brings at most one more (an
 # implicit null value): twice their count bounds the nodes, in microseconds.
 _NODE_STARTS = (",", "-", ":", "?", "[", "{", "\n", "\r", "\x85", "\u2028", "\u2029")
-_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent,
-                yaml.AliasEvent)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
 
 
 class OutsideRepositoryError(InputError):
@@ -103,10 +102,10 @@ class Document:
 
 # --- files ------------------------------------------------------------------------------------
 
+
 def inside(root: Path, path: Path, shown: str | None = None) -> Path:
     """``path`` resolved, or OutsideRepositoryError when it (or a symlink on it) leaves ``root``."""
-    name = shown or (path.relative_to(root).as_posix() if path.is_relative_to(root)
-                     else path.name)
+    name = shown or (path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name)
     try:
         resolved = path.resolve()
         top = root.resolve()
@@ -117,18 +116,24 @@ def inside(root: Path, path: Path, shown: str | None = None) -> Path:
     if resolved != top and top not in resolved.parents:
         lexical = Path(os.path.normpath(path.absolute()))
         climbs = not lexical.is_relative_to(os.path.normpath(root.absolute()))
-        raise OutsideRepositoryError("leads outside the repository" + (
-            "" if climbs else " through a symlink"), name)
+        raise OutsideRepositoryError(
+            "leads outside the repository" + ("" if climbs else " through a symlink"), name
+        )
     return resolved
 
 
 def _repository_root(path: Path, name: str) -> Path | None:
     """The root that ``name`` is relative to, when ``path`` ends with the relative ``name``."""
     parts = PurePosixPath(name).parts
-    if not parts or parts[0] in ("/", "..") or ".." in parts or name.startswith("<") \
-            or path.parts[-len(parts):] != parts:
+    if (
+        not parts
+        or parts[0] in ("/", "..")
+        or ".." in parts
+        or name.startswith("<")
+        or path.parts[-len(parts) :] != parts
+    ):
         return None
-    return Path(*path.parts[:-len(parts)]) if len(path.parts) > len(parts) else Path(".")
+    return Path(*path.parts[: -len(parts)]) if len(path.parts) > len(parts) else Path(".")
 
 
 def read_text(path: Path, display: str | None = None, *, confine: bool = True) -> str:
@@ -144,8 +149,12 @@ def read_text(path: Path, display: str | None = None, *, confine: bool = True) -
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise InputError("is a directory, not a YAML file" if stat.S_ISDIR(info.st_mode) else
-                             "is not a regular file (a FIFO, socket or device): not read", name)
+            raise InputError(
+                "is a directory, not a YAML file"
+                if stat.S_ISDIR(info.st_mode)
+                else "is not a regular file (a FIFO, socket or device): not read",
+                name,
+            )
         with open(path, "rb") as handle:
             # What stat saw and one byte more, to notice a file that grew (up to one byte
             # over the limit, enough to refuse it): read(8 MiB) would allocate 8 MiB first,
@@ -164,8 +173,11 @@ def read_text(path: Path, display: str | None = None, *, confine: bool = True) -
 def decode(raw: bytes, name: str) -> str:
     """Decode bytes as UTF-8 YAML text (a BOM dropped), with a precise error for bad bytes."""
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError("is over the 8 MiB limit for YAML input (a Kubernetes object cannot "
-                         "exceed about 1.5 MiB)", name)
+        raise InputError(
+            "is over the 8 MiB limit for YAML input (a Kubernetes object cannot "
+            "exceed about 1.5 MiB)",
+            name,
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -181,6 +193,7 @@ def decode(raw: bytes, name: str) -> str:
 
 # --- composing and plain data ------------------------------------------------------------------
 
+
 def compose(text: str, name: str) -> list[yaml.Node]:
     """Every non-empty document of ``text`` as a node tree (see the module docstring)."""
     try:
@@ -190,8 +203,9 @@ def compose(text: str, name: str) -> list[yaml.Node]:
         raise _syntax_error(err, text, name) from err
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1 if isinstance(err.position, int) else None
-        raise InputError(f"invalid YAML: character {err.character!r} is not allowed", name,
-                         line) from err
+        raise InputError(
+            f"invalid YAML: character {err.character!r} is not allowed", name, line
+        ) from err
     except yaml.YAMLError as err:
         raise InputError(f"invalid YAML: {one_line(err)}", name) from err
     return [n for n in nodes if not (n.tag == _NULL and n.value in _EMPTY)]
@@ -206,25 +220,34 @@ def _bound_nodes(text: str, name: str) -> None:
             count += 1
             if count > MAX_NODES:
                 line = event.start_mark.line + 1 if event.start_mark else None
-                raise InputError(f"holds more than {MAX_NODES:,} YAML nodes: far larger than "
-                                 "any Kubernetes object", name, line)
+                raise InputError(
+                    f"holds more than {MAX_NODES:,} YAML nodes: far larger than "
+                    "any Kubernetes object",
+                    name,
+                    line,
+                )
 
 
 def _syntax_error(err: yaml.MarkedYAMLError, text: str, name: str) -> InputError:
     mark = err.problem_mark or err.context_mark
     problem = err.problem or err.context or "invalid YAML"
     if mark is not None and "cannot start any token" in problem:
-        line = (text.split("\n")[mark.line:mark.line + 1] or [""])[0]
-        if line[mark.column:mark.column + 1] == "\t" or line.lstrip(" ").startswith("\t"):
+        line = (text.split("\n")[mark.line : mark.line + 1] or [""])[0]
+        if line[mark.column : mark.column + 1] == "\t" or line.lstrip(" ").startswith("\t"):
             problem = "a tab character: YAML indents with spaces"
     if "maximum nesting depth" in problem:
         problem = "nested too deeply (libyaml stops at 1000 levels)"
-    return InputError(f"invalid YAML: {problem}", name, mark.line + 1 if mark else None,
-                      mark.column + 1 if mark else None)
+    return InputError(
+        f"invalid YAML: {problem}",
+        name,
+        mark.line + 1 if mark else None,
+        mark.column + 1 if mark else None,
+    )
 
 
-def load_documents(path: Path, display: str | None = None, *, require: bool = False,
-                   confine: bool = True) -> list[Document]:
+def load_documents(
+    path: Path, display: str | None = None, *, require: bool = False, confine: bool = True
+) -> list[Document]:
     """Read a file into documents with plain data; ``require`` refuses a file with none."""
     name = display or str(path)
     return documents_from_text(read_text(path, name, confine=confine), name, require=require)
@@ -237,8 +260,9 @@ def documents_from_text(text: str, name: str, *, require: bool = False) -> list[
     # Without an anchor ("&") no alias can repeat a node: the common case skips the alias
     # bookkeeping (the node count was bounded before composing).
     anchors = "&" in text
-    return [Document(name, i, n, to_plain(n, name, anchors=anchors), text)
-            for i, n in enumerate(nodes)]
+    return [
+        Document(name, i, n, to_plain(n, name, anchors=anchors), text) for i, n in enumerate(nodes)
+    ]
 
 
 def one_line(err: BaseException | str) -> str:
@@ -258,8 +282,14 @@ def node_at(root: yaml.Node, path: tuple[PathPart, ...]) -> tuple[yaml.Node | No
     for part in path:
         found: tuple[yaml.Node | None, yaml.Node] | None
         if isinstance(node, yaml.MappingNode):
-            found = next(((k, v) for k, v in node.value
-                          if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            found = next(
+                (
+                    (k, v)
+                    for k, v in node.value
+                    if isinstance(k, yaml.ScalarNode) and k.value == part
+                ),
+                None,
+            )
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             found = (None, node.value[part]) if 0 <= part < len(node.value) else None
         else:
@@ -270,8 +300,9 @@ def node_at(root: yaml.Node, path: tuple[PathPart, ...]) -> tuple[yaml.Node | No
     return key_node, node
 
 
-def position(root: yaml.Node, path: tuple[PathPart, ...], *,
-             at_key: bool = False) -> tuple[int, int]:
+def position(
+    root: yaml.Node, path: tuple[PathPart, ...], *, at_key: bool = False
+) -> tuple[int, int]:
     """1-based (line, column) of the value at ``path`` (or of its key), or of its nearest parent."""
     key_node, value_node = node_at(root, path)
     node = key_node if (at_key and key_node is not None) else value_node

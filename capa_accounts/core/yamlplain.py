@@ -33,9 +33,11 @@ _ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
 _NULL, _MERGE = "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
 _constructor = yaml.constructor.SafeConstructor()
-_CONSTRUCT = {"tag:yaml.org,2002:int": _constructor.construct_yaml_int,
-              "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
-              "tag:yaml.org,2002:float": _constructor.construct_yaml_float}
+_CONSTRUCT = {
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+}
 
 
 def to_plain(node: yaml.Node, name: str, *, anchors: bool = True) -> Any:
@@ -96,13 +98,21 @@ class _Decoder:
     def plain(self, node: yaml.Node, depth: int, in_alias: bool) -> Any:
         self.decoded += 1
         self.aliased += in_alias
-        if (self.aliased > 100 and self.decoded > 1000
-                and self.aliased / self.decoded > _allowed_alias_ratio(self.decoded)):
-            raise self.fail("aliases expand too much (an alias bomb): refused as Kubernetes "
-                            "refuses it", node)
+        if (
+            self.aliased > 100
+            and self.decoded > 1000
+            and self.aliased / self.decoded > _allowed_alias_ratio(self.decoded)
+        ):
+            raise self.fail(
+                "aliases expand too much (an alias bomb): refused as Kubernetes refuses it", node
+            )
         if self.decoded > MAX_DECODED_NODES or depth > MAX_DEPTH:
-            raise self.fail(f"nested deeper than {MAX_DEPTH} levels" if depth > MAX_DEPTH
-                            else f"expands to more than {MAX_DECODED_NODES:,} nodes", node)
+            raise self.fail(
+                f"nested deeper than {MAX_DEPTH} levels"
+                if depth > MAX_DEPTH
+                else f"expands to more than {MAX_DECODED_NODES:,} nodes",
+                node,
+            )
         if isinstance(node, yaml.ScalarNode):
             return scalar_value(node, self.name)
         key = id(node)
@@ -128,14 +138,19 @@ class _Decoder:
                 merged.update(self.merge(value_node, depth, in_alias))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self.fail("a mapping key must be a string, not a list or mapping",
-                                key_node, column=True)
+                raise self.fail(
+                    "a mapping key must be a string, not a list or mapping", key_node, column=True
+                )
             key = json_key(self.plain(key_node, depth + 1, in_alias))
             if key is None:
                 raise self.fail("a mapping key must be a string, not null", key_node, column=True)
             if key in out:
-                raise self.fail(f"duplicate key {key!r} (YAML does not allow a key twice; the "
-                                "API server would refuse it)", key_node, column=True)
+                raise self.fail(
+                    f"duplicate key {key!r} (YAML does not allow a key twice; the "
+                    "API server would refuse it)",
+                    key_node,
+                    column=True,
+                )
             out[key] = self.plain(value_node, depth + 1, in_alias)
         return {**merged, **out} if merged else out
 
@@ -171,5 +186,9 @@ def scalar_value(node: yaml.ScalarNode, name: str = "<input>") -> Any:
         return construct(node)
     except (ValueError, KeyError, IndexError, yaml.YAMLError) as err:
         kind = node.tag.rsplit(":", 1)[-1]
-        raise InputError(f"{node.value[:40]!r} is not a valid {kind}", name,
-                         node.start_mark.line + 1, node.start_mark.column + 1) from err
+        raise InputError(
+            f"{node.value[:40]!r} is not a valid {kind}",
+            name,
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+        ) from err

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
-from capa_accounts.hooks.check.repository import Loaded, Source
-
 from capa_accounts.core import yamlio
+from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
 from capa_accounts.core.model import Account, AccountSet
 from capa_accounts.core.resources import (
     CONTROL_PLANE,
@@ -30,6 +28,7 @@ from capa_accounts.core.resources import (
     group_of,
 )
 from capa_accounts.core.schema.validator import Violation
+from capa_accounts.hooks.check.repository import Loaded, Source
 
 PathT = tuple[str | int, ...]
 IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
@@ -90,8 +89,9 @@ class Obj:
         return True
 
     def ref(self) -> ResourceRef:
-        return ResourceRef(str(self.data.get("apiVersion") or ""), self.kind, self.name,
-                           self.namespace)
+        return ResourceRef(
+            str(self.data.get("apiVersion") or ""), self.kind, self.name, self.namespace
+        )
 
     def location(self, path: PathT = (), *, at_key: bool = False) -> Location:
         line, column = yamlio.position(self.doc.node, path, at_key=at_key)
@@ -132,8 +132,9 @@ class Context:
             if not isinstance(doc.data, dict):
                 continue
             violations = schema(doc.data) if schema else []
-            obj = Obj(doc, source, _prune(doc.data, violations), ResourceId.of(doc.data),
-                      violations)
+            obj = Obj(
+                doc, source, _prune(doc.data, violations), ResourceId.of(doc.data), violations
+            )
             self.objects.append(obj)
             self.by_kind[obj.kind].append(obj)
             self.by_id[obj.id].append(obj)
@@ -190,17 +191,32 @@ class Context:
 
     # --- findings ---------------------------------------------------------------------------
 
-    def finding(self, rule: str, severity: Severity, obj: Obj, path: PathT, message: str, *,
-                at_key: bool = False, related: tuple[Location, ...] = ()) -> Finding:
+    def finding(
+        self,
+        rule: str,
+        severity: Severity,
+        obj: Obj,
+        path: PathT,
+        message: str,
+        *,
+        at_key: bool = False,
+        related: tuple[Location, ...] = (),
+    ) -> Finding:
         loc = obj.location(path, at_key=at_key)
-        return Finding(rule, severity, loc.file, loc.line, loc.column, message, obj.ref(),
-                       related)
+        return Finding(rule, severity, loc.file, loc.line, loc.column, message, obj.ref(), related)
 
-    def config_finding(self, rule: str, severity: Severity, path: PathT, message: str, *,
-                       at_key: bool = False, related: tuple[Location, ...] = ()) -> Finding:
+    def config_finding(
+        self,
+        rule: str,
+        severity: Severity,
+        path: PathT,
+        message: str,
+        *,
+        at_key: bool = False,
+        related: tuple[Location, ...] = (),
+    ) -> Finding:
         """A finding in accounts.yaml at ``path``."""
-        line, column = self.account_set.locate(path, at_key=at_key) if self.account_set \
-            else (1, 1)
+        line, column = self.account_set.locate(path, at_key=at_key) if self.account_set else (1, 1)
         return Finding(rule, severity, "accounts.yaml", line, column, message, None, related)
 
     def config_location(self, path: PathT) -> Location:

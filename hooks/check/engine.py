@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core.errors import printable
+from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check import kustomize
 from capa_accounts.hooks.check.context import Context
-from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check.repository import Planner, load
 from capa_accounts.hooks.rules import all_rules, run_rules
-
-from capa_accounts.core.errors import printable
 
 
 @dataclass
@@ -37,9 +36,13 @@ class Report:
         return 1 if self.errors or (strict and self.warnings) else 0
 
     def summary(self) -> dict[str, Any]:
-        return {"errors": self.errors, "warnings": self.warnings, "suppressed": self.suppressed,
-                "files": self.files,
-                "filesWithFindings": len({f.file for f in self.findings})}
+        return {
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "suppressed": self.suppressed,
+            "files": self.files,
+            "filesWithFindings": len({f.file for f in self.findings}),
+        }
 
 
 def _planner(root: Path) -> Planner:
@@ -56,15 +59,17 @@ def _schema(crds: tuple[Path, ...]) -> Any:
     return stored_view_validator(crds)
 
 
-def check(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
-          schemas: bool = True) -> Report:
+def check(
+    root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (), schemas: bool = True
+) -> Report:
     """Judge the repository at ``root``; ``schemas=False`` skips schema validation (CAPA-R004
     and the stored view), for benchmarks/bench.py to measure what validation costs."""
     return check_context(root, base_ref=base_ref, crds=crds, schemas=schemas)[0]
 
 
-def check_context(root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (),
-                  schemas: bool = True) -> tuple[Report, Context]:
+def check_context(
+    root: Path, *, base_ref: str | None = None, crds: tuple[Path, ...] = (), schemas: bool = True
+) -> tuple[Report, Context]:
     """``check``, also returning the indexed objects it judged (``graph`` draws them)."""
     with _without_cycle_collector(), kustomize.budget():  # one kustomize time for the check
         return _check(root, base_ref, crds, schemas)
@@ -88,15 +93,18 @@ def _without_cycle_collector() -> Iterator[None]:
             gc.enable()
 
 
-def _check(root: Path, base_ref: str | None, crds: tuple[Path, ...],
-           schemas: bool) -> tuple[Report, Context]:
+def _check(
+    root: Path, base_ref: str | None, crds: tuple[Path, ...], schemas: bool
+) -> tuple[Report, Context]:
     loaded = load(root, planner=_planner(root))
     ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref
     ctx.crds = crds
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]
-    findings = [Finding(rule, "error", file, line, col, message)
-                for file, line, col, rule, message in loaded.problems]
+    findings = [
+        Finding(rule, "error", file, line, col, message)
+        for file, line, col, rule, message in loaded.problems
+    ]
     findings.extend(run_rules(ctx, rules))
     if schemas:
         from capa_accounts.hooks.check.templates import root_causes

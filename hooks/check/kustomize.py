@@ -71,17 +71,29 @@ def command() -> list[str] | None:
 
 def environment(home: str) -> dict[str, str]:
     """What a kustomize (or git) child process sees: nothing of the caller's but PATH."""
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": home, "TMPDIR": home,
-           "XDG_CONFIG_HOME": home, "XDG_CACHE_HOME": home, "LANG": "C.UTF-8",
-           "GIT_ALLOW_PROTOCOL": "none", "GIT_TERMINAL_PROMPT": "0",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "NO_PROXY": ""}
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": home,
+        "TMPDIR": home,
+        "XDG_CONFIG_HOME": home,
+        "XDG_CACHE_HOME": home,
+        "LANG": "C.UTF-8",
+        "GIT_ALLOW_PROTOCOL": "none",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "NO_PROXY": "",
+    }
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env[name] = _NOWHERE
     return env
 
 
-def run(kustomize: list[str], directory: Path, cwd: Path | None = None,
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    kustomize: list[str],
+    directory: Path,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Build ``directory``, from ``cwd`` (the repository).
 
     OSError or subprocess.TimeoutExpired when kustomize cannot run or runs out of time;
@@ -95,6 +107,13 @@ def run(kustomize: list[str], directory: Path, cwd: Path | None = None,
         timeout = min(timeout, left)
     directory = directory.absolute()  # the child runs elsewhere: a relative path would move
     with tempfile.TemporaryDirectory(prefix="capa-accounts-kustomize-") as home:
-        return subprocess.run([*kustomize, str(directory)], capture_output=True, text=True,
-                              timeout=timeout, check=False, env=environment(home),
-                              cwd=(cwd or directory).absolute(), stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [*kustomize, str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=environment(home),
+            cwd=(cwd or directory).absolute(),
+            stdin=subprocess.DEVNULL,
+        )

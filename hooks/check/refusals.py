@@ -25,21 +25,33 @@ def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Documen
         problem = resource_problem(data)
         meta = data.get("metadata") if isinstance(data, dict) else None
         if problem is None and not (isinstance(meta, dict) and meta.get("name")):
-            problem = (("metadata",) if isinstance(meta, dict) else (),
-                       "metadata.name is missing")
+            problem = (("metadata",) if isinstance(meta, dict) else (), "metadata.name is missing")
         if problem is not None:
             line, column = yamlio.position(doc.node, problem[0])
-            problems.append((doc.file, line, column, "CAPA-R002",
-                             f"{problem[1]}: kustomize and Flux refuse to build it"))
+            problems.append(
+                (
+                    doc.file,
+                    line,
+                    column,
+                    "CAPA-R002",
+                    f"{problem[1]}: kustomize and Flux refuse to build it",
+                )
+            )
             bad = True
             continue
         group = str(data["apiVersion"]).rpartition("/")[0]
         key = (group, data["kind"], str(meta.get("namespace") or ""), str(meta["name"]))
         first = ids.setdefault(key, doc)
         if first is not doc:
-            problems.append((doc.file, *yamlio.position(doc.node, ()), "CAPA-R002",
-                             f"{key[1]} {key[3]!r} is already defined in {first.file}: "
-                             "kustomize and Flux refuse a duplicate object id"))
+            problems.append(
+                (
+                    doc.file,
+                    *yamlio.position(doc.node, ()),
+                    "CAPA-R002",
+                    f"{key[1]} {key[3]!r} is already defined in {first.file}: "
+                    "kustomize and Flux refuse a duplicate object id",
+                )
+            )
             bad = True
     return bad
 
@@ -53,6 +65,14 @@ def several_kustomizations(problems: list[Problem], kfiles: list[str]) -> None:
     for names in by_dir.values():
         if len(names) > 1:
             for rel in sorted(names)[1:]:
-                problems.append((rel, 1, 1, "CAPA-R002", "a second kustomization file "
-                                 f"beside {posixpath.basename(sorted(names)[0])!r}: "
-                                 "kustomize and Flux refuse to build this directory"))
+                problems.append(
+                    (
+                        rel,
+                        1,
+                        1,
+                        "CAPA-R002",
+                        "a second kustomization file "
+                        f"beside {posixpath.basename(sorted(names)[0])!r}: "
+                        "kustomize and Flux refuse to build this directory",
+                    )
+                )

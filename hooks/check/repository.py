@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from capa_accounts.hooks.check import kustomize, refusals
-from capa_accounts.hooks.check.kustomize import command as kustomize_command
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
@@ -37,12 +35,24 @@ from capa_accounts.core.kustomization import (
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.hooks.check import kustomize, refusals
+from capa_accounts.hooks.check.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
 # an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"
 # or "venv" may well name an account, whose overlays/build must be judged.
-SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".tox", ".mypy_cache",
-             ".ruff_cache", ".pytest_cache", ".hypothesis", ".tools"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".tools",
+}
 TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -82,15 +92,22 @@ class Loaded:
 
 
 def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel, p.rstrip("/*") + "/*")
-               or rel.startswith(p.rstrip("*").rstrip("/") + "/") for p in patterns)
+    return any(
+        fnmatch.fnmatch(rel, p)
+        or fnmatch.fnmatch(rel, p.rstrip("/*") + "/*")
+        or rel.startswith(p.rstrip("*").rstrip("/") + "/")
+        for p in patterns
+    )
 
 
 def skipped_dir(rel: str) -> bool:
     """Whether the directory at repository-relative ``rel`` is a tool's, never judged."""
     parts = rel.split("/")
-    return (parts[-1] in SKIP_DIRS or parts[-1].endswith(".egg-info")
-            or (len(parts) == 1 and parts[0] in TOP_LEVEL_SKIP_DIRS))
+    return (
+        parts[-1] in SKIP_DIRS
+        or parts[-1].endswith(".egg-info")
+        or (len(parts) == 1 and parts[0] in TOP_LEVEL_SKIP_DIRS)
+    )
 
 
 def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -101,8 +118,10 @@ def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
         # A directory the walk cannot list would hide what it holds: stop, naming it.
         where = Path(err.filename or root)
         rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
-        raise InputError(f"cannot read this directory ({err.strerror or err}): check would "
-                         "miss what it holds", rel)
+        raise InputError(
+            f"cannot read this directory ({err.strerror or err}): check would miss what it holds",
+            rel,
+        )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         base = Path(dirpath)
@@ -131,8 +150,9 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     if not root.is_dir():
         raise InputError("no such repository directory", str(root))
     # Conflicts between accounts (CAPA-X001) are findings of check, not input errors.
-    account_set = load_account_set(root, conflicts=False) if (root / ACCOUNTS_FILE).is_file() \
-        else None
+    account_set = (
+        load_account_set(root, conflicts=False) if (root / ACCOUNTS_FILE).is_file() else None
+    )
     exclude = account_set.check_exclude if account_set else ()
     loaded = Loaded(root, account_set)
     if planner is not None and account_set is not None:
@@ -165,8 +185,9 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
             try:
                 path.resolve().relative_to(root.resolve())
             except ValueError:
-                loaded.problems.append((rel, 1, 1, "CAPA-R002",
-                                        "symlink leads outside the repository: not read"))
+                loaded.problems.append(
+                    (rel, 1, 1, "CAPA-R002", "symlink leads outside the repository: not read")
+                )
                 continue
         # walk_files never enters a symlinked directory: a file it lists that is not itself a
         # symlink is inside the repository without resolving every component of its path.
@@ -178,8 +199,9 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
             loaded.documents.append((doc, Source(None, built=False)))
     _flux_paths_skipped(loaded, listed, referenced)
     # Directories whose kustomization another one includes are judged as part of that one.
-    loaded.documents = [(d, s) for d, s in loaded.documents
-                        if s.overlay is None or s.overlay not in referenced]
+    loaded.documents = [
+        (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
+    ]
     return loaded
 
 
@@ -192,8 +214,11 @@ def _flux_paths_skipped(loaded: Loaded, listed: set[str], referenced: set[str]) 
     root = loaded.root
     for doc, _source in list(loaded.documents):
         data = doc.data
-        if not (isinstance(data, dict) and data.get("kind") == "Kustomization"
-                and str(data.get("apiVersion", "")).startswith(_FLUX_GROUP)):
+        if not (
+            isinstance(data, dict)
+            and data.get("kind") == "Kustomization"
+            and str(data.get("apiVersion", "")).startswith(_FLUX_GROUP)
+        ):
             continue
         spec = data.get("spec")
         path = spec.get("path") if isinstance(spec, dict) else None
@@ -201,8 +226,9 @@ def _flux_paths_skipped(loaded: Loaded, listed: set[str], referenced: set[str]) 
             continue
         rel = posixpath.normpath(path.lstrip("/")) if path.strip("./") else "."
         parts = rel.split("/")
-        if rel.startswith("..") or not any(skipped_dir("/".join(parts[:i + 1]))
-                                           for i in range(len(parts))):
+        if rel.startswith("..") or not any(
+            skipped_dir("/".join(parts[: i + 1])) for i in range(len(parts))
+        ):
             continue
         try:
             directory = yamlio.inside(root, root / rel, rel)
@@ -254,14 +280,22 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
     try:
         built = _rendered_overlay(loaded, kdir) or build(root, root / kdir)
     except OutsideRepositoryError as err:
-        loaded.problems.append((err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002",
-                                f"{err.message}: Flux builds only inside its source; not read"))
+        loaded.problems.append(
+            (
+                err.path or kdir,
+                err.line or 1,
+                err.column or 1,
+                "CAPA-R002",
+                f"{err.message}: Flux builds only inside its source; not read",
+            )
+        )
         return
     except MissingResourceError as err:
         # kustomize, and so Flux, fails this build (a render killed between a new overlay's
         # kustomization.yaml and the files it lists leaves this): a finding, not bad input.
-        loaded.problems.append((err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002",
-                                err.message))
+        loaded.problems.append(
+            (err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002", err.message)
+        )
         return
     except NeedsKustomize as need:
         _build_with_kustomize(loaded, kdir, need)
@@ -287,12 +321,18 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
 # the first time a finding asks for it. Anything else (drift, a hand edit, a symlink, a
 # kustomization render would not write) takes the ordinary way.
 
+
 class RenderedDocument(yamlio.Document):
     """A document of a file whose text is render's: render's data; nodes composed on demand."""
 
     def __init__(self, file: str, index: int, data: Any, text: str) -> None:
-        for name, value in (("file", file), ("index", index), ("data", data), ("text", text),
-                            ("_node", None)):
+        for name, value in (
+            ("file", file),
+            ("index", index),
+            ("data", data),
+            ("text", text),
+            ("_node", None),
+        ):
             object.__setattr__(self, name, value)
 
     @property  # type: ignore[override]
@@ -322,19 +362,30 @@ def _rendered_documents(loaded: Loaded, rel: str) -> list[yamlio.Document] | Non
 def _rendered_overlay(loaded: Loaded, kdir: str) -> Built | None:
     """A kustomization directory exactly as render writes it, without parsing it again."""
     kfile = f"{kdir}/{KUSTOMIZATION_FILES[0]}"
-    if loaded.plan is None or kfile not in loaded.plan.files \
-            or not _regular_file(loaded.root / kfile):
+    if (
+        loaded.plan is None
+        or kfile not in loaded.plan.files
+        or not _regular_file(loaded.root / kfile)
+    ):
         return None
     kdocs = _rendered_documents(loaded, kfile)
-    if not kdocs or not isinstance(kdocs[0], RenderedDocument) \
-            or set(kdocs[0].data) - {"apiVersion", "kind", "resources"}:
+    if (
+        not kdocs
+        or not isinstance(kdocs[0], RenderedDocument)
+        or set(kdocs[0].data) - {"apiVersion", "kind", "resources"}
+    ):
         return None
     documents: list[yamlio.Document] = []
     files = [kfile]
     for entry in kdocs[0].data.get("resources") or []:
         rel = f"{kdir}/{entry}"
-        if not isinstance(entry, str) or "/" in entry or entry in (".", "..") \
-                or rel not in loaded.plan.files or not _regular_file(loaded.root / rel):
+        if (
+            not isinstance(entry, str)
+            or "/" in entry
+            or entry in (".", "..")
+            or rel not in loaded.plan.files
+            or not _regular_file(loaded.root / rel)
+        ):
             return None
         docs = _rendered_documents(loaded, rel)
         if not docs or not all(isinstance(d, RenderedDocument) for d in docs):
@@ -354,22 +405,38 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
     # too: refuse first, and build nothing that cannot be proven confined.
     unsafe = escapes(WorkTree(loaded.root), kdir)
     for file, line, column, entry, why in unsafe:
-        loaded.problems.append((file, line, column, "CAPA-R002",
-                                f"{entry!r} {why}: Flux builds only inside its source; not built"))
+        loaded.problems.append(
+            (
+                file,
+                line,
+                column,
+                "CAPA-R002",
+                f"{entry!r} {why}: Flux builds only inside its source; not built",
+            )
+        )
     if unsafe:
         return
     if need.feature in ("transformers", "generators", "validators"):
         plugin = _function_plugin(loaded.root, kfile, need.feature)
         if plugin:
-            loaded.problems.append((kfile, plugin[0], plugin[1], "CAPA-R002",
-                                    f"{need.feature} uses an exec/container KRM function: Flux's "
-                                    "kustomize-controller runs no plugins and fails this build "
-                                    "(render the overlay instead)"))
+            loaded.problems.append(
+                (
+                    kfile,
+                    plugin[0],
+                    plugin[1],
+                    "CAPA-R002",
+                    f"{need.feature} uses an exec/container KRM function: Flux's "
+                    "kustomize-controller runs no plugins and fails this build "
+                    "(render the overlay instead)",
+                )
+            )
             return
     command = kustomize_command()
     if command is None:
-        loaded.warnings.append(f"{kfile}: uses {need.feature!r} and no kustomize is on PATH; "
-                               "its files were judged one by one")
+        loaded.warnings.append(
+            f"{kfile}: uses {need.feature!r} and no kustomize is on PATH; "
+            "its files were judged one by one"
+        )
         for rel in loaded.yaml_files:
             if Path(rel).parent.as_posix() == kdir and Path(rel).name not in KUSTOMIZATION_FILES:
                 for doc in yamlio.load_documents(loaded.root / rel, rel):
@@ -378,13 +445,15 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
     try:
         result = kustomize.run(command, loaded.root / kdir, loaded.root)
     except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
-        loaded.problems.append((kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; "
-                                "not built"))
+        loaded.problems.append(
+            (kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; not built")
+        )
         return
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"
-        loaded.problems.append((kfile, 1, 1, "CAPA-R002",
-                                f"plain kustomize build fails (as Flux's would): {message}"))
+        loaded.problems.append(
+            (kfile, 1, 1, "CAPA-R002", f"plain kustomize build fails (as Flux's would): {message}")
+        )
         return
     for doc in yamlio.documents_from_text(result.stdout, kfile):
         loaded.documents.append((doc, Source(kdir)))
@@ -407,7 +476,9 @@ def _function_plugin(root: Path, kfile: str, feature: str) -> tuple[int, int] | 
         for data in texts:
             meta = data.get("metadata") if isinstance(data, dict) else None
             annotations = (meta or {}).get("annotations") or {}
-            if any(k in annotations for k in ("config.kubernetes.io/function",
-                                              "config.k8s.io/function")):
+            if any(
+                k in annotations
+                for k in ("config.kubernetes.io/function", "config.k8s.io/function")
+            ):
                 return yamlio.position(docs[0].node, (feature, i))
     return None

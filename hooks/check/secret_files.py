@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from capa_accounts.core.finding import Finding
-
 from capa_accounts.core.yamlio import MAX_FILE_BYTES
 
 CHUNK = MAX_FILE_BYTES
@@ -71,8 +70,9 @@ def read_text(path: Path) -> tuple[str | None, str | None]:
     if not stat.S_ISREG(info.st_mode):
         return None, "not a regular file (a FIFO, socket or device)"
     if info.st_size > SCAN_LIMIT:
-        return None, (f"{info.st_size / 1048576:.0f} MiB is over the {SCAN_LIMIT >> 20} MiB "
-                      "scan limit")
+        return None, (
+            f"{info.st_size / 1048576:.0f} MiB is over the {SCAN_LIMIT >> 20} MiB scan limit"
+        )
     if info.st_size > CHUNK:
         return None, None
     try:
@@ -92,9 +92,11 @@ def scan_chunks(path: Path, rel: str, scan: Scanner) -> list[Finding]:
         for chunk, overlap in _chunks(handle):
             for f in scan(rel, decode(chunk, encoding)):
                 line = f.line + lines_before
-                found.setdefault((f.rule, line, f.column), Finding(
-                    f.rule, f.severity, f.file, line, f.column, f.message, f.resource))
-            lines_before += decode(chunk[:len(chunk) - overlap], encoding).count("\n")
+                found.setdefault(
+                    (f.rule, line, f.column),
+                    Finding(f.rule, f.severity, f.file, line, f.column, f.message, f.resource),
+                )
+            lines_before += decode(chunk[: len(chunk) - overlap], encoding).count("\n")
     return sorted(found.values(), key=Finding.sort_key)
 
 
@@ -121,9 +123,14 @@ def tracked_files(root: Path) -> list[str]:
     """Files git tracks below ``root`` (relative to it), or [] outside a git work tree: the
     scan reads them even where ``check``'s walk skips a tool directory (build/, venv/...)."""
     try:
-        listed = subprocess.run(["git", "-c", "core.quotepath=off", "ls-files", "-z"],
-                                cwd=root, capture_output=True, timeout=120, check=False,
-                                env={**os.environ, "GIT_NO_LAZY_FETCH": "1"})
+        listed = subprocess.run(
+            ["git", "-c", "core.quotepath=off", "ls-files", "-z"],
+            cwd=root,
+            capture_output=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "GIT_NO_LAZY_FETCH": "1"},
+        )
     except (OSError, subprocess.TimeoutExpired):
         return []
     if listed.returncode != 0:

@@ -13,13 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from capa_accounts.core import yamlio
+from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check import engine, refusals
 from capa_accounts.hooks.check.context import Context
-from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check.repository import Loaded, Source
 from capa_accounts.hooks.rules import all_rules, run_rules
-
-from capa_accounts.core import yamlio
 
 NAME = "stdin"
 OVERLAY = "stdin"  # the documents are one build's output, as a kustomization's are
@@ -42,14 +41,17 @@ def check_text(text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True) 
         loaded.texts[NAME] = text
         ctx = Context(loaded, engine._schema(crds) if schemas else None)
         ctx.crds = crds
-        rules = [r for r in all_rules().values()
-                 if not r.change_aware and r.id not in REPOSITORY_RULES]
+        rules = [
+            r for r in all_rules().values() if not r.change_aware and r.id not in REPOSITORY_RULES
+        ]
         # Fail closed: what is no object kustomize would build (a bare scalar, no kind or
         # name, a duplicate id) is CAPA-R002 here too, not silently skipped.
         problems: list[refusals.Problem] = []
         refusals.refused_by_kustomize(problems, docs)
-        findings = [Finding(rule, "error", file, line, col, message)
-                    for file, line, col, rule, message in problems]
+        findings = [
+            Finding(rule, "error", file, line, col, message)
+            for file, line, col, rule, message in problems
+        ]
         kept, suppressed = engine._suppress(ctx, findings + run_rules(ctx, rules))
     unique = sorted(set(kept), key=Finding.sort_key)
     return engine.Report(unique, suppressed, 1, loaded.warnings)

@@ -21,11 +21,10 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from capa_accounts.hooks.check.context import Context, Obj
-from capa_accounts.core.finding import Finding
-
 from capa_accounts.core import yamlio
+from capa_accounts.core.finding import Finding
 from capa_accounts.core.model import ACCOUNTS_FILE, Account
+from capa_accounts.hooks.check.context import Context, Obj
 
 ANNOTATION = "capa-accounts.dev/ignore"
 ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
@@ -80,8 +79,13 @@ def parse_annotation(value: str, known: Collection[str]) -> list[Suppression]:
         rule, colon, reason = (part.strip() for part in entry.partition(":"))
         first = rule.split(maxsplit=1)[0] if rule else ""
         if not colon and first != rule and first in known:
-            out.append(Suppression(first, rule[len(first):].strip(), (
-                f'lacks the colon between rule and reason ("{first}: <reason>")')))
+            out.append(
+                Suppression(
+                    first,
+                    rule[len(first) :].strip(),
+                    (f'lacks the colon between rule and reason ("{first}: <reason>")'),
+                )
+            )
             continue
         out.append(judge(rule, reason, known))
     return out
@@ -99,6 +103,7 @@ def account_suppressions(account: Account, known: Collection[str]) -> list[Suppr
 
 # --- applying ---------------------------------------------------------------------------------
 
+
 def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
     """The findings no valid suppression accepts, and how many were accepted."""
     from capa_accounts.hooks.rules import all_rules
@@ -111,7 +116,8 @@ def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
         value = annotation_of(obj)
         if value is not None:
             by_object.setdefault(_key(obj), set()).update(
-                s.rule for s in parse_annotation(value, known) if s.valid)
+                s.rule for s in parse_annotation(value, known) if s.valid
+            )
     by_account: dict[str, set[str]] = {}
     for account in ctx.account_set.accounts if ctx.account_set else ():
         rules = {s.rule for s in account_suppressions(account, known) if s.valid}
@@ -144,8 +150,9 @@ def _finding_key(finding: Finding) -> ObjectKey | None:
     return finding.file, ref.kind, ref.name, ref.namespace
 
 
-def _account_of(ctx: Context, finding: Finding, obj: Obj | None,
-                entries: list[tuple[int, int, Account]]) -> Account | None:
+def _account_of(
+    ctx: Context, finding: Finding, obj: Obj | None, entries: list[tuple[int, int, Account]]
+) -> Account | None:
     """The account a finding is about: by its object, its file, or its accounts.yaml entry."""
     if finding.file == ACCOUNTS_FILE:
         return next((a for first, last, a in entries if first <= finding.line <= last), None)

@@ -16,13 +16,12 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from capa_accounts.hooks.check.context import Context
+from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, Location
+from capa_accounts.core.kustomization import NeedsKustomize, build
+from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.check.repository import Loaded, Source
 from capa_accounts.hooks.rules import Reporter, all_rules
-
-from capa_accounts.core.errors import InputError
-from capa_accounts.core.kustomization import NeedsKustomize, build
 
 BASE = "base"
 # Rules whose field render sets on every account's copy of the template (transform.py:
@@ -55,22 +54,38 @@ def root_causes(ctx: Context, findings: list[Finding], schema: Any) -> list[Find
         folded.update(id(c) for c in same)
         overlays = sorted({c.file.split("/")[1] for c in same})
         if same:
-            note = (f" (in the template: render copies it into {len(same)} file(s) of "
-                    f"{len(overlays)} overlay(s): {', '.join(overlays)})")
+            note = (
+                f" (in the template: render copies it into {len(same)} file(s) of "
+                f"{len(overlays)} overlay(s): {', '.join(overlays)})"
+            )
         else:
-            note = (" (in the template only: render overwrites this field for every account, "
-                    "so no overlay has it; `kustomize build base` does)")
-        out.append(replace(f, message=f.message + note, severity="error" if same else "warning",
-                           related=tuple(Location(c.file, c.line, c.column) for c in same)))
+            note = (
+                " (in the template only: render overwrites this field for every account, "
+                "so no overlay has it; `kustomize build base` does)"
+            )
+        out.append(
+            replace(
+                f,
+                message=f.message + note,
+                severity="error" if same else "warning",
+                related=tuple(Location(c.file, c.line, c.column) for c in same),
+            )
+        )
     out = [f for f in out if id(f) not in folded]
     # Values render overwrites: a warning at the template, saying so.
     for rule_id in OVERWRITTEN:
         reporter = Reporter(rule_id, "warning", base)
         rules[rule_id].check(base, reporter)
-        out.extend(replace(f, severity="warning", message=f"{f.message} (in the template: "
-                           "render overwrites this field for every account, so no overlay "
-                           "has it; `kustomize build base` and copies of the template do)")
-                   for f in reporter.findings)
+        out.extend(
+            replace(
+                f,
+                severity="warning",
+                message=f"{f.message} (in the template: "
+                "render overwrites this field for every account, so no overlay "
+                "has it; `kustomize build base` and copies of the template do)",
+            )
+            for f in reporter.findings
+        )
     return out
 
 

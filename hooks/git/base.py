@@ -19,16 +19,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capa_accounts.hooks.check import kustomize
-from capa_accounts.hooks.git.read import GIT_OPTIONS, cat_file, git_env, stream_blobs
-from capa_accounts.hooks.check.repository import (  # excluded: the one reading of check.exclude
-    YAML_SUFFIXES,
-    Loaded,
-    Source,
-    excluded,
-    skipped_dir,
-)
-
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import GitError, InputError
 from capa_accounts.core.kustomization import (
@@ -39,6 +29,15 @@ from capa_accounts.core.kustomization import (
     evaluate,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
+from capa_accounts.hooks.check import kustomize
+from capa_accounts.hooks.check.repository import (  # excluded: the one reading of check.exclude
+    YAML_SUFFIXES,
+    Loaded,
+    Source,
+    excluded,
+    skipped_dir,
+)
+from capa_accounts.hooks.git.read import GIT_OPTIONS, cat_file, git_env, stream_blobs
 
 GIT_TIMEOUT = 120
 # git's tree entry modes (Documentation/git-fast-import.txt, "filemodify"); 160000 is a
@@ -71,9 +70,15 @@ class Tree:
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", *GIT_OPTIONS, *args], cwd=root, input=stdin,
-                              capture_output=True, timeout=GIT_TIMEOUT, check=False,
-                              env=git_env())
+        return subprocess.run(
+            ["git", *GIT_OPTIONS, *args],
+            cwd=root,
+            input=stdin,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+            env=git_env(),
+        )
     except FileNotFoundError as err:
         raise GitError("git is not installed (needed to read the base ref)", "--base") from err
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -109,8 +114,11 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
     listing = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish)
     if listing.returncode != 0:
         if b"promisor" in listing.stderr or b"missing" in listing.stderr:
-            raise GitError("its tree is not in this partial clone; check never fetches (run "
-                           "`git fetch` for that commit first)", f"--base {commit}")
+            raise GitError(
+                "its tree is not in this partial clone; check never fetches (run "
+                "`git fetch` for that commit first)",
+                f"--base {commit}",
+            )
         return tree  # the repository directory did not exist yet at REF: an empty state
     for entry in listing.stdout.split(b"\0"):
         if not entry:
@@ -121,7 +129,8 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         parts = path.split("/")
         # The same directories walk_files skips (a top-level build/, never overlays/build/).
         if any(p in ("", ".", "..", ".git") for p in parts) or any(
-                skipped_dir("/".join(parts[:i + 1])) for i in range(len(parts) - 1)):
+            skipped_dir("/".join(parts[: i + 1])) for i in range(len(parts) - 1)
+        ):
             continue  # a name git itself refuses to check out (fsck's badTree): never a path
         if mode.decode() in FILE_MODES:
             tree.files[path] = (blob.decode(), int(size))
@@ -145,11 +154,15 @@ def _refuse_missing(root: Path, commit: str) -> None:
     listed = _git(root, "rev-list", "--objects", "--no-walk", "--missing=print", commit)
     missing = [line[1:].decode() for line in listed.stdout.splitlines() if line.startswith(b"?")]
     if listed.returncode != 0 or missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
-                                          else "")
-        raise GitError(f"{len(missing)} object(s) of that commit are not in this partial "
-                       f"clone ({shown or 'git rev-list failed'}); check never fetches: run "
-                       "`git fetch` for them first", f"--base {commit}")
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise GitError(
+            f"{len(missing)} object(s) of that commit are not in this partial "
+            f"clone ({shown or 'git rev-list failed'}); check never fetches: run "
+            "`git fetch` for them first",
+            f"--base {commit}",
+        )
 
 
 def _follow_symlinks(tree: Tree) -> None:
@@ -178,13 +191,17 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
     commit, prefix = resolve(root, ref)
     loaded = Loaded(root, None)
     if commit is None:
-        loaded.warnings.append(f"--base {ref}: the repository has no commit yet; every object "
-                               "is compared with an empty state")
+        loaded.warnings.append(
+            f"--base {ref}: the repository has no commit yet; every object "
+            "is compared with an empty state"
+        )
         return loaded
     tree = read_tree(root, commit, prefix)
     if prefix and not tree.files:
-        loaded.warnings.append(f"--base {ref}: the repository directory {prefix.rstrip('/')} "
-                               "did not exist yet; every object is compared with an empty state")
+        loaded.warnings.append(
+            f"--base {ref}: the repository directory {prefix.rstrip('/')} "
+            "did not exist yet; every object is compared with an empty state"
+        )
     loader = _RefLoader(tree, loaded, ref, exclude)
     with loader.stack:
         loader.run()
@@ -220,8 +237,10 @@ class RefFiles:
         return docs
 
     def kustomization(self, directory: str) -> str | None:
-        return next((f for f in (_join(directory, n) for n in KUSTOMIZATION_FILES)
-                     if f in self.tree.files), None)
+        return next(
+            (f for f in (_join(directory, n) for n in KUSTOMIZATION_FILES) if f in self.tree.files),
+            None,
+        )
 
 
 class _RefLoader:
@@ -252,14 +271,25 @@ class _RefLoader:
 
     def run(self) -> None:
         tree, loaded = self.tree, self.loaded
-        tree.read([p for p, (_blob, size) in tree.files.items() if size <= yamlio.MAX_FILE_BYTES
-                   and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)])
+        tree.read(
+            [
+                p
+                for p, (_blob, size) in tree.files.items()
+                if size <= yamlio.MAX_FILE_BYTES
+                and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)
+            ]
+        )
         loaded.account_set = self.account_set()
         exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
         files = sorted(p for p in tree.files if not excluded(p, exclude))
         loaded.yaml_files = [p for p in files if p.endswith(YAML_SUFFIXES)]
-        kdirs = sorted({posixpath.dirname(p) or "." for p in files
-                        if posixpath.basename(p) in KUSTOMIZATION_FILES})
+        kdirs = sorted(
+            {
+                posixpath.dirname(p) or "."
+                for p in files
+                if posixpath.basename(p) in KUSTOMIZATION_FILES
+            }
+        )
         loaded.kustomization_dirs = kdirs
         listed: set[str] = set()
         referenced: set[str] = set()
@@ -274,19 +304,27 @@ class _RefLoader:
                 continue
             docs, read = built
             listed.update(read)
-            referenced.update(posixpath.dirname(p) or "." for p in read
-                              if posixpath.basename(p) in KUSTOMIZATION_FILES
-                              and (posixpath.dirname(p) or ".") != kdir)
+            referenced.update(
+                posixpath.dirname(p) or "."
+                for p in read
+                if posixpath.basename(p) in KUSTOMIZATION_FILES
+                and (posixpath.dirname(p) or ".") != kdir
+            )
             loaded.documents.extend((d, Source(kdir)) for d in docs)
         for rel in loaded.yaml_files:
             parent = posixpath.dirname(rel) or "."
-            if rel in listed or rel == ACCOUNTS_FILE or any(
-                    parent == k or parent.startswith(k + "/") or k == "." for k in kdirs):
+            if (
+                rel in listed
+                or rel == ACCOUNTS_FILE
+                or any(parent == k or parent.startswith(k + "/") or k == "." for k in kdirs)
+            ):
                 continue
-            loaded.documents.extend((d, Source(None, built=False))
-                                    for d in self.documents(rel) or [])
-        loaded.documents = [(d, s) for d, s in loaded.documents
-                            if s.overlay is None or s.overlay not in referenced]
+            loaded.documents.extend(
+                (d, Source(None, built=False)) for d in self.documents(rel) or []
+            )
+        loaded.documents = [
+            (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
+        ]
 
     def account_set(self) -> AccountSet | None:
         if ACCOUNTS_FILE not in self.tree.files:
@@ -314,8 +352,9 @@ class _RefLoader:
         built = evaluate(self.files, kdir, seen)
         return built.documents, built.files
 
-    def with_kustomize(self, kdir: str,
-                       need: NeedsKustomize) -> tuple[list[yamlio.Document], list[str]] | None:
+    def with_kustomize(
+        self, kdir: str, need: NeedsKustomize
+    ) -> tuple[list[yamlio.Document], list[str]] | None:
         """Build with a plain kustomize from one temporary copy of REF's tree, never the work
         tree; the copy is made once for every kustomization of REF that needs kustomize."""
         command = kustomize.command()
@@ -345,14 +384,18 @@ class _RefLoader:
         except InputError as err:
             self.warn(err)
             return None
-        return docs, []  # as in capa_accounts.hooks.check.repository: a kustomize build lists no files
+        return (
+            docs,
+            [],
+        )  # as in capa_accounts.hooks.check.repository: a kustomize build lists no files
 
     def copy(self) -> Path:
         """REF's files (each up to the 8 MiB input limit) in a temporary directory that holds
         nothing else, written blob by blob as git streams them: memory holds one chunk."""
         if self.exported is None:
-            self.exported = Path(self.stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="capa-accounts-base-")))
+            self.exported = Path(
+                self.stack.enter_context(tempfile.TemporaryDirectory(prefix="capa-accounts-base-"))
+            )
             paths: dict[str, list[str]] = {}
             for rel, (blob, size) in self.tree.files.items():
                 if size <= yamlio.MAX_FILE_BYTES:
@@ -374,8 +417,7 @@ def _join(directory: str, name: str) -> str:
     return name if directory == "." else f"{directory}/{name}"
 
 
-def _run(command: list[str], directory: Path,
-         cwd: Path) -> subprocess.CompletedProcess[str] | None:
+def _run(command: list[str], directory: Path, cwd: Path) -> subprocess.CompletedProcess[str] | None:
     try:
         return kustomize.run(command, directory, cwd)
     except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent):

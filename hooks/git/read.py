@@ -43,9 +43,14 @@ def stream_blobs(root: Path, blobs: list[str]) -> Iterator[tuple[str, Iterator[b
     if not blobs:
         return
     try:
-        process = subprocess.Popen(["git", *GIT_OPTIONS, "cat-file", "--batch"], cwd=root,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=git_env())
+        process = subprocess.Popen(
+            ["git", *GIT_OPTIONS, "cat-file", "--batch"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(),
+        )
     except OSError as err:
         raise GitError(f"git could not run: {err}", "--base") from err
     if process.stdin is None or process.stdout is None:  # pragma: no cover - PIPE gives both
@@ -82,8 +87,9 @@ def stream_blobs(root: Path, blobs: list[str]) -> Iterator[tuple[str, Iterator[b
         process.wait()
         feeder.join()
     if process.returncode not in (0, -9) and stderr:
-        raise GitError(f"git cat-file failed: {stderr.decode('utf-8', 'replace').strip()}",
-                       "--base")
+        raise GitError(
+            f"git cat-file failed: {stderr.decode('utf-8', 'replace').strip()}", "--base"
+        )
 
 
 def _feed(stdin: Any, blobs: list[str]) -> None:

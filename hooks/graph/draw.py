@@ -18,8 +18,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from capa_accounts.hooks.check import engine
+from capa_accounts.core import filewrite
+from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
+from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.check import engine
 from capa_accounts.hooks.graph.model import (
     ASSUME_ROLE,
     MANAGEMENT,
@@ -32,14 +35,21 @@ from capa_accounts.hooks.graph.model import (
     build,
 )
 
-from capa_accounts.core import filewrite
-from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
-from capa_accounts.core.errors import InputError
-
 FORMATS = ("mermaid", "dot")
 ELLIPSIS = "\u2026"
-RANK = {"principal": 0, "controller": 1, "static": 1, "missing": 2, "role": 2, "provider": 2,
-        "identity": 3, "everyone": 4, "selector": 4, "namespace": 4, "controlplane": 5}
+RANK = {
+    "principal": 0,
+    "controller": 1,
+    "static": 1,
+    "missing": 2,
+    "role": 2,
+    "provider": 2,
+    "identity": 3,
+    "everyone": 4,
+    "selector": 4,
+    "namespace": 4,
+    "controlplane": 5,
+}
 # kind: (Mermaid shape open, close, DOT shape, fill colour)
 SHAPES = {
     "principal": ('(["', '"])', "oval", "#dbe9ff"),
@@ -61,8 +71,14 @@ STATUS = {"error": ("#d62728", "#fde7e9", "#a50e0e"), "warning": ("#e69500", "#f
 MARK = {"error": "\u2717", "warning": "\u26a0"}
 
 
-def draw(repo: Path, fmt: str, *, accounts: Iterable[str] = (), errors_only: bool = False,
-         limit: bool = True) -> str:
+def draw(
+    repo: Path,
+    fmt: str,
+    *,
+    accounts: Iterable[str] = (),
+    errors_only: bool = False,
+    limit: bool = True,
+) -> str:
     """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``): only the accounts
     named, only the broken links with ``errors_only``; Mermaid text that Mermaid would not
     draw is refused (``limit``), with the way out."""
@@ -114,8 +130,11 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
                     if edge is not None and line() == loc.line:
                         hit.append(edge)
         if not hit:
-            hit = [m for m in in_file.get(finding.file, ())
-                   if any(s.holds(finding.file, finding.line) for s in m.spans)]
+            hit = [
+                m
+                for m in in_file.get(finding.file, ())
+                if any(s.holds(finding.file, finding.line) for s in m.spans)
+            ]
         for item in hit:
             item.mark(finding)
         graph.undrawn += not hit
@@ -123,13 +142,17 @@ def mark(graph: Graph, findings: Iterable[Finding]) -> None:
 
 # --- layout shared by both formats ------------------------------------------------------------
 
+
 def place(graph: Graph) -> None:
     """A namespace no account declares sits in the box of the identity (else the provider)
     that admits it; a control plane sits with its namespace. A controller identity that
     nothing chains from (operator mode) is left out unless a finding is on it."""
     linked = {end for key in graph.edges for end in key[:2]}
-    for key in [k for k, n in graph.nodes.items()
-                if n.kind == "controller" and k not in linked and n.status == "ok"]:
+    for key in [
+        k
+        for k, n in graph.nodes.items()
+        if n.kind == "controller" and k not in linked and n.status == "ok"
+    ]:
         del graph.nodes[key]
     feeders: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for source, target, _label in graph.edges:
@@ -159,8 +182,7 @@ def node_ids(graph: Graph) -> dict[str, str]:
 
 
 def group_ids(graph: Graph) -> dict[str, str]:
-    return {key: "g_" + re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
-            for key in graph.groups}
+    return {key: "g_" + re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_") for key in graph.groups}
 
 
 def ordered(graph: Graph) -> tuple[list[tuple[str, list[Node]]], list[Edge]]:
@@ -169,12 +191,23 @@ def ordered(graph: Graph) -> tuple[list[tuple[str, list[Node]]], list[Edge]]:
     for node in sorted(graph.nodes.values(), key=lambda n: (RANK[n.kind], n.key)):
         members[node.group if node.group in graph.groups else ""].append(node)
     keys = list(graph.groups)
-    order = ([MANAGEMENT] + [k for k in keys if k.startswith("account/")]
-             + sorted(k for k in keys if k.startswith("aws/")) + [""])
+    order = (
+        [MANAGEMENT]
+        + [k for k in keys if k.startswith("account/")]
+        + sorted(k for k in keys if k.startswith("aws/"))
+        + [""]
+    )
     boxes = [(key, members[key]) for key in order if members.get(key)]
-    edges = sorted(graph.edges.values(), key=lambda e: (
-        RANK[graph.nodes[e.source].kind], e.source, RANK[graph.nodes[e.target].kind], e.target,
-        e.label))
+    edges = sorted(
+        graph.edges.values(),
+        key=lambda e: (
+            RANK[graph.nodes[e.source].kind],
+            e.source,
+            RANK[graph.nodes[e.target].kind],
+            e.target,
+            e.label,
+        ),
+    )
     return boxes, edges
 
 
@@ -187,8 +220,11 @@ def shortened(line: str) -> str:
 
 
 def lines_of(item: Node | Edge) -> list[str]:
-    base = [shortened(line) for line in item.lines] if isinstance(item, Node) else (
-        [item.label] if item.label else [])
+    base = (
+        [shortened(line) for line in item.lines]
+        if isinstance(item, Node)
+        else ([item.label] if item.label else [])
+    )
     marks = []
     for severity in ("error", "warning"):
         rules = sorted(r for r, s in item.rules.items() if s == severity)
@@ -208,10 +244,18 @@ def legend(graph: Graph) -> str:
 
 # --- Mermaid ----------------------------------------------------------------------------------
 
+
 def _mermaid_text(text: str) -> str:
     # Mermaid's entity codes; '#' first, since every code starts with it.
-    for char, code in (("#", "#35;"), ("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"),
-                       (">", "#gt;"), ("|", "#124;"), ("`", "#96;")):
+    for char, code in (
+        ("#", "#35;"),
+        ("&", "#amp;"),
+        ('"', "#quot;"),
+        ("<", "#lt;"),
+        (">", "#gt;"),
+        ("|", "#124;"),
+        ("`", "#96;"),
+    ):
         text = text.replace(char, code)
     return text
 
@@ -243,7 +287,8 @@ def mermaid(graph: Graph) -> str:
     for node in graph.nodes.values():
         name = node.kind if node.status == "ok" else node.status
         classes[f"{name}_missing" if node.missing and name in STATUS else name].append(
-            ids[node.key])
+            ids[node.key]
+        )
     classes["legend"].append("legend")
     for name, members in sorted(classes.items()):
         out.append(f"  classDef {name} {_mermaid_style(name)}")
@@ -251,8 +296,9 @@ def mermaid(graph: Graph) -> str:
     for status, (stroke, _fill, _text) in STATUS.items():
         numbers = [str(i) for i, e in enumerate(edges) if e.status == status]
         if numbers:
-            out.append(f"  linkStyle {','.join(numbers)} stroke:{stroke},stroke-width:3px,"
-                       f"color:{stroke}")
+            out.append(
+                f"  linkStyle {','.join(numbers)} stroke:{stroke},stroke-width:3px,color:{stroke}"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -269,6 +315,7 @@ def _mermaid_style(name: str) -> str:
 
 # --- Graphviz DOT -----------------------------------------------------------------------------
 
+
 def _dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -284,7 +331,7 @@ def dot(graph: Graph) -> str:
     font = 'fontname="Helvetica"'
     out = [
         "digraph trust {",
-        f"  graph [rankdir=LR, {font}, fontsize=12, fontcolor=\"{INK}\", nodesep=0.3, "
+        f'  graph [rankdir=LR, {font}, fontsize=12, fontcolor="{INK}", nodesep=0.3, '
         f"ranksep=0.6, labelloc=b, labeljust=l, label={_dot_text(legend(graph))}];",
         f'  node [{font}, fontsize=11, shape=box, style="rounded,filled", color="{INK}", '
         'fontcolor="#1f2933", margin="0.15,0.06"];',
@@ -295,8 +342,10 @@ def dot(graph: Graph) -> str:
         if group:
             out.append(f"  subgraph cluster_{gids[group]} {{")
             out.append(f"    label={_dot_text(graph.groups[group])};")
-            out.append('    labelloc=t; labeljust=l; style="rounded,filled"; fillcolor="#f7f9fc"; '
-                       'color="#b8c2d1";')
+            out.append(
+                '    labelloc=t; labeljust=l; style="rounded,filled"; fillcolor="#f7f9fc"; '
+                'color="#b8c2d1";'
+            )
             indent = "    "
         for node in nodes:
             out.append(f"{indent}{_dot_text(ids[node.key])} [{_dot_node_attrs(node)}];")
@@ -347,8 +396,13 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
     graphviz = shutil.which("dot")
     if graphviz:
         texts["trust-graph.svg"] = subprocess.run(
-            [graphviz, "-Tsvg"], input=texts["trust-graph.dot"], capture_output=True, text=True,
-            check=True, timeout=60).stdout
+            [graphviz, "-Tsvg"],
+            input=texts["trust-graph.dot"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
     for name, text in texts.items():
         filewrite.atomic_write(target / name, text)
     return [target / name for name in texts]
@@ -356,8 +410,10 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--example"]:
-        sys.exit("usage: python -m capa_accounts.hooks.graph.draw --example   (redraws "
-                 "kustomize_plugin/example/trust-graph.*)")
+        sys.exit(
+            "usage: python -m capa_accounts.hooks.graph.draw --example   (redraws "
+            "kustomize_plugin/example/trust-graph.*)"
+        )
     written = write_example()
     for path in written:
         print(f"wrote {path.relative_to(EXAMPLE.parents[1])}")

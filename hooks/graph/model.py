@@ -15,16 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from capa_accounts.core import iam_policy as iam
-from capa_accounts.hooks.check.context import Context, Obj, PathT
-from capa_accounts.core.finding import Finding, Severity
-from capa_accounts.hooks.graph.span import Span, node_lines
-from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
-from capa_accounts.hooks.rules.identities import verdict
-from capa_accounts.hooks.rules.trust import stacks
-from capa_accounts.kustomize_plugin import operator_mode as operator
-
 from capa_accounts.core import aws, yamlio
+from capa_accounts.core import iam_policy as iam
+from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import (
     CAPI_GROUP,
@@ -36,13 +29,22 @@ from capa_accounts.core.resources import (
     STATIC_IDENTITY,
     WATCH_FILTER_LABEL,
 )
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.graph.span import Span, node_lines
+from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
+from capa_accounts.hooks.rules.identities import verdict
+from capa_accounts.hooks.rules.trust import stacks
+from capa_accounts.kustomize_plugin import operator_mode as operator
 
 Status = Literal["ok", "warning", "error"]
 ASSUME_ROLE = "sts:AssumeRole"
 MANAGEMENT = "management"
 PRINCIPAL = "principal"
-NODE_KIND = {CONTROLLER_IDENTITY: "controller", STATIC_IDENTITY: "static",
-             ROLE_IDENTITY: "identity"}
+NODE_KIND = {
+    CONTROLLER_IDENTITY: "controller",
+    STATIC_IDENTITY: "static",
+    ROLE_IDENTITY: "identity",
+}
 # The objects of one cluster besides its control plane: a finding on any of them marks it.
 CLUSTER_KINDS = ("Cluster", "AWSManagedCluster", "MachinePool", "AWSManagedMachinePool")
 
@@ -89,19 +91,30 @@ class Graph:
     # Where CAPA-T004 and T003 point: an identity's roleARN line (by file: the line is found
     # only for a finding in that file); a target stack's roles.
     role_at: dict[str, list[tuple[Callable[[], int], str]]] = field(
-        default_factory=lambda: defaultdict(list))
+        default_factory=lambda: defaultdict(list)
+    )
     trust_stacks: list[tuple[Span, list[str]]] = field(default_factory=list)
     linked: set[tuple[str, str]] = field(default_factory=set)  # (source, target) of any edge
 
-    def node(self, key: str, kind: str, lines: Iterable[str], group: str = "", *,
-             missing: bool = False) -> Node:
-        return self.nodes.setdefault(key, Node(key=key, kind=kind, lines=tuple(lines),
-                                               group=group, missing=missing))
+    def node(
+        self, key: str, kind: str, lines: Iterable[str], group: str = "", *, missing: bool = False
+    ) -> Node:
+        return self.nodes.setdefault(
+            key, Node(key=key, kind=kind, lines=tuple(lines), group=group, missing=missing)
+        )
 
-    def edge(self, source: str, target: str, label: str, *, dashed: bool = False,
-             spans: Iterable[Span] = ()) -> Edge:
-        edge = self.edges.setdefault((source, target, label), Edge(
-            source=source, target=target, label=label, dashed=dashed))
+    def edge(
+        self,
+        source: str,
+        target: str,
+        label: str,
+        *,
+        dashed: bool = False,
+        spans: Iterable[Span] = (),
+    ) -> Edge:
+        edge = self.edges.setdefault(
+            (source, target, label), Edge(source=source, target=target, label=label, dashed=dashed)
+        )
         edge.spans.extend(spans)
         self.linked.add((source, target))
         return edge
@@ -144,8 +157,11 @@ class Builder:
     def build(self) -> Graph:
         account_set = self.ctx.account_set
         management = account_set.management.account_id if account_set else self._trusted_id()
-        self.graph.groups[MANAGEMENT] = (f"{MANAGEMENT} \u00b7 AWS account {management}"
-                                         if management else f"{MANAGEMENT} account")
+        self.graph.groups[MANAGEMENT] = (
+            f"{MANAGEMENT} \u00b7 AWS account {management}"
+            if management
+            else f"{MANAGEMENT} account"
+        )
         for account in self.declared:
             group = self.account_group(account)
             if account_set and account_set.credentials != OPERATOR:
@@ -164,8 +180,9 @@ class Builder:
             return None
         lines = ["IAM role", f"{parsed.path}{parsed.name}"]
         lines += [f"partition {parsed.partition}"] if parsed.partition != "aws" else []
-        return self.graph.node(f"role/{arn}", "role", lines,
-                               group or self.aws_group(parsed.account)).key
+        return self.graph.node(
+            f"role/{arn}", "role", lines, group or self.aws_group(parsed.account)
+        ).key
 
     def identity(self, obj: Obj) -> None:
         kind = NODE_KIND[obj.kind]
@@ -173,8 +190,11 @@ class Builder:
         if kind == "identity":
             arn = iam.parse_role_arn(obj.get("spec", "roleARN"))
             account = self.ctx.account_of(obj) if self.ctx.account_set else None
-            group = self.account_group(account) if account else (
-                self.aws_group(arn.account) if arn else "")
+            group = (
+                self.account_group(account)
+                if account
+                else (self.aws_group(arn.account) if arn else "")
+            )
         self.graph.node(key, kind, [obj.kind, obj.name], group).spans.append(_doc_span(obj))
         if kind != "identity":
             return
@@ -185,16 +205,22 @@ class Builder:
         source = _ref(obj.get("spec", "sourceIdentityRef"))
         if source is not None:
             spans = _spans(obj.doc, ("spec", "sourceIdentityRef"))
-            self.graph.edge(self.ref_node(*source, spans), key, "sourceIdentityRef",
-                            dashed=True, spans=spans)
+            self.graph.edge(
+                self.ref_node(*source, spans), key, "sourceIdentityRef", dashed=True, spans=spans
+            )
         self.allowed(obj, key, group)
 
     def ref_node(self, kind: str, name: str, spans: list[Span]) -> str:
         """The node of an identity a reference names; a dangling one is drawn as missing."""
         if self.ctx.identity(kind, name) is not None:
             return f"{NODE_KIND[kind]}/{name}"
-        node = self.graph.node(f"missing/{kind}/{name}", "missing", [f"missing {kind}", name],
-                               MANAGEMENT if kind == CONTROLLER_IDENTITY else "", missing=True)
+        node = self.graph.node(
+            f"missing/{kind}/{name}",
+            "missing",
+            [f"missing {kind}", name],
+            MANAGEMENT if kind == CONTROLLER_IDENTITY else "",
+            missing=True,
+        )
         node.spans.extend(spans)
         return node.key
 
@@ -209,50 +235,74 @@ class Builder:
             return
         for i, name in enumerate(allowed.get("list") or ()):
             if isinstance(name, str):
-                self.graph.edge(key, self.namespace(name), "allowedNamespaces",
-                                spans=_spans(obj.doc, (*path, "list", i)))
+                self.graph.edge(
+                    key,
+                    self.namespace(name),
+                    "allowedNamespaces",
+                    spans=_spans(obj.doc, (*path, "list", i)),
+                )
         selector = allowed.get("selector")
         if isinstance(selector, dict) and selector:
-            target = self.graph.node(f"selector/{obj.name}", "selector",
-                                     ["namespaces labelled", *_selector(selector)], group).key
-            self.graph.edge(key, target, "allowedNamespaces",
-                            spans=_spans(obj.doc, (*path, "selector")))
+            target = self.graph.node(
+                f"selector/{obj.name}",
+                "selector",
+                ["namespaces labelled", *_selector(selector)],
+                group,
+            ).key
+            self.graph.edge(
+                key, target, "allowedNamespaces", spans=_spans(obj.doc, (*path, "selector"))
+            )
 
     def namespace(self, name: str) -> str:
         account = self.ctx.accounts_by_namespace.get(name)
-        return self.graph.node(f"namespace/{name}", "namespace", ["namespace", name],
-                               self.account_group(account) if account else "").key
+        return self.graph.node(
+            f"namespace/{name}",
+            "namespace",
+            ["namespace", name],
+            self.account_group(account) if account else "",
+        ).key
 
     def providers(self) -> None:
         """Operator mode: each provider reconciles the clusters its watch filter selects."""
         by_name = {a.name: a for a in self.declared}
         by_provider = {operator.provider_name(a): a for a in self.declared}
-        for obj in sorted(self.ctx.applied(operator.PROVIDER_KIND, operator.OPERATOR_GROUP),
-                          key=lambda o: (o.namespace, o.name)):
+        for obj in sorted(
+            self.ctx.applied(operator.PROVIDER_KIND, operator.OPERATOR_GROUP),
+            key=lambda o: (o.namespace, o.name),
+        ):
             args = obj.get("spec", "manager", "additionalArgs")
             # The operator passes each key verbatim as "key=value" (cluster-api-operator
             # internal/controller/component_customizer.go): a "watch-filter" without "--" is
             # ignored by the manager, which then reconciles every cluster.
             value = args.get(operator.WATCH_FILTER_ARG) if isinstance(args, dict) else None
             account = (self.ctx.account_of(obj) if self.ctx.account_set else None) or (
-                by_name.get(str(value)) or by_provider.get(obj.name))
+                by_name.get(str(value)) or by_provider.get(obj.name)
+            )
             secret = obj.get("spec", "configSecret", "name")
             key = f"provider/{obj.namespace}/{obj.name}"
-            lines = ["InfrastructureProvider", f"{obj.namespace}/{obj.name}".lstrip("/"),
-                     f"secret {secret}" if secret else "no configSecret"]
-            node = self.graph.node(key, "provider", lines,
-                                   self.account_group(account) if account else "")
+            lines = [
+                "InfrastructureProvider",
+                f"{obj.namespace}/{obj.name}".lstrip("/"),
+                f"secret {secret}" if secret else "no configSecret",
+            ]
+            node = self.graph.node(
+                key, "provider", lines, self.account_group(account) if account else ""
+            )
             node.spans.append(_doc_span(obj))
             if account is not None and self.ctx.account_set is not None:
                 node.spans += _account_spans(self.ctx, account)
             path: PathT = ("spec", "manager", "additionalArgs")
             spans = _spans(obj.doc, path) if obj.has(*path) else []
             label = f"watch-filter {value}" if value is not None else "no --watch-filter"
-            for cp in (self.control_planes_watched(str(value)) if value is not None
-                       else self.ctx.control_planes()):
+            for cp in (
+                self.control_planes_watched(str(value))
+                if value is not None
+                else self.ctx.control_planes()
+            ):
                 self.reconciled.add(_cp_key(cp))
-                self.graph.edge(key, self.namespace(namespace_of(cp)), label,
-                                dashed=value is None, spans=spans)
+                self.graph.edge(
+                    key, self.namespace(namespace_of(cp)), label, dashed=value is None, spans=spans
+                )
 
     def control_planes_watched(self, label: str) -> list[Obj]:
         """The control planes labelled for a provider's watch filter: indexed once."""
@@ -265,28 +315,47 @@ class Builder:
     def control_planes(self) -> None:
         for cp in self.ctx.control_planes():
             key, ns = _cp_key(cp), self.namespace(namespace_of(cp))
-            detail = " \u00b7 ".join(str(cp.get("spec", k)) for k in ("region", "version")
-                                     if cp.get("spec", k) is not None)
-            self.graph.node(key, "controlplane", ["AWSManagedControlPlane", cp.name,
-                                                  *([detail] if detail else [])],
-                            self.graph.nodes[ns].group).spans.append(_doc_span(cp))
+            detail = " \u00b7 ".join(
+                str(cp.get("spec", k))
+                for k in ("region", "version")
+                if cp.get("spec", k) is not None
+            )
+            self.graph.node(
+                key,
+                "controlplane",
+                ["AWSManagedControlPlane", cp.name, *([detail] if detail else [])],
+                self.graph.nodes[ns].group,
+            ).spans.append(_doc_span(cp))
             ref = _ref(cp.get("spec", "identityRef"))
             spans = _spans(cp.doc, ("spec", "identityRef") if ref else ("spec",), key_only=not ref)
             ident = self.ctx.identity(*ref) if ref else None
-            if ref and ref[0] == ROLE_IDENTITY and ident is not None and admits(
-                    self.ctx, ident.get("spec", "allowedNamespaces"), namespace_of(cp)):
+            if (
+                ref
+                and ref[0] == ROLE_IDENTITY
+                and ident is not None
+                and admits(self.ctx, ident.get("spec", "allowedNamespaces"), namespace_of(cp))
+            ):
                 # Admitted by a selector or by everything: the chain passes the namespace too.
                 if (f"identity/{ident.name}", ns) not in self.graph.linked:
-                    self.graph.edge(f"identity/{ident.name}", ns, "allowedNamespaces",
-                                    spans=_spans(ident.doc, ("spec", "allowedNamespaces")))
+                    self.graph.edge(
+                        f"identity/{ident.name}",
+                        ns,
+                        "allowedNamespaces",
+                        spans=_spans(ident.doc, ("spec", "allowedNamespaces")),
+                    )
                 self.graph.edge(ns, key, "identityRef", spans=spans)
                 continue
             self.graph.edge(ns, key, "")
             if key in self.reconciled and (ref is None or ref[0] == CONTROLLER_IDENTITY):
                 continue  # operator mode: `default` is the provider's own account
             source = self.ref_node(*(ref or (CONTROLLER_IDENTITY, DEFAULT_IDENTITY)), spans)
-            self.graph.edge(source, key, "identityRef" if ref else "no identityRef: default",
-                            dashed=ref is None, spans=spans)
+            self.graph.edge(
+                source,
+                key,
+                "identityRef" if ref else "no identityRef: default",
+                dashed=ref is None,
+                spans=spans,
+            )
 
     def principal(self) -> None:
         """The management principal, trusted by (and granted) every target role, when
@@ -294,12 +363,18 @@ class Builder:
         roles = sorted(k for k, n in self.graph.nodes.items() if n.kind == "role")
         account_set = self.ctx.account_set
         if roles and (account_set is not None or self.stacks.management):
-            names = sorted(self.granted) if account_set is None else [
-                account_set.management.principal_arn(account_set.partition).split(":", 5)[5]]
+            names = (
+                sorted(self.granted)
+                if account_set is None
+                else [account_set.management.principal_arn(account_set.partition).split(":", 5)[5]]
+            )
             lines = [f"IAM {kind} {name}" for kind, _, name in (n.partition("/") for n in names)]
-            node = self.graph.node(PRINCIPAL, PRINCIPAL,
-                                   ["CAPA runs as", *(lines or ["the management principal"])],
-                                   MANAGEMENT)
+            node = self.graph.node(
+                PRINCIPAL,
+                PRINCIPAL,
+                ["CAPA runs as", *(lines or ["the management principal"])],
+                MANAGEMENT,
+            )
             node.spans += [_doc_span(m) for m in self.stacks.management]
             if account_set is not None and account_set.document is not None:
                 node.spans += _spans(account_set.document, ("spec", "management"))
@@ -335,10 +410,12 @@ class Builder:
         for kind in CLUSTER_KINDS:
             for obj in self.ctx.applied(kind):
                 labels = obj.get("metadata", "labels")
-                name: Any = (labels.get(CLUSTER_NAME_LABEL) if isinstance(labels, dict)
-                             else None) or obj.get("spec", "clusterName")
-                owner = clusters.get((namespace_of(obj),
-                                      obj.name if kind == "Cluster" else str(name)))
+                name: Any = (
+                    labels.get(CLUSTER_NAME_LABEL) if isinstance(labels, dict) else None
+                ) or obj.get("spec", "clusterName")
+                owner = clusters.get(
+                    (namespace_of(obj), obj.name if kind == "Cluster" else str(name))
+                )
                 if owner is not None:
                     self.graph.nodes[owner].spans.append(_doc_span(obj))
 
@@ -349,15 +426,19 @@ class Builder:
             for _i, statement in iam.statements(stack.get(*iam.TRUST)):
                 for _path, arn in iam.aws_principals(statement):
                     match = aws.PRINCIPAL_ARN.fullmatch(arn)
-                    if match and (not self.granted
-                                  or f"{match['type']}/{match['name']}" in self.granted):
+                    if match and (
+                        not self.granted or f"{match['type']}/{match['name']}" in self.granted
+                    ):
                         found.add(match["account"])
         return found.pop() if len(found) == 1 else None
 
 
 def _ref(value: Any) -> tuple[str, str] | None:
-    if isinstance(value, dict) and value.get("kind") in IDENTITY_KINDS and isinstance(
-            value.get("name"), str):
+    if (
+        isinstance(value, dict)
+        and value.get("kind") in IDENTITY_KINDS
+        and isinstance(value.get("name"), str)
+    ):
         return str(value["kind"]), str(value["name"])
     return None
 
@@ -368,8 +449,11 @@ def _cp_key(cp: Obj) -> str:
 
 def _watch_label(cp: Obj) -> str | None:
     labels = cp.get("metadata", "labels")
-    return str(labels[WATCH_FILTER_LABEL]) if isinstance(labels, dict) and (
-        WATCH_FILTER_LABEL in labels) else None
+    return (
+        str(labels[WATCH_FILTER_LABEL])
+        if isinstance(labels, dict) and (WATCH_FILTER_LABEL in labels)
+        else None
+    )
 
 
 def _selector(selector: dict[str, Any]) -> list[str]:
@@ -398,9 +482,11 @@ def _account_spans(ctx: Context, account: Account) -> list[Span]:
 
 def _spans(doc: yamlio.Document, path: PathT, *, key_only: bool = False) -> list[Span]:
     """The lines of the key at ``path`` through the end of its value (or the key's line)."""
+
     def find() -> tuple[int, int]:
         key, value = yamlio.node_at(doc.node, path)
         start = key if key is not None else value
         line = start.start_mark.line + 1
         return (line, line) if key_only else node_lines(start, value)
+
     return [Span.lazy(doc.file, find)]

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from capa_accounts.hooks.graph.model import MANAGEMENT, Edge, Graph
-
 from capa_accounts.core.errors import InputError
+from capa_accounts.hooks.graph.model import MANAGEMENT, Edge, Graph
 
 # Mermaid's defaults (mermaid-js/mermaid packages/mermaid/src/schemas/config.schema.yaml:
 # maxTextSize 50000, "The maximum allowed size of the users text diagram"; maxEdges 500):
@@ -38,21 +37,31 @@ def _box(graph: Graph, name: str) -> str:
         if key in graph.groups:
             return key
     names = sorted(k.split("/", 1)[1] for k in graph.groups if k != MANAGEMENT)
-    listed = ", ".join(names[:_SHOWN_NAMES]) + (f" and {len(names) - _SHOWN_NAMES} more"
-                                                 if len(names) > _SHOWN_NAMES else "")
-    raise InputError(f"--account {name}: no such account in the graph"
-                     + (f" (accounts: {listed})" if names else ""))
+    listed = ", ".join(names[:_SHOWN_NAMES]) + (
+        f" and {len(names) - _SHOWN_NAMES} more" if len(names) > _SHOWN_NAMES else ""
+    )
+    raise InputError(
+        f"--account {name}: no such account in the graph"
+        + (f" (accounts: {listed})" if names else "")
+    )
 
 
 def _accounts(graph: Graph, names: list[str]) -> Graph:
     boxes = {_box(graph, name) for name in names}
     inside = {key for key, node in graph.nodes.items() if node.group in boxes}
     # One step out of the boxes: the principal, `default`, what the identities admit.
-    near = {end for source, target, _label in graph.edges
-            for end in (source, target) if source in inside or target in inside}
+    near = {
+        end
+        for source, target, _label in graph.edges
+        for end in (source, target)
+        if source in inside or target in inside
+    }
     keep = inside | near
-    edges = {k: e for k, e in graph.edges.items()
-             if k[0] in keep and k[1] in keep and (k[0] in inside or k[1] in inside)}
+    edges = {
+        k: e
+        for k, e in graph.edges.items()
+        if k[0] in keep and k[1] in keep and (k[0] in inside or k[1] in inside)
+    }
     return _subgraph(graph, keep, edges)
 
 
@@ -88,6 +97,8 @@ def refuse_oversized_mermaid(text: str, edges: int) -> None:
         over.append(f"{size:,} characters (maxTextSize {MERMAID_MAX_TEXT:,})")
     if edges > MERMAID_MAX_EDGES:
         over.append(f"{edges:,} edges (maxEdges {MERMAID_MAX_EDGES})")
-    raise InputError(f"the Mermaid graph has {' and '.join(over)}, over Mermaid's defaults: "
-                     "GitHub would draw only an error. Draw fewer accounts with --account NAME "
-                     "(repeatable) or --errors-only, or use --format dot")
+    raise InputError(
+        f"the Mermaid graph has {' and '.join(over)}, over Mermaid's defaults: "
+        "GitHub would draw only an error. Draw fewer accounts with --account NAME "
+        "(repeatable) or --errors-only, or use --format dot"
+    )

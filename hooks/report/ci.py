@@ -12,9 +12,9 @@ import json
 import re
 from xml.etree import ElementTree
 
-from capa_accounts.hooks.report import text as reporting
-from capa_accounts.hooks.check.engine import Report
 from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.check.engine import Report
+from capa_accounts.hooks.report import text as reporting
 from capa_accounts.hooks.report.formats import FORMATS as FORMATS  # re-exported
 
 # actions/toolkit docs/problem-matchers.md, "Limitations": 10 warning, 10 error and 10 notice
@@ -43,6 +43,7 @@ def render(report: Report, fmt: str, *, strict: bool = False, color: bool = Fals
 
 # --- GitHub annotations -----------------------------------------------------------------------
 
+
 def github_capped(report: Report) -> str:
     """``report.github``, but never more annotations of a severity than GitHub shows.
 
@@ -58,15 +59,17 @@ def github_capped(report: Report) -> str:
     rest: list[str] = []
     for severity in ("error", "warning"):
         mine = [i for i, f in enumerate(findings) if f.severity == severity]
-        shown = mine if len(mine) <= ANNOTATIONS_PER_STEP else mine[:ANNOTATIONS_PER_STEP - 1]
-        hidden = [findings[i] for i in mine[len(shown):]]
+        shown = mine if len(mine) <= ANNOTATIONS_PER_STEP else mine[: ANNOTATIONS_PER_STEP - 1]
+        hidden = [findings[i] for i in mine[len(shown) :]]
         out += [lines[i] for i in shown]
         if hidden:
             out.append(_summary_annotation(severity, hidden))
             rest += [_log_line(f) for f in hidden]
     if rest:
-        out.append(f"capa-accounts: {len(rest)} finding(s) not annotated (GitHub shows "
-                   f"{ANNOTATIONS_PER_STEP} errors and {ANNOTATIONS_PER_STEP} warnings per step):")
+        out.append(
+            f"capa-accounts: {len(rest)} finding(s) not annotated (GitHub shows "
+            f"{ANNOTATIONS_PER_STEP} errors and {ANNOTATIONS_PER_STEP} warnings per step):"
+        )
         out += rest
     out.append(lines[-1])
     return "\n".join(out) + "\n"
@@ -83,16 +86,30 @@ def _summary_annotation(severity: str, hidden: list[Finding]) -> str:
     files = sorted({f.file for f in hidden})
     where = ", ".join(files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
     noun = f"{severity}{'' if len(hidden) == 1 else 's'}"
-    message = (f"{len(hidden)} more {noun} not shown as annotations (GitHub shows "
-               f"{ANNOTATIONS_PER_STEP} per step), in {where}: listed in this step's log, "
-               "and all of them with --format sarif")
+    message = (
+        f"{len(hidden)} more {noun} not shown as annotations (GitHub shows "
+        f"{ANNOTATIONS_PER_STEP} per step), in {where}: listed in this step's log, "
+        "and all of them with --format sarif"
+    )
     # Through the same escaping as every other command (report.github, a Report of one).
-    return reporting.github(Report([Finding("capa-accounts", severity, hidden[0].file,
-                                            hidden[0].line, hidden[0].column, message)])
-                            ).splitlines()[0]
+    return reporting.github(
+        Report(
+            [
+                Finding(
+                    "capa-accounts",
+                    severity,
+                    hidden[0].file,
+                    hidden[0].line,
+                    hidden[0].column,
+                    message,
+                )
+            ]
+        )
+    ).splitlines()[0]
 
 
 # --- JUnit XML --------------------------------------------------------------------------------
+
 
 def _xml_text(value: object) -> str:
     return _NOT_XML.sub("\ufffd", str(value))
@@ -104,29 +121,49 @@ def junit(report: Report, *, strict: bool = False) -> str:
     passing case when there is nothing to report, so that a clean run is not an empty suite."""
     failing = [f for f in report.findings if f.severity == "error" or strict]
     suites = ElementTree.Element("testsuites", name="capa-accounts")
-    suite = ElementTree.SubElement(suites, "testsuite", {
-        "name": "capa-accounts check", "tests": str(max(1, len(report.findings))),
-        "failures": str(len(failing)), "errors": "0", "skipped": "0"})
+    suite = ElementTree.SubElement(
+        suites,
+        "testsuite",
+        {
+            "name": "capa-accounts check",
+            "tests": str(max(1, len(report.findings))),
+            "failures": str(len(failing)),
+            "errors": "0",
+            "skipped": "0",
+        },
+    )
     for f in report.findings:
-        case = ElementTree.SubElement(suite, "testcase", {
-            "classname": _xml_text(f.rule), "name": _xml_text(f"{f.file}:{f.line}:{f.column}"),
-            "file": _xml_text(f.file), "line": str(f.line)})
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": _xml_text(f.rule),
+                "name": _xml_text(f"{f.file}:{f.line}:{f.column}"),
+                "file": _xml_text(f.file),
+                "line": str(f.line),
+            },
+        )
         if f in failing:
-            failure = ElementTree.SubElement(case, "failure", {
-                "message": _xml_text(f.message), "type": f.severity})
+            failure = ElementTree.SubElement(
+                case, "failure", {"message": _xml_text(f.message), "type": f.severity}
+            )
             failure.text = _xml_text(f.text())
         else:
-            ElementTree.SubElement(case, "system-out").text = _xml_text(
-                f"warning: {f.text()}")
+            ElementTree.SubElement(case, "system-out").text = _xml_text(f"warning: {f.text()}")
     if not report.findings:
-        ElementTree.SubElement(suite, "testcase", classname="capa-accounts",
-                               name="every rule over the repository")
+        ElementTree.SubElement(
+            suite, "testcase", classname="capa-accounts", name="every rule over the repository"
+        )
     ElementTree.indent(suites)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            + ElementTree.tostring(suites, encoding="unicode") + "\n")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + ElementTree.tostring(suites, encoding="unicode")
+        + "\n"
+    )
 
 
 # --- GitLab Code Quality ----------------------------------------------------------------------
+
 
 def gitlab(report: Report) -> str:
     """A Code Quality report: a JSON array, one issue per finding, each with a fingerprint that
@@ -134,11 +171,13 @@ def gitlab(report: Report) -> str:
     issues = []
     for f in report.findings:
         key = "\0".join((f.rule, f.file, str(f.line), str(f.column), f.message))
-        issues.append({
-            "description": f"[{f.rule}] {f.message}",
-            "check_name": f.rule,
-            "fingerprint": hashlib.sha256(key.encode()).hexdigest(),
-            "severity": _GITLAB_SEVERITY[f.severity],
-            "location": {"path": f.file, "lines": {"begin": f.line}},
-        })
+        issues.append(
+            {
+                "description": f"[{f.rule}] {f.message}",
+                "check_name": f.rule,
+                "fingerprint": hashlib.sha256(key.encode()).hexdigest(),
+                "severity": _GITLAB_SEVERITY[f.severity],
+                "location": {"path": f.file, "lines": {"begin": f.line}},
+            }
+        )
     return json.dumps(issues, indent=2) + "\n"

@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capa_accounts.hooks.rules import Rule, all_rules
-
 from capa_accounts.core import filewrite, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.hooks.rules import Rule, all_rules
 
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 EXAMPLES = ("Bad", "Good")
@@ -57,8 +56,11 @@ def parse(rule: Rule) -> RuleDoc:
     for name, body in doc.sections.items():
         body = _trim(body)
         # Examples keep their layout, shifted left; prose keeps its line breaks as written.
-        doc.sections[name] = textwrap.dedent("\n".join(body)).splitlines() if (
-            name in EXAMPLES) else [line.strip() for line in body]
+        doc.sections[name] = (
+            textwrap.dedent("\n".join(body)).splitlines()
+            if (name in EXAMPLES)
+            else [line.strip() for line in body]
+        )
     return doc
 
 
@@ -66,7 +68,7 @@ def _title(rule: Rule) -> str:
     # Some docstrings repeat the ID ("CAPA-S001: an AWS ..."); the heading already has it.
     title = rule.title
     prefix = f"{rule.id}:"
-    return title[len(prefix):].strip() if title.startswith(prefix) else title
+    return title[len(prefix) :].strip() if title.startswith(prefix) else title
 
 
 def _trim(lines: list[str]) -> list[str]:
@@ -95,11 +97,17 @@ def find(rule_id: str) -> Rule:
     if close:
         hint = f"; did you mean {close[0]}?"
     else:
-        about = [r.id for r in rules.values() if len(rule_id) > 3
-                 and rule_id.strip().lower() in r.doc.lower()]
+        about = [
+            r.id
+            for r in rules.values()
+            if len(rule_id) > 3 and rule_id.strip().lower() in r.doc.lower()
+        ]
         families = ", ".join(sorted({r.id[5] for r in rules.values()}))
-        hint = (f"; rules about it: {', '.join(about[:8])}" if about else
-                f": rule IDs look like CAPA-I002 (families {families})")
+        hint = (
+            f"; rules about it: {', '.join(about[:8])}"
+            if about
+            else f": rule IDs look like CAPA-I002 (families {families})"
+        )
     raise InputError(f"unknown rule {rule_id!r}{hint}")
 
 
@@ -116,9 +124,12 @@ def explain(rule_id: str) -> str:
         indent = "    " if name in EXAMPLES else "  "
         heading = f"{name} {doc.qualifiers[name]}".strip()
         out += ["", _terminal(heading), *(_terminal(f"{indent}{line}".rstrip()) for line in body)]
-    out += ["", "Suppress (with a reason)",
-            f'  on the resource: annotation capa-accounts.dev/ignore: "{rule.id}: <reason>"',
-            f"  for an account in accounts.yaml: suppress: [{{rule: {rule.id}, reason: ...}}]"]
+    out += [
+        "",
+        "Suppress (with a reason)",
+        f'  on the resource: annotation capa-accounts.dev/ignore: "{rule.id}: <reason>"',
+        f"  for an account in accounts.yaml: suppress: [{{rule: {rule.id}, reason: ...}}]",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -138,7 +149,7 @@ def readme_block(text: str) -> str | None:
     start, end = text.find(START), text.find(END)
     if start < 0 or end < start:
         return None
-    return text[start + len(START):end].removeprefix("\n")
+    return text[start + len(START) : end].removeprefix("\n")
 
 
 def update_readme(path: Path) -> bool:
@@ -147,8 +158,9 @@ def update_readme(path: Path) -> bool:
     if text is None:
         raise InputError("no such file", str(path))
     if readme_block(text) is None:
-        raise InputError(f"no {START} ... {END} markers: add them where the rule table goes",
-                         str(path))
+        raise InputError(
+            f"no {START} ... {END} markers: add them where the rule table goes", str(path)
+        )
     start, end = text.find(START) + len(START), text.find(END)
     new = f"{text[:start]}\n{rule_table()}{text[end:]}"
     if new == text:
@@ -158,11 +170,18 @@ def update_readme(path: Path) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m capa_accounts.hooks.report.explain",
-                                     description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m capa_accounts.hooks.report.explain", description=__doc__
+    )
     parser.add_argument("rule", nargs="?", help="explain one rule (CAPA-I002, I002, i002)")
-    parser.add_argument("--readme", nargs="?", const=README, type=Path, metavar="PATH",
-                        help="rewrite the rule table in README.md (default: the project's)")
+    parser.add_argument(
+        "--readme",
+        nargs="?",
+        const=README,
+        type=Path,
+        metavar="PATH",
+        help="rewrite the rule table in README.md (default: the project's)",
+    )
     parser.add_argument("--table", action="store_true", help="print the rule table")
     args = parser.parse_args(argv)
     try:

@@ -18,8 +18,8 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
-from capa_accounts.hooks.check.engine import Report
 from capa_accounts.core.finding import Finding, Location
+from capa_accounts.hooks.check.engine import Report
 from capa_accounts.hooks.rules import Rule, all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -61,7 +61,7 @@ def rule_name(title: str) -> str:
     for i in range(0, len(spans), 2):  # even spans are outside backticks
         cut = re.search(r"[:.](\s|$)", spans[i])
         if cut:
-            spans = [*spans[:i], spans[i][:cut.start()]]
+            spans = [*spans[:i], spans[i][: cut.start()]]
             break
     words = re.findall(r"[A-Za-z0-9]+", " ".join(spans).replace("'", ""))
     return "".join(w[:1].upper() + w[1:] for w in words) or "Rule"
@@ -93,7 +93,7 @@ def _parts(rule: Rule) -> dict[str, str]:
 def _bounded(text: str, limit: int) -> str:
     # GitHub code scanning's limits: rule names 255 characters, descriptions 1024 ("SARIF
     # support for code scanning", reportingDescriptor object).
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def _descriptor(rule: Rule) -> dict[str, Any]:
@@ -116,10 +116,12 @@ def _uri(file: str) -> str:
 
 
 def _location(loc: Location) -> dict[str, Any]:
-    return {"physicalLocation": {
-        "artifactLocation": {"uri": _uri(loc.file), "uriBaseId": SRCROOT},
-        "region": {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)},
-    }}
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(loc.file), "uriBaseId": SRCROOT},
+            "region": {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)},
+        }
+    }
 
 
 def _line_free(message: str) -> str:
@@ -144,13 +146,15 @@ def _results(report: Report, index: dict[str, int]) -> list[dict[str, Any]]:
             "level": f.severity,
             "message": {"text": f.message},
             "locations": [_location(Location(f.file, f.line, f.column))],
-            "partialFingerprints": {FINGERPRINT: fingerprint(
-                f, seen[(f.rule, f.file, _line_free(f.message))])},
+            "partialFingerprints": {
+                FINGERPRINT: fingerprint(f, seen[(f.rule, f.file, _line_free(f.message))])
+            },
         }
         if f.related:
             result["relatedLocations"] = [
                 {"id": i, **_location(r), "message": {"text": "the other side of this finding"}}
-                for i, r in enumerate(f.related, 1)]
+                for i, r in enumerate(f.related, 1)
+            ]
         out.append(result)
     return out
 
@@ -171,19 +175,26 @@ def document(report: Report) -> dict[str, Any]:
             ids.append(f.rule)
             descriptors.append({"id": f.rule, "shortDescription": {"text": f.rule}})
     version = _version()
-    driver: dict[str, Any] = {"name": TOOL, "informationUri": INFORMATION_URI,
-                              "version": version, "rules": descriptors}
+    driver: dict[str, Any] = {
+        "name": TOOL,
+        "informationUri": INFORMATION_URI,
+        "version": version,
+        "rules": descriptors,
+    }
     if _SEMVER.match(version):
         driver["semanticVersion"] = version
     run: dict[str, Any] = {
         "tool": {"driver": driver},
         "columnKind": "unicodeCodePoints",  # PyYAML marks count code points
         "results": _results(report, {rule_id: i for i, rule_id in enumerate(ids)}),
-        "invocations": [{
-            "executionSuccessful": True,
-            "toolExecutionNotifications": [
-                {"level": "warning", "message": {"text": w}} for w in report.warnings_loading],
-        }],
+        "invocations": [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {"level": "warning", "message": {"text": w}} for w in report.warnings_loading
+                ],
+            }
+        ],
         "properties": {"suppressed": report.suppressed},
     }
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}

@@ -10,8 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import TextIO
 
-from capa_accounts.hooks.check.engine import Report
 from capa_accounts.core.finding import Finding
+from capa_accounts.hooks.check.engine import Report
 
 # ANSI SGR codes (ECMA-48): bold red, bold yellow, dim, reset.
 _RED, _YELLOW, _DIM, _RESET = "\x1b[1;31m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
@@ -47,14 +47,21 @@ def text(report: Report, color: bool = False) -> str:
 
 
 def as_json(report: Report) -> str:
-    return json.dumps({"findings": [f.to_json() for f in report.findings],
-                       "summary": report.summary()}, indent=2) + "\n"
+    return (
+        json.dumps(
+            {"findings": [f.to_json() for f in report.findings], "summary": report.summary()},
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 def summary_line(report: Report, color: bool = False) -> str:
     """``3 errors, 1 warning in 2 files (1 suppressed)``."""
+
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
+
     errors = _paint(_RED, plural(report.errors, "error"), color and report.errors > 0)
     warnings = _paint(_YELLOW, plural(report.warnings, "warning"), color and report.warnings > 0)
     line = f"{errors}, {warnings}"
@@ -66,6 +73,7 @@ def summary_line(report: Report, color: bool = False) -> str:
 
 
 # --- GitHub Actions workflow commands ---------------------------------------------------------
+
 
 def _escape_data(value: str) -> str:
     # actions/toolkit packages/core/src/command.ts escapeData: %, CR and LF.
@@ -85,8 +93,15 @@ def github(report: Report) -> str:
     """
     lines = []
     for f in report.findings:
-        props = ",".join(f"{key}={_escape_property(str(value))}" for key, value in (
-            ("file", f.file), ("line", f.line), ("col", f.column), ("title", f.rule)))
+        props = ",".join(
+            f"{key}={_escape_property(str(value))}"
+            for key, value in (
+                ("file", f.file),
+                ("line", f.line),
+                ("col", f.column),
+                ("title", f.rule),
+            )
+        )
         lines.append(f"::{f.severity} {props}::{_escape_data(f.message)}")
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"

@@ -32,15 +32,42 @@ class Reporter:
     ctx: Context
     findings: list[Finding] = field(default_factory=list)
 
-    def at(self, obj: Obj, path: PathT, message: str, *, at_key: bool = False,
-           related: tuple[Location, ...] = (), severity: Severity | None = None) -> None:
-        self.findings.append(self.ctx.finding(self.rule, severity or self.severity, obj, path,
-                                              message, at_key=at_key, related=related))
+    def at(
+        self,
+        obj: Obj,
+        path: PathT,
+        message: str,
+        *,
+        at_key: bool = False,
+        related: tuple[Location, ...] = (),
+        severity: Severity | None = None,
+    ) -> None:
+        self.findings.append(
+            self.ctx.finding(
+                self.rule,
+                severity or self.severity,
+                obj,
+                path,
+                message,
+                at_key=at_key,
+                related=related,
+            )
+        )
 
-    def config(self, path: PathT, message: str, *, at_key: bool = False,
-               related: tuple[Location, ...] = (), severity: Severity | None = None) -> None:
-        self.findings.append(self.ctx.config_finding(self.rule, severity or self.severity, path,
-                                                     message, at_key=at_key, related=related))
+    def config(
+        self,
+        path: PathT,
+        message: str,
+        *,
+        at_key: bool = False,
+        related: tuple[Location, ...] = (),
+        severity: Severity | None = None,
+    ) -> None:
+        self.findings.append(
+            self.ctx.config_finding(
+                self.rule, severity or self.severity, path, message, at_key=at_key, related=related
+            )
+        )
 
     def raw(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -65,12 +92,15 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity = "error", *,
-         change_aware: bool = False) -> Callable[[Check], Check]:
+def rule(
+    rule_id: str, severity: Severity = "error", *, change_aware: bool = False
+) -> Callable[[Check], Check]:
     def register(func: Check) -> Check:
-        REGISTRY[rule_id] = Rule(rule_id, severity, inspect.getdoc(func) or rule_id, func,
-                                 change_aware)
+        REGISTRY[rule_id] = Rule(
+            rule_id, severity, inspect.getdoc(func) or rule_id, func, change_aware
+        )
         return func
+
     return register
 
 

@@ -15,11 +15,6 @@ import weakref
 from collections import defaultdict
 from typing import Any
 
-from capa_accounts.hooks.check.context import Context, Obj, PathT
-from capa_accounts.hooks.git.base import load_ref
-from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.hooks.rules.schemas import stored_view_validator
-
 from capa_accounts.core.errors import GitError
 from capa_accounts.core.resources import (
     CAPI_GROUP,
@@ -31,6 +26,10 @@ from capa_accounts.core.resources import (
     INFRA_GROUP,
     ROLE_IDENTITY,
 )
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.git.base import load_ref
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.schemas import stored_view_validator
 
 CLUSTER_GROUPS = {CAPI_GROUP, INFRA_GROUP, CONTROLPLANE_GROUP, "bootstrap.cluster.x-k8s.io"}
 IDENTITY_REF = ("spec", "identityRef")
@@ -95,26 +94,38 @@ def check_identity_change(ctx: Context, report: Reporter) -> None:
         typo = _misspelt_identity_ref(cp)
         if typo is not None:
             # One typo, one piece of advice: the identity did not change on purpose.
-            report.at(cp, typo, f"identityRef of AWSManagedControlPlane {cp.name!r} is gone: "
-                      f"the key {typo[-1]!r} is misspelt (CAPA-R004), so the API server drops "
-                      f"it and CAPA's webhook defaults it to {after[0]} {after[1]!r}, the "
-                      f"management account's credentials (was {before[0]} {before[1]!r} at "
-                      f"{ctx.base_ref}); spell it `identityRef`", at_key=True)
+            report.at(
+                cp,
+                typo,
+                f"identityRef of AWSManagedControlPlane {cp.name!r} is gone: "
+                f"the key {typo[-1]!r} is misspelt (CAPA-R004), so the API server drops "
+                f"it and CAPA's webhook defaults it to {after[0]} {after[1]!r}, the "
+                f"management account's credentials (was {before[0]} {before[1]!r} at "
+                f"{ctx.base_ref}); spell it `identityRef`",
+                at_key=True,
+            )
             continue
         arns = f" ({old_arn or before[0]} → {new_arn or after[0]})"
-        report.at(cp, path, f"identityRef of {cp.kind} {cp.name!r} changed from "
-                  f"{before[0]} {before[1]!r} at {ctx.base_ref} to {after[0]} {after[1]!r}"
-                  f"{arns}: CAPA would reconcile this running cluster with another "
-                  "account's credentials; create a new cluster there instead")
+        report.at(
+            cp,
+            path,
+            f"identityRef of {cp.kind} {cp.name!r} changed from "
+            f"{before[0]} {before[1]!r} at {ctx.base_ref} to {after[0]} {after[1]!r}"
+            f"{arns}: CAPA would reconcile this running cluster with another "
+            "account's credentials; create a new cluster there instead",
+        )
 
 
 def _misspelt_identity_ref(cp: Obj) -> PathT | None:
     """The path of an unknown key under spec that is a misspelling of identityRef, if any."""
     for violation in cp.violations:
         path = violation.path
-        if (violation.code == "unknown" and len(path) == 2 and path[0] == "spec"
-                and difflib.get_close_matches(str(path[1]).lower(), ["identityref"],
-                                              cutoff=0.8)):
+        if (
+            violation.code == "unknown"
+            and len(path) == 2
+            and path[0] == "spec"
+            and difflib.get_close_matches(str(path[1]).lower(), ["identityref"], cutoff=0.8)
+        ):
             return path
     return None
 
@@ -127,8 +138,10 @@ def _default_replaced(ctx: Context, base: Context, old: Obj) -> str:
     entry = ctx.account_set.document.data["spec"]["accounts"][account.index]
     if cluster_names(base).get(id(old)) != account.name or "clusters" not in entry:
         return ""
-    return (f"; `clusters:` replaces the account's default cluster {account.name!r}: list "
-            f"`- name: {account.name}` to keep it, or with `decommissioning: true` to delete it")
+    return (
+        f"; `clusters:` replaces the account's default cluster {account.name!r}: list "
+        f"`- name: {account.name}` to keep it, or with `decommissioning: true` to delete it"
+    )
 
 
 def _identity(cp: Obj) -> tuple[str, str]:
@@ -171,24 +184,34 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
         old = _before(base, cp)
         if old is None:
             continue
-        for field, value_of, cannot in (("region", _region, "move to another region"),
-                                        ("eksClusterName", eks_name, "be renamed")):
+        for field, value_of, cannot in (
+            ("region", _region, "move to another region"),
+            ("eksClusterName", eks_name, "be renamed"),
+        ):
             was, now = value_of(old), value_of(cp)
             if was is None or was == now:
                 continue
             path: PathT = ("spec", field) if cp.has("spec", field) else ("spec",)
-            report.at(cp, path, f"{field} of AWSManagedControlPlane {cp.name!r} changed from "
-                      f"{was!r} at {ctx.base_ref} to {now!r}: CAPA's webhook rejects the change "
-                      f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
-                      "cluster instead")
+            report.at(
+                cp,
+                path,
+                f"{field} of AWSManagedControlPlane {cp.name!r} changed from "
+                f"{was!r} at {ctx.base_ref} to {now!r}: CAPA's webhook rejects the change "
+                f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
+                "cluster instead",
+            )
     for old, new in renames(ctx, base):
         path = ("metadata", "name")
         if old.name == new.name and new.has("metadata", "namespace"):
             path = ("metadata", "namespace")
-        report.at(new, path, f"{new.kind} {shown(new)} was {shown(old)} at {ctx.base_ref}: a "
-                  "name or namespace cannot change, so Flux deletes the old object (CAPA "
-                  "deletes what it runs in AWS) and creates a new one; keep the old name"
-                  f"{_default_replaced(ctx, base, old)}")
+        report.at(
+            new,
+            path,
+            f"{new.kind} {shown(new)} was {shown(old)} at {ctx.base_ref}: a "
+            "name or namespace cannot change, so Flux deletes the old object (CAPA "
+            "deletes what it runs in AWS) and creates a new one; keep the old name"
+            f"{_default_replaced(ctx, base, old)}",
+        )
 
 
 def _region(cp: Obj) -> str | None:
@@ -220,9 +243,12 @@ def cluster_names(ctx: Context) -> dict[int, str]:
     for obj in ctx.objects:
         labels = obj.get("metadata", "labels")
         label = labels.get(CLUSTER_NAME_LABEL) if isinstance(labels, dict) else None
-        name = (obj.name if (obj.kind, obj.id.group) == ("Cluster", CAPI_GROUP) else None) \
-            or label or obj.get("spec", "clusterName") \
+        name = (
+            (obj.name if (obj.kind, obj.id.group) == ("Cluster", CAPI_GROUP) else None)
+            or label
+            or obj.get("spec", "clusterName")
             or refs.get((obj.namespace, obj.kind, obj.name))
+        )
         if isinstance(name, str) and name:
             out[id(obj)] = name
     return out
@@ -246,8 +272,12 @@ def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
     for key, olds in gone.items():
         account = ctx.accounts_by_overlay.get(key[0])
         if account is not None:
-            gone[key] = [o for o in olds if not account.decommissioning
-                         and old_names.get(id(o)) not in account.decommissioned]
+            gone[key] = [
+                o
+                for o in olds
+                if not account.decommissioning
+                and old_names.get(id(o)) not in account.decommissioned
+            ]
     old_clusters = {(scope(o), old_names.get(id(o))) for o in base.objects}
     new_clusters = {(scope(o), new_names.get(id(o))) for o in ctx.objects}
     pairs: list[tuple[Obj, Obj]] = []
@@ -257,18 +287,25 @@ def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
         for old in olds:
             # Same cluster, one of its objects under a new name or namespace.
             name = old_names.get(id(old))
-            match = next((n for n in news if name is not None and new_names.get(id(n)) == name),
-                         None)
+            match = next(
+                (n for n in news if name is not None and new_names.get(id(n)) == name), None
+            )
             if match is None:
                 left.append(old)
                 continue
             pairs.append((old, match))
             news = [n for n in news if n is not match]
         # A renamed cluster: its old name left this overlay and a new name arrived in it.
-        left = [o for o in left if old_names.get(id(o)) is None
-                or (key[0], old_names.get(id(o))) not in new_clusters]
-        arrived = [n for n in news if new_names.get(id(n)) is None
-                   or (key[0], new_names.get(id(n))) not in old_clusters]
+        left = [
+            o
+            for o in left
+            if old_names.get(id(o)) is None or (key[0], old_names.get(id(o))) not in new_clusters
+        ]
+        arrived = [
+            n
+            for n in news
+            if new_names.get(id(n)) is None or (key[0], new_names.get(id(n))) not in old_clusters
+        ]
         pairs.extend(zip(left, arrived, strict=False))
     return pairs
 
@@ -302,14 +339,20 @@ def check_version_step(ctx: Context, report: Reporter) -> None:
         now = _minor(cp.get("spec", "version"))
         if old is None or was is None or now is None or now == was:
             continue
-        shown = f"from {old.get('spec', 'version')!r} at {ctx.base_ref} to " \
-                f"{cp.get('spec', 'version')!r}"
+        shown = (
+            f"from {old.get('spec', 'version')!r} at {ctx.base_ref} to "
+            f"{cp.get('spec', 'version')!r}"
+        )
         if now < was:
-            message = f"version of {cp.kind} {cp.name!r} goes down {shown}: Kubernetes " \
-                      "cannot be downgraded and CAPA's webhook rejects a lower minor"
+            message = (
+                f"version of {cp.kind} {cp.name!r} goes down {shown}: Kubernetes "
+                "cannot be downgraded and CAPA's webhook rejects a lower minor"
+            )
         elif now[0] != was[0] or now[1] > was[1] + 1:
-            message = f"version of {cp.kind} {cp.name!r} skips minors {shown}: EKS upgrades " \
-                      f"one minor at a time; go to {was[0]}.{was[1] + 1} first"
+            message = (
+                f"version of {cp.kind} {cp.name!r} skips minors {shown}: EKS upgrades "
+                f"one minor at a time; go to {was[0]}.{was[1] + 1} first"
+            )
         else:
             continue
         report.at(cp, ("spec", "version") if cp.has("spec", "version") else ("spec",), message)

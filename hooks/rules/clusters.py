@@ -12,15 +12,14 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.core.aws import EKS_CLUSTER_NAME, EKS_CLUSTER_NAME_MAX
 from capa_accounts.core.finding import Location
+from capa_accounts.core.model import Account, Cluster
+from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
+from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import namespace_of
 from capa_accounts.hooks.rules.controlplanes import where as _where
-
-from capa_accounts.core.aws import EKS_CLUSTER_NAME, EKS_CLUSTER_NAME_MAX
-from capa_accounts.core.model import Account, Cluster
-from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
 
 # spec.version: controlplane/eks/api/v1beta2/awsmanagedcontrolplane_types.go:70-73
 VERSION_PATTERN = re.compile(r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.?(\.0|[1-9][0-9]*)?$")
@@ -36,8 +35,9 @@ def _clusters_by_control_plane(ctx: Context) -> dict[tuple[str, str], str]:
     return out
 
 
-def _declared(ctx: Context, cp: Obj, clusters: dict[tuple[str, str], str],
-              key: str) -> tuple[Account, str, Location, str] | None:
+def _declared(
+    ctx: Context, cp: Obj, clusters: dict[tuple[str, str], str], key: str
+) -> tuple[Account, str, Location, str] | None:
     """(account, cluster name, accounts.yaml location, declared value) of ``key`` for ``cp``.
 
     ``key`` is ``region`` or ``kubernetesVersion``; a cluster's own value overrides the
@@ -89,10 +89,14 @@ def check_region(ctx: Context, report: Reporter) -> None:
         if value == region:
             continue
         what = f"region {value!r}" if value else "no region"
-        report.at(cp, ("spec", "region") if value else ("spec",),
-                  f"control plane has {what}, but accounts.yaml declares {region!r} for cluster "
-                  f"{cluster!r} of account {account.name!r} ({where.file}:{where.line})",
-                  at_key=not value, related=(where,))
+        report.at(
+            cp,
+            ("spec", "region") if value else ("spec",),
+            f"control plane has {what}, but accounts.yaml declares {region!r} for cluster "
+            f"{cluster!r} of account {account.name!r} ({where.file}:{where.line})",
+            at_key=not value,
+            related=(where,),
+        )
 
 
 def _minor(version: str) -> tuple[str, str] | None:
@@ -122,12 +126,19 @@ def check_version(ctx: Context, report: Reporter) -> None:
     for cp in ctx.control_planes():
         value = cp.get("spec", "version")
         if value is not None and not isinstance(value, str):
-            report.at(cp, ("spec", "version"), f"version {value!r} is not a string: quote it "
-                      "(YAML reads 1.30 as the number 1.3)")
+            report.at(
+                cp,
+                ("spec", "version"),
+                f"version {value!r} is not a string: quote it (YAML reads 1.30 as the number 1.3)",
+            )
             continue
         if value is not None and _minor(value) is None:
-            report.at(cp, ("spec", "version"), f"version {value!r} does not match the CRD "
-                      "pattern (major.minor[.patch], optional leading v)")
+            report.at(
+                cp,
+                ("spec", "version"),
+                f"version {value!r} does not match the CRD "
+                "pattern (major.minor[.patch], optional leading v)",
+            )
             continue
         declared = _declared(ctx, cp, clusters, "kubernetesVersion")
         if declared is None:
@@ -137,10 +148,15 @@ def check_version(ctx: Context, report: Reporter) -> None:
         if value is not None and want is not None and _minor(value) == want:
             continue
         what = f"version {value!r}" if value else "no version (EKS picks its default)"
-        report.at(cp, ("spec", "version") if value else ("spec",),
-                  f"control plane has {what}, but accounts.yaml declares kubernetesVersion "
-                  f"{version!r} for cluster {cluster!r} of account {account.name!r} "
-                  f"({where.file}:{where.line})", at_key=not value, related=(where,))
+        report.at(
+            cp,
+            ("spec", "version") if value else ("spec",),
+            f"control plane has {what}, but accounts.yaml declares kubernetesVersion "
+            f"{version!r} for cluster {cluster!r} of account {account.name!r} "
+            f"({where.file}:{where.line})",
+            at_key=not value,
+            related=(where,),
+        )
 
 
 def _ref_target(ref: Any) -> tuple[str | None, str, str, str | None] | None:
@@ -190,22 +206,34 @@ def check_cluster_namespaces(ctx: Context, report: Reporter) -> None:
         home = namespace_of(holder)
         candidates = [o for o in by_name[(kind, name)] if group is None or o.id.group == group]
         if ref_ns is not None and ref_ns != home:
-            report.at(holder, (*path, "namespace"), f"{what} names namespace {ref_ns!r}, but "
-                      f"{holder.kind} {holder.name!r} is in {home!r}: a Cluster's objects "
-                      "must share one namespace")
+            report.at(
+                holder,
+                (*path, "namespace"),
+                f"{what} names namespace {ref_ns!r}, but "
+                f"{holder.kind} {holder.name!r} is in {home!r}: a Cluster's objects "
+                "must share one namespace",
+            )
             return
         if any(namespace_of(o) == home for o in candidates):
             return
         if candidates:
             other = candidates[0]
             meta: PathT = ("metadata", "namespace") if other.namespace else ("metadata", "name")
-            report.at(other, meta, f"{kind} {name!r} is in namespace {namespace_of(other)!r}, "
-                      f"but {holder.kind} {holder.name!r} ({_where(holder, path)}) refers to it "
-                      f"from {home!r}: a Cluster's objects must share one namespace",
-                      related=(holder.location((*path, "name")),))
+            report.at(
+                other,
+                meta,
+                f"{kind} {name!r} is in namespace {namespace_of(other)!r}, "
+                f"but {holder.kind} {holder.name!r} ({_where(holder, path)}) refers to it "
+                f"from {home!r}: a Cluster's objects must share one namespace",
+                related=(holder.location((*path, "name")),),
+            )
         else:
-            report.at(holder, (*path, "name"), f"{what} names {kind} {name!r}, which the "
-                      f"repository does not apply in namespace {home!r}")
+            report.at(
+                holder,
+                (*path, "name"),
+                f"{what} names {kind} {name!r}, which the "
+                f"repository does not apply in namespace {home!r}",
+            )
 
     clusters: dict[tuple[str, str], Obj] = {}
     for cluster in ctx.applied("Cluster", CAPI_GROUP):
@@ -220,12 +248,16 @@ def check_cluster_namespaces(ctx: Context, report: Reporter) -> None:
             elsewhere = [o for o in by_name[("Cluster", cluster_name)] if o.id.group == CAPI_GROUP]
             if elsewhere:
                 path: PathT = ("metadata", "namespace") if pool.namespace else ("metadata", "name")
-                report.at(pool, path, f"MachinePool {pool.name!r} is in namespace "
-                          f"{namespace_of(pool)!r}, but its Cluster {cluster_name!r} is in "
-                          f"{namespace_of(elsewhere[0])!r} "
-                          f"({_where(elsewhere[0], ('metadata', 'namespace'))}): a "
-                          "Cluster's objects must share one namespace",
-                          related=(elsewhere[0].location(("metadata", "namespace")),))
+                report.at(
+                    pool,
+                    path,
+                    f"MachinePool {pool.name!r} is in namespace "
+                    f"{namespace_of(pool)!r}, but its Cluster {cluster_name!r} is in "
+                    f"{namespace_of(elsewhere[0])!r} "
+                    f"({_where(elsewhere[0], ('metadata', 'namespace'))}): a "
+                    "Cluster's objects must share one namespace",
+                    related=(elsewhere[0].location(("metadata", "namespace")),),
+                )
             continue
         resolve(pool, ("spec", "template", "spec", "infrastructureRef"), "infrastructureRef")
 
@@ -256,9 +288,15 @@ def check_eks_cluster_name(ctx: Context, report: Reporter) -> None:
         if len(name) > EKS_CLUSTER_NAME_MAX:
             why = f"is {len(name)} characters, above EKS's {EKS_CLUSTER_NAME_MAX}"
         elif not re.fullmatch(EKS_CLUSTER_NAME, name):
-            why = ("has characters EKS refuses (only letters, digits, - and _, starting with a "
-                   "letter or digit)")
+            why = (
+                "has characters EKS refuses (only letters, digits, - and _, starting with a "
+                "letter or digit)"
+            )
         else:
             continue
-        report.at(cp, ("spec", "eksClusterName"), f"eksClusterName {name!r} {why}: EKS "
-                  "CreateCluster rejects it, and the field is immutable once set")
+        report.at(
+            cp,
+            ("spec", "eksClusterName"),
+            f"eksClusterName {name!r} {why}: EKS "
+            "CreateCluster rejects it, and the field is immutable once set",
+        )

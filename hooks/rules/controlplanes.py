@@ -12,11 +12,6 @@ import difflib
 from collections import defaultdict
 from typing import Any
 
-from capa_accounts.hooks.check.context import Context, Obj, PathT
-from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.hooks.rules.identities import verdict
-from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
-
 from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
     DEFAULTED_IDENTITY_REF,
@@ -25,6 +20,10 @@ from capa_accounts.core.resources import (
     STATIC_IDENTITY,
     ResourceId,
 )
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.identities import verdict
+from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
 
 IDENTITY_REF = ("spec", "identityRef")
 # The API server labels every Namespace with its own name (NamespaceDefaultLabelName, GA in
@@ -84,11 +83,18 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     for cp in ctx.identity_users():
         if cp.get(*IDENTITY_REF) is None:
             path: PathT = ("spec",) if cp.has("spec") else ()
-            how = ("CAPA defaults it to the controller identity `default`"
-                   if cp.kind in DEFAULTED_IDENTITY_REF else
-                   "CAPA then uses the controller's own credentials")
-            report.at(cp, path, f"{cp.kind} {cp.name!r} has no identityRef: {how}, the "
-                      "management account's own credentials", at_key=bool(path))
+            how = (
+                "CAPA defaults it to the controller identity `default`"
+                if cp.kind in DEFAULTED_IDENTITY_REF
+                else "CAPA then uses the controller's own credentials"
+            )
+            report.at(
+                cp,
+                path,
+                f"{cp.kind} {cp.name!r} has no identityRef: {how}, the "
+                "management account's own credentials",
+                at_key=bool(path),
+            )
 
 
 @rule("CAPA-C002")
@@ -117,8 +123,12 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
         kind, name = ref
         close = difflib.get_close_matches(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        report.at(cp, (*IDENTITY_REF, "name"), f"identityRef names {kind} {name!r}, which the "
-                  f"repository does not apply{hint}: CAPA cannot reconcile this {cp.kind}")
+        report.at(
+            cp,
+            (*IDENTITY_REF, "name"),
+            f"identityRef names {kind} {name!r}, which the "
+            f"repository does not apply{hint}: CAPA cannot reconcile this {cp.kind}",
+        )
 
 
 def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -134,9 +144,12 @@ def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         key, op = str(expr.get("key")), expr.get("operator")
         values = [str(v) for v in expr.get("values") or []]
         present = key in labels
-        if not ((op == "In" and present and labels[key] in values)
-                or (op == "NotIn" and (not present or labels[key] not in values))
-                or (op == "Exists" and present) or (op == "DoesNotExist" and not present)):
+        if not (
+            (op == "In" and present and labels[key] in values)
+            or (op == "NotIn" and (not present or labels[key] not in values))
+            or (op == "Exists" and present)
+            or (op == "DoesNotExist" and not present)
+        ):
             return False
     return True
 
@@ -198,11 +211,15 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
             allowed = ident.get("spec", "allowedNamespaces")
             if not admits(ctx, allowed, namespace):
                 path = ("spec", "allowedNamespaces")
-                report.at(cp, (*IDENTITY_REF, "name"),
-                          f"{ident.kind} {ident.name!r} (reached through {via}, "
-                          f"{where(ident, path)}) does not admit namespace {namespace!r}: CAPA "
-                          f"refuses with \"Namespace is not permitted to use {ident.kind}: "
-                          f"{ident.name}\"", related=(ident.location(path),))
+                report.at(
+                    cp,
+                    (*IDENTITY_REF, "name"),
+                    f"{ident.kind} {ident.name!r} (reached through {via}, "
+                    f"{where(ident, path)}) does not admit namespace {namespace!r}: CAPA "
+                    f'refuses with "Namespace is not permitted to use {ident.kind}: '
+                    f'{ident.name}"',
+                    related=(ident.location(path),),
+                )
             source = ident.get("spec", "sourceIdentityRef")
             ref = _identity_ref(source) if ident.kind == ROLE_IDENTITY else None
             via = f"sourceIdentityRef of {ident.name!r}"
@@ -228,10 +245,15 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     """
     if _operator_mode(ctx):
         return
-    why = {CONTROLLER_IDENTITY: "the controller's own credentials, i.e. the management account",
-           STATIC_IDENTITY: "long-lived access keys stored in a Secret"}
+    why = {
+        CONTROLLER_IDENTITY: "the controller's own credentials, i.e. the management account",
+        STATIC_IDENTITY: "long-lived access keys stored in a Secret",
+    }
     for cp in ctx.identity_users():
         kind = cp.get(*IDENTITY_REF, "kind")
         if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
-            report.at(cp, (*IDENTITY_REF, "kind"), f"identityRef uses {kind}: {why[kind]}; use "
-                      "the account's AWSClusterRoleIdentity")
+            report.at(
+                cp,
+                (*IDENTITY_REF, "kind"),
+                f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
+            )

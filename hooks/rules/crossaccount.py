@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from capa_accounts.hooks.check.context import Context, Obj
-from capa_accounts.core.finding import Finding, Location, Severity
-from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.hooks.rules.controlplanes import admits
-from capa_accounts.hooks.rules.identities import describe as _label
-
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
+from capa_accounts.core.finding import Finding, Location, Severity
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 from capa_accounts.core.model import shared_account_ids
 from capa_accounts.core.resources import INFRA_GROUP, ROLE_IDENTITY, STATIC_IDENTITY, ResourceId
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.controlplanes import admits
+from capa_accounts.hooks.rules.identities import describe as _label
 
 # clusterawsadm input, never applied by Flux (.sourceignore lists bootstrap/): one file per AWS
 # account, all of the same kind and without a name.
@@ -57,14 +56,18 @@ def check_shared_namespace(ctx: Context, report: Reporter) -> None:
     if ctx.account_set is not None:
         seen: dict[tuple[str, str], tuple[str, int]] = {}
         for account in ctx.account_set.accounts:
-            for what, key, value in (("namespace", "namespace", account.namespace),
-                                     ("identity name", "identityName", account.identity_name)):
+            for what, key, value in (
+                ("namespace", "namespace", account.namespace),
+                ("identity name", "identityName", account.identity_name),
+            ):
                 user, index = seen.setdefault((what, value), (account.name, account.index))
                 if user != account.name:
-                    report.config(_config_path(ctx, account.index, key),
-                                  f"{what} {value!r} is already used by account {user!r}: "
-                                  f"accounts must not share a {what}",
-                                  related=(ctx.config_location(_config_path(ctx, index, key)),))
+                    report.config(
+                        _config_path(ctx, account.index, key),
+                        f"{what} {value!r} is already used by account {user!r}: "
+                        f"accounts must not share a {what}",
+                        related=(ctx.config_location(_config_path(ctx, index, key)),),
+                    )
     admitted: dict[str, list[tuple[Obj, int]]] = defaultdict(list)
     for ident in ctx.identities(ROLE_IDENTITY):
         names = ident.get("spec", "allowedNamespaces", "list")
@@ -80,15 +83,20 @@ def check_shared_namespace(ctx: Context, report: Reporter) -> None:
             continue
         # Blame the identities that admit a namespace not their own: the account that declares
         # it, else the one whose overlay puts objects there, keeps it.
-        home = next((e for e in entries if _declared_namespace(ctx, e[0]) == namespace), None) \
-            or next((e for e in entries if (_owner(e[0]), namespace) in homes), entries[0])
+        home = next(
+            (e for e in entries if _declared_namespace(ctx, e[0]) == namespace), None
+        ) or next((e for e in entries if (_owner(e[0]), namespace) in homes), entries[0])
         first, j = home
         for ident, i in entries:
             if _owner(ident) != _owner(first):
-                report.at(ident, (*path, i), f"namespace {namespace!r} is also admitted by "
-                          f"{first.kind} {first.name!r} of {_owner(first)}: clusters there "
-                          "could use either account's credentials",
-                          related=(first.location((*path, j)),))
+                report.at(
+                    ident,
+                    (*path, i),
+                    f"namespace {namespace!r} is also admitted by "
+                    f"{first.kind} {first.name!r} of {_owner(first)}: clusters there "
+                    "could use either account's credentials",
+                    related=(first.location((*path, j)),),
+                )
 
 
 def _declared_namespace(ctx: Context, ident: Obj) -> str | None:
@@ -128,9 +136,14 @@ def check_duplicate_objects(ctx: Context, report: Reporter) -> None:
         for obj in objs[1:]:
             if _owner(obj) == _owner(first):
                 continue  # one build: kustomize itself refuses the duplicate
-            report.at(obj, ("metadata", "name"), f"{_describe(rid)} of {obj.file} is also "
-                      f"applied by {_owner(first)} from {first.file}: two Flux Kustomizations "
-                      "would fight over it", related=(first.location(("metadata", "name")),))
+            report.at(
+                obj,
+                ("metadata", "name"),
+                f"{_describe(rid)} of {obj.file} is also "
+                f"applied by {_owner(first)} from {first.file}: two Flux Kustomizations "
+                "would fight over it",
+                related=(first.location(("metadata", "name")),),
+            )
 
 
 def _describe(rid: ResourceId) -> str:
@@ -161,11 +174,12 @@ def check_shared_account_id(ctx: Context, report: Reporter) -> None:
     if ctx.account_set is None:
         return
     for first, second in shared_account_ids(ctx.account_set):
-        report.config(("spec", "accounts", second.index, "accountId"),
-                      f"account {second.name!r} uses AWS account {second.account_id}, as "
-                      f"account {first.name!r} does: the two are not isolated",
-                      related=(ctx.config_location(("spec", "accounts", first.index,
-                                                    "accountId")),))
+        report.config(
+            ("spec", "accounts", second.index, "accountId"),
+            f"account {second.name!r} uses AWS account {second.account_id}, as "
+            f"account {first.name!r} does: the two are not isolated",
+            related=(ctx.config_location(("spec", "accounts", first.index, "accountId")),),
+        )
 
 
 @rule("CAPA-X003")
@@ -198,15 +212,16 @@ def namespaced_identity(ctx: Context, report: Reporter) -> None:
         namespace = obj.get("metadata", "namespace")
         if namespace in (None, ""):
             continue
-        message = (f"{_label(obj)} is cluster-scoped but carries namespace {namespace!r}: the "
-                   "API server drops it, so it does not confine the identity (allowedNamespaces "
-                   "does)")
+        message = (
+            f"{_label(obj)} is cluster-scoped but carries namespace {namespace!r}: the "
+            "API server drops it, so it does not confine the identity (allowedNamespaces "
+            "does)"
+        )
         severity: Severity = "error"
         if obj.kind == STATIC_IDENTITY:
             message += "; CAPA reads its Secret from its own namespace, not from this one"
         elif not admits(ctx, obj.get("spec", "allowedNamespaces"), str(namespace)):
-            message += (f", and it does not even admit {namespace!r}: CAPA refuses clusters "
-                        "there")
+            message += f", and it does not even admit {namespace!r}: CAPA refuses clusters there"
         else:
             severity = "warning"
             message += "; Flux applies it all the same, but remove it"
@@ -216,9 +231,17 @@ def namespaced_identity(ctx: Context, report: Reporter) -> None:
         if where is None:
             report.at(obj, ("metadata", "namespace"), message=message, severity=severity)
         else:  # built by kustomize: the place to fix is the kustomization's `namespace:`
-            report.raw(Finding(report.rule, severity, where.file, where.line, where.column,
-                               f"{message}; this kustomization's `namespace:` stamps it",
-                               obj.ref()))
+            report.raw(
+                Finding(
+                    report.rule,
+                    severity,
+                    where.file,
+                    where.line,
+                    where.column,
+                    f"{message}; this kustomization's `namespace:` stamps it",
+                    obj.ref(),
+                )
+            )
 
 
 def _namespace_transformer(ctx: Context, file: str) -> Location | None:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from capa_accounts.hooks.check.context import Context, Obj, PathT
-from capa_accounts.hooks.rules import Reporter, rule
-
 from capa_accounts.core.aws import ARN_ACCOUNT
 from capa_accounts.core.resources import (
     CONTROLLER_IDENTITY,
@@ -21,6 +18,8 @@ from capa_accounts.core.resources import (
     ROLE_IDENTITY,
     STATIC_IDENTITY,
 )
+from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.rules import Reporter, rule
 
 ALLOWED: PathT = ("spec", "allowedNamespaces")
 SOURCE: PathT = ("spec", "sourceIdentityRef")
@@ -43,8 +42,12 @@ def verdict(allowed: Any) -> Verdict:
     names, selector = allowed.get("list"), allowed.get("selector")
     labels = selector.get("matchLabels") if isinstance(selector, dict) else None
     exprs = selector.get("matchExpressions") if isinstance(selector, dict) else None
-    if not (isinstance(names, list | None) and isinstance(selector, dict | None)
-            and isinstance(labels, dict | None) and isinstance(exprs, list | None)):
+    if not (
+        isinstance(names, list | None)
+        and isinstance(selector, dict | None)
+        and isinstance(labels, dict | None)
+        and isinstance(exprs, list | None)
+    ):
         return "invalid"
     if names is None and labels is None and exprs is None:
         return "all"
@@ -62,8 +65,11 @@ def _use(ctx: Context, obj: Obj) -> str:
         arn = str(obj.get("spec", "roleARN") or "")
         match = ARN_ACCOUNT.match(arn)
         account_id = account.account_id if account else (match.group(1) if match else None)
-        return (f"build clusters in account {account_id} with this role" if account_id
-                else f"build clusters with role {arn or '(no roleARN)'}")
+        return (
+            f"build clusters in account {account_id} with this role"
+            if account_id
+            else f"build clusters with role {arn or '(no roleARN)'}"
+        )
     if obj.kind == CONTROLLER_IDENTITY:
         mgmt = f" (account {ctx.account_set.management.account_id})" if ctx.account_set else ""
         return f"build clusters with the management account's own credentials{mgmt}"
@@ -107,9 +113,15 @@ def absent(ctx: Context, report: Reporter) -> None:
     for obj in ctx.identities():
         if verdict(obj.get(*ALLOWED)) == "unset":
             present = obj.has(*ALLOWED)
-            report.at(obj, ALLOWED if present else _absent_at(obj), at_key=True, message=(
-                f"{describe(obj)} has {'a null' if present else 'no'} allowedNamespaces: CAPA "
-                f"admits no namespace, so every cluster using it fails with {_denied(obj)}"))
+            report.at(
+                obj,
+                ALLOWED if present else _absent_at(obj),
+                at_key=True,
+                message=(
+                    f"{describe(obj)} has {'a null' if present else 'no'} allowedNamespaces: CAPA "
+                    f"admits no namespace, so every cluster using it fails with {_denied(obj)}"
+                ),
+            )
 
 
 @rule("CAPA-I002")
@@ -131,9 +143,15 @@ def everybody(ctx: Context, report: Reporter) -> None:
     """
     for obj in ctx.identities():
         if verdict(obj.get(*ALLOWED)) == "all":
-            report.at(obj, ALLOWED, at_key=True, message=(
-                f"{describe(obj)}: allowedNamespaces admits every namespace (CAPA reads it as "
-                f"the empty value): any namespace can {_use(ctx, obj)}"))
+            report.at(
+                obj,
+                ALLOWED,
+                at_key=True,
+                message=(
+                    f"{describe(obj)}: allowedNamespaces admits every namespace (CAPA reads it as "
+                    f"the empty value): any namespace can {_use(ctx, obj)}"
+                ),
+            )
 
 
 @rule("CAPA-I003")
@@ -157,11 +175,20 @@ def nobody(ctx: Context, report: Reporter) -> None:
         if verdict(allowed) != "none":
             continue
         key = "list" if allowed.get("list") is not None else "selector"
-        why = ("an empty list names no namespace" if key == "list"
-               else "an empty label selector matches no namespace")
-        report.at(obj, (*ALLOWED, key), at_key=True, message=(
-            f"{describe(obj)}: allowedNamespaces admits no namespace ({why}, and CAPA does not "
-            f"read it as 'every namespace'): every cluster using it fails with {_denied(obj)}"))
+        why = (
+            "an empty list names no namespace"
+            if key == "list"
+            else "an empty label selector matches no namespace"
+        )
+        report.at(
+            obj,
+            (*ALLOWED, key),
+            at_key=True,
+            message=(
+                f"{describe(obj)}: allowedNamespaces admits no namespace ({why}, and CAPA does not "
+                f"read it as 'every namespace'): every cluster using it fails with {_denied(obj)}"
+            ),
+        )
 
 
 @rule("CAPA-I004", "warning")
@@ -182,11 +209,20 @@ def selector(ctx: Context, report: Reporter) -> None:
     """
     for obj in ctx.identities():
         sel = obj.get(*ALLOWED, "selector")
-        if verdict(obj.get(*ALLOWED)) == "some" and isinstance(sel, dict) and (
-                sel.get("matchLabels") or sel.get("matchExpressions")):
-            report.at(obj, (*ALLOWED, "selector"), at_key=True, message=(
-                f"{describe(obj)} admits namespaces by label selector: anyone who can label a "
-                f"namespace can make it match and {_use(ctx, obj)}"))
+        if (
+            verdict(obj.get(*ALLOWED)) == "some"
+            and isinstance(sel, dict)
+            and (sel.get("matchLabels") or sel.get("matchExpressions"))
+        ):
+            report.at(
+                obj,
+                (*ALLOWED, "selector"),
+                at_key=True,
+                message=(
+                    f"{describe(obj)} admits namespaces by label selector: anyone who can label a "
+                    f"namespace can make it match and {_use(ctx, obj)}"
+                ),
+            )
 
 
 @rule("CAPA-I005")
@@ -220,10 +256,16 @@ def foreign_namespace(ctx: Context, report: Reporter) -> None:
                 continue
             owner = ctx.accounts_by_namespace.get(name)
             whose = f"account {owner.name!r}'s namespace" if owner else "no account declares it"
-            report.at(obj, (*ALLOWED, "list", i), related=declared, message=(
-                f"{describe(obj)} admits namespace {name!r} ({whose}), not only account "
-                f"{account.name!r}'s namespace {account.namespace!r}: clusters in {name!r} "
-                f"can build in account {account.account_id} with this role"))
+            report.at(
+                obj,
+                (*ALLOWED, "list", i),
+                related=declared,
+                message=(
+                    f"{describe(obj)} admits namespace {name!r} ({whose}), not only account "
+                    f"{account.name!r}'s namespace {account.namespace!r}: clusters in {name!r} "
+                    f"can build in account {account.account_id} with this role"
+                ),
+            )
 
 
 @rule("CAPA-I006")
@@ -248,18 +290,28 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
     """
     for obj in ctx.identities(CONTROLLER_IDENTITY):
         if obj.name != DEFAULT_IDENTITY:
-            report.at(obj, ("metadata", "name"), message=(
-                f"AWSClusterControllerIdentity {obj.name!r}: CAPA's webhook accepts only the "
-                f"name {DEFAULT_IDENTITY!r}, so the API server rejects it and the Flux "
-                "Kustomization applying it fails"))
+            report.at(
+                obj,
+                ("metadata", "name"),
+                message=(
+                    f"AWSClusterControllerIdentity {obj.name!r}: CAPA's webhook accepts only the "
+                    f"name {DEFAULT_IDENTITY!r}, so the API server rejects it and the Flux "
+                    "Kustomization applying it fails"
+                ),
+            )
     if ctx.identity(CONTROLLER_IDENTITY, DEFAULT_IDENTITY) is not None:
         return
     for obj in ctx.identities(ROLE_IDENTITY):
         if _source(obj) == (CONTROLLER_IDENTITY, DEFAULT_IDENTITY):
-            report.at(obj, (*SOURCE, "name"), message=(
-                f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
-                "repository does not contain: CAPA never creates it for role-identity clusters, "
-                "so every cluster using this identity fails to get credentials"))
+            report.at(
+                obj,
+                (*SOURCE, "name"),
+                message=(
+                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
+                    "repository does not contain: CAPA never creates it for role-identity clusters, "
+                    "so every cluster using this identity fails to get credentials"
+                ),
+            )
 
 
 @rule("CAPA-I007")
@@ -287,33 +339,55 @@ def source_chain(ctx: Context, report: Reporter) -> None:
         first.setdefault(obj.name, obj)
         if obj.get(*SOURCE) is None:
             present = obj.has(*SOURCE)
-            report.at(obj, SOURCE if present else _absent_at(obj), at_key=True, message=(
-                f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
-                "webhook rejects a role identity without one, so the API server refuses it"))
+            report.at(
+                obj,
+                SOURCE if present else _absent_at(obj),
+                at_key=True,
+                message=(
+                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
+                    "webhook rejects a role identity without one, so the API server refuses it"
+                ),
+            )
             continue
         kind, name = _source(obj) or ("", "")
         if kind not in IDENTITY_KINDS or not name:
             continue  # a schema violation (CAPA-R004)
         if kind == CONTROLLER_IDENTITY:
             if name != DEFAULT_IDENTITY:  # a missing `default` is CAPA-I006's
-                report.at(obj, (*SOURCE, "name"), message=(
-                    f"{describe(obj)} chains from AWSClusterControllerIdentity {name!r}: CAPA "
-                    f"accepts only {DEFAULT_IDENTITY!r} and fails every cluster using it"))
+                report.at(
+                    obj,
+                    (*SOURCE, "name"),
+                    message=(
+                        f"{describe(obj)} chains from AWSClusterControllerIdentity {name!r}: CAPA "
+                        f"accepts only {DEFAULT_IDENTITY!r} and fails every cluster using it"
+                    ),
+                )
         elif ctx.identity(kind, name) is None:
-            report.at(obj, (*SOURCE, "name"), message=(
-                f"{describe(obj)} chains from {kind} {name!r}, which the repository does not "
-                "contain: CAPA cannot get the source credentials, so every cluster using it "
-                "fails"))
+            report.at(
+                obj,
+                (*SOURCE, "name"),
+                message=(
+                    f"{describe(obj)} chains from {kind} {name!r}, which the repository does not "
+                    "contain: CAPA cannot get the source credentials, so every cluster using it "
+                    "fails"
+                ),
+            )
         elif kind == ROLE_IDENTITY and first[obj.name] is obj:
             edges[obj.name] = name
     for cycle in _cycles(edges):
         shown = " -> ".join([*cycle, cycle[0]])
         for i, name in enumerate(cycle):
             after = first[cycle[(i + 1) % len(cycle)]]
-            report.at(first[name], (*SOURCE, "name"), related=(after.location((*SOURCE, "name")),),
-                      message=(f"{describe(first[name])} is part of a sourceIdentityRef cycle "
-                               f"({shown}): CAPA follows the chain without end, so no cluster "
-                               "using it gets credentials"))
+            report.at(
+                first[name],
+                (*SOURCE, "name"),
+                related=(after.location((*SOURCE, "name")),),
+                message=(
+                    f"{describe(first[name])} is part of a sourceIdentityRef cycle "
+                    f"({shown}): CAPA follows the chain without end, so no cluster "
+                    "using it gets credentials"
+                ),
+            )
 
 
 def _cycles(edges: dict[str, str]) -> list[list[str]]:
@@ -328,7 +402,7 @@ def _cycles(edges: dict[str, str]) -> list[list[str]]:
             walk.append(node)
             node = edges[node]
         if state.get(node) == 1:
-            cycles.append(walk[walk.index(node):])
+            cycles.append(walk[walk.index(node) :])
         for seen in walk:
             state[seen] = 2
     return cycles
@@ -354,7 +428,12 @@ def static_identity(ctx: Context, report: Reporter) -> None:
     deactivate the keys in IAM.
     """
     for obj in ctx.identities(STATIC_IDENTITY):
-        report.at(obj, ("kind",), message=(
-            f"{describe(obj)} makes CAPA use the long-lived access keys of Secret "
-            f"{obj.get('spec', 'secretRef')!r}: keys that never expire and work outside the "
-            "cluster; use an AWSClusterRoleIdentity"))
+        report.at(
+            obj,
+            ("kind",),
+            message=(
+                f"{describe(obj)} makes CAPA use the long-lived access keys of Secret "
+                f"{obj.get('spec', 'secretRef')!r}: keys that never expire and work outside the "
+                "cluster; use an AWSClusterRoleIdentity"
+            ),
+        )

@@ -8,12 +8,11 @@ AWS account's role.
 
 from __future__ import annotations
 
+from capa_accounts.core.model import Account
+from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.changes import base_of
-
-from capa_accounts.core.model import Account
-from capa_accounts.core.resources import ROLE_IDENTITY
 
 
 @rule("CAPA-D006", change_aware=True)
@@ -50,10 +49,13 @@ def check_account_moved(ctx: Context, report: Reporter) -> None:
         was = before.get("spec", "roleARN") if before else None
         now = ident.get("spec", "roleARN")
         if isinstance(was, str) and isinstance(now, str) and was and now and was != now:
-            report.at(ident, ("spec", "roleARN"),
-                      f"roleARN of {ROLE_IDENTITY} {ident.name!r} changed from {was!r} at "
-                      f"{ctx.base_ref} to {now!r}: every control plane that uses it moves to "
-                      "another role; add a new identity instead")
+            report.at(
+                ident,
+                ("spec", "roleARN"),
+                f"roleARN of {ROLE_IDENTITY} {ident.name!r} changed from {was!r} at "
+                f"{ctx.base_ref} to {now!r}: every control plane that uses it moves to "
+                "another role; add a new identity instead",
+            )
 
 
 def _compare(ctx: Context, report: Reporter, old: Account, new: Account) -> None:
@@ -73,11 +75,14 @@ def _compare(ctx: Context, report: Reporter, old: Account, new: Account) -> None
             path = ("spec", "partition")
         else:
             path = ("spec", "accounts", new.index, "name")
-        report.config(path, f"{what} of account {new.name!r} changed from {was!r} at "
-                      f"{ctx.base_ref} to {now!r}: its identity {new.identity_name!r} now "
-                      f"assumes {new.role_arn} and every running control plane of the account "
-                      "would be reconciled there; add a new account for the other AWS account "
-                      "and decommission this one instead")
+        report.config(
+            path,
+            f"{what} of account {new.name!r} changed from {was!r} at "
+            f"{ctx.base_ref} to {now!r}: its identity {new.identity_name!r} now "
+            f"assumes {new.role_arn} and every running control plane of the account "
+            "would be reconciled there; add a new account for the other AWS account "
+            "and decommission this one instead",
+        )
 
 
 def _entry(ctx: Context, index: int) -> dict[str, object]:

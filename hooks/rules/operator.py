@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from capa_accounts.core.model import OPERATOR, Account
+from capa_accounts.core.resources import WATCH_FILTER_LABEL
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.kustomize_plugin.operator_mode import (
@@ -29,9 +31,6 @@ from capa_accounts.kustomize_plugin.operator_mode import (
     provider_name,
     provider_namespace,
 )
-
-from capa_accounts.core.model import OPERATOR, Account
-from capa_accounts.core.resources import WATCH_FILTER_LABEL
 
 FLAG = WATCH_FILTER_ARG.lstrip("-")
 LABEL_PATH = ("metadata", "labels", WATCH_FILTER_LABEL)
@@ -64,14 +63,15 @@ def watch_filter_args(obj: Obj) -> list[Arg]:
     `manager.additionalArgs` is applied last and wins.
     """
     out: list[Arg] = []
-    places: list[tuple[PathT, Any]] = [(("spec", "manager", "additionalArgs"),
-                                        obj.get("spec", "manager", "additionalArgs"))]
+    places: list[tuple[PathT, Any]] = [
+        (("spec", "manager", "additionalArgs"), obj.get("spec", "manager", "additionalArgs"))
+    ]
     containers = obj.get("spec", "deployment", "containers")
     for i, container in enumerate(containers if isinstance(containers, list) else []):
         if isinstance(container, dict) and container.get("name") == "manager":
             places.append((("spec", "deployment", "containers", i, "args"), container.get("args")))
     for path, args in places:
-        for key, value in (args.items() if isinstance(args, dict) else ()):
+        for key, value in args.items() if isinstance(args, dict) else ():
             if str(key).lstrip("-") == FLAG:
                 out.append(Arg((*path, key), str(key), value))
     return out
@@ -130,19 +130,33 @@ def check_provider_isolation(ctx: Context, report: Reporter) -> None:
     for obj in (p for p in providers(ctx) if is_aws(p)):
         anchor: PathT = ("spec",) if obj.has("spec") else ("kind",)
         if not obj.get("spec", "configSecret", "name"):
-            report.at(obj, anchor, f"InfrastructureProvider {obj.name!r} has no configSecret: "
-                      "its CAPA gets no account keys of its own", at_key=anchor == ("spec",))
+            report.at(
+                obj,
+                anchor,
+                f"InfrastructureProvider {obj.name!r} has no configSecret: "
+                "its CAPA gets no account keys of its own",
+                at_key=anchor == ("spec",),
+            )
         args = watch_filter_args(obj)
         current = effective_filter(obj)
         if not args:
-            report.at(obj, anchor, f"InfrastructureProvider {obj.name!r} has no "
-                      f"`{WATCH_FILTER_ARG}` argument (spec.manager.additionalArgs): its CAPA "
-                      "reconciles every cluster, the other accounts' too, with this account's "
-                      "keys", at_key=anchor == ("spec",))
+            report.at(
+                obj,
+                anchor,
+                f"InfrastructureProvider {obj.name!r} has no "
+                f"`{WATCH_FILTER_ARG}` argument (spec.manager.additionalArgs): its CAPA "
+                "reconciles every cluster, the other accounts' too, with this account's "
+                "keys",
+                at_key=anchor == ("spec",),
+            )
         elif current is not None and current.value in ("", None):
-            report.at(obj, current.path, f"`{WATCH_FILTER_ARG}` of {obj.name!r} is empty, "
-                      "which turns the filter off: its CAPA reconciles every cluster with this "
-                      "account's keys")
+            report.at(
+                obj,
+                current.path,
+                f"`{WATCH_FILTER_ARG}` of {obj.name!r} is empty, "
+                "which turns the filter off: its CAPA reconciles every cluster with this "
+                "account's keys",
+            )
 
 
 def _account_of(ctx: Context, obj: Obj) -> Account | None:
@@ -164,7 +178,7 @@ def _cluster_namespaces(ctx: Context, obj: Obj, value: str) -> set[str]:
     guesses = {value}
     for name, prefix in ((obj.namespace, "capa-"), (obj.name, "aws-")):
         if name.startswith(prefix):
-            guesses.add(name[len(prefix):])
+            guesses.add(name[len(prefix) :])
     return guesses & {o.namespace for o in _watched(ctx)}
 
 
@@ -176,19 +190,32 @@ def _watched(ctx: Context) -> Iterator[Obj]:
 
 def _arg_problems(obj: Obj, arg: Arg) -> Iterator[tuple[PathT, bool, str]]:
     if arg.key != WATCH_FILTER_ARG:
-        effect = ("pflag reads it as shorthand flags and the manager exits"
-                  if arg.key.startswith("-") else
-                  "it becomes a positional argument the manager ignores, so this provider "
-                  "reconciles every cluster with this account's keys")
-        yield (arg.path, True, f"watch-filter argument {arg.key!r} of {obj.name!r} lacks `--`: "
-               f"the operator passes the key verbatim ({arg.key}={arg.value}), and {effect}; "
-               f"write `{WATCH_FILTER_ARG}`")
+        effect = (
+            "pflag reads it as shorthand flags and the manager exits"
+            if arg.key.startswith("-")
+            else "it becomes a positional argument the manager ignores, so this provider "
+            "reconciles every cluster with this account's keys"
+        )
+        yield (
+            arg.path,
+            True,
+            f"watch-filter argument {arg.key!r} of {obj.name!r} lacks `--`: "
+            f"the operator passes the key verbatim ({arg.key}={arg.value}), and {effect}; "
+            f"write `{WATCH_FILTER_ARG}`",
+        )
     if not isinstance(arg.value, str) or not is_valid_label_value(arg.value):
-        effect = ("matches nothing: the provider reconciles no cluster"
-                  if arg.key == WATCH_FILTER_ARG else "would match nothing even with `--`")
-        yield (arg.path, False, f"watch-filter value {arg.value!r} of {obj.name!r} is not a "
-               f"valid label value, so no object can carry it as {WATCH_FILTER_LABEL}: it "
-               f"{effect}; use a plain value such as the account name")
+        effect = (
+            "matches nothing: the provider reconciles no cluster"
+            if arg.key == WATCH_FILTER_ARG
+            else "would match nothing even with `--`"
+        )
+        yield (
+            arg.path,
+            False,
+            f"watch-filter value {arg.value!r} of {obj.name!r} is not a "
+            f"valid label value, so no object can carry it as {WATCH_FILTER_LABEL}: it "
+            f"{effect}; use a plain value such as the account name",
+        )
 
 
 @rule("CAPA-O002")
@@ -232,8 +259,12 @@ def check_watch_filter(ctx: Context, report: Reporter) -> None:
             for path, at_key, message in _arg_problems(obj, arg):
                 report.at(obj, path, message, at_key=at_key)
         current = effective_filter(obj)
-        if current is None or not isinstance(current.value, str) or not current.value \
-                or not is_valid_label_value(current.value):
+        if (
+            current is None
+            or not isinstance(current.value, str)
+            or not current.value
+            or not is_valid_label_value(current.value)
+        ):
             continue
         value = current.value
         namespaces = _cluster_namespaces(ctx, obj, value)
@@ -243,17 +274,28 @@ def check_watch_filter(ctx: Context, report: Reporter) -> None:
             if have == value:
                 continue
             shown = "no label" if have is None else f"label value {have!r}"
-            path = LABEL_PATH if have is not None else (
-                ("metadata", "labels") if isinstance(labels, dict) else ("metadata",))
+            path = (
+                LABEL_PATH
+                if have is not None
+                else (("metadata", "labels") if isinstance(labels, dict) else ("metadata",))
+            )
             other = by_value.get(have) if isinstance(have, str) else None
-            effect = (f"provider {other.name!r} ({_where(other)}) reconciles it instead, with "
-                      "another account's keys" if other is not None and other is not obj
-                      else "no provider reconciles it")
-            report.at(cluster, path, f"{cluster.kind} {cluster.name!r} has {shown} "
-                      f"{WATCH_FILTER_LABEL}, but provider {obj.name!r} of its account "
-                      f"({_where(obj, current.path)}) reconciles only {value!r}: {effect}; "
-                      f"label it {WATCH_FILTER_LABEL}: {value}",
-                      at_key=have is None, related=(obj.location(current.path),))
+            effect = (
+                f"provider {other.name!r} ({_where(other)}) reconciles it instead, with "
+                "another account's keys"
+                if other is not None and other is not obj
+                else "no provider reconciles it"
+            )
+            report.at(
+                cluster,
+                path,
+                f"{cluster.kind} {cluster.name!r} has {shown} "
+                f"{WATCH_FILTER_LABEL}, but provider {obj.name!r} of its account "
+                f"({_where(obj, current.path)}) reconciles only {value!r}: {effect}; "
+                f"label it {WATCH_FILTER_LABEL}: {value}",
+                at_key=have is None,
+                related=(obj.location(current.path),),
+            )
 
 
 def _github_url_problem(url: str) -> str | None:
@@ -264,10 +306,12 @@ def _github_url_problem(url: str) -> str | None:
     parts = [p for p in posixpath.normpath(parsed.path).split("/") if p]
     if len(parts) >= 5 and parts[2] == "releases":
         return None
-    return (f"fetchConfig.url {url!r} is not of the form https://github.com/<owner>/<repo>/"
-            "releases/<version>/<components file>, the only one clusterctl's GitHub repository "
-            "accepts (cluster-api cmd/clusterctl/client/repository/repository_github.go), "
-            "although the CRD's description shows .../releases")
+    return (
+        f"fetchConfig.url {url!r} is not of the form https://github.com/<owner>/<repo>/"
+        "releases/<version>/<components file>, the only one clusterctl's GitHub repository "
+        "accepts (cluster-api cmd/clusterctl/client/repository/repository_github.go), "
+        "although the CRD's description shows .../releases"
+    )
 
 
 @rule("CAPA-O003")
@@ -302,11 +346,16 @@ def check_provider_names(ctx: Context, report: Reporter) -> None:
         fetch = obj.get("spec", "fetchConfig")
         fetch = fetch if isinstance(fetch, dict) else {}
         if obj.name not in PREDEFINED_INFRASTRUCTURE and not any(
-                fetch.get(k) for k in ("url", "oci", "selector")):
-            report.at(obj, ("metadata", "name"), f"InfrastructureProvider {obj.name!r} is not a "
-                      "predefined provider name and has no fetchConfig: the operator's "
-                      "preflight refuses it (\"Either Selector, OCI URL or provider URL must be "
-                      "provided for a not predefined provider\")")
+            fetch.get(k) for k in ("url", "oci", "selector")
+        ):
+            report.at(
+                obj,
+                ("metadata", "name"),
+                f"InfrastructureProvider {obj.name!r} is not a "
+                "predefined provider name and has no fetchConfig: the operator's "
+                'preflight refuses it ("Either Selector, OCI URL or provider URL must be '
+                'provided for a not predefined provider")',
+            )
         url = fetch.get("url")
         problem = _github_url_problem(url) if isinstance(url, str) else None
         if problem:
@@ -316,11 +365,15 @@ def check_provider_names(ctx: Context, report: Reporter) -> None:
         for obj in objs[1:]:
             if obj.id == first.id:
                 continue  # the same object twice is CAPA-X002's
-            report.at(obj, ("metadata", "name"), f"another InfrastructureProvider is named "
-                      f"{name!r} ({_where(first, ('metadata', 'name'))}, namespace "
-                      f"{first.namespace or 'default'!r}): the operator's preflight allows one "
-                      "provider of a kind and name in the whole cluster",
-                      related=(first.location(("metadata", "name")),))
+            report.at(
+                obj,
+                ("metadata", "name"),
+                f"another InfrastructureProvider is named "
+                f"{name!r} ({_where(first, ('metadata', 'name'))}, namespace "
+                f"{first.namespace or 'default'!r}): the operator's preflight allows one "
+                "provider of a kind and name in the whole cluster",
+                related=(first.location(("metadata", "name")),),
+            )
 
 
 @rule("CAPA-O004", "warning")
@@ -348,9 +401,11 @@ def check_operator_mode(ctx: Context, report: Reporter) -> None:
     """
     if not operator_mode(ctx):
         return
-    message = ("operator mode: each account's CAPA runs with long-lived access keys, and the "
-               "copies share cluster-wide CRDs and webhooks (the last installed serves all); "
-               "role identities (credentials: roleIdentity) need neither")
+    message = (
+        "operator mode: each account's CAPA runs with long-lived access keys, and the "
+        "copies share cluster-wide CRDs and webhooks (the last installed serves all); "
+        "role identities (credentials: roleIdentity) need neither"
+    )
     if ctx.account_set is not None:
         report.config(("spec", "credentials"), message)
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.operator import is_aws, providers
@@ -33,11 +34,13 @@ def _targets_binding(target: Any) -> bool:
     """Whether a `patches` target selects the manager binding (unset fields match any)."""
     if not isinstance(target, dict):
         return False
-    return (target.get("kind") in (None, BINDING)
-            and target.get("group") in (None, RBAC_GROUP)
-            and target.get("name") in (None, MANAGER_ROLE_BINDING)
-            and target.get("namespace") in (None, "")
-            and target.get("labelSelector") in (None, ""))
+    return (
+        target.get("kind") in (None, BINDING)
+        and target.get("group") in (None, RBAC_GROUP)
+        and target.get("name") in (None, MANAGER_ROLE_BINDING)
+        and target.get("namespace") in (None, "")
+        and target.get("labelSelector") in (None, "")
+    )
 
 
 def binding_name(obj: Obj) -> tuple[str, PathT]:
@@ -57,16 +60,23 @@ def binding_name(obj: Obj) -> tuple[str, PathT]:
             continue
         body = _parse(entry.get("patch"))
         for op in body if isinstance(body, list) else []:
-            if isinstance(op, dict) and op.get("op") in ("add", "replace") \
-                    and op.get("path") == "/metadata/name" and isinstance(op.get("value"), str):
+            if (
+                isinstance(op, dict)
+                and op.get("op") in ("add", "replace")
+                and op.get("path") == "/metadata/name"
+                and isinstance(op.get("value"), str)
+            ):
                 name, where = op["value"], ("spec", "patches", i)
     merges = obj.get("spec", "manifestPatches")
     for i, text in enumerate(merges if isinstance(merges, list) else []):
         body = _parse(text)
         if isinstance(body, dict) and body.get("kind") == BINDING:
             api = body.get("apiVersion")
-            new = (body.get("metadata") or {}).get("name") if isinstance(
-                body.get("metadata"), dict) else None
+            new = (
+                (body.get("metadata") or {}).get("name")
+                if isinstance(body.get("metadata"), dict)
+                else None
+            )
             if (api is None or str(api).startswith(f"{RBAC_GROUP}/")) and isinstance(new, str):
                 name, where = new, ("spec", "manifestPatches", i)
     return name, where
@@ -110,9 +120,13 @@ def check_shared_manager_binding(ctx: Context, report: Reporter) -> None:
         other, other_where = first[name]
         if other.id == obj.id:
             continue  # the same object twice is CAPA-X002's
-        report.at(obj, where, f"InfrastructureProvider {obj.name!r} installs ClusterRoleBinding "
-                  f"{name!r}, as {other.name!r} does ({other.file}): clusterctl rewrites only "
-                  "its subjects, so the later install takes the manager's cluster-wide "
-                  "permissions from the other; rename it per provider with spec.patches",
-                  at_key=where[-1:] == ("spec",),
-                  related=(other.location(other_where),))
+        report.at(
+            obj,
+            where,
+            f"InfrastructureProvider {obj.name!r} installs ClusterRoleBinding "
+            f"{name!r}, as {other.name!r} does ({other.file}): clusterctl rewrites only "
+            "its subjects, so the later install takes the manager's cluster-wide "
+            "permissions from the other; rename it per provider with spec.patches",
+            at_key=where[-1:] == ("spec",),
+            related=(other.location(other_where),),
+        )

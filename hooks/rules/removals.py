@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.core.finding import Finding
+from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
+from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.changes import (
     base_of,
@@ -26,8 +27,6 @@ from capa_accounts.hooks.rules.changes import (
     shown,
 )
 from capa_accounts.hooks.rules.rendering import flux_kustomizations
-
-from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
 
 DECOMMISSION = "capa-accounts.dev/decommission"  # cluster names, comma-separated
 
@@ -62,49 +61,77 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
     gone: list[tuple[str, str, bool]] = []
     if ctx.account_set and base.account_set:
         now = {a.name for a in ctx.account_set.accounts}
-        gone = [(f"overlays/{a.name}", f"account {a.name!r} (AWS account {a.account_id})",
-                 a.decommissioning) for a in base.account_set.accounts if a.name not in now]
+        gone = [
+            (
+                f"overlays/{a.name}",
+                f"account {a.name!r} (AWS account {a.account_id})",
+                a.decommissioning,
+            )
+            for a in base.account_set.accounts
+            if a.name not in now
+        ]
     present = _present_overlays(ctx, (path for _obj, path in flux_kustomizations(ctx)))
     named = {overlay for overlay, _, _ in gone}
-    for overlay in sorted({o.source.overlay for o in base.objects
-                           if o.source.overlay and (cluster_related(o)
-                                                    or o.kind in IDENTITY_KINDS)}):
+    for overlay in sorted(
+        {
+            o.source.overlay
+            for o in base.objects
+            if o.source.overlay and (cluster_related(o) or o.kind in IDENTITY_KINDS)
+        }
+    ):
         if overlay not in present and overlay not in named:
             gone.append((overlay, f"overlay {overlay}", False))
     for overlay, what, decommissioning in gone:
-        clusters = sorted(o.name for o in base.objects
-                          if o.source.overlay == overlay and o.kind == "Cluster")
+        clusters = sorted(
+            o.name for o in base.objects if o.source.overlay == overlay and o.kind == "Cluster"
+        )
         kept = ctx.accounts_by_overlay.get(overlay)
         flux = flux_then.get(overlay)
         policy = _deleting_policy(flux)
-        fate = (f"are deleted by Flux (deletionPolicy {policy})" if policy
-                else "keep running in AWS, and CAPA can no longer reconcile or delete them")
+        fate = (
+            f"are deleted by Flux (deletionPolicy {policy})"
+            if policy
+            else "keep running in AWS, and CAPA can no longer reconcile or delete them"
+        )
         done = not clusters and (decommissioning or (kept is None and overlay not in named))
         if kept is not None:
-            message = (f"{what} was deleted by hand, but account {kept.name!r} is still in "
-                       f"accounts.yaml: its clusters ({', '.join(clusters) or 'none'}) {fate}; "
-                       "run `capa-accounts render` to restore it, or set `decommissioning: "
-                       "true` on the account to delete its clusters")
+            message = (
+                f"{what} was deleted by hand, but account {kept.name!r} is still in "
+                f"accounts.yaml: its clusters ({', '.join(clusters) or 'none'}) {fate}; "
+                "run `capa-accounts render` to restore it, or set `decommissioning: "
+                "true` on the account to delete its clusters"
+            )
         elif done:
-            left = (f"Flux deletes its namespace and identity (deletionPolicy {policy})"
-                    if policy else "Flux orphans its namespace and identity (deletionPolicy "
-                    "Orphan): delete them by hand")
-            message = (f"{what} was removed after decommissioning (at {ctx.base_ref} it had "
-                       f"no clusters left): check `kubectl get clusters -n <namespace>` is "
-                       f"empty; {left}, then delete the account's CloudFormation stack")
+            left = (
+                f"Flux deletes its namespace and identity (deletionPolicy {policy})"
+                if policy
+                else "Flux orphans its namespace and identity (deletionPolicy "
+                "Orphan): delete them by hand"
+            )
+            message = (
+                f"{what} was removed after decommissioning (at {ctx.base_ref} it had "
+                f"no clusters left): check `kubectl get clusters -n <namespace>` is "
+                f"empty; {left}, then delete the account's CloudFormation stack"
+            )
         else:
-            message = (f"{what} was removed (present at {ctx.base_ref}, not decommissioning): "
-                       f"its clusters ({', '.join(clusters) or 'none declared'}) {fate}; "
-                       "put it back with `decommissioning: true`, render and commit, and "
-                       "remove it once CAPA has deleted its clusters")
+            message = (
+                f"{what} was removed (present at {ctx.base_ref}, not decommissioning): "
+                f"its clusters ({', '.join(clusters) or 'none declared'}) {fate}; "
+                "put it back with `decommissioning: true`, render and commit, and "
+                "remove it once CAPA has deleted its clusters"
+            )
         severity = "warning" if done else "error"
         if ctx.account_set:
-            path: tuple[str | int, ...] = ("spec", "accounts", kept.index, "name") if kept \
-                else ("spec", "accounts")
+            path: tuple[str | int, ...] = (
+                ("spec", "accounts", kept.index, "name") if kept else ("spec", "accounts")
+            )
             report.config(path, message, at_key=kept is None, severity=severity)
         else:
-            report.raw(Finding(report.rule, severity,
-                               _remaining_file(ctx.root, overlay, flux), 1, 1, message))
+            report.raw(
+                Finding(
+                    report.rule, severity, _remaining_file(ctx.root, overlay, flux), 1, 1, message
+                )
+            )
 
 
 def _deleting_policy(flux: Obj | None) -> str | None:
@@ -115,7 +142,8 @@ def _deleting_policy(flux: Obj | None) -> str | None:
         return None
     policy = str(flux.get("spec", "deletionPolicy") or "MirrorPrune")
     deletes = policy in ("Delete", "WaitForTermination") or (
-        policy == "MirrorPrune" and flux.get("spec", "prune") is True)
+        policy == "MirrorPrune" and flux.get("spec", "prune") is True
+    )
     return policy if deletes else None
 
 
@@ -129,8 +157,11 @@ def _remaining_file(root: Path, overlay: str, flux: Obj | None) -> str:
     for start in starts:
         for directory in (start, *start.parents):
             if (root / directory).is_dir():
-                files = sorted(p for p in (root / directory).iterdir()
-                               if p.suffix in (".yaml", ".yml") and p.is_file())
+                files = sorted(
+                    p
+                    for p in (root / directory).iterdir()
+                    if p.suffix in (".yaml", ".yml") and p.is_file()
+                )
                 if files:
                     return files[0].relative_to(root).as_posix()
     return flux.file if flux is not None else f"{overlay}/kustomization.yaml"
@@ -140,8 +171,7 @@ def _present_overlays(ctx: Context, flux_paths: Iterable[str]) -> set[str]:
     """Overlays of the working tree: kustomization directories, and the directories Flux
     Kustomization paths name that exist (Flux builds a directory without kustomization.yaml
     too). A path whose directory is gone is an overlay deleted by hand (CAPA-R003 as well)."""
-    return set(ctx.loaded.kustomization_dirs) | {p for p in flux_paths
-                                                 if (ctx.root / p).is_dir()}
+    return set(ctx.loaded.kustomization_dirs) | {p for p in flux_paths if (ctx.root / p).is_dir()}
 
 
 @rule("CAPA-D005", change_aware=True)
@@ -181,18 +211,31 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
     names = cluster_names(base)
     for old in base.applied("Cluster", CAPI_GROUP):
         overlay = old.source.overlay
-        if (not overlay or overlay not in present or (overlay, old.name) in now
-                or id(old) in renamed or not pruning.get(overlay, True)):
+        if (
+            not overlay
+            or overlay not in present
+            or (overlay, old.name) in now
+            or id(old) in renamed
+            or not pruning.get(overlay, True)
+        ):
             continue
-        eks = sorted(eks_name(cp) for cp in base.control_planes()
-                     if cp.source.overlay == overlay and names.get(id(cp)) == old.name)
+        eks = sorted(
+            eks_name(cp)
+            for cp in base.control_planes()
+            if cp.source.overlay == overlay and names.get(id(cp)) == old.name
+        )
         account = ctx.accounts_by_overlay.get(overlay)
         where = f"AWS account {account.account_id}" if account else "AWS"
         flux = "Flux prunes its objects and" if overlay in pruning else "if Flux prunes them,"
-        message = (f"Cluster {shown(old)} left {overlay} (present at {ctx.base_ref}): {flux} "
-                   f"CAPA deletes EKS cluster {', '.join(map(repr, eks)) or '?'} in {where}")
-        meant = (account.decommissioning or old.name in account.decommissioned) \
-            if account is not None else old.name in annotated.get(overlay, ())
+        message = (
+            f"Cluster {shown(old)} left {overlay} (present at {ctx.base_ref}): {flux} "
+            f"CAPA deletes EKS cluster {', '.join(map(repr, eks)) or '?'} in {where}"
+        )
+        meant = (
+            (account.decommissioning or old.name in account.decommissioned)
+            if account is not None
+            else old.name in annotated.get(overlay, ())
+        )
         if meant and account is None:
             message += f" (listed in the {DECOMMISSION} annotation of its Flux Kustomization)"
         elif meant and account is not None:
@@ -200,20 +243,31 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
             message += f" ({why} `decommissioning: true`)"
         elif account is not None:
             replaced = old.name == account.name and _lists_clusters(ctx, account.index)
-            message += ("; `clusters:` replaces the account's default cluster "
-                        f"{account.name!r}: list it" if replaced else "; put it back") + \
-                (f", or keep it listed as `- name: {old.name}` with `decommissioning: true` "
-                 "if its deletion is meant")
+            message += (
+                f"; `clusters:` replaces the account's default cluster {account.name!r}: list it"
+                if replaced
+                else "; put it back"
+            ) + (
+                f", or keep it listed as `- name: {old.name}` with `decommissioning: true` "
+                "if its deletion is meant"
+            )
         else:
-            message += (f"; put it back, or name it in the annotation {DECOMMISSION} of the "
-                        "overlay's Flux Kustomization if its deletion is meant")
+            message += (
+                f"; put it back, or name it in the annotation {DECOMMISSION} of the "
+                "overlay's Flux Kustomization if its deletion is meant"
+            )
         severity = "warning" if meant else "error"
         if account is not None:
-            report.config(("spec", "accounts", account.index, "clusters"), message,
-                          at_key=True, severity=severity)
+            report.config(
+                ("spec", "accounts", account.index, "clusters"),
+                message,
+                at_key=True,
+                severity=severity,
+            )
         else:
-            report.raw(Finding(report.rule, severity, f"{overlay}/kustomization.yaml", 1,
-                               1, message))
+            report.raw(
+                Finding(report.rule, severity, f"{overlay}/kustomization.yaml", 1, 1, message)
+            )
 
 
 def _annotated(flux: Obj) -> set[str]:

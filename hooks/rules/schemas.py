@@ -12,12 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.hooks.check.context import Context
-from capa_accounts.hooks.rules import Reporter, rule
-
 from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
 from capa_accounts.core.schema.registry import removed_reason, schema_check
 from capa_accounts.core.schema.validator import Check, Violation
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.hooks.rules import Reporter, rule
 
 Validate = Callable[[dict[str, Any]], list[Violation]]
 
@@ -42,6 +41,7 @@ def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
             if cel is not None:
                 out.extend(cel(data))
         return out
+
     return validate
 
 
@@ -76,8 +76,11 @@ def r004(ctx: Context, report: Reporter) -> None:
         for violation in obj.violations:
             where = ".".join(str(p) for p in violation.path)
             message = f"{where}: {violation.message}" if where else violation.message
-            removed = removed_reason(str(obj.data.get("apiVersion") or ""), obj.kind,
-                                     violation.path) if violation.code == "unknown" else None
+            removed = (
+                removed_reason(str(obj.data.get("apiVersion") or ""), obj.kind, violation.path)
+                if violation.code == "unknown"
+                else None
+            )
             if removed:
                 message = f"{where}: {removed}"
             report.at(obj, violation.path, message, at_key=violation.at_key)

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from capa_accounts.hooks.check.context import Context
-from capa_accounts.core.finding import Finding, ResourceRef, Severity
-from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
 
 from capa_accounts.core.errors import InputError
+from capa_accounts.core.finding import Finding, ResourceRef, Severity
 from capa_accounts.core.yamlio import Document, documents_from_text, position
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
 
 S001 = "CAPA-S001"
 S001_SEVERITY: Severity = "error"
@@ -46,14 +46,16 @@ _KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
 _SECRET_KEY = re.compile(
     r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key|secret[_.-]?access[_.-]?key)"
     r"[\"']?[ \t]*(?:=>|[:=])[ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]*)?[\"']?"
-    r"(?P<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])")
+    r"(?P<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+)
 # AWS_B64ENCODED_CREDENTIALS is what ``clusterawsadm bootstrap credentials encode-as-profile``
 # prints: base64 of a credentials file made from AWSCredentialsTemplate, "[default]\n
 # aws_access_key_id = ...\naws_secret_access_key = ..." (CAPA cmd/clusterawsadm/credentials/
 # credentials.go). In a Secret's ``data`` it is base64 once more.
 _B64_CREDENTIALS = re.compile(
     r"AWS_B64ENCODED_CREDENTIALS[\"']?[ \t]*[:=][ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]*)?[\"']?"
-    r"(?P<value>[A-Za-z0-9+/]{16,}={0,2})")
+    r"(?P<value>[A-Za-z0-9+/]{16,}={0,2})"
+)
 # Any base64 token that starts like "[" (base64 "W2"): a credentials file encoded under some
 # other name, such as the ``credentials`` key of CAPA's capa-manager-bootstrap-credentials.
 _B64_PROFILE = re.compile(r"(?<![A-Za-z0-9+/])(?P<value>W2[A-Za-z0-9+/]{30,}={0,2})")
@@ -61,15 +63,19 @@ _B64_PROFILE = re.compile(r"(?<![A-Za-z0-9+/])(?P<value>W2[A-Za-z0-9+/]{30,}={0,
 # (getsops/sops aes/cipher.go: encryptedValueRegex, nonce size 32), in a file that carries SOPS
 # metadata (a top-level ``sops`` block with its ``mac``, getsops/sops stores/stores.go).
 # Anything else wrapped in ``ENC[...]`` is plain text that only looks encrypted.
-_SOPS_VALUE = re.compile(r"ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]{43}=,"
-                         r"tag:[A-Za-z0-9+/]{22}==,type:(?:str|int|float|bool|bytes|comment)\]")
+_SOPS_VALUE = re.compile(
+    r"ENC\[AES256_GCM,data:[A-Za-z0-9+/]*={0,2},iv:[A-Za-z0-9+/]{43}=,"
+    r"tag:[A-Za-z0-9+/]{22}==,type:(?:str|int|float|bool|bytes|comment)\]"
+)
 _SOPS_BLOCK = re.compile(r"""(?m)^[ \t]*["']?sops["']?[ \t]*:""")
 _SOPS_MAC = re.compile(r"""["']?mac["']?[ \t]*:[ \t]*["']?ENC\[AES256_GCM,data:""")
 
 # S002 needs the YAML parsed, so only text naming a credential key and the kind gets that far.
 # "QUtJQ"/"QVNJQ" is how base64 of "AKIA"/"ASIA" starts (a key ID in a Secret's data).
-_S002_PREFILTER = re.compile(r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SecretAccessKey|SessionToken"
-                             r"|QUtJQ|QVNJQ|(?i:secret[_.-]?access[_.-]?key)")
+_S002_PREFILTER = re.compile(
+    r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SecretAccessKey|SessionToken"
+    r"|QUtJQ|QVNJQ|(?i:secret[_.-]?access[_.-]?key)"
+)
 _SECRET_KIND = re.compile(r"\bSecret\b")
 
 # The Secret keys CAPA reads: AccessKeyID, SecretAccessKey and the optional SessionToken for an
@@ -80,10 +86,18 @@ CREDENTIAL_KEYS = ("AWS_B64ENCODED_CREDENTIALS", "AccessKeyID", "SecretAccessKey
 # Words that mark a value as a placeholder, upper-cased. AWS documents AKIAIOSFODNN7EXAMPLE and
 # wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY as example keys; a random 16- or 40-character key
 # contains one of these words with a probability below one in 100,000.
-_PLACEHOLDER_WORDS = ("EXAMPLE", "CHANGEME", "CHANGE_ME", "REPLACEME", "REPLACE_ME",
-                      "PLACEHOLDER", "REDACTED")
-_FIX = ("deactivate the key in IAM, remove it from the file and from git history, "
-        "use role identities")
+_PLACEHOLDER_WORDS = (
+    "EXAMPLE",
+    "CHANGEME",
+    "CHANGE_ME",
+    "REPLACEME",
+    "REPLACE_ME",
+    "PLACEHOLDER",
+    "REDACTED",
+)
+_FIX = (
+    "deactivate the key in IAM, remove it from the file and from git history, use role identities"
+)
 _TEMPLATE = re.compile(r"^\s*(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_]\w*|<[^<>]*>|\{\{.*\}\}|%.*%)\s*$")
 
 
@@ -129,8 +143,11 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
     # regular expression scan, and most files hold none of them.
     has_key_id = "AKIA" in text or "ASIA" in text
     has_key_name = "secret" in text.lower()
-    b64_patterns = [p for p, literal in ((_B64_CREDENTIALS, "AWS_B64ENCODED_CREDENTIALS"),
-                                         (_B64_PROFILE, "W2")) if literal in text]
+    b64_patterns = [
+        p
+        for p, literal in ((_B64_CREDENTIALS, "AWS_B64ENCODED_CREDENTIALS"), (_B64_PROFILE, "W2"))
+        if literal in text
+    ]
     if not (has_key_id or has_key_name or b64_patterns):
         return []
     lines = _Lines(text)
@@ -157,8 +174,11 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
     for pattern in b64_patterns:
         for match in pattern.finditer(text):
             if _decodes_to_credentials(match.group("value")):
-                add(match.start("value"), "base64 value decodes to an AWS credentials profile "
-                    f"with real keys (base64 is an encoding, not encryption): {_FIX}")
+                add(
+                    match.start("value"),
+                    "base64 value decodes to an AWS credentials profile "
+                    f"with real keys (base64 is an encoding, not encryption): {_FIX}",
+                )
     return sorted(found.values(), key=Finding.sort_key)
 
 
@@ -231,8 +251,11 @@ def scan_text(file: str, text: str) -> list[Finding]:
     findings = check_s001(file, text, docs) + check_s002(file, text, docs)
     if _BLOCK_SCALAR.search(text):
         seen = {(f.line, f.column) for f in findings}
-        findings += [f for f in _split_keys(file, docs or _documents(file, text))
-                     if (f.line, f.column) not in seen]
+        findings += [
+            f
+            for f in _split_keys(file, docs or _documents(file, text))
+            if (f.line, f.column) not in seen
+        ]
     return sorted(findings, key=Finding.sort_key)
 
 
@@ -240,16 +263,23 @@ def scan_text(file: str, text: str) -> list[Finding]:
 # spreads over lines: the text scan sees no 20 or 40 characters in a row, the parsed value
 # holds them with spaces or line breaks that a reader of the value strips.
 _BLOCK_SCALAR = re.compile(r"(?m):[ \t]*[|>][-+1-9]*[ \t]*(?:#.*)?$|^[ \t]+[A-Za-z0-9/+=]{4,}$")
-_KEY_NAME = re.compile(r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key"
-                       r"|secret[_.-]?access[_.-]?key)")
+_KEY_NAME = re.compile(
+    r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key"
+    r"|secret[_.-]?access[_.-]?key)"
+)
 
 
 def _split_keys(file: str, docs: list[Document]) -> list[Finding]:
     found: list[Finding] = []
 
     def walk(data: Any, path: tuple[str | int, ...], doc: Document) -> None:
-        items = (data.items() if isinstance(data, dict)
-                 else enumerate(data) if isinstance(data, list) else ())
+        items = (
+            data.items()
+            if isinstance(data, dict)
+            else enumerate(data)
+            if isinstance(data, list)
+            else ()
+        )
         for key, value in items:
             if isinstance(value, (dict, list)):
                 walk(value, (*path, key), doc)
@@ -258,15 +288,26 @@ def _split_keys(file: str, docs: list[Document]) -> list[Finding]:
                 continue
             compact = "".join(value.split())
             key_id = _KEY_ID.fullmatch(compact)
-            secret = (isinstance(key, str) and _KEY_NAME.search(key) and len(compact) == 40
-                      and re.fullmatch(r"[A-Za-z0-9/+=]{40}", compact)
-                      and _looks_like_secret_key(compact))
+            secret = (
+                isinstance(key, str)
+                and _KEY_NAME.search(key)
+                and len(compact) == 40
+                and re.fullmatch(r"[A-Za-z0-9/+=]{40}", compact)
+                and _looks_like_secret_key(compact)
+            )
             if (key_id and not _is_placeholder(compact[4:], min_distinct=5)) or secret:
                 line, column = position(doc.node, (*path, key))
                 what = "access key ID" if key_id else "secret access key"
-                found.append(Finding(S001, S001_SEVERITY, file, line, column,
-                                     f"AWS {what} in plain text, split over lines of a YAML "
-                                     f"value: {_FIX}"))
+                found.append(
+                    Finding(
+                        S001,
+                        S001_SEVERITY,
+                        file,
+                        line,
+                        column,
+                        f"AWS {what} in plain text, split over lines of a YAML value: {_FIX}",
+                    )
+                )
 
     for doc in docs:
         walk(doc.data, (), doc)
@@ -274,6 +315,7 @@ def _split_keys(file: str, docs: list[Document]) -> list[Finding]:
 
 
 # --- S002 helpers -----------------------------------------------------------------------------
+
 
 def _documents(file: str, text: str) -> list[Document]:
     try:
@@ -294,8 +336,9 @@ def _objects(data: Any) -> list[tuple[tuple[str | int, ...], dict[Any, Any]]]:
     return [((), data)]
 
 
-def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
-                  obj: dict[Any, Any]) -> list[Finding]:
+def _check_secret(
+    file: str, doc: Document, path: tuple[str | int, ...], obj: dict[Any, Any]
+) -> list[Finding]:
     if obj.get("kind") != "Secret" or obj.get("apiVersion", "v1") != "v1":
         return []
     meta = obj.get("metadata")
@@ -315,11 +358,19 @@ def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
                 if _aws_key_value(key, value, field == "data", sops):
                     line, column = position(doc.node, path + (field, key), at_key=True)
                     shown = f"{namespace}/{name}" if namespace else name
-                    findings.append(Finding(
-                        S002, S002_SEVERITY, file, line, column,
-                        f"Secret {shown!r} holds an AWS key in {field}.{key} without SOPS "
-                        "encryption (base64 is not encryption): encrypt it with sops or use "
-                        "role identities", resource))
+                    findings.append(
+                        Finding(
+                            S002,
+                            S002_SEVERITY,
+                            file,
+                            line,
+                            column,
+                            f"Secret {shown!r} holds an AWS key in {field}.{key} without SOPS "
+                            "encryption (base64 is not encryption): encrypt it with sops or use "
+                            "role identities",
+                            resource,
+                        )
+                    )
                 continue
             # Base64 layers over the credential: one in ``data``, one more for the profile.
             layers = (field == "data") + (key == "AWS_B64ENCODED_CREDENTIALS")
@@ -327,10 +378,18 @@ def _check_secret(file: str, doc: Document, path: tuple[str | int, ...],
                 continue
             line, column = position(doc.node, path + (field, key), at_key=True)
             shown = f"{namespace}/{name}" if namespace else name
-            findings.append(Finding(
-                S002, S002_SEVERITY, file, line, column,
-                f"Secret {shown!r} holds {key} in {field} without SOPS encryption (base64 is "
-                "not encryption): encrypt it with sops or use role identities", resource))
+            findings.append(
+                Finding(
+                    S002,
+                    S002_SEVERITY,
+                    file,
+                    line,
+                    column,
+                    f"Secret {shown!r} holds {key} in {field} without SOPS encryption (base64 is "
+                    "not encryption): encrypt it with sops or use role identities",
+                    resource,
+                )
+            )
     return findings
 
 
@@ -343,14 +402,22 @@ def _aws_key_value(key: Any, value: Any, encoded: bool, sops: bool) -> bool:
     text = text.strip()
     if _KEY_ID.fullmatch(text):
         return not _is_placeholder(text[4:], min_distinct=5)
-    return (isinstance(key, str) and bool(_KEY_NAME.search(key)) and len(text) == 40
-            and bool(re.fullmatch(r"[A-Za-z0-9/+=]{40}", text)) and _looks_like_secret_key(text))
+    return (
+        isinstance(key, str)
+        and bool(_KEY_NAME.search(key))
+        and len(text) == 40
+        and bool(re.fullmatch(r"[A-Za-z0-9/+=]{40}", text))
+        and _looks_like_secret_key(text)
+    )
 
 
 def sops_file(text: str) -> bool:
     """Whether ``text`` carries SOPS metadata (a ``sops`` block with an encrypted ``mac``)."""
-    return ("ENC[AES256_GCM," in text and bool(_SOPS_MAC.search(text))
-            and bool(_SOPS_BLOCK.search(text)))
+    return (
+        "ENC[AES256_GCM," in text
+        and bool(_SOPS_MAC.search(text))
+        and bool(_SOPS_BLOCK.search(text))
+    )
 
 
 def _plain_credential(value: Any, layers: int, sops: bool) -> bool:
@@ -375,6 +442,7 @@ def _plain_credential(value: Any, layers: int, sops: bool) -> bool:
 
 # --- shared helpers ---------------------------------------------------------------------------
 
+
 def _is_placeholder(value: str, *, min_distinct: int = 1) -> bool:
     upper = value.upper()
     if any(word in upper for word in _PLACEHOLDER_WORDS):
@@ -388,8 +456,11 @@ def _is_placeholder(value: str, *, min_distinct: int = 1) -> bool:
 def _looks_like_secret_key(value: str) -> bool:
     # A random 40-character base64 key lacks an upper-case or a lower-case letter with odds of
     # about one in a billion; a hex SHA-1 or checksum always lacks one of them.
-    return (not _is_placeholder(value, min_distinct=10)
-            and any(c.isupper() for c in value) and any(c.islower() for c in value))
+    return (
+        not _is_placeholder(value, min_distinct=10)
+        and any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+    )
 
 
 def _decodes_to_credentials(value: str, depth: int = 0) -> bool:
@@ -404,7 +475,8 @@ def _decodes_to_credentials(value: str, depth: int = 0) -> bool:
         return True
     token = decoded.strip()
     return bool(re.fullmatch(r"[A-Za-z0-9+/]{16,}={0,2}", token)) and _decodes_to_credentials(
-        token, depth + 1)
+        token, depth + 1
+    )
 
 
 def _b64decode(value: str) -> str | None:
@@ -442,6 +514,7 @@ class _Lines:
 
 
 # --- registration: `check` scans every file of the repository (exclusions applied) ----------
+
 
 def _repository_findings(ctx: Context) -> list[Finding]:
     cached: list[Finding] | None = getattr(ctx, "_secret_findings", None)
@@ -482,6 +555,7 @@ def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any]) 
         for finding in _repository_findings(ctx):
             if finding.rule == rule_id:
                 report.raw(finding)
+
     REGISTRY[rule_id] = Rule(rule_id, severity, inspect.getdoc(doc_source) or rule_id, check)
 
 
@@ -504,9 +578,15 @@ def unscannable(file: str, reason: str) -> Finding:
     Fix: remove the file from git (it is no Kubernetes object Flux applies), or make it
     readable. `spec.check.exclude` does not silence it: every file git tracks is scanned.
     """
-    return Finding(S003, S003_SEVERITY, file, 1, 1,
-                   f"not scanned for credentials ({reason}): a key could hide in it; remove it "
-                   "from git or make it readable")
+    return Finding(
+        S003,
+        S003_SEVERITY,
+        file,
+        1,
+        1,
+        f"not scanned for credentials ({reason}): a key could hide in it; remove it "
+        "from git or make it readable",
+    )
 
 
 _register(S001, S001_SEVERITY, check_s001)

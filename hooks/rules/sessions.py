@@ -11,21 +11,20 @@ from __future__ import annotations
 import json
 import re
 
-from capa_accounts.hooks.check.context import Context
-from capa_accounts.core.iam_policy import (
-    ExternalIds,
-    user_grant,
-)
-from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
-
 from capa_accounts.core.aws import (
     EXTERNAL_ID,
     EXTERNAL_ID_MAX,
     SESSION_NAME,
     SESSION_POLICY_MAX,
 )
+from capa_accounts.core.iam_policy import (
+    ExternalIds,
+    user_grant,
+)
 from capa_accounts.core.resources import ROLE_IDENTITY
+from capa_accounts.hooks.check.context import Context
+from capa_accounts.hooks.rules import Reporter, rule
+from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
 
 
 @rule("CAPA-T006", "error")
@@ -50,13 +49,18 @@ def session_duration(ctx: Context, report: Reporter) -> None:
     for account in ctx.account_set.accounts if ctx.account_set else ():
         if (account.duration_seconds or 0) > MAX_CHAINED_SESSION:
             declared.add(account.name)
-            report.config(("spec", "accounts", account.index, "durationSeconds"),
-                          f"durationSeconds {account.duration_seconds} of account {account.name} "
-                          f"{too_long}")
+            report.config(
+                ("spec", "accounts", account.index, "durationSeconds"),
+                f"durationSeconds {account.duration_seconds} of account {account.name} {too_long}",
+            )
     for obj, owner in role_identities(ctx):
         value = obj.get("spec", "durationSeconds")
-        if (isinstance(value, int) and not isinstance(value, bool)
-                and value > MAX_CHAINED_SESSION and not (owner and owner.name in declared)):
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value > MAX_CHAINED_SESSION
+            and not (owner and owner.name in declared)
+        ):
             report.at(obj, ("spec", "durationSeconds"), f"durationSeconds {value} {too_long}")
 
 
@@ -78,8 +82,11 @@ def external_id(ctx: Context, report: Reporter) -> None:
     """
     found = stacks(ctx)
     # Stacks naming no account (hand-written) are matched against every identity at once.
-    unmapped = [(stack, ExternalIds.of_target(stack.data)) for stack, owner in found.targets
-                if owner is None]
+    unmapped = [
+        (stack, ExternalIds.of_target(stack.data))
+        for stack, owner in found.targets
+        if owner is None
+    ]
     anywhere = ExternalIds(False, [c for _, ids in unmapped for c in ids.conditions])
     sent: set[str] = set()
     for obj, account in role_identities(ctx):
@@ -90,10 +97,15 @@ def external_id(ctx: Context, report: Reporter) -> None:
         if target is not None:
             ids = ExternalIds.of_target(target.data)
             if ids.required and not (isinstance(value, str) and ids.accepts(value)):
-                report.at(obj, path, f"the trust in {target.file} requires sts:ExternalId "
-                          f"{ids.describe()}, but {obj.name} sends "
-                          f"{'none' if value is None else repr(value)}: STS denies the AssumeRole",
-                          at_key=path == ("spec",), related=(target.location(ids.path()),))
+                report.at(
+                    obj,
+                    path,
+                    f"the trust in {target.file} requires sts:ExternalId "
+                    f"{ids.describe()}, but {obj.name} sends "
+                    f"{'none' if value is None else repr(value)}: STS denies the AssumeRole",
+                    at_key=path == ("spec",),
+                    related=(target.location(ids.path()),),
+                )
                 continue
             required_by = ids
         elif account is None and unmapped:
@@ -101,13 +113,22 @@ def external_id(ctx: Context, report: Reporter) -> None:
         else:
             continue
         if isinstance(value, str) and not required_by.accepts(value):
-            report.at(obj, path, f"externalID {value!r} is required by no trust statement: an "
-                      "externalID nothing requires protects nothing", severity="warning")
+            report.at(
+                obj,
+                path,
+                f"externalID {value!r} is required by no trust statement: an "
+                "externalID nothing requires protects nothing",
+                severity="warning",
+            )
     # A stack that names no account: a value it requires that no identity sends locks CAPA out.
     for stack, ids in unmapped:
         if ids.required and not ids.sent_by_any(sent):
-            report.at(stack, ids.path(), f"this trust requires sts:ExternalId {ids.describe()}, "
-                      "which no AWSClusterRoleIdentity sends: STS denies CAPA's AssumeRole")
+            report.at(
+                stack,
+                ids.path(),
+                f"this trust requires sts:ExternalId {ids.describe()}, "
+                "which no AWSClusterRoleIdentity sends: STS denies CAPA's AssumeRole",
+            )
 
 
 @rule("CAPA-T008", "warning")
@@ -128,8 +149,13 @@ def policy_arns(ctx: Context, report: Reporter) -> None:
     """
     for obj in ctx.identities(ROLE_IDENTITY):
         if obj.get("spec", "policyARNs"):
-            report.at(obj, ("spec", "policyARNs"), "policyARNs is never sent to STS by CAPA "
-                      "(identity.go:77-90): these session policies restrict nothing", at_key=True)
+            report.at(
+                obj,
+                ("spec", "policyARNs"),
+                "policyARNs is never sent to STS by CAPA "
+                "(identity.go:77-90): these session policies restrict nothing",
+                at_key=True,
+            )
 
 
 @rule("CAPA-T009", "warning")
@@ -149,20 +175,26 @@ def iam_role_creation(ctx: Context, report: Reporter) -> None:
 
     Fix: leave `iamRoleCreation` false unless EKSEnableIAM is on; then suppress with a reason.
     """
-    message = ("lets the controllers create and attach any IAM role (iam:CreateRole on "
-               "arn:*:iam::*:role/*); only the EKSEnableIAM feature gate needs it")
+    message = (
+        "lets the controllers create and attach any IAM role (iam:CreateRole on "
+        "arn:*:iam::*:role/*); only the EKSEnableIAM feature gate needs it"
+    )
     declared: set[str] = set()
     for account in ctx.account_set.accounts if ctx.account_set else ():
         if account.iam_role_creation:
             declared.add(account.name)
-            report.config(("spec", "accounts", account.index, "iamRoleCreation"),
-                          f"iamRoleCreation of account {account.name} {message}")
+            report.config(
+                ("spec", "accounts", account.index, "iamRoleCreation"),
+                f"iamRoleCreation of account {account.name} {message}",
+            )
     for stack in ctx.iam_configs():
         owner = ctx.account_of(stack) if ctx.account_set else None
         # With eks.disable the EKS policy, and with it this grant, is not created.
-        if (stack.get("spec", "eks", "iamRoleCreation") is True
-                and stack.get("spec", "eks", "disable") is not True
-                and not (owner and owner.name in declared)):
+        if (
+            stack.get("spec", "eks", "iamRoleCreation") is True
+            and stack.get("spec", "eks", "disable") is not True
+            and not (owner and owner.name in declared)
+        ):
             report.at(stack, ("spec", "eks", "iamRoleCreation"), f"iamRoleCreation {message}")
 
 
@@ -185,15 +217,22 @@ def bootstrap_user(ctx: Context, report: Reporter) -> None:
     """
     if ctx.account_set is not None:
         if ctx.account_set.management.principal == "bootstrapUser":
-            report.config(("spec", "management", "principal"), "CAPA runs with the bootstrap "
-                          "user's long-lived access keys; prefer the controllers role")
+            report.config(
+                ("spec", "management", "principal"),
+                "CAPA runs with the bootstrap "
+                "user's long-lived access keys; prefer the controllers role",
+            )
         return
     for stack in stacks(ctx).management:
         grant = user_grant(stack.data)
         if grant is not None:
-            report.at(stack, ("spec", "bootstrapUser", "enable"), "the bootstrap user holds the "
-                      "sts:AssumeRole grant: CAPA runs with its long-lived access keys",
-                      related=(stack.location(grant),))
+            report.at(
+                stack,
+                ("spec", "bootstrapUser", "enable"),
+                "the bootstrap user holds the "
+                "sts:AssumeRole grant: CAPA runs with its long-lived access keys",
+                related=(stack.location(grant),),
+            )
 
 
 def _policy_problem(text: str) -> str | None:
@@ -208,8 +247,14 @@ def _policy_problem(text: str) -> str | None:
     if not isinstance(policy, dict):
         return "is JSON but not a policy document (an object with a Statement)"
     statement = policy.get("Statement")
-    if not (isinstance(statement, dict) or (isinstance(statement, list) and statement
-                                             and all(isinstance(s, dict) for s in statement))):
+    if not (
+        isinstance(statement, dict)
+        or (
+            isinstance(statement, list)
+            and statement
+            and all(isinstance(s, dict) for s in statement)
+        )
+    ):
         return "has no Statement (an object or a list of objects)"
     return None
 
@@ -235,18 +280,31 @@ def sts_values(ctx: Context, report: Reporter) -> None:
 
     Fix: use only the characters STS accepts; write inlinePolicy as a JSON document.
     """
-    checks = (("sessionName", SESSION_NAME, 64, "RoleSessionName", "2-64 of [\\w+=,.@-]"),
-              ("externalID", EXTERNAL_ID, EXTERNAL_ID_MAX, "ExternalId", "2-1224 of [\\w+=,.@:/-]"))
+    checks = (
+        ("sessionName", SESSION_NAME, 64, "RoleSessionName", "2-64 of [\\w+=,.@-]"),
+        ("externalID", EXTERNAL_ID, EXTERNAL_ID_MAX, "ExternalId", "2-1224 of [\\w+=,.@:/-]"),
+    )
     for obj in ctx.identities(ROLE_IDENTITY):
         for key, pattern, longest, sts_name, form in checks:
             value = obj.get("spec", key)
-            if isinstance(value, str) and value and (
-                    len(value) > longest or not re.fullmatch(pattern, value, re.ASCII)):
-                report.at(obj, ("spec", key), f"{key} {value!r} is not a valid STS {sts_name} "
-                          f"({form}): STS rejects the AssumeRole, so no cluster using "
-                          f"{obj.name} reconciles")
+            if (
+                isinstance(value, str)
+                and value
+                and (len(value) > longest or not re.fullmatch(pattern, value, re.ASCII))
+            ):
+                report.at(
+                    obj,
+                    ("spec", key),
+                    f"{key} {value!r} is not a valid STS {sts_name} "
+                    f"({form}): STS rejects the AssumeRole, so no cluster using "
+                    f"{obj.name} reconciles",
+                )
         policy = obj.get("spec", "inlinePolicy")
         problem = _policy_problem(policy) if isinstance(policy, str) and policy else None
         if problem:
-            report.at(obj, ("spec", "inlinePolicy"), f"inlinePolicy {problem}: STS rejects it as "
-                      f"the session Policy, so no cluster using {obj.name} reconciles")
+            report.at(
+                obj,
+                ("spec", "inlinePolicy"),
+                f"inlinePolicy {problem}: STS rejects it as "
+                f"the session Policy, so no cluster using {obj.name} reconciles",
+            )

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, ResourceRef
-from capa_accounts.hooks.rules import Reporter, all_rules, rule
+from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
+from capa_accounts.core.resources import ResourceId
+from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.check.suppress import (
     ANNOTATION,
     ANNOTATION_PATH,
@@ -22,11 +25,7 @@ from capa_accounts.hooks.check.suppress import (
     annotation_of,
     parse_annotation,
 )
-
-from capa_accounts.core import yamlio
-from capa_accounts.core.errors import InputError
-from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
-from capa_accounts.core.resources import ResourceId
+from capa_accounts.hooks.rules import Reporter, all_rules, rule
 
 BASE = "base/"
 
@@ -60,11 +59,19 @@ def invalid_suppression(ctx: Context, report: Reporter) -> None:
         for s in _invalid(template_value, known):
             line, column = yamlio.position(doc.node, ANNOTATION_PATH)
             ref = ResourceId.of(doc.data)
-            report.raw(Finding(report.rule, report.severity, doc.file, line, column,
-                               f"{_where(kind, ref.name)} {_says(s)} (render copies it into "
-                               "every account)", ResourceRef(
-                                   str(doc.data.get("apiVersion") or ""), kind, ref.name,
-                                   ref.namespace)))
+            report.raw(
+                Finding(
+                    report.rule,
+                    report.severity,
+                    doc.file,
+                    line,
+                    column,
+                    f"{_where(kind, ref.name)} {_says(s)} (render copies it into every account)",
+                    ResourceRef(
+                        str(doc.data.get("apiVersion") or ""), kind, ref.name, ref.namespace
+                    ),
+                )
+            )
     for obj in ctx.objects:
         value = annotation_of(obj)
         if value is None or (_rendered(ctx, obj) and (obj.kind, value) in in_base):
@@ -76,8 +83,10 @@ def invalid_suppression(ctx: Context, report: Reporter) -> None:
             if s.valid:
                 continue
             field = "reason" if s.rule in known and s.rule not in UNSUPPRESSIBLE else "rule"
-            report.config(("spec", "accounts", account.index, "suppress", j, field),
-                          f"the suppression of account {account.name!r} {_says(s)}")
+            report.config(
+                ("spec", "accounts", account.index, "suppress", j, field),
+                f"the suppression of account {account.name!r} {_says(s)}",
+            )
 
 
 def _invalid(value: str, known: Collection[str]) -> list[Suppression]:

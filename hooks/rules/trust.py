@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.core.finding import Location
 from capa_accounts.core.iam_policy import (
     TRUST,
@@ -23,10 +22,10 @@ from capa_accounts.core.iam_policy import (
     parse_role_arn,
     trust_problems,
 )
-from capa_accounts.hooks.rules import Reporter, rule
-
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import ROLE_IDENTITY
+from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.hooks.rules import Reporter, rule
 
 MANAGEMENT_FILE = "bootstrap/management.yaml"
 MAX_CHAINED_SESSION = 3600
@@ -56,8 +55,10 @@ def stacks(ctx: Context) -> Stacks:
 
 
 def role_identities(ctx: Context) -> list[tuple[Obj, Account | None]]:
-    return [(obj, ctx.account_of(obj) if ctx.account_set else None)
-            for obj in ctx.identities(ROLE_IDENTITY)]
+    return [
+        (obj, ctx.account_of(obj) if ctx.account_set else None)
+        for obj in ctx.identities(ROLE_IDENTITY)
+    ]
 
 
 def hub_of(ctx: Context, obj: Obj) -> Obj | None:
@@ -108,10 +109,13 @@ def role_arn_form(ctx: Context, report: Reporter) -> None:
     """
     for obj in ctx.identities(ROLE_IDENTITY):
         if obj.has("spec", "roleARN") and parse_role_arn(obj.get("spec", "roleARN")) is None:
-            report.at(obj, ("spec", "roleARN"),
-                      f"roleARN {obj.get('spec', 'roleARN')!r} is not arn:<partition>:iam::"
-                      "<12-digit account>:role/<name>: STS rejects the AssumeRole, so no cluster "
-                      f"using {obj.name} reconciles")
+            report.at(
+                obj,
+                ("spec", "roleARN"),
+                f"roleARN {obj.get('spec', 'roleARN')!r} is not arn:<partition>:iam::"
+                "<12-digit account>:role/<name>: STS rejects the AssumeRole, so no cluster "
+                f"using {obj.name} reconciles",
+            )
 
 
 @rule("CAPA-T002", "error")
@@ -136,11 +140,14 @@ def role_arn_account(ctx: Context, report: Reporter) -> None:
         arn = parse_role_arn(obj.get("spec", "roleARN"))
         if arn is None or account is None or arn.account == account.account_id:
             continue
-        report.at(obj, ("spec", "roleARN"),
-                  f"roleARN names AWS account {arn.account}, but accounts.yaml declares "
-                  f"{account.account_id} for account {account.name}: its clusters would be built "
-                  "in another account",
-                  related=(ctx.config_location(("spec", "accounts", account.index, "accountId")),))
+        report.at(
+            obj,
+            ("spec", "roleARN"),
+            f"roleARN names AWS account {arn.account}, but accounts.yaml declares "
+            f"{account.account_id} for account {account.name}: its clusters would be built "
+            "in another account",
+            related=(ctx.config_location(("spec", "accounts", account.index, "accountId")),),
+        )
 
 
 @rule("CAPA-T003", "error")
@@ -182,27 +189,42 @@ def target_trust(ctx: Context, report: Reporter) -> None:
     hubs = hubs_by_account(ctx) if account_set is not None else {}
     if account_set is None:
         # By content, a stack names no account: a hub's controllers role is accepted as well.
-        principal.names |= {f"role/{arn.name}" for obj, _ in role_identities(ctx)
-                            if (hub := hub_of(ctx, obj)) is not None
-                            and (arn := parse_role_arn(hub.get("spec", "roleARN")))}
+        principal.names |= {
+            f"role/{arn.name}"
+            for obj, _ in role_identities(ctx)
+            if (hub := hub_of(ctx, obj)) is not None
+            and (arn := parse_role_arn(hub.get("spec", "roleARN")))
+        }
     for stack, account in found.targets:
         if account_set is not None:
-            partition = account.partition if account else str(
-                stack.get("spec", "partition") or account_set.partition)
+            partition = (
+                account.partition
+                if account
+                else str(stack.get("spec", "partition") or account_set.partition)
+            )
             principal = Principal(account_set.management.principal_arn(partition))
             related = (ctx.config_location(("spec", "management", "accountId")),)
             if account is not None and account.name in hubs:
                 spoke, hub = hubs[account.name]
-                principal = Principal(str(hub.get("spec", "roleARN")),
-                                      role=f"the hub role of {hub.name!r} ({spoke.name} chains "
-                                      "through it)")
+                principal = Principal(
+                    str(hub.get("spec", "roleARN")),
+                    role=f"the hub role of {hub.name!r} ({spoke.name} chains through it)",
+                )
                 related = (hub.location(("spec", "roleARN")),)
-        where = (f"the controllers role of account {account.name}" if account
-                 else "this target's controllers role")
+        where = (
+            f"the controllers role of account {account.name}"
+            if account
+            else "this target's controllers role"
+        )
         for path, message in trust_problems(stack.data, principal):
             # A key that is missing, or whose name is the problem (NotPrincipal), is pointed at.
-            report.at(stack, path, f"{where} {message}", related=related,
-                      at_key=path[-1] == "NotPrincipal" or not stack.has(*path))
+            report.at(
+                stack,
+                path,
+                f"{where} {message}",
+                related=related,
+                at_key=path[-1] == "NotPrincipal" or not stack.has(*path),
+            )
 
 
 @rule("CAPA-T004", "error")
@@ -249,14 +271,25 @@ def management_grant(ctx: Context, report: Reporter) -> None:
             continue
         if not any(grant.covers(arn) for _, grant in grants):
             stack, grant = grants[0]
-            report.at(stack, grant.anchor, f"{who} is granted no sts:AssumeRole on {arn} "
-                      f"(roleARN of {obj.name}){grant.note}: CAPA's AssumeRole into that account "
-                      "fails with AccessDenied", at_key=not stack.has(*grant.anchor),
-                      related=(obj.location(("spec", "roleARN")),))
+            report.at(
+                stack,
+                grant.anchor,
+                f"{who} is granted no sts:AssumeRole on {arn} "
+                f"(roleARN of {obj.name}){grant.note}: CAPA's AssumeRole into that account "
+                "fails with AccessDenied",
+                at_key=not stack.has(*grant.anchor),
+                related=(obj.location(("spec", "roleARN")),),
+            )
 
 
-def _hub_grant(ctx: Context, report: Reporter, found: Stacks, spoke: Obj, hub: Obj,
-               management: list[tuple[Obj, Grant]]) -> None:
+def _hub_grant(
+    ctx: Context,
+    report: Reporter,
+    found: Stacks,
+    spoke: Obj,
+    hub: Obj,
+    management: list[tuple[Obj, Grant]],
+) -> None:
     """A spoke's roleARN must be granted to the hub's role, by the hub account's stack."""
     arn = str(spoke.get("spec", "roleARN"))
     owner = ctx.account_of(hub) if ctx.account_set else None
@@ -264,20 +297,29 @@ def _hub_grant(ctx: Context, report: Reporter, found: Stacks, spoke: Obj, hub: O
     if stack is None:
         # The hub's stack is not known (hand-written): any stack's grant may be the hub's.
         candidates = [g for _, g in management] + [
-            assume_role_grant(s.data, None) for s, _ in found.targets]
+            assume_role_grant(s.data, None) for s, _ in found.targets
+        ]
         if not any(grant.covers(arn) for grant in candidates):
-            report.at(spoke, ("spec", "roleARN"), f"no stack grants sts:AssumeRole on {arn}: "
-                      f"{spoke.name} chains through {hub.name!r}, whose role makes the "
-                      "AssumeRole, so that role's stack must grant it")
+            report.at(
+                spoke,
+                ("spec", "roleARN"),
+                f"no stack grants sts:AssumeRole on {arn}: "
+                f"{spoke.name} chains through {hub.name!r}, whose role makes the "
+                "AssumeRole, so that role's stack must grant it",
+            )
         return
     grant = assume_role_grant(stack.data, "controllersRole")
     if not grant.covers(arn):
-        report.at(stack, grant.anchor, f"the hub role {hub.get('spec', 'roleARN')} (roleARN of "
-                  f"{hub.name}) is granted no sts:AssumeRole on {arn} (roleARN of {spoke.name}, "
-                  "which chains through it): CAPA assumes the spoke with the hub's credentials, "
-                  "so the AssumeRole fails with AccessDenied; add an extraStatements grant",
-                  at_key=not stack.has(*grant.anchor), related=(spoke.location(("spec",
-                                                                                "roleARN")),))
+        report.at(
+            stack,
+            grant.anchor,
+            f"the hub role {hub.get('spec', 'roleARN')} (roleARN of "
+            f"{hub.name}) is granted no sts:AssumeRole on {arn} (roleARN of {spoke.name}, "
+            "which chains through it): CAPA assumes the spoke with the hub's credentials, "
+            "so the AssumeRole fails with AccessDenied; add an extraStatements grant",
+            at_key=not stack.has(*grant.anchor),
+            related=(spoke.location(("spec", "roleARN")),),
+        )
 
 
 @rule("CAPA-T005", "error")
@@ -318,7 +360,11 @@ def role_name(ctx: Context, report: Reporter) -> None:
         else:
             stack, expected = next(iter(names.values())), " or ".join(sorted(names))
         suffix = "nameSuffix" if stack.has("spec", "nameSuffix") else "namePrefix"
-        report.at(obj, ("spec", "roleARN"),
-                  f"roleARN names role {arn.name}, but {stack.file} creates {expected} "
-                  "(namePrefix + controllers + nameSuffix): AssumeRole fails on a role that "
-                  "does not exist", related=(stack.location(("spec", suffix)),))
+        report.at(
+            obj,
+            ("spec", "roleARN"),
+            f"roleARN names role {arn.name}, but {stack.file} creates {expected} "
+            "(namePrefix + controllers + nameSuffix): AssumeRole fails on a role that "
+            "does not exist",
+            related=(stack.location(("spec", suffix)),),
+        )

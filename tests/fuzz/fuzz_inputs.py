@@ -34,45 +34,156 @@ from typing import Any
 Op = tuple[Any, ...]
 
 TOKENS: tuple[bytes, ...] = (
-    b"&a ", b"*a", b"<<: *a\n", b"---\n", b"...\n", b"\t", b": ", b"- ", b"{", b"}", b"[", b"]",
-    b",", b"? ", b"!!binary ", b"!!int ", b"!!float ", b"!!timestamp ", b"!!map ", b"!!seq ",
-    b"!!python/object:os.system ", b"!custom ", b'"\\0"', b"\xff", b"\xef\xbb\xbf", b"\r\n",
-    b"\r", b"\0", b"~", b"null", b"true", b"on", b"0x1F", b"0o17", b".inf", b".nan", b"1e999",
-    b"-0", b"2001-12-14", b"'", b'"', b"#", b"|\n", b">-\n", b"%YAML 1.1\n", b"%TAG ! tag:x,1:\n",
-    b"\\u0000", b"../../..", b"/etc/passwd", b"- ../../../etc\n", b"123456789012", b"12345",
-    b"arn:aws:iam::*:role/*", b"\xf0\x9f\x98\x80", b"\xe2\x80\xa8", b"\xed\xa0\x80", b"=", b"*",
-    b"kind: AWSClusterStaticIdentity\n", b"allowedNamespaces: {}\n", b"list: []\n", b"- []\n",
-    b"identityRef: {kind: AWSClusterControllerIdentity, name: default}\n", b"items: 5\n",
-    b"functionConfig: []\n", b"resources: [5]\n", b"patches: []\n", b"namespace: x\n",
-    b"metadata: 5\n", b"metadata: {name: [x]}\n", b"spec: ~\n", b"spec: [1]\n", b"1: 2\n",
-    b"? [a]\n: b\n", b"x: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n", b"a: &a [1, 2, 3, 4, 5, 6]\n",
+    b"&a ",
+    b"*a",
+    b"<<: *a\n",
+    b"---\n",
+    b"...\n",
+    b"\t",
+    b": ",
+    b"- ",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b"? ",
+    b"!!binary ",
+    b"!!int ",
+    b"!!float ",
+    b"!!timestamp ",
+    b"!!map ",
+    b"!!seq ",
+    b"!!python/object:os.system ",
+    b"!custom ",
+    b'"\\0"',
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"\r\n",
+    b"\r",
+    b"\0",
+    b"~",
+    b"null",
+    b"true",
+    b"on",
+    b"0x1F",
+    b"0o17",
+    b".inf",
+    b".nan",
+    b"1e999",
+    b"-0",
+    b"2001-12-14",
+    b"'",
+    b'"',
+    b"#",
+    b"|\n",
+    b">-\n",
+    b"%YAML 1.1\n",
+    b"%TAG ! tag:x,1:\n",
+    b"\\u0000",
+    b"../../..",
+    b"/etc/passwd",
+    b"- ../../../etc\n",
+    b"123456789012",
+    b"12345",
+    b"arn:aws:iam::*:role/*",
+    b"\xf0\x9f\x98\x80",
+    b"\xe2\x80\xa8",
+    b"\xed\xa0\x80",
+    b"=",
+    b"*",
+    b"kind: AWSClusterStaticIdentity\n",
+    b"allowedNamespaces: {}\n",
+    b"list: []\n",
+    b"- []\n",
+    b"identityRef: {kind: AWSClusterControllerIdentity, name: default}\n",
+    b"items: 5\n",
+    b"functionConfig: []\n",
+    b"resources: [5]\n",
+    b"patches: []\n",
+    b"namespace: x\n",
+    b"metadata: 5\n",
+    b"metadata: {name: [x]}\n",
+    b"spec: ~\n",
+    b"spec: [1]\n",
+    b"1: 2\n",
+    b"? [a]\n: b\n",
+    b"x: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n",
+    b"a: &a [1, 2, 3, 4, 5, 6]\n",
     # values of every other shape, and kinds that send a document to other rules
-    b"[]", b"{}", b"[1, {a: b}]", b"{a: [b]}", b"-1", b"0", b"''", b"x" * 70, b"1.30",
-    b"AWSClusterRoleIdentity", b"AWSClusterControllerIdentity", b"AWSClusterStaticIdentity",
-    b"AWSManagedControlPlane", b"Cluster", b"InfrastructureProvider", b"Kustomization",
-    b"Secret", b"List", b"AWSIAMConfiguration", b"ValidatingAdmissionPolicy", b"ConfigMap",
-    b"Namespace", b"default", b"staging", b"operator", b"bootstrapUser",
+    b"[]",
+    b"{}",
+    b"[1, {a: b}]",
+    b"{a: [b]}",
+    b"-1",
+    b"0",
+    b"''",
+    b"x" * 70,
+    b"1.30",
+    b"AWSClusterRoleIdentity",
+    b"AWSClusterControllerIdentity",
+    b"AWSClusterStaticIdentity",
+    b"AWSManagedControlPlane",
+    b"Cluster",
+    b"InfrastructureProvider",
+    b"Kustomization",
+    b"Secret",
+    b"List",
+    b"AWSIAMConfiguration",
+    b"ValidatingAdmissionPolicy",
+    b"ConfigMap",
+    b"Namespace",
+    b"default",
+    b"staging",
+    b"operator",
+    b"bootstrapUser",
     # an untrusted repository: every field a kustomization names files or sources in, paths
     # that leave it, remote sources, helm, fake SOPS, split keys, output forgery, RE2 shapes
-    b"generators: [gen.yaml]\n", b"transformers:\n- |\n  kind: PatchTransformer\n  path: /etc/x\n",
-    b"validators: [../../x]\n", b"patches:\n- path: ../../../etc/passwd\n",
-    b"replacements:\n- path: /etc/hostname\n", b"openapi: {path: ../x}\n", b"crds: [/x]\n",
-    b"components: [../../c]\n", b"helmCharts:\n- {name: x, repo: http://127.0.0.1:9}\n",
-    b"resources: [https://127.0.0.1:9/x.yaml]\n", b"resources: [github.com/a/b?ref=v1]\n",
-    b"resources: [git@github.com:a/b.git]\n", b"resources: [oci://x/y]\n",
+    b"generators: [gen.yaml]\n",
+    b"transformers:\n- |\n  kind: PatchTransformer\n  path: /etc/x\n",
+    b"validators: [../../x]\n",
+    b"patches:\n- path: ../../../etc/passwd\n",
+    b"replacements:\n- path: /etc/hostname\n",
+    b"openapi: {path: ../x}\n",
+    b"crds: [/x]\n",
+    b"components: [../../c]\n",
+    b"helmCharts:\n- {name: x, repo: http://127.0.0.1:9}\n",
+    b"resources: [https://127.0.0.1:9/x.yaml]\n",
+    b"resources: [github.com/a/b?ref=v1]\n",
+    b"resources: [git@github.com:a/b.git]\n",
+    b"resources: [oci://x/y]\n",
     b"configMapGenerator:\n- {name: c, envs: [/proc/self/environ]}\n",
-    b"secretGenerator:\n- {name: s, files: [k=../../x]}\n", b"namePrefix: x-\n",
-    b"kind: HelmChartInflationGenerator\n", b"files: [/etc/passwd]\n",
-    b"AccessKeyID: ENC[AKIA" + b"Q7ZX3RLM2PV4KT6N]\n", b"sops: {mac: x}\n",
+    b"secretGenerator:\n- {name: s, files: [k=../../x]}\n",
+    b"namePrefix: x-\n",
+    b"kind: HelmChartInflationGenerator\n",
+    b"files: [/etc/passwd]\n",
+    b"AccessKeyID: ENC[AKIA" + b"Q7ZX3RLM2PV4KT6N]\n",
+    b"sops: {mac: x}\n",
     b"aws_secret_access_key: |\n  9drTJvcXLB89Ab12CdZk\n  /3+qWm7Hn2Pq4Rs8TuV1\n",
-    b"QUtJQVE3WlgzUkxNMlBWNEtUNk4=", b"\xff\xfe", b'"\\e]0;x\\a\\n::error::y"',
-    b"kind: [AWSClusterRoleIdentity]\n", b"kind: {a: b}\n", b"pattern: '\\p{Ll}'\n",
-    b"minimum: abc\n", b"region: >\n  eu-west-1\n", b"---\njust a scalar\n",
-    b"metadata: {labels: {}}\n", b"apiVersion: kustomize.toolkit.fluxcd.io/v1\n",
+    b"QUtJQVE3WlgzUkxNMlBWNEtUNk4=",
+    b"\xff\xfe",
+    b'"\\e]0;x\\a\\n::error::y"',
+    b"kind: [AWSClusterRoleIdentity]\n",
+    b"kind: {a: b}\n",
+    b"pattern: '\\p{Ll}'\n",
+    b"minimum: abc\n",
+    b"region: >\n  eu-west-1\n",
+    b"---\njust a scalar\n",
+    b"metadata: {labels: {}}\n",
+    b"apiVersion: kustomize.toolkit.fluxcd.io/v1\n",
     b"path: ./build/x\n",
 )
-KINDS = ("flip", "delete", "insert", "dup_line", "drop_line", "indent", "swap_lines",
-         "replace_value", "replace_all")
+KINDS = (
+    "flip",
+    "delete",
+    "insert",
+    "dup_line",
+    "drop_line",
+    "indent",
+    "swap_lines",
+    "replace_value",
+    "replace_all",
+)
 
 
 def apply_op(data: bytes, op: Op) -> bytes:
@@ -86,9 +197,9 @@ def apply_op(data: bytes, op: Op) -> bytes:
             if not data:
                 return bytes([op[2] % 256])
             pos = min(pos, len(data) - 1)
-            return data[:pos] + bytes([data[pos] ^ (1 << (op[2] % 8))]) + data[pos + 1:]
+            return data[:pos] + bytes([data[pos] ^ (1 << (op[2] % 8))]) + data[pos + 1 :]
         if kind == "delete":
-            return data[:pos] + data[pos + op[2] % 64:]
+            return data[:pos] + data[pos + op[2] % 64 :]
         return data[:pos] + bytes(op[2]) + data[pos:]
     lines = data.split(b"\n")
     i = op[1] % len(lines)
@@ -119,8 +230,12 @@ def random_op(rng: random.Random) -> Op:
     kind = rng.choice(KINDS)
     pos = rng.randrange(1 << 16)
     if kind == "replace_all":
-        return (kind, rng.randbytes(rng.randrange(200)) if rng.random() < 0.5
-                else b"".join(rng.choice(TOKENS) for _ in range(rng.randrange(1, 20))))
+        return (
+            kind,
+            rng.randbytes(rng.randrange(200))
+            if rng.random() < 0.5
+            else b"".join(rng.choice(TOKENS) for _ in range(rng.randrange(1, 20))),
+        )
     if kind in ("insert", "replace_value"):
         token = rng.choice(TOKENS) if rng.random() < 0.8 else rng.randbytes(rng.randrange(1, 8))
         return (kind, pos, token)
@@ -137,6 +252,7 @@ ALLOWED_EXITS = {0, 1, 2}
 def fn_input() -> bytes:
     """A valid ResourceList for `fn`: the example's base items and an Account config."""
     import yaml
+
     from capa_accounts.kustomize_plugin.render import load_base
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,12 +260,26 @@ def fn_input() -> bytes:
         items = load_base(repo)
     for item in items:
         item["metadata"].pop("annotations", None)
-    config = {"apiVersion": "capa-accounts.dev/v1alpha1", "kind": "Account",
-              "metadata": {"name": "qa"},
-              "spec": {"accountId": "444444444444", "managementAccountId": "111111111111",
-                       "region": "us-east-1", "kubernetesVersion": "1.30"}}
-    text = yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
-                           "items": items, "functionConfig": config}, sort_keys=False)
+    config = {
+        "apiVersion": "capa-accounts.dev/v1alpha1",
+        "kind": "Account",
+        "metadata": {"name": "qa"},
+        "spec": {
+            "accountId": "444444444444",
+            "managementAccountId": "111111111111",
+            "region": "us-east-1",
+            "kubernetesVersion": "1.30",
+        },
+    }
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "config.kubernetes.io/v1",
+            "kind": "ResourceList",
+            "items": items,
+            "functionConfig": config,
+        },
+        sort_keys=False,
+    )
     return ("# the KRM function's input\n" + text).encode()
 
 
@@ -167,19 +297,22 @@ def make_repo(path: Path) -> Path:
 # the builtin generator config it names, and a file of values for the credential scan.
 HOSTILE_FILES = {
     "apps/kustomization.yaml": b"namePrefix: x-\nresources: [cm.yaml]\ngenerators: [gen.yaml]\n"
-                               b"patches:\n- path: patch.yaml\n",
+    b"patches:\n- path: patch.yaml\n",
     "apps/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n",
     "apps/gen.yaml": b"apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
-                     b"files: [cm.yaml]\n",
+    b"files: [cm.yaml]\n",
     "apps/patch.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: w}\n",
     "leak/values.yaml": b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n"
-                        b"  region: ZXUtd2VzdC0x\n",
+    b"  region: ZXUtd2VzdC0x\n",
 }
 
 
 def yaml_files(repo: Path) -> list[str]:
-    return sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*")
-                  if p.is_file() and p.suffix in (".yaml", ".yml"))
+    return sorted(
+        p.relative_to(repo).as_posix()
+        for p in repo.rglob("*")
+        if p.is_file() and p.suffix in (".yaml", ".yml")
+    )
 
 
 def crash_of(result: Any, command: str) -> str | None:
@@ -232,13 +365,17 @@ def run_command(command: str, repo: Path, stdin: bytes | None = None) -> Any:
 
     from capa_accounts.cli import main
 
-    args = {"check": ["check", "--repo", str(repo)],
-            "render --check": ["render", "--check", "--repo", str(repo)],
-            "render": ["render", "--repo", str(repo)], "fn": ["fn"]}[command]
+    args = {
+        "check": ["check", "--repo", str(repo)],
+        "render --check": ["render", "--check", "--repo", str(repo)],
+        "render": ["render", "--repo", str(repo)],
+        "fn": ["fn"],
+    }[command]
     return CliRunner().invoke(main, args, input=stdin, catch_exceptions=True)
 
 
 # --- the long-running harness ---------------------------------------------------------------------
+
 
 def signature(reason: str) -> str:
     """Crashes with the same exception type and innermost frame are one crash."""
@@ -264,8 +401,11 @@ def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
         target = rng.choice(targets)
         ops = [random_op(rng) for _ in range(rng.randint(1, 4))]
         data = apply_ops(originals[target], ops)
-        commands = ["fn"] if target == "<fn stdin>" else \
-            ["check", "render --check"] + (["render"] if rng.random() < 0.2 else [])
+        commands = (
+            ["fn"]
+            if target == "<fn stdin>"
+            else ["check", "render --check"] + (["render"] if rng.random() < 0.2 else [])
+        )
         if target != "<fn stdin>":
             (repo / target).write_bytes(data)
         for command in commands:
@@ -284,9 +424,18 @@ def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
                 case = out / key
                 case.mkdir(exist_ok=True)
                 (case / "input").write_bytes(data)
-                (case / "report.json").write_text(json.dumps(
-                    {"target": target, "command": command, "ops": [repr(o) for o in ops],
-                     "reason": reason}, indent=2) + "\n")
+                (case / "report.json").write_text(
+                    json.dumps(
+                        {
+                            "target": target,
+                            "command": command,
+                            "ops": [repr(o) for o in ops],
+                            "reason": reason,
+                        },
+                        indent=2,
+                    )
+                    + "\n"
+                )
                 print(f"CRASH {key} {command} on {target}: {reason.splitlines()[-1]}", flush=True)
         if "render" in commands or target != "<fn stdin>":
             if "render" in commands:
@@ -298,8 +447,9 @@ def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
             last_report = time.monotonic()
             print(f"{tried} inputs tried, {len(crashes)} distinct crashes", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"done: {tried} inputs tried, {len(crashes)} distinct crashes saved under {out}",
-          flush=True)
+    print(
+        f"done: {tried} inputs tried, {len(crashes)} distinct crashes saved under {out}", flush=True
+    )
     return 1 if crashes else 0
 
 
@@ -308,11 +458,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     default_out = Path(tempfile.gettempdir()) / "capa-accounts-fuzz-crashes"
-    parser.add_argument("--out", type=Path, default=default_out,
-                        help=f"directory for crashing inputs (default: {default_out})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=default_out,
+        help=f"directory for crashing inputs (default: {default_out})",
+    )
     parser.add_argument("--bound", type=int, default=20, help="seconds one run may take")
-    parser.add_argument("--memory-gb", type=float, default=2.0,
-                        help="address-space limit, so a memory blow-up shows as a crash")
+    parser.add_argument(
+        "--memory-gb",
+        type=float,
+        default=2.0,
+        help="address-space limit, so a memory blow-up shows as a crash",
+    )
     args = parser.parse_args(argv)
     limit = int(args.memory_gb * (1 << 30))
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -37,9 +37,12 @@ def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dic
 
 
 # One of the versions EKS supports (core/eks_versions.py), quoted "major.minor".
-KUBERNETES_VERSION = _str(None, f'Kubernetes "major.minor", quoted; EKS supports '
-                          f'{", ".join(SUPPORTED)} (release calendar of {TABLE_DATE})',
-                          enum=list(SUPPORTED))
+KUBERNETES_VERSION = _str(
+    None,
+    f'Kubernetes "major.minor", quoted; EKS supports '
+    f"{', '.join(SUPPORTED)} (release calendar of {TABLE_DATE})",
+    enum=list(SUPPORTED),
+)
 NAME = _str(DNS_LABEL, "DNS-1123 label", maxLength=40)
 METADATA: dict[str, Any] = {
     "type": "object",
@@ -61,7 +64,7 @@ CLUSTER = {
         "decommissioning": {
             "type": "boolean",
             "description": "true: render no objects of this cluster (Flux prunes it, CAPA deletes "
-                           "the EKS cluster); the acknowledgement CAPA-D005 asks for",
+            "the EKS cluster); the acknowledgement CAPA-D005 asks for",
         },
     },
 }
@@ -89,8 +92,9 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "namePrefix": _str(IAM_NAME_PART, "clusterawsadm namePrefix of the account's IAM stack"),
     "nameSuffix": _str(IAM_NAME_PART, "clusterawsadm nameSuffix of the account's IAM stack"),
     "sessionName": _str(SESSION_NAME, "STS session name, shown in CloudTrail"),
-    "externalID": _str(EXTERNAL_ID, "sts:ExternalId the target role requires",
-                       maxLength=aws.EXTERNAL_ID_MAX),
+    "externalID": _str(
+        EXTERNAL_ID, "sts:ExternalId the target role requires", maxLength=aws.EXTERNAL_ID_MAX
+    ),
     "durationSeconds": {
         "type": "integer",
         "minimum": 900,
@@ -106,7 +110,7 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "decommissioning": {
         "type": "boolean",
         "description": "true: keep the account's identity, grant and namespace, render no "
-                       "clusters (CAPA deletes them); required before removing the account",
+        "clusters (CAPA deletes them); required before removing the account",
     },
     "suppress": {"type": "array", "items": SUPPRESS},
 }
@@ -157,7 +161,7 @@ ACCOUNT_SET: dict[str, Any] = {
                             "type": "string",
                             "enum": WORKLOAD_IDENTITIES,
                             "description": "how CAPA's pods get the controllers role: "
-                                           "instanceProfile (default), irsa or podIdentity",
+                            "instanceProfile (default), irsa or podIdentity",
                         },
                         "oidcProviderARN": _str(
                             OIDC_PROVIDER_ARN,

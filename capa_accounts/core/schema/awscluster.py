@@ -23,33 +23,37 @@ from capa_accounts.core.schema.core import (
 from capa_accounts.core.schema.eks import API_ENDPOINT, INFRASTRUCTURE_API
 from capa_accounts.core.schema.identities import IDENTITY_REFERENCE
 
-_BASTION: Schema = obj({
-    "allowedCIDRBlocks": string_list(),
-    "ami": string(),
-    "disableIngressRules": boolean(),
-    "enabled": boolean(),
-    "instanceType": string(),
-})
+_BASTION: Schema = obj(
+    {
+        "allowedCIDRBlocks": string_list(),
+        "ami": string(),
+        "disableIngressRules": boolean(),
+        "enabled": boolean(),
+        "instanceType": string(),
+    }
+)
 
-AWS_CLUSTER_SPEC: Schema = obj({
-    "additionalTags": string_map(),
-    "associateOIDCProvider": boolean(),
-    "bastion": _BASTION,
-    "controlPlaneEndpoint": API_ENDPOINT,
-    # AWSLoadBalancerSpec: listeners, health checks, ingress rules; changes every release.
-    "controlPlaneLoadBalancer": OPEN,
-    "identityRef": IDENTITY_REFERENCE,
-    "imageLookupBaseOS": string(),
-    "imageLookupFormat": string(),
-    "imageLookupOrg": string(),
-    # NetworkSpec (api/v1beta2/network_types.go).
-    "network": OPEN,
-    "partition": string(),
-    "region": string(),
-    "s3Bucket": OPEN,
-    "secondaryControlPlaneLoadBalancer": OPEN,
-    "sshKeyName": string(),
-})
+AWS_CLUSTER_SPEC: Schema = obj(
+    {
+        "additionalTags": string_map(),
+        "associateOIDCProvider": boolean(),
+        "bastion": _BASTION,
+        "controlPlaneEndpoint": API_ENDPOINT,
+        # AWSLoadBalancerSpec: listeners, health checks, ingress rules; changes every release.
+        "controlPlaneLoadBalancer": OPEN,
+        "identityRef": IDENTITY_REFERENCE,
+        "imageLookupBaseOS": string(),
+        "imageLookupFormat": string(),
+        "imageLookupOrg": string(),
+        # NetworkSpec (api/v1beta2/network_types.go).
+        "network": OPEN,
+        "partition": string(),
+        "region": string(),
+        "s3Bucket": OPEN,
+        "secondaryControlPlaneLoadBalancer": OPEN,
+        "sshKeyName": string(),
+    }
+)
 
 AWS_CLUSTER: Schema = resource(AWS_CLUSTER_SPEC)
 

@@ -31,59 +31,130 @@ class CelRule:
     message: str
 
 
-_NOT_A_CONDITION = ("!(self in ['Ready','Available','HealthCheckSucceeded','OwnerRemediated',"
-                    "'ExternallyRemediated'])")
-_CONDITION_MESSAGE = ("type must not be one of: Ready, Available, HealthCheckSucceeded, "
-                      "OwnerRemediated, ExternallyRemediated")
-_KUBECONFIG_MESSAGE = ("exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef "
-                       "must be specified")
+_NOT_A_CONDITION = (
+    "!(self in ['Ready','Available','HealthCheckSucceeded','OwnerRemediated',"
+    "'ExternallyRemediated'])"
+)
+_CONDITION_MESSAGE = (
+    "type must not be one of: Ready, Available, HealthCheckSucceeded, "
+    "OwnerRemediated, ExternallyRemediated"
+)
+_KUBECONFIG_MESSAGE = (
+    "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified"
+)
 
 BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
     # CAPA api/v1beta2/network_types.go (VPCSpec.CarrierGatewayID, ElasticIPPool).
     ("controlplane.cluster.x-k8s.io/v1beta2", "AWSManagedControlPlane"): (
-        CelRule(("spec", "network", "vpc", "carrierGatewayId"), "self.startsWith('cagw-')",
-                "Carrier Gateway ID must start with 'cagw-'"),
-        CelRule(("spec", "network", "vpc", "elasticIpPool", "publicIpv4PoolFallbackOrder"),
-                "self in ['none','amazon-pool']", "allowed values are 'none' and 'amazon-pool'"),
+        CelRule(
+            ("spec", "network", "vpc", "carrierGatewayId"),
+            "self.startsWith('cagw-')",
+            "Carrier Gateway ID must start with 'cagw-'",
+        ),
+        CelRule(
+            ("spec", "network", "vpc", "elasticIpPool", "publicIpv4PoolFallbackOrder"),
+            "self in ['none','amazon-pool']",
+            "allowed values are 'none' and 'amazon-pool'",
+        ),
     ),
     # CAPI api/core/v1beta1/cluster_types.go: MachineHealthCheck conditions of a topology.
     ("cluster.x-k8s.io/v1beta1", "Cluster"): (
-        CelRule(("spec", "topology", "controlPlane", "machineHealthCheck",
-                 "unhealthyMachineConditions", "[]", "type"), _NOT_A_CONDITION,
-                _CONDITION_MESSAGE),
-        CelRule(("spec", "topology", "workers", "machineDeployments", "[]",
-                 "machineHealthCheck", "unhealthyMachineConditions", "[]", "type"),
-                _NOT_A_CONDITION, _CONDITION_MESSAGE),
+        CelRule(
+            (
+                "spec",
+                "topology",
+                "controlPlane",
+                "machineHealthCheck",
+                "unhealthyMachineConditions",
+                "[]",
+                "type",
+            ),
+            _NOT_A_CONDITION,
+            _CONDITION_MESSAGE,
+        ),
+        CelRule(
+            (
+                "spec",
+                "topology",
+                "workers",
+                "machineDeployments",
+                "[]",
+                "machineHealthCheck",
+                "unhealthyMachineConditions",
+                "[]",
+                "type",
+            ),
+            _NOT_A_CONDITION,
+            _CONDITION_MESSAGE,
+        ),
     ),
     # CAPI api/core/v1beta2/cluster_types.go.
     ("cluster.x-k8s.io/v1beta2", "Cluster"): (
-        CelRule(("spec", "topology", "controlPlane", "healthCheck", "checks",
-                 "unhealthyMachineConditions", "[]", "type"), _NOT_A_CONDITION,
-                _CONDITION_MESSAGE),
-        CelRule(("spec", "topology", "workers", "machineDeployments", "[]", "healthCheck",
-                 "checks", "unhealthyMachineConditions", "[]", "type"), _NOT_A_CONDITION,
-                _CONDITION_MESSAGE),
+        CelRule(
+            (
+                "spec",
+                "topology",
+                "controlPlane",
+                "healthCheck",
+                "checks",
+                "unhealthyMachineConditions",
+                "[]",
+                "type",
+            ),
+            _NOT_A_CONDITION,
+            _CONDITION_MESSAGE,
+        ),
+        CelRule(
+            (
+                "spec",
+                "topology",
+                "workers",
+                "machineDeployments",
+                "[]",
+                "healthCheck",
+                "checks",
+                "unhealthyMachineConditions",
+                "[]",
+                "type",
+            ),
+            _NOT_A_CONDITION,
+            _CONDITION_MESSAGE,
+        ),
     ),
     # cluster-api-operator api/v1alpha2/provider_types.go.
     ("operator.cluster.x-k8s.io/v1alpha2", "InfrastructureProvider"): (
-        CelRule(("spec",), "!(has(self.manifestPatches) && has(self.patches))",
-                "Cannot set both 'patches' and 'manifestPatches'"),
-        CelRule(("spec", "fetchConfig"),
-                "[has(self.oci), has(self.url), has(self.selector)].exists_one(x,x)",
-                "Must specify one and only one of {oci, url, selector}"),
+        CelRule(
+            ("spec",),
+            "!(has(self.manifestPatches) && has(self.patches))",
+            "Cannot set both 'patches' and 'manifestPatches'",
+        ),
+        CelRule(
+            ("spec", "fetchConfig"),
+            "[has(self.oci), has(self.url), has(self.selector)].exists_one(x,x)",
+            "Must specify one and only one of {oci, url, selector}",
+        ),
     ),
     # fluxcd/kustomize-controller api/v1/kustomization_types.go (meta.KubeConfigReference).
     ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): (
-        CelRule(("spec", "kubeConfig"), "has(self.configMapRef) || has(self.secretRef)",
-                _KUBECONFIG_MESSAGE),
-        CelRule(("spec", "kubeConfig"), "!has(self.configMapRef) || !has(self.secretRef)",
-                _KUBECONFIG_MESSAGE),
+        CelRule(
+            ("spec", "kubeConfig"),
+            "has(self.configMapRef) || has(self.secretRef)",
+            _KUBECONFIG_MESSAGE,
+        ),
+        CelRule(
+            ("spec", "kubeConfig"),
+            "!has(self.configMapRef) || !has(self.secretRef)",
+            _KUBECONFIG_MESSAGE,
+        ),
     ),
     # fluxcd/source-controller api/v1/gitrepository_types.go.
     ("source.toolkit.fluxcd.io/v1", "GitRepository"): (
-        CelRule(("spec",), "!has(self.serviceAccountName) || (has(self.provider) && "
-                "(self.provider == 'azure' || self.provider == 'aws'))",
-                "serviceAccountName can only be set when provider is 'azure' or 'aws'"),
+        CelRule(
+            ("spec",),
+            "!has(self.serviceAccountName) || (has(self.provider) && "
+            "(self.provider == 'azure' || self.provider == 'aws'))",
+            "serviceAccountName can only be set when provider is 'azure' or 'aws'",
+        ),
     ),
 }
 
@@ -128,8 +199,9 @@ def compile_rules(rules: tuple[CelRule, ...] | list[CelRule]) -> CelCheck | None
     except ImportError:
         return None
     env = celpy.Environment()
-    programs = [(rule, env.program(env.compile(rule.rule)))
-                for rule in rules if "oldSelf" not in rule.rule]
+    programs = [
+        (rule, env.program(env.compile(rule.rule))) for rule in rules if "oldSelf" not in rule.rule
+    ]
     if not programs:
         return None
 
@@ -144,6 +216,7 @@ def compile_rules(rules: tuple[CelRule, ...] | list[CelRule]) -> CelCheck | None
                 if isinstance(result, bool | celpy.celtypes.BoolType) and not result:
                     out.append(Violation(path, rule.message, "cel"))
         return out
+
     return check
 
 

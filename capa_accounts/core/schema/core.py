@@ -74,14 +74,20 @@ OBJECT_META: Schema = {
         "ownerReferences": {
             "type": "array",
             "nullable": True,
-            "items": obj({
-                "apiVersion": string(),
-                "kind": string(),
-                "name": string(),
-                "uid": string(),
-                "controller": {"type": "boolean", "nullable": True},
-                "blockOwnerDeletion": {"type": "boolean", "nullable": True},
-            }, "apiVersion", "kind", "name", "uid"),
+            "items": obj(
+                {
+                    "apiVersion": string(),
+                    "kind": string(),
+                    "name": string(),
+                    "uid": string(),
+                    "controller": {"type": "boolean", "nullable": True},
+                    "blockOwnerDeletion": {"type": "boolean", "nullable": True},
+                },
+                "apiVersion",
+                "kind",
+                "name",
+                "uid",
+            ),
         },
         "managedFields": {"type": "array", "nullable": True, "items": OPEN},
     },
@@ -89,32 +95,47 @@ OBJECT_META: Schema = {
 
 # metav1.LabelSelector as controller-gen renders it (matchExpressions items close, with key
 # and operator required; operator is a free string in the schema, checked only in Go code).
-LABEL_SELECTOR: Schema = obj({
-    "matchExpressions": array(obj({
-        "key": string(),
-        "operator": string(),
-        "values": string_list(),
-    }, "key", "operator")),
-    "matchLabels": string_map(),
-})
+LABEL_SELECTOR: Schema = obj(
+    {
+        "matchExpressions": array(
+            obj(
+                {
+                    "key": string(),
+                    "operator": string(),
+                    "values": string_list(),
+                },
+                "key",
+                "operator",
+            )
+        ),
+        "matchLabels": string_map(),
+    }
+)
 
 # corev1.ObjectReference: CAPI v1beta1's infrastructureRef, controlPlaneRef, configRef.
-OBJECT_REFERENCE: Schema = obj({
-    "apiVersion": string(),
-    "fieldPath": string(),
-    "kind": string(),
-    "name": string(),
-    "namespace": string(),
-    "resourceVersion": string(),
-    "uid": string(),
-})
+OBJECT_REFERENCE: Schema = obj(
+    {
+        "apiVersion": string(),
+        "fieldPath": string(),
+        "kind": string(),
+        "name": string(),
+        "namespace": string(),
+        "resourceVersion": string(),
+        "uid": string(),
+    }
+)
 
 # A LocalObjectReference-style ``{name}`` (Flux secretRef, configMapRef, ...).
 NAME_REF: Schema = obj({"name": string()}, "name")
 
 
-def resource(spec: Schema | None, *, status: bool = True, spec_required: bool = False,
-             extra: dict[str, Schema] | None = None) -> Schema:
+def resource(
+    spec: Schema | None,
+    *,
+    status: bool = True,
+    spec_required: bool = False,
+    extra: dict[str, Schema] | None = None,
+) -> Schema:
     """The top level of a Kubernetes object: ``apiVersion``, ``kind``, ``metadata``, ...
 
     ``status`` is open (written by controllers). It is left out for kinds whose CRD has no

@@ -34,10 +34,23 @@ Key = tuple[str, str]
 Schema = dict[str, Any]
 
 # Keywords the validator checks with the same meaning as in the CRD.
-_KEPT = ("type", "nullable", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
-         "minItems", "maxItems", "minProperties", "maxProperties",
-         "x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields",
-         "x-kubernetes-embedded-resource")
+_KEPT = (
+    "type",
+    "nullable",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-embedded-resource",
+)
 _JUNCTORS = ("anyOf", "oneOf", "allOf")
 _CRD_API_GROUP = "apiextensions.k8s.io/"
 
@@ -59,11 +72,16 @@ def _convert(schema: Schema, *, in_junctor: bool) -> Schema:
         out.pop("type", None)
     properties = schema.get("properties")
     if isinstance(properties, dict):
-        out["properties"] = {name: _convert(sub, in_junctor=False)
-                             for name, sub in properties.items() if isinstance(sub, dict)}
-        required = [name for name in schema.get("required") or []
-                    if not (isinstance(properties.get(name), dict)
-                            and "default" in properties[name])]
+        out["properties"] = {
+            name: _convert(sub, in_junctor=False)
+            for name, sub in properties.items()
+            if isinstance(sub, dict)
+        }
+        required = [
+            name
+            for name in schema.get("required") or []
+            if not (isinstance(properties.get(name), dict) and "default" in properties[name])
+        ]
         if required:
             out["required"] = required
     elif schema.get("required"):
@@ -84,10 +102,13 @@ def _convert(schema: Schema, *, in_junctor: bool) -> Schema:
         # pruning follows the enclosing schema only (structural schema rules).
         if "properties" in out:
             out["x-kubernetes-preserve-unknown-fields"] = True
-    elif (out.get("type") == "object" and "properties" not in out
-          and "additionalProperties" not in out
-          and not out.get("x-kubernetes-preserve-unknown-fields")
-          and not out.get("x-kubernetes-embedded-resource")):
+    elif (
+        out.get("type") == "object"
+        and "properties" not in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+        and not out.get("x-kubernetes-embedded-resource")
+    ):
         out["additionalProperties"] = False
     return out
 
@@ -124,8 +145,9 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*")
-                                if p.suffix in (".yaml", ".yml") and p.is_file()))
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            )
         elif path.exists():
             files.append(path)
         else:
@@ -143,8 +165,11 @@ def load_crd_schemas(paths: Iterable[str | Path]) -> dict[Key, Schema]:
             try:
                 out.update(crd_schemas(document.data))
             except (ValueError, TypeError, AttributeError) as err:
-                raise InputError(f"malformed CustomResourceDefinition: {err}", str(path),
-                                 document.node.start_mark.line + 1) from err
+                raise InputError(
+                    f"malformed CustomResourceDefinition: {err}",
+                    str(path),
+                    document.node.start_mark.line + 1,
+                ) from err
     return out
 
 

@@ -29,39 +29,47 @@ V1ALPHA1 = f"{GROUP}/v1alpha1"
 # (iam/api/v1beta1/types.go); ``Resources`` has none, so a bare string fails to decode.
 _STRING_OR_LIST: Schema = {"anyOf": [string(), string_list()]}
 
-_PRINCIPALS: Schema = obj({
-    "AWS": _STRING_OR_LIST,
-    "Federated": _STRING_OR_LIST,
-    "Service": _STRING_OR_LIST,
-})
+_PRINCIPALS: Schema = obj(
+    {
+        "AWS": _STRING_OR_LIST,
+        "Federated": _STRING_OR_LIST,
+        "Service": _STRING_OR_LIST,
+    }
+)
 
 # StatementEntry: IAM's own capitalised JSON keys. Condition maps an operator (any string,
 # "ForAnyValue:StringLike" included) to a map of condition keys and values.
-STATEMENT: Schema = obj({
-    "Sid": string(),
-    "Principal": _PRINCIPALS,
-    "NotPrincipal": _PRINCIPALS,
-    "Effect": string(enum=["Allow", "Deny"]),
-    "Action": _STRING_OR_LIST,
-    "Resource": string_list(),
-    "Condition": string_map({"type": "object"}),
-}, "Effect", "Action")
+STATEMENT: Schema = obj(
+    {
+        "Sid": string(),
+        "Principal": _PRINCIPALS,
+        "NotPrincipal": _PRINCIPALS,
+        "Effect": string(enum=["Allow", "Deny"]),
+        "Action": _STRING_OR_LIST,
+        "Resource": string_list(),
+        "Condition": string_map({"type": "object"}),
+    },
+    "Effect",
+    "Action",
+)
 
 STATEMENTS: Schema = array(STATEMENT)
 
 
 def _role(**extra: Schema) -> Schema:
     """AWSIAMRoleSpec (inlined into controlPlane, clusterAPIControllers and nodes)."""
-    return obj({
-        "disable": boolean(),
-        "extraPolicyAttachments": string_list(),
-        "extraStatements": STATEMENTS,
-        "path": string(),
-        "permissionsBoundary": string(),
-        "trustStatements": STATEMENTS,
-        "tags": string_map(),
-        **extra,
-    })
+    return obj(
+        {
+            "disable": boolean(),
+            "extraPolicyAttachments": string_list(),
+            "extraStatements": STATEMENTS,
+            "path": string(),
+            "permissionsBoundary": string(),
+            "trustStatements": STATEMENTS,
+            "tags": string_map(),
+            **extra,
+        }
+    )
 
 
 def _eks() -> Schema:
@@ -87,57 +95,64 @@ V1BETA1_ONLY = ("stackTags", "s3Buckets", "allowAssumeRole")
 
 
 def _spec(v1alpha1: bool) -> Schema:
-    spec = obj({
-        "namePrefix": string(),
-        # *string: an explicit "" is honoured (no suffix), null means the default.
-        "nameSuffix": {"type": "string", "nullable": True},
-        "controlPlane": _role(
-            disableClusterAPIControllerPolicyAttachment=boolean(),
-            disableCloudProviderPolicy=boolean(),
-            enableCSIPolicy=boolean(),
-        ),
-        # ``disable`` is accepted (inline AWSIAMRoleSpec) although template.go always renders
-        # the controllers role.
-        "clusterAPIControllers": _role(allowedEC2InstanceProfiles=string_list()),
-        "nodes": _role(
-            disableCloudProviderPolicy=boolean(),
-            ec2ContainerRegistryReadOnly=boolean(),
-        ),
-        "bootstrapUser": obj({
-            "enable": boolean(),
-            "userName": string(),
-            "groupName": string(),
-            "extraPolicyAttachments": string_list(),
-            "extraGroups": string_list(),
-            "extraStatements": STATEMENTS,
-            "tags": string_map(),
-        }),
-        "stackName": string(),
-        "stackTags": string_map(),
-        "region": string(),
-        "eks": {**_eks(), "nullable": True},
-        "eventBridge": {**obj({"enable": boolean()}), "nullable": True},
-        # aws, aws-cn, aws-us-gov, aws-iso...: not an enum in clusterawsadm.
-        "partition": string(),
-        "secureSecretBackends": array(string(enum=["secrets-manager", "ssm-parameter-store"])),
-        "s3Buckets": obj({"enable": boolean(), "namePrefix": string()}),
-        "allowAssumeRole": boolean(),
-    })
+    spec = obj(
+        {
+            "namePrefix": string(),
+            # *string: an explicit "" is honoured (no suffix), null means the default.
+            "nameSuffix": {"type": "string", "nullable": True},
+            "controlPlane": _role(
+                disableClusterAPIControllerPolicyAttachment=boolean(),
+                disableCloudProviderPolicy=boolean(),
+                enableCSIPolicy=boolean(),
+            ),
+            # ``disable`` is accepted (inline AWSIAMRoleSpec) although template.go always renders
+            # the controllers role.
+            "clusterAPIControllers": _role(allowedEC2InstanceProfiles=string_list()),
+            "nodes": _role(
+                disableCloudProviderPolicy=boolean(),
+                ec2ContainerRegistryReadOnly=boolean(),
+            ),
+            "bootstrapUser": obj(
+                {
+                    "enable": boolean(),
+                    "userName": string(),
+                    "groupName": string(),
+                    "extraPolicyAttachments": string_list(),
+                    "extraGroups": string_list(),
+                    "extraStatements": STATEMENTS,
+                    "tags": string_map(),
+                }
+            ),
+            "stackName": string(),
+            "stackTags": string_map(),
+            "region": string(),
+            "eks": {**_eks(), "nullable": True},
+            "eventBridge": {**obj({"enable": boolean()}), "nullable": True},
+            # aws, aws-cn, aws-us-gov, aws-iso...: not an enum in clusterawsadm.
+            "partition": string(),
+            "secureSecretBackends": array(string(enum=["secrets-manager", "ssm-parameter-store"])),
+            "s3Buckets": obj({"enable": boolean(), "namePrefix": string()}),
+            "allowAssumeRole": boolean(),
+        }
+    )
     if v1alpha1:
-        spec["properties"] = {k: v for k, v in spec["properties"].items()
-                              if k not in V1BETA1_ONLY}
+        spec["properties"] = {k: v for k, v in spec["properties"].items() if k not in V1BETA1_ONLY}
     return spec
 
 
 def _configuration(v1alpha1: bool) -> Schema:
     # The Go type has only TypeMeta and Spec; ``metadata`` is tolerated (dropped by the
     # decoder) so the file can carry a name like every other object in the repository.
-    return obj({
-        "apiVersion": string(),
-        "kind": string(),
-        "metadata": OBJECT_META,
-        "spec": _spec(v1alpha1),
-    }, "apiVersion", "kind")
+    return obj(
+        {
+            "apiVersion": string(),
+            "kind": string(),
+            "metadata": OBJECT_META,
+            "spec": _spec(v1alpha1),
+        },
+        "apiVersion",
+        "kind",
+    )
 
 
 AWS_IAM_CONFIGURATION: Schema = _configuration(False)
@@ -157,7 +172,10 @@ REMOVED: dict[tuple[str, str], dict[tuple[str, ...], str]] = {
         ("spec", "eks", "enable"): "v1alpha1 `eks.enable` was removed upstream and clusterawsadm "
         "drops it silently: EKS permissions are granted unless `eks.disable: true`; write "
         "`disable` (or apiVersion v1beta1)",
-        **{("spec", key): f"`{key}` does not exist in v1alpha1 and clusterawsadm drops it "
-           "silently; use apiVersion .../v1beta1" for key in V1BETA1_ONLY},
+        **{
+            ("spec", key): f"`{key}` does not exist in v1alpha1 and clusterawsadm drops it "
+            "silently; use apiVersion .../v1beta1"
+            for key in V1BETA1_ONLY
+        },
     },
 }

@@ -26,10 +26,12 @@ API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
 # namespace, and both ``allowedNamespaces`` and ``list`` are nullable pointers/slices.
 # The selector is x-kubernetes-map-type: atomic, which changes merging, not validation.
 ALLOWED_NAMESPACES: Schema = {
-    **obj({
-        "list": {**string_list(), "nullable": True},
-        "selector": LABEL_SELECTOR,
-    }),
+    **obj(
+        {
+            "list": {**string_list(), "nullable": True},
+            "selector": LABEL_SELECTOR,
+        }
+    ),
     "nullable": True,
 }
 
@@ -37,31 +39,40 @@ IDENTITY_KINDS = list(resources.IDENTITY_KINDS)
 
 # AWSIdentityReference: ``kind`` is an enum of the three identity kinds, ``name`` non-empty.
 # Shared with AWSManagedControlPlane.spec.identityRef.
-IDENTITY_REFERENCE: Schema = obj({
-    "kind": string(enum=IDENTITY_KINDS),
-    "name": string(minLength=1),
-}, "kind", "name")
+IDENTITY_REFERENCE: Schema = obj(
+    {
+        "kind": string(enum=IDENTITY_KINDS),
+        "name": string(minLength=1),
+    },
+    "kind",
+    "name",
+)
 
 # The CRDs of the identities have no ``status`` (no subresource, no field), so none here.
-CONTROLLER_IDENTITY: Schema = resource(
-    obj({"allowedNamespaces": ALLOWED_NAMESPACES}), status=False)
+CONTROLLER_IDENTITY: Schema = resource(obj({"allowedNamespaces": ALLOWED_NAMESPACES}), status=False)
 
 STATIC_IDENTITY: Schema = resource(
-    obj({"allowedNamespaces": ALLOWED_NAMESPACES, "secretRef": string()}, "secretRef"),
-    status=False)
+    obj({"allowedNamespaces": ALLOWED_NAMESPACES, "secretRef": string()}, "secretRef"), status=False
+)
 
 # AWSRoleSpec + AWSClusterRoleIdentitySpec. durationSeconds is bounded by STS's
 # AssumeRole limits (900..43200); roleARN is the only required field.
-ROLE_IDENTITY: Schema = resource(obj({
-    "allowedNamespaces": ALLOWED_NAMESPACES,
-    "durationSeconds": integer(minimum=900, maximum=43200),
-    "externalID": string(),
-    "inlinePolicy": string(),
-    "policyARNs": string_list(),
-    "roleARN": string(),
-    "sessionName": string(),
-    "sourceIdentityRef": IDENTITY_REFERENCE,
-}, "roleARN"), status=False)
+ROLE_IDENTITY: Schema = resource(
+    obj(
+        {
+            "allowedNamespaces": ALLOWED_NAMESPACES,
+            "durationSeconds": integer(minimum=900, maximum=43200),
+            "externalID": string(),
+            "inlinePolicy": string(),
+            "policyARNs": string_list(),
+            "roleARN": string(),
+            "sessionName": string(),
+            "sourceIdentityRef": IDENTITY_REFERENCE,
+        },
+        "roleARN",
+    ),
+    status=False,
+)
 
 SCHEMAS: dict[tuple[str, str], Schema] = {
     (API_VERSION, "AWSClusterControllerIdentity"): CONTROLLER_IDENTITY,

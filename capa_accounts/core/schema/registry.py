@@ -28,8 +28,10 @@ from capa_accounts.core.schema.validator import Check, compile_schema
 
 Key = tuple[str, str]
 
-_OPTIONAL_MODULES = ("capa_accounts.core.schema.accountset",
-                     "capa_accounts.core.schema.k8s_admission")
+_OPTIONAL_MODULES = (
+    "capa_accounts.core.schema.accountset",
+    "capa_accounts.core.schema.k8s_admission",
+)
 
 _schemas: dict[Key, dict[str, Any]] | None = None
 _compiled: dict[Key, Check] = {}

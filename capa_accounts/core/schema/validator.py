@@ -36,8 +36,14 @@ class Violation:
 
 Check = Callable[[Any, Path, list[Violation]], None]
 
-_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
-               "integer": "an integer", "number": "a number", "boolean": "true or false"}
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
 
 
 def _describe(value: Any) -> str:
@@ -84,6 +90,7 @@ def compile_schema(schema: dict[str, Any]) -> Check:
             if value not in allowed and not (value is None and nullable):
                 shown = ", ".join(repr(a) for a in allowed[:12])
                 out.append(Violation(path, f"{value!r} is not one of {shown}", "enum"))
+
         checks.append(check_enum)
     if "const" in schema:
         const = schema["const"]
@@ -91,18 +98,23 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         def check_const(value: Any, path: Path, out: list[Violation]) -> None:
             if value != const:
                 out.append(Violation(path, f"must be {const!r}, not {value!r}", "enum"))
+
         checks.append(check_const)
     if "pattern" in schema:
         checks.append(_pattern_check(schema["pattern"]))
     for key, op, word in (("minLength", "lt", "shorter than"), ("maxLength", "gt", "longer than")):
         if key in schema:
             checks.append(_length_check(schema[key], op, word, str))
-    for key, op, word in (("minItems", "lt", "fewer items than"),
-                          ("maxItems", "gt", "more items than")):
+    for key, op, word in (
+        ("minItems", "lt", "fewer items than"),
+        ("maxItems", "gt", "more items than"),
+    ):
         if key in schema:
             checks.append(_length_check(schema[key], op, word, list))
-    for key, op, word in (("minProperties", "lt", "fewer keys than"),
-                          ("maxProperties", "gt", "more keys than")):
+    for key, op, word in (
+        ("minProperties", "lt", "fewer keys than"),
+        ("maxProperties", "gt", "more keys than"),
+    ):
         if key in schema:
             checks.append(_length_check(schema[key], op, word, dict))
     for key, op in (("minimum", "lt"), ("maximum", "gt")):
@@ -118,6 +130,7 @@ def compile_schema(schema: dict[str, Any]) -> Check:
             if isinstance(value, list):
                 for i, item in enumerate(value):
                     item_check(item, (*path, i), out)
+
         checks.append(check_items)
     for key in ("anyOf", "oneOf"):
         if key in schema:
@@ -136,10 +149,12 @@ def compile_schema(schema: dict[str, Any]) -> Check:
             if not null_ok:
                 out.append(Violation(path, f"must be {_type_words(type_list)}, not null", "type"))
             return
-        if python_types is not None and (not isinstance(value, python_types)
-                                         or (bool_is_wrong and value.__class__ is bool)):
-            out.append(Violation(path, f"must be {_type_words(type_list)}, not {_describe(value)}",
-                                 "type"))
+        if python_types is not None and (
+            not isinstance(value, python_types) or (bool_is_wrong and value.__class__ is bool)
+        ):
+            out.append(
+                Violation(path, f"must be {_type_words(type_list)}, not {_describe(value)}", "type")
+            )
             return
         if only is not None:
             only(value, path, out)
@@ -151,8 +166,13 @@ def compile_schema(schema: dict[str, Any]) -> Check:
 
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "object": (dict,), "array": (list,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float)}
+    "string": (str,),
+    "object": (dict,),
+    "array": (list,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
 
 
 def _python_types(type_list: list[str]) -> tuple[tuple[type, ...] | None, bool]:
@@ -181,15 +201,24 @@ def _pattern_check(pattern: Any) -> Check:
                 try:
                     compiled.append(re2.compile(str(pattern), _RE2_OPTIONS).search)
                 except re2.error as err:
-                    reason = err.args[0].decode("utf-8", "replace") if err.args and isinstance(
-                        err.args[0], bytes) else str(err)
+                    reason = (
+                        err.args[0].decode("utf-8", "replace")
+                        if err.args and isinstance(err.args[0], bytes)
+                        else str(err)
+                    )
                     compiled.append(reason)
             if isinstance(compiled[0], str):
-                out.append(Violation(path, f"the schema's pattern {pattern!r} is not a valid "
-                                     f"RE2 pattern ({compiled[0]}): the API server refuses it",
-                                     "pattern"))
+                out.append(
+                    Violation(
+                        path,
+                        f"the schema's pattern {pattern!r} is not a valid "
+                        f"RE2 pattern ({compiled[0]}): the API server refuses it",
+                        "pattern",
+                    )
+                )
             elif not compiled[0](value):
                 out.append(Violation(path, f"{value!r} does not match {pattern!r}", "pattern"))
+
     return check
 
 
@@ -204,6 +233,7 @@ def _bad_limit(limit: Any) -> bool:
 def _schema_error(message: str) -> Check:
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         out.append(Violation(path, f"{message}: the API server refuses such a schema", "range"))
+
     return check
 
 
@@ -216,13 +246,15 @@ def _length_check(limit: int, op: str, word: str, kind: type[Sized]) -> Check:
             n = len(value)
             if (op == "lt" and n < limit) or (op == "gt" and n > limit):
                 out.append(Violation(path, f"is {word} {limit}", "range"))
+
     return check
 
 
 def _range_check(limit: float, op: str) -> Check:
     if _bad_limit(limit):
-        return _schema_error(f"the schema's {'minimum' if op == 'lt' else 'maximum'} "
-                             f"{limit!r} is not a number")
+        return _schema_error(
+            f"the schema's {'minimum' if op == 'lt' else 'maximum'} {limit!r} is not a number"
+        )
 
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -230,6 +262,7 @@ def _range_check(limit: float, op: str) -> Check:
                 out.append(Violation(path, f"{value} is below the minimum {limit}", "range"))
             elif op == "gt" and value > limit:
                 out.append(Violation(path, f"{value} is above the maximum {limit}", "range"))
+
     return check
 
 
@@ -260,12 +293,18 @@ def _object_check(schema: dict[str, Any]) -> Check:
             elif extra is not None:
                 extra(item, (*path, key), out)
             elif closed:
-                out.append(Violation((*path, key),
-                                     f"unknown field {key!r}{suggest(str(key), names)}",
-                                     "unknown", at_key=True))
+                out.append(
+                    Violation(
+                        (*path, key),
+                        f"unknown field {key!r}{suggest(str(key), names)}",
+                        "unknown",
+                        at_key=True,
+                    )
+                )
         for key in required:
             if key not in value:
                 out.append(Violation(path, f"missing required field {key!r}", "required"))
+
     return check
 
 
@@ -286,6 +325,7 @@ def _alternatives(options: list[dict[str, Any]]) -> Check:
             if best is None or len(trial) < len(best):
                 best = trial
         out.extend(best or [])
+
     return check
 
 
