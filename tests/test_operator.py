@@ -241,7 +241,7 @@ def test_names_operator_mode_adds_must_not_collide(
 ) -> None:
     entry = (
         f'    - name: {name}\n      accountId: "444444444444"\n      region: eu-west-1\n'
-        f'      kubernetesVersion: "1.31"\n'
+        f'      kubernetesVersion: "1.35"\n'
     )
     if extra:
         entry += f"      {extra}\n"
@@ -266,7 +266,7 @@ def _staging_config(kind: str) -> dict[str, Any]:
         "accountId": "222222222222",
         "managementAccountId": "111111111111",
         "region": "eu-west-1",
-        "kubernetesVersion": "1.31",
+        "kubernetesVersion": "1.35",
         "credentials": "operator",
     }
     if kind == "ConfigMap":
@@ -385,7 +385,7 @@ spec:
     name: default
   eksClusterName: my-eks-cluster
   region: eu-west-1
-  version: "1.31"
+  version: "1.35"
 ---
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSClusterControllerIdentity
@@ -434,7 +434,7 @@ SEED_CONTROL_PLANE = textwrap.dedent("""\
         kind: AWSClusterRoleIdentity
         name: staging-identity
       region: eu-west-1
-      version: "1.31"
+      version: "1.35"
     ---
     apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
     kind: AWSClusterRoleIdentity
