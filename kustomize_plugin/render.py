@@ -134,13 +134,16 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
     list, provider credentials stay with the account namespaces, where the admission policy
     (operator flavour) pins the label to the namespace's account.
     """
+    # management.namespaces: the management account's own clusters (the management cluster
+    # after `clusterctl move`) reach their credentials through `default` too; CAPA refuses a
+    # namespace it does not admit ("Namespace is not permitted to use
+    # AWSClusterControllerIdentity", pkg/cloud/scope/session.go, buildAWSClusterControllerIdentity).
+    admitted = {a.namespace for a in account_set.accounts} | set(account_set.management.namespaces)
     controller = {
         "apiVersion": f"{INFRA_GROUP}/v1beta2",
         "kind": CONTROLLER_IDENTITY,
         "metadata": {"name": DEFAULT_IDENTITY},
-        "spec": {
-            "allowedNamespaces": {"list": sorted({a.namespace for a in account_set.accounts})}
-        },
+        "spec": {"allowedNamespaces": {"list": sorted(admitted)}},
     }
     return {"controller-identity.yaml": [controller]}
 
@@ -152,7 +155,9 @@ def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
         admission.AccountBinding(a.name, a.namespace, a.identity_name, enforced=a.admission_policy)
         for a in account_set.accounts
     ]
-    return admission.admission_objects(bindings, account_set.credentials)
+    return admission.admission_objects(
+        bindings, account_set.credentials, management_namespaces=account_set.management.namespaces
+    )
 
 
 def provider_files(repo: Path, account: Account, items: list[dict[str, Any]]) -> Plan:

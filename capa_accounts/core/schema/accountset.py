@@ -174,6 +174,16 @@ ACCOUNT_SET: dict[str, Any] = {
                             "irsa: <namespace>/<name> of CAPA's ServiceAccount "
                             "(default capa-system/capa-controller-manager)",
                         ),
+                        "namespaces": {
+                            "type": "array",
+                            "description": "namespaces of the management account's own "
+                            "clusters (the management cluster after clusterctl move): the "
+                            "controller identity default admits them and the admission "
+                            "policy lets them through; they use the management account's "
+                            "credentials",
+                            "items": _str(DNS_LABEL, "namespace", maxLength=63),
+                            "uniqueItems": True,
+                        },
                     },
                 },
                 "operator": {
