@@ -112,7 +112,7 @@ def test_render_writes_one_pinned_filtered_provider_per_account(
             "configSecret": {"name": f"{account}-credentials", "namespace": f"capa-{account}"},
             "manager": {
                 "additionalArgs": {"--watch-filter": account},
-                "featureGates": {"MachinePool": True},
+                "featureGates": {"MachinePool": True, "AutoControllerIdentityCreator": False},
             },
             "patches": [
                 {
@@ -655,7 +655,7 @@ def test_a_provider_customised_in_base_keeps_its_settings(example_repo: Path) ->
     (provider,) = load(example_repo / "providers/live/provider.yaml")
     assert provider["metadata"] == {"name": "aws-live", "namespace": "capa-live"}
     assert provider["spec"]["manager"] == {
-        "featureGates": {"MachinePool": True},
+        "featureGates": {"MachinePool": True, "AutoControllerIdentityCreator": False},
         "additionalArgs": {"--watch-filter": "live"},
     }
     assert not (example_repo / "overlays/live/provider.yaml").exists()
