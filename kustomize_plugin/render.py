@@ -275,11 +275,11 @@ def plan(
         )
     mgmt_path = "bootstrap/management.yaml"
     if not operator:  # operator mode assumes no role: the management account grants nothing
-        result.add(
-            mgmt_path,
-            BOOTSTRAP_HEADER.format(account_id=account_set.management.account_id, path=mgmt_path),
-            [bootstrap.management_config(account_set)],
+        header = BOOTSTRAP_HEADER.format(
+            account_id=account_set.management.account_id, path=mgmt_path
         )
+        header += "".join(f"# {line}\n" for line in bootstrap.workload_identity_steps(account_set))
+        result.add(mgmt_path, header, [bootstrap.management_config(account_set)])
     merged = bootstrap.in_management_account(account_set)
     result.warnings += [bootstrap.merge_note(a) for a in merged]
     for account in accounts:
