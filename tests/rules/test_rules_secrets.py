@@ -20,7 +20,7 @@ from capa_accounts.hooks import scan_secrets
 from capa_accounts.hooks.rules import REGISTRY
 from capa_accounts.hooks.rules.secrets import CHECKS, S001, S002, check_s001, check_s002, scan_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CAPA_REFERENCE = ROOT.parent / "shared" / "capa-reference"
 FIRING_DATA = ROOT / "tests" / "data" / "secrets"
 

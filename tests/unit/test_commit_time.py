@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
-from test_changes import commit, committed, rerender  # noqa: F401
+from test_rules_changes import commit, committed, rerender  # noqa: F401
 
 from capa_accounts.cli import main
 from capa_accounts.core import eks_versions
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 STAGING_CLUSTER = "overlays/staging/cluster-staging.yaml"
 LIVE_CLUSTER = "overlays/live/cluster-live.yaml"
 

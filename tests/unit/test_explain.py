@@ -17,7 +17,7 @@ from capa_accounts.hooks.rules import Rule, all_rules
 
 runner = CliRunner()
 RULES = all_rules()
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 
 
