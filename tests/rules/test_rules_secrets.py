@@ -451,5 +451,5 @@ def test_no_findings_in_capa_reference() -> None:
 
 def test_no_findings_in_the_project_tree() -> None:
     files = [p for p in _project_files() if not p.is_relative_to(FIRING_DATA)]
-    assert any(p.name == "test_secrets.py" for p in files)
+    assert any(p.name == "test_rules_secrets.py" for p in files)
     assert _scan_all(ROOT, files) == []
