@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, of_rule, run_check
-from test_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
-from test_decommission import decommission_live
+from test_rules_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
+from test_rules_removals import decommission_live
 
 
 @pytest.mark.parametrize("mode", ["operator", "roleIdentity"], ids=["operator", "role-identity"])

@@ -9,7 +9,7 @@ from typing import Any
 import celpy
 import pytest
 import yaml
-from test_operator_rbac import operator
+from test_rules_operator_rbac import operator
 
 PROVIDER = "operator.cluster.x-k8s.io/v1alpha2"
 

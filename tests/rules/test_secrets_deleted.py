@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import edit
-from test_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
+from test_rules_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
 
 from capa_accounts.cli import main
 
