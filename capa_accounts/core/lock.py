@@ -16,15 +16,21 @@ anyway), and only then removes the file.
 While the lock is held, SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` so that a command
 stops the same way for each of them: staged files removed, the lock file removed
 (``filewrite`` defers them while a batch is renamed into place).
+
+On Windows there is no flock(2): the lock is ``msvcrt.locking`` on the file's first byte
+(Python's Library Reference, "msvcrt", which locks "from the current file position for nbytes
+bytes, and may continue beyond the end of the file"), always exclusive, so readers there take
+turns too. Where neither exists, commands that only read run without the lock (as on a
+read-only checkout) and the commands that write refuse with one line.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +40,15 @@ from types import FrameType
 from capa_accounts.core import filewrite
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.core.filewrite import SIGNALS, Interrupted
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows
+    _fcntl = None  # type: ignore[assignment]
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt as _msvcrt
+else:
+    _msvcrt = None
 
 LOCK_FILE = ".capa-accounts.lock"
 LOCK_TIMEOUT_ENV = "CAPA_ACCOUNTS_LOCK_TIMEOUT"
@@ -83,16 +98,60 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
 
 
+def _try_lock(fd: int, shared: bool) -> bool:
+    """Take the lock on ``fd`` without waiting: False when someone else holds it."""
+    if _fcntl is not None:
+        try:
+            _fcntl.flock(fd, (_fcntl.LOCK_SH if shared else _fcntl.LOCK_EX) | _fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            _msvcrt.locking(fd, _msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    raise AssertionError("no lock primitive")  # pragma: no cover - _acquire checks first
+
+
+def _unlock_last(fd: int) -> bool:
+    """Let go of the lock on ``fd``; True when no one else holds it (the file can go)."""
+    if _fcntl is not None:
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)  # a reader: only when it is last
+        except BlockingIOError:
+            return False
+        return True
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            _msvcrt.locking(fd, _msvcrt.LK_UNLCK, 1)
+        return True  # always exclusive; unlinking a file another process holds open fails
+    return False  # pragma: no cover
+
+
+def available() -> bool:
+    """Whether this platform has a lock primitive (flock(2) or msvcrt.locking)."""
+    return _fcntl is not None or _msvcrt is not None
+
+
 def _acquire(path: Path, command: str, shared: bool) -> int | None:
+    if not available():
+        if shared:
+            return None  # reading a tree no one can lock is what a read-only checkout does
+        raise CapaAccountsError(
+            f"capa-accounts {command} writes files and this platform has neither flock(2) "
+            "nor msvcrt.locking to lock the repository: refused",
+            LOCK_FILE,
+        )
     deadline = time.monotonic() + _timeout()
-    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     while True:
         fd = _open(path, shared)
         if fd is None:
             return None
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd, shared):
             os.close(fd)
             if time.monotonic() >= deadline:
                 raise LockedError(
@@ -114,14 +173,15 @@ def _acquire(path: Path, command: str, shared: bool) -> int | None:
 def _release(path: Path, fd: int) -> None:
     """Remove the lock file when no one else holds it, then let go."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a reader: only when it is the last
-    except BlockingIOError:
-        pass
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        last = _unlock_last(fd)
+        if last and _fcntl is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     finally:
         os.close(fd)
+    if last and _fcntl is None:  # Windows removes no file that is still open
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 @contextlib.contextmanager
