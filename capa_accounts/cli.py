@@ -195,9 +195,9 @@ def output_option(func: F) -> F:
     )(func)
 
 
-def _write_output(output: Path | None, text: str) -> None:
+def _write_output(output: Path | None, text: str, color: bool | None = None) -> None:
     if output is None or str(output) == "-":
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=color)  # color=True: click keeps ANSI in a pipe
         return
     from capa_accounts.core import filewrite
 
@@ -224,6 +224,17 @@ def _write_output(output: Path | None, text: str) -> None:
     help="Also compare with git REF: the change-aware rules (CAPA-D*).",
 )
 @click.option(
+    "--color",
+    "color_choice",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "always", "never"]),
+    help="Colour the text report: auto is a terminal's, unless NO_COLOR is set, or FORCE_COLOR.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No summary line, only the findings (or the report)."
+)
+@click.option(
     "--crd",
     "crds",
     multiple=True,
@@ -237,6 +248,8 @@ def check(
     output: Path | None,
     strict: bool,
     base_ref: str | None,
+    color_choice: str,
+    quiet: bool,
     crds: tuple[Path, ...],
 ) -> None:
     """Check the trust and namespace invariants and the schemas of the repository.
@@ -270,15 +283,24 @@ def check(
     for warning in report.warnings_loading:
         click.echo(f"warning: {warning}", err=True)
     to_stdout = output is None or str(output) == "-"
-    color = to_stdout and reporting.color_wanted(sys.stdout, os.environ)  # NO_COLOR unset
-    _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color))
-    if fmt == "text" and (report.findings or (to_stdout and sys.stdout.isatty())):
-        click.echo(
-            reporting.summary_line(report, color=color), err=not (to_stdout and sys.stdout.isatty())
-        )
-    elif not to_stdout:
-        click.echo(reporting.summary_line(report), err=True)
+    color = to_stdout and reporting.color_wanted(sys.stdout, os.environ, color_choice)
+    _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color), color)
+    _summary(report, fmt, to_stdout, color_choice, quiet)
     sys.exit(report.exit_code(strict))
+
+
+def _summary(report: Any, fmt: str, to_stdout: bool, color_choice: str, quiet: bool) -> None:
+    """The summary line, in every log: after a text report on stdout when that is a terminal,
+    else on stderr (a pipe or a file keeps only findings or the report). `--format github` on
+    stdout ends with it already."""
+    from capa_accounts.hooks.report import text as reporting
+
+    if quiet or (fmt == "github" and to_stdout):
+        return
+    on_stdout = fmt == "text" and to_stdout and sys.stdout.isatty()
+    stream = sys.stdout if on_stdout else sys.stderr
+    color = reporting.color_wanted(stream, os.environ, color_choice)
+    click.echo(reporting.summary_line(report, color=color), err=not on_stdout, color=color)
 
 
 def _shifted(finding: Any, root: Path, anchor: Path) -> Any:

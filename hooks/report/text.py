@@ -17,14 +17,27 @@ from capa_accounts.hooks.check.engine import Report
 _RED, _YELLOW, _DIM, _RESET = "\x1b[1;31m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
 
 
-def color_wanted(stream: TextIO, environ: Mapping[str, str]) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set to a non-empty value.
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def color_wanted(stream: TextIO, environ: Mapping[str, str], choice: str = "auto") -> bool:
+    """``--color``: ``always`` and ``never`` as said; ``auto`` colours a terminal, unless
+    NO_COLOR is set to a non-empty value, and anything when FORCE_COLOR is (a CI log that
+    renders ANSI, such as GitHub's and GitLab's).
 
     no-color.org: "when present and not an empty string (regardless of its value), prevents
-    the addition of ANSI color".
+    the addition of ANSI color"; force-color.org: "when present and not an empty string
+    (regardless of its value), should force the addition of ANSI color". NO_COLOR wins when
+    both are set: the user's refusal over the environment's offer.
     """
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not environ.get("NO_COLOR")
+    return bool(isatty and isatty())
 
 
 def _paint(code: str, text: str, color: bool) -> str:
@@ -57,7 +70,8 @@ def as_json(report: Report) -> str:
 
 
 def summary_line(report: Report, color: bool = False) -> str:
-    """``3 errors, 1 warning in 2 files (1 suppressed)``."""
+    """``3 errors, 1 warning in 2 of 41 files (1 suppressed)``; ``0 errors, 0 warnings in 41
+    files`` when clean (a stream on stdin has no files: ``in 2 files``, or nothing)."""
 
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
@@ -65,8 +79,13 @@ def summary_line(report: Report, color: bool = False) -> str:
     errors = _paint(_RED, plural(report.errors, "error"), color and report.errors > 0)
     warnings = _paint(_YELLOW, plural(report.warnings, "warning"), color and report.warnings > 0)
     line = f"{errors}, {warnings}"
-    if report.findings:
-        line += f" in {plural(len({f.file for f in report.findings}), 'file')}"
+    with_findings = len({f.file for f in report.findings})
+    if with_findings and report.files > with_findings:
+        line += f" in {with_findings} of {plural(report.files, 'file')}"
+    elif with_findings:
+        line += f" in {plural(with_findings, 'file')}"
+    elif report.files:
+        line += f" in {plural(report.files, 'file')}"
     if report.suppressed:
         line += f" ({report.suppressed} suppressed)"
     return line

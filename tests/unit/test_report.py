@@ -354,7 +354,7 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
         for line in lines
     )
     assert lines[-1] == reporting.summary_line(run_check(example_repo))
-    assert lines[-1].endswith(" errors, 1 warning in 2 files")
+    assert lines[-1].endswith(" errors, 1 warning in 2 of 25 files")
 
 
 @pytest.mark.parametrize(
@@ -409,11 +409,11 @@ def test_text_in_colour_paints_rule_and_location() -> None:
 @pytest.mark.parametrize(
     ("report", "color", "line"),
     [
-        (REPORT, False, "3 errors, 1 warning in 2 files (2 suppressed)"),
+        (REPORT, False, "3 errors, 1 warning in 2 of 5 files (2 suppressed)"),
         (
             REPORT,
             True,
-            "\x1b[1;31m3 errors\x1b[0m, \x1b[1;33m1 warning\x1b[0m in 2 files (2 suppressed)",
+            "\x1b[1;31m3 errors\x1b[0m, \x1b[1;33m1 warning\x1b[0m in 2 of 5 files (2 suppressed)",
         ),
         (Report([]), True, "0 errors, 0 warnings"),
     ],
@@ -456,4 +456,4 @@ def test_text_check_through_a_pipe_has_no_escape_codes(example_repo: Path) -> No
         f.text() + ("" if f.severity == "error" else " (warning)") for f in findings
     ]
     assert result.stderr == reporting.summary_line(run_check(example_repo)) + "\n"
-    assert result.stderr.endswith(" errors, 1 warning in 2 files\n")
+    assert result.stderr.endswith(" errors, 1 warning in 2 of 25 files\n")
