@@ -123,7 +123,16 @@ def main(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="Into the current directory (the top of a git repository, or empty).",
 )
-def init(directory: Path | None, here: bool) -> None:
+@click.option(
+    "--hooks",
+    default="remote",
+    show_default=True,
+    type=click.Choice(["remote", "local"]),
+    help="pre-commit hooks from this project's repository, pinned to what this capa-accounts "
+    "was installed from (remote), or repo: local hooks that run the capa-accounts on PATH "
+    "with no network at all (local).",
+)
+def init(directory: Path | None, here: bool, hooks: str) -> None:
     """Write a complete, rendered example repository (management, staging, live) into DIRECTORY:
     a new or empty directory, or the top of an existing git repository (no other file is
     touched; nothing is written if a name init writes exists)."""
@@ -136,8 +145,9 @@ def init(directory: Path | None, here: bool) -> None:
             else "give DIRECTORY, or --here for the current directory"
         )
     target = Path(".") if here or directory is None else directory
-    written = example.init(target)
+    written = example.init(target, hooks=hooks)
     click.echo(f"wrote {written} files into {target}")
+    click.echo(example.next_steps(target, hooks), nl=False)
 
 
 @main.command()
@@ -235,6 +245,14 @@ def _write_output(output: Path | None, text: str, color: bool | None = None) -> 
     "-q", "--quiet", is_flag=True, help="No summary line, only the findings (or the report)."
 )
 @click.option(
+    "--with-hooks",
+    "with_hooks",
+    default="",
+    metavar="render,scan-secrets",
+    help="The other capa-accounts pre-commit hooks of this commit: leave them what they print "
+    "(render: an accounts.yaml that cannot be read, CAPA-R001; scan-secrets: CAPA-S*).",
+)
+@click.option(
     "--crd",
     "crds",
     multiple=True,
@@ -250,6 +268,7 @@ def check(
     base_ref: str | None,
     color_choice: str,
     quiet: bool,
+    with_hooks: str,
     crds: tuple[Path, ...],
 ) -> None:
     """Check the trust and namespace invariants and the schemas of the repository.
@@ -272,11 +291,11 @@ def check(
         report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)
     else:
         from capa_accounts.core import lock
-        from capa_accounts.hooks.check import engine
 
         root = _repo(repo)
+        others = _other_hooks(with_hooks)
         with lock.locked(root, "check", shared=True):  # a render's state is read whole
-            report = engine.check(root, base_ref=base_ref, crds=crds)
+            report = _check_beside(root, base_ref, crds, others)
         anchor = _anchor(fmt)
         if anchor is not None:
             report.findings = [_shifted(f, root, anchor) for f in report.findings]
@@ -301,6 +320,39 @@ def _summary(report: Any, fmt: str, to_stdout: bool, color_choice: str, quiet: b
     stream = sys.stdout if on_stdout else sys.stderr
     color = reporting.color_wanted(stream, os.environ, color_choice)
     click.echo(reporting.summary_line(report, color=color), err=not on_stdout, color=color)
+
+
+HOOK_RULES = {"render": ("CAPA-R001",), "scan-secrets": ("CAPA-S001", "CAPA-S002", "CAPA-S003")}
+
+
+def _other_hooks(value: str) -> set[str]:
+    names = {n.strip() for n in value.split(",") if n.strip()}
+    if unknown := names - set(HOOK_RULES):
+        raise click.BadParameter(
+            f"{', '.join(sorted(unknown))}: give render and/or scan-secrets",
+            param_hint="--with-hooks",
+        )
+    return names
+
+
+def _check_beside(
+    root: Path, base_ref: str | None, crds: tuple[Path, ...], others: set[str]
+) -> Any:
+    """``engine.check``, leaving to the other hooks of a commit what they print themselves:
+    each problem is printed once at `git commit`."""
+    from capa_accounts.hooks.check import engine
+
+    try:
+        report = engine.check(root, base_ref=base_ref, crds=crds)
+    except CapaAccountsError:
+        if "render" not in others:
+            raise
+        # render --check ran first (it is first in the config init writes) and printed why.
+        click.echo("capa-accounts: not checked: see capa-accounts render above", err=True)
+        sys.exit(EXIT_INPUT)
+    left = {rule for name in others for rule in HOOK_RULES[name]}
+    report.findings = [f for f in report.findings if f.rule not in left]
+    return report
 
 
 def _shifted(finding: Any, root: Path, anchor: Path) -> Any:

@@ -8,20 +8,26 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from capa_accounts.core import filewrite, version
+from capa_accounts.core import filewrite, lock, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema.accountset import ACCOUNT_SET
 from capa_accounts.kustomize_plugin import generated, render
 
 SCHEMA_FILE = "accounts.schema.json"
+GITIGNORE = ".gitignore"
+HOOKS = ("remote", "local")
+# What a command leaves in the work tree only while it runs (core.lock, core.filewrite): never
+# to be committed, even by a `git add -A` during a render.
+IGNORED = (lock.LOCK_FILE, filewrite.TMP_PATTERN)
+_IGNORE_HEADER = "# capa-accounts: the repository's lock and the temporary files of a write"
 
 
-def example_files() -> dict[str, str]:
+def example_files(hooks: str = "remote") -> dict[str, str]:
     """The hand-edited files of the example: accounts.yaml, base/ and the pre-commit config."""
     root = resources.files("capa_accounts.kustomize_plugin") / "example"
     files = {
         "accounts.yaml": (root / "accounts.yaml").read_text(encoding="utf-8"),
-        ".pre-commit-config.yaml": pre_commit_config(),
+        ".pre-commit-config.yaml": pre_commit_config(hooks=hooks),
         SCHEMA_FILE: schema_text(),
     }
     for entry in sorted((root / "base").iterdir(), key=lambda e: e.name):
@@ -29,19 +35,36 @@ def example_files() -> dict[str, str]:
     return files
 
 
-def pre_commit_config(tag: str | None = None) -> str:
-    """The pre-commit config ``init`` writes, pinned to ``tag`` (default: the release tag of
-    the running capa-accounts, so that the hooks check as the tool that wrote the repository)."""
+def pre_commit_config(tag: str | None = None, hooks: str = "remote") -> str:
+    """The pre-commit config ``init`` writes. ``remote``: this project's hooks pinned to ``tag``
+    (default: what the running capa-accounts was installed from, ``version.hook_rev``, so that
+    the hooks check as the tool that wrote the repository). ``local``: ``repo: local`` hooks
+    that run the capa-accounts on PATH, with no network at all."""
     root = resources.files("capa_accounts.kustomize_plugin") / "example"
+    if hooks == "local":
+        return (root / "pre-commit-config-local.yaml").read_text(encoding="utf-8")
     text = (root / "pre-commit-config.yaml").read_text(encoding="utf-8")
-    return text.replace("{release_tag}", tag or version.release_tag())
+    rev, note = version.hook_rev()
+    if tag is not None:
+        rev, note = tag, "the release of capa-accounts that wrote this repository"
+    return text.replace("{release_tag}", rev).replace("{rev_note}", note)
+
+
+def gitignore(existing: str = "") -> str | None:
+    """``existing`` with the names of ``IGNORED`` it lacks appended; None when it has them."""
+    have = {line.strip() for line in existing.splitlines()}
+    missing = [name for name in IGNORED if name not in have]
+    if not missing:
+        return None
+    head = existing if not existing or existing.endswith("\n") else existing + "\n"
+    return head + "\n".join([_IGNORE_HEADER, *missing]) + "\n"
 
 
 def schema_text() -> str:
     return json.dumps(ACCOUNT_SET, indent=2) + "\n"
 
 
-def init(directory: Path) -> int:
+def init(directory: Path, hooks: str = "remote") -> int:
     """Write the example into ``directory`` and render it; returns the number of files written.
 
     ``directory`` is new, empty, or the top of an existing git repository (it holds ``.git``).
@@ -64,7 +87,7 @@ def init(directory: Path) -> int:
         raise InputError(
             f"cannot read the directory: {err.strerror or err}", str(directory)
         ) from err
-    files = rendered_example()
+    files = rendered_example(hooks)
     taken = sorted(
         {rel.split("/", 1)[0] for rel in files if os.path.lexists(directory / rel.split("/", 1)[0])}
     )
@@ -80,16 +103,32 @@ def init(directory: Path) -> int:
         raise InputError(
             f"cannot create the directory: {err.strerror or err}", str(directory)
         ) from err
+    ignore = _gitignore_of(directory)
+    if ignore is not None:
+        files[GITIGNORE] = ignore
     filewrite.write_all((directory / rel, text, rel) for rel, text in files.items())
     return len(files)
 
 
-def rendered_example() -> dict[str, str]:
+def _gitignore_of(directory: Path) -> str | None:
+    """The .gitignore init writes: the repository's own with the names it lacks appended (the
+    one file init changes rather than only adds), or a new one."""
+    path = directory / GITIGNORE
+    if path.is_symlink() or (os.path.lexists(path) and not path.is_file()):
+        raise InputError("is not a regular file: init adds its names to it", GITIGNORE)
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read it: {err}", GITIGNORE) from err
+    return gitignore(existing)
+
+
+def rendered_example(hooks: str = "remote") -> dict[str, str]:
     """Every file of the example repository, hand-edited and rendered, in write order (listed
     files before the kustomizations that list them), made in a scratch directory."""
     with tempfile.TemporaryDirectory(prefix="capa-accounts-init-") as scratch:
         repo = Path(scratch)
-        files = example_files()
+        files = example_files(hooks)
         filewrite.write_all((repo / rel, text, rel) for rel, text in files.items())
         todo = generated.changes(repo, render.plan(repo))
         generated.apply(repo, todo)
@@ -100,4 +139,22 @@ def rendered_example() -> dict[str, str]:
         }
     return dict(
         sorted({**files, **rendered}.items(), key=lambda kv: kv[0].endswith("kustomization.yaml"))
+    )
+
+
+def next_steps(directory: Path, hooks: str) -> str:
+    """What to do after ``init``, as it prints them."""
+    cd = "" if directory == Path(".") else f"  cd {directory}\n"
+    where = (
+        "repo: local hooks run the capa-accounts on PATH (no network)"
+        if hooks == "local"
+        else "the hooks come from the pinned rev (pre-commit fetches it once)"
+    )
+    return (
+        "next steps:\n"
+        f"{cd}"
+        "  $EDITOR accounts.yaml              # your management and target accounts\n"
+        "  capa-accounts render && capa-accounts check\n"
+        f"  pip install pre-commit && pre-commit install   # {where}\n"
+        '  git add -A && git commit -m "capa-accounts"\n'
     )

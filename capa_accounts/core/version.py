@@ -6,6 +6,7 @@ so ``--version``, the ``rev:`` that ``init`` pins and the release tag cannot dis
 
 from __future__ import annotations
 
+import json
 from importlib import metadata
 
 DISTRIBUTION = "capa-accounts"
@@ -24,3 +25,21 @@ def version() -> str:
 def release_tag(of: str | None = None) -> str:
     """The git tag of a release: ``v0.1.0`` for version 0.1.0."""
     return TAG_PREFIX + (of or version())
+
+
+def hook_rev() -> tuple[str, str]:
+    """The ``rev:`` of the pre-commit hooks that check as this capa-accounts does, and why.
+
+    Installed from git (``pip install git+URL@REF``), the commit it was built from: pip records
+    it in the distribution's ``direct_url.json`` as ``vcs_info.commit_id`` (PEP 610, packaging
+    specification "Direct URL Data Structure"), and it exists wherever that URL is cloned.
+    Otherwise the release tag of the installed version.
+    """
+    try:
+        text = metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
+        commit = (json.loads(text or "{}").get("vcs_info") or {}).get("commit_id")
+    except (metadata.PackageNotFoundError, ValueError, AttributeError):
+        commit = None
+    if isinstance(commit, str) and len(commit) in (40, 64) and commit.isalnum():
+        return commit, "the commit capa-accounts was installed from (pip's direct_url.json)"
+    return release_tag(), "the release of capa-accounts that wrote this repository"

@@ -67,7 +67,9 @@ def test_quiet_drops_the_summary_and_keeps_the_findings(example_repo: Path, fmt:
     ],
     ids=["pipe", "always", "always-over-no-color", "force-color", "no-color-wins", "never"],
 )
-def test_color_choice(example_repo: Path, args: list[str], env: dict[str, str], painted: bool) -> None:
+def test_color_choice(
+    example_repo: Path, args: list[str], env: dict[str, str], painted: bool
+) -> None:
     break_example(example_repo)
     result = check(example_repo, *args, env=env)
     assert (ESC + "1;31m[CAPA-X001]" in result.stdout) is painted
