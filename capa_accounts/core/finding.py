@@ -17,12 +17,13 @@ class ResourceRef:
     name: str = ""
     namespace: str = ""
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | None]:
+        """Every key, null where nothing applies (a cluster-scoped object has no namespace)."""
         return {
-            "apiVersion": self.api_version,
-            "kind": self.kind,
-            "name": self.name,
-            "namespace": self.namespace,
+            "apiVersion": self.api_version or None,
+            "kind": self.kind or None,
+            "name": self.name or None,
+            "namespace": self.namespace or None,
         }
 
 
@@ -68,7 +69,8 @@ class Finding:
             "line": self.line,
             "column": self.column,
             "message": self.message,
-            "resource": (self.resource or ResourceRef()).to_json(),
+            # null when the finding is about no object (a file, an accounts.yaml entry)
+            "resource": self.resource.to_json() if self.resource and self.resource.kind else None,
         }
         if self.related:
             out["related"] = [

@@ -116,41 +116,53 @@ def _xml_text(value: object) -> str:
 
 
 def junit(report: Report, *, strict: bool = False) -> str:
-    """JUnit XML as GitLab's and Jenkins' test reports read it: one test case per finding
-    (a ``failure`` when it fails the check: an error, or a warning with ``--strict``), and one
-    passing case when there is nothing to report, so that a clean run is not an empty suite."""
+    """JUnit XML as Jenkins' and GitLab's test reports read it: one test suite per file with
+    findings, one test case per finding (a ``failure`` when it fails the check: an error, or a
+    warning with ``--strict``), and one passing case when there is nothing to report, so that a
+    clean run is not an empty suite.
+
+    The Jenkins xUnit plugin validates against its ``junit-10.xsd`` (jenkinsci/xunit-plugin,
+    src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd), which allows
+    only ``name``, ``time``, ``classname`` and ``group`` on a ``testcase`` but ``file`` on a
+    ``testsuite``. GitLab reads ``classname``, ``name`` and an optional ``file`` of each test
+    case (gitlab-org/gitlab, lib/gitlab/ci/parsers/test/junit.rb) and ignores the rest. So the
+    path and line are in the case's name (``path:line:col``), which both show, and the path is
+    the suite's ``file``; no attribute either one rejects.
+    """
     failing = [f for f in report.findings if f.severity == "error" or strict]
-    suites = ElementTree.Element("testsuites", name="capa-accounts")
-    suite = ElementTree.SubElement(
-        suites,
-        "testsuite",
+    suites = ElementTree.Element(
+        "testsuites",
         {
-            "name": "capa-accounts check",
+            "name": "capa-accounts",
             "tests": str(max(1, len(report.findings))),
             "failures": str(len(failing)),
             "errors": "0",
-            "skipped": "0",
         },
     )
+    by_file: dict[str, list[Finding]] = {}
     for f in report.findings:
-        case = ElementTree.SubElement(
-            suite,
-            "testcase",
-            {
-                "classname": _xml_text(f.rule),
-                "name": _xml_text(f"{f.file}:{f.line}:{f.column}"),
-                "file": _xml_text(f.file),
-                "line": str(f.line),
-            },
-        )
-        if f in failing:
-            failure = ElementTree.SubElement(
-                case, "failure", {"message": _xml_text(f.message), "type": f.severity}
+        by_file.setdefault(f.file, []).append(f)
+    for file, findings in by_file.items():
+        suite = _suite(suites, f"capa-accounts check: {file}", findings, failing)
+        suite.set("file", _xml_text(file))
+        for f in findings:
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                {
+                    "classname": _xml_text(f.rule),
+                    "name": _xml_text(f"{f.file}:{f.line}:{f.column}"),
+                },
             )
-            failure.text = _xml_text(f.text())
-        else:
-            ElementTree.SubElement(case, "system-out").text = _xml_text(f"warning: {f.text()}")
+            if f in failing:
+                failure = ElementTree.SubElement(
+                    case, "failure", {"message": _xml_text(f.message), "type": f.severity}
+                )
+                failure.text = _xml_text(f.text())
+            else:
+                ElementTree.SubElement(case, "system-out").text = _xml_text(f"warning: {f.text()}")
     if not report.findings:
+        suite = _suite(suites, "capa-accounts check", [], [])
         ElementTree.SubElement(
             suite, "testcase", classname="capa-accounts", name="every rule over the repository"
         )
@@ -159,6 +171,22 @@ def junit(report: Report, *, strict: bool = False) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         + ElementTree.tostring(suites, encoding="unicode")
         + "\n"
+    )
+
+
+def _suite(
+    parent: ElementTree.Element, name: str, findings: list[Finding], failing: list[Finding]
+) -> ElementTree.Element:
+    return ElementTree.SubElement(
+        parent,
+        "testsuite",
+        {
+            "name": _xml_text(name),
+            "tests": str(max(1, len(findings))),
+            "failures": str(sum(f in failing for f in findings)),
+            "errors": "0",
+            "skipped": "0",
+        },
     )
 
 

@@ -127,7 +127,7 @@ def test_junit_is_well_formed_for_a_hostile_file_name(example_repo: Path) -> Non
     result = cli("check", "--repo", str(example_repo), "--format", "junit")
     assert result.exit_code == 1, result.output
     root = xml(result.stdout)  # raises on a control character
-    files = {case.get("file") for case in root.iter("testcase")}
+    files = {suite.get("file") for suite in root.iter("testsuite")}
     assert "evil\\x1b[31m]]>.yaml" in files, files
 
 
