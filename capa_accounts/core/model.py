@@ -43,6 +43,17 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class RuleSetting:
+    """``spec.check.rules[]``: a rule turned off (``ignore``) or given another severity for the
+    whole repository, with the reason; ``index`` locates it in accounts.yaml."""
+
+    rule: str
+    severity: str  # ignore | warning | error
+    reason: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     region: str
@@ -124,6 +135,7 @@ class AccountSet:
     check_exclude: tuple[str, ...] = ()
     capa_version: str = DEFAULT_CAPA_VERSION
     document: yamlio.Document | None = field(default=None, compare=False, repr=False)
+    check_rules: tuple[RuleSetting, ...] = ()
 
     def account(self, name: str) -> Account | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -242,6 +254,10 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
         check_exclude=tuple((spec.get("check") or {}).get("exclude", [])),
         capa_version=capa_version,
         document=doc,
+        check_rules=tuple(
+            RuleSetting(r["rule"], r["severity"], r["reason"], i)
+            for i, r in enumerate((spec.get("check") or {}).get("rules", []))
+        ),
     )
     _check_unique(account_set, doc, conflicts)
     _check_management_namespaces(account_set, doc)

@@ -10,25 +10,33 @@ Two places accept a finding (DESIGN.md, Suppressions):
   findings about the account: its overlay, its bootstrap file, its entry in accounts.yaml and
   the objects of its namespace.
 
+- ``check.rules: [{rule, severity, reason}]`` in accounts.yaml's spec, for the whole
+  repository: ``severity: ignore`` turns the rule off, ``warning`` or ``error`` gives its
+  findings that severity (kube-linter's ``checks.exclude``, checkov's ``--skip-check``).
+
 A suppression without a reason, or naming a rule that does not exist, is itself a finding
 (CAPA-R006, ``hooks/rules/suppressions.py``) and accepts nothing: a typo must not silently turn a
-check off. CAPA-R006 cannot be suppressed, or a bad suppression could hide itself.
+check off. A suppression or setting that matched no finding of a rule that ran is stale
+(CAPA-R009, a warning): the problem it accepted is gone, and it would silently accept the next
+one. CAPA-R006 and CAPA-R009 cannot be suppressed, or a bad suppression could hide itself.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
 from capa_accounts.core import yamlio
-from capa_accounts.core.finding import Finding
-from capa_accounts.core.model import ACCOUNTS_FILE, Account
+from capa_accounts.core.finding import Finding, Severity
+from capa_accounts.core.model import ACCOUNTS_FILE, Account, RuleSetting
 from capa_accounts.hooks.check.context import Context, Obj
 
 ANNOTATION = "capa-accounts.dev/ignore"
 ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
-UNSUPPRESSIBLE = frozenset({"CAPA-R006"})
+STALE = "CAPA-R009"
+UNSUPPRESSIBLE = frozenset({"CAPA-R006", STALE})
 
 # Entries are separated by commas, but a reason may hold commas too ("see ticket 12, part 2"):
 # only a comma followed by something shaped like a rule ID ("CAPA-I004", not a ticket such as
@@ -101,14 +109,24 @@ def account_suppressions(account: Account, known: Collection[str]) -> list[Suppr
     return [judge(s.rule, s.reason, known) for s in account.suppress]
 
 
+def repository_settings(ctx: Context, known: Collection[str]) -> list[tuple[RuleSetting, str]]:
+    """``check.rules`` entries with the reason each is invalid ("" when valid)."""
+    settings = ctx.account_set.check_rules if ctx.account_set else ()
+    return [(s, judge(s.rule, s.reason, known).problem or "") for s in settings]
+
+
 # --- applying ---------------------------------------------------------------------------------
 
 
 def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
-    """The findings no valid suppression accepts, and how many were accepted."""
+    """The findings no valid suppression accepts, with the stale suppressions (CAPA-R009), and
+    how many were accepted."""
     from capa_accounts.hooks.rules import all_rules
 
-    known = set(all_rules())
+    rules = all_rules()
+    known = set(rules)
+    ran = {r for r, rule in rules.items() if ctx.base_ref or not rule.change_aware}
+    findings, ignored = _repository(ctx, findings, known, ran)
     by_object: dict[ObjectKey, set[str]] = {}
     objects: dict[ObjectKey, Obj] = {}
     for obj in ctx.objects:
@@ -120,23 +138,110 @@ def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
             )
     by_account: dict[str, set[str]] = {}
     for account in ctx.account_set.accounts if ctx.account_set else ():
-        rules = {s.rule for s in account_suppressions(account, known) if s.valid}
-        if rules:
-            by_account[account.name] = rules
+        rules_of = {s.rule for s in account_suppressions(account, known) if s.valid}
+        if rules_of:
+            by_account[account.name] = rules_of
     entries = list(_entry_lines(ctx)) if by_account else []
     kept: list[Finding] = []
     suppressed: set[Finding] = set()  # a finding reported twice is one finding
+    used: set[tuple[str, str]] = set()  # ("object" key or account name, rule)
     for finding in findings:
         key = _finding_key(finding)
-        accepted = set() if key is None else by_object.get(key, set())
-        if by_account:
-            owner = _account_of(ctx, finding, objects.get(key) if key else None, entries)
-            accepted = accepted | by_account.get(owner.name if owner else "", set())
-        if finding.rule in accepted and finding.rule not in UNSUPPRESSIBLE:
-            suppressed.add(finding)
-        else:
+        on_object = set() if key is None else by_object.get(key, set())
+        owner = _account_of(ctx, finding, objects.get(key) if key else None, entries)
+        on_account = by_account.get(owner.name, set()) if by_account and owner else set()
+        if finding.rule in UNSUPPRESSIBLE or finding.rule not in on_object | on_account:
             kept.append(finding)
-    return kept, len(suppressed)
+            continue
+        suppressed.add(finding)
+        if finding.rule in on_object:
+            used.add((repr(key), finding.rule))
+        if owner is not None and finding.rule in on_account:
+            used.add((owner.name, finding.rule))
+    stale = _stale_objects(ctx, by_object, objects, used, ran)
+    stale += _stale_accounts(ctx, known, used, ran)
+    return kept + stale, len(suppressed) + ignored
+
+
+def _repository(
+    ctx: Context, findings: list[Finding], known: set[str], ran: set[str]
+) -> tuple[list[Finding], int]:
+    """``check.rules`` applied: the findings of ignored rules dropped (and counted), the others
+    given their severity; a setting whose rule ran and reported nothing is stale."""
+    settings = {s.rule: s for s, problem in repository_settings(ctx, known) if not problem}
+    produced = {f.rule for f in findings}
+    out: list[Finding] = []
+    ignored = 0
+    for finding in findings:
+        setting = settings.get(finding.rule)
+        if setting is None:
+            out.append(finding)
+        elif setting.severity == "ignore":
+            ignored += 1
+        else:
+            out.append(replace(finding, severity=cast(Severity, setting.severity)))
+    for rule_id, setting in settings.items():
+        if rule_id in ran and rule_id not in produced:
+            out.append(
+                ctx.config_finding(
+                    STALE,
+                    "warning",
+                    ("spec", "check", "rules", setting.index, "rule"),
+                    f"check.rules sets {rule_id} to {setting.severity}, but {rule_id} "
+                    "reported nothing in this run: remove the entry, or it will silently "
+                    "judge the next finding",
+                )
+            )
+    return out, ignored
+
+
+def _stale_objects(
+    ctx: Context,
+    by_object: dict[ObjectKey, set[str]],
+    objects: dict[ObjectKey, Obj],
+    used: set[tuple[str, str]],
+    ran: set[str],
+) -> list[Finding]:
+    """Annotations written by hand that accepted nothing. A rendered object's annotation comes
+    from base/, where one template speaks for every account: not judged here."""
+    out = []
+    for key, rules_of in by_object.items():
+        obj = objects[key]
+        if obj.source.overlay in ctx.accounts_by_overlay:
+            continue
+        for rule_id in sorted(rules_of & ran):
+            if (repr(key), rule_id) not in used:
+                out.append(
+                    ctx.finding(
+                        STALE,
+                        "warning",
+                        obj,
+                        ANNOTATION_PATH,
+                        f"the {ANNOTATION} annotation of {obj.kind} {obj.name!r} suppresses "
+                        f"{rule_id}, which reported nothing about it: remove it, or it will "
+                        "silently accept the next finding",
+                    )
+                )
+    return out
+
+
+def _stale_accounts(
+    ctx: Context, known: set[str], used: set[tuple[str, str]], ran: set[str]
+) -> list[Finding]:
+    out = []
+    for account in ctx.account_set.accounts if ctx.account_set else ():
+        for j, s in enumerate(account_suppressions(account, known)):
+            if s.valid and s.rule in ran and (account.name, s.rule) not in used:
+                out.append(
+                    ctx.config_finding(
+                        STALE,
+                        "warning",
+                        ("spec", "accounts", account.index, "suppress", j, "rule"),
+                        f"account {account.name!r} suppresses {s.rule}, which reported nothing "
+                        "about it: remove the entry, or it will silently accept the next finding",
+                    )
+                )
+    return out
 
 
 def _key(obj: Obj) -> ObjectKey:

@@ -1,7 +1,8 @@
-"""Suppressions (CAPA-R006): every suppression names a real rule and says why.
+"""Suppressions (CAPA-R006, R009): every suppression names a real rule, says why, and still
+accepts something.
 
-This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies the
-valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
+This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them, applies
+the valid ones and finds the stale. An invalid suppression is reported once, where it is written: in ``base/`` when
 the rendered copies carry it from there, else on the object or the accounts.yaml entry.
 """
 
@@ -24,6 +25,7 @@ from capa_accounts.hooks.check.suppress import (
     account_suppressions,
     annotation_of,
     parse_annotation,
+    repository_settings,
 )
 from capa_accounts.hooks.rules import Reporter, all_rules, rule
 
@@ -87,6 +89,43 @@ def invalid_suppression(ctx: Context, report: Reporter) -> None:
                 ("spec", "accounts", account.index, "suppress", j, field),
                 f"the suppression of account {account.name!r} {_says(s)}",
             )
+    for setting, problem in repository_settings(ctx, known):
+        if problem:
+            bad = Suppression(setting.rule, setting.reason, problem)
+            field = "reason" if "reason" in problem else "rule"
+            report.config(
+                ("spec", "check", "rules", setting.index, field),
+                f"check.rules {_says(bad).replace('suppresses nothing', 'changes nothing')}",
+            )
+
+
+@rule("CAPA-R009", "warning")
+def stale_suppression(ctx: Context, report: Reporter) -> None:
+    """A suppression or repository-wide rule setting matched no finding in this run.
+
+    Why: a suppression outlives the finding it accepted. Once the object is fixed, renamed or
+    removed, it accepts nothing, until one day it silently accepts a new finding of the same
+    rule that nobody has looked at. Reported after suppressions are applied, for the rules that
+    ran (the change-aware CAPA-D* rules only with --base); annotations that render copies from
+    base/ into every account are not judged. CAPA-R009 itself cannot be suppressed.
+
+    Bad:
+        spec:
+          check:
+            rules:
+              - rule: CAPA-O004
+                severity: ignore
+                reason: operator mode is accepted   # but no account uses operator mode
+
+    Good:
+        spec:
+          check:
+            rules: []
+
+    Fix: remove the suppression (the annotation entry, the account's `suppress` entry, or the
+    `check.rules` entry) that the message names.
+    """
+    # check's engine reports it (hooks/check/suppress.py: apply), once suppressions are known.
 
 
 def _invalid(value: str, known: Collection[str]) -> list[Suppression]:

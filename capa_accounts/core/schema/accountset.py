@@ -80,6 +80,21 @@ SUPPRESS = {
     },
 }
 
+RULE_SETTING = {
+    "type": "object",
+    "required": ["rule", "severity", "reason"],
+    "properties": {
+        "rule": _str(RULE_ID, "rule ID, such as CAPA-O004"),
+        "severity": {
+            "type": "string",
+            "enum": ["ignore", "warning", "error"],
+            "description": "ignore: the rule reports nothing; warning or error: its findings "
+            "have this severity",
+        },
+        "reason": _str(None, "why the whole repository judges this rule so", minLength=1),
+    },
+}
+
 # Settings of one target account, shared by accounts.yaml entries and the Account function config.
 ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
     "accountId": _str(ACCOUNT_ID, "12-digit AWS account ID, quoted"),
@@ -203,6 +218,12 @@ ACCOUNT_SET: dict[str, Any] = {
                             "type": "array",
                             "items": {"type": "string", "minLength": 1},
                             "description": "globs of files check skips",
+                        },
+                        "rules": {
+                            "type": "array",
+                            "description": "rules turned off or given another severity in the "
+                            "whole repository, each with its reason",
+                            "items": RULE_SETTING,
                         },
                     },
                 },
