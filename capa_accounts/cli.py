@@ -33,8 +33,9 @@ class _Group(click.Group):
         except CapaAccountsError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            _shift_error(ctx, err)
-            click.echo(f"capa-accounts: {err}", err=True)
+            for one in (err, *err.more):
+                _shift_error(ctx, one)
+                click.echo(f"capa-accounts: {one}", err=True)
             ctx.exit(EXIT_INPUT)
         except RecursionError as err:
             if ctx.obj and ctx.obj.get("debug"):
@@ -465,9 +466,13 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of accounts.yaml (accountset) or the function config (account)."""
     import json
 
-    from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET
+    from capa_accounts.core.schema import published
+    from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG
 
-    click.echo(json.dumps(ACCOUNT_SET if kind == "accountset" else ACCOUNT_CONFIG, indent=2))
+    if kind == "accountset":  # what render writes as accounts.schema.json
+        click.echo(published.text(), nl=False)
+    else:
+        click.echo(json.dumps(published.strict(ACCOUNT_CONFIG), indent=2))
 
 
 @main.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from importlib import resources
@@ -10,10 +9,10 @@ from pathlib import Path
 
 from capa_accounts.core import filewrite, lock, version
 from capa_accounts.core.errors import InputError
-from capa_accounts.core.schema.accountset import ACCOUNT_SET
+from capa_accounts.core.schema import published
 from capa_accounts.kustomize_plugin import generated, render
 
-SCHEMA_FILE = "accounts.schema.json"
+SCHEMA_FILE = published.SCHEMA_FILE
 GITIGNORE = ".gitignore"
 HOOKS = ("remote", "local")
 # What a command leaves in the work tree only while it runs (core.lock, core.filewrite): never
@@ -61,7 +60,7 @@ def gitignore(existing: str = "") -> str | None:
 
 
 def schema_text() -> str:
-    return json.dumps(ACCOUNT_SET, indent=2) + "\n"
+    return published.text()
 
 
 def init(directory: Path, hooks: str = "remote") -> int:

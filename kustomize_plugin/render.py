@@ -25,6 +25,7 @@ from capa_accounts.core.resources import (
     DEFAULT_IDENTITY,
     INFRA_GROUP,
 )
+from capa_accounts.core.schema import published
 from capa_accounts.kustomize_plugin import bootstrap, flux, operator_mode
 from capa_accounts.kustomize_plugin.generated import GENERATED_MARK
 from capa_accounts.kustomize_plugin.plan import Plan
@@ -301,6 +302,7 @@ def plan(
     for doc in flux_docs:
         result.add(f"clusters/management/{doc['metadata']['name']}.yaml", OVERLAY_HEADER, [doc])
     result.files[".sourceignore"] = OVERLAY_HEADER + flux.SOURCEIGNORE
+    result.files[published.SCHEMA_FILE] = published.text()  # what editors validate with
     return result
 
 

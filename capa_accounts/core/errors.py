@@ -41,6 +41,9 @@ class CapaAccountsError(Exception):
         self.path = path
         self.line = line
         self.column = column
+        # Further failures of the same input, reported with this one (every error of
+        # accounts.yaml in one run): one line each.
+        self.more: tuple[CapaAccountsError, ...] = ()
 
     def __str__(self) -> str:
         where = ""

@@ -152,14 +152,23 @@ def compiled_schema(which: str) -> Check:
 
 
 def raise_first_violation(doc: yamlio.Document, violations: list[Violation]) -> None:
+    """Every violation at once, in file order, as one ConfigError (the rest in ``more``)."""
     if not violations:
         return
-    # An unknown key first: a misspelt `acountId` also makes `accountId` missing, and the key
-    # itself, with its "did you mean", is what the user has to edit.
-    v = min(
-        violations,
-        key=lambda v: (v.code != "unknown", yamlio.position(doc.node, v.path, at_key=v.at_key)),
+    # A misspelt `acountId` also makes `accountId` missing: the unknown key, with its "did you
+    # mean", is what the user has to edit, so a missing field beside an unknown key is left out.
+    unknown_at = {v.path[:-1] for v in violations if v.code == "unknown"}
+    shown = [v for v in violations if not (v.code == "required" and v.path in unknown_at)]
+    ordered = sorted(
+        shown, key=lambda v: (yamlio.position(doc.node, v.path, at_key=v.at_key), v.message)
     )
+    errors = [_violation_error(doc, v) for v in ordered]
+    first = errors[0]
+    first.more = tuple(errors[1:])
+    raise first
+
+
+def _violation_error(doc: yamlio.Document, v: Violation) -> ConfigError:
     line, col = yamlio.position(doc.node, v.path, at_key=v.at_key)
     where = _dotted(v.path)
     message = v.message
@@ -169,7 +178,7 @@ def raise_first_violation(doc: yamlio.Document, violations: list[Violation]) -> 
     if v.code == "type" and isinstance(value, int | float) and not isinstance(value, bool):
         shown = doc_text_at(doc, v.path)
         message += f" (quote it: YAML reads {shown} as a number)"
-    raise ConfigError(f"{where}: {message}" if where else message, doc.file, line, col)
+    return ConfigError(f"{where}: {message}" if where else message, doc.file, line, col)
 
 
 def doc_text_at(doc: yamlio.Document, path: tuple[str | int, ...]) -> str:
