@@ -11,13 +11,13 @@ over ``SCAN_LIMIT``) is skipped, with the reason, for the caller to report.
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from capa_accounts.core import git
+from capa_accounts.core.errors import GitError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.yamlio import MAX_FILE_BYTES
 
@@ -123,15 +123,8 @@ def tracked_files(root: Path) -> list[str]:
     """Files git tracks below ``root`` (relative to it), or [] outside a git work tree: the
     scan reads them even where ``check``'s walk skips a tool directory (build/, venv/...)."""
     try:
-        listed = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "ls-files", "-z"],
-            cwd=root,
-            capture_output=True,
-            timeout=120,
-            check=False,
-            env={**os.environ, "GIT_NO_LAZY_FETCH": "1"},
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        listed = git.run(root, "ls-files", "-z", where=str(root))
+    except GitError:
         return []
     if listed.returncode != 0:
         return []
