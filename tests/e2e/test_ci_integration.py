@@ -55,6 +55,8 @@ class Job:
             return self.inputs[expression.split(".", 1)[1]]
         if expression == "github.action_path":
             return str(PROJECT)
+        if expression == "runner.temp":
+            return str(self.temp)
         m = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expression)
         assert m, f"unsupported expression {expression!r}"
         return self.outputs.get(m[1], {}).get(m[2], "")
@@ -114,7 +116,7 @@ def run_action(job: Job) -> int:
         # The runner splices expressions into the script before bash sees it, as here.
         proc = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job.substitute(step["run"])],
-            cwd=job.workspace,
+            cwd=job.substitute(str(step.get("working-directory", job.workspace))),
             env=env,
             capture_output=True,
             text=True,
@@ -132,19 +134,34 @@ def run_action(job: Job) -> int:
     return 0
 
 
+HIJACKERS = ("venv.py", "pip.py", "ensurepip.py", "site.py", "setuptools.py")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """RUNNER_TEMP after the install step: the action's own capa-accounts in a venv."""
+    """RUNNER_TEMP after the install step: the action's own capa-accounts in a venv.
+
+    The step runs as the runner runs it, from a checkout that carries modules named like the
+    ones ``python -m venv`` and ``python -m pip`` import: a pull request under
+    ``pull_request_target`` would commit them. None of them may run."""
     temp = tmp_path_factory.mktemp("runner-temp")
+    checkout = tmp_path_factory.mktemp("hostile-checkout")
+    marker = checkout / "HIJACKED"
+    for name in HIJACKERS:
+        (checkout / name).write_text(
+            f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\nraise SystemExit(0)\n"
+        )
     install = next(s for s in STEPS if "run" in s and "pip install" in s["run"])
+    job = Job(checkout, temp, {})
     env = {
         **os.environ,
         "RUNNER_TEMP": str(temp),
         "GITHUB_PATH": str(temp / "path"),
-        "ACTION_PATH": str(PROJECT),
+        **{k: job.substitute(str(v)) for k, v in (install.get("env") or {}).items()},
     }
     proc = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", install["run"]],
+        cwd=job.substitute(str(install.get("working-directory", checkout))),
         env=env,
         capture_output=True,
         text=True,
@@ -152,7 +169,33 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not marker.exists(), f"the checkout's modules ran: {marker.read_text()}"
     return temp
+
+
+def test_the_install_step_never_imports_from_the_checkout(installed: Path) -> None:
+    """The fixture above installs from a checkout full of hijacking modules; the venv works."""
+    (venv_bin,) = (installed / "path").read_text().split()
+    done = subprocess.run(
+        [str(Path(venv_bin) / "capa-accounts"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "capa-accounts" in done.stdout
+
+
+def test_a_multi_line_output_input_cannot_forge_step_outputs(
+    workspace: Path, installed: Path
+) -> None:
+    job = job_for(workspace, installed, output="report.sarif\nexit-code=0")
+    assert run_action(job) == 2
+    assert job.outputs.get("check", {}) == {}
+
+
+def test_third_party_actions_are_pinned_by_commit() -> None:
+    uses = [str(s["uses"]) for s in STEPS if "uses" in s]
+    assert uses and all(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", u) for u in uses), uses
 
 
 def job_for(workspace: Path, installed: Path, **inputs: str) -> Job:
