@@ -471,7 +471,7 @@ def _as_nobody(tmp_path: Path) -> None:
     from capa_accounts.core import git
 
     script = f"cd {shlex.quote(str(repo))} && {shlex.join(git.argv('ls-files'))}"
-    env = git.env({"PATH": os.environ["PATH"], "HOME": "/tmp"})
+    env = git.env({"PATH": os.environ["PATH"], "HOME": "/tmp"})  # noqa: S108 - nobody's HOME
     plain = subprocess.run(
         ["su", "nobody", "-s", "/bin/sh", "-c", script],
         env=env,
