@@ -204,8 +204,11 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
         spec:
           allowedNamespaces: {list: [live, staging]}
 
-    Fix: add the namespace to allowedNamespaces.list of the identity named in the message
-    (render keeps `default`'s list equal to the account namespaces).
+    Fix: point identityRef at the namespace's own identity (the account's `<name>-identity`,
+    which admits exactly that namespace; the message names it). Add the namespace to the named
+    identity's allowedNamespaces.list only when that identity is meant to serve it: for another
+    account's role identity that would open that account's role to this namespace (render
+    keeps `default`'s list equal to the account namespaces).
     """
     for cp in ctx.identity_users():
         ref = _identity_ref(cp.get(*IDENTITY_REF))
@@ -226,12 +229,23 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
                     f"{ident.kind} {ident.name!r} (reached through {via}, "
                     f"{where(ident, path)}) does not admit namespace {namespace!r}: CAPA "
                     f'refuses with "Namespace is not permitted to use {ident.kind}: '
-                    f'{ident.name}"',
+                    f'{ident.name}"{_own_identity_hint(ctx, namespace, ident.name)}',
                     related=(ident.location(path),),
                 )
             source = ident.get("spec", "sourceIdentityRef")
             ref = _identity_ref(source) if ident.kind == ROLE_IDENTITY else None
             via = f"sourceIdentityRef of {ident.name!r}"
+
+
+def _own_identity_hint(ctx: Context, namespace: str, used: str) -> str:
+    """Where the fix is: the namespace's own identity, when it has one and another was used."""
+    account = ctx.accounts_by_namespace.get(namespace)
+    if account is None or account.identity_name == used:
+        return ""
+    return (
+        f"; use namespace {namespace!r}'s own identity {account.identity_name!r} (admitting "
+        f"{namespace!r} in {used!r} would open its role to this namespace)"
+    )
 
 
 @rule("CAPA-C004")

@@ -116,8 +116,9 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
             )
             message = (
                 f"{what} was removed after decommissioning (at {ctx.base_ref} it had "
-                f"no clusters left): check `kubectl get clusters -n <namespace>` is "
-                f"empty; {left}, then delete the account's CloudFormation stack"
+                f"no clusters left): check `kubectl get clusters -n "
+                f"{_namespace_of(base, overlay)}` is empty; {left}, then delete the "
+                "account's CloudFormation stack"
             )
             if overlay in providers:
                 message += providers[overlay]
@@ -140,6 +141,17 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
                     report.rule, severity, _remaining_file(ctx.root, overlay, flux), 1, 1, message
                 )
             )
+
+
+def _namespace_of(base: Context, overlay: str) -> str:
+    """The namespace of a removed overlay at the base: its account's, else its objects'."""
+    account = base.accounts_by_overlay.get(overlay)
+    if account is not None:
+        return account.namespace
+    spaces = sorted(
+        {o.namespace for o in base.objects if o.source.overlay == overlay and o.namespace}
+    )
+    return spaces[0] if spaces else "<namespace>"
 
 
 def _providers_at(base: Context) -> dict[str, str]:
