@@ -180,6 +180,7 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
     add a new cluster (accounts.yaml `clusters:`) and decommission the old one.
     """
     base = base_of(ctx)
+    names = cluster_names(ctx)
     for cp in ctx.control_planes():
         old = _before(base, cp)
         if old is None:
@@ -191,15 +192,18 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
             was, now = value_of(old), value_of(cp)
             if was is None or was == now:
                 continue
-            path: PathT = ("spec", field) if cp.has("spec", field) else ("spec",)
-            report.at(
-                cp,
-                path,
+            message = (
                 f"{field} of AWSManagedControlPlane {cp.name!r} changed from "
                 f"{was!r} at {ctx.base_ref} to {now!r}: CAPA's webhook rejects the change "
                 f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
-                "cluster instead",
+                "cluster instead"
             )
+            source = _accounts_yaml_source(ctx, cp, field, names.get(id(cp)), now)
+            if source is not None:  # rendered: where the user edited it, as D004 and D006
+                report.config(source, message)
+                continue
+            path: PathT = ("spec", field) if cp.has("spec", field) else ("spec",)
+            report.at(cp, path, message)
     for old, new in renames(ctx, base):
         path = ("metadata", "name")
         if old.name == new.name and new.has("metadata", "namespace"):
@@ -212,6 +216,26 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
             "deletes what it runs in AWS) and creates a new one; keep the old name"
             f"{_default_replaced(ctx, base, old)}",
         )
+
+
+def _accounts_yaml_source(
+    ctx: Context, cp: Obj, field: str, cluster: str | None, now: str | None
+) -> PathT | None:
+    """The accounts.yaml key a rendered control plane's region comes from (the cluster's own
+    ``region`` when it has one, else the account's), when it holds the new value: the change
+    was made there. None otherwise (a hand edit of the overlay, a hand-written control plane,
+    the EKS cluster name, which base/ and the cluster's name make)."""
+    account = ctx.accounts_by_overlay.get(cp.source.overlay or "")
+    doc = ctx.account_set.document if ctx.account_set else None
+    if field != "region" or account is None or doc is None:
+        return None
+    at: PathT = ("spec", "accounts", account.index)
+    entry = doc.data["spec"]["accounts"][account.index]
+    listed = entry.get("clusters")
+    for j, item in enumerate(listed if isinstance(listed, list) else []):
+        if isinstance(item, dict) and item.get("name") == cluster and "region" in item:
+            return (*at, "clusters", j, "region") if item["region"] == now else None
+    return (*at, "region") if entry.get("region") == now else None
 
 
 def _region(cp: Obj) -> str | None:

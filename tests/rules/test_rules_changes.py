@@ -150,8 +150,8 @@ FIRES: list[tuple[str, Callable[[Path], None], str, str, str, str]] = [
         "region-in-accounts",
         lambda r: set_staging(r, "region", "eu-central-1"),
         "CAPA-D002",
-        STAGING,
-        "region: eu-central-1",
+        "accounts.yaml",  # where the user edited it, as D004 and D006
+        'region: "eu-central-1"',
         "'eu-west-1'",
     ),
     (
@@ -554,7 +554,7 @@ def test_pre_commit_compares_the_staged_change_with_head(
     moved = pre_commit()
     assert moved.returncode == 1
     assert (
-        f"{STAGING}:{line_of(example_repo / STAGING, 'eu-central-1')}:11: [CAPA-D002]"
+        f"accounts.yaml:{line_of(example_repo / 'accounts.yaml', 'eu-central-1')}:15: [CAPA-D002]"
         in moved.stdout
     )
 
