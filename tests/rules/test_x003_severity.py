@@ -32,7 +32,7 @@ def test_kustomize_stamped_namespace_is_a_warning(example_repo: Path) -> None:
     line = line_of(example_repo / KUSTOMIZATION, "namespace: staging")
     assert x003(example_repo) == [(KUSTOMIZATION, line, "warning")]
     result = CliRunner().invoke(main, ["check", "--repo", str(example_repo), "--format", "json"])
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert [f["severity"] for f in report["findings"] if f["rule"] == "CAPA-X003"] == ["warning"]
 
 
