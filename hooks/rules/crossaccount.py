@@ -183,7 +183,7 @@ def check_shared_account_id(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-X003")
-def namespaced_identity(ctx: Context, report: Reporter) -> None:
+def check_namespaced_identity(ctx: Context, report: Reporter) -> None:
     """A cluster-scoped identity carries `metadata.namespace` (a warning unless it changes meaning).
 
     Why: CAPA's identity kinds are cluster-scoped (CAPA api/v1beta2/awsidentity_types.go,

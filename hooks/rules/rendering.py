@@ -77,10 +77,9 @@ def _plan(ctx: Context, account_set: AccountSet) -> render.Plan:
     loaded = ctx.loaded
     if loaded.plan_error is not None:
         raise loaded.plan_error
-    if loaded.plan is None:
-        loaded.plan = render.plan(ctx.root, account_set)
-    plan: render.Plan = loaded.plan
-    return plan
+    if loaded.plan is not None:
+        return loaded.plan
+    return ctx.memo("render-plan", lambda: render.plan(ctx.root, account_set))
 
 
 def _old_text(ctx: Context, rel: str, root: Path, walked: bool) -> str | None:
