@@ -23,7 +23,7 @@ from capa_accounts.core.lock import LOCK_FILE, LOCK_TIMEOUT_ENV
 from capa_accounts.core.model import load_account_set
 
 runner = CliRunner()
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 HOLD = """
 import sys, time
 from pathlib import Path

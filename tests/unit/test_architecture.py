@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 # folder in the repository -> the package it installs as (pyproject.toml, package-dir)
 FOLDERS = {
     "capa_accounts": "capa_accounts",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
-from test_changes import commit, committed, rerender  # noqa: F401
+from test_rules_changes import commit, committed, rerender  # noqa: F401
 
 from capa_accounts.cli import main
 
