@@ -1,6 +1,7 @@
 """The rule catalogue: one module per rule family, each rule registered here by its ID.
 
-A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity)``; its
+A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity, name=...)``
+(the name a short CamelCase identifier, as SARIF's ``reportingDescriptor.name``); its
 docstring is the user documentation (``explain`` prints it, the documentation's rule pages
 show it, their table uses its first line). Rule IDs are a public contract: never renumber.
 """
@@ -89,6 +90,7 @@ class Rule:
     doc: str
     check: Check
     change_aware: bool = False  # runs only with --base
+    name: str = ""  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
     scope: Scope = "objects"
 
     @property
@@ -104,6 +106,7 @@ def rule(
     severity: Severity = "error",
     *,
     change_aware: bool = False,
+    name: str = "",
     scope: Scope = "objects",
     doc: Callable[..., object] | None = None,
 ) -> Callable[[Check], Check]:
@@ -117,6 +120,7 @@ def rule(
             inspect.getdoc(doc or func) or rule_id,
             func,
             change_aware,
+            name,
             scope,
         )
         return func

@@ -578,12 +578,12 @@ def _report(ctx: Context, report: Reporter) -> None:
             report.raw(finding)
 
 
-@rule(S001, S001_SEVERITY, scope="files", doc=check_s001)
+@rule(S001, S001_SEVERITY, name="PlainTextAwsKey", scope="files", doc=check_s001)
 def check_plain_keys(ctx: Context, report: Reporter) -> None:
     _report(ctx, report)
 
 
-@rule(S002, S002_SEVERITY, scope="files", doc=check_s002)
+@rule(S002, S002_SEVERITY, name="UnencryptedCredentialsSecret", scope="files", doc=check_s002)
 def check_unencrypted_secrets(ctx: Context, report: Reporter) -> None:
     _report(ctx, report)
 
@@ -618,6 +618,6 @@ def unscannable(file: str, reason: str) -> Finding:
     )
 
 
-@rule(S003, S003_SEVERITY, scope="files", doc=unscannable)
+@rule(S003, S003_SEVERITY, name="FileNotScanned", scope="files", doc=unscannable)
 def check_unscannable_files(ctx: Context, report: Reporter) -> None:
     _report(ctx, report)
