@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import fluxsource, reporoot, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
@@ -83,6 +83,10 @@ class Loaded:
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
     plan: Any = None
     plan_error: CapaAccountsError | None = None
+    # Where the repository is in Flux's source (core/fluxsource.py): "" at its root, else the
+    # folder of a monorepo; Flux paths are resolved from ``source_root``.
+    source_prefix: str = ""
+    source_root: Path = field(default_factory=Path)
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:
@@ -155,6 +159,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     )
     exclude = account_set.check_exclude if account_set else ()
     loaded = Loaded(root, account_set)
+    top = reporoot.git_top(root.resolve())
+    loaded.source_prefix = fluxsource.source_prefix(
+        root, top, account_set.flux if account_set else None
+    )
+    loaded.source_root = root.resolve()
+    for _part in loaded.source_prefix.split("/") if loaded.source_prefix else ():
+        loaded.source_root = loaded.source_root.parent
     if planner is not None and account_set is not None:
         try:
             loaded.plan = planner(account_set)
