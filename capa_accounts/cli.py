@@ -132,7 +132,9 @@ def init(directory: Path | None, here: bool) -> None:
         )
     target = Path(".") if here or directory is None else directory
     written = example.init(target)
-    click.echo(f"wrote {written} files into {target}")
+    click.echo(f"wrote {written.count} files into {target}")
+    for note in written.notes:
+        click.echo(f"note: {note}", nl=not note.endswith("\n"))
 
 
 @main.command()
