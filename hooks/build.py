@@ -30,13 +30,15 @@ def overlays(root: Path) -> list[str]:
 
 
 def affected(root: Path, files: list[str]) -> list[str]:
-    """Overlays a change can affect: the overlay holding a changed file."""
+    """Overlays a change can affect: the overlay holding a changed file. pre-commit passes
+    paths from the top of the work tree, above ``root`` in a monorepo folder (``--repo``)."""
     every = overlays(root)
     if not files:
         return every
     hit: set[str] = set()
+    top = root.resolve()
     for name in files:
-        rel = Path(name).as_posix()
+        rel = Path(os.path.relpath(Path(name).resolve(), top)).as_posix()
         for overlay in every:
             if rel.startswith(overlay + "/"):
                 hit.add(overlay)

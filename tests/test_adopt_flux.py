@@ -302,3 +302,18 @@ def test_bad_flux_settings_are_one_line_exit_2(
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "accounts.yaml:" in result.stderr
     assert message in result.stderr
+
+
+def test_the_build_hook_finds_a_folders_overlays_from_the_top(tmp_path: Path) -> None:
+    from capa_accounts.hooks import build
+
+    top = git_repo(tmp_path / "platform")
+    assert cli("init", "infra/capa", cwd=top).exit_code == 0
+    old = Path.cwd()
+    os.chdir(top)  # where pre-commit runs hooks, with paths from here
+    try:
+        changed = ["infra/capa/overlays/live/cluster-live.yaml", "README.md"]
+        assert build.affected(Path("infra/capa"), changed) == ["overlays/live"]
+        assert build.main(["--repo=infra/capa", *changed[:1]]) == 0
+    finally:
+        os.chdir(old)
