@@ -317,3 +317,60 @@ def test_the_build_hook_finds_a_folders_overlays_from_the_top(tmp_path: Path) ->
         assert build.main(["--repo=infra/capa", *changed[:1]]) == 0
     finally:
         os.chdir(old)
+
+
+# --- 7. repositories laid out by others: judged as Flux builds them ---------------------------
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    """tests/data/flux-repos/fleet-capi (see SOURCE.md there), outside any git work tree."""
+    return Path(shutil.copytree(DATA / "fleet-capi", tmp_path / "fleet"))
+
+
+def test_a_flux_repository_is_judged_as_flux_builds_it(fleet: Path) -> None:
+    from capa_accounts.hooks.check import repository
+
+    result = cli("check", "--repo", str(fleet))
+    assert (result.exit_code, result.output) == (0, "")
+    loaded = repository.load(fleet)
+    names = sorted(
+        (d.data["metadata"]["name"], s.flux)
+        for d, s in loaded.documents
+        if d.data.get("kind") == "ConfigMap"
+    )
+    # ./workloads/base has no kustomization.yaml: Flux generates one; each Kustomization
+    # substitutes its own cluster_name, and ${region:=eu-west-1} its default.
+    assert names == [("dev-config", "workload-dev"), ("prod-config", "workload-prod")]
+    regions = {
+        d.data["data"]["region"] for d, _s in loaded.documents if d.file.endswith("config.yaml")
+    }
+    assert regions == {"eu-west-1"}
+    assert not [d for d, _s in loaded.documents if d.file.startswith("workloads/_template/")]
+
+
+def test_two_kustomizations_substituting_the_same_name_still_collide(fleet: Path) -> None:
+    """The near miss: substituted names that agree are one object applied twice (X002)."""
+    workloads = fleet / "clusters/management/workloads.yaml"
+    workloads.write_text(workloads.read_text().replace("cluster_name: prod", "cluster_name: dev"))
+    result = cli("check", "--repo", str(fleet))
+    assert result.exit_code == 1
+    assert "[CAPA-X002] ConfigMap/default/dev-config of workloads/base/cluster-config.yaml" in (
+        result.output
+    )
+
+
+def test_a_template_folder_a_flux_path_reaches_is_judged(fleet: Path) -> None:
+    """The near miss: once a Kustomization applies _template/, its placeholders are real."""
+    apps = fleet / "clusters/management/apps.yaml"
+    apps.write_text(apps.read_text().replace("./apps/staging", "./workloads/_template"))
+    result = cli("check", "--repo", str(fleet))
+    assert result.exit_code == 1
+    assert "workloads/_template/identity.yaml:7:12: [CAPA-T001]" in result.output
+
+
+def test_a_public_repository_without_capa_objects_gets_no_capa_error(fleet: Path) -> None:
+    shutil.rmtree(fleet / "workloads")
+    (fleet / "clusters/management/workloads.yaml").unlink()
+    result = cli("check", "--repo", str(fleet))
+    assert (result.exit_code, result.output) == (0, "")

@@ -35,7 +35,7 @@ from capa_accounts.core.kustomization import (
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
-from capa_accounts.hooks.check import kustomize, refusals
+from capa_accounts.hooks.check import fluxapply, kustomize, refusals
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
@@ -63,6 +63,7 @@ class Source:
 
     overlay: str | None  # repository-relative directory of the kustomization, if any
     built: bool = True  # False: the file was read directly (no kustomization lists it)
+    flux: str | None = None  # the Flux Kustomization whose substitution made it (fluxapply)
 
 
 @dataclass
@@ -213,6 +214,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     loaded.documents = [
         (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
     ]
+    fluxapply.follow(loaded)
     return loaded
 
 

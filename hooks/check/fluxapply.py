@@ -1,0 +1,150 @@
+"""What Flux applies in a repository laid out by others, judged as Flux builds it.
+
+In a repository without accounts.yaml that holds Flux Kustomizations of its own source, the
+objects judged are those a Kustomization's path reaches: its kustomization's build, or, where
+the directory has none, every manifest below it (kustomize-controller generates a
+kustomization listing them: fluxcd/pkg kustomize/kustomize_generator.go
+generateKustomization, commit 0180cac2), with that Kustomization's
+``spec.postBuild.substitute`` values substituted (fluxcd/pkg kustomize/kustomize_varsub.go
+SubstituteVariables, same commit: ``${var}``, ``${var:=default}``, skipped for an object
+labelled or annotated ``kustomize.toolkit.fluxcd.io/substitute: disabled``). A variable
+without a value (``substituteFrom`` is read from the cluster) stays ``${var}``: the object is
+a template, never an identity to compare (CAPA-X002). A base or a template folder no path
+reaches is not applied: only the credential scan reads it. The files that declare the
+Kustomizations are kept (the bootstrap applies them), and so are clusterawsadm's
+AWSIAMConfiguration files, which Flux never applies but the trust rules read.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from capa_accounts.core import fluxsource, yamlio
+from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
+
+if TYPE_CHECKING:
+    from capa_accounts.hooks.check.repository import Loaded, Source
+
+FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
+SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute"
+# drone/envsubst forms Flux's substitution evaluates: ${var}, ${var:=default}, ${var:-default},
+# ${var=default}, ${var-default}; names as kustomize_varsub.go varsubRegex allows them.
+_VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)(?::?[=-]([^}]*))?\}")
+TEMPLATE_MARK = "${"
+KEPT_KINDS = ("AWSIAMConfiguration",)
+
+
+@dataclass(frozen=True)
+class FluxPath:
+    name: str
+    path: str  # a directory of the repository
+    generated: bool  # no kustomization file there: Flux lists every manifest below it
+    variables: dict[str, str] | None  # postBuild.substitute; None without postBuild
+
+
+def is_template(value: str) -> bool:
+    return TEMPLATE_MARK in value
+
+
+def flux_paths(loaded: Loaded) -> list[FluxPath]:
+    settings = fluxsource.FluxSettings()
+    out = []
+    for doc, _source in loaded.documents:
+        data = doc.data
+        if not _is_flux_kustomization(data):
+            continue
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        if not settings.is_source(spec.get("sourceRef"), meta.get("namespace")):
+            continue
+        path = spec.get("path", "") if isinstance(spec.get("path", ""), str) else None
+        if path is None:
+            continue
+        rel = fluxsource.repo_relative(loaded.source_prefix, fluxsource.normalized(path))
+        if rel is None or not (loaded.root / rel).is_dir():
+            continue
+        post = spec.get("postBuild")
+        variables = None
+        if isinstance(post, dict):
+            given = post.get("substitute")
+            variables = (
+                {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
+            )
+        generated = not any((loaded.root / rel / k).is_file() for k in KUSTOMIZATION_FILES)
+        out.append(FluxPath(str(meta.get("name", "")), rel, generated, variables))
+    return out
+
+
+def _is_flux_kustomization(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and data.get("kind") == "Kustomization"
+        and str(data.get("apiVersion", "")).startswith(FLUX_GROUP)
+    )
+
+
+def _reaches(flux: FluxPath, source: Source, file: str) -> bool:
+    where = source.overlay or posixpath.dirname(file) or "."
+    if where == flux.path:
+        return True
+    below = flux.path == "." or where.startswith(flux.path + "/")
+    return flux.generated and below
+
+
+def follow(loaded: Loaded) -> None:
+    """Replace ``loaded.documents`` by what the repository's Flux Kustomizations apply."""
+    if loaded.account_set is not None:
+        return  # the tool's own layout: every overlay has its Kustomization (CAPA-R003)
+    paths = flux_paths(loaded)
+    if not paths:
+        return
+    declaring = {d.file for d, _s in loaded.documents if _is_flux_kustomization(d.data)}
+    out: list[tuple[yamlio.Document, Source]] = []
+    for doc, source in loaded.documents:
+        reached = [p for p in paths if _reaches(p, source, doc.file)]
+        if not reached:
+            kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+            if doc.file in declaring or kind in KEPT_KINDS:
+                out.append((doc, source))
+            continue
+        if all(p.variables is None for p in reached) or _disabled(doc.data):
+            out.append((doc, source))
+            continue
+        for flux in reached:
+            data = doc.data if flux.variables is None else substitute(doc.data, flux.variables)
+            copy = yamlio.Document(doc.file, doc.index, doc.node, data, doc.text)
+            out.append((copy, replace(source, flux=flux.name)))
+    loaded.documents = out
+
+
+def _disabled(data: Any) -> bool:
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    if not isinstance(meta, dict):
+        return False
+    return any(
+        isinstance(meta.get(k), dict) and meta[k].get(SUBSTITUTE_KEY) == "disabled"
+        for k in ("labels", "annotations")
+    )
+
+
+def substitute(value: Any, variables: dict[str, str]) -> Any:
+    """``value`` with every ``${var}`` that has a value (or a default) replaced."""
+    if isinstance(value, str):
+        if TEMPLATE_MARK not in value:
+            return value
+
+        def one(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in variables:
+                return variables[name]
+            return default if default is not None else match.group(0)
+
+        return _VARIABLE.sub(one, value)
+    if isinstance(value, dict):
+        return {substitute(k, variables): substitute(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, variables) for v in value]
+    return value
