@@ -62,9 +62,12 @@ def kustomizations(directory: Path) -> list[dict[str, Any]]:
     out = []
     for path in sorted(directory.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
-            if isinstance(doc, dict) and doc.get("kind") == "Kustomization":
-                if str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/"):
-                    out.append(doc)
+            if (
+                isinstance(doc, dict)
+                and doc.get("kind") == "Kustomization"
+                and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/")
+            ):
+                out.append(doc)
     return out
 
 
