@@ -20,13 +20,15 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from capa_accounts.core import fluxsource, yamlio
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 
-if TYPE_CHECKING:
-    from capa_accounts.hooks.check.repository import Loaded, Source
+# The loader's Loaded and Source (hooks/check/repository.py, which calls this module): typed
+# loosely here, so that the two modules do not import each other.
+Loaded = Any
+Source = Any
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
 SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute"
