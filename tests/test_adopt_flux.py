@@ -377,3 +377,28 @@ def test_a_public_repository_without_capa_objects_gets_no_capa_error(fleet: Path
     (fleet / "clusters/management/workloads.yaml").unlink()
     result = cli("check", "--repo", str(fleet))
     assert (result.exit_code, result.output) == (0, "")
+
+
+def test_an_argo_cd_repository_with_a_helm_chart_gets_no_error(tmp_path: Path) -> None:
+    repo = Path(shutil.copytree(DATA / "argocd-apps", tmp_path / "apps"))
+    result = cli("check", "--repo", str(repo))
+    assert (result.exit_code, result.output, result.stderr) == (0, "", "")
+    # The near miss: a file outside any chart's templates/ is still read, and bad YAML there
+    # is bad input (one line, exit 2) in a repository no Flux Kustomization describes.
+    (repo / "guestbook" / "broken.yaml").write_text("name: {{ oops }}\n")
+    broken = cli("check", "--repo", str(repo))
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith("capa-accounts: guestbook/broken.yaml:1:8: ")
+
+
+def test_bad_yaml_in_a_flux_repository_is_judged_by_whether_flux_applies_it(fleet: Path) -> None:
+    (fleet / "workloads" / "base" / "values.yaml").write_text("a: {{ x }}\n")
+    (fleet / "workloads" / "_template" / "notes.yaml").write_text("a: {{ x }}\n")
+    result = cli("check", "--repo", str(fleet))
+    assert result.exit_code == 1
+    assert (
+        "workloads/base/values.yaml:1:5: [CAPA-R002] a mapping key must be a string, not a "
+        "list or mapping: Flux's build of workloads/base fails on it\n"
+    ) in result.stdout
+    assert "warning: workloads/_template/notes.yaml:1:5: " in result.stderr
+    assert "not read, no Flux Kustomization applies it" in result.stderr

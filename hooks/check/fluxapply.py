@@ -88,6 +88,14 @@ def _is_flux_kustomization(data: Any) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Loose:
+    overlay: str | None = None
+
+
+_LOOSE = _Loose()
+
+
 def _reaches(flux: FluxPath, source: Source, file: str) -> bool:
     where = source.overlay or posixpath.dirname(file) or "."
     if where == flux.path:
@@ -96,11 +104,49 @@ def _reaches(flux: FluxPath, source: Source, file: str) -> bool:
     return flux.generated and below
 
 
-def follow(loaded: Loaded) -> None:
-    """Replace ``loaded.documents`` by what the repository's Flux Kustomizations apply."""
+def charts(files: list[str]) -> set[str]:
+    """Directories of Helm charts (they hold ``Chart.yaml``). Their ``templates/`` hold Go
+    templates Helm renders with values into manifests (helm/helm-www
+    content/en/docs/topics/charts.md, "The Chart File Structure", commit 2b3d8190): not YAML
+    to judge as objects, often not YAML at all (``{{- include ... }}``)."""
+    return {posixpath.dirname(f) or "." for f in files if posixpath.basename(f) == "Chart.yaml"}
+
+
+def chart_template(rel: str, chart_dirs: set[str]) -> bool:
+    parts = rel.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "templates" and ("/".join(parts[:i]) or ".") in chart_dirs:
+            return True
+    return False
+
+
+def follow(loaded: Loaded, unreadable: list[Any] | None = None) -> None:
+    """Replace ``loaded.documents`` by what the repository's Flux Kustomizations apply.
+
+    ``unreadable``: loose files that are not YAML (InputErrors) of a repository without
+    accounts.yaml. One a Flux path reaches fails Flux's build (CAPA-R002); one none reaches is
+    not applied, and named in a warning; with no Flux Kustomization at all the first one is
+    bad input, as in any repository (exit 2).
+    """
     if loaded.account_set is not None:
         return  # the tool's own layout: every overlay has its Kustomization (CAPA-R003)
     paths = flux_paths(loaded)
+    for err in unreadable or []:
+        if not paths:
+            raise err
+        reaching = [p for p in paths if _reaches(p, _LOOSE, err.path or "")]
+        if reaching:
+            loaded.problems.append(
+                (
+                    err.path or ".",
+                    err.line or 1,
+                    err.column or 1,
+                    "CAPA-R002",
+                    f"{err.message}: Flux's build of {reaching[0].path} fails on it",
+                )
+            )
+        else:
+            loaded.warnings.append(f"{err}: not read, no Flux Kustomization applies it")
     if not paths:
         return
     declaring = {d.file for d, _s in loaded.documents if _is_flux_kustomization(d.data)}

@@ -188,9 +188,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
         _load_kustomization(loaded, kdir, listed, referenced)
     # Loose files: no kustomization directory at or above them lists them.
     under = _KustomizationDirs(kdirs)
+    charts = fluxapply.charts(files)
+    unreadable: list[InputError] = []
     for rel in loaded.yaml_files:
         if rel in listed or rel == ACCOUNTS_FILE or under.holds(rel):
             continue
+        if account_set is None and fluxapply.chart_template(rel, charts):
+            continue  # Helm renders it with values: not a manifest (fluxapply.charts)
         path = root / rel
         symlink = path.is_symlink()
         if symlink:
@@ -205,7 +209,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
         # symlink is inside the repository without resolving every component of its path.
         docs = None if symlink else _rendered_documents(loaded, rel)
         if docs is None:
-            docs = yamlio.load_documents(path, rel, confine=symlink)
+            try:
+                docs = yamlio.load_documents(path, rel, confine=symlink)
+            except InputError as err:
+                if account_set is not None or fluxapply.chart_template(rel, charts):
+                    raise
+                unreadable.append(err)  # judged once the Flux paths are known
+                continue
             loaded.keep_texts(docs)
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
@@ -214,7 +224,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     loaded.documents = [
         (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
     ]
-    fluxapply.follow(loaded)
+    fluxapply.follow(loaded, unreadable)
     return loaded
 
 
