@@ -402,3 +402,15 @@ def test_bad_yaml_in_a_flux_repository_is_judged_by_whether_flux_applies_it(flee
     ) in result.stdout
     assert "warning: workloads/_template/notes.yaml:1:5: " in result.stderr
     assert "not read, no Flux Kustomization applies it" in result.stderr
+
+
+def test_check_against_git_history_follows_the_same_flux_paths(fleet: Path) -> None:
+    """--base compares with REF read the same way: no template or base appears deleted."""
+    git_repo(fleet)
+    commit(fleet)
+    result = cli("check", "--base", "HEAD", "--repo", str(fleet))
+    assert (result.exit_code, result.output) == (0, "")
+    shutil.copytree(DATA / "argocd-apps", fleet / "argo")  # a Helm chart, at HEAD too
+    commit(fleet)
+    again = cli("check", "--base", "HEAD", "--repo", str(fleet))
+    assert (again.exit_code, again.output) == (0, "")
