@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from conftest import PROJECT
 from kustomize_tools import flux_build
+from test_precommit import _head, pre_commit
 
 from capa_accounts.cli import main
+from capa_accounts.core import version
 
 GIT = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
 DATA = Path(__file__).parent / "data" / "flux-repos"
@@ -414,3 +417,41 @@ def test_check_against_git_history_follows_the_same_flux_paths(fleet: Path) -> N
     commit(fleet)
     again = cli("check", "--base", "HEAD", "--repo", str(fleet))
     assert (again.exit_code, again.output) == (0, "")
+
+
+@pytest.fixture(scope="session")
+def hook_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PRE_COMMIT_HOME as test_precommit.py sets it (hook environments installed once)."""
+    return Path(
+        os.environ.get("CAPA_ACCOUNTS_PRE_COMMIT_HOME") or tmp_path_factory.mktemp("hook-home")
+    )
+
+
+@pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
+def test_pre_commit_runs_the_hooks_of_a_monorepo_folder(
+    tmp_path: Path, pre_commit_home: Path
+) -> None:
+    """The real pre-commit, from the top of the work tree, with the config init wrote there."""
+    top = git_repo(tmp_path / "platform")
+    assert cli("init", "infra/capa", cwd=top).exit_code == 0
+    config = top / ".pre-commit-config.yaml"
+    config.write_text(
+        config.read_text()
+        .replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT))
+        .replace(f"rev: {version.release_tag()}", f"rev: {_head()}")
+    )
+    commit(top)
+    clean = pre_commit(top, hook_home, "--all-files")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "capa-accounts check" in clean.stdout and "Passed" in clean.stdout
+    identity = top / "infra/capa/overlays/staging/identity.yaml"
+    identity.write_text(
+        identity.read_text().replace(
+            "  allowedNamespaces:\n    list:\n    - staging\n", "  allowedNamespaces: {}\n"
+        )
+    )
+    broken = pre_commit(top, hook_home, "--all-files")
+    assert broken.returncode == 1
+    # The findings name the file from the top, where pre-commit runs and editors open it.
+    assert "infra/capa/overlays/staging/identity.yaml:" in broken.stdout
+    assert "[CAPA-I002]" in broken.stdout and "[CAPA-R001]" in broken.stdout
