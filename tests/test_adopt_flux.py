@@ -428,9 +428,7 @@ def hook_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
-def test_pre_commit_runs_the_hooks_of_a_monorepo_folder(
-    tmp_path: Path, pre_commit_home: Path
-) -> None:
+def test_pre_commit_runs_the_hooks_of_a_monorepo_folder(tmp_path: Path, hook_home: Path) -> None:
     """The real pre-commit, from the top of the work tree, with the config init wrote there."""
     top = git_repo(tmp_path / "platform")
     assert cli("init", "infra/capa", cwd=top).exit_code == 0
