@@ -130,6 +130,9 @@ def check_duplicate_objects(ctx: Context, report: Reporter) -> None:
     Good:
         metadata: {name: staging-identity}     metadata: {name: live-identity}
 
+    A name that holds `${var}` is a template Flux substitutes per Kustomization
+    (`postBuild.substitute`), compared only once substituted.
+
     Fix: give the object a name unique to its account, or apply it from one overlay only.
     """
     for rid, objs in ctx.by_id.items():
