@@ -1,0 +1,312 @@
+"""Control-plane rules CAPA-C001 … C007, on the rendered example repository edited by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import edit, line_of, of_rule, run_check
+
+from capa_accounts.kustomize_plugin import generated, render
+
+RULES = [f"CAPA-C00{n}" for n in range(1, 8)]
+STAGING = "overlays/staging/cluster-staging.yaml"
+STAGING_IDENTITY = "overlays/staging/identity.yaml"
+DEFAULT = "overlays/management/controller-identity.yaml"
+IDENTITY_REF = "  identityRef:\n    kind: AWSClusterRoleIdentity\n    name: staging-identity\n"
+
+
+def where(repo: Path, rule: str) -> list[tuple[str, int]]:
+    return [(f.file, f.line) for f in of_rule(run_check(repo), rule)]
+
+
+def test_pristine_example_has_no_control_plane_findings(example_repo: Path) -> None:
+    report = run_check(example_repo)
+    assert [f for f in report.findings if f.rule in RULES] == []
+
+
+# --- C001 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    ["", IDENTITY_REF.replace("identityRef", "identityref")],
+    ids=["removed", "misspelt-key"],
+)
+def test_c001_fires_without_identity_ref(example_repo: Path, replacement: str) -> None:
+    path = example_repo / STAGING
+    edit(path, IDENTITY_REF, replacement)
+    spec_line = line_of(path, "  eksClusterName: staging") - (1 if not replacement else 4)
+    assert where(example_repo, "CAPA-C001") == [(STAGING, spec_line)]
+
+
+@pytest.mark.parametrize(
+    "accounts_edit", [None, ("roleIdentity", "operator")], ids=["identity-ref-set", "operator-mode"]
+)
+def test_c001_near_miss(example_repo: Path, accounts_edit: tuple[str, str] | None) -> None:
+    if accounts_edit:  # operator mode: each provider's `default` is its own account
+        edit(example_repo / "accounts.yaml", *accounts_edit)
+        edit(example_repo / STAGING, IDENTITY_REF, "")
+    assert where(example_repo, "CAPA-C001") == []
+
+
+# --- C002 -------------------------------------------------------------------------------------
+
+
+def test_c002_fires_on_a_typo(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(path, "    name: staging-identity", "    name: stagin-identity")
+    found = of_rule(run_check(example_repo), "CAPA-C002")
+    assert [(f.file, f.line) for f in found] == [(STAGING, line_of(path, "stagin-identity"))]
+    assert "did you mean 'staging-identity'" in found[0].message
+
+
+def test_c002_near_miss_another_existing_identity(example_repo: Path) -> None:
+    edit(example_repo / STAGING, "    name: staging-identity", "    name: live-identity")
+    assert where(example_repo, "CAPA-C002") == []
+
+
+# --- C003 -------------------------------------------------------------------------------------
+
+
+def test_c003_fires_on_another_accounts_identity(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(path, "    name: staging-identity", "    name: live-identity")
+    found = of_rule(run_check(example_repo), "CAPA-C003")
+    assert [(f.file, f.line) for f in found] == [(STAGING, line_of(path, "name: live-identity"))]
+    assert "'live-identity'" in found[0].message and "'staging'" in found[0].message
+    live = example_repo / "overlays/live/identity.yaml"
+    assert [(r.file, r.line) for r in found[0].related] == [
+        ("overlays/live/identity.yaml", line_of(live, "allowedNamespaces") + 1)
+    ]
+
+
+def test_c003_fires_on_default_in_the_chain(example_repo: Path) -> None:
+    edit(example_repo / DEFAULT, "    - staging\n", "")
+    found = of_rule(run_check(example_repo), "CAPA-C003")
+    path = example_repo / STAGING
+    assert [(f.file, f.line) for f in found] == [(STAGING, line_of(path, "name: staging-identity"))]
+    assert "sourceIdentityRef of 'staging-identity'" in found[0].message
+    assert "AWSClusterControllerIdentity 'default'" in found[0].message
+
+
+ALLOWED = "  allowedNamespaces:\n    list:\n    - staging\n"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "fires"),
+    [
+        ("  allowedNamespaces: {}\n", False),
+        ("  allowedNamespaces:\n    list: null\n", False),
+        ("  allowedNamespaces:\n    selector: {}\n", False),
+        ("  allowedNamespaces:\n    list: []\n", True),
+        ("", True),
+        ("  allowedNamespaces:\n    list: [live]\n", True),
+        ("  allowedNamespaces:\n    selector:\n      matchLabels: {}\n", True),
+        (
+            "  allowedNamespaces:\n    selector:\n      matchLabels:\n"
+            "        capa-accounts.dev/account: staging\n",
+            False,
+        ),
+        (
+            "  allowedNamespaces:\n    selector:\n      matchLabels:\n"
+            "        kubernetes.io/metadata.name: staging\n",
+            False,
+        ),
+        (
+            "  allowedNamespaces:\n    selector:\n      matchLabels:\n"
+            "        capa-accounts.dev/account: live\n",
+            True,
+        ),
+        (
+            "  allowedNamespaces:\n    selector:\n      matchExpressions:\n"
+            "      - {key: capa-accounts.dev/account, operator: In, values: [staging]}\n",
+            False,
+        ),
+        (
+            "  allowedNamespaces:\n    list: [live]\n    selector:\n      matchLabels:\n"
+            "        capa-accounts.dev/account: staging\n",
+            False,
+        ),
+    ],
+    ids=[
+        "empty-all",
+        "list-null-all",
+        "selector-empty-all",
+        "list-empty-none",
+        "absent-none",
+        "other-namespace",
+        "match-labels-empty-none",
+        "selector-matches",
+        "selector-automatic-name-label",
+        "selector-other",
+        "expression-matches",
+        "list-or-selector",
+    ],
+)
+def test_c003_allowed_namespaces_semantics(example_repo: Path, allowed: str, fires: bool) -> None:
+    edit(example_repo / STAGING_IDENTITY, ALLOWED, allowed)
+    path = example_repo / STAGING
+    expected = [(STAGING, line_of(path, "name: staging-identity"))] if fires else []
+    assert where(example_repo, "CAPA-C003") == expected
+
+
+def test_c003_selector_needs_the_namespace_object(example_repo: Path) -> None:
+    # CAPA reads the Namespace's labels; one the repository does not hold cannot be judged
+    # as admitted.
+    edit(
+        example_repo / STAGING_IDENTITY,
+        ALLOWED,
+        "  allowedNamespaces:\n    selector:\n"
+        "      matchLabels:\n        capa-accounts.dev/account: staging\n",
+    )
+    (example_repo / "overlays/staging/namespace.yaml").write_text(
+        "# generated by capa-accounts\n", encoding="utf-8"
+    )
+    assert len(where(example_repo, "CAPA-C003")) == 1
+
+
+def test_c003_stops_at_a_cycle(example_repo: Path) -> None:
+    edit(
+        example_repo / STAGING_IDENTITY,
+        "    kind: AWSClusterControllerIdentity\n    name: default",
+        "    kind: AWSClusterRoleIdentity\n    name: staging-identity",
+    )
+    assert where(example_repo, "CAPA-C003") == []
+
+
+# --- C004 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("AWSClusterControllerIdentity", "default"), ("AWSClusterStaticIdentity", "static")],
+    ids=["controller", "static"],
+)
+def test_c004_fires(example_repo: Path, kind: str, name: str) -> None:
+    path = example_repo / STAGING
+    edit(path, IDENTITY_REF, f"  identityRef:\n    kind: {kind}\n    name: {name}\n")
+    assert where(example_repo, "CAPA-C004") == [(STAGING, line_of(path, f"kind: {kind}"))]
+
+
+def test_c004_near_miss_role_identity_of_another_name(example_repo: Path) -> None:
+    edit(example_repo / STAGING, "    name: staging-identity", "    name: live-identity")
+    assert where(example_repo, "CAPA-C004") == []
+
+
+# --- C005 -------------------------------------------------------------------------------------
+
+
+def _two_clusters(repo: Path) -> None:
+    """`live` gets clusters live-eu and live-us (us-east-1), rendered as `render` would."""
+    live = (
+        '      accountId: "333333333333"\n      region: eu-west-1\n'
+        '      kubernetesVersion: "1.35"\n'
+    )
+    edit(
+        repo / "accounts.yaml",
+        live,
+        live + "      clusters:\n        - name: live-eu\n"
+        "        - name: live-us\n          region: us-east-1\n",
+    )
+    generated.apply(repo, generated.changes(repo, render.plan(repo)))
+
+
+def test_c005_two_cluster_account_rendered_is_clean(example_repo: Path) -> None:
+    _two_clusters(example_repo)
+    report = run_check(example_repo)
+    assert "region: us-east-1" in (example_repo / "overlays/live/cluster-live-us.yaml").read_text()
+    assert of_rule(report, "CAPA-C005") == [] and of_rule(report, "CAPA-R001") == []
+
+
+def test_c005_fires_on_a_hand_edited_region(example_repo: Path) -> None:
+    _two_clusters(example_repo)
+    path = example_repo / "overlays/live/cluster-live-us.yaml"
+    edit(path, "region: us-east-1", "region: eu-west-1")
+    found = of_rule(run_check(example_repo), "CAPA-C005")
+    rel = "overlays/live/cluster-live-us.yaml"
+    assert [(f.file, f.line) for f in found] == [(rel, line_of(path, "region: eu-west-1"))]
+    assert "'us-east-1'" in found[0].message and "'live-us'" in found[0].message
+    accounts = example_repo / "accounts.yaml"
+    assert [(r.file, r.line) for r in found[0].related] == [
+        ("accounts.yaml", line_of(accounts, "region: us-east-1"))
+    ]
+
+
+def test_c005_fires_on_account_region(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(path, "region: eu-west-1", "region: eu-central-1")
+    assert where(example_repo, "CAPA-C005") == [(STAGING, line_of(path, "eu-central-1"))]
+
+
+# --- C006 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "fires"),
+    [
+        ("'1.35.0-eks-1'", True),
+        ("'1.34'", True),
+        ("1.35", True),
+        ("'v1.35.2'", False),
+        ("'1.35.0'", False),
+        ("v1.35", False),
+    ],
+    ids=["eks-suffix", "other-minor", "unquoted-number", "patch-with-v", "patch", "v-prefix"],
+)
+def test_c006_version(example_repo: Path, version: str, fires: bool) -> None:
+    path = example_repo / STAGING
+    edit(path, "version: '1.35'", f"version: {version}")
+    expected = [(STAGING, line_of(path, f"version: {version}"))] if fires else []
+    assert where(example_repo, "CAPA-C006") == expected
+
+
+def test_c006_pattern_without_accounts_yaml(example_repo: Path) -> None:
+    (example_repo / "accounts.yaml").unlink()
+    path = example_repo / STAGING
+    edit(path, "version: '1.35'", "version: 1.35.0-eks-1")
+    assert where(example_repo, "CAPA-C006") == [(STAGING, line_of(path, "eks-1"))]
+
+
+# --- C007 -------------------------------------------------------------------------------------
+
+
+def test_c007_fires_on_a_control_plane_in_another_namespace(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(
+        path,
+        "  name: staging-control-plane\n  namespace: staging",
+        "  name: staging-control-plane\n  namespace: live",
+    )
+    found = of_rule(run_check(example_repo), "CAPA-C007")
+    assert [(f.file, f.line) for f in found] == [(STAGING, line_of(path, "namespace: live"))]
+    assert [(r.file, r.line) for r in found[0].related] == [
+        (STAGING, line_of(path, "    name: staging-control-plane"))
+    ]
+
+
+def test_c007_fires_on_a_dangling_ref(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(path, "    name: staging-control-plane", "    name: staging-cp")
+    assert where(example_repo, "CAPA-C007") == [(STAGING, line_of(path, "name: staging-cp"))]
+
+
+def test_c007_fires_on_a_machine_pool_in_another_namespace(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(
+        path,
+        "  name: staging-pool-0\n  namespace: staging",
+        "  name: staging-pool-0\n  namespace: live",
+    )
+    found = where(example_repo, "CAPA-C007")
+    assert (STAGING, line_of(path, "namespace: live")) in found
+
+
+def test_c007_near_miss_explicit_same_namespace(example_repo: Path) -> None:
+    path = example_repo / STAGING
+    edit(
+        path,
+        "    name: staging-control-plane",
+        "    name: staging-control-plane\n    namespace: staging",
+    )
+    assert where(example_repo, "CAPA-C007") == []

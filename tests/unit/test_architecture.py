@@ -1,0 +1,188 @@
+"""The layout docs/architecture.md describes: one import root, layers that
+import one way, no import cycles, and a wheel whose only top-level package is capa_accounts."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+# folder in the repository -> the package it installs as (pyproject.toml, package-dir)
+FOLDERS = {
+    "capa_accounts": "capa_accounts",
+    "kustomize_plugin": "capa_accounts.kustomize_plugin",
+    "hooks": "capa_accounts.hooks",
+}
+# Lower layers never import higher ones.
+LAYERS = (
+    ("capa_accounts.core", 0),
+    ("capa_accounts.kustomize_plugin", 1),
+    ("capa_accounts.hooks", 2),
+    ("capa_accounts", 3),
+)
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for folder, package in FOLDERS.items():
+        for path in sorted((PROJECT / folder).rglob("*.py")):
+            parts = list(path.relative_to(PROJECT / folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join([package, *parts])] = path
+    return out
+
+
+def layer(module: str) -> int:
+    return next(
+        rank for prefix, rank in LAYERS if module == prefix or module.startswith(prefix + ".")
+    )
+
+
+def imports(module: str, path: Path, known: set[str]) -> set[str]:
+    """Every project module ``module`` imports, at the top or inside a function."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.add(name)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    return {m: imports(m, p, set(mods)) for m, p in mods.items()}
+
+
+def test_no_module_uses_the_old_top_level_names() -> None:
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
+                for name in names:
+                    assert name.split(".")[0] not in ("hooks", "kustomize_plugin"), (
+                        f"{module} imports {name}: use capa_accounts.{name}"
+                    )
+
+
+def test_layers_import_one_way() -> None:
+    upward = [
+        f"{m} (layer {layer(m)}) imports {d} (layer {layer(d)})"
+        for m, deps in graph().items()
+        for d in sorted(deps)
+        if layer(d) > layer(m) and not (d == "capa_accounts" and m != d)
+    ]
+    assert not upward, "\n".join(upward)
+
+
+def test_no_import_cycles() -> None:
+    edges = {m: {d for d in deps if d != "capa_accounts"} for m, deps in graph().items()}
+    # Package __init__ modules are imported with their children; an edge to one is an edge to
+    # code that runs, so it counts like any other.
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [start])
+    assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:
+    """Near miss of the two tests above: an upward import in a core module is found."""
+    fake = tmp_path / "bad.py"
+    fake.write_text("from capa_accounts.hooks.check import engine\n", encoding="utf-8")
+    found = imports("capa_accounts.core.bad", fake, set(modules()))
+    assert "capa_accounts.hooks.check.engine" in found
+    assert layer("capa_accounts.hooks.check.engine") > layer("capa_accounts.core.bad")
+
+
+@pytest.fixture
+def wheel(built_wheel: Path) -> Path:
+    return built_wheel
+
+
+def test_wheel_has_one_top_level_package(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+        top_level = archive.read(
+            next(n for n in archive.namelist() if n.endswith(".dist-info/top_level.txt"))
+        ).decode()
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"capa_accounts"}
+    assert top_level.split() == ["capa_accounts"]
+
+
+def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    packages = {
+        p.name
+        for p in site.iterdir()
+        if p.is_dir()
+        and not p.name.endswith((".dist-info", "__pycache__"))
+        and p.name not in ("pip", "setuptools", "_distutils_hack", "pkg_resources")
+    }
+    assert packages == {"capa_accounts"}
+    # The dependencies come from this environment's site-packages (no index is reached).
+    deps = sysconfig.get_paths()["purelib"]
+    for script, args in (("capa-accounts", ["--help"]), ("capa-accounts-build", ["--help"])):
+        ran = subprocess.run(
+            [str(env_dir / "bin" / script), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"PYTHONPATH": deps},
+            cwd=tmp_path,
+        )
+        assert ran.returncode == 0, ran.stderr
+    example = site / "capa_accounts" / "kustomize_plugin" / "example" / "base"
+    assert (example / "kustomization.yaml").is_file()
