@@ -9,8 +9,9 @@ generateKustomization, commit 0180cac2), with that Kustomization's
 SubstituteVariables, same commit: ``${var}``, ``${var:=default}``, skipped for an object
 labelled or annotated ``kustomize.toolkit.fluxcd.io/substitute: disabled``). A variable
 without a value (``substituteFrom`` is read from the cluster) stays ``${var}``: the object is
-a template, never an identity to compare (CAPA-X002). A base or a template folder no path
-reaches is not applied: only the credential scan reads it. The files that declare the
+a template, never an identity to compare (CAPA-X002). In a repository that holds its
+bootstrap (``clusters/<name>/flux-system/``), a base or a template folder no path reaches is
+not applied: only the credential scan reads it. The files that declare the
 Kustomizations are kept (the bootstrap applies them), and so are clusterawsadm's
 AWSIAMConfiguration files, which Flux never applies but the trust rules read.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,7 +53,23 @@ def is_template(value: str) -> bool:
     return TEMPLATE_MARK in value
 
 
-def flux_paths(loaded: Loaded) -> list[FluxPath]:
+Exists = Callable[[str], bool]
+
+
+def _on_disk(loaded: Loaded) -> tuple[Exists, Exists]:
+    def is_dir(rel: str) -> bool:
+        return bool((loaded.root / rel).is_dir())
+
+    def has_kustomization(rel: str) -> bool:
+        return any((loaded.root / rel / k).is_file() for k in KUSTOMIZATION_FILES)
+
+    return is_dir, has_kustomization
+
+
+def flux_paths(loaded: Loaded, tree: tuple[Exists, Exists] | None = None) -> list[FluxPath]:
+    """The repository's own-source Flux Kustomizations and what their paths are; ``tree``:
+    (is a directory, holds a kustomization) of the tree read (the work tree by default)."""
+    is_dir, has_kustomization = tree or _on_disk(loaded)
     settings = fluxsource.FluxSettings()
     out = []
     for doc, _source in loaded.documents:
@@ -66,7 +84,7 @@ def flux_paths(loaded: Loaded) -> list[FluxPath]:
         if path is None:
             continue
         rel = fluxsource.repo_relative(loaded.source_prefix, fluxsource.normalized(path))
-        if rel is None or not (loaded.root / rel).is_dir():
+        if rel is None or not is_dir(rel):
             continue
         post = spec.get("postBuild")
         variables = None
@@ -75,7 +93,7 @@ def flux_paths(loaded: Loaded) -> list[FluxPath]:
             variables = (
                 {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
             )
-        generated = not any((loaded.root / rel / k).is_file() for k in KUSTOMIZATION_FILES)
+        generated = not has_kustomization(rel)
         out.append(FluxPath(str(meta.get("name", "")), rel, generated, variables))
     return out
 
@@ -120,7 +138,11 @@ def chart_template(rel: str, chart_dirs: set[str]) -> bool:
     return False
 
 
-def follow(loaded: Loaded, unreadable: list[Any] | None = None) -> None:
+def follow(
+    loaded: Loaded,
+    unreadable: list[Any] | None = None,
+    tree: tuple[Exists, Exists] | None = None,
+) -> None:
     """Replace ``loaded.documents`` by what the repository's Flux Kustomizations apply.
 
     ``unreadable``: loose files that are not YAML (InputErrors) of a repository without
@@ -130,7 +152,7 @@ def follow(loaded: Loaded, unreadable: list[Any] | None = None) -> None:
     """
     if loaded.account_set is not None:
         return  # the tool's own layout: every overlay has its Kustomization (CAPA-R003)
-    paths = flux_paths(loaded)
+    paths = flux_paths(loaded, tree)
     for err in unreadable or []:
         if not paths:
             raise err
@@ -145,17 +167,23 @@ def follow(loaded: Loaded, unreadable: list[Any] | None = None) -> None:
                     f"{err.message}: Flux's build of {reaching[0].path} fails on it",
                 )
             )
+        elif not any(p.name == fluxsource.DEFAULT_SOURCE_NAME for p in paths):
+            raise err  # no bootstrap here: it may be applied from elsewhere (see below)
         else:
             loaded.warnings.append(f"{err}: not read, no Flux Kustomization applies it")
     if not paths:
         return
+    # Only a repository that holds its bootstrap (the Kustomization `flux bootstrap` names
+    # flux-system) shows every root of what Flux applies from it; in another, a directory no
+    # Kustomization here reaches may well be applied from elsewhere, and stays judged.
+    rooted = any(p.name == fluxsource.DEFAULT_SOURCE_NAME for p in paths)
     declaring = {d.file for d, _s in loaded.documents if _is_flux_kustomization(d.data)}
     out: list[tuple[yamlio.Document, Source]] = []
     for doc, source in loaded.documents:
         reached = [p for p in paths if _reaches(p, source, doc.file)]
         if not reached:
             kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
-            if doc.file in declaring or kind in KEPT_KINDS:
+            if not rooted or doc.file in declaring or kind in KEPT_KINDS:
                 out.append((doc, source))
             continue
         if all(p.variables is None for p in reached) or _disabled(doc.data):

@@ -328,7 +328,16 @@ class _RefLoader:
         loaded.documents = [
             (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
         ]
-        fluxapply.follow(loaded)  # what the Flux Kustomizations at REF applied, as now
+        # What the Flux Kustomizations at REF applied, judged as the working tree is.
+        fluxapply.follow(loaded, tree=(self._is_dir, self._has_kustomization))
+
+    def _is_dir(self, rel: str) -> bool:
+        return rel == "." or rel in self.tree.dirs
+
+    def _has_kustomization(self, rel: str) -> bool:
+        return any(
+            (k if rel == "." else f"{rel}/{k}") in self.tree.files for k in KUSTOMIZATION_FILES
+        )
 
     def account_set(self) -> AccountSet | None:
         if ACCOUNTS_FILE not in self.tree.files:

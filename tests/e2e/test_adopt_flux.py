@@ -27,7 +27,7 @@ from capa_accounts.cli import main
 from capa_accounts.core import version
 
 GIT = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
-DATA = Path(__file__).parent / "data" / "flux-repos"
+DATA = Path(__file__).resolve().parents[1] / "data" / "flux-repos"
 
 
 def cli(*args: str, cwd: Path | None = None) -> Result:
@@ -453,3 +453,13 @@ def test_pre_commit_runs_the_hooks_of_a_monorepo_folder(tmp_path: Path, hook_hom
     # The findings name the file from the top, where pre-commit runs and editors open it.
     assert "infra/capa/overlays/staging/identity.yaml:" in broken.stdout
     assert "[CAPA-I002]" in broken.stdout and "[CAPA-R001]" in broken.stdout
+
+
+def test_without_its_bootstrap_a_repository_keeps_every_directory_judged(fleet: Path) -> None:
+    """The near miss: with no flux-system Kustomization here, a directory no path here reaches
+    may be applied from elsewhere: _template/ is judged again, substitution still applies."""
+    shutil.rmtree(fleet / "clusters/management/flux-system")
+    result = cli("check", "--repo", str(fleet))
+    assert result.exit_code == 1
+    assert "workloads/_template/identity.yaml:7:12: [CAPA-T001]" in result.output
+    assert "CAPA-X002" not in result.output
