@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from capa_accounts.core import fluxsource, yamlio
+from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 
 # The loader's Loaded and Source (hooks/check/repository.py, which calls this module): typed
@@ -224,3 +225,32 @@ def substitute(value: Any, variables: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     return value
+
+
+def included_directories(root: Any, kdir: str) -> list[str]:
+    """Directories with a kustomization that the kustomization in ``kdir`` lists as
+    ``resources`` or ``components``: judged as part of its build, not on their own (a base
+    only overlays include is not applied twice). For builds made by a real kustomize, whose
+    reads the in-process evaluator does not see."""
+    out: list[str] = []
+    for name in KUSTOMIZATION_FILES:
+        rel = name if kdir == "." else f"{kdir}/{name}"
+        if not (root / rel).is_file():
+            continue
+        try:
+            docs = yamlio.load_documents(root / rel, rel)
+        except CapaAccountsError:
+            return out
+        data = docs[0].data if docs and isinstance(docs[0].data, dict) else {}
+        for key in ("resources", "components", "bases"):
+            entries = data.get(key)
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, str) or "://" in entry or entry.startswith("/"):
+                    continue
+                target = posixpath.normpath(posixpath.join(kdir, entry))
+                if target.startswith("..") or not (root / target).is_dir():
+                    continue
+                if any((root / target / k).is_file() for k in KUSTOMIZATION_FILES):
+                    out.append(target)
+        break
+    return out

@@ -321,7 +321,8 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         )
         return
     except NeedsKustomize as need:
-        _build_with_kustomize(loaded, kdir, need)
+        if _build_with_kustomize(loaded, kdir, need):
+            referenced.update(fluxapply.included_directories(root, kdir))
         return
     if refusals.refused_by_kustomize(loaded.problems, built.documents):
         return
@@ -422,7 +423,8 @@ def _regular_file(path: Path) -> bool:
     return not path.is_symlink() and path.is_file()
 
 
-def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
+def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> bool:
+    """Build with a real kustomize; True when its documents were judged as built."""
     kfile = need.file
     # kustomize would read whatever these name, outside the repository and on the network
     # too: refuse first, and build nothing that cannot be proven confined.
@@ -438,7 +440,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
             )
         )
     if unsafe:
-        return
+        return False
     if need.feature in ("transformers", "generators", "validators"):
         plugin = _function_plugin(loaded.root, kfile, need.feature)
         if plugin:
@@ -453,7 +455,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
                     "(render the overlay instead)",
                 )
             )
-            return
+            return False
     command = kustomize_command()
     if command is None:
         loaded.warnings.append(
@@ -464,22 +466,23 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
             if Path(rel).parent.as_posix() == kdir and Path(rel).name not in KUSTOMIZATION_FILES:
                 for doc in yamlio.load_documents(loaded.root / rel, rel):
                     loaded.documents.append((doc, Source(kdir)))
-        return
+        return False
     try:
         result = kustomize.run(command, loaded.root / kdir, loaded.root)
     except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
         loaded.problems.append(
             (kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; not built")
         )
-        return
+        return False
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"
         loaded.problems.append(
             (kfile, 1, 1, "CAPA-R002", f"plain kustomize build fails (as Flux's would): {message}")
         )
-        return
+        return False
     for doc in yamlio.documents_from_text(result.stdout, kfile):
         loaded.documents.append((doc, Source(kdir)))
+    return True
 
 
 def _function_plugin(root: Path, kfile: str, feature: str) -> tuple[int, int] | None:
