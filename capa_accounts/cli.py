@@ -18,6 +18,7 @@ import click
 
 from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.hooks.report.formats import CATALOGUE_FORMATS
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -394,6 +395,22 @@ def explain(rule_id: str) -> None:
     from capa_accounts.hooks.report import explain as explaining
 
     click.echo(explaining.explain(rule_id), nl=False)
+
+
+@main.command("rules")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CATALOGUE_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: one line per rule; json: a list of objects, each with its documentation page.",
+)
+def rules_command(fmt: str) -> None:
+    """List every rule: ID, severity and what it fires on (`explain RULE` for the rest)."""
+    from capa_accounts.hooks.report import catalogue
+
+    click.echo(catalogue.render(fmt), nl=False)
 
 
 @main.command("fn")
