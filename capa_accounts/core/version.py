@@ -43,3 +43,18 @@ def hook_rev() -> tuple[str, str]:
     if isinstance(commit, str) and len(commit) in (40, 64) and commit.isalnum():
         return commit, "the commit capa-accounts was installed from (pip's direct_url.json)"
     return release_tag(), "the release of capa-accounts that wrote this repository"
+
+
+def documentation_url() -> str | None:
+    """The documentation site's address, ending in "/": ``[project.urls] Documentation`` in
+    ``pyproject.toml``, read back from the installed metadata (``Project-URL``) as the version
+    is. None when run from an uninstalled tree."""
+    try:
+        urls = metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Documentation" and url.strip():
+            return url.strip().rstrip("/") + "/"
+    return None

@@ -2,8 +2,9 @@
 accepts something.
 
 This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them, applies
-the valid ones and finds the stale. An invalid suppression is reported once, where it is written: in ``base/`` when
-the rendered copies carry it from there, else on the object or the accounts.yaml entry.
+the valid ones and finds the stale. An invalid suppression is reported once, where it is
+written: in ``base/`` when the rendered copies carry it from there, else on the object or the
+accounts.yaml entry.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from capa_accounts.hooks.rules import Reporter, all_rules, rule
 BASE = "base/"
 
 
-@rule("CAPA-R006")
-def invalid_suppression(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-R006", name="InvalidSuppression")
+def check_invalid_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression has no reason or names an unknown rule.
 
     Why: a suppression turns a check off for an object or an account. Without a reason the next
@@ -99,7 +100,7 @@ def invalid_suppression(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-R009", "warning")
+@rule("CAPA-R009", "warning", name="StaleSuppression")
 def stale_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression or repository-wide rule setting matched no finding in this run.
 
