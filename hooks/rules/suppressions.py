@@ -101,7 +101,7 @@ def check_invalid_suppression(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-R009", "warning", name="StaleSuppression")
-def stale_suppression(ctx: Context, report: Reporter) -> None:
+def check_stale_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression or repository-wide rule setting matched no finding in this run.
 
     Why: a suppression outlives the finding it accepted. Once the object is fixed, renamed or
