@@ -43,6 +43,9 @@ IDENTITY_USERS = (
 # the controller's own credentials, without even `default`'s allowedNamespaces check.
 DEFAULTED_IDENTITY_REF = (CONTROL_PLANE, AWS_CLUSTER)
 DEFAULT_IDENTITY = "default"
+# CAPA's manager namespace, where it reads a static identity's Secret, unless it runs elsewhere
+# (cluster-api-provider-aws util/system/util.go, defaultNamespace).
+CAPA_NAMESPACE = "capa-system"
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
