@@ -225,6 +225,12 @@ def _write_output(output: Path | None, text: str) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="Validate against these CRDs too (file or directory; repeatable).",
 )
+@click.option(
+    "--complete",
+    is_flag=True,
+    help="With -: the stream is the whole set, so what it lacks (the identity `default`, "
+    "an identity named by identityRef) is an error, not an assumption.",
+)
 def check(
     source: str | None,
     repo: Path,
@@ -233,11 +239,14 @@ def check(
     strict: bool,
     base_ref: str | None,
     crds: tuple[Path, ...],
+    complete: bool,
 ) -> None:
     """Check the trust and namespace invariants and the schemas of the repository.
 
     With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
     YAML documents on stdin instead: every rule about objects, none about repository files.
+    What the stream refers to but does not hold is assumed applied elsewhere (a warning)
+    unless --complete.
     """
     from capa_accounts.hooks.report import ci as ci_formats
     from capa_accounts.hooks.report import text as reporting
@@ -251,8 +260,10 @@ def check(
             raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
         from capa_accounts.hooks.check import stream
 
-        report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)
+        report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds, complete=complete)
     else:
+        if complete:
+            raise click.UsageError("--complete says a stream from - is whole: not with --repo")
         from capa_accounts.core import lock
         from capa_accounts.hooks.check import engine
 

@@ -4,7 +4,9 @@ As kubeconform reads ``kubectl kustomize overlays/staging | kubeconform -``: the
 what Flux would apply, so they are judged as one overlay's build output, without a repository
 around them. Rules about a repository's files (render drift, plugin-free builds, Flux paths
 into the tree) and the change-aware rules (``--base``) need that repository and do not run.
-Findings are reported at file ``stdin``, line and column of the stream.
+Findings are reported at file ``stdin``, line and column of the stream. A stream is one build
+among the several a cluster gets: what it refers to but does not hold is assumed to be applied
+elsewhere, a warning that says so, unless the user declares the stream complete (``--complete``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,15 @@ def read(stream: BinaryIO) -> str:
     return yamlio.decode(stream.read(yamlio.MAX_FILE_BYTES + 1), NAME)
 
 
-def check_text(text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True) -> engine.Report:
-    """Every rule that judges objects, over the documents of ``text``."""
+def check_text(
+    text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True, complete: bool = False
+) -> engine.Report:
+    """Every rule that judges objects, over the documents of ``text``.
+
+    Unless ``complete``, the stream is taken for one build among others: what it references
+    but does not hold (the controller identity `default`, an identity another build applies)
+    is a warning naming that assumption, not an error.
+    """
     docs = yamlio.documents_from_text(text, NAME)
     with tempfile.TemporaryDirectory(prefix="capa-accounts-stdin-") as empty:
         loaded = Loaded(Path(empty), None)
@@ -41,6 +50,7 @@ def check_text(text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True) 
         loaded.texts[NAME] = text
         ctx = Context(loaded, engine._schema(crds) if schemas else None)
         ctx.crds = crds
+        ctx.stream, ctx.complete = True, complete
         rules = [
             r for r in all_rules().values() if not r.change_aware and r.id not in REPOSITORY_RULES
         ]

@@ -123,11 +123,11 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
         kind, name = ref
         close = difflib.get_close_matches(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        report.at(
+        report.unseen(
             cp,
             (*IDENTITY_REF, "name"),
-            f"identityRef names {kind} {name!r}, which the "
-            f"repository does not apply{hint}: CAPA cannot reconcile this {cp.kind}",
+            f"identityRef names {kind} {name!r}, which {ctx.whole} does not "
+            f"apply{hint}: CAPA cannot reconcile this {cp.kind}",
         )
 
 

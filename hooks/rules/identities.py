@@ -303,14 +303,12 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
         return
     for obj in ctx.identities(ROLE_IDENTITY):
         if _source(obj) == (CONTROLLER_IDENTITY, DEFAULT_IDENTITY):
-            report.at(
+            report.unseen(
                 obj,
                 (*SOURCE, "name"),
-                message=(
-                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
-                    "repository does not contain: CAPA never creates it for role-identity clusters, "
-                    "so every cluster using this identity fails to get credentials"
-                ),
+                f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which "
+                f"{ctx.whole} does not contain: CAPA never creates it for role-identity "
+                "clusters, so every cluster using this identity fails to get credentials",
             )
 
 
@@ -363,14 +361,12 @@ def source_chain(ctx: Context, report: Reporter) -> None:
                     ),
                 )
         elif ctx.identity(kind, name) is None:
-            report.at(
+            report.unseen(
                 obj,
                 (*SOURCE, "name"),
-                message=(
-                    f"{describe(obj)} chains from {kind} {name!r}, which the repository does not "
-                    "contain: CAPA cannot get the source credentials, so every cluster using it "
-                    "fails"
-                ),
+                f"{describe(obj)} chains from {kind} {name!r}, which {ctx.whole} does not "
+                "contain: CAPA cannot get the source credentials, so every cluster using it "
+                "fails",
             )
         elif kind == ROLE_IDENTITY and first[obj.name] is obj:
             edges[obj.name] = name
