@@ -114,3 +114,42 @@ def test_a_misnamed_controller_identity_stays_an_error_in_a_stream() -> None:
 def test_complete_is_for_a_stream_only(tmp_path: Path) -> None:
     result = cli("check", "--repo", str(tmp_path), "--complete")
     assert result.exit_code == 2 and "--complete" in result.output
+
+
+# --- one fact once: a static identity and the control plane that uses it ----------------------
+
+STATIC = """\
+apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+kind: AWSClusterStaticIdentity
+metadata:
+  name: e2e-account
+spec:
+  secretRef: e2e-account-creds
+  allowedNamespaces:
+    list: [team-a]
+"""
+USES_STATIC = CONTROL_PLANE.replace(
+    "kind: AWSClusterRoleIdentity", "kind: AWSClusterStaticIdentity"
+)
+USES_STATIC = USES_STATIC.replace("name: team-a-identity", "name: e2e-account")
+
+
+def test_a_static_identity_and_its_user_are_one_finding() -> None:
+    """CAPA-I008 reports the identity once and points at the identityRef that names it;
+    CAPA-C004 does not report the same static identity again."""
+    text = STATIC + "---\n" + USES_STATIC
+    result = cli("check", "-", "--format", "json", stdin=text)
+    report = json.loads(result.stdout)
+    rules = [f["rule"] for f in report["findings"]]
+    assert rules.count("CAPA-I008") == 1 and "CAPA-C004" not in rules, rules
+    (i008,) = findings(result, "CAPA-I008")
+    assert "identityRef of AWSManagedControlPlane 'team-a-control-plane'" in str(i008["message"])
+    kind_line = text.splitlines().index("    kind: AWSClusterStaticIdentity") + 1
+    assert [r["line"] for r in i008["related"]] == [kind_line]  # type: ignore[index]
+
+
+def test_near_miss_a_static_identity_ref_alone_is_c004() -> None:
+    """Without the identity in the stream, I008 cannot fire: C004 is the one finding."""
+    result = cli("check", "-", "--format", "json", stdin=USES_STATIC)
+    assert [f["rule"] for f in findings(result, "CAPA-C004")] == ["CAPA-C004"]
+    assert findings(result, "CAPA-I008") == []

@@ -233,7 +233,8 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     (session.go:242-249): the cluster would be built there, and `default` must admit every
     account namespace, so any account could reach the management account this way. A static
     identity means long-lived access keys in a Secret (pkg/cloud/identity/identity.go:51-53).
-    Not checked in operator mode, where each provider's `default` is its own account.
+    Not checked in operator mode, where each provider's `default` is its own account. A static
+    identity that is present is reported once, by CAPA-I008, which lists the objects using it.
 
     Bad:
         identityRef: {kind: AWSClusterControllerIdentity, name: default}
@@ -251,9 +252,13 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     }
     for cp in ctx.identity_users():
         kind = cp.get(*IDENTITY_REF, "kind")
-        if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
-            report.at(
-                cp,
-                (*IDENTITY_REF, "kind"),
-                f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
-            )
+        if not isinstance(kind, str) or kind not in why:  # a list or map: R004's
+            continue
+        name = cp.get(*IDENTITY_REF, "name")
+        if kind == STATIC_IDENTITY and isinstance(name, str) and ctx.identity(kind, name):
+            continue  # one fact once: CAPA-I008 reports that identity and names this user
+        report.at(
+            cp,
+            (*IDENTITY_REF, "kind"),
+            f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
+        )

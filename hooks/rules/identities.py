@@ -420,10 +420,21 @@ def static_identity(ctx: Context, report: Reporter) -> None:
         kind: AWSClusterRoleIdentity
         spec: {sourceIdentityRef: {kind: AWSClusterControllerIdentity, name: default}}
 
+    One finding per identity: the objects whose `identityRef` names it are listed with it
+    (CAPA-C004 does not report them again).
+
     Fix: use an `AWSClusterRoleIdentity` per account (`capa-accounts add-account`), then
     deactivate the keys in IAM.
     """
+    users: dict[str, list[Obj]] = {}
+    for user in ctx.identity_users():
+        ref = user.get("spec", "identityRef")
+        if isinstance(ref, dict) and ref.get("kind") == STATIC_IDENTITY:
+            users.setdefault(str(ref.get("name")), []).append(user)
     for obj in ctx.identities(STATIC_IDENTITY):
+        using = users.get(obj.name, [])
+        shown = ", ".join(f"{u.kind} {u.name!r}" for u in using[:3])
+        more = f" and {len(using) - 3} more" if len(using) > 3 else ""
         report.at(
             obj,
             ("kind",),
@@ -431,5 +442,7 @@ def static_identity(ctx: Context, report: Reporter) -> None:
                 f"{describe(obj)} makes CAPA use the long-lived access keys of Secret "
                 f"{obj.get('spec', 'secretRef')!r}: keys that never expire and work outside the "
                 "cluster; use an AWSClusterRoleIdentity"
+                + (f" (identityRef of {shown}{more} names it)" if using else "")
             ),
+            related=tuple(u.location(("spec", "identityRef", "kind")) for u in using),
         )
