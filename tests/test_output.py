@@ -198,9 +198,9 @@ def test_check_stdin_bad_yaml_and_bad_arguments_exit_2() -> None:
 )
 def test_check_stdin_fails_closed_on_what_kustomize_would_not_build(text: str) -> None:
     """A stream is judged as a build's output: what no build can hold (a bare scalar, no kind,
-    no name, a duplicate id) is CAPA-R002, never a silent pass."""
+    no name, a duplicate id) is CAPA-R007, never a silent pass."""
     result = cli("check", "-", stdin=text)
-    assert result.exit_code == 1 and "[CAPA-R002]" in result.stdout, result.output
+    assert result.exit_code == 1 and "[CAPA-R007]" in result.stdout, result.output
 
 
 def test_check_stdin_near_miss_a_plain_object_passes() -> None:

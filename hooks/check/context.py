@@ -20,6 +20,7 @@ from capa_accounts.core.model import Account, AccountSet
 from capa_accounts.core.resources import (
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
+    IAM_CONFIG_GROUP,
     IDENTITY_USERS,
     INFRA_GROUP,
     ROLE_IDENTITY,
@@ -31,7 +32,6 @@ from capa_accounts.core.schema.validator import Violation
 from capa_accounts.hooks.check.repository import Loaded, Source
 
 PathT = tuple[str | int, ...]
-IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
 
 
 @dataclass

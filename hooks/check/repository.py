@@ -186,7 +186,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
                 path.resolve().relative_to(root.resolve())
             except ValueError:
                 loaded.problems.append(
-                    (rel, 1, 1, "CAPA-R002", "symlink leads outside the repository: not read")
+                    (rel, 1, 1, "CAPA-R008", "symlink leads outside the repository: not read")
                 )
                 continue
         # walk_files never enters a symlinked directory: a file it lists that is not itself a
@@ -285,7 +285,7 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
                 err.path or kdir,
                 err.line or 1,
                 err.column or 1,
-                "CAPA-R002",
+                "CAPA-R008",
                 f"{err.message}: Flux builds only inside its source; not read",
             )
         )
@@ -294,7 +294,7 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         # kustomize, and so Flux, fails this build (a render killed between a new overlay's
         # kustomization.yaml and the files it lists leaves this): a finding, not bad input.
         loaded.problems.append(
-            (err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002", err.message)
+            (err.path or kdir, err.line or 1, err.column or 1, "CAPA-R007", err.message)
         )
         return
     except NeedsKustomize as need:
@@ -410,7 +410,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
                 file,
                 line,
                 column,
-                "CAPA-R002",
+                "CAPA-R008",
                 f"{entry!r} {why}: Flux builds only inside its source; not built",
             )
         )
@@ -446,13 +446,13 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
         result = kustomize.run(command, loaded.root / kdir, loaded.root)
     except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
         loaded.problems.append(
-            (kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; not built")
+            (kfile, 1, 1, "CAPA-R007", f"kustomize could not run: {err}; not built")
         )
         return
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"
         loaded.problems.append(
-            (kfile, 1, 1, "CAPA-R002", f"plain kustomize build fails (as Flux's would): {message}")
+            (kfile, 1, 1, "CAPA-R007", f"plain kustomize build fails (as Flux's would): {message}")
         )
         return
     for doc in yamlio.documents_from_text(result.stdout, kfile):

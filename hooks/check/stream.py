@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.finding import Finding
+from capa_accounts.core.resources import is_iam_config
 from capa_accounts.hooks.check import engine, refusals
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.check.repository import Loaded, Source
@@ -25,7 +26,7 @@ from capa_accounts.hooks.rules import all_rules, run_rules
 NAME = "stdin"
 OVERLAY = "stdin"  # the documents are one build's output, as a kustomization's are
 # About the files of a repository, not about objects: nothing to judge in a stream.
-REPOSITORY_RULES = frozenset({"CAPA-R001", "CAPA-R002", "CAPA-R003"})
+REPOSITORY_RULES = frozenset({"CAPA-R001", "CAPA-R002", "CAPA-R003", "CAPA-R008"})
 
 
 def read(stream: BinaryIO) -> str:
@@ -55,9 +56,11 @@ def check_text(
             r for r in all_rules().values() if not r.change_aware and r.id not in REPOSITORY_RULES
         ]
         # Fail closed: what is no object kustomize would build (a bare scalar, no kind or
-        # name, a duplicate id) is CAPA-R002 here too, not silently skipped.
+        # name, a duplicate id) is CAPA-R007 here too, not silently skipped. A clusterawsadm
+        # configuration is read by `clusterawsadm --config` (apiVersion, kind, spec), never
+        # built by kustomize or applied by Flux: it needs no metadata.
         problems: list[refusals.Problem] = []
-        refusals.refused_by_kustomize(problems, docs)
+        refusals.refused_by_kustomize(problems, [d for d in docs if not is_iam_config(d.data)])
         findings = [
             Finding(rule, "error", file, line, col, message)
             for file, line, col, rule, message in problems
