@@ -95,17 +95,15 @@ def ignored_key(api_version: str, path: tuple[Any, ...], written: Any) -> Effect
         return None
     where = tuple(str(p) for p in path)
     inverted = INVERTED.get(where) if api_version == iam.V1ALPHA1 else None
-    if inverted is not None:
-        meant, value = inverted, (not written) if isinstance(written, bool) else written
-    else:
-        meant, value = _meant(api_version, path), written
+    meant: str | None = inverted or _meant(api_version, path)
+    value = (not written) if inverted and isinstance(written, bool) else written
     if meant is None:
         return None
     beta = iam.SCHEMAS[(iam.V1BETA1, "AWSIAMConfiguration")]
     field = (_properties(beta, path[:-1]) or {}).get(meant)
     if not isinstance(field, dict):
         return None
-    default = DEFAULTS.get((*where[:-1], meant), _ZERO.get(str(field.get("type")), None))
+    default = DEFAULTS.get((*where[:-1], meant), _ZERO.get(str(field.get("type"))))
     same = default is not UNKNOWN_DEFAULT and type(value) is type(default) and value == default
     return Effect(meant, default, value, same)
 
