@@ -248,33 +248,70 @@ def check(
     What the stream refers to but does not hold is assumed applied elsewhere (a warning)
     unless --complete.
     """
+    if source is not None and source != "-":
+        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
+    if source == "-" and base_ref:
+        raise click.UsageError("--base compares a repository with git history: not with -")
+    if source == "-" and repo is not None:
+        raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
+    if source != "-" and complete:
+        raise click.UsageError("--complete says a stream from - is whole: not with --repo")
+    from capa_accounts.hooks.check import engine
+
+    try:
+        report = _judge(source, repo, fmt, base_ref, crds, complete)
+    except CapaAccountsError as err:
+        if fmt == "text":
+            raise
+        # CI reads the report: a valid one that carries the error, never an empty stdout.
+        _shift_error(click.get_current_context().find_root(), err)
+        click.echo(f"capa-accounts: {err}", err=True)
+        report = engine.Report.failed([err])
+    else:
+        for failure in report.failures:  # files that could not be read: each named, exit 2
+            _shift_error(click.get_current_context().find_root(), failure)
+            click.echo(f"capa-accounts: {failure}", err=True)
+    for warning in report.warnings_loading:
+        click.echo(f"warning: {warning}", err=True)
+    # Text prints the failures on stderr only; every other format carries them too.
+    shown = report.without_input_errors() if fmt == "text" else report
+    _finish(shown, fmt, output, strict)
+    sys.exit(report.exit_code(strict))
+
+
+def _judge(
+    source: str | None,
+    repo: Path | None,
+    fmt: str,
+    base_ref: str | None,
+    crds: tuple[Path, ...],
+    complete: bool,
+) -> Any:
+    """The report of ``check``: over stdin's stream, or over the repository (every file that
+    cannot be read is named in it, and the rest still judged)."""
+    from capa_accounts.hooks.check import engine
+
+    if source == "-":
+        from capa_accounts.hooks.check import stream
+
+        return stream.check_text(stream.read(sys.stdin.buffer), crds=crds, complete=complete)
+    from capa_accounts.core import lock
+
+    root = _repo(repo)
+    with lock.locked(root, "check", shared=True):  # a render's state is read whole
+        report: engine.Report = engine.check(root, base_ref=base_ref, crds=crds, keep_going=True)
+    anchor = _anchor(fmt)
+    if anchor is not None:
+        report.findings = [_shifted(f, root, anchor) for f in report.findings]
+        report.input_errors = [_shifted(f, root, anchor) for f in report.input_errors]
+    return report
+
+
+def _finish(report: Any, fmt: str, output: Path | None, strict: bool) -> None:
+    """Write the report, and the summary line where a person reads it."""
     from capa_accounts.hooks.report import ci as ci_formats
     from capa_accounts.hooks.report import text as reporting
 
-    if source is not None and source != "-":
-        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
-    if source == "-":
-        if base_ref:
-            raise click.UsageError("--base compares a repository with git history: not with -")
-        if repo is not None:
-            raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
-        from capa_accounts.hooks.check import stream
-
-        report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds, complete=complete)
-    else:
-        if complete:
-            raise click.UsageError("--complete says a stream from - is whole: not with --repo")
-        from capa_accounts.core import lock
-        from capa_accounts.hooks.check import engine
-
-        root = _repo(repo)
-        with lock.locked(root, "check", shared=True):  # a render's state is read whole
-            report = engine.check(root, base_ref=base_ref, crds=crds)
-        anchor = _anchor(fmt)
-        if anchor is not None:
-            report.findings = [_shifted(f, root, anchor) for f in report.findings]
-    for warning in report.warnings_loading:
-        click.echo(f"warning: {warning}", err=True)
     to_stdout = output is None or str(output) == "-"
     color = to_stdout and reporting.color_wanted(sys.stdout, os.environ)  # NO_COLOR unset
     _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color))
@@ -284,7 +321,6 @@ def check(
         )
     elif not to_stdout:
         click.echo(reporting.summary_line(report), err=True)
-    sys.exit(report.exit_code(strict))
 
 
 def _shifted(finding: Any, root: Path, anchor: Path) -> Any:

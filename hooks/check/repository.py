@@ -83,6 +83,10 @@ class Loaded:
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
     plan: Any = None
     plan_error: CapaAccountsError | None = None
+    # Files (or kustomization directories) that could not be read: each one is named, and
+    # the rest of the repository is still judged.
+    input_errors: list[InputError] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)  # their files: nothing is said about them
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:
@@ -173,7 +177,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
         if kdir in templates:
             listed.update(_listed_files(root, kdir))
             continue
-        _load_kustomization(loaded, kdir, listed, referenced)
+        try:
+            _load_kustomization(loaded, kdir, listed, referenced)
+        except InputError as err:
+            loaded.input_errors.append(err)
+            skipped = {f for f in loaded.yaml_files if posixpath.dirname(f) == kdir}
+            listed.update(skipped)
+            loaded.unread.update(skipped | {err.path or kdir})
     # Loose files: no kustomization directory at or above them lists them.
     under = _KustomizationDirs(kdirs)
     for rel in loaded.yaml_files:
@@ -191,10 +201,15 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
                 continue
         # walk_files never enters a symlinked directory: a file it lists that is not itself a
         # symlink is inside the repository without resolving every component of its path.
-        docs = None if symlink else _rendered_documents(loaded, rel)
-        if docs is None:
-            docs = yamlio.load_documents(path, rel, confine=symlink)
-            loaded.keep_texts(docs)
+        try:
+            docs = None if symlink else _rendered_documents(loaded, rel)
+            if docs is None:
+                docs = yamlio.load_documents(path, rel, confine=symlink)
+                loaded.keep_texts(docs)
+        except InputError as err:
+            loaded.input_errors.append(err)
+            loaded.unread.update({rel, err.path or rel})
+            continue
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
     _flux_paths_skipped(loaded, listed, referenced)
