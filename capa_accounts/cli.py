@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from capa_accounts.core.aws import is_account_id
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
@@ -231,6 +232,13 @@ def _write_output(output: Path | None, text: str) -> None:
     help="With -: the stream is the whole set, so what it lacks (the identity `default`, "
     "an identity named by identityRef) is an error, not an assumption.",
 )
+@click.option(
+    "--management-account",
+    "management_account",
+    metavar="ID",
+    help="Without accounts.yaml: the 12-digit account CAPA runs in, so that every target's "
+    "trust is proven against that account's principal, not assumed from the files.",
+)
 def check(
     source: str | None,
     repo: Path,
@@ -240,6 +248,7 @@ def check(
     base_ref: str | None,
     crds: tuple[Path, ...],
     complete: bool,
+    management_account: str | None,
 ) -> None:
     """Check the trust and namespace invariants and the schemas of the repository.
 
@@ -256,10 +265,12 @@ def check(
         raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
     if source != "-" and complete:
         raise click.UsageError("--complete says a stream from - is whole: not with --repo")
+    if management_account is not None and not is_account_id(management_account):
+        raise click.UsageError(f"--management-account {management_account!r}: not 12 digits")
     from capa_accounts.hooks.check import engine
 
     try:
-        report = _judge(source, repo, fmt, base_ref, crds, complete)
+        report = _judge(source, repo, fmt, base_ref, crds, complete, management_account)
     except CapaAccountsError as err:
         if fmt == "text":
             raise
@@ -286,6 +297,7 @@ def _judge(
     base_ref: str | None,
     crds: tuple[Path, ...],
     complete: bool,
+    management_account: str | None,
 ) -> Any:
     """The report of ``check``: over stdin's stream, or over the repository (every file that
     cannot be read is named in it, and the rest still judged)."""
@@ -294,12 +306,23 @@ def _judge(
     if source == "-":
         from capa_accounts.hooks.check import stream
 
-        return stream.check_text(stream.read(sys.stdin.buffer), crds=crds, complete=complete)
+        return stream.check_text(
+            stream.read(sys.stdin.buffer),
+            crds=crds,
+            complete=complete,
+            management_account=management_account,
+        )
     from capa_accounts.core import lock
 
     root = _repo(repo)
     with lock.locked(root, "check", shared=True):  # a render's state is read whole
-        report: engine.Report = engine.check(root, base_ref=base_ref, crds=crds, keep_going=True)
+        report: engine.Report = engine.check(
+            root,
+            base_ref=base_ref,
+            crds=crds,
+            keep_going=True,
+            management_account=management_account,
+        )
     anchor = _anchor(fmt)
     if anchor is not None:
         report.findings = [_shifted(f, root, anchor) for f in report.findings]

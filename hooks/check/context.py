@@ -129,6 +129,8 @@ class Context:
         # one build unless the user declares it complete, and what it does not show may be
         # applied elsewhere.
         self.stream: bool = False
+        # Declared by the user (`--management-account`) where no accounts.yaml says it.
+        self.management_account: str | None = None
         self.complete: bool = True
         self.objects: list[Obj] = []
         self.by_kind: dict[str, list[Obj]] = defaultdict(list)

@@ -104,6 +104,7 @@ def check(
     crds: tuple[Path, ...] = (),
     schemas: bool = True,
     keep_going: bool = False,
+    management_account: str | None = None,
 ) -> Report:
     """Judge the repository at ``root``; ``schemas=False`` skips schema validation (CAPA-R004
     and the stored view), for benchmarks/bench.py to measure what validation costs.
@@ -111,7 +112,12 @@ def check(
     A file that cannot be read raises its InputError, unless ``keep_going``: then every such
     file is in the report's ``input_errors`` and the rest is judged."""
     return check_context(
-        root, base_ref=base_ref, crds=crds, schemas=schemas, keep_going=keep_going
+        root,
+        base_ref=base_ref,
+        crds=crds,
+        schemas=schemas,
+        keep_going=keep_going,
+        management_account=management_account,
     )[0]
 
 
@@ -122,10 +128,11 @@ def check_context(
     crds: tuple[Path, ...] = (),
     schemas: bool = True,
     keep_going: bool = False,
+    management_account: str | None = None,
 ) -> tuple[Report, Context]:
     """``check``, also returning the indexed objects it judged (``graph`` draws them)."""
     with _without_cycle_collector(), kustomize.budget():  # one kustomize time for the check
-        return _check(root, base_ref, crds, schemas, keep_going)
+        return _check(root, base_ref, crds, schemas, keep_going, management_account)
 
 
 @contextmanager
@@ -147,7 +154,12 @@ def _without_cycle_collector() -> Iterator[None]:
 
 
 def _check(
-    root: Path, base_ref: str | None, crds: tuple[Path, ...], schemas: bool, keep_going: bool
+    root: Path,
+    base_ref: str | None,
+    crds: tuple[Path, ...],
+    schemas: bool,
+    keep_going: bool,
+    management_account: str | None = None,
 ) -> tuple[Report, Context]:
     loaded = load(root, planner=_planner(root))
     if loaded.input_errors and not keep_going:
@@ -155,6 +167,7 @@ def _check(
     ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref
     ctx.crds = crds
+    ctx.management_account = management_account
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]
     findings = [
         Finding(rule, "error", file, line, col, message)

@@ -35,7 +35,12 @@ def read(stream: BinaryIO) -> str:
 
 
 def check_text(
-    text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True, complete: bool = False
+    text: str,
+    *,
+    crds: tuple[Path, ...] = (),
+    schemas: bool = True,
+    complete: bool = False,
+    management_account: str | None = None,
 ) -> engine.Report:
     """Every rule that judges objects, over the documents of ``text``.
 
@@ -52,6 +57,7 @@ def check_text(
         ctx = Context(loaded, engine._schema(crds) if schemas else None)
         ctx.crds = crds
         ctx.stream, ctx.complete = True, complete
+        ctx.management_account = management_account
         rules = [
             r for r in all_rules().values() if not r.change_aware and r.id not in REPOSITORY_RULES
         ]

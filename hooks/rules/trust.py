@@ -1,28 +1,28 @@
-"""The trust chain between AWS accounts (CAPA-T001 … T005): can the management principal, and
-only it, assume each target's controllers role the way the identities ask? (Role ARNs, session
-settings, the targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM
-reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
-management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any other
+"""The trust chain between AWS accounts (CAPA-T001, T002, T004, T005): can the management
+principal assume each target's controllers role the way the identities ask? (Role ARNs, the
+management ``sts:AssumeRole`` grant; how IAM reads a stack is
+``capa_accounts/core/iam_policy.py``; who each target trusts, CAPA-T003, is ``principals.py``.)
+With accounts.yaml, ``bootstrap/management.yaml`` is the management stack and
+``bootstrap/<account>.yaml`` each target's, as render writes them; any other
 ``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
-``sts:AssumeRole`` makes a management stack, ``trustStatements`` a target.
+``sts:AssumeRole`` makes a management stack, a web-identity or service trust the management
+account's own setup, ``trustStatements`` a target.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from capa_accounts.core.finding import Location
 from capa_accounts.core.iam_policy import (
     TRUST,
     Grant,
-    Principal,
     assume_role_grant,
     controllers_role,
     grants_assume_role,
     parse_role_arn,
-    trust_problems,
 )
-from capa_accounts.core.model import OPERATOR, Account
+from capa_accounts.core.management import own_setup
+from capa_accounts.core.model import Account
 from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
@@ -36,6 +36,9 @@ class Stacks:
     management: list[Obj] = field(default_factory=list)
     targets: list[tuple[Obj, Account | None]] = field(default_factory=list)
     by_account: dict[str, Obj] = field(default_factory=dict)
+    # The management account's own setup (its controllers role assumed by a web identity or
+    # an AWS service): no target, and evidence of which account manages.
+    own: list[Obj] = field(default_factory=list)
 
 
 def stacks(ctx: Context) -> Stacks:
@@ -49,6 +52,8 @@ def stacks(ctx: Context) -> Stacks:
             out.by_account.setdefault(account.name, obj)
         elif grants_assume_role(obj.data):
             out.management.append(obj)
+        elif own_setup(obj.data):
+            out.own.append(obj)
         elif obj.has(*TRUST):
             out.targets.append((obj, None))
     return out
@@ -148,83 +153,6 @@ def role_arn_account(ctx: Context, report: Reporter) -> None:
             "in another account",
             related=(ctx.config_location(("spec", "accounts", account.index, "accountId")),),
         )
-
-
-@rule("CAPA-T003", "error")
-def target_trust(ctx: Context, report: Reporter) -> None:
-    """A target account's bootstrap `trustStatements` do not trust exactly the management principal.
-
-    Why: clusterawsadm appends `trustStatements` to the controllers role's trust policy
-    (cmd/clusterawsadm/cloudformation/bootstrap/cluster_api_controller.go:54-58). Without one
-    for the management principal CAPA's AssumeRole fails (CAPA issue #4046); with `*`, another
-    account, a bare `:root` or extra principals, others may take over the account's clusters.
-    `:root` passes only with a Condition `ArnEquals`, `ArnLike` or `StringEquals` on
-    `aws:PrincipalArn` naming the management principal. `sts:TagSession` beside
-    `sts:AssumeRole` is accepted (EKS Pod Identity sessions carry transitive tags). Hub and
-    spoke: when the account's identity chains through another role identity
-    (`sourceIdentityRef: {kind: AWSClusterRoleIdentity}`), CAPA assumes the spoke with the
-    hub's credentials (pkg/cloud/scope/session.go, buildProvidersForRef;
-    pkg/cloud/identity/identity.go), so the spoke must trust the hub's role instead.
-
-    Bad:
-        trustStatements:
-          - {Effect: Allow, Action: sts:AssumeRole, Principal: {AWS: "*"}}
-
-    Good:
-        trustStatements:
-          - {Effect: Allow, Action: [sts:AssumeRole], Principal: {AWS: <management principal>}}
-
-    In operator mode (`credentials: operator`) no role is assumed across accounts: each
-    account's provider runs with that account's own keys, and its stack trusts no one.
-
-    Fix: run `capa-accounts render`; by hand, trust only the management account's controllers
-    role (or its bootstrap user, when CAPA runs with it).
-    """
-    if ctx.account_set is not None and ctx.account_set.credentials == OPERATOR:
-        return
-    found = stacks(ctx)
-    account_set = ctx.account_set
-    principal = Principal.of_management([m.data for m in found.management])
-    related: tuple[Location, ...] = ()
-    hubs = hubs_by_account(ctx) if account_set is not None else {}
-    if account_set is None:
-        # By content, a stack names no account: a hub's controllers role is accepted as well.
-        principal.names |= {
-            f"role/{arn.name}"
-            for obj, _ in role_identities(ctx)
-            if (hub := hub_of(ctx, obj)) is not None
-            and (arn := parse_role_arn(hub.get("spec", "roleARN")))
-        }
-    for stack, account in found.targets:
-        if account_set is not None:
-            partition = (
-                account.partition
-                if account
-                else str(stack.get("spec", "partition") or account_set.partition)
-            )
-            principal = Principal(account_set.management.principal_arn(partition))
-            related = (ctx.config_location(("spec", "management", "accountId")),)
-            if account is not None and account.name in hubs:
-                spoke, hub = hubs[account.name]
-                principal = Principal(
-                    str(hub.get("spec", "roleARN")),
-                    role=f"the hub role of {hub.name!r} ({spoke.name} chains through it)",
-                )
-                related = (hub.location(("spec", "roleARN")),)
-        where = (
-            f"the controllers role of account {account.name}"
-            if account
-            else "this target's controllers role"
-        )
-        for path, message in trust_problems(stack.data, principal):
-            # A key that is missing, or whose name is the problem (NotPrincipal), is pointed at.
-            report.at(
-                stack,
-                path,
-                f"{where} {message}",
-                related=related,
-                at_key=path[-1] == "NotPrincipal" or not stack.has(*path),
-            )
 
 
 @rule("CAPA-T004", "error")
