@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capa_accounts.core import aws
-from capa_accounts.core.iam_policy import TRUST, aws_principals, dig, statements, strings
+from capa_accounts.core.iam_policy import (
+    TRUST,
+    Principal,
+    aws_principals,
+    controllers_role,
+    dig,
+    statements,
+    strings,
+    trust_problems,
+)
 
 PathT = tuple[str | int, ...]
 _ASSUMES = re.compile(r"sts:(assumerole|assumerolewithwebidentity|\*)|\*", re.IGNORECASE)
@@ -169,3 +178,97 @@ def owner(file: str, role: str, identities: list[Identity]) -> tuple[Identity, s
 
 def _stem(name: str) -> str:
     return name.lower().removesuffix("-identity")
+
+
+# --- CAPA-T003 by content: plain verdicts for the rule to report ---------------------------------
+
+DECLARE = (
+    "declare the management account with `--management-account <12 digits>` to make the "
+    "proof complete"
+)
+
+
+@dataclass(frozen=True)
+class Hub:
+    """The role identity a spoke chains through: its name and roleARN."""
+
+    name: str
+    role_arn: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One T003 finding on target ``index``: where in its stack, what, how severe."""
+
+    index: int
+    path: PathT
+    message: str
+    severity: str = "error"
+
+
+def by_content(
+    targets: list[tuple[str, Any]],
+    identities: list[Identity],
+    hubs: dict[str, Hub],
+    management_docs: list[Any],
+    declared: str | None,
+) -> list[Verdict]:
+    """What each target (file, stack) should trust and whether it does, where no accounts.yaml
+    names the management account. ``hubs`` maps a spoke's account to its hub."""
+    hub_arns = {h.role_arn: h for h in hubs.values()}
+    names = Principal.of_management(management_docs).names
+    plan: list[tuple[Principal | None, str]] = []  # None: the management principal
+    for file, doc in targets:
+        mapped = owner(file, controllers_role(doc), identities)
+        hub = hubs.get(mapped[0].account) if mapped else None
+        why = f"; {mapped[0].name}'s stack, as {mapped[1]}" if mapped and hub else ""
+        if hub is None:  # a stack that trusts a hub role exactly is that hub's spoke
+            hub = next((hub_arns[t.value] for t in trusted(doc) if t.value in hub_arns), None)
+        if hub is None:
+            plan.append((None, ""))
+        else:
+            role = f"the hub role of {hub.name!r}"
+            plan.append(
+                (Principal(hub.role_arn, role=role), f" (its spoke chains through {hub.name}{why})")
+            )
+    managed = [trusted(doc) for (_, doc), (p, _) in zip(targets, plan, strict=True) if p is None]
+    mgmt = management(declared, management_docs, managed, names)
+    out: list[Verdict] = []
+    for index, ((_, doc), (principal, why)) in enumerate(zip(targets, plan, strict=True)):
+        if principal is None:
+            principal = Principal(None, names, account=mgmt.account)
+            why = f" (management account {mgmt.account}: {mgmt.evidence})" if mgmt.known else ""
+        problems = trust_problems(doc, principal)
+        out += [Verdict(index, path, f"{message}{why}") for path, message in problems]
+        if not problems and principal.exact is None and not mgmt.known:
+            out += _unknown_account(index, doc, mgmt, len(managed))
+    return out
+
+
+def _unknown_account(index: int, doc: Any, mgmt: Management, targets: int) -> list[Verdict]:
+    """The stack trusts one principal, but nothing tells whether its account manages."""
+    shown = trusted(doc)
+    if not shown:
+        return []
+    first = shown[0]
+    if targets >= 2 and len(mgmt.trusted_by_targets) > 1:
+        others = ", ".join(f"{a} ({n})" for a, n in mgmt.trusted_by_targets)
+        return [
+            Verdict(
+                index,
+                first.path,
+                f"trusts {first.value}, but the target stacks trust different accounts "
+                f"({others}): every target must trust one and the same management "
+                f"principal; {DECLARE}",
+            )
+        ]
+    return [
+        Verdict(
+            index,
+            first.path,
+            f"trusts {first.value}, but no file tells which account manages (one target, no "
+            f"management stack naming its account): the principal is assumed, not proven; "
+            f"{DECLARE}",
+            "warning",
+        )
+    ]

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from capa_accounts.core.finding import Location
 from capa_accounts.core.iam_policy import (
     TRUST,
     Grant,
+    Principal,
     assume_role_grant,
     controllers_role,
     grants_assume_role,
     parse_role_arn,
+    trust_problems,
 )
-from capa_accounts.core.management import own_setup
-from capa_accounts.core.model import Account
+from capa_accounts.core.management import Hub, Identity, by_content, own_setup
+from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
@@ -152,6 +155,121 @@ def role_arn_account(ctx: Context, report: Reporter) -> None:
             f"{account.account_id} for account {account.name}: its clusters would be built "
             "in another account",
             related=(ctx.config_location(("spec", "accounts", account.index, "accountId")),),
+        )
+
+
+@rule("CAPA-T003", "error")
+def target_trust(ctx: Context, report: Reporter) -> None:
+    """A target account's bootstrap `trustStatements` do not trust exactly the management principal.
+
+    Why: clusterawsadm appends `trustStatements` to the controllers role's trust policy
+    (cmd/clusterawsadm/cloudformation/bootstrap/cluster_api_controller.go:54-58). Without one
+    for the management principal CAPA's AssumeRole fails (CAPA issue #4046); with `*`, another
+    account, a bare `:root` or extra principals, others may take over the account's clusters.
+    `:root` passes only with a Condition `ArnEquals`, `ArnLike` or `StringEquals` on
+    `aws:PrincipalArn` naming the management principal. `sts:TagSession` beside
+    `sts:AssumeRole` is accepted (EKS Pod Identity sessions carry transitive tags). Hub and
+    spoke: when the account's identity chains through another role identity
+    (`sourceIdentityRef: {kind: AWSClusterRoleIdentity}`), CAPA assumes the spoke with the
+    hub's credentials (pkg/cloud/scope/session.go, buildProvidersForRef;
+    pkg/cloud/identity/identity.go), so the spoke must trust the hub's role instead.
+
+    Bad:
+        trustStatements:
+          - {Effect: Allow, Action: sts:AssumeRole, Principal: {AWS: "*"}}
+
+    Good:
+        trustStatements:
+          - {Effect: Allow, Action: [sts:AssumeRole], Principal: {AWS: <management principal>}}
+
+    In operator mode (`credentials: operator`) no role is assumed across accounts: each
+    account's provider runs with that account's own keys, and its stack trusts no one.
+
+    Without accounts.yaml (a hand-written repository, a stream) the whole principal is judged,
+    account included, from what the files say: the account declared with
+    `--management-account`, else the account the management stack's own trust names (its
+    OIDC provider), else the account the other targets agree on; the message says which.
+    Every target must trust one and the same management principal. With one target and
+    nothing else which account manages cannot be told: a warning asks to declare it. A stack
+    whose controllers role only a web identity or an AWS service assumes is the management
+    account's own setup (CAPA's specify-management-iam-role page), not a target. A spoke's
+    stack, found by a role name only its identity assumes or by its file name, must trust its
+    hub's role.
+
+    Fix: run `capa-accounts render`; by hand, trust only the management account's controllers
+    role (or its bootstrap user, when CAPA runs with it).
+    """
+    if ctx.account_set is not None and ctx.account_set.credentials == OPERATOR:
+        return
+    found = stacks(ctx)
+    if ctx.account_set is None:
+        _by_content(ctx, report, found)
+        return
+    account_set = ctx.account_set
+    hubs = hubs_by_account(ctx)
+    for stack, account in found.targets:
+        partition = (
+            account.partition
+            if account
+            else str(stack.get("spec", "partition") or account_set.partition)
+        )
+        principal = Principal(account_set.management.principal_arn(partition))
+        related: tuple[Location, ...] = (ctx.config_location(("spec", "management", "accountId")),)
+        if account is not None and account.name in hubs:
+            spoke, hub = hubs[account.name]
+            principal = Principal(
+                str(hub.get("spec", "roleARN")),
+                role=f"the hub role of {hub.name!r} ({spoke.name} chains through it)",
+            )
+            related = (hub.location(("spec", "roleARN")),)
+        where = (
+            f"the controllers role of account {account.name}"
+            if account
+            else "this target's controllers role"
+        )
+        for path, message in trust_problems(stack.data, principal):
+            # A key that is missing, or whose name is the problem (NotPrincipal), is pointed at.
+            report.at(
+                stack,
+                path,
+                f"{where} {message}",
+                related=related,
+                at_key=path[-1] == "NotPrincipal" or not stack.has(*path),
+            )
+
+
+def _by_content(ctx: Context, report: Reporter, found: Stacks) -> None:
+    """T003 where no accounts.yaml names the management account: by what the files say
+    (capa_accounts/core/management.py), each finding naming its evidence."""
+    identities: list[Identity] = []
+    hubs: dict[str, Hub] = {}
+    for obj, _ in role_identities(ctx):
+        arn = parse_role_arn(obj.get("spec", "roleARN"))
+        if arn is None:
+            continue
+        listed = obj.get("spec", "allowedNamespaces", "list")
+        spaces = tuple(n for n in listed if isinstance(n, str)) if isinstance(listed, list) else ()
+        role_arn = str(obj.get("spec", "roleARN"))
+        identities.append(Identity(obj.name, role_arn, arn.account, arn.name, spaces))
+        hub = hub_of(ctx, obj)
+        if hub is not None:
+            hubs.setdefault(arn.account, Hub(hub.name, str(hub.get("spec", "roleARN"))))
+    targets = [stack for stack, _ in found.targets]
+    verdicts = by_content(
+        [(t.file, t.data) for t in targets],
+        identities,
+        hubs,
+        [m.data for m in found.management + found.own],
+        ctx.management_account,
+    )
+    for v in verdicts:
+        stack = targets[v.index]
+        report.at(
+            stack,
+            v.path,
+            f"this target's controllers role {v.message}",
+            at_key=v.path[-1] == "NotPrincipal" or not stack.has(*v.path),
+            severity="warning" if v.severity == "warning" else None,
         )
 
 
