@@ -290,7 +290,7 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
     Fix: name it `default`; keep overlays/management (`capa-accounts render` writes it).
     """
     for obj in ctx.identities(CONTROLLER_IDENTITY):
-        if obj.name != DEFAULT_IDENTITY:
+        if obj.name and obj.name != DEFAULT_IDENTITY:  # no name at all is CAPA-R007's
             report.at(
                 obj,
                 ("metadata", "name"),

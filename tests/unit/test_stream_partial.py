@@ -153,3 +153,15 @@ def test_near_miss_a_static_identity_ref_alone_is_c004() -> None:
     result = cli("check", "-", "--format", "json", stdin=USES_STATIC)
     assert [f["rule"] for f in findings(result, "CAPA-C004")] == ["CAPA-C004"]
     assert findings(result, "CAPA-I008") == []
+
+
+def test_a_controller_identity_without_a_name_is_one_finding() -> None:
+    """No metadata.name at all (CAPA's multitenancy page shows such a snippet) is CAPA-R007;
+    CAPA-I006 speaks of a name that is not `default`, not of a missing one."""
+    text = (
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
+        "kind: AWSClusterControllerIdentity\nspec:\n  allowedNamespaces:\n    list: [a]\n"
+    )
+    result = cli("check", "-", "--format", "json", stdin=text)
+    rules = [f["rule"] for f in json.loads(result.stdout)["findings"]]
+    assert rules == ["CAPA-R007"], rules
