@@ -168,6 +168,8 @@ def _check(
     ctx.base_ref = base_ref
     ctx.crds = crds
     ctx.management_account = management_account
+    # What an unreadable file holds is unknown: its absence is an assumption, not a finding.
+    ctx.complete = not loaded.input_errors
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]
     findings = [
         Finding(rule, "error", file, line, col, message)

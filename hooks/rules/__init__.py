@@ -78,14 +78,13 @@ class Reporter:
         if self.ctx.complete:
             self.at(obj, path, message, related=related)
             return
-        self.at(
-            obj,
-            path,
-            f"{message} (assumed applied elsewhere: a stream shows one build; "
-            "`check - --complete` declares it the whole set)",
-            related=related,
-            severity="warning",
+        why = (
+            "assumed applied elsewhere: a stream shows one build; "
+            "`check - --complete` declares it the whole set"
+            if self.ctx.stream
+            else "assumed to be in a file that could not be read"
         )
+        self.at(obj, path, f"{message} ({why})", related=related, severity="warning")
 
     def raw(self, finding: Finding) -> None:
         self.findings.append(finding)

@@ -112,3 +112,21 @@ def test_near_miss_a_readable_repository_exits_as_before(tmp_path: Path) -> None
     result = cli("check", "--repo", str(repo), "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["inputErrors"] == 0
+
+
+def test_what_an_unreadable_file_may_hold_is_no_error_elsewhere(tmp_path: Path) -> None:
+    """`default` sits in the file that cannot be read: the identities chaining from it get a
+    warning naming that assumption, not an error of their own."""
+    repo = tmp_path / "repo"
+    example.init(repo)
+    default = repo / "overlays/management/controller-identity.yaml"
+    default.write_text(default.read_text(encoding="utf-8") + "  bad: [\n", encoding="utf-8")
+    result = cli("check", "--repo", str(repo), "--format", "json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert [f["file"] for f in report["findings"] if f["severity"] == "error"] == [
+        "overlays/management/controller-identity.yaml"
+    ]
+    i006 = [f for f in report["findings"] if f["rule"] == "CAPA-I006"]
+    assert i006 and all(f["severity"] == "warning" for f in i006)
+    assert all("a file that could not be read" in f["message"] for f in i006)
