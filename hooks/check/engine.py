@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core import eks_versions
 from capa_accounts.core.errors import CapaAccountsError, printable
 from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check import kustomize
@@ -184,6 +185,8 @@ def _check(
     # A file that could not be read is named once, as an input error; what rules would say
     # about it (render drift, say) judges a text nobody could read.
     unique = sorted({f for f in kept if f.file not in loaded.unread}, key=Finding.sort_key)
+    if stale := eks_versions.stale(eks_versions.today()):  # C009 judges by this calendar
+        loaded.warnings.append(stale)
     warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
     report = Report(unique, suppressed, len(loaded.yaml_files), warnings)
     if loaded.input_errors:

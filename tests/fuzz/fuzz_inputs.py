@@ -120,7 +120,7 @@ TOKENS: tuple[bytes, ...] = (
     b"0",
     b"''",
     b"x" * 70,
-    b"1.30",
+    b"1.34",
     b"AWSClusterRoleIdentity",
     b"AWSClusterControllerIdentity",
     b"AWSClusterStaticIdentity",
@@ -269,7 +269,7 @@ def fn_input() -> bytes:
             "accountId": "444444444444",
             "managementAccountId": "111111111111",
             "region": "us-east-1",
-            "kubernetesVersion": "1.30",
+            "kubernetesVersion": "1.34",
         },
     }
     text = yaml.safe_dump(
