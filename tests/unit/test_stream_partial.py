@@ -24,7 +24,7 @@ metadata:
   namespace: team-a
 spec:
   region: eu-west-1
-  version: v1.31.0
+  version: v1.35.0
   identityRef:
     kind: AWSClusterRoleIdentity
     name: team-a-identity
