@@ -3,7 +3,8 @@
 Both come from the registry (``capa_accounts.hooks.rules``), where a rule's docstring is its only
 documentation: the first line says what it fires on, then ``Why:`` (the CAPA or AWS behaviour
 behind it, with the upstream reference), ``Bad:`` and ``Good:`` examples and ``Fix:``.
-``python -m capa_accounts.hooks.report.explain --readme`` rewrites the table between the README's markers.
+``python -m capa_accounts.hooks.report.explain --readme`` rewrites the table between the README's
+markers.
 """
 
 from __future__ import annotations

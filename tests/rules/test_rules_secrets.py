@@ -273,7 +273,8 @@ NEAR_MISSES = [
         "role-arn-with-account-id",
         "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterRoleIdentity\n"
         "metadata:\n  name: staging-identity\nspec:\n"
-        "  roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n"
+        "  roleARN: arn:aws:iam::222222222222:role/"
+        "controllers.cluster-api-provider-aws.sigs.k8s.io\n"
         "  externalID: 123456789012\n",
     ),
     (

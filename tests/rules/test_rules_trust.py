@@ -256,7 +256,8 @@ FIRES = [
             (
                 MANAGEMENT,
                 f"      - {STAGING_ARN}\n      - {LIVE_ARN}\n",
-                f"      - arn:aws:iam::22222222222?:role/{ROLE}\n      - arn:aws:iam::3?:role/{ROLE}\n",
+                f"      - arn:aws:iam::22222222222?:role/{ROLE}\n"
+                f"      - arn:aws:iam::3?:role/{ROLE}\n",
             )
         ],
         "CAPA-T004",
