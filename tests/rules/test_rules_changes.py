@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 from gitrepo import LIVE_ACCOUNT, commit, git, rerender
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 from capa_accounts.core.errors import GitError
@@ -551,3 +552,11 @@ def test_a_kustomization_at_ref_built_by_kustomize_reads_nothing_outside(
         for w in report.warnings_loading
     ), report.warnings_loading
     assert not any("outside-marker" in str(f) for f in report.findings)
+
+
+# --- a small bad and good example of each rule (tests/data/rules/changes/) ------------------------
+
+
+@pytest.mark.parametrize("example", examples("changes"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

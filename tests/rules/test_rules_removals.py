@@ -10,6 +10,7 @@ import pytest
 from conftest import edit, line_of, of_rule, run_check
 from gitrepo import LIVE_ACCOUNT, commit, git, rerender
 from kustomize_tools import flux_build
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.kustomize_plugin import render
@@ -207,88 +208,6 @@ def test_a_decommissioning_cluster_still_listed_in_clusters_twice_is_refused(
         render.plan(example_repo)
 
 
-# --- CAPA-D006: an account moves to another AWS account ---------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "key", "what"),
-    [
-        (
-            '      accountId: "222222222222"',
-            '      accountId: "444444444444"',
-            'accountId: "444',
-            "accountId of account 'staging' changed from '222222222222'",
-        ),
-        (
-            "  management:\n",
-            "  partition: aws-us-gov\n  management:\n",
-            "partition: aws-us-gov",
-            "partition of account 'staging' changed from 'aws'",
-        ),
-        (
-            "      region: eu-west-1\n",
-            "      region: eu-west-1\n      nameSuffix: .other\n",
-            "nameSuffix: .other",
-            "role name of account 'staging' changed from "
-            "'controllers.cluster-api-provider-aws.sigs.k8s.io' at HEAD to 'controllers.other'",
-        ),
-    ],
-    ids=["account-id", "partition", "role-name"],
-)
-def test_d006_an_account_moves(
-    committed: Path,
-    old: str,
-    new: str,
-    key: str,
-    what: str,
-) -> None:
-    edit(committed / "accounts.yaml", old, new)
-    rerender(committed)
-    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006")
-    line = line_of(committed / "accounts.yaml", key)
-    hit = next(f for f in found if "'staging'" in f.message)
-    assert (hit.file, hit.line, hit.severity) == ("accounts.yaml", line, "error")
-    assert what in hit.message
-    assert "staging-identity" in hit.message
-    # A set-wide partition moves every account; the other edits move staging alone.
-    assert len(found) == (2 if "partition" in key else 1)
-
-
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        (
-            "      region: eu-west-1\n",
-            "      region: eu-west-1\n      sessionName: capa-staging-2\n",
-        ),
-        (
-            "    - name: live\n",
-            '    - name: qa\n      accountId: "444444444444"\n'
-            '      region: eu-west-1\n      kubernetesVersion: "1.31"\n    - name: live\n',
-        ),
-    ],
-    ids=["session-name", "new-account"],
-)
-def test_d006_near_miss(committed: Path, old: str, new: str) -> None:
-    edit(committed / "accounts.yaml", old, new)
-    rerender(committed)
-    assert of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006") == []
-
-
-def test_d006_without_accounts_yaml_compares_role_arns(committed: Path) -> None:
-    (committed / "accounts.yaml").unlink()
-    shutil.rmtree(committed / "base")
-    commit(committed, "hand-written")
-    identity = committed / "overlays/live/identity.yaml"
-    edit(identity, "333333333333", "444444444444")
-    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006")
-    assert [(f.file, f.line) for f in found] == [
-        ("overlays/live/identity.yaml", line_of(identity, "roleARN"))
-    ]
-    edit(identity, "444444444444", "333333333333")
-    assert of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006") == []
-
-
 def test_the_decommissioning_key_is_in_the_editor_schema() -> None:
     from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY, CLUSTER
 
@@ -348,3 +267,11 @@ def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D005")
     assert [f.severity for f in found] == (["warning"] if annotation else ["error"])
     assert ("annotation of its Flux Kustomization" in found[0].message) == bool(annotation)
+
+
+# --- a small bad and good example of each rule (tests/data/rules/removals/) -----------------------
+
+
+@pytest.mark.parametrize("example", examples("removals"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

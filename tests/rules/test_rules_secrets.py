@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.hooks import scan_secrets
 from capa_accounts.hooks.rules import REGISTRY
@@ -454,3 +455,11 @@ def test_no_findings_in_the_project_tree() -> None:
     files = [p for p in _project_files() if not p.is_relative_to(FIRING_DATA)]
     assert any(p.name == "test_rules_secrets.py" for p in files)
     assert _scan_all(ROOT, files) == []
+
+
+# --- a small bad and good example of each rule (tests/data/rules/secrets/) ------------------------
+
+
+@pytest.mark.parametrize("example", examples("secrets"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)
