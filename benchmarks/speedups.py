@@ -15,7 +15,8 @@ same result; the benchmark fails otherwise.
   the general decoder (``anchors=True``), and PyYAML's ``SafeConstructor`` as the floor.
 - check, cycle collector off: ``engine.check`` with ``_without_cycle_collector`` against the
   same check with the collector left on.
-- render, plain-data copy: ``render.plan`` with ``render._copy`` against ``copy.deepcopy``.
+- render, plain-data copy: ``render._copy`` against ``copy.deepcopy`` on base/'s items once
+  per account (the copies alone), and ``render.plan`` with each.
 
 Usage: ``python benchmarks/speedups.py [--accounts 300] [--runs 5] [--quick]``; a ratio is
 plain time / fast time (above 1: the speed-up pays).
@@ -170,8 +171,16 @@ def measure_gc(repo: Path, runs: int) -> list[tuple[str, float, float]]:
     return [("check, cycle collector off", fast, plain)]
 
 
-def measure_copy(repo: Path, runs: int) -> list[tuple[str, float, float]]:
+def measure_copy(repo: Path, runs: int, accounts: int) -> list[tuple[str, float, float]]:
     ours = render._copy  # noqa: SLF001 - the speed-up measured
+    base = render.load_base(repo)
+    if any(ours(i) != copy.deepcopy(i) for i in base):
+        raise SystemExit("render._copy copies other data than copy.deepcopy")
+    alone, alone_plain = rounds(
+        runs,
+        lambda: [[ours(i) for i in base] for _ in range(accounts)],
+        lambda: [[copy.deepcopy(i) for i in base] for _ in range(accounts)],
+    )
 
     def with_deepcopy() -> Any:
         render._copy = copy.deepcopy  # noqa: SLF001
@@ -183,7 +192,10 @@ def measure_copy(repo: Path, runs: int) -> list[tuple[str, float, float]]:
     if render.plan(repo) != with_deepcopy():
         raise SystemExit("render plans other files with copy.deepcopy")
     fast, plain = rounds(runs, lambda: render.plan(repo), with_deepcopy)
-    return [("render, plain-data copy", fast, plain)]
+    return [
+        ("render, plain-data copy: the copies alone", alone, alone_plain),
+        ("render, plain-data copy: render.plan", fast, plain),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             *measure_compose(repo, runs),
             *measure_decode(repo, runs),
             *measure_gc(repo, runs),
-            *measure_copy(repo, runs),
+            *measure_copy(repo, runs, accounts),
         ]
     print(f"{accounts} accounts, median of {runs} round(s); ratio = plain / fast")
     print(f"{'speed-up':<52} {'fast s':>9} {'plain s':>9} {'ratio':>7}")

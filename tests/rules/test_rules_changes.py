@@ -474,6 +474,7 @@ repos:
 """
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_pre_commit_compares_the_staged_change_with_head(
     example_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

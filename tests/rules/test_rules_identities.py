@@ -520,6 +520,7 @@ def test_verdict_follows_capa(allowed: object, expected: str) -> None:
     assert verdict(allowed) == expected
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_cycle_detection_is_linear() -> None:
     n = 200_000
     edges = {f"i{k}": f"i{k + 1}" for k in range(n)}  # one long chain ...

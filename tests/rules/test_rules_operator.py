@@ -194,6 +194,7 @@ def test_render_bootstrap_enables_the_target_user_and_grants_nothing(operator_re
         assert "kind: Secret" not in path.read_text(encoding="utf-8"), path
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_every_directory_flux_applies_builds_plain(operator_repo: Path) -> None:
     for flux_doc in sorted((operator_repo / "clusters/management").glob("*.yaml")):
         (doc,) = load(flux_doc)

@@ -98,6 +98,7 @@ def test_the_rendered_example_has_no_schema_findings(example_repo: Path) -> None
     assert of_rule(run_check(example_repo), "CAPA-R004") == []
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @pytest.mark.skipif(not (CAPA_REFERENCE / "crds").is_dir(), reason="shared CAPA reference absent")
 def test_check_with_user_crds_including_a_release_bundle(
     example_repo: Path, tmp_path: Path

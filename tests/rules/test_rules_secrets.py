@@ -398,6 +398,7 @@ FRAGMENTS = st.sampled_from(
 )
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(FRAGMENTS | st.text(max_size=12), max_size=40).map("".join))
 def test_scan_never_raises_on_credential_like_text(text: str) -> None:

@@ -835,6 +835,7 @@ def test_what_kustomize_refuses_to_build_is_a_finding(
     assert where in found, found
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @needs_kubectl
 def test_base_memory_is_bounded_when_ref_holds_big_blobs(example_repo: Path) -> None:
     """REF's copy for kustomize is written blob by blob as git streams it: 24 files of 7 MiB
