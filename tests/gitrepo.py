@@ -9,7 +9,7 @@ from capa_accounts.kustomize_plugin import generated, render
 
 LIVE_ACCOUNT = (
     '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-    '      kubernetesVersion: "1.31"\n'
+    '      kubernetesVersion: "1.35"\n'
 )
 
 

@@ -1,4 +1,4 @@
-"""The layout the README's "Architecture" section describes: one import root, layers that
+"""The layout docs/architecture.md describes: one import root, layers that
 import one way, no import cycles, and a wheel whose only top-level package is capa_accounts."""
 
 from __future__ import annotations

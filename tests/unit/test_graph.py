@@ -132,7 +132,7 @@ def test_committed_example_is_what_graph_prints(example_repo: Path, fmt: str, na
 def test_committed_svg_shows_every_label_of_the_dot() -> None:
     """The SVG is rendered from the DOT once (with Graphviz); a stale one misses a label."""
     dot = parse_dot((EXAMPLE / "trust-graph.dot").read_text(encoding="utf-8"))
-    svg = (EXAMPLE / "trust-graph.svg").read_text(encoding="utf-8")
+    svg = (PROJECT / "docs" / "assets" / "trust-graph.svg").read_text(encoding="utf-8")
     shown = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
     wanted = {line for label in dot.labels.values() for line in label.split("|")}
     wanted |= {e[2] for e in dot.edges if e[2]} | set(dot.boxes)
@@ -152,7 +152,7 @@ def test_example_draws_each_account_chain_clean(example_repo: Path, fmt: str) ->
         role = next(s for s, t, label, _ in pic.edges if s.startswith("role_") and number in s)
         ident = pic.node("AWSClusterRoleIdentity", f"{account}-identity")
         ns = pic.node("namespace", f"|{account}")
-        cp = pic.node("AWSManagedControlPlane", f"{account}-control-plane", "eu-west-1 \u00b7 1.31")
+        cp = pic.node("AWSManagedControlPlane", f"{account}-control-plane", "eu-west-1 \u00b7 1.35")
         assert pic.edge(principal, role) == ("sts:AssumeRole", False)
         assert pic.edge(role, ident) == ("roleARN", False)
         assert pic.edge(ident, ns) == ("allowedNamespaces", False)
@@ -295,7 +295,7 @@ def test_only_a_control_plane(tmp_path: Path) -> None:
         apiVersion: controlplane.cluster.x-k8s.io/v1beta2
         kind: AWSManagedControlPlane
         metadata: {name: solo, namespace: team-a}
-        spec: {region: eu-west-1, version: "1.31"}
+        spec: {region: eu-west-1, version: "1.35"}
         """
         },
     )
@@ -334,7 +334,7 @@ OPERATOR_CP = """\
     spec:
       identityRef: {{kind: AWSClusterControllerIdentity, name: default}}
       region: eu-west-1
-      version: "1.31"
+      version: "1.35"
     """
 
 
