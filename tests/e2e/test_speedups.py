@@ -19,6 +19,7 @@ ROWS = (
     "compose, remembered tags",
     "decode, tree without aliases",
     "check, cycle collector off",
+    "graph (dot), cycle collector off",
     "render, plain-data copy: the copies alone",
 )
 
