@@ -343,8 +343,9 @@ def check_source_chain(ctx: Context, report: Reporter) -> None:
                 SOURCE if present else _absent_at(obj),
                 at_key=True,
                 message=(
-                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
-                    "webhook rejects a role identity without one, so the API server refuses it"
+                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: "
+                    "CAPA's webhook rejects a role identity without one, so the API server "
+                    "refuses it"
                 ),
             )
             continue

@@ -1,12 +1,12 @@
-"""The trust chain between AWS accounts (CAPA-T001, T002, T004, T005): can the management
-principal assume each target's controllers role the way the identities ask? (Role ARNs, the
-management ``sts:AssumeRole`` grant; how IAM reads a stack is
-``capa_accounts/core/iam_policy.py``; who each target trusts, CAPA-T003, is ``principals.py``.)
-With accounts.yaml, ``bootstrap/management.yaml`` is the management stack and
-``bootstrap/<account>.yaml`` each target's, as render writes them; any other
-``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
-``sts:AssumeRole`` makes a management stack, a web-identity or service trust the management
-account's own setup, ``trustStatements`` a target.
+"""The trust chain between AWS accounts (CAPA-T001 … T005): can the management principal, and
+only it, assume each target's controllers role the way the identities ask? (Role ARNs, the
+targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM reads a stack is
+``capa_accounts/core/iam_policy.py``, which account manages where no accounts.yaml says so is
+``capa_accounts/core/management.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
+management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any
+other ``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content:
+granting ``sts:AssumeRole`` makes a management stack, a web-identity or service trust the
+management account's own setup, ``trustStatements`` a target.
 """
 
 from __future__ import annotations
