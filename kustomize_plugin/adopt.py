@@ -149,7 +149,9 @@ def pre_commit_for_folder(config: str, prefix: str) -> str:
             block = match.group(0) + f"{indent}args: [--repo={prefix}]\n" + block[match.end() :]
         if match.group(2) == "build":
             if re.search(rf"(?m)^{indent}files: ", block):
-                block = re.sub(rf"(?m)^{indent}files: .*\n", lambda _m: files, block, count=1)
+                found = re.search(rf"(?m)^{indent}files: .*\n", block)
+                assert found is not None
+                block = block[: found.start()] + files + block[found.end() :]
             else:
                 head = block.index("\n") + 1
                 block = block[:head] + files + block[head:]

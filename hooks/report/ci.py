@@ -12,7 +12,7 @@ import json
 import re
 from xml.etree import ElementTree
 
-from capa_accounts.core.finding import Finding
+from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.hooks.check.engine import Report
 from capa_accounts.hooks.report import text as reporting
 from capa_accounts.hooks.report.formats import FORMATS as FORMATS  # re-exported
@@ -57,7 +57,8 @@ def github_capped(report: Report) -> str:
         return "\n".join(lines) + "\n"
     out: list[str] = []
     rest: list[str] = []
-    for severity in ("error", "warning"):
+    severities: tuple[Severity, ...] = ("error", "warning")
+    for severity in severities:
         mine = [i for i, f in enumerate(findings) if f.severity == severity]
         shown = mine if len(mine) <= ANNOTATIONS_PER_STEP else mine[: ANNOTATIONS_PER_STEP - 1]
         hidden = [findings[i] for i in mine[len(shown) :]]
@@ -82,7 +83,7 @@ def _log_line(f: Finding) -> str:
     return "- " + text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _summary_annotation(severity: str, hidden: list[Finding]) -> str:
+def _summary_annotation(severity: Severity, hidden: list[Finding]) -> str:
     files = sorted({f.file for f in hidden})
     where = ", ".join(files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
     noun = f"{severity}{'' if len(hidden) == 1 else 's'}"
@@ -118,8 +119,8 @@ def _xml_text(value: object) -> str:
 def junit(report: Report, *, strict: bool = False) -> str:
     """JUnit XML as Jenkins' and GitLab's test reports read it: one test suite per file with
     findings, one test case per finding (a ``failure`` when it fails the check: an error, or a
-    warning with ``--strict``), and one passing case when there is nothing to report, so that a
-    clean run is not an empty suite.
+    warning with ``--strict``; an ``error`` for a file that could not be read), and one passing
+    case when there is nothing to report, so that a clean run is not an empty suite.
 
     The Jenkins xUnit plugin validates against its ``junit-10.xsd`` (jenkinsci/xunit-plugin,
     src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd), which allows
@@ -129,21 +130,22 @@ def junit(report: Report, *, strict: bool = False) -> str:
     path and line are in the case's name (``path:line:col``), which both show, and the path is
     the suite's ``file``; no attribute either one rejects.
     """
-    failing = [f for f in report.findings if f.severity == "error" or strict]
+    broken = set(report.input_errors)  # a file that could not be read: an <error>, not a failure
+    failing = [f for f in report.findings if (f.severity == "error" or strict) and f not in broken]
     suites = ElementTree.Element(
         "testsuites",
         {
             "name": "capa-accounts",
             "tests": str(max(1, len(report.findings))),
             "failures": str(len(failing)),
-            "errors": "0",
+            "errors": str(len(broken)),
         },
     )
     by_file: dict[str, list[Finding]] = {}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
     for file, findings in by_file.items():
-        suite = _suite(suites, f"capa-accounts check: {file}", findings, failing)
+        suite = _suite(suites, f"capa-accounts check: {file}", findings, failing, broken)
         suite.set("file", _xml_text(file))
         for f in findings:
             case = ElementTree.SubElement(
@@ -154,15 +156,17 @@ def junit(report: Report, *, strict: bool = False) -> str:
                     "name": _xml_text(f"{f.file}:{f.line}:{f.column}"),
                 },
             )
-            if f in failing:
+            if f in broken or f in failing:
                 failure = ElementTree.SubElement(
-                    case, "failure", {"message": _xml_text(f.message), "type": f.severity}
+                    case,
+                    "error" if f in broken else "failure",
+                    {"message": _xml_text(f.message), "type": f.severity},
                 )
                 failure.text = _xml_text(f.text())
             else:
                 ElementTree.SubElement(case, "system-out").text = _xml_text(f"warning: {f.text()}")
     if not report.findings:
-        suite = _suite(suites, "capa-accounts check", [], [])
+        suite = _suite(suites, "capa-accounts check", [], [], set())
         ElementTree.SubElement(
             suite, "testcase", classname="capa-accounts", name="every rule over the repository"
         )
@@ -175,7 +179,11 @@ def junit(report: Report, *, strict: bool = False) -> str:
 
 
 def _suite(
-    parent: ElementTree.Element, name: str, findings: list[Finding], failing: list[Finding]
+    parent: ElementTree.Element,
+    name: str,
+    findings: list[Finding],
+    failing: list[Finding],
+    broken: set[Finding],
 ) -> ElementTree.Element:
     return ElementTree.SubElement(
         parent,
@@ -184,7 +192,7 @@ def _suite(
             "name": _xml_text(name),
             "tests": str(max(1, len(findings))),
             "failures": str(sum(f in failing for f in findings)),
-            "errors": "0",
+            "errors": str(sum(f in broken for f in findings)),
             "skipped": "0",
         },
     )
