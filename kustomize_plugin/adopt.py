@@ -148,9 +148,8 @@ def pre_commit_for_folder(config: str, prefix: str) -> str:
         else:
             block = match.group(0) + f"{indent}args: [--repo={prefix}]\n" + block[match.end() :]
         if match.group(2) == "build":
-            if re.search(rf"(?m)^{indent}files: ", block):
-                found = re.search(rf"(?m)^{indent}files: .*\n", block)
-                assert found is not None
+            found = re.search(rf"(?m)^{indent}files: .*\n", block)
+            if found is not None:
                 block = block[: found.start()] + files + block[found.end() :]
             else:
                 head = block.index("\n") + 1
