@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import edit, of_rule, run_check
-from test_rules_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
+from gitrepo import LIVE_ACCOUNT, commit, rerender
 from test_rules_removals import decommission_live
 
 from capa_accounts.cli import main
@@ -41,7 +41,7 @@ def test_explain_c003_fixes_with_the_own_identity_first() -> None:
     assert "open that account's role" in fix
 
 
-def test_d004_names_the_namespace_to_look_in(committed: Path) -> None:  # noqa: F811
+def test_d004_names_the_namespace_to_look_in(committed: Path) -> None:
     decommission_live(committed)
     commit(committed, "decommission live")
     edit(
