@@ -336,6 +336,8 @@ def check(
     left = {rule for name in others for rule in HOOK_RULES[name]}  # the other hooks print them
     report.findings = [f for f in report.findings if f.rule not in left]
     shown = report.without_input_errors() if fmt == "text" else report
+    # Text names each unreadable file on stderr: no "0 errors" line after them.
+    quiet = quiet or bool(fmt == "text" and report.input_errors)
     _finish(shown, fmt, output, strict, color_choice, quiet)
     sys.exit(report.exit_code(strict))
 
