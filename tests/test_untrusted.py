@@ -185,8 +185,8 @@ def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
             "metadata: {name: h}\nname: x\nrepo: http://127.0.0.1:9/charts\n"
         },
     )
-    assert [message for _, message in r002(example_repo, "apps/h.yaml")] == [
-        f"HelmChartInflationGenerator {HELM}: {NOT_CONFINED}"
+    assert [message for _, message in r002(example_repo)] == [
+        f"apps/h.yaml: HelmChartInflationGenerator {HELM}: {NOT_CONFINED}"
     ]
 
 

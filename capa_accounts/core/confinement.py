@@ -233,7 +233,16 @@ class _Proof:
 class _Walk:
     """The fields of one mapping document (a kustomization or a builtin config)."""
 
-    def __init__(self, proof: _Proof, file: str, directory: str, node: yaml.Node, depth: int):
+    def __init__(
+        self,
+        proof: _Proof,
+        file: str,
+        directory: str,
+        node: yaml.Node,
+        depth: int,
+        prefix: str = "",
+    ) -> None:
+        self.prefix = prefix  # names the config file whose fields are walked, if any
         self.proof, self.file, self.directory, self.node, self.depth = (
             proof,
             file,
@@ -243,7 +252,7 @@ class _Walk:
         )
 
     def refuse(self, at: PathT, message: str) -> None:
-        self.proof.refuse(self.file, self.node, at, message)
+        self.proof.refuse(self.file, self.node, at, self.prefix + message)
 
     def value(self, data: Any, spec: Any, at: PathT) -> None:
         if isinstance(spec, Paths):
@@ -325,11 +334,16 @@ class _Walk:
             self.refuse(at, f"{entry!r} {REMOTE}: {NOT_CONFINED}")
             return None
         try:
-            return self.proof.files.resolve(self.directory, entry)
+            target = self.proof.files.resolve(self.directory, entry)
         except OutsideRepositoryError as err:
             self.refuse(at, f"{entry!r} {err.message}: {NOT_CONFINED}")
         except InputError as err:  # a symlink loop or a NUL
             self.refuse(at, f"{entry!r} {err.message}: {NOT_CONFINED}")
+        else:
+            if not entry.startswith("/"):
+                return target
+            # Inside this checkout, but Flux builds the repository in another directory.
+            self.refuse(at, f"{entry!r} is an absolute path: {NOT_CONFINED}")
         return None
 
     def bounded(self, target: str, entry: str, at: PathT) -> bool:
@@ -350,7 +364,7 @@ class _Walk:
         inline = _inline(entry)
         if inline is not None:
             for doc in inline:
-                self.builtin(doc, self.file, self.node, at)
+                self.builtin(doc, at, "")
             return
         target = self.resolve(entry, at)
         if target is None:
@@ -362,13 +376,15 @@ class _Walk:
             return
         if not self.bounded(target, entry, at):
             return
-        # Paths in a config are the kustomization's loader's: relative to its directory.
+        # Paths in a config are the kustomization's loader's: relative to its directory. What
+        # is wrong in it is reported at the entry naming it, with the config file's path.
         for doc in self.proof.documents(target, self.file, self.node, at) or []:
-            self.builtin(doc.data, target, doc.node, ())
+            self.builtin(doc.data, at, f"{target}: ")
 
-    def builtin(self, data: Any, file: str, node: yaml.Node, at: PathT) -> None:
-        """One builtin generator/transformer config (apiVersion: builtin)."""
-        walk = _Walk(self.proof, file, self.directory, node, self.depth)
+    def builtin(self, data: Any, at: PathT, prefix: str) -> None:
+        """One builtin generator/transformer config (apiVersion: builtin), reported at ``at``
+        (the entry of the kustomization that names it or holds it inline)."""
+        walk = _Walk(self.proof, self.file, self.directory, self.node, self.depth, prefix)
         kind = data.get("kind") if isinstance(data, dict) else None
         if kind == "HelmChartInflationGenerator":
             walk.refuse(at, f"{kind} {HELM}: {NOT_CONFINED}")

@@ -23,6 +23,8 @@ class Report:
     suppressed: int = 0
     files: int = 0
     warnings_loading: list[str] = field(default_factory=list)
+    # What confined kustomize when check built with it (``sandbox.described``), else None.
+    kustomize: str | None = None
 
     @property
     def errors(self) -> int:
@@ -36,13 +38,16 @@ class Report:
         return 1 if self.errors or (strict and self.warnings) else 0
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "errors": self.errors,
             "warnings": self.warnings,
             "suppressed": self.suppressed,
             "files": self.files,
             "filesWithFindings": len({f.file for f in self.findings}),
         }
+        if self.kustomize is not None:
+            out["kustomize"] = self.kustomize
+        return out
 
 
 def _planner(root: Path) -> Planner:
@@ -110,7 +115,8 @@ def _check(
     kept, suppressed = _suppress(ctx, findings)
     unique = sorted(set(kept), key=Finding.sort_key)
     warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
-    return Report(unique, suppressed, len(loaded.yaml_files), warnings), ctx
+    report = Report(unique, suppressed, len(loaded.yaml_files), warnings, kustomize.protection())
+    return report, ctx
 
 
 def _suppress(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
