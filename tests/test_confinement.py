@@ -128,9 +128,7 @@ def _arm(repo: Path, tmp_path: Path, shape: str, inside: bool) -> None:
         "DIR", "cms/cm.yaml" if inside else str(outdir / "cm.yaml")
     )
     for name, content in files.items():
-        (apps / name).write_text(
-            content.replace("FILE", "inside.txt" if inside else str(outside))
-        )
+        (apps / name).write_text(content.replace("FILE", "inside.txt" if inside else str(outside)))
     listed = "" if "Resources:" in filled else "resources: [identity.yaml]\n"
     (apps / "kustomization.yaml").write_text(listed + filled + REPLACE)
 
@@ -257,3 +255,52 @@ def test_landlock_keeps_kustomize_inside_the_copy(tmp_path: Path) -> None:
     assert SECRET not in confined.stdout
     plain = kustomize.run(command, copy / "apps", copy)
     assert plain.returncode == 0 and SECRET in plain.stdout  # what the wall stops
+
+
+# --- what kustomize may cost ---------------------------------------------------------------------
+
+
+@needs_kubectl
+def test_a_file_over_the_input_limit_is_never_handed_to_kustomize(example_repo: Path) -> None:
+    """A tracked 300 MB file in a generator cost 43 s and 3.5 GB and passed: now it is refused
+    before kustomize runs, by its size on disk (a sparse file: nothing is read)."""
+    apps = attack(example_repo, "configMapGenerator:\n- name: c\n  files: [k=big.txt]\n")
+    with open(apps / "big.txt", "wb") as handle:
+        handle.truncate(300 << 20)
+    said = output(example_repo)
+    assert any("over the 8 MiB limit" in m and NOT_CONFINED in m for m in r002(said)), said
+
+
+@needs_kubectl
+@pytest.mark.parametrize(
+    ("kib", "fires"), [(2048, "etcd accepts"), (1200, "of data"), (900, None)], ids=str
+)
+def test_an_object_larger_than_the_api_server_accepts_is_an_error(
+    example_repo: Path, kib: int, fires: str | None
+) -> None:
+    apps = attack(example_repo, "")
+    (apps / "kustomization.yaml").write_text(
+        "configMapGenerator:\n- name: c\n  files: [k=data.txt]\n"
+    )
+    (apps / "data.txt").write_text("x" * (kib << 10))
+    found = [f for f in json.loads(output(example_repo))["findings"] if f["rule"] == "CAPA-R009"]
+    if fires is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and fires in found[0]["message"], found
+        assert found[0]["file"] == "apps/kustomization.yaml" and found[0]["line"] == 1
+
+
+@needs_kubectl
+def test_kustomize_output_is_read_up_to_a_bound(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capa_accounts.hooks.check import kustomize
+
+    monkeypatch.setattr(kustomize, "MAX_OUTPUT_BYTES", 256 << 10)
+    apps = attack(example_repo, "configMapGenerator:\n- name: c\n  files: [k=data.txt]\n")
+    (apps / "data.txt").write_text("x" * (512 << 10))
+    said = output(example_repo)
+    assert any("kustomize printed over" in m for m in r002(said)), said
+    (apps / "data.txt").write_text("x" * (100 << 10))  # the near miss: under the bound
+    assert not r002(output(example_repo))
