@@ -34,7 +34,7 @@ import yaml
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding
-from capa_accounts.core.kustomization import Files, OutsideRepositoryError
+from capa_accounts.core.kustomization import MAX_DEPTH, Files, OutsideRepositoryError
 
 RULE = "CAPA-R002"
 # The one wording of a kustomization that is not built because it cannot be proven confined.
@@ -46,7 +46,6 @@ PLUGIN = (
 )
 HELM_FIELDS = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
 REMOTE = "is remote (check never fetches; Flux fetches sources with its own source controller)"
-MAX_DEPTH = 100  # kustomizations including kustomizations: deeper is refused, naming the file
 FUNCTION_ANNOTATIONS = ("config.kubernetes.io/function", "config.k8s.io/function")
 PathT = tuple[str | int, ...]
 
@@ -223,11 +222,7 @@ class _Proof:
     def documents(
         self, rel: str, file: str, node: yaml.Node | None, at: PathT
     ) -> list[yamlio.Document] | None:
-        try:
-            return self.files.documents(rel)
-        except InputError as err:
-            self.refuse(file, node, at, f"{rel!r} does not read ({err.message}): {NOT_CONFINED}")
-            return None
+        return self.files.documents(rel)  # an InputError (bad YAML) is the caller's
 
 
 class _Walk:
@@ -429,7 +424,8 @@ def _shown(at: PathT) -> str:
 
 def unproven(files: Files, directory: str) -> list[Finding]:
     """What keeps the kustomization of ``directory`` (and all it names) from being proven
-    confined: empty when kustomize may build it. ``check`` builds nothing that has one."""
+    confined: empty when kustomize may build it. ``check`` builds nothing that has one.
+    InputError when a file it names does not read (bad YAML)."""
     proof = _Proof(files)
     proof.kustomization(directory)
     return proof.found

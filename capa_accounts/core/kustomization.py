@@ -188,6 +188,9 @@ def build(repo: Path, directory: Path) -> Built:
     return evaluate(tree, relative(tree.top, inside(repo, directory)))
 
 
+MAX_DEPTH = 100  # kustomizations including kustomizations: deeper is an input error
+
+
 def evaluate(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -> Built:
     """The resources-only kustomization of ``directory`` over any ``Files``: the one set of
     rules for the work tree and for ``check --base REF``. Errors are InputErrors (with file,
@@ -196,6 +199,8 @@ def evaluate(files: Files, directory: str, _seen: frozenset[str] = frozenset()) 
     name = files.kustomization(directory)
     if name is None:
         raise InputError("no kustomization.yaml", directory)
+    if len(_seen) > MAX_DEPTH:
+        raise InputError(f"kustomizations include each other over {MAX_DEPTH} deep", name, 1)
     docs = files.documents(name)
     if not docs:
         raise InputError("holds no YAML document", name, 1)

@@ -167,7 +167,11 @@ def load_kustomization(
 def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
     """Build with a plain kustomize, in a copy of the source's files, once every field and
     path of the kustomization is proven confined; else R002 and nothing is built."""
-    found = unproven(source, kdir)
+    try:
+        found = unproven(source, kdir)
+    except InputError as err:  # a config file it names is no YAML
+        source.unreadable(err)
+        return
     for finding in found:
         source.report(finding)
     if found:
@@ -189,7 +193,7 @@ def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
         source.report(Finding(RULE, "error", kfile, 1, 1, f"{err}: {NOT_CONFINED}"))
         return
     if result.returncode != 0:
-        said = " ".join(result.stderr.replace(f"{copy}/", "").replace(str(copy), ".").split())
+        said = " ".join(_relative(result.stderr, copy).split())
         message = said[:300] or "kustomize build failed"
         source.report(
             Finding(
@@ -211,6 +215,13 @@ def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
         _at_first_line(doc.node)
         loaded = source.loaded
         loaded.documents.append((doc, Source(kdir)))
+
+
+def _relative(text: str, copy: Path) -> str:
+    """kustomize's words with the copy's temporary path left out: repository paths."""
+    for where in {str(copy), str(copy.resolve())}:
+        text = text.replace(f"{where}/", "").replace(where, ".")
+    return text
 
 
 _FIRST = yaml.Mark("", 0, 0, 0, None, None)
