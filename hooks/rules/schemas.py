@@ -1,4 +1,4 @@
-"""Rule CAPA-R004: every object against its schema, and the stored view other rules judge.
+"""Schemas (CAPA-R004): every object against its schema, and the stored view other rules judge.
 
 The schemas are the project's own (``capa_accounts.core.schema``), compiled once per process;
 ``check --crd PATH`` adds user-supplied CRDs, which take precedence for their kinds. A key the
