@@ -318,6 +318,8 @@ class _Walk:
                 )
             elif found == "dir":
                 self.proof.kustomization(target, self.depth + 1)
+            else:
+                self.bounded(target, entry, at)
             return
         if found != "file":
             self.refuse(at, f"{entry!r} is no file of the repository: {NOT_CONFINED}")

@@ -6,7 +6,7 @@ with nested directories expanded. Anything else (patches, generators, transforme
 prefixes, ...) is ``NeedsKustomize``: callers build it with a real kustomize instead.
 
 The rules are written once, over a small ``Files`` interface that the work tree
-(``WorkTree``) and a git REF (``capa_accounts.hooks.git.base.RefFiles``) both implement; each
+(``WorkTree``) and a git REF (``capa_accounts.hooks.git.base.RefSource``) both implement; each
 caller keeps its own error policy (the work tree's problems are findings or errors, REF's are
 warnings).
 """
@@ -88,7 +88,7 @@ def resource_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
 
 class Files(Protocol):
     """A repository's files as the evaluator reads them, by repository-relative POSIX path
-    ("." is the root): the work tree (``WorkTree``) or a git REF (``hooks.git_base``).
+    ("." is the root): the work tree (``WorkTree``) or a git REF (``hooks/git/base.py``).
 
     Confinement lives in ``resolve``: it turns an entry of a kustomization into a path of the
     repository or raises ``OutsideRepositoryError``, so a fix to what counts as inside is
