@@ -18,15 +18,14 @@ seems to:
   entry that is no local directory but parses as a git repository
   (api/internal/git/repospec.go).
 
-Field names and types follow kustomize api/types/kustomization.go and the builtin plugin
-configs of api/types/*.go and plugin/builtin/*/. Flux builds inside a filesystem confined to
-the artifact root (fluxcd/pkg kustomize/filesys/fs_secure.go, ``MakeFsOnDiskSecure``), from an
-artifact that holds no ``.git``: ``.git`` is never inside.
+Field names and types are in ``kustomize_fields``. Flux builds inside a filesystem confined to
+the artifact root (fluxcd/pkg kustomize/filesys/fs_secure.go at 0ec014b, ``MakeFsOnDiskSecure``:
+every path it opens, symlinks evaluated, must be in or below the root), from an artifact that
+holds no ``.git``: ``.git`` is never inside.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -35,6 +34,7 @@ from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import MAX_DEPTH, Files, OutsideRepositoryError
+from capa_accounts.core.kustomize_fields import BUILTINS, KUSTOMIZATION, TYPE_NAMES, Paths
 
 RULE = "CAPA-R002"
 # The one wording of a kustomization that is not built because it cannot be proven confined.
@@ -48,135 +48,6 @@ HELM_FIELDS = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
 REMOTE = "is remote (check never fetches; Flux fetches sources with its own source controller)"
 FUNCTION_ANNOTATIONS = ("config.kubernetes.io/function", "config.k8s.io/function")
 PathT = tuple[str | int, ...]
-
-
-# --- the allow-list: exact keys and types ------------------------------------------------------
-# A spec is a Python type (str, bool, int), a dict of field -> spec (exact keys; any other key
-# is refused), a one-element list [spec] (a list of it), a Paths kind, or a checker callable.
-
-
-@dataclass(frozen=True)
-class Paths:
-    """A string naming a file or directory: ``root`` (resources, components, bases: a file or
-    a kustomization directory), ``file`` (an existing file), ``keyfile`` (``key=path`` or a
-    path), ``config`` (a generator/transformer/validator entry), ``patch`` (a file or an
-    inline patch)."""
-
-    kind: str
-
-
-STRMAP = {str: str}  # a map of strings to strings (labels, annotations)
-SELECTOR = {
-    k: str
-    for k in (
-        "group",
-        "version",
-        "kind",
-        "name",
-        "namespace",
-        "labelSelector",
-        "annotationSelector",
-    )
-}
-FIELDSPEC = {"group": str, "version": str, "kind": str, "path": str, "create": bool}
-META = {"name": str, "namespace": str, "labels": STRMAP, "annotations": STRMAP}
-GENERATOR_OPTIONS = {
-    "labels": STRMAP,
-    "annotations": STRMAP,
-    "disableNameSuffixHash": bool,
-    "immutable": bool,
-}
-GENERATOR_ARGS: dict[Any, Any] = {
-    "name": str,
-    "namespace": str,
-    "behavior": str,
-    "literals": [str],
-    "files": [Paths("keyfile")],
-    "envs": [Paths("file")],
-    "env": Paths("file"),
-    "options": GENERATOR_OPTIONS,
-    "type": str,
-}
-PATCH = {
-    "path": Paths("file"),
-    "patch": str,
-    "target": SELECTOR,
-    "options": {"allowNameChange": bool, "allowKindChange": bool},
-}
-REPLACEMENT_OPTIONS = {"delimiter": str, "index": int, "create": bool}
-REPLACEMENT = {
-    "path": Paths("file"),
-    "source": {**SELECTOR, "fieldPath": str, "options": REPLACEMENT_OPTIONS},
-    "targets": [
-        {
-            "select": SELECTOR,
-            "reject": [SELECTOR],
-            "fieldPaths": [str],
-            "options": REPLACEMENT_OPTIONS,
-        }
-    ],
-}
-IMAGE = {"name": str, "newName": str, "newTag": str, "digest": str, "tagSuffix": str}
-KUSTOMIZATION: dict[Any, Any] = {
-    "apiVersion": str,
-    "kind": str,
-    "metadata": META,
-    "namespace": str,
-    "namePrefix": str,
-    "nameSuffix": str,
-    "commonLabels": STRMAP,
-    "commonAnnotations": STRMAP,
-    "labels": [
-        {"pairs": STRMAP, "includeSelectors": bool, "includeTemplates": bool, "fields": [FIELDSPEC]}
-    ],
-    "resources": [Paths("root")],
-    "components": [Paths("root")],
-    "bases": [Paths("root")],
-    "crds": [Paths("file")],
-    "configurations": [Paths("file")],
-    "openapi": {"path": Paths("file"), "version": str},
-    "patches": [PATCH],
-    "patchesJson6902": [PATCH],
-    "patchesStrategicMerge": [Paths("patch")],
-    "replacements": [REPLACEMENT],
-    "images": [IMAGE],
-    "replicas": [{"name": str, "count": int}],
-    "configMapGenerator": [GENERATOR_ARGS],
-    "secretGenerator": [GENERATOR_ARGS],
-    "generatorOptions": GENERATOR_OPTIONS,
-    "generators": [Paths("config")],
-    "transformers": [Paths("config")],
-    "validators": [Paths("config")],
-    "buildMetadata": [str],
-    "sortOptions": {"order": str, "legacySortOptions": {"orderFirst": [str], "orderLast": [str]}},
-}
-_BUILTIN = {"apiVersion": str, "kind": str, "metadata": META}
-_FIELDSPECS = {"fieldSpecs": [FIELDSPEC]}
-# The builtin generators and transformers a config entry may name (apiVersion: builtin).
-BUILTINS: dict[str, dict[Any, Any]] = {
-    "ConfigMapGenerator": {**_BUILTIN, **GENERATOR_ARGS},
-    "SecretGenerator": {**_BUILTIN, **GENERATOR_ARGS},
-    "PatchTransformer": {**_BUILTIN, **PATCH},
-    "ReplacementTransformer": {**_BUILTIN, "replacements": [REPLACEMENT]},
-    "LabelTransformer": {**_BUILTIN, "labels": STRMAP, **_FIELDSPECS},
-    "AnnotationsTransformer": {**_BUILTIN, "annotations": STRMAP, **_FIELDSPECS},
-    "NamespaceTransformer": {
-        **_BUILTIN,
-        **_FIELDSPECS,
-        "unsetOnly": bool,
-        "setRoleBindingSubjects": str,
-    },
-    "PrefixSuffixTransformer": {**_BUILTIN, "prefix": str, "suffix": str, **_FIELDSPECS},
-    "PrefixTransformer": {**_BUILTIN, "prefix": str, **_FIELDSPECS},
-    "SuffixTransformer": {**_BUILTIN, "suffix": str, **_FIELDSPECS},
-    "ImageTagTransformer": {**_BUILTIN, "imageTag": IMAGE, **_FIELDSPECS},
-    "ReplicaCountTransformer": {
-        **_BUILTIN,
-        "replica": {"name": str, "count": int},
-        **_FIELDSPECS,
-    },
-}
-_TYPE_NAMES = {str: "a string", bool: "true or false", int: "an integer"}
 
 
 # --- the proof ----------------------------------------------------------------------------------
@@ -255,7 +126,7 @@ class _Walk:
         elif isinstance(spec, type):
             # bool is an int in Python: an integer field takes no true/false
             if not isinstance(data, spec) or (spec is int and isinstance(data, bool)):
-                self.refuse(at, f"{_shown(at)} must be {_TYPE_NAMES[spec]}: {NOT_CONFINED}")
+                self.refuse(at, f"{_shown(at)} must be {TYPE_NAMES[spec]}: {NOT_CONFINED}")
         elif isinstance(spec, list):
             if not isinstance(data, list):
                 self.refuse(at, f"{_shown(at)} must be a list: {NOT_CONFINED}")

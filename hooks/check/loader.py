@@ -20,7 +20,7 @@ from typing import Protocol
 import yaml
 
 from capa_accounts.core import yamlio
-from capa_accounts.core.confinement import NOT_CONFINED, unproven
+from capa_accounts.core.confinement import unproven
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
@@ -184,13 +184,15 @@ def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
     copy = source.copy()
     try:
         result = kustomize.run(command, copy / kdir, copy, confine=copy)
-    except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
-        source.report(
-            Finding(RULE, "error", kfile, 1, 1, f"kustomize could not run: {err}; not built")
-        )
+    except subprocess.TimeoutExpired as err:  # its words would name the wrapper and the copy
+        said = f"kustomize ran out of time ({err.timeout:g} s); not built"
+        source.report(Finding(RULE, "error", kfile, 1, 1, said))
         return
-    except kustomize.OutputTooLarge as err:
-        source.report(Finding(RULE, "error", kfile, 1, 1, f"{err}: {NOT_CONFINED}"))
+    except (OSError, kustomize.BudgetSpent, kustomize.OutputTooLarge) as err:
+        said = _relative(str(err), copy)
+        source.report(
+            Finding(RULE, "error", kfile, 1, 1, f"kustomize could not run: {said}; not built")
+        )
         return
     if result.returncode != 0:
         said = " ".join(_relative(result.stderr, copy).split())
