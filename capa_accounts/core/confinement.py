@@ -279,16 +279,16 @@ def _inline(entry: str) -> list[Any] | None:
     """The documents of an entry kustomize reads as inline YAML, or None for a path.
 
     kustomize reads the entry as a resource list first (``NewResMapFromBytes``): anything that
-    parses to a mapping is taken as configs. Only a plain scalar is a path."""
+    parses to a mapping is taken as configs. Only a plain scalar that reads as itself is a
+    path; an entry that does not read as YAML here (go-yaml may read it otherwise) is one
+    document check cannot know, so it is refused as a config (``[entry]``)."""
     try:
         docs = list(yaml.safe_load_all(entry))
     except yaml.YAMLError:
+        return [entry]
+    if len(docs) == 1 and isinstance(docs[0], str) and docs[0] == entry.strip() == entry:
         return None
-    if len(docs) == 1 and isinstance(docs[0], str) and docs[0] == entry.strip():
-        return None
-    if all(d is None or isinstance(d, str) for d in docs) and "\n" not in entry.strip():
-        return None
-    return [d for d in docs if d is not None]
+    return [d for d in docs if d is not None] or [entry]
 
 
 def _shown(at: PathT) -> str:
