@@ -304,3 +304,25 @@ def test_kustomize_output_is_read_up_to_a_bound(
     assert any("kustomize printed over" in m for m in r002(said)), said
     (apps / "data.txt").write_text("x" * (100 << 10))  # the near miss: under the bound
     assert not r002(output(example_repo))
+
+
+@needs_kubectl
+@pytest.mark.parametrize("ignored", [True, False], ids=["ignored", "tracked"])
+def test_kustomize_builds_a_copy_of_the_repository_files_only(
+    example_repo: Path, ignored: bool
+) -> None:
+    """kustomize builds a copy holding git's files (tracked, or untracked and not ignored),
+    never .git: a file git ignores (a local .env) is not there to read."""
+    _git(example_repo, "init", "-q")
+    (example_repo / ".gitignore").write_text("local.env\n" if ignored else "")
+    attack(
+        example_repo,
+        "configMapGenerator:\n- name: c\n  files: [k=local.env]\n",
+        {"local.env": INSIDE},
+    )
+    said = output(example_repo)
+    if ignored:
+        assert INSIDE not in said
+        assert any("plain kustomize build fails" in m and "local.env" in m for m in r002(said))
+    else:
+        assert INSIDE in said and not r002(said)
