@@ -39,6 +39,14 @@ def _identity_ref(ref: Any) -> tuple[str, str] | None:
     return (str(ref["kind"]), name) if isinstance(name, str) and name else None
 
 
+def management_namespace(ctx: Context, obj: Obj) -> bool:
+    """Whether ``obj`` lives in a namespace of the management account's own clusters
+    (accounts.yaml management.namespaces), where `default` is used on purpose."""
+    if ctx.account_set is None:
+        return False
+    return namespace_of(obj) in ctx.account_set.management.namespaces
+
+
 def where(obj: Obj, path: PathT = ()) -> str:
     loc = obj.location(path)
     return f"{loc.file}:{loc.line}"
@@ -63,7 +71,8 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     at all (pkg/cloud/scope/session.go, buildProvidersForRef): the controller's own
     credentials, without even `default`'s allowedNamespaces check. A misspelt key
     (`identityref:`) is dropped by the API server and has the same effect. Not checked in
-    operator mode, where `default` is each provider's own account.
+    operator mode, where `default` is each provider's own account, nor in the management
+    account's own namespaces (accounts.yaml `management.namespaces`).
 
     Bad:
         kind: AWSCluster
@@ -81,7 +90,7 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     if _operator_mode(ctx):
         return
     for cp in ctx.identity_users():
-        if cp.get(*IDENTITY_REF) is None:
+        if cp.get(*IDENTITY_REF) is None and not management_namespace(ctx, cp):
             path: PathT = ("spec",) if cp.has("spec") else ()
             how = (
                 "CAPA defaults it to the controller identity `default`"
@@ -233,7 +242,9 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     (session.go:242-249): the cluster would be built there, and `default` must admit every
     account namespace, so any account could reach the management account this way. A static
     identity means long-lived access keys in a Secret (pkg/cloud/identity/identity.go:51-53).
-    Not checked in operator mode, where each provider's `default` is its own account.
+    Not checked in operator mode, where each provider's `default` is its own account; the
+    controller identity is accepted in the management account's own namespaces
+    (accounts.yaml `management.namespaces`), whose clusters use it on purpose.
 
     Bad:
         identityRef: {kind: AWSClusterControllerIdentity, name: default}
@@ -251,6 +262,8 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     }
     for cp in ctx.identity_users():
         kind = cp.get(*IDENTITY_REF, "kind")
+        if kind == CONTROLLER_IDENTITY and management_namespace(ctx, cp):
+            continue  # the management account's own cluster: its credentials on purpose
         if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
             report.at(
                 cp,
