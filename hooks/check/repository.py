@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from capa_accounts.core import yamlio
-from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.core import git, yamlio
+from capa_accounts.core.errors import CapaAccountsError, GitError, InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
@@ -50,7 +49,6 @@ from capa_accounts.hooks.check.loaded import (
     skipped_dir,
     walk_files,
 )
-from capa_accounts.hooks.git.read import GIT_OPTIONS, git_env
 
 __all__ = [
     "YAML_SUFFIXES",
@@ -164,30 +162,15 @@ class WorkTreeSource(WorkTree):
 
     def _repository_files(self) -> list[str]:
         try:
-            listed = subprocess.run(
-                [
-                    "git",
-                    *GIT_OPTIONS,
-                    "ls-files",
-                    "-z",
-                    "--cached",
-                    "--others",
-                    "--exclude-standard",
-                ],
-                cwd=self.root,
-                capture_output=True,
-                timeout=120,
-                check=False,
-                env=git_env(),
-                stdin=subprocess.DEVNULL,
+            listed = git.run(
+                self.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
             )
-        except (OSError, subprocess.TimeoutExpired):
+        except GitError:
             listed = None
-        if listed is None or listed.returncode != 0:
+        if listed is None or listed.returncode != 0:  # no git, or not a git work tree
             return walk_files(self.root)
-        return sorted(
-            {p for p in listed.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
-        )
+        names = listed.stdout.decode("utf-8", "surrogateescape").split("\0")
+        return sorted({p for p in names if p})
 
     def _copy_one(self, rel: str) -> None:
         assert self.copied is not None  # noqa: S101 - copy() made it
