@@ -38,6 +38,7 @@ class Source:
 
     overlay: str | None  # repository-relative directory of the kustomization, if any
     built: bool = True  # False: the file was read directly (no kustomization lists it)
+    flux: str | None = None  # the Flux Kustomization whose substitution made it (fluxapply)
 
 
 @dataclass
@@ -58,6 +59,10 @@ class Loaded:
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
     plan: Any = None
     plan_error: CapaAccountsError | None = None
+    # Where the repository is in Flux's source (core/fluxsource.py): "" at its root, else the
+    # folder of a monorepo; Flux paths are resolved from ``source_root``.
+    source_prefix: str = ""
+    source_root: Path = field(default_factory=Path)
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:

@@ -69,6 +69,13 @@ class FileSource(Files, Protocol):
     def finish(self, listed: set[str], referenced: set[str]) -> None:
         """What the source adds once every kustomization directory is read."""
 
+    def follow(self) -> None:
+        """What the repository's Flux Kustomizations apply, once everything is read
+        (``fluxapply.follow``)."""
+
+    def included(self, kdir: str) -> list[str]:
+        """The kustomization directories a kustomize-built ``kdir`` includes."""
+
 
 def load(source: FileSource) -> Loaded:
     loaded = source.loaded
@@ -96,6 +103,7 @@ def load(source: FileSource) -> Loaded:
     loaded.documents = [
         (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
     ]
+    source.follow()
     return loaded
 
 
@@ -145,7 +153,8 @@ def load_kustomization(
         source.report(_at(err, kdir, err.message))
         return
     except NeedsKustomize as need:
-        with_kustomize(source, kdir, need)
+        if with_kustomize(source, kdir, need):
+            referenced.update(source.included(kdir))
         return
     except InputError as err:
         source.unreadable(err)
@@ -164,22 +173,23 @@ def load_kustomization(
     loaded.documents.extend((doc, Source(kdir)) for doc in built.documents)
 
 
-def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
+def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> bool:
     """Build with a plain kustomize, in a copy of the source's files, once every field and
-    path of the kustomization is proven confined; else R002 and nothing is built."""
+    path of the kustomization is proven confined; else R002 and nothing is built. True when
+    its documents were judged as built."""
     try:
         found = unproven(source, kdir)
     except InputError as err:  # a config file it names is no YAML
         source.unreadable(err)
-        return
+        return False
     for finding in found:
         source.report(finding)
     if found:
-        return
+        return False
     command = kustomize.command()
     if command is None:
         source.without_kustomize(kdir, need)
-        return
+        return False
     kfile = need.file
     copy = source.copy()
     try:
@@ -187,13 +197,13 @@ def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
     except subprocess.TimeoutExpired as err:  # its words would name the wrapper and the copy
         said = f"kustomize ran out of time ({err.timeout:g} s); not built"
         source.report(Finding(RULE, "error", kfile, 1, 1, said))
-        return
+        return False
     except (OSError, kustomize.BudgetSpent, kustomize.OutputTooLarge) as err:
         said = _relative(str(err), copy)
         source.report(
             Finding(RULE, "error", kfile, 1, 1, f"kustomize could not run: {said}; not built")
         )
-        return
+        return False
     if result.returncode != 0:
         said = " ".join(_relative(result.stderr, copy).split())
         message = said[:300] or "kustomize build failed"
@@ -207,16 +217,16 @@ def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> None:
                 f"plain kustomize build fails (as Flux's would): {message}",
             )
         )
-        return
+        return False
     try:
         docs = yamlio.documents_from_text(result.stdout, kfile)
     except InputError as err:
         source.report(Finding(RULE, "error", kfile, 1, 1, f"kustomize's output: {err.message}"))
-        return
+        return False
     for doc in docs:
         _at_first_line(doc.node)
-        loaded = source.loaded
-        loaded.documents.append((doc, Source(kdir)))
+        source.loaded.documents.append((doc, Source(kdir)))
+    return True
 
 
 def _relative(text: str, copy: Path) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from capa_accounts.core import git, yamlio
+from capa_accounts.core import fluxsource, git, reporoot, yamlio
 from capa_accounts.core.errors import CapaAccountsError, GitError, InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
@@ -33,7 +33,7 @@ from capa_accounts.core.kustomization import (
     in_git_dir,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
-from capa_accounts.hooks.check import loader
+from capa_accounts.hooks.check import fluxapply, loader
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
 from capa_accounts.hooks.check.loaded import (
     SKIP_DIRS as SKIP_DIRS,
@@ -84,6 +84,8 @@ class WorkTreeSource(WorkTree):
         self.loaded = Loaded(root, None)
         self.stack = contextlib.ExitStack()
         self.copied: Path | None = None
+        self.charts: set[str] = set()  # Helm chart directories (fluxapply.charts)
+        self.unreadable: list[InputError] = []  # loose files judged once Flux paths are known
 
     def walk(self) -> list[str]:
         root, loaded = self.root, self.loaded
@@ -95,8 +97,18 @@ class WorkTreeSource(WorkTree):
                 loaded.plan = self.planner(loaded.account_set)
             except CapaAccountsError as err:
                 loaded.plan_error = err
-        exclude = loaded.account_set.check_exclude if loaded.account_set else ()
-        return walk_files(root, exclude)
+        account_set = loaded.account_set
+        top = reporoot.git_top(root.resolve())
+        loaded.source_prefix = fluxsource.source_prefix(
+            root, top, account_set.flux if account_set else None
+        )
+        loaded.source_root = root.resolve()
+        for _part in loaded.source_prefix.split("/") if loaded.source_prefix else ():
+            loaded.source_root = loaded.source_root.parent
+        exclude = account_set.check_exclude if account_set else ()
+        files = walk_files(root, exclude)
+        self.charts = fluxapply.charts(files)
+        return files
 
     def report(self, finding: Finding) -> None:
         self.loaded.problems.append(finding)
@@ -109,6 +121,9 @@ class WorkTreeSource(WorkTree):
 
     def loose(self, rel: str) -> list[yamlio.Document]:
         loaded = self.loaded
+        chart = fluxapply.chart_template(rel, self.charts)
+        if loaded.account_set is None and chart:
+            return []  # Helm renders it with values: not a manifest (fluxapply.charts)
         path = self.root / rel
         symlink = path.is_symlink()
         if symlink:
@@ -130,7 +145,13 @@ class WorkTreeSource(WorkTree):
         # symlink is inside the repository without resolving every component of its path.
         docs = None if symlink else _rendered_documents(loaded, rel)
         if docs is None:
-            docs = yamlio.load_documents(path, rel, confine=symlink)
+            try:
+                docs = yamlio.load_documents(path, rel, confine=symlink)
+            except InputError as err:
+                if loaded.account_set is not None or chart:
+                    raise
+                self.unreadable.append(err)  # judged once the Flux paths are known
+                return []
             loaded.keep_texts(docs)
         return docs
 
@@ -194,6 +215,12 @@ class WorkTreeSource(WorkTree):
 
     def finish(self, listed: set[str], referenced: set[str]) -> None:
         _flux_paths_skipped(self, listed, referenced)
+
+    def follow(self) -> None:
+        fluxapply.follow(self.loaded, self.unreadable)
+
+    def included(self, kdir: str) -> list[str]:
+        return fluxapply.included_directories(self.root, kdir)
 
 
 _FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"

@@ -31,7 +31,7 @@ from capa_accounts.core.kustomization import (
     in_git_dir,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
-from capa_accounts.hooks.check import loader
+from capa_accounts.hooks.check import fluxapply, loader
 from capa_accounts.hooks.check.loaded import (  # excluded: the one reading of check.exclude
     YAML_SUFFIXES,
     Loaded,
@@ -180,7 +180,8 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
     """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives
     them now."""
     commit, prefix = resolve(root, ref)
-    loaded = Loaded(root, None)
+    # Flux paths start at the top of the work tree, as in the working tree (core/fluxsource.py).
+    loaded = Loaded(root, None, source_prefix=prefix.rstrip("/"))
     if commit is None:
         loaded.warnings.append(
             f"--base {ref}: the repository has no commit yet; every object "
@@ -215,6 +216,7 @@ class RefSource:
         self.exclude = exclude
         self.parsed: dict[str, list[yamlio.Document] | None] = {}
         self.exported: Path | None = None  # REF's copy, made when a kustomization needs one
+        self.charts: set[str] = set()  # Helm chart directories (fluxapply.charts)
         self.stack = contextlib.ExitStack()
 
     # --- kustomization.Files ---------------------------------------------------------------
@@ -267,7 +269,9 @@ class RefSource:
         tree.read(wanted)
         loaded.account_set = self._account_set()
         exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
-        return sorted(p for p in tree.files if not excluded(p, exclude))
+        files = sorted(p for p in tree.files if not excluded(p, exclude))
+        self.charts = fluxapply.charts(files)
+        return files
 
     def report(self, finding: Finding) -> None:
         self.warn(f"{finding.file}:{finding.line}: {finding.message}")
@@ -279,6 +283,8 @@ class RefSource:
         return None
 
     def loose(self, rel: str) -> list[yamlio.Document]:
+        if self.loaded.account_set is None and fluxapply.chart_template(rel, self.charts):
+            return []  # Helm renders it with values: not a manifest (fluxapply.charts)
         return self._parsed(rel) or []
 
     def without_kustomize(self, kdir: str, need: NeedsKustomize) -> None:
@@ -286,6 +292,19 @@ class RefSource:
 
     def finish(self, listed: set[str], referenced: set[str]) -> None:
         pass
+
+    def follow(self) -> None:
+        """What the Flux Kustomizations at REF applied, judged as the working tree is."""
+        fluxapply.follow(self.loaded, tree=(self._is_dir, self._has_kustomization))
+
+    def included(self, kdir: str) -> list[str]:
+        return []
+
+    def _is_dir(self, rel: str) -> bool:
+        return rel == "." or rel in self.tree.dirs
+
+    def _has_kustomization(self, rel: str) -> bool:
+        return self.kustomization(rel) is not None
 
     def copy(self) -> Path:
         """REF's files (each up to the 8 MiB input limit) in a temporary directory that holds

@@ -45,8 +45,8 @@ def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
     return validate
 
 
-@rule("CAPA-R004")
-def r004(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-R004", name="SchemaViolation")
+def check_r004(ctx: Context, report: Reporter) -> None:
     """A resource violates its schema: unknown field, wrong type, bad enum or pattern.
 
     Why: an unknown field makes Flux's server-side apply reject the whole Kustomization (every
