@@ -85,7 +85,7 @@ class WorkTreeSource(WorkTree):
         self.stack = contextlib.ExitStack()
         self.copied: Path | None = None
         self.charts: set[str] = set()  # Helm chart directories (fluxapply.charts)
-        self.unreadable: list[InputError] = []  # loose files judged once Flux paths are known
+        self.not_yaml: list[InputError] = []  # loose files judged once Flux paths are known
 
     def walk(self) -> list[str]:
         root, loaded = self.root, self.loaded
@@ -150,7 +150,7 @@ class WorkTreeSource(WorkTree):
             except InputError as err:
                 if loaded.account_set is not None or chart:
                     raise
-                self.unreadable.append(err)  # judged once the Flux paths are known
+                self.not_yaml.append(err)  # judged once the Flux paths are known
                 return []
             loaded.keep_texts(docs)
         return docs
@@ -217,7 +217,7 @@ class WorkTreeSource(WorkTree):
         _flux_paths_skipped(self, listed, referenced)
 
     def follow(self) -> None:
-        fluxapply.follow(self.loaded, self.unreadable)
+        fluxapply.follow(self.loaded, self.not_yaml)
 
     def included(self, kdir: str) -> list[str]:
         return fluxapply.included_directories(self.root, kdir)

@@ -324,7 +324,7 @@ def _bytes(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":"), default=str).encode())
 
 
-@rule("CAPA-R009")
+@rule("CAPA-R009", name="ObjectTooLarge")
 def check_object_size(ctx: Context, report: Reporter) -> None:
     """An object is larger than the API server and etcd accept.
 
