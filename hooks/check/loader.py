@@ -28,9 +28,9 @@ from capa_accounts.core.kustomization import (
     Built,
     Files,
     MissingResourceError,
-    TooDeepError,
     NeedsKustomize,
     OutsideRepositoryError,
+    TooDeepError,
     evaluate,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE
