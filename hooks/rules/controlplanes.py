@@ -21,6 +21,7 @@ from capa_accounts.core.resources import (
     ResourceId,
 )
 from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.check.topology import IdentityUse
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
@@ -37,6 +38,19 @@ def _identity_ref(ref: Any) -> tuple[str, str] | None:
         return None
     name = ref.get("name")
     return (str(ref["kind"]), name) if isinstance(name, str) and name else None
+
+
+def _key_path(use: IdentityUse, key: str) -> PathT:
+    """Where ``key`` of a use's identityRef is written (the whole value when it is not)."""
+    return (*use.path, key) if use.obj.has(*use.path, key) else use.path
+
+
+def _for(use: IdentityUse) -> str:
+    return f" ({use.subject})" if use.templated else ""
+
+
+def _name_path(use: IdentityUse) -> PathT:
+    return _key_path(use, "name")
 
 
 def where(obj: Obj, path: PathT = ()) -> str:
@@ -80,20 +94,19 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     """
     if _operator_mode(ctx):
         return
-    for cp in ctx.identity_users():
-        if cp.get(*IDENTITY_REF) is None:
-            path: PathT = ("spec",) if cp.has("spec") else ()
+    for use in ctx.identity_uses():
+        if use.ref is None:
             how = (
                 "CAPA defaults it to the controller identity `default`"
-                if cp.kind in DEFAULTED_IDENTITY_REF
+                if use.kind in DEFAULTED_IDENTITY_REF
                 else "CAPA then uses the controller's own credentials"
             )
             report.at(
-                cp,
-                path,
-                f"{cp.kind} {cp.name!r} has no identityRef: {how}, the "
+                use.obj,
+                use.missing_at,
+                f"{use.subject} has no identityRef: {how}, the "
                 "management account's own credentials",
-                at_key=bool(path),
+                at_key=bool(use.missing_at),
             )
 
 
@@ -116,18 +129,19 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
     names: dict[str, list[str]] = defaultdict(list)
     for ident in ctx.identities():
         names[ident.kind].append(ident.name)
-    for cp in ctx.identity_users():
-        ref = _identity_ref(cp.get(*IDENTITY_REF))
+    for use in ctx.identity_uses():
+        ref = _identity_ref(use.ref)
         if ref is None or ctx.identity(*ref) is not None:
             continue
         kind, name = ref
         close = difflib.get_close_matches(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         report.at(
-            cp,
-            (*IDENTITY_REF, "name"),
+            use.obj,
+            _name_path(use),
             f"identityRef names {kind} {name!r}, which the "
-            f"repository does not apply{hint}: CAPA cannot reconcile this {cp.kind}",
+            f"repository does not apply{hint}: CAPA cannot reconcile "
+            + (use.subject if use.templated else f"this {use.kind}"),
         )
 
 
@@ -198,9 +212,9 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     Fix: add the namespace to allowedNamespaces.list of the identity named in the message
     (render keeps `default`'s list equal to the account namespaces).
     """
-    for cp in ctx.identity_users():
-        ref = _identity_ref(cp.get(*IDENTITY_REF))
-        namespace = namespace_of(cp)
+    for use in ctx.identity_uses():
+        ref = _identity_ref(use.ref)
+        namespace = use.namespace
         seen: set[tuple[str, str]] = set()
         via = "identityRef"
         while ref is not None and ref not in seen:
@@ -212,12 +226,12 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
             if not admits(ctx, allowed, namespace):
                 path = ("spec", "allowedNamespaces")
                 report.at(
-                    cp,
-                    (*IDENTITY_REF, "name"),
+                    use.obj,
+                    _name_path(use),
                     f"{ident.kind} {ident.name!r} (reached through {via}, "
                     f"{where(ident, path)}) does not admit namespace {namespace!r}: CAPA "
                     f'refuses with "Namespace is not permitted to use {ident.kind}: '
-                    f'{ident.name}"',
+                    f'{ident.name}"' + _for(use),
                     related=(ident.location(path),),
                 )
             source = ident.get("spec", "sourceIdentityRef")
@@ -249,11 +263,12 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
         CONTROLLER_IDENTITY: "the controller's own credentials, i.e. the management account",
         STATIC_IDENTITY: "long-lived access keys stored in a Secret",
     }
-    for cp in ctx.identity_users():
-        kind = cp.get(*IDENTITY_REF, "kind")
+    for use in ctx.identity_uses():
+        kind = use.ref.get("kind") if isinstance(use.ref, dict) else None
         if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
             report.at(
-                cp,
-                (*IDENTITY_REF, "kind"),
-                f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
+                use.obj,
+                _key_path(use, "kind"),
+                f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity"
+                + _for(use),
             )
