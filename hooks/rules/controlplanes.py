@@ -2,8 +2,9 @@
 
 This module owns the question "will CAPA reconcile this cluster with the right account's
 credentials?": the ``identityRef`` of every object that carries one (``AWSManagedControlPlane``,
-the self-managed ``AWSCluster``, the ROSA kinds: ``IDENTITY_USERS``) and the identity chain
-behind it, seen from the object's namespace.
+the self-managed ``AWSCluster``, the ROSA kinds: ``IDENTITY_USERS``), of the templates
+ClusterClass stamps them out of, and the identity chain behind it, seen from the namespace the
+object lives in (``hooks/check/topology.py`` says where each identityRef is used).
 """
 
 from __future__ import annotations
@@ -76,8 +77,12 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     `ROSARoleConfig`) are not defaulted, and a nil identityRef builds no credentials provider
     at all (pkg/cloud/scope/session.go, buildProvidersForRef): the controller's own
     credentials, without even `default`'s allowedNamespaces check. A misspelt key
-    (`identityref:`) is dropped by the API server and has the same effect. Not checked in
-    operator mode, where `default` is each provider's own account.
+    (`identityref:`) is dropped by the API server and has the same effect. The templates are
+    defaulted alike (`AWSClusterTemplate`: api/v1beta2/zz_generated.defaults.go;
+    `AWSManagedControlPlaneTemplate`: controlplane/eks/webhooks/
+    awsmanagedcontrolplanetemplate_webhook.go Default), so a ClusterClass whose template has
+    none, and whose patches set none, builds every Cluster in the management account. Not
+    checked in operator mode, where `default` is each provider's own account.
 
     Bad:
         kind: AWSCluster
@@ -90,7 +95,9 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
           identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
           region: eu-west-1
 
-    Fix: set identityRef to the account's role identity (render does this from accounts.yaml).
+    Fix: set identityRef to the account's role identity (render does this from accounts.yaml);
+    on a template, at `spec.template.spec.identityRef`, or with a ClusterClass patch and a
+    Cluster variable.
     """
     if _operator_mode(ctx):
         return
@@ -198,7 +205,10 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     controller identity `default` included) against the Cluster's namespace and refuses with
     "Namespace is not permitted to use <Kind>: <name>" (pkg/cloud/scope/session.go:263,367,
     389-429). An absent allowedNamespaces, `list: []` and `selector: {matchLabels: {}}` admit
-    nothing; a selector needs the Namespace's labels.
+    nothing; a selector needs the Namespace's labels. What ClusterClass stamps out of a
+    template lives in the Cluster's namespace, not the template's, and gets the identityRef
+    that the class's patches set from the Cluster's variables; the finding points where that
+    value is written (template, class patch or default, or the Cluster's variable).
 
     Bad:
         kind: AWSClusterControllerIdentity   # source of staging-identity
