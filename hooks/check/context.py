@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
@@ -29,9 +29,6 @@ from capa_accounts.core.resources import (
 )
 from capa_accounts.core.schema.validator import Violation
 from capa_accounts.hooks.check.repository import Loaded, Source
-
-if TYPE_CHECKING:
-    from capa_accounts.hooks.check.topology import IdentityUse
 
 PathT = tuple[str | int, ...]
 IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
@@ -128,8 +125,6 @@ class Context:
         self.account_set: AccountSet | None = loaded.account_set
         self.base_ref: str | None = None
         self.crds: tuple[Path, ...] = ()
-        self._identity_uses: list[IdentityUse] | None = None
-        self._clusters_by_class: dict[tuple[str, str], list[Obj]] | None = None
         self.objects: list[Obj] = []
         self.by_kind: dict[str, list[Obj]] = defaultdict(list)
         self.by_id: dict[ResourceId, list[Obj]] = defaultdict(list)
@@ -178,23 +173,6 @@ class Context:
         """Every object whose ``spec.identityRef`` picks CAPA's credentials (IDENTITY_USERS)."""
         for group, kind in IDENTITY_USERS:
             yield from self.applied(kind, group)
-
-    def identity_uses(self) -> list[IdentityUse]:
-        """Every identityRef CAPA will receive: the concrete kinds' and what ClusterClass
-        stamps out of templates, each with the namespace it is judged in (``topology``)."""
-        if self._identity_uses is None:
-            from capa_accounts.hooks.check.topology import identity_uses
-
-            self._identity_uses = identity_uses(self)
-        return self._identity_uses
-
-    def clusters_of_class(self, namespace: str, name: str) -> list[Obj]:
-        """The Clusters whose topology names the ClusterClass ``namespace/name``."""
-        if self._clusters_by_class is None:
-            from capa_accounts.hooks.check.topology import cluster_index
-
-            self._clusters_by_class = cluster_index(self)
-        return self._clusters_by_class.get((namespace, name), [])
 
     def iam_configs(self) -> Iterator[Obj]:
         for obj in self.by_kind.get("AWSIAMConfiguration", ()):

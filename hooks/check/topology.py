@@ -24,6 +24,7 @@ class can ``replace`` it. What a repository cannot tell (an external patch, a va
 from __future__ import annotations
 
 import re
+import weakref
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ def _class_key(cluster: Obj) -> tuple[str, str] | None:
 
 Origin = tuple["Obj", "PathT"]
 Values = dict[str, tuple[Any, Origin]]
+ClusterIndex = dict[tuple[str, str], list["Obj"]]
 
 
 def _named_values(obj: Obj, path: PathT, key: str) -> Values:
@@ -246,7 +248,9 @@ def _selects(definition: Any, template: Obj, role: str) -> bool:
 # --- uses of one template ---------------------------------------------------------------------
 
 
-def _template_uses(ctx: Context, template: Obj, concrete_kind: str) -> Iterator[IdentityUse]:
+def _template_uses(
+    ctx: Context, clusters_by_class: ClusterIndex, template: Obj, concrete_kind: str
+) -> Iterator[IdentityUse]:
     own = template.get(*TEMPLATE_REF)
     start: tuple[Any, Origin] = (own, (template, TEMPLATE_REF))
     missing_at = _deepest(template, TEMPLATE_REF[:-1])
@@ -257,7 +261,7 @@ def _template_uses(ctx: Context, template: Obj, concrete_kind: str) -> Iterator[
     judged_alone = True
     for cc, role in _classes_of(ctx, template):
         judged_alone = False
-        for cluster in ctx.clusters_of_class(namespace, cc.name) or [None]:
+        for cluster in clusters_by_class.get((namespace, cc.name)) or [None]:
             ref, (obj, path) = _patched(start, cc, template, role, _variables(cc, cluster, role))
             if ref is _UNKNOWN:
                 continue
@@ -292,9 +296,9 @@ def _classes_of(ctx: Context, template: Obj) -> Iterator[tuple[Obj, str]]:
                 yield cc, role
 
 
-def cluster_index(ctx: Context) -> dict[tuple[str, str], list[Obj]]:
+def cluster_index(ctx: Context) -> ClusterIndex:
     """Clusters with a topology by the (namespace, name) of their ClusterClass."""
-    out: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+    out: ClusterIndex = defaultdict(list)
     for cluster in ctx.applied("Cluster", CAPI_GROUP):
         key = _class_key(cluster)
         if key is not None:
@@ -302,9 +306,17 @@ def cluster_index(ctx: Context) -> dict[tuple[str, str], list[Obj]]:
     return out
 
 
+_USES: weakref.WeakKeyDictionary[Context, list[IdentityUse]] = weakref.WeakKeyDictionary()
+
+
 def identity_uses(ctx: Context) -> list[IdentityUse]:
-    uses = [concrete(obj) for obj in ctx.identity_users()]
-    for group, kind, concrete_kind in TEMPLATE_IDENTITY_USERS:
-        for template in ctx.applied(kind, group):
-            uses.extend(_template_uses(ctx, template, concrete_kind))
+    """Every identityRef CAPA will receive from this repository, indexed once per context."""
+    uses = _USES.get(ctx)
+    if uses is None:
+        uses = [concrete(obj) for obj in ctx.identity_users()]
+        index = cluster_index(ctx)
+        for group, kind, concrete_kind in TEMPLATE_IDENTITY_USERS:
+            for template in ctx.applied(kind, group):
+                uses.extend(_template_uses(ctx, index, template, concrete_kind))
+        _USES[ctx] = uses
     return uses

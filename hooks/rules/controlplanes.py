@@ -22,7 +22,7 @@ from capa_accounts.core.resources import (
     ResourceId,
 )
 from capa_accounts.hooks.check.context import Context, Obj, PathT
-from capa_accounts.hooks.check.topology import IdentityUse
+from capa_accounts.hooks.check.topology import IdentityUse, identity_uses
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
@@ -101,7 +101,7 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     """
     if _operator_mode(ctx):
         return
-    for use in ctx.identity_uses():
+    for use in identity_uses(ctx):
         if use.ref is None:
             how = (
                 "CAPA defaults it to the controller identity `default`"
@@ -136,7 +136,7 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
     names: dict[str, list[str]] = defaultdict(list)
     for ident in ctx.identities():
         names[ident.kind].append(ident.name)
-    for use in ctx.identity_uses():
+    for use in identity_uses(ctx):
         ref = _identity_ref(use.ref)
         if ref is None or ctx.identity(*ref) is not None:
             continue
@@ -222,7 +222,7 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     Fix: add the namespace to allowedNamespaces.list of the identity named in the message
     (render keeps `default`'s list equal to the account namespaces).
     """
-    for use in ctx.identity_uses():
+    for use in identity_uses(ctx):
         ref = _identity_ref(use.ref)
         namespace = use.namespace
         seen: set[tuple[str, str]] = set()
@@ -273,7 +273,7 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
         CONTROLLER_IDENTITY: "the controller's own credentials, i.e. the management account",
         STATIC_IDENTITY: "long-lived access keys stored in a Secret",
     }
-    for use in ctx.identity_uses():
+    for use in identity_uses(ctx):
         kind = use.ref.get("kind") if isinstance(use.ref, dict) else None
         if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
             report.at(
