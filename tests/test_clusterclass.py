@@ -238,6 +238,28 @@ def test_control_plane_overrides_win_for_the_control_plane_template(example_repo
     assert control(example_repo) == []
 
 
+def test_a_patch_of_the_name_alone_keeps_the_defaulted_kind(example_repo: Path) -> None:
+    # CAPA stores the template's identityRef as the controller identity; patching only the
+    # name leaves kind AWSClusterControllerIdentity, whose only name is `default`.
+    klass = CLASS.replace(
+        "        path: /spec/template/spec/identityRef\n",
+        "        path: /spec/template/spec/identityRef/name\n",
+    )
+    path = write(example_repo, classy(None, cluster("staging", "staging-identity"), klass))
+    found = control(example_repo)
+    line = line_of(path, "value: staging-identity")
+    assert [(f.rule, f.line) for f in found] == [("CAPA-C002", line), ("CAPA-C004", line)]
+    assert "AWSClusterControllerIdentity 'staging-identity'" in found[0].message
+    # Near miss: the template names the role identity kind, the class patches the name.
+    write(
+        example_repo,
+        classy(
+            "{kind: AWSClusterRoleIdentity, name: x}", cluster("staging", "staging-identity"), klass
+        ),
+    )
+    assert control(example_repo) == []
+
+
 def test_what_the_repository_cannot_tell_is_not_judged(example_repo: Path) -> None:
     # A value template is rendered by CAPI with Go templates: the result is not known here.
     klass = CLASS.replace(
@@ -308,3 +330,42 @@ def test_capas_multitenancy_clusterclass_is_judged_at_the_clusters_variable(
     assert [(f.rule, f.line) for f in found] == [("CAPA-C003", variable + 4)]
     assert "Cluster 'demo' gets from AWSClusterTemplate 'multi-tenancy'" in found[0].message
     assert path.name == "classes.yaml"
+
+
+HOSTILE = [
+    ("class-spec-string", "spec: x\n", ""),
+    ("patches-string", "spec:\n  patches: x\n", ""),
+    (
+        "patch-shapes",
+        "spec:\n  infrastructure: {ref: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta2,"
+        " kind: AWSClusterTemplate, name: tpl}}\n  patches:\n  - 1\n  - {definitions: x}\n"
+        "  - {enabledIf: [1], definitions: []}\n  - definitions:\n    - selector: x\n"
+        "    - selector: {apiVersion: infrastructure.cluster.x-k8s.io/v1beta2,"
+        " kind: AWSClusterTemplate, matchResources: {infrastructureCluster: true}}\n"
+        "      jsonPatches: [1, {path: 3}, {op: add, path: /spec/template/spec/identityRef,"
+        " valueFrom: x}, {op: add, path: /spec/template/spec/identityRef/name, value: [1]},"
+        " {op: add, path: /spec/template/spec/identityRef, valueFrom: {variable: 'v[0].x'}}]\n",
+        "  topology: {class: mt, variables: [1, {name: [2]}, {name: v, value: {a: b}}]}\n",
+    ),
+    ("topology-string", "spec: {}\n", "  topology: x\n"),
+    ("classref-string", "spec: {}\n", "  topology: {classRef: x, class: [1]}\n"),
+]
+
+
+@pytest.mark.parametrize(
+    ("class_spec", "cluster_spec"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE]
+)
+def test_malformed_classes_and_clusters_are_findings_not_tracebacks(
+    example_repo: Path, class_spec: str, cluster_spec: str
+) -> None:
+    tpl = template("infrastructure.cluster.x-k8s.io/v1beta2", "AWSClusterTemplate", STAGING)
+    cluster_spec = cluster_spec or "  paused: true\n"
+    text = (
+        "apiVersion: cluster.x-k8s.io/v1beta1\nkind: ClusterClass\n"
+        f"metadata: {{name: mt, namespace: staging}}\n{class_spec}---\n{tpl}---\n"
+        "apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\n"
+        f"metadata: {{name: demo, namespace: staging}}\nspec:\n{cluster_spec}"
+    )
+    write(example_repo, text)
+    report = run_check(example_repo)  # no exception: what is malformed is R004's or not judged
+    assert [f for f in report.findings if f.rule in CONTROL_RULES and f.file == EXTRA] == []

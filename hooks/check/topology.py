@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from capa_accounts.core.resources import (
     CAPI_GROUP,
     CLUSTER_CLASS,
+    CONTROLLER_IDENTITY,
+    DEFAULT_IDENTITY,
     TEMPLATE_IDENTITY_USERS,
     group_of,
 )
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 IDENTITY_REF = ("spec", "identityRef")
 TEMPLATE_REF = ("spec", "template", "spec", "identityRef")
 _UNKNOWN = object()  # the repository cannot tell what CAPA will receive
+_STORED_DEFAULT = {"kind": CONTROLLER_IDENTITY, "name": DEFAULT_IDENTITY}
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,8 @@ def _apply(
         return _UNKNOWN, origin
     if len(target) <= len(TEMPLATE_REF):  # the identityRef or a parent of it
         return _descend(value, origin, TEMPLATE_REF[len(target) :])
-    ref = dict(state[0]) if isinstance(state[0], dict) else {}  # one key of the identityRef
+    # One key of the identityRef: of the stored template's, which CAPA has defaulted.
+    ref = dict(state[0]) if isinstance(state[0], dict) else dict(_STORED_DEFAULT)
     ref[target[len(TEMPLATE_REF)]] = value
     return ref, origin
 
