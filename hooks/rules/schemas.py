@@ -119,13 +119,14 @@ def _unserved(user: dict[tuple[str, str], Check], api_version: str, kind: str) -
 def r007(ctx: Context, report: Reporter) -> None:
     """A resource is written in an API version its CRD no longer serves.
 
-    Why: the API server answers "no matches for kind ... in version ..." and Flux fails the
-    whole Kustomization, so no object of that account is applied. CAPA v2.4.0 stopped serving
-    every v1beta1 type (commit 827ee1d1, "Stop serving v1beta1 API types": the CRDs in
-    config/crd/bases/ list v1beta1 with `served: false`), yet CAPA's multitenancy docs still
-    write `infrastructure.cluster.x-k8s.io/v1beta1` identities. Cluster API's own kinds in the
-    same groups (`KubeadmControlPlane`) still serve v1beta1 and are not reported. With
-    `check --crd`, the served flags of the given CRDs decide for the kinds they define.
+    Why: the API server answers "no matches for kind ... in version ...", so Flux's
+    server-side dry-run of the Kustomization fails and none of its objects is applied. CAPA
+    v2.4.0 stopped serving every v1beta1 type (commit 827ee1d1, "Stop serving v1beta1 API
+    types": the CRDs in config/crd/bases/ list v1beta1 with `served: false`), yet CAPA's
+    multitenancy docs still write `infrastructure.cluster.x-k8s.io/v1beta1` identities.
+    Cluster API's own kinds in the same groups (`KubeadmControlPlane`) still serve v1beta1 and
+    are not reported. With `check --crd`, the served flags of the given CRDs decide for the
+    kinds they define.
 
     Bad:
         apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
