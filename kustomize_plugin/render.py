@@ -40,7 +40,7 @@ BOOTSTRAP_HEADER = (
 )
 OPERATOR_KEYS_NOTE = (
     "# then encode an access key of the stack's bootstrapper user into {path},\n"
-    "# SOPS-encrypted (README, operator mode)\n"
+    "# SOPS-encrypted (docs: operator-mode.md)\n"
 )
 SOURCE_ANNOTATION = "config.kubernetes.io/path"
 
@@ -175,7 +175,7 @@ def provider_files(repo: Path, account: Account, items: list[dict[str, Any]]) ->
         out.warnings.append(
             f"{directory}/{secret} is missing: provider "
             f"{operator_mode.provider_name(account)} waits for Secret "
-            f"{operator_mode.credentials_secret(account)} (see the README)"
+            f"{operator_mode.credentials_secret(account)} (docs: operator-mode.md)"
         )
     out.add(
         f"{directory}/kustomization.yaml",

@@ -40,7 +40,7 @@ from types import FrameType
 from capa_accounts.core.errors import CapaAccountsError, RenderError
 
 # Every temporary name is `.<file name>.<pid>[.old]` + TMP_SUFFIX; TMP_PATTERN matches them all
-# (for .gitignore and the README), ``is_temporary`` tells them apart.
+# (for .gitignore and docs/reliability.md), ``is_temporary`` tells them apart.
 TMP_SUFFIX = ".capa-accounts-tmp"
 TMP_PATTERN = f".*{TMP_SUFFIX}"
 _OLD = ".old"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import metadata
 
 DISTRIBUTION = "capa-accounts"
-# The form of a release tag: "v" and the version (README, "Releasing").
+# The form of a release tag: "v" and the version (docs/contributing.md, "Releasing").
 TAG_PREFIX = "v"
 
 

@@ -379,14 +379,17 @@ def _dot_node_attrs(node: Node) -> str:
     return ", ".join(attrs)
 
 
-# --- the README's example ---------------------------------------------------------------------
+# --- the documentation's example ----------------------------------------------------------------
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "kustomize_plugin" / "example"
+PROJECT = Path(__file__).resolve().parents[2]
+EXAMPLE = PROJECT / "kustomize_plugin" / "example"
+# The picture the documentation shows (docs/commands.md, "The trust graph").
+SVG = PROJECT / "docs" / "assets" / "trust-graph.svg"
 
 
-def write_example(target: Path = EXAMPLE) -> list[Path]:
-    """Redraw the example repository's graph: trust-graph.mmd and .dot, and the .svg when
-    Graphviz is installed (the README shows it; CI compares only the sources)."""
+def write_example(target: Path = EXAMPLE, svg: Path = SVG) -> list[Path]:
+    """Redraw the example repository's graph: trust-graph.mmd and .dot, and the documentation's
+    .svg when Graphviz is installed (CI compares only the sources)."""
     from capa_accounts.kustomize_plugin import example
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -403,19 +406,20 @@ def write_example(target: Path = EXAMPLE) -> list[Path]:
             check=True,
             timeout=60,
         ).stdout
+    paths = {name: svg if name == "trust-graph.svg" else target / name for name in texts}
     for name, text in texts.items():
-        filewrite.atomic_write(target / name, text)
-    return [target / name for name in texts]
+        filewrite.atomic_write(paths[name], text)
+    return list(paths.values())
 
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--example"]:
         sys.exit(
             "usage: python -m capa_accounts.hooks.graph.draw --example   (redraws "
-            "kustomize_plugin/example/trust-graph.*)"
+            "kustomize_plugin/example/trust-graph.* and docs/assets/trust-graph.svg)"
         )
     written = write_example()
     for path in written:
-        print(f"wrote {path.relative_to(EXAMPLE.parents[1])}")
+        print(f"wrote {path.relative_to(PROJECT)}")
     if len(written) < 3:
         print("trust-graph.svg not redrawn: install Graphviz (its `dot`)", file=sys.stderr)

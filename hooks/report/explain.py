@@ -1,9 +1,9 @@
-"""``explain``: a rule's documentation for the terminal, and the README's table of rules.
+"""``explain``: a rule's documentation for the terminal.
 
-Both come from the registry (``capa_accounts.hooks.rules``), where a rule's docstring is its only
+It comes from the registry (``capa_accounts.hooks.rules``), where a rule's docstring is its only
 documentation: the first line says what it fires on, then ``Why:`` (the CAPA or AWS behaviour
-behind it, with the upstream reference), ``Bad:`` and ``Good:`` examples and ``Fix:``.
-``python -m capa_accounts.hooks.report.explain --readme`` rewrites the table between the README's markers.
+behind it, with the upstream reference), ``Bad:`` and ``Good:`` examples and ``Fix:``. The
+documentation site's rule pages read the same parts (``rule_pages.py``).
 """
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from capa_accounts.core import filewrite, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.hooks.rules import Rule, all_rules
 
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 EXAMPLES = ("Bad", "Good")
-START, END = "<!-- rules:start -->", "<!-- rules:end -->"
-README = Path(__file__).resolve().parents[2] / "README.md"
 # "Bad:", "Bad (at REF `1.30`, now):", and reStructuredText's "Bad::".
 _HEADER = re.compile(rf"^({'|'.join(SECTIONS)})(\s*\([^)]*\))?::?(?:\s+(.*))?$")
 _SHORT_ID = re.compile(r"^(?:CAPA-?)?([A-Z])-?0*([0-9]{1,3})$")
@@ -43,7 +39,7 @@ class RuleDoc:
 
 def parse(rule: Rule) -> RuleDoc:
     lines = rule.doc.splitlines()
-    doc = RuleDoc(_title(rule))
+    doc = RuleDoc(title(rule))
     current = doc.intro
     for line in lines[1:]:
         header = _HEADER.match(line)
@@ -64,7 +60,7 @@ def parse(rule: Rule) -> RuleDoc:
     return doc
 
 
-def _title(rule: Rule) -> str:
+def title(rule: Rule) -> str:
     # Some docstrings repeat the ID ("CAPA-S001: an AWS ..."); the heading already has it.
     title = rule.title
     prefix = f"{rule.id}:"
@@ -133,64 +129,14 @@ def explain(rule_id: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def rule_table() -> str:
-    """The README's Markdown table of every rule: ID, severity, what it fires on."""
-    rows = ["| ID | severity | fires when |", "|---|---|---|"]
-    for rule in all_rules().values():
-        when = _title(rule).replace("|", "\\|")
-        if rule.change_aware and "--base" not in when:
-            when = f"(`--base`) {when}"
-        rows.append(f"| {rule.id} | {rule.severity} | {when} |")
-    return "\n".join(rows) + "\n"
-
-
-def readme_block(text: str) -> str | None:
-    """The text between the markers (after the start marker's line), or None without them."""
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        return None
-    return text[start + len(START) : end].removeprefix("\n")
-
-
-def update_readme(path: Path) -> bool:
-    """Rewrite the table between the markers in place; touch nothing else. True if changed."""
-    text = yamlio.read_text(path, str(path)) if path.is_file() else None
-    if text is None:
-        raise InputError("no such file", str(path))
-    if readme_block(text) is None:
-        raise InputError(
-            f"no {START} ... {END} markers: add them where the rule table goes", str(path)
-        )
-    start, end = text.find(START) + len(START), text.find(END)
-    new = f"{text[:start]}\n{rule_table()}{text[end:]}"
-    if new == text:
-        return False
-    filewrite.atomic_write(path, new)
-    return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m capa_accounts.hooks.report.explain", description=__doc__
     )
     parser.add_argument("rule", nargs="?", help="explain one rule (CAPA-I002, I002, i002)")
-    parser.add_argument(
-        "--readme",
-        nargs="?",
-        const=README,
-        type=Path,
-        metavar="PATH",
-        help="rewrite the rule table in README.md (default: the project's)",
-    )
-    parser.add_argument("--table", action="store_true", help="print the rule table")
     args = parser.parse_args(argv)
     try:
-        if args.readme is not None:
-            changed = update_readme(args.readme)
-            print(f"{args.readme}: rule table {'updated' if changed else 'up to date'}")
-        elif args.table:
-            print(rule_table(), end="")
-        elif args.rule:
+        if args.rule:
             print(explain(args.rule), end="")
         else:
             parser.print_usage(sys.stderr)

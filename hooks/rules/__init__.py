@@ -1,8 +1,8 @@
 """The rule catalogue: one module per rule family, each rule registered here by its ID.
 
 A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity)``; its
-docstring is the user documentation (``explain`` prints it, the README's table uses its first
-line). Rule IDs are a public contract: never renumber.
+docstring is the user documentation (``explain`` prints it, the documentation's rule pages
+show it, their table uses its first line). Rule IDs are a public contract: never renumber.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Identity rules: who may use each CAPA identity, and what each role identity chains from.
+"""Identities (CAPA-I001 … I008): who may use each CAPA identity, and what each role identity
+chains from.
 
 This module owns the identities themselves (CAPA-I001 to I008, X003): what CAPA makes of a
 stored ``allowedNamespaces`` (pkg/cloud/scope/session.go:389-429), the singleton ``default``,

@@ -1,4 +1,4 @@
-"""Rules CAPA-R004 and R007: every object against its schema and its CRD's served versions,
+"""Schemas (CAPA-R004, R007): every object against its schema and its CRD's served versions,
 and the stored view other rules judge.
 
 The schemas are the project's own (``capa_accounts.core.schema``), compiled once per process;

@@ -1,4 +1,4 @@
-"""Suppression rule (CAPA-R006): every suppression names a real rule and says why.
+"""Suppressions (CAPA-R006): every suppression names a real rule and says why.
 
 This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies the
 valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when

@@ -1,6 +1,6 @@
 """A long-running fuzzer of the input layer: hostile files for `check`, `render` and `fn`.
 
-Run it for minutes, not seconds (pytest does not collect it; tests/test_fuzz.py runs the same
+Run it for minutes, not seconds (pytest does not collect it; tests/e2e/test_fuzz.py runs the same
 mutations briefly under hypothesis):
 
     python tests/fuzz/fuzz_inputs.py --minutes 10 [--seed N] [--out DIR]

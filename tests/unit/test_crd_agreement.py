@@ -16,7 +16,7 @@ from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema import crd, registry
 from capa_accounts.core.schema.validator import compile_schema, validate
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "capa-reference"
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "capa-reference"
 CRDS = REFERENCE / "crds"
 needs_reference = pytest.mark.skipif(
     not REFERENCE.is_dir(), reason="../shared/capa-reference is not present"

@@ -20,7 +20,7 @@ from capa_accounts.hooks import scan_secrets
 from capa_accounts.hooks.rules import REGISTRY
 from capa_accounts.hooks.rules.secrets import CHECKS, S001, S002, check_s001, check_s002, scan_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CAPA_REFERENCE = ROOT.parent / "shared" / "capa-reference"
 FIRING_DATA = ROOT / "tests" / "data" / "secrets"
 
@@ -451,5 +451,5 @@ def test_no_findings_in_capa_reference() -> None:
 
 def test_no_findings_in_the_project_tree() -> None:
     files = [p for p in _project_files() if not p.is_relative_to(FIRING_DATA)]
-    assert any(p.name == "test_secrets.py" for p in files)
+    assert any(p.name == "test_rules_secrets.py" for p in files)
     assert _scan_all(ROOT, files) == []

@@ -50,7 +50,7 @@ def pre_commit(repo: Path, home: Path, *args: str) -> subprocess.CompletedProces
 
 
 def _release_clone(tmp_path: Path) -> Path:
-    """A local clone of this repository whose HEAD carries the release tag, as the README's
+    """A local clone of this repository whose HEAD carries the release tag, as the documented
     release procedure makes it: pre-commit fetches `repo:` at `rev:` with git, offline."""
     clone = tmp_path / "capa-accounts.git"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(PROJECT), str(clone)], check=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build
-from test_changes import LIVE_ACCOUNT, commit, committed, git, rerender  # noqa: F401
+from test_rules_changes import LIVE_ACCOUNT, commit, committed, git, rerender  # noqa: F401
 
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.kustomize_plugin import render

@@ -13,7 +13,7 @@ from capa_accounts.core.iam_policy import wildcard_match
 from capa_accounts.hooks.rules import all_rules
 from capa_accounts.kustomize_plugin import generated, render
 
-SEED = Path(__file__).parent / "data" / "seed"
+SEED = Path(__file__).parents[1] / "data" / "seed"
 OURS = tuple(f"CAPA-T{n:03d}" for n in range(1, 12))
 WARNINGS = ("CAPA-T008", "CAPA-T009", "CAPA-T010")
 

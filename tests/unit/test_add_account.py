@@ -367,7 +367,7 @@ def test_add_account_plans_only_what_the_new_account_changes(
     """add-account plans the new account's files and the shared ones (not the fleet's): the
     tree it leaves is the one a full render gives, and no other account's file is written,
     even one that is out of date (a full render would rewrite it)."""
-    from test_operator import switch
+    from test_rules_operator import switch
 
     accounts = example_repo / "accounts.yaml"
     if mode == "operator":

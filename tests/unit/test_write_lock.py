@@ -23,7 +23,7 @@ from capa_accounts.core.lock import LOCK_FILE, LOCK_TIMEOUT_ENV
 from capa_accounts.core.model import load_account_set
 
 runner = CliRunner()
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 HOLD = """
 import sys, time
 from pathlib import Path
@@ -225,9 +225,9 @@ def test_a_symlink_planted_as_the_lock_file_is_not_followed(
     assert outside.read_text() == "keep\n"
 
 
-def test_the_readme_names_the_temporary_and_lock_file_names() -> None:
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    assert f"`{TMP_PATTERN}`" in readme and f"`{LOCK_FILE}`" in readme
+def test_the_docs_name_the_temporary_and_lock_file_names() -> None:
+    reliability = (PROJECT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    assert f"`{TMP_PATTERN}`" in reliability and f"`{LOCK_FILE}`" in reliability
 
 
 READ_ONLY = """

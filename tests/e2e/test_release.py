@@ -1,5 +1,6 @@
 """One version, written once: what `--version` prints, what `init` pins, what the README, the
-CHANGELOG and the action pin, and what the built wheel says about itself (version, licence)."""
+docs, the CHANGELOG and the action pin, and what the built wheel says about itself (version,
+licence)."""
 
 from __future__ import annotations
 
@@ -57,12 +58,17 @@ def test_init_pins_the_release_of_the_running_tool(tmp_path: Path) -> None:
     assert yaml.safe_load(example.pre_commit_config("v9.8.7"))["repos"][0]["rev"] == "v9.8.7"
 
 
-def test_changelog_and_readme_pin_this_release() -> None:
+def _readme_and_docs() -> str:
+    pages = [PROJECT / "README.md", *sorted((PROJECT / "docs").rglob("*.md"))]
+    return "\n".join(path.read_text(encoding="utf-8") for path in pages)
+
+
+def test_changelog_readme_and_docs_pin_this_release() -> None:
     changelog = (PROJECT / "CHANGELOG.md").read_text(encoding="utf-8")
     released = re.findall(r"^## \[(\d[^\]]*)\] - \d{4}-\d\d-\d\d$", changelog, re.M)
     assert released and released[0] == VERSION, "the newest CHANGELOG entry is this version"
     assert f"[{VERSION}]: " in changelog  # its link to the tag
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    readme = _readme_and_docs()
     pins = re.findall(r"(?:rev: |@)(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)(?![\w.-])", readme)
     assert len(pins) >= 4, pins  # pre-commit, GitHub Actions, GitLab CI, the action
     assert set(pins) == {f"v{VERSION}"}
@@ -72,8 +78,8 @@ def test_changelog_and_readme_pin_this_release() -> None:
 
 
 def test_release_procedure_tags_the_pinned_version() -> None:
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Releasing", 1)[1].split("\n## ", 1)[0]
+    contributing = (PROJECT / "docs" / "contributing.md").read_text(encoding="utf-8")
+    section = contributing.split("## Releasing", 1)[1].split("\n## ", 1)[0]
     assert 'git tag -a "v$version"' in section
     assert "CHANGELOG.md" in section and "pyproject.toml" in section
 

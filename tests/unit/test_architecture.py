@@ -1,4 +1,4 @@
-"""The layout the README's "Architecture" section describes: one import root, layers that
+"""The layout docs/architecture.md describes: one import root, layers that
 import one way, no import cycles, and a wheel whose only top-level package is capa_accounts."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 # folder in the repository -> the package it installs as (pyproject.toml, package-dir)
 FOLDERS = {
     "capa_accounts": "capa_accounts",

@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
-from test_changes import commit, committed, rerender  # noqa: F401
+from test_rules_changes import commit, committed, rerender  # noqa: F401
 
 from capa_accounts.cli import main
-from capa_accounts.core import eks_versions
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 STAGING_CLUSTER = "overlays/staging/cluster-staging.yaml"
 LIVE_CLUSTER = "overlays/live/cluster-live.yaml"
 
@@ -212,12 +210,6 @@ def test_kubernetes_versions_come_from_the_eks_table(
             assert f"'{version}' is not a Kubernetes version Amazon EKS supports" in result.stderr
         else:
             assert result.exit_code in (0, 1) and "Amazon EKS supports" not in result.stderr
-
-
-def test_the_readme_names_the_table_and_its_date() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert f"release calendar of {eks_versions.TABLE_DATE}" in text
-    assert ", ".join(eks_versions.SUPPORTED) in text
 
 
 # --- capa-accounts-fn --help --------------------------------------------------------------------

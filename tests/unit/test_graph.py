@@ -132,7 +132,7 @@ def test_committed_example_is_what_graph_prints(example_repo: Path, fmt: str, na
 def test_committed_svg_shows_every_label_of_the_dot() -> None:
     """The SVG is rendered from the DOT once (with Graphviz); a stale one misses a label."""
     dot = parse_dot((EXAMPLE / "trust-graph.dot").read_text(encoding="utf-8"))
-    svg = (EXAMPLE / "trust-graph.svg").read_text(encoding="utf-8")
+    svg = (PROJECT / "docs" / "assets" / "trust-graph.svg").read_text(encoding="utf-8")
     shown = {html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)}
     wanted = {line for label in dot.labels.values() for line in label.split("|")}
     wanted |= {e[2] for e in dot.edges if e[2]} | set(dot.boxes)

@@ -1,6 +1,6 @@
 """The guide this tool automates, checked as a hand-written repository (no accounts.yaml).
 
-Every finding here is explained in the README ("The seed guide, checked").
+Every finding here is explained in docs/capa-facts.md ("The seed guide, checked").
 """
 
 from __future__ import annotations

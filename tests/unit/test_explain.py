@@ -1,4 +1,4 @@
-"""`capa-accounts explain RULE` and the README's rule table, both from the rule registry."""
+"""`capa-accounts explain RULE` and the documentation's rule table, both from the rule registry."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from conftest import PROJECT
 
 from capa_accounts.cli import main
-from capa_accounts.hooks.report.explain import END, START, explain, readme_block, rule_table
+from capa_accounts.hooks.report.explain import explain
+from capa_accounts.hooks.report.rule_pages import END, START, family, rule_table
 from capa_accounts.hooks.rules import Rule, all_rules
 
 runner = CliRunner()
 RULES = all_rules()
-README = Path(__file__).resolve().parents[1] / "README.md"
 SECTIONS = ("Why", "Bad", "Good", "Fix")
 
 
@@ -87,24 +87,24 @@ def test_rule_table_has_one_row_per_rule() -> None:
     rows = rule_table().splitlines()
     assert rows[:2] == ["| ID | severity | fires when |", "|---|---|---|"]
     cells = [re.split(r"(?<!\\)\|", row)[1:-1] for row in rows[2:]]
-    assert [c[0].strip() for c in cells] == list(RULES)
+    links = [
+        re.fullmatch(r"\[(CAPA-[A-Z]\d{3})\]\((\w+)\.md#(capa-[a-z]\d{3})\)", c[0].strip())
+        for c in cells
+    ]
+    assert all(links), cells
+    assert [m[1] for m in links if m] == list(RULES)
+    for m in links:
+        assert m and m[2] == family(RULES[m[1]]) and m[3] == m[1].lower()
     for rule_id, severity, when in cells:
-        rule = RULES[rule_id.strip()]
+        rule = RULES[rule_id.strip().split("]")[0][1:]]
         assert severity.strip() == rule.severity
         assert when.strip()
         assert ("--base" in when) == rule.change_aware
 
 
-def test_readme_rule_table_is_current() -> None:
-    text = README.read_text(encoding="utf-8") if README.is_file() else ""
-    assert readme_block(text) == rule_table(), (
-        "README rule table out of date: run `python -m capa_accounts.hooks.report.explain --readme`"
-    )
-
-
 def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "capa_accounts.hooks.report.explain", *args],
+        [sys.executable, "-m", "capa_accounts.hooks.report.rule_pages", *args],
         cwd=PROJECT,
         capture_output=True,
         text=True,
@@ -113,22 +113,25 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_readme_entry_rewrites_only_the_block(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
+def test_rule_pages_entry_rewrites_only_the_table_block(tmp_path: Path) -> None:
+    index = tmp_path / "rules" / "index.md"
+    index.parent.mkdir()
     before, after = "# Title\n\nThe rules:\n\n", "\n\n## Next\n\nText.\n"
-    readme.write_text(f"{before}{START}\n| stale |\n{END}{after}", encoding="utf-8")
-    result = run_module("--readme", str(readme))
+    index.write_text(f"{before}{START}\n| stale |\n{END}{after}", encoding="utf-8")
+    result = run_module("--docs", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("rule table updated\n")
-    assert readme.read_text(encoding="utf-8") == f"{before}{START}\n{rule_table()}{END}{after}"
-    again = run_module("--readme", str(readme))
-    assert again.returncode == 0 and again.stdout.endswith("rule table up to date\n")
+    assert f"{index}: written" in result.stdout.splitlines()
+    assert index.read_text(encoding="utf-8") == f"{before}{START}\n{rule_table()}{END}{after}"
+    again = run_module("--docs", str(tmp_path), "--check")
+    assert again.returncode == 0 and again.stdout == ""
 
 
-def test_readme_entry_without_markers_changes_nothing(tmp_path: Path) -> None:
-    readme = tmp_path / "README.md"
-    readme.write_text("# Title\n\nNo table here.\n", encoding="utf-8")
-    result = run_module("--readme", str(readme))
+def test_rule_pages_entry_without_markers_changes_nothing(tmp_path: Path) -> None:
+    index = tmp_path / "rules" / "index.md"
+    index.parent.mkdir()
+    index.write_text("# Title\n\nNo table here.\n", encoding="utf-8")
+    result = run_module("--docs", str(tmp_path))
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and START in result.stderr
-    assert readme.read_text(encoding="utf-8") == "# Title\n\nNo table here.\n"
+    assert index.read_text(encoding="utf-8") == "# Title\n\nNo table here.\n"
+    assert sorted(p.name for p in index.parent.iterdir()) == ["index.md"]
