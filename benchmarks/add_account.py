@@ -64,7 +64,7 @@ def measure(accounts: int, runs: int, workdir: Path) -> Row:
 
     data = yaml.safe_load(before)
     data["spec"]["accounts"].append(
-        {"name": name, "accountId": account_id, "region": region, "kubernetesVersion": "1.31"}
+        {"name": name, "accountId": account_id, "region": region, "kubernetesVersion": "1.35"}
     )
     by_hand = yaml.safe_dump(data, sort_keys=False)
 

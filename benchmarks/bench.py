@@ -147,7 +147,7 @@ def make_repo(repo: Path, accounts: int) -> float:
                 "name": f"acct-{i:04d}",
                 "accountId": f"{400_000_000_000 + i}",
                 "region": REGIONS[i % len(REGIONS)],
-                "kubernetesVersion": "1.31",
+                "kubernetesVersion": "1.35",
             }
         )
     del listed[accounts:]
@@ -189,7 +189,7 @@ def resource_list(repo: Path, *, comment: bool) -> bytes:
             "accountId": "222222222222",
             "managementAccountId": "111111111111",
             "region": "eu-west-1",
-            "kubernetesVersion": "1.31",
+            "kubernetesVersion": "1.35",
         },
     }
     text = yaml.safe_dump(
@@ -251,7 +251,7 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
                 "name": "one-more",
                 "accountId": "499999999999",
                 "region": "eu-west-1",
-                "kubernetesVersion": "1.31",
+                "kubernetesVersion": "1.35",
             }
         )
         accounts_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
@@ -104,7 +105,11 @@ def _shift_error(ctx: click.Context, err: CapaAccountsError) -> None:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks of failures.")
-@click.version_option(package_name="capa-accounts", prog_name="capa-accounts")
+@click.version_option(
+    package_name="capa-accounts",
+    prog_name="capa-accounts",
+    message=f"%(prog)s, version %(version)s (EKS release calendar of {TABLE_DATE})",
+)
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """Multi-account CAPA for GitOps: render overlays from accounts.yaml, check the invariants."""
@@ -296,7 +301,8 @@ def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
 @click.option(
     "--kubernetes-version",
     default=None,
-    help='Kubernetes "major.minor" (default: the newest version other accounts use).',
+    help='Kubernetes "major.minor" (default: the newest version other accounts use, while '
+    "EKS gives it standard support; else the newest version that has it).",
 )
 @click.option("--namespace", default=None, help="Namespace (default: the account name).")
 @repo_option

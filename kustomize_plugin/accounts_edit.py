@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import difflib
 from dataclasses import dataclass, replace
+from datetime import date
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ HINTS = {
     "name": "a DNS-1123 label: lower-case letters, digits and '-'",
     "accountId": "an AWS account ID has 12 digits",
     "region": "such as eu-west-1",
-    "kubernetesVersion": '"major.minor", such as 1.31',
+    "kubernetesVersion": '"major.minor", such as 1.35',
     "namespace": "a DNS-1123 label",
 }
 # Keys written as quoted strings: YAML would read 1.30 as the number 1.3, and a 12-digit ID as an
@@ -69,7 +70,8 @@ def add_account(
     old = model.load_account_set(repo)
     if old.document is None:  # pragma: no cover - load_account_set keeps the document it read
         raise ConfigError("no AccountSet document", model.ACCOUNTS_FILE)
-    version = kubernetes_version if kubernetes_version is not None else default_version(old)
+    on = eks_versions.today()
+    version = kubernetes_version if kubernetes_version is not None else default_version(old, on)
     entry: dict[str, Any] = {
         "name": name,
         "accountId": account_id,
@@ -79,6 +81,9 @@ def add_account(
     if namespace is not None and namespace != name:
         entry["namespace"] = namespace
     _check_options(entry)
+    # A new account is a new cluster: EKS creates none past extended support (CAPA-C009).
+    if refused := eks_versions.new_cluster_refusal(version, on):
+        raise ConfigError(f"--kubernetes-version: {refused}")
 
     original = yamlio.read_text(path, model.ACCOUNTS_FILE)
     expected = copy.deepcopy(old.document.data)
@@ -107,6 +112,8 @@ def add_account(
     lines += [
         model.shared_id_warning(first, later) for first, later in model.shared_account_ids(new)
     ]
+    if note := eks_versions.extended_note(version, on):
+        lines.append(f"warning: {note}")
     lines += [f"warning: {warning}" for warning in plan.warnings]
     lines += [f"{change.action:6} {change.path}" for change in todo]
     return lines
@@ -120,13 +127,17 @@ def write_target(repo: Path, path: Path) -> Path:
     return yamlio.inside(repo, path, model.ACCOUNTS_FILE)
 
 
-def default_version(account_set: model.AccountSet) -> str:
-    """The newest Kubernetes version any account or cluster declares, compared as numbers."""
+def default_version(account_set: model.AccountSet, on: date) -> str:
+    """The newest Kubernetes version any account or cluster declares, compared as numbers,
+    while EKS still gives it standard support on ``on``; else the newest version that has it."""
     versions = [c.kubernetes_version for a in account_set.accounts for c in a.clusters]
     versions += [a.kubernetes_version for a in account_set.accounts]
     if not versions:
         raise ConfigError("--kubernetes-version: required, no account declares a version")
-    return max(versions, key=lambda v: tuple(int(part) for part in v.lstrip("v").split(".")))
+    newest = max(versions, key=lambda v: tuple(int(part) for part in v.lstrip("v").split(".")))
+    if eks_versions.support(newest, on) == "standard":
+        return newest
+    return eks_versions.newest_standard(on)
 
 
 def _check_options(entry: dict[str, Any]) -> None:

@@ -336,11 +336,34 @@ def _checked_accounts(accounts: Sequence[AccountBinding]) -> list[AccountBinding
     return sorted(accounts, key=lambda a: a.account)
 
 
-def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, Any]]:
+def _management_condition(namespaces: Sequence[str]) -> list[dict[str, str]]:
+    """The management account's own namespaces (accounts.yaml management.namespaces) are not
+    judged: their clusters use `default`, the management account's credentials, on purpose.
+
+    Without this, the management cluster's own AWSManagedControlPlane, moved there by
+    `clusterctl move` (cluster-api docs/book/src/clusterctl/commands/move.md), would be denied
+    every spec update CAPA makes to it. ``check`` still judges those objects.
+    """
+    for namespace in namespaces:
+        if not _DNS_LABEL.match(namespace):
+            raise ConfigError(f"admission policy: namespace {namespace!r} is not a valid name")
+    if not namespaces:
+        return []
+    listed = ", ".join(_cel(n) for n in sorted(set(namespaces)))
+    return [{"name": "not-management", "expression": f"!(request.namespace in [{listed}])"}]
+
+
+def admission_objects(
+    accounts: Sequence[AccountBinding],
+    credentials: str,
+    *,
+    management_namespaces: Sequence[str] = (),
+) -> list[dict[str, Any]]:
     """The ValidatingAdmissionPolicy and its binding for these accounts, as plain dicts.
 
-    ``credentials`` is ``roleIdentity`` or ``operator``. The output depends only on the input
-    (accounts are sorted by name), so ``render --check`` sees no drift.
+    ``credentials`` is ``roleIdentity`` or ``operator``; ``management_namespaces`` hold the
+    management account's own clusters, which the policy lets through. The output depends only
+    on the input (accounts are sorted by name), so ``render --check`` sees no drift.
     """
     if credentials not in (ROLE_IDENTITY, OPERATOR):
         raise ConfigError(f"admission policy: unknown credentials mode {credentials!r}")
@@ -369,7 +392,10 @@ def admission_objects(accounts: Sequence[AccountBinding], credentials: str) -> l
             # was not enforced) deletable and lets CAPA patch its own finalizers; every other
             # write is checked. matchConditions run before the validations
             # (validating/plugin.go compilePolicy; matchconditions/matcher.go).
-            "matchConditions": [{"name": "changes-credentials", "expression": _CHANGES}],
+            "matchConditions": [
+                {"name": "changes-credentials", "expression": _CHANGES},
+                *_management_condition(management_namespaces),
+            ],
             "variables": _variables(ordered, credentials),
             "validations": validations,
         },

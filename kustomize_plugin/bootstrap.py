@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from capa_accounts.core import aws
 from capa_accounts.core.aws import DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.model import (
     ACCOUNTS_FILE,
+    DEFAULT_SERVICE_ACCOUNT,
     IRSA,
     OPERATOR,
     POD_IDENTITY,
@@ -168,6 +170,39 @@ def _workload_trust(account_set: AccountSet) -> list[dict[str, Any]]:
             },
         }
     ]
+
+
+def workload_identity_steps(account_set: AccountSet) -> list[str]:
+    """What still joins CAPA's pods to the controllers role once the stack exists, as the
+    comment lines of bootstrap/management.yaml (capa-accounts does not install CAPA).
+
+    IRSA: the trust alone gives CAPA nothing. EKS's webhook injects the role's web identity
+    only into pods whose ServiceAccount carries eks.amazonaws.com/role-arn (EKS User Guide,
+    "Assign IAM roles to Kubernetes service accounts"), and CAPA's components set only a kiam
+    annotation on the Deployment (config/default/manager_iam_patch.yaml); pods read it when
+    they start, hence the restart. EKS Pod Identity: the association is the step, made by
+    clusterawsadm (cmd/clusterawsadm/cmd/controller/credentials/use_pod_identity.go; its
+    defaults are capa-system/capa-controller-manager and the unprefixed role name).
+    """
+    management = account_set.management
+    arn = aws.role_arn(account_set.partition, management.account_id, management.role_name)
+    if management.workload_identity == IRSA:
+        namespace, name = management.service_account.split("/", 1)
+        return [
+            "then, on the management cluster, give CAPA's ServiceAccount the role (IRSA):",
+            f"kubectl annotate serviceaccount --namespace {namespace} {name} \\",
+            f"  eks.amazonaws.com/role-arn={arn}",
+            f"kubectl rollout restart deployment --namespace {namespace} capa-controller-manager",
+        ]
+    if management.workload_identity == POD_IDENTITY:
+        namespace, name = DEFAULT_SERVICE_ACCOUNT.split("/", 1)
+        return [
+            "then associate the role with CAPA's ServiceAccount (EKS Pod Identity):",
+            "clusterawsadm controller use-pod-identity --cluster-name <management cluster> \\",
+            f"  --region <its region> --namespace {namespace} --service-account {name} \\",
+            f"  --role-name {management.role_name}",
+        ]
+    return []
 
 
 def _trust_management(account_set: AccountSet, account: Account) -> dict[str, Any]:

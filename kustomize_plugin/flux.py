@@ -24,6 +24,27 @@ ADMISSION_DIR = f"{MANAGEMENT}/admission-policy"
 ADMISSION_KUSTOMIZATION = f"capa-{MANAGEMENT}-admission-policy"
 
 
+# `wait: true` alone does not wait for CAPA: kstatus judges a custom resource by
+# status.observedGeneration and its Reconciling/Stalled conditions only (kubernetes-sigs/cli-utils
+# pkg/kstatus/status/generic.go), and the operator patches observedGeneration on its first
+# reconcile, which only adds its finalizer (cluster-api-operator
+# internal/controller/genericprovider_controller.go, Reconcile). The provider's Ready condition
+# is what follows the CAPA Deployment's Available condition (internal/controller/healthcheck/
+# healthcheck_controller.go; clusterv1.ReadyCondition). Flux evaluates healthCheckExprs only
+# with wait or healthChecks, after its own observedGeneration check (fluxcd/pkg
+# runtime/cel/status_evaluator.go); kustomize-controller v1.5.0 (Flux v2.5) added the field
+# (api/v1/kustomization_types.go, HealthCheckExprs). `exists`, not `all`: a provider with no
+# Ready condition yet is not ready; `has` first: the first status has no conditions. (Before
+# the first status the expression fails to evaluate, which Flux reads as Unknown and keeps
+# waiting: fluxcd/pkg ssa/manager_wait.go.) No `failed`: Ready is False while CAPA rolls out.
+PROVIDER_HEALTH = {
+    "apiVersion": "operator.cluster.x-k8s.io/v1alpha2",
+    "kind": "InfrastructureProvider",
+    "current": "has(status.conditions)"
+    " && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",
+}
+
+
 def kustomization_name(overlay: str) -> str:
     return f"capa-{overlay}"
 
@@ -110,8 +131,8 @@ def provider_kustomization(account: Account) -> dict[str, Any]:
 
     A stage of its own: the provider installs CAPA's CRDs, so the account's clusters cannot be
     in the same Kustomization (kustomize-controller dry-runs every object before applying
-    any, and fails on a kind that has no CRD yet). ``wait`` makes it Ready only once the
-    provider is (the operator sets its Ready condition), which the clusters depend on.
+    any, and fails on a kind that has no CRD yet). It is Ready only once CAPA runs, which the
+    clusters depend on: see PROVIDER_HEALTH.
     """
     return {
         "apiVersion": API_VERSION,
@@ -124,6 +145,7 @@ def provider_kustomization(account: Account) -> dict[str, Any]:
             # Removing an account must not remove the CAPA that can delete its clusters.
             "deletionPolicy": "Orphan",
             "wait": True,
+            "healthCheckExprs": [dict(PROVIDER_HEALTH)],
             "decryption": {"provider": "sops", "secretRef": {"name": SOPS_AGE}},
             "sourceRef": dict(SOURCE),
         },

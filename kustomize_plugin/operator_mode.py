@@ -111,14 +111,24 @@ Item = MutableMapping[str, Any]
 RBAC_GROUP = "rbac.authorization.k8s.io"
 MANAGER_CLUSTER_ROLE = "capa-manager-role"
 MANAGER_ROLE_BINDING = "capa-manager-rolebinding"
-# The base has MachinePools and AWSManagedMachinePools: CAPA serves and admits them only with
-# its MachinePool feature gate, off by default (CAPA feature/feature.go; EXP_MACHINE_POOL), and
-# the operator passes manager.featureGates as the manager's --feature-gates
-# (api/v1alpha2 ManagerSpec.FeatureGates, "Controller Manager flag is --feature-gates"). It
-# replaces the components' whole --feature-gates argument with the map's gates
-# (internal/controller/component_customizer.go, customizeManager and setArgs), so every gate
-# not in the map takes CAPA's built-in default (feature/feature.go), not the components'.
-FEATURE_GATES = {"MachinePool": True}
+# The operator passes manager.featureGates as the manager's --feature-gates (api/v1alpha2
+# ManagerSpec.FeatureGates, "Controller Manager flag is --feature-gates"). Since operator
+# v0.26.0 it merges them into the components' own --feature-gates argument, the map's values
+# winning (internal/controller/component_customizer.go, customizeManager and
+# parseFeatureGates: "make feature gates additive"); before, the map replaced the whole
+# argument and every gate not in it took CAPA's built-in default (feature/feature.go). Both
+# gates below are set either way:
+# - MachinePool: the base has MachinePools and AWSManagedMachinePools, which CAPA serves and
+#   admits only with this gate; the components ship it off (config/manager/manager.yaml,
+#   MachinePool=${EXP_MACHINE_POOL:=false}).
+# - AutoControllerIdentityCreator: on by default (feature/feature.go), it makes each CAPA copy
+#   create `default` admitting every namespace (allowedNamespaces: {}) whenever `default` is
+#   missing and a cluster it watches exists (main.go, AWSControllerIdentityReconciler;
+#   exp/controlleridentitycreator/awscontrolleridentity_controller.go). Flux's force replaces
+#   `default` by deleting and recreating it, so in that window any provider could create an
+#   open `default` first, and the repository's list would then fail to apply over it. The
+#   repository ships `default` itself (render.management_items), so no copy needs the creator.
+FEATURE_GATES = {"MachinePool": True, "AutoControllerIdentityCreator": False}
 
 
 def rbac_names(account: Account) -> tuple[str, str]:

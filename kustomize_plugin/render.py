@@ -134,13 +134,16 @@ def management_items(account_set: AccountSet) -> dict[str, list[dict[str, Any]]]
     list, provider credentials stay with the account namespaces, where the admission policy
     (operator flavour) pins the label to the namespace's account.
     """
+    # management.namespaces: the management account's own clusters (the management cluster
+    # after `clusterctl move`) reach their credentials through `default` too; CAPA refuses a
+    # namespace it does not admit ("Namespace is not permitted to use
+    # AWSClusterControllerIdentity", pkg/cloud/scope/session.go, buildAWSClusterControllerIdentity).
+    admitted = {a.namespace for a in account_set.accounts} | set(account_set.management.namespaces)
     controller = {
         "apiVersion": f"{INFRA_GROUP}/v1beta2",
         "kind": CONTROLLER_IDENTITY,
         "metadata": {"name": DEFAULT_IDENTITY},
-        "spec": {
-            "allowedNamespaces": {"list": sorted({a.namespace for a in account_set.accounts})}
-        },
+        "spec": {"allowedNamespaces": {"list": sorted(admitted)}},
     }
     return {"controller-identity.yaml": [controller]}
 
@@ -152,7 +155,9 @@ def _admission(account_set: AccountSet) -> list[dict[str, Any]]:
         admission.AccountBinding(a.name, a.namespace, a.identity_name, enforced=a.admission_policy)
         for a in account_set.accounts
     ]
-    return admission.admission_objects(bindings, account_set.credentials)
+    return admission.admission_objects(
+        bindings, account_set.credentials, management_namespaces=account_set.management.namespaces
+    )
 
 
 def provider_files(repo: Path, account: Account, items: list[dict[str, Any]]) -> Plan:
@@ -270,11 +275,11 @@ def plan(
         )
     mgmt_path = "bootstrap/management.yaml"
     if not operator:  # operator mode assumes no role: the management account grants nothing
-        result.add(
-            mgmt_path,
-            BOOTSTRAP_HEADER.format(account_id=account_set.management.account_id, path=mgmt_path),
-            [bootstrap.management_config(account_set)],
+        header = BOOTSTRAP_HEADER.format(
+            account_id=account_set.management.account_id, path=mgmt_path
         )
+        header += "".join(f"# {line}\n" for line in bootstrap.workload_identity_steps(account_set))
+        result.add(mgmt_path, header, [bootstrap.management_config(account_set)])
     merged = bootstrap.in_management_account(account_set)
     result.warnings += [bootstrap.merge_note(a) for a in merged]
     for account in accounts:

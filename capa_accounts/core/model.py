@@ -97,6 +97,9 @@ class Management:
     workload_identity: str = INSTANCE_PROFILE
     oidc_provider_arn: str | None = None
     service_account: str = DEFAULT_SERVICE_ACCOUNT
+    # Namespaces of the management account's own clusters (the management cluster itself after
+    # `clusterctl move`): `default` admits them, the admission policy skips them.
+    namespaces: tuple[str, ...] = ()
 
     @property
     def role_name(self) -> str:
@@ -215,6 +218,7 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
         workload_identity=mgmt.get("workloadIdentity", INSTANCE_PROFILE),
         oidc_provider_arn=mgmt.get("oidcProviderARN"),
         service_account=mgmt.get("serviceAccount", DEFAULT_SERVICE_ACCOUNT),
+        namespaces=tuple(mgmt.get("namespaces", ())),
     )
     _check_workload_identity(doc, management, partition, credentials)
     accounts = tuple(
@@ -240,7 +244,28 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
         document=doc,
     )
     _check_unique(account_set, doc, conflicts)
+    _check_management_namespaces(account_set, doc)
     return account_set
+
+
+def _check_management_namespaces(account_set: AccountSet, doc: yamlio.Document) -> None:
+    """management.namespaces: the management account's clusters, apart from every account's."""
+    accounts = {a.namespace: a.name for a in account_set.accounts}
+    for i, namespace in enumerate(account_set.management.namespaces):
+        message = ""
+        if account_set.credentials == OPERATOR:
+            message = (
+                "credentials: operator runs one CAPA per target account, none with the "
+                "management account's credentials, so nothing would reconcile a cluster there"
+            )
+        elif namespace in accounts:
+            message = (
+                f"{namespace!r} is account {accounts[namespace]!r}'s namespace: the management "
+                "account's clusters need a namespace of their own"
+            )
+        if message:
+            line, col = yamlio.position(doc.node, ("spec", "management", "namespaces", i))
+            raise ConfigError(f"spec.management.namespaces[{i}]: {message}", doc.file, line, col)
 
 
 def _check_workload_identity(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core import eks_versions
 from capa_accounts.core.errors import printable
 from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check import kustomize
@@ -112,6 +113,8 @@ def _check(
         findings = root_causes(ctx, findings, _schema(crds))
     kept, suppressed = _suppress(ctx, findings)
     unique = sorted(set(kept), key=Finding.sort_key)
+    if stale := eks_versions.stale(eks_versions.today()):  # C009 judges by this calendar
+        loaded.warnings.append(stale)
     warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
     return Report(unique, suppressed, len(loaded.yaml_files), warnings), ctx
 

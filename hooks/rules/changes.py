@@ -324,11 +324,11 @@ def check_version_step(ctx: Context, report: Reporter) -> None:
     (pkg/cloud/services/eks/cluster.go:784-786), with no stop to upgrade node groups and
     add-ons in between. Only major.minor counts (`v1.30` is `1.30`).
 
-    Bad (at REF `1.30`, now):
-        version: "1.32"
+    Bad (at REF `1.34`, now):
+        version: "1.36"
 
     Good:
-        version: "1.31"
+        version: "1.35"
 
     Fix: raise `kubernetesVersion` one minor per change, and let each upgrade finish.
     """

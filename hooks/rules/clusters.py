@@ -118,7 +118,7 @@ def check_version(ctx: Context, report: Reporter) -> None:
         version: v1.31.0-eks-1
 
     Good:
-        version: "1.31"
+        version: "1.35"
 
     Fix: set kubernetesVersion (quoted) in accounts.yaml and run `capa-accounts render`.
     """

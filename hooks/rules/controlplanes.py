@@ -54,6 +54,14 @@ def _name_path(use: IdentityUse) -> PathT:
     return _key_path(use, "name")
 
 
+def management_namespace(ctx: Context, namespace: str) -> bool:
+    """Whether ``namespace`` holds the management account's own clusters
+    (accounts.yaml management.namespaces), where `default` is used on purpose."""
+    if ctx.account_set is None:
+        return False
+    return namespace in ctx.account_set.management.namespaces
+
+
 def where(obj: Obj, path: PathT = ()) -> str:
     loc = obj.location(path)
     return f"{loc.file}:{loc.line}"
@@ -82,7 +90,8 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     `AWSManagedControlPlaneTemplate`: controlplane/eks/webhooks/
     awsmanagedcontrolplanetemplate_webhook.go Default), so a ClusterClass whose template has
     none, and whose patches set none, builds every Cluster in the management account. Not
-    checked in operator mode, where `default` is each provider's own account.
+    checked in operator mode, where `default` is each provider's own account, nor in the
+    management account's own namespaces (accounts.yaml `management.namespaces`).
 
     Bad:
         kind: AWSCluster
@@ -102,7 +111,7 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     if _operator_mode(ctx):
         return
     for use in identity_uses(ctx):
-        if use.ref is None:
+        if use.ref is None and not management_namespace(ctx, use.namespace):
             how = (
                 "CAPA defaults it to the controller identity `default`"
                 if use.kind in DEFAULTED_IDENTITY_REF
@@ -257,7 +266,9 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     (session.go:242-249): the cluster would be built there, and `default` must admit every
     account namespace, so any account could reach the management account this way. A static
     identity means long-lived access keys in a Secret (pkg/cloud/identity/identity.go:51-53).
-    Not checked in operator mode, where each provider's `default` is its own account.
+    Not checked in operator mode, where each provider's `default` is its own account; the
+    controller identity is accepted in the management account's own namespaces
+    (accounts.yaml `management.namespaces`), whose clusters use it on purpose.
 
     Bad:
         identityRef: {kind: AWSClusterControllerIdentity, name: default}
@@ -275,6 +286,8 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     }
     for use in identity_uses(ctx):
         kind = use.ref.get("kind") if isinstance(use.ref, dict) else None
+        if kind == CONTROLLER_IDENTITY and management_namespace(ctx, use.namespace):
+            continue  # the management account's own cluster: its credentials on purpose
         if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
             report.at(
                 use.obj,

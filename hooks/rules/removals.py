@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from capa_accounts.core.finding import Finding
+from capa_accounts.core.model import OPERATOR
 from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
@@ -27,6 +28,7 @@ from capa_accounts.hooks.rules.changes import (
     shown,
 )
 from capa_accounts.hooks.rules.rendering import flux_kustomizations
+from capa_accounts.kustomize_plugin.operator_mode import provider_name, provider_namespace
 
 DECOMMISSION = "capa-accounts.dev/decommission"  # cluster names, comma-separated
 
@@ -45,7 +47,10 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
     unless the account was `decommissioning: true` at the base ref (then a warning: its
     namespace and identity are orphaned, delete them by hand); a hand-deleted overlay of an
     account that stays is always an error. Without accounts.yaml, an overlay whose clusters
-    were already gone at the base ref is a warning.
+    were already gone at the base ref is a warning. In operator mode the account's provider
+    stays too (a CAPA with the account's keys); deleting it as is would also delete the CAPA
+    webhook configurations the other accounts share (clusterctl's Delete), so the warning
+    names the way out (docs/operator-mode.md, "Removing an account").
 
     Bad: deleting `- name: live` from accounts.yaml while `live` still runs clusters.
 
@@ -57,6 +62,7 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
     """
     base = base_of(ctx)
     flux_then = {path: obj for obj, path in flux_kustomizations(base)}
+    providers = _providers_at(base)
     # (overlay at REF, how it is named, decommissioning at REF)
     gone: list[tuple[str, str, bool]] = []
     if ctx.account_set and base.account_set:
@@ -113,6 +119,8 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
                 f"no clusters left): check `kubectl get clusters -n <namespace>` is "
                 f"empty; {left}, then delete the account's CloudFormation stack"
             )
+            if overlay in providers:
+                message += providers[overlay]
         else:
             message = (
                 f"{what} was removed (present at {ctx.base_ref}, not decommissioning): "
@@ -132,6 +140,33 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
                     report.rule, severity, _remaining_file(ctx.root, overlay, flux), 1, 1, message
                 )
             )
+
+
+def _providers_at(base: Context) -> dict[str, str]:
+    """Operator mode at the base ref: what an account's removal leaves running, by overlay.
+
+    Flux orphans the provider (deletionPolicy Orphan), so its CAPA keeps running with the
+    account's keys. Deleting the InfrastructureProvider runs clusterctl's Delete, which
+    deletes every webhook configuration of the provider (cluster-api
+    cmd/clusterctl/client/cluster/components.go, providerComponents.Delete: "webhook ... should
+    always be deleted"); every account's CAPA copy shares CAPA's two, capa-validating- and
+    capa-mutating-webhook-configuration, pointed at whichever copy was applied last
+    (cmd/clusterctl/client/repository/components.go, fixTargetNamespace).
+    """
+    if base.account_set is None or base.account_set.credentials != OPERATOR:
+        return {}
+    return {
+        f"overlays/{a.name}": (
+            f"; operator mode: InfrastructureProvider {provider_name(a)} in namespace "
+            f"{provider_namespace(a)} still runs CAPA with the account's keys. Do not "
+            "`kubectl delete` it as is: the operator's delete removes the CAPA webhook "
+            "configurations every other account uses. Repoint them if they name "
+            f"{provider_namespace(a)}, remove the provider's finalizer, then delete it, its "
+            f"namespace and ClusterRole(Binding) {provider_namespace(a)}-manager-role(binding), "
+            "and the account's access key (docs/operator-mode.md, Removing an account)"
+        )
+        for a in base.account_set.accounts
+    }
 
 
 def _deleting_policy(flux: Obj | None) -> str | None:

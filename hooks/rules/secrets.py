@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -533,6 +534,8 @@ def _repository_findings(ctx: Context) -> list[Finding]:
         text = texts.get(rel)
         if text is None:
             path = ctx.root / rel
+            if rel not in listed and not os.path.lexists(path):
+                continue  # tracked, deleted in the working tree (as render removes files)
             text, skipped = secret_files.read_text(path)
             if text is None and skipped is None:
                 try:

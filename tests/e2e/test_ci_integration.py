@@ -239,8 +239,8 @@ def test_action_github_format_annotates_and_uploads_nothing(
 def test_action_base_ref_runs_the_change_aware_rules(workspace: Path, installed: Path) -> None:
     edit(
         workspace / "accounts.yaml",
-        'kubernetesVersion: "1.31"',
-        'kubernetesVersion: "1.30"',
+        'kubernetesVersion: "1.35"',
+        'kubernetesVersion: "1.34"',
         count=-1,
     )
     rendered = CliRunner().invoke(main, ["render", "--repo", str(workspace)])

@@ -132,7 +132,7 @@ def _render(repo: Path) -> None:
 
 LIVE = (
     '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-    '      kubernetesVersion: "1.31"\n'
+    '      kubernetesVersion: "1.35"\n'
 )
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from conftest import PROJECT
 
 from capa_accounts.cli import main
-from capa_accounts.core import version
+from capa_accounts.core import eks_versions, version
 from capa_accounts.kustomize_plugin import example
 
 PYPROJECT = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -27,7 +27,10 @@ def test_the_installed_version_is_pyprojects() -> None:
     # A stale editable install (pyproject bumped, not reinstalled) fails here, not in a release.
     assert metadata.version("capa-accounts") == VERSION == version.version()
     result = CliRunner().invoke(main, ["--version"])
-    assert (result.exit_code, result.output) == (0, f"capa-accounts, version {VERSION}\n")
+    assert (result.exit_code, result.output) == (
+        0,
+        f"capa-accounts, version {VERSION} (EKS release calendar of {eks_versions.TABLE_DATE})\n",
+    )
 
 
 def test_no_module_writes_a_version_of_its_own() -> None:

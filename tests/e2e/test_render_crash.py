@@ -40,7 +40,7 @@ def accounts_yaml(template: str, first: int, id_base: int) -> str:
     head = template[: template.index("  accounts:")]
     entries = "".join(
         f'    - name: a{i:03d}\n      accountId: "{id_base + i:012d}"\n'
-        f'      region: eu-west-1\n      kubernetesVersion: "1.31"\n'
+        f'      region: eu-west-1\n      kubernetesVersion: "1.35"\n'
         for i in range(first, first + ACCOUNTS)
     )
     return f"{head}  accounts:\n{entries}"

@@ -119,7 +119,7 @@ TOKENS: tuple[bytes, ...] = (
     b"0",
     b"''",
     b"x" * 70,
-    b"1.30",
+    b"1.34",
     b"AWSClusterRoleIdentity",
     b"AWSClusterControllerIdentity",
     b"AWSClusterStaticIdentity",
@@ -268,7 +268,7 @@ def fn_input() -> bytes:
             "accountId": "444444444444",
             "managementAccountId": "111111111111",
             "region": "us-east-1",
-            "kubernetesVersion": "1.30",
+            "kubernetesVersion": "1.34",
         },
     }
     text = yaml.safe_dump(

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CAPA_REFERENCE, line_of, run_check
+from conftest import CAPA_REFERENCE, edit, line_of, run_check
 
 from capa_accounts.core.finding import Finding
 
@@ -369,3 +369,28 @@ def test_malformed_classes_and_clusters_are_findings_not_tracebacks(
     write(example_repo, text)
     report = run_check(example_repo)  # no exception: what is malformed is R004's or not judged
     assert [f for f in report.findings if f.rule in CONTROL_RULES and f.file == EXTRA] == []
+
+
+def test_the_management_namespaces_exemption_follows_the_cluster(example_repo: Path) -> None:
+    # The management cluster's own namespaces may use `default` (accounts.yaml
+    # management.namespaces); what counts is where the Cluster puts the control plane.
+    edit(
+        example_repo / "accounts.yaml",
+        "  credentials: roleIdentity",
+        "    namespaces: [capi-management]\n  credentials: roleIdentity",
+    )
+    unpatched = CLASS[: CLASS.index("  patches:")].replace(
+        "namespace: staging", "namespace: capi-management"
+    )
+    tpl = template(
+        "infrastructure.cluster.x-k8s.io/v1beta2", "AWSClusterTemplate", None, "capi-management"
+    )
+    own = cluster("capi-management", None)
+    write(example_repo, f"{unpatched}---\n{tpl}---\n{own}")
+    assert control(example_repo) == []
+    path = write(
+        example_repo, f"{unpatched}---\n{tpl}---\n{cluster('staging', None, 'capi-management')}"
+    )
+    found = control(example_repo)
+    assert [(f.rule, f.line) for f in found] == [("CAPA-C001", line_of(path, "    spec:"))]
+    assert "Cluster 'demo' in namespace 'staging'" in found[0].message

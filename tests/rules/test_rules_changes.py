@@ -26,7 +26,7 @@ STAGING = "overlays/staging/cluster-staging.yaml"
 LIVE = "overlays/live/cluster-live.yaml"
 LIVE_ACCOUNT = (
     '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-    '      kubernetesVersion: "1.31"\n'
+    '      kubernetesVersion: "1.35"\n'
 )
 
 
@@ -126,6 +126,11 @@ def _cluster_rename(repo: Path) -> None:
     rerender(repo)
 
 
+def _skip_a_minor(repo: Path) -> None:
+    # The example runs the newest minor but one that EKS has; the overlay shows the skip.
+    edit(repo / STAGING, "version: '1.35'", "version: '1.37'")
+
+
 def _remove_live(repo: Path) -> None:
     edit(repo / "accounts.yaml", LIVE_ACCOUNT, "")
     rerender(repo)
@@ -167,19 +172,19 @@ FIRES: list[tuple[str, Callable[[Path], None], str, str, str, str]] = [
     ),
     (
         "version-down",
-        lambda r: set_staging(r, "kubernetesVersion", "1.30"),
+        lambda r: set_staging(r, "kubernetesVersion", "1.34"),
         "CAPA-D003",
         STAGING,
-        "version: '1.30'",
-        "'1.31'",
+        "version: '1.34'",
+        "'1.35'",
     ),
     (
         "version-skips-a-minor",
-        lambda r: set_staging(r, "kubernetesVersion", "1.33"),
+        _skip_a_minor,
         "CAPA-D003",
         STAGING,
-        "version: '1.33'",
-        "go to 1.32 first",
+        "version: '1.37'",
+        "go to 1.36 first",
     ),
     (
         "account-removed",
@@ -253,13 +258,14 @@ def test_base_is_any_commit_and_the_repository_may_be_a_subdirectory(
     top = example_repo.parent
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(top.parent))
     git(top, "init", "-q")
+    set_staging(example_repo, "kubernetesVersion", "1.34")
     commit(top, "init")
-    set_staging(example_repo, "kubernetesVersion", "1.32")
+    set_staging(example_repo, "kubernetesVersion", "1.35")
     commit(top, "upgrade")
-    set_staging(example_repo, "kubernetesVersion", "1.33")
-    assert d_findings(example_repo, "HEAD") == []  # 1.32 → 1.33: one minor
+    set_staging(example_repo, "kubernetesVersion", "1.36")
+    assert d_findings(example_repo, "HEAD") == []  # 1.35 → 1.36: one minor
     assert d_findings(example_repo, "HEAD~1") == [
-        ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.33'"))
+        ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.36'"))
     ]
 
 
@@ -368,13 +374,13 @@ def _label(repo: Path) -> None:
 
 
 def _patch_spelling(repo: Path) -> None:
-    edit(repo / STAGING, "version: '1.31'", "version: v1.31.4")
+    edit(repo / STAGING, "version: '1.35'", "version: v1.35.4")
 
 
 SILENT: list[tuple[str, Callable[[Path], None]]] = [
     ("account-added", _add_account),
     ("label-added", _label),
-    ("one-minor-upgrade", lambda r: set_staging(r, "kubernetesVersion", "1.32")),
+    ("one-minor-upgrade", lambda r: set_staging(r, "kubernetesVersion", "1.36")),
     ("same-minor-other-spelling", _patch_spelling),
 ]
 
@@ -404,7 +410,7 @@ def _predating_commit(repo: Path) -> None:
     repo.mkdir()
     for rel in ("overlays/staging", "overlays/management", "clusters/management"):
         shutil.copytree(stash / rel, repo / rel)
-    edit(repo / STAGING, "version: '1.31'", "version: '1.29'")
+    edit(repo / STAGING, "version: '1.35'", "version: '1.29'")
     (repo / "overlays/legacy").mkdir()
     (repo / "overlays/legacy/kustomization.yaml").write_text(LEGACY_OVERLAY, encoding="utf-8")
     (repo / "overlays/legacy/cluster.yaml").write_text(
@@ -427,7 +433,7 @@ def test_base_that_predates_capa_accounts(
     _predating_commit(example_repo)
     report = run_check(example_repo, base_ref="HEAD")
     found = {(f.rule, f.file, f.line): f.message for f in report.findings if f.rule in D_RULES}
-    version = ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.31'"))
+    version = ("CAPA-D003", STAGING, line_of(example_repo / STAGING, "version: '1.35'"))
     removed = ("CAPA-D004", "accounts.yaml", line_of(example_repo / "accounts.yaml", "accounts:"))
     assert set(found) == {version, removed}
     assert "'1.29'" in found[version]
@@ -554,7 +560,7 @@ def test_pre_commit_compares_the_staged_change_with_head(
 
 
 def test_base_missing_from_a_shallow_clone_says_so(committed: Path, tmp_path: Path) -> None:
-    set_staging(committed, "kubernetesVersion", "1.32")
+    set_staging(committed, "kubernetesVersion", "1.36")
     commit(committed, "upgrade")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "--depth", "1", committed.as_uri(), str(clone))

@@ -201,7 +201,7 @@ def _two_clusters(repo: Path) -> None:
     """`live` gets clusters live-eu and live-us (us-east-1), rendered as `render` would."""
     live = (
         '      accountId: "333333333333"\n      region: eu-west-1\n'
-        '      kubernetesVersion: "1.31"\n'
+        '      kubernetesVersion: "1.35"\n'
     )
     edit(
         repo / "accounts.yaml",
@@ -245,18 +245,18 @@ def test_c005_fires_on_account_region(example_repo: Path) -> None:
 @pytest.mark.parametrize(
     ("version", "fires"),
     [
-        ("'1.31.0-eks-1'", True),
-        ("'1.30'", True),
-        ("1.31", True),
-        ("'v1.31.2'", False),
-        ("'1.31.0'", False),
-        ("v1.31", False),
+        ("'1.35.0-eks-1'", True),
+        ("'1.34'", True),
+        ("1.35", True),
+        ("'v1.35.2'", False),
+        ("'1.35.0'", False),
+        ("v1.35", False),
     ],
     ids=["eks-suffix", "other-minor", "unquoted-number", "patch-with-v", "patch", "v-prefix"],
 )
 def test_c006_version(example_repo: Path, version: str, fires: bool) -> None:
     path = example_repo / STAGING
-    edit(path, "version: '1.31'", f"version: {version}")
+    edit(path, "version: '1.35'", f"version: {version}")
     expected = [(STAGING, line_of(path, f"version: {version}"))] if fires else []
     assert where(example_repo, "CAPA-C006") == expected
 
@@ -264,7 +264,7 @@ def test_c006_version(example_repo: Path, version: str, fires: bool) -> None:
 def test_c006_pattern_without_accounts_yaml(example_repo: Path) -> None:
     (example_repo / "accounts.yaml").unlink()
     path = example_repo / STAGING
-    edit(path, "version: '1.31'", "version: 1.31.0-eks-1")
+    edit(path, "version: '1.35'", "version: 1.35.0-eks-1")
     assert where(example_repo, "CAPA-C006") == [(STAGING, line_of(path, "eks-1"))]
 
 

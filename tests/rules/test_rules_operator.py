@@ -112,7 +112,7 @@ def test_render_writes_one_pinned_filtered_provider_per_account(
             "configSecret": {"name": f"{account}-credentials", "namespace": f"capa-{account}"},
             "manager": {
                 "additionalArgs": {"--watch-filter": account},
-                "featureGates": {"MachinePool": True},
+                "featureGates": {"MachinePool": True, "AutoControllerIdentityCreator": False},
             },
             "patches": [
                 {
@@ -241,7 +241,7 @@ def test_names_operator_mode_adds_must_not_collide(
 ) -> None:
     entry = (
         f'    - name: {name}\n      accountId: "444444444444"\n      region: eu-west-1\n'
-        f'      kubernetesVersion: "1.31"\n'
+        f'      kubernetesVersion: "1.35"\n'
     )
     if extra:
         entry += f"      {extra}\n"
@@ -266,7 +266,7 @@ def _staging_config(kind: str) -> dict[str, Any]:
         "accountId": "222222222222",
         "managementAccountId": "111111111111",
         "region": "eu-west-1",
-        "kubernetesVersion": "1.31",
+        "kubernetesVersion": "1.35",
         "credentials": "operator",
     }
     if kind == "ConfigMap":
@@ -385,7 +385,7 @@ spec:
     name: default
   eksClusterName: my-eks-cluster
   region: eu-west-1
-  version: "1.31"
+  version: "1.35"
 ---
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
 kind: AWSClusterControllerIdentity
@@ -434,7 +434,7 @@ SEED_CONTROL_PLANE = textwrap.dedent("""\
         kind: AWSClusterRoleIdentity
         name: staging-identity
       region: eu-west-1
-      version: "1.31"
+      version: "1.35"
     ---
     apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
     kind: AWSClusterRoleIdentity
@@ -655,7 +655,7 @@ def test_a_provider_customised_in_base_keeps_its_settings(example_repo: Path) ->
     (provider,) = load(example_repo / "providers/live/provider.yaml")
     assert provider["metadata"] == {"name": "aws-live", "namespace": "capa-live"}
     assert provider["spec"]["manager"] == {
-        "featureGates": {"MachinePool": True},
+        "featureGates": {"MachinePool": True, "AutoControllerIdentityCreator": False},
         "additionalArgs": {"--watch-filter": "live"},
     }
     assert not (example_repo / "overlays/live/provider.yaml").exists()

@@ -113,10 +113,17 @@ def test_rendered_providers_install_disjoint_cluster_rbac(
             } == {f"capa-{account}"}
 
 
-def test_every_rendered_provider_enables_machine_pools(example_repo: Path) -> None:
+def test_every_rendered_provider_enables_machine_pools_and_creates_no_default(
+    example_repo: Path,
+) -> None:
+    """No CAPA copy may create an open `default` while Flux's force recreates the listed one
+    (CAPA feature/feature.go AutoControllerIdentityCreator, on by default)."""
     repo = operator(example_repo)
     for account in ("staging", "live"):
-        assert provider(repo, account)["spec"]["manager"]["featureGates"] == {"MachinePool": True}
+        assert provider(repo, account)["spec"]["manager"]["featureGates"] == {
+            "MachinePool": True,
+            "AutoControllerIdentityCreator": False,
+        }
 
 
 def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
@@ -129,7 +136,7 @@ def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
         metadata: {name: aws}
         spec:
           manager:
-            featureGates: {EKSEnableIAM: true, MachinePool: false}
+            featureGates: {EKSEnableIAM: true, MachinePool: false, AutoControllerIdentityCreator: true}
           patches:
             - target: {kind: Deployment, name: capa-controller-manager}
               patch: '[{"op": "add", "path": "/spec/replicas", "value": 2}]'
@@ -141,7 +148,11 @@ def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
         example_repo / "base/kustomization.yaml", "resources:\n", "resources:\n  - provider.yaml\n"
     )
     spec = provider(operator(example_repo), "live")["spec"]
-    assert spec["manager"]["featureGates"] == {"EKSEnableIAM": True, "MachinePool": True}
+    assert spec["manager"]["featureGates"] == {
+        "EKSEnableIAM": True,
+        "MachinePool": True,
+        "AutoControllerIdentityCreator": False,
+    }
     targets = [p["target"] for p in spec["patches"]]
     assert targets[0] == {"kind": "Deployment", "name": "capa-controller-manager"}
     # The base's own rename of the binding would collide across accounts: render's replaces it.

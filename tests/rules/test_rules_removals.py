@@ -264,7 +264,7 @@ def test_d006_an_account_moves(
         (
             "    - name: live\n",
             '    - name: qa\n      accountId: "444444444444"\n'
-            '      region: eu-west-1\n      kubernetesVersion: "1.31"\n    - name: live\n',
+            '      region: eu-west-1\n      kubernetesVersion: "1.35"\n    - name: live\n',
         ),
     ],
     ids=["session-name", "new-account"],

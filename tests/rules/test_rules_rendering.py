@@ -38,18 +38,18 @@ def test_r001_fires_on_a_hand_edit(example_repo: Path) -> None:
 def test_r001_fires_on_an_unrendered_accounts_change(example_repo: Path) -> None:
     edit(
         example_repo / "accounts.yaml",
-        'kubernetesVersion: "1.31"  #',
-        'kubernetesVersion: "1.32"  #',
+        'kubernetesVersion: "1.35"  #',
+        'kubernetesVersion: "1.36"  #',
     )
     path = example_repo / STAGING
-    assert where(example_repo, "CAPA-R001") == [(STAGING, line_of(path, "version: '1.31'"))]
+    assert where(example_repo, "CAPA-R001") == [(STAGING, line_of(path, "version: '1.35'"))]
 
 
 def test_r001_fires_on_a_removed_account(example_repo: Path) -> None:
     edit(
         example_repo / "accounts.yaml",
         '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-        '      kubernetesVersion: "1.31"\n',
+        '      kubernetesVersion: "1.35"\n',
         "",
     )
     found = of_rule(run_check(example_repo), "CAPA-R001")

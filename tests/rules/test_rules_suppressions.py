@@ -73,7 +73,7 @@ def add_suppress(repo: Path, account: str, entries: str) -> Path:
     anchor = f"    - name: {account}"
     text = accounts.read_text(encoding="utf-8")
     start = text.index(anchor)
-    end = text.index('kubernetesVersion: "1.31"', start)
+    end = text.index('kubernetesVersion: "1.35"', start)
     end = text.index("\n", end) + 1
     accounts.write_text(text[:end] + entries + text[end:], encoding="utf-8")
     return accounts

@@ -20,7 +20,7 @@ QA_LINES = [
     "    - name: qa\n",
     '      accountId: "444444444444"\n',
     "      region: eu-central-1\n",
-    '      kubernetesVersion: "1.31"\n',
+    '      kubernetesVersion: "1.35"\n',
 ]
 
 
@@ -70,7 +70,7 @@ def test_added_account_keeps_the_file_and_renders_an_overlay_flux_builds(
     assert result.exit_code == 0, result.output
     assert (
         result.stdout.splitlines()[0] == "added account qa (444444444444, eu-central-1, "
-        "Kubernetes 1.31)"
+        "Kubernetes 1.35)"
     )
     assert "create overlays/qa/kustomization.yaml" in result.stdout
     assert "update overlays/management/controller-identity.yaml" in result.stdout
@@ -127,8 +127,8 @@ def test_namespace_option_is_written_and_rendered(example_repo: Path) -> None:
         (
             ["qa", "--account-id", "444444444444"],
             (
-                '      kubernetesVersion: "1.31"\n  #',
-                '      kubernetesVersion: "1.31"\n      identityName: qa-identity\n  #',
+                '      kubernetesVersion: "1.35"\n  #',
+                '      kubernetesVersion: "1.35"\n      identityName: qa-identity\n  #',
             ),
             "identity name 'qa-identity' is already used by account 'live'",
         ),
@@ -158,8 +158,8 @@ def test_conflict_exits_2_and_changes_nothing(
         ("--region", "Europe", "--region: 'Europe' does not match"),
         (
             "--kubernetes-version",
-            "1.31.2",
-            "--kubernetes-version: '1.31.2' is not a Kubernetes "
+            "1.35.2",
+            "--kubernetes-version: '1.35.2' is not a Kubernetes "
             "version Amazon EKS supports: use one of 1.30, 1.31",
         ),
         (
@@ -172,6 +172,12 @@ def test_conflict_exits_2_and_changes_nothing(
             "1.29",
             "--kubernetes-version: '1.29' is not a Kubernetes version Amazon EKS supports",
         ),
+        (
+            "--kubernetes-version",
+            "1.31",
+            "--kubernetes-version: Kubernetes 1.31 left EKS extended support on 2026-11-26: "
+            "EKS creates no cluster with it; use 1.36 (in standard support)",
+        ),
         ("--namespace", "QA", "--namespace: 'QA' does not match"),
         ("NAME", "Q_A", "NAME: 'Q_A' does not match"),
     ],
@@ -181,6 +187,7 @@ def test_conflict_exits_2_and_changes_nothing(
         "region",
         "patch-version",
         "one-point-three",
+        "older-than-the-calendar",
         "past-extended-support",
         "namespace",
         "name",
@@ -212,18 +219,24 @@ def test_shared_account_id_is_added_with_a_warning(example_repo: Path) -> None:
 @pytest.mark.parametrize(
     ("versions", "option", "written"),
     [
-        (("1.30", "1.32"), [], '"1.32"'),
-        (("1.31", "1.30"), [], '"1.31"'),
-        (("1.31", "1.31"), ["--kubernetes-version", "1.30"], '"1.30"'),
+        (("1.34", "1.36"), [], '"1.36"'),
+        (("1.35", "1.34"), [], '"1.35"'),
+        (("1.35", "1.35"), ["--kubernetes-version", "1.34"], '"1.34"'),
+        (("1.33", "1.34"), [], '"1.36"'),
     ],
-    ids=["highest-as-numbers", "highest-first", "explicit-kept-as-string"],
+    ids=[
+        "highest-as-numbers",
+        "highest-first",
+        "explicit-kept-as-string",
+        "highest-past-standard-support",
+    ],
 )
 def test_kubernetes_version_defaults_to_the_highest_in_use(
     example_repo: Path, versions: tuple[str, str], option: list[str], written: str
 ) -> None:
     accounts = example_repo / "accounts.yaml"
     for version in versions:  # staging's line first, then live's
-        edit(accounts, 'kubernetesVersion: "1.31"', f'kubernetesVersion: "x{version}"')
+        edit(accounts, 'kubernetesVersion: "1.35"', f'kubernetesVersion: "x{version}"')
     accounts.write_text(accounts.read_text().replace('"x', '"'))
     result = add(
         example_repo, "qa", "--account-id", "444444444444", "--region", "eu-west-1", *option
@@ -244,32 +257,32 @@ HEADER = (
 STYLES = {
     "sequences-not-indented": (
         HEADER.format(m="  ") + "  accounts:\n  - name: staging   # first\n"
-        '    accountId: "222222222222"\n    region: eu-west-1\n    kubernetesVersion: "1.31"\n'
+        '    accountId: "222222222222"\n    region: eu-west-1\n    kubernetesVersion: "1.35"\n'
         "  # - name: dev\n  # check:\n  #   exclude: []\n",
         [
             "  - name: qa\n",
             '    accountId: "444444444444"\n',
             "    region: eu-central-1\n",
-            '    kubernetesVersion: "1.31"\n',
+            '    kubernetesVersion: "1.35"\n',
         ],
         "  # - name: dev\n",
     ),
     "four-spaces-single-quotes": (
         HEADER.format(m="    ") + "    accounts:\n        -   name: staging\n"
         "            accountId: '222222222222'\n            region: eu-west-1\n"
-        "            kubernetesVersion: '1.31'\n\n# trailing comment\n",
+        "            kubernetesVersion: '1.35'\n\n# trailing comment\n",
         [
             "        -   name: qa\n",
             "            accountId: '444444444444'\n",
             "            region: eu-central-1\n",
-            "            kubernetesVersion: '1.31'\n",
+            "            kubernetesVersion: '1.35'\n",
         ],
-        "            kubernetesVersion: '1.31'\n",
+        "            kubernetesVersion: '1.35'\n",
     ),
     "check-key-after-list": (
         HEADER.format(m="  ") + "  accounts:\n    - name: staging\n"
         '      accountId: "222222222222"\n      region: eu-west-1\n'
-        '      kubernetesVersion: "1.31"\n      # externalID: in-the-entry\n\n'
+        '      kubernetesVersion: "1.35"\n      # externalID: in-the-entry\n\n'
         '  # what check skips\n  check:\n    exclude: ["tests/**"]\n',
         QA_LINES,
         "      # externalID: in-the-entry\n",
@@ -277,9 +290,9 @@ STYLES = {
     "document-start-and-wide-spacing": (
         "---\n" + HEADER.format(m="  ").replace("accountId: ", "accountId:   ") + "  accounts:\n"
         '    - {name: staging, accountId: "222222222222", region: eu-west-1, '
-        'kubernetesVersion: "1.31"}\n',
+        'kubernetesVersion: "1.35"}\n',
         QA_LINES,
-        'kubernetesVersion: "1.31"}\n',
+        'kubernetesVersion: "1.35"}\n',
     ),
 }
 

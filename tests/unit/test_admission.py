@@ -47,7 +47,7 @@ def control_plane(
     labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An AWSManagedControlPlane shaped like what render writes."""
-    spec: dict[str, Any] = {"region": "eu-west-1", "version": "1.31", "eksClusterName": namespace}
+    spec: dict[str, Any] = {"region": "eu-west-1", "version": "1.35", "eksClusterName": namespace}
     if identity_ref is not None:
         spec = {"identityRef": dict(identity_ref), **spec}
     return {
@@ -515,7 +515,7 @@ LEGACY = control_plane(identity_ref=DEFAULT)
         (control_plane(), control_plane(identity_ref=STATIC), "CAPA-C004"),
         (control_plane(), with_finalizer(control_plane(identity_ref=DEFAULT)), "CAPA-C004"),
         # A legacy object may keep its metadata, not take a new spec or new labels.
-        (LEGACY, {**LEGACY, "spec": {**LEGACY["spec"], "version": "1.32"}}, "CAPA-C004"),
+        (LEGACY, {**LEGACY, "spec": {**LEGACY["spec"], "version": "1.36"}}, "CAPA-C004"),
         (LEGACY, control_plane(identity_ref=DEFAULT, labels={"team": "a"}), "CAPA-C004"),
     ],
     ids=[

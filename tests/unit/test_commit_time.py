@@ -193,14 +193,14 @@ def test_a_missing_key_alone_is_still_called_missing(example_repo: Path) -> None
 
 @pytest.mark.parametrize(
     ("version", "refused"),
-    [("1.3", True), ("1.29", True), ("1.36", True), ("1.30", False), ("1.35", False)],
-    ids=["one-point-three", "past-extended-support", "not-yet-in-the-table", "oldest", "newest"],
+    [("1.3", True), ("1.29", True), ("1.37", True), ("1.30", False), ("1.36", False)],
+    ids=["one-point-three", "older-than-the-table", "not-yet-in-the-table", "oldest", "newest"],
 )
 def test_kubernetes_versions_come_from_the_eks_table(
     example_repo: Path, version: str, refused: bool
 ) -> None:
     accounts = example_repo / "accounts.yaml"
-    edit(accounts, 'kubernetesVersion: "1.31"', f'kubernetesVersion: "{version}"')
+    edit(accounts, 'kubernetesVersion: "1.35"', f'kubernetesVersion: "{version}"')
     line = line_of(accounts, f'"{version}"')
     for command in (["check"], ["render", "--check"]):
         result = cli(*command, "--repo", str(example_repo))

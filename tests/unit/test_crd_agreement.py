@@ -25,7 +25,7 @@ needs_reference = pytest.mark.skipif(
 TEMPLATE_VARS = {
     "CLUSTER_NAME": "demo",
     "AWS_REGION": "eu-west-1",
-    "KUBERNETES_VERSION": "v1.31.0",
+    "KUBERNETES_VERSION": "v1.35.0",
     "AWS_SSH_KEY_NAME": "default",
     "WORKER_MACHINE_COUNT": "1",
     "AWS_NODE_MACHINE_TYPE": "t3.large",
@@ -123,7 +123,7 @@ metadata: {name: staging-control-plane, namespace: staging}
 spec:
   identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
   region: eu-west-1
-  version: v1.31.0
+  version: v1.35.0
   eksClusterName: staging
   sshKeyName: default
   roleName: eks-controlplane
@@ -171,7 +171,7 @@ spec:
         apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
         kind: AWSManagedMachinePool
         name: staging-pool-0
-      version: v1.31.0
+      version: v1.35.0
 ---
 apiVersion: cluster.x-k8s.io/v1beta2
 kind: MachinePool

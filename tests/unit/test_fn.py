@@ -26,7 +26,7 @@ ACCOUNT = {
         "accountId": "444444444444",
         "managementAccountId": "111111111111",
         "region": "us-east-1",
-        "kubernetesVersion": "1.30",
+        "kubernetesVersion": "1.34",
     },
 }
 
@@ -69,7 +69,7 @@ def test_fills_the_account_into_the_base() -> None:
     plane = by_kind["AWSManagedControlPlane"]
     assert plane["metadata"]["namespace"] == "qa"
     assert plane["spec"]["identityRef"] == {"kind": "AWSClusterRoleIdentity", "name": "qa-identity"}
-    assert (plane["spec"]["region"], plane["spec"]["version"]) == ("us-east-1", "1.30")
+    assert (plane["spec"]["region"], plane["spec"]["version"]) == ("us-east-1", "1.34")
     assert by_kind["Namespace"]["metadata"]["name"] == "qa"
     assert "namespace" not in by_kind["Namespace"]["metadata"]
 
@@ -82,7 +82,7 @@ def test_config_map_config_is_the_same_as_account() -> None:
         "data": {
             "accountId": "444444444444",
             "region": "us-east-1",
-            "kubernetesVersion": "1.30",
+            "kubernetesVersion": "1.34",
             "durationSeconds": "1800",
         },
     }
@@ -132,7 +132,7 @@ def test_errors_are_results_with_exit_1(config_kind: str) -> None:
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "qa"},
-            "data": {"accountId": "4444", "region": "us-east-1", "kubernetesVersion": "1.30"},
+            "data": {"accountId": "4444", "region": "us-east-1", "kubernetesVersion": "1.34"},
         }
     text = resource_list(items, config)
     if config_kind == "missing":
@@ -273,7 +273,7 @@ def test_exec_plugin_under_real_kustomize(tmp_path: Path) -> None:
             "accountId": "222222222222",
             "managementAccountId": "111111111111",
             "region": "eu-west-1",
-            "kubernetesVersion": "1.31",
+            "kubernetesVersion": "1.35",
         },
     }
     (overlay / "account.yaml").write_text(yaml.safe_dump(config))

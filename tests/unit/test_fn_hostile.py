@@ -28,7 +28,7 @@ ACCOUNT: dict[str, Any] = {
         "accountId": "444444444444",
         "managementAccountId": "111111111111",
         "region": "us-east-1",
-        "kubernetesVersion": "1.31",
+        "kubernetesVersion": "1.35",
     },
 }
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}

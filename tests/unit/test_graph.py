@@ -152,7 +152,7 @@ def test_example_draws_each_account_chain_clean(example_repo: Path, fmt: str) ->
         role = next(s for s, t, label, _ in pic.edges if s.startswith("role_") and number in s)
         ident = pic.node("AWSClusterRoleIdentity", f"{account}-identity")
         ns = pic.node("namespace", f"|{account}")
-        cp = pic.node("AWSManagedControlPlane", f"{account}-control-plane", "eu-west-1 \u00b7 1.31")
+        cp = pic.node("AWSManagedControlPlane", f"{account}-control-plane", "eu-west-1 \u00b7 1.35")
         assert pic.edge(principal, role) == ("sts:AssumeRole", False)
         assert pic.edge(role, ident) == ("roleARN", False)
         assert pic.edge(ident, ns) == ("allowedNamespaces", False)
@@ -295,7 +295,7 @@ def test_only_a_control_plane(tmp_path: Path) -> None:
         apiVersion: controlplane.cluster.x-k8s.io/v1beta2
         kind: AWSManagedControlPlane
         metadata: {name: solo, namespace: team-a}
-        spec: {region: eu-west-1, version: "1.31"}
+        spec: {region: eu-west-1, version: "1.35"}
         """
         },
     )
@@ -334,7 +334,7 @@ OPERATOR_CP = """\
     spec:
       identityRef: {{kind: AWSClusterControllerIdentity, name: default}}
       region: eu-west-1
-      version: "1.31"
+      version: "1.35"
     """
 
 

@@ -36,7 +36,7 @@ def fleet_300(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "name": f"acct-{i:04d}",
                 "accountId": f"{400_000_000_000 + i}",
                 "region": "eu-west-1",
-                "kubernetesVersion": "1.31",
+                "kubernetesVersion": "1.35",
             }
         )
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -90,7 +90,7 @@ def test_adding_and_removing_an_account(example_repo: Path) -> None:
         example_repo / "accounts.yaml",
         "    - name: live\n",
         '    - name: qa\n      accountId: "444444444444"\n      region: us-east-1\n'
-        '      kubernetesVersion: "1.30"\n    - name: live\n',
+        '      kubernetesVersion: "1.34"\n    - name: live\n',
     )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
     built = flux_build(example_repo / "overlays" / "qa")
@@ -107,7 +107,7 @@ def test_adding_and_removing_an_account(example_repo: Path) -> None:
     edit(
         example_repo / "accounts.yaml",
         '    - name: qa\n      accountId: "444444444444"\n      region: us-east-1\n'
-        '      kubernetesVersion: "1.30"\n',
+        '      kubernetesVersion: "1.34"\n',
         "",
     )
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])
@@ -141,9 +141,9 @@ def test_two_clusters_in_one_account(example_repo: Path) -> None:
     edit(
         example_repo / "accounts.yaml",
         '    - name: live\n      accountId: "333333333333"\n'
-        '      region: eu-west-1\n      kubernetesVersion: "1.31"\n',
+        '      region: eu-west-1\n      kubernetesVersion: "1.35"\n',
         '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-        '      kubernetesVersion: "1.31"\n      clusters:\n        - name: live-eu\n'
+        '      kubernetesVersion: "1.35"\n      clusters:\n        - name: live-eu\n'
         "        - name: live-us\n          region: us-east-1\n",
     )
     assert runner.invoke(main, ["render", "--repo", str(example_repo)]).exit_code == 0
@@ -184,9 +184,9 @@ BAD = [
     ),
     (
         "version-number",
-        ('kubernetesVersion: "1.31"', "kubernetesVersion: 1.30"),
+        ('kubernetesVersion: "1.35"', "kubernetesVersion: 1.34"),
         "quote it",
-        "1.30",
+        "1.34",
     ),
     ("name-escapes", ("- name: staging", "- name: ../x"), "does not match", "../x"),
     (

@@ -188,10 +188,10 @@ spec:
 apiVersion: controlplane.cluster.x-k8s.io/v1beta2
 kind: AWSManagedControlPlane
 metadata: {name: cp}
-spec: {version: "1.31-eks"}
+spec: {version: "1.35-eks"}
 """,
         ("spec", "version"),
-        "'1.31-eks' does not match "
+        "'1.35-eks' does not match "
         "'^v?(0|[1-9][0-9]*)\\\\.(0|[1-9][0-9]*)\\\\.?(\\\\.0|[1-9][0-9]*)?$'",
     ),
     (

@@ -103,7 +103,7 @@ def _render_fleet(repo: Path, accounts: int) -> None:
     def entries(first: int, id_base: int) -> str:
         return "".join(
             f'    - name: a{i:03d}\n      accountId: "{id_base + i:012d}"\n'
-            f'      region: eu-west-1\n      kubernetesVersion: "1.31"\n'
+            f'      region: eu-west-1\n      kubernetesVersion: "1.35"\n'
             for i in range(first, first + accounts)
         )
 

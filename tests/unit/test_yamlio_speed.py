@@ -19,7 +19,7 @@ from capa_accounts.core import yamlio
 # Strings that look like other YAML types, or need quoting, beside plain ones.
 TRICKY = [
     "",
-    "1.31",
+    "1.35",
     "222222222222",
     "true",
     "yes",

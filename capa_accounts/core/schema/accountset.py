@@ -36,11 +36,13 @@ def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dic
     return out
 
 
-# One of the versions EKS supports (core/eks_versions.py), quoted "major.minor".
+# One of the versions the EKS calendar names (core/eks_versions.py), quoted "major.minor";
+# whether EKS still supports it on the day is `check`'s question (CAPA-C009), not the schema's.
 KUBERNETES_VERSION = _str(
     None,
-    f'Kubernetes "major.minor", quoted; EKS supports '
-    f"{', '.join(SUPPORTED)} (release calendar of {TABLE_DATE})",
+    f'Kubernetes "major.minor", quoted; one of {", ".join(SUPPORTED)} (EKS release calendar '
+    f"of {TABLE_DATE}); `capa-accounts check` reports a version past standard support "
+    "(CAPA-C009)",
     enum=list(SUPPORTED),
 )
 NAME = _str(DNS_LABEL, "DNS-1123 label", maxLength=40)
@@ -172,6 +174,16 @@ ACCOUNT_SET: dict[str, Any] = {
                             "irsa: <namespace>/<name> of CAPA's ServiceAccount "
                             "(default capa-system/capa-controller-manager)",
                         ),
+                        "namespaces": {
+                            "type": "array",
+                            "description": "namespaces of the management account's own "
+                            "clusters (the management cluster after clusterctl move): the "
+                            "controller identity default admits them and the admission "
+                            "policy lets them through; they use the management account's "
+                            "credentials",
+                            "items": _str(DNS_LABEL, "namespace", maxLength=63),
+                            "uniqueItems": True,
+                        },
                     },
                 },
                 "operator": {
