@@ -16,6 +16,7 @@ from capa_accounts.core.aws import EKS_CLUSTER_NAME, EKS_CLUSTER_NAME_MAX
 from capa_accounts.core.finding import Location
 from capa_accounts.core.model import Account, Cluster
 from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
+from capa_accounts.core.substitution import templated
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import namespace_of
@@ -125,6 +126,8 @@ def check_version(ctx: Context, report: Reporter) -> None:
     clusters = _clusters_by_control_plane(ctx)
     for cp in ctx.control_planes():
         value = cp.get("spec", "version")
+        if templated(value):
+            continue  # a template's ${KUBERNETES_VERSION}: judged once substituted
         if value is not None and not isinstance(value, str):
             report.at(
                 cp,
