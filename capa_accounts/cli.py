@@ -18,6 +18,7 @@ import click
 
 from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.hooks.report.formats import CATALOGUE_FORMATS
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -137,7 +138,9 @@ def init(directory: Path | None, here: bool) -> None:
         )
     target = Path(".") if here or directory is None else directory
     written = example.init(target)
-    click.echo(f"wrote {written} files into {target}")
+    click.echo(f"wrote {written.count} files into {target}")
+    for note in written.notes:
+        click.echo(f"note: {note}", nl=not note.endswith("\n"))
 
 
 @main.command()
@@ -165,6 +168,8 @@ def _render(repo: Path, check_only: bool) -> None:
     if not check_only:
         generated.remove_leftovers(repo)  # a killed run's, before anything is read
     account_set = model.load_account_set(repo)
+    if not check_only and account_set.flux.path not in generated.MANAGED_DIRS:
+        generated.remove_leftovers(repo, (account_set.flux.path,))
     for first, later in model.shared_account_ids(account_set):
         click.echo(model.shared_id_warning(first, later), err=True)
     plan = rendering.plan(repo, account_set)
@@ -390,6 +395,22 @@ def explain(rule_id: str) -> None:
     from capa_accounts.hooks.report import explain as explaining
 
     click.echo(explaining.explain(rule_id), nl=False)
+
+
+@main.command("rules")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CATALOGUE_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: one line per rule; json: a list of objects, each with its documentation page.",
+)
+def rules_command(fmt: str) -> None:
+    """List every rule: ID, severity and what it fires on (`explain RULE` for the rest)."""
+    from capa_accounts.hooks.report import catalogue
+
+    click.echo(catalogue.render(fmt), nl=False)
 
 
 @main.command("fn")

@@ -24,7 +24,6 @@ class can ``replace`` it. What a repository cannot tell (an external patch, a va
 from __future__ import annotations
 
 import re
-import weakref
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -310,17 +309,15 @@ def cluster_index(ctx: Context) -> ClusterIndex:
     return out
 
 
-_USES: weakref.WeakKeyDictionary[Context, list[IdentityUse]] = weakref.WeakKeyDictionary()
-
-
 def identity_uses(ctx: Context) -> list[IdentityUse]:
-    """Every identityRef CAPA will receive from this repository, indexed once per context."""
-    uses = _USES.get(ctx)
-    if uses is None:
-        uses = [concrete(obj) for obj in ctx.identity_users()]
-        index = cluster_index(ctx)
-        for group, kind, concrete_kind in TEMPLATE_IDENTITY_USERS:
-            for template in ctx.applied(kind, group):
-                uses.extend(_template_uses(ctx, index, template, concrete_kind))
-        _USES[ctx] = uses
+    """Every identityRef CAPA will receive from this repository, found once per check run."""
+    return ctx.memo("identity_uses", lambda: _identity_uses(ctx))
+
+
+def _identity_uses(ctx: Context) -> list[IdentityUse]:
+    uses = [concrete(obj) for obj in ctx.identity_users()]
+    index = cluster_index(ctx)
+    for group, kind, concrete_kind in TEMPLATE_IDENTITY_USERS:
+        for template in ctx.applied(kind, group):
+            uses.extend(_template_uses(ctx, index, template, concrete_kind))
     return uses

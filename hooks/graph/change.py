@@ -15,28 +15,11 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 
-from capa_accounts.hooks.check import engine
-from capa_accounts.hooks.check.context import Context
-from capa_accounts.hooks.git.base import load_ref
-from capa_accounts.hooks.graph.model import MANAGEMENT, Edge, Graph, Node, build
+from capa_accounts.hooks.graph.model import MANAGEMENT, Edge, Graph, Node
 from capa_accounts.hooks.graph.select import MERMAID_MAX_EDGES, MERMAID_MAX_TEXT, mermaid_size
 
 EdgeKey = tuple[str, str, str]
-
-
-def graphs(repo: Path, ref: str) -> tuple[Graph, Graph]:
-    """(the graph at ``ref``, the working tree's graph with today's findings on it)."""
-    from capa_accounts.hooks.graph.draw import mark, place
-
-    report, ctx = engine.check_context(repo)
-    head = build(ctx)
-    mark(head, report.findings)
-    place(head)
-    base = build(Context(load_ref(repo, ref), None))
-    place(base)
-    return base, head
 
 
 def diff(base: Graph, head: Graph) -> Graph:

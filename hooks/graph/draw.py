@@ -116,11 +116,18 @@ def _draw_change(
 ) -> str:
     """Only what the change since ``base_ref`` touches (hooks/graph/change.py); Mermaid text
     is cut to GitHub's limits by account, never refused."""
-    from capa_accounts.hooks.graph.change import diff, fit, graphs
+    from capa_accounts.hooks.check.context import Context
+    from capa_accounts.hooks.git.base import load_ref
+    from capa_accounts.hooks.graph.change import diff, fit
     from capa_accounts.hooks.graph.select import select
 
     with engine._without_cycle_collector():
-        base, head = graphs(repo, base_ref)
+        report, ctx = engine.check_context(repo)
+        head = build(ctx)
+        mark(head, report.findings)
+        place(head)
+        base = build(Context(load_ref(repo, base_ref), None))  # REF as check --base reads it
+        place(base)
         graph = select(diff(base, head), accounts, errors_only)
         graph.compared = base_ref
         if fmt == "dot":

@@ -1,6 +1,7 @@
 """The rule catalogue: one module per rule family, each rule registered here by its ID.
 
-A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity)``; its
+A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity, name=...)``
+(the name a short CamelCase identifier, as SARIF's ``reportingDescriptor.name``); its
 docstring is the user documentation (``explain`` prints it, the documentation's rule pages
 show it, their table uses its first line). Rule IDs are a public contract: never renumber.
 """
@@ -12,7 +13,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from capa_accounts.core.finding import Finding, Location, Severity
 
@@ -76,6 +77,12 @@ class Reporter:
 Check = Callable[["Context", Reporter], None]
 
 
+# What a rule judges, as yamllint's rule TYPE (token, comment, line) says what a rule reads:
+# "objects" judge the Kubernetes objects and accounts.yaml through the context; "files" judge
+# every file of the repository as text, YAML or not (the credential scan).
+Scope = Literal["objects", "files"]
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -83,6 +90,8 @@ class Rule:
     doc: str
     check: Check
     change_aware: bool = False  # runs only with --base
+    name: str = ""  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
+    scope: Scope = "objects"
 
     @property
     def title(self) -> str:
@@ -93,11 +102,26 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(
-    rule_id: str, severity: Severity = "error", *, change_aware: bool = False
+    rule_id: str,
+    severity: Severity = "error",
+    *,
+    change_aware: bool = False,
+    name: str = "",
+    scope: Scope = "objects",
+    doc: Callable[..., object] | None = None,
 ) -> Callable[[Check], Check]:
+    """Register a rule; its documentation is the docstring of ``doc`` when given (a file
+    rule documented where its detector is), else of the function itself."""
+
     def register(func: Check) -> Check:
         REGISTRY[rule_id] = Rule(
-            rule_id, severity, inspect.getdoc(func) or rule_id, func, change_aware
+            rule_id,
+            severity,
+            inspect.getdoc(doc or func) or rule_id,
+            func,
+            change_aware,
+            name,
+            scope,
         )
         return func
 

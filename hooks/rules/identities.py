@@ -93,8 +93,8 @@ def _source(obj: Obj) -> tuple[str, str] | None:
     return str(ref.get("kind") or ""), str(ref.get("name") or "")
 
 
-@rule("CAPA-I001")
-def absent(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I001", name="AllowedNamespacesMissing")
+def check_absent(ctx: Context, report: Reporter) -> None:
     """An identity's `allowedNamespaces` is absent or null: no namespace can use it.
 
     Why: CAPA reads a nil `allowedNamespaces` as "no namespace", not "every namespace" (CAPA
@@ -125,8 +125,8 @@ def absent(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I002")
-def everybody(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I002", name="AllowedNamespacesAll")
+def check_everybody(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` admits every namespace: `{}`, `{list: null}`, `{selector: {}}`.
 
     Why: CAPA admits every namespace when `allowedNamespaces` equals its empty value (CAPA
@@ -155,8 +155,8 @@ def everybody(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I003")
-def nobody(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I003", name="AllowedNamespacesNone")
+def check_nobody(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` admits none: `list: []` alone, `selector: {matchLabels: {}}` alone.
 
     Why: CAPA tells an empty list from a missing one (go-cmp), so the value is not "every
@@ -192,8 +192,8 @@ def nobody(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-I004", "warning")
-def selector(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I004", "warning", name="AllowedNamespacesSelector")
+def check_selector(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` uses a label selector: anyone who can label a namespace can widen it.
 
     Why: CAPA admits every namespace whose labels match, listing namespaces at reconcile time
@@ -226,8 +226,8 @@ def selector(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I005")
-def foreign_namespace(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I005", name="IdentityAdmitsForeignNamespace")
+def check_foreign_namespace(ctx: Context, report: Reporter) -> None:
     """A role identity admits a namespace other than its own account's namespace.
 
     Why: `allowedNamespaces` alone keeps one account's namespace from another account's role
@@ -269,8 +269,8 @@ def foreign_namespace(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I006")
-def controller_identity(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I006", name="ControllerIdentityNotDefault")
+def check_controller_identity(ctx: Context, report: Reporter) -> None:
     """The controller identity is not named `default`, or is missing while a role identity uses it.
 
     Why: CAPA's webhook accepts only the name `default` (CAPA
@@ -315,8 +315,8 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I007")
-def source_chain(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I007", name="SourceIdentityRefBroken")
+def check_source_chain(ctx: Context, report: Reporter) -> None:
     """`sourceIdentityRef` is missing, dangling, or part of a cycle.
 
     Why: CAPA's webhook rejects a role identity without one
@@ -409,8 +409,8 @@ def _cycles(edges: dict[str, str]) -> list[list[str]]:
     return cycles
 
 
-@rule("CAPA-I008")
-def static_identity(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-I008", name="StaticIdentity")
+def check_static_identity(ctx: Context, report: Reporter) -> None:
     """An `AWSClusterStaticIdentity` is present (long-lived keys).
 
     Why: CAPA then uses the access keys of a Secret in its own namespace (CAPA

@@ -60,8 +60,8 @@ def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
     return validate
 
 
-@rule("CAPA-R004")
-def r004(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-R004", name="SchemaViolation")
+def check_r004(ctx: Context, report: Reporter) -> None:
     """A resource violates its schema: unknown field, wrong type, bad enum or pattern.
 
     Why: an unknown field makes Flux's server-side apply reject the whole Kustomization (every
@@ -115,8 +115,8 @@ def _unserved(user: dict[tuple[str, str], Check], api_version: str, kind: str) -
     return f"CAPA serves {kind} only as {instead} since {CAPA_RELEASE} (v1beta1 is served: false)"
 
 
-@rule("CAPA-R007")
-def r007(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-R007", name="UnservedApiVersion")
+def check_unserved_version(ctx: Context, report: Reporter) -> None:
     """A resource is written in an API version its CRD no longer serves.
 
     Why: the API server answers "no matches for kind ... in version ...", so Flux's

@@ -28,8 +28,8 @@ from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
 
 
-@rule("CAPA-T006", "error")
-def session_duration(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T006", "error", name="SessionDurationOverOneHour")
+def check_session_duration(ctx: Context, report: Reporter) -> None:
     """`durationSeconds` is above 3600, the one-hour cap of chained sessions and of the roles.
 
     Why: CAPA's AssumeRole is chained (its own credentials come from IRSA, Pod Identity or a
@@ -65,8 +65,8 @@ def session_duration(ctx: Context, report: Reporter) -> None:
             report.at(obj, ("spec", "durationSeconds"), f"durationSeconds {value} {too_long}")
 
 
-@rule("CAPA-T007", "error")
-def external_id(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T007", "error", name="ExternalIdMismatch")
+def check_external_id(ctx: Context, report: Reporter) -> None:
     """A trust requires `sts:ExternalId` and the identity's `externalID` is missing or different.
 
     Why: CAPA sends `externalID` as AssumeRole's ExternalId (pkg/cloud/identity/identity.go:
@@ -132,8 +132,8 @@ def external_id(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T008", "warning")
-def policy_arns(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T008", "warning", name="PolicyArnsIgnored")
+def check_policy_arns(ctx: Context, report: Reporter) -> None:
     """`policyARNs` is set on a role identity: CAPA never sends it to STS.
 
     Why: CAPA builds the AssumeRole input from roleARN, sessionName, externalID, durationSeconds
@@ -159,8 +159,8 @@ def policy_arns(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T009", "warning")
-def iam_role_creation(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T009", "warning", name="IamRoleCreationEnabled")
+def check_iam_role_creation(ctx: Context, report: Reporter) -> None:
     """`iamRoleCreation: true`: the controllers may create and attach any IAM role.
 
     Why: clusterawsadm then grants `iam:CreateRole`, `iam:AttachRolePolicy` and more on
@@ -199,8 +199,8 @@ def iam_role_creation(ctx: Context, report: Reporter) -> None:
             report.at(stack, ("spec", "eks", "iamRoleCreation"), f"iamRoleCreation {message}")
 
 
-@rule("CAPA-T010", "warning")
-def bootstrap_user(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T010", "warning", name="BootstrapUserKeys")
+def check_bootstrap_user(ctx: Context, report: Reporter) -> None:
     """CAPA runs with the bootstrap user's long-lived keys (`principal: bootstrapUser`).
 
     Why: an IAM user's access keys never expire; they sit in a Secret of the management cluster
@@ -260,8 +260,8 @@ def _policy_problem(text: str) -> str | None:
     return None
 
 
-@rule("CAPA-T011", "error")
-def sts_values(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T011", "error", name="StsValueRejected")
+def check_sts_values(ctx: Context, report: Reporter) -> None:
     """A role identity sends STS a value it rejects: `sessionName`, `externalID`, `inlinePolicy`.
 
     Why: CAPA copies them into AssumeRole unchecked (pkg/cloud/identity/identity.go:77-90;

@@ -30,8 +30,8 @@ from capa_accounts.hooks.rules import Reporter, all_rules, rule
 BASE = "base/"
 
 
-@rule("CAPA-R006")
-def invalid_suppression(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-R006", name="InvalidSuppression")
+def check_invalid_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression has no reason or names an unknown rule.
 
     Why: a suppression turns a check off for an object or an account. Without a reason the next

@@ -92,8 +92,8 @@ def hubs_by_account(ctx: Context) -> dict[str, tuple[Obj, Obj]]:
     return out
 
 
-@rule("CAPA-T001", "error")
-def role_arn_form(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T001", "error", name="InvalidRoleArn")
+def check_role_arn_form(ctx: Context, report: Reporter) -> None:
     """A role identity's `roleARN` is not `arn:<partition>:iam::<12 digits>:role/<path/name>`.
 
     Why: CAPA passes `roleARN` to STS AssumeRole unchanged (pkg/cloud/identity/identity.go:77-90);
@@ -120,8 +120,8 @@ def role_arn_form(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T002", "error")
-def role_arn_account(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T002", "error", name="RoleArnWrongAccount")
+def check_role_arn_account(ctx: Context, report: Reporter) -> None:
     """`roleARN`'s account is not the account declared for that identity's account.
 
     Why: CAPA builds clusters in whichever account `roleARN` names (pkg/cloud/scope/session.go:
@@ -152,8 +152,8 @@ def role_arn_account(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-T003", "error")
-def target_trust(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T003", "error", name="TrustNotExactlyManagement")
+def check_target_trust(ctx: Context, report: Reporter) -> None:
     """A target account's bootstrap `trustStatements` do not trust exactly the management principal.
 
     Why: clusterawsadm appends `trustStatements` to the controllers role's trust policy
@@ -229,8 +229,8 @@ def target_trust(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T004", "error")
-def management_grant(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T004", "error", name="NoAssumeRoleGrant")
+def check_management_grant(ctx: Context, report: Reporter) -> None:
     """No `sts:AssumeRole` grant of the assuming principal matches a target's `roleARN`.
 
     Why: AssumeRole needs the target's trust and an identity policy in the management account;
@@ -324,8 +324,8 @@ def _hub_grant(
         )
 
 
-@rule("CAPA-T005", "error")
-def role_name(ctx: Context, report: Reporter) -> None:
+@rule("CAPA-T005", "error", name="RoleNameMismatch")
+def check_role_name(ctx: Context, report: Reporter) -> None:
     """The role name in a `roleARN` does not match the bootstrap `namePrefix`/`nameSuffix`.
 
     Why: clusterawsadm names the controllers role namePrefix + `controllers` + nameSuffix
