@@ -264,7 +264,9 @@ def _template_uses(
     judged_alone = True
     for cc, role in _classes_of(ctx, template):
         judged_alone = False
-        for cluster in clusters_by_class.get((namespace, cc.name)) or [None]:
+        # No Cluster in the repository: the class's own defaults, judged in its namespace.
+        of_class: list[Obj | None] = [*clusters_by_class.get((namespace, cc.name), [])]
+        for cluster in of_class or [None]:
             ref, (obj, path) = _patched(start, cc, template, role, _variables(cc, cluster, role))
             if ref is _UNKNOWN:
                 continue
