@@ -707,7 +707,7 @@ def test_v1beta1_identity_mutations_agree_with_the_crds_v1beta1(name: str, doc: 
 
 
 @needs_reference
-def test_r007s_table_matches_the_crds_served_flags() -> None:
+def test_r009s_table_matches_the_crds_served_flags() -> None:
     from capa_accounts.core.schema import served
 
     listed = set(_every_version(MAIN_CRDS))
