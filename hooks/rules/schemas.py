@@ -1,4 +1,4 @@
-"""Schemas (CAPA-R004, R009): every object against its schema and its CRD's served versions,
+"""Schemas (CAPA-R004, R011): every object against its schema and its CRD's served versions,
 and the stored view other rules judge.
 
 The schemas are the project's own (``capa_accounts.core.schema``), compiled once per process;
@@ -37,7 +37,7 @@ def _user_crds(crds: tuple[Path, ...], _stamp: tuple[tuple[str, int], ...]) -> d
 
 def user_crds(crds: tuple[Path, ...]) -> dict[tuple[str, str], Check]:
     """The compiled served versions of ``check --crd`` files, read once per check (CAPA-R004
-    validates with them, R009 asks which versions they serve)."""
+    validates with them, R011 asks which versions they serve)."""
     if not crds:
         return {}
     stamp = tuple((str(p), p.stat().st_mtime_ns if p.exists() else -1) for p in crds)
@@ -144,7 +144,7 @@ def _unserved(user: dict[tuple[str, str], Check], api_version: str, kind: str) -
     return f"CAPA serves {kind} only as {instead} since {CAPA_RELEASE} (v1beta1 is served: false)"
 
 
-@rule("CAPA-R009", name="UnservedApiVersion")
+@rule("CAPA-R011", name="UnservedApiVersion")
 def check_unserved_version(ctx: Context, report: Reporter) -> None:
     """A resource is written in an API version its CRD no longer serves.
 

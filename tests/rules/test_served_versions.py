@@ -1,5 +1,5 @@
 """Every API version is schema-checked, and a version CAPA no longer serves is named (CAPA-R004,
-CAPA-R009): CAPA's multitenancy docs still write v1beta1 identities, which v2.4.0 stopped
+CAPA-R011): CAPA's multitenancy docs still write v1beta1 identities, which v2.4.0 stopped
 serving."""
 
 from __future__ import annotations
@@ -109,21 +109,21 @@ def test_a_misspelt_source_ref_is_not_blamed_on_the_chain_alone(example_repo: Pa
 
 
 @pytest.mark.parametrize("doc", [ROLE, CONTROLLER, STATIC], ids=["role", "controller", "static"])
-def test_r009_names_the_unserved_version(example_repo: Path, doc: str) -> None:
+def test_r011_names_the_unserved_version(example_repo: Path, doc: str) -> None:
     path = write(example_repo, doc)
-    found = [f for f in of_rule(run_check(example_repo), "CAPA-R009") if f.file == EXTRA]
+    found = [f for f in of_rule(run_check(example_repo), "CAPA-R011") if f.file == EXTRA]
     assert [(f.line, f.column) for f in found] == [(line_of(path, "apiVersion:"), 13)]
     assert "only as v1beta2 since v2.4.0" in found[0].message
 
 
-def test_r009_quiet_on_v1beta2_and_on_capis_own_v1beta1_kinds(example_repo: Path) -> None:
+def test_r011_quiet_on_v1beta2_and_on_capis_own_v1beta1_kinds(example_repo: Path) -> None:
     write(
         example_repo,
         ROLE.replace(V1BETA1, "infrastructure.cluster.x-k8s.io/v1beta2")
         + "---\napiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: KubeadmControlPlane\n"
         "metadata: {name: cp, namespace: staging}\nspec: {}\n",
     )
-    assert of_rule(run_check(example_repo), "CAPA-R009") == []
+    assert of_rule(run_check(example_repo), "CAPA-R011") == []
 
 
 needs_reference = pytest.mark.skipif(
@@ -133,19 +133,19 @@ ROLE_CRD = CAPA_REFERENCE / "crds" / "infrastructure.cluster.x-k8s.io_awscluster
 
 
 @needs_reference
-def test_r009_follows_the_served_flags_of_crd(example_repo: Path, tmp_path: Path) -> None:
+def test_r011_follows_the_served_flags_of_crd(example_repo: Path, tmp_path: Path) -> None:
     write(example_repo, ROLE.replace("sourceIdentityRef:", "sourceidentityRef:"))
     # The CRDs of today: v1beta1 is served: false, and the built-in v1beta1 schema still checks.
     report = run_check(example_repo, crds=(ROLE_CRD,))
-    assert [f.file for f in of_rule(report, "CAPA-R009")] == [EXTRA]
-    assert "given with --crd" in of_rule(report, "CAPA-R009")[0].message
+    assert [f.file for f in of_rule(report, "CAPA-R011")] == [EXTRA]
+    assert "given with --crd" in of_rule(report, "CAPA-R011")[0].message
     assert [f.file for f in of_rule(report, "CAPA-R004")] == [EXTRA]
-    # CAPA v2.3's CRD served v1beta1: no R009, and its schema finds the typo.
+    # CAPA v2.3's CRD served v1beta1: no R011, and its schema finds the typo.
     crd = yaml.safe_load(ROLE_CRD.read_text())
     for version in crd["spec"]["versions"]:
         version["served"] = True
     old = tmp_path / "v2.3-roleidentities.yaml"
     old.write_text(yaml.safe_dump(crd))
     report = run_check(example_repo, crds=(old,))
-    assert of_rule(report, "CAPA-R009") == []
+    assert of_rule(report, "CAPA-R011") == []
     assert [f.file for f in of_rule(report, "CAPA-R004")] == [EXTRA]

@@ -8,7 +8,7 @@ Complete and exactly as strict as the CRDs: every spec field, enum, bound and re
 v1beta1 has the same schema. CAPA v2.0-v2.3 served it, and v2.4.0 stopped (commit 827ee1d1,
 "Stop serving v1beta1 API types": ``served: false``), while CAPA's multitenancy docs still
 write it. It is checked all the same, so that a typo in a copied example is named as one;
-that the version itself is refused is CAPA-R009's (``capa_accounts.core.schema.served``).
+that the version itself is refused is CAPA-R011's (``capa_accounts.core.schema.served``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which API versions of CAPA's kinds the API server no longer serves (rule CAPA-R009).
+"""Which API versions of CAPA's kinds the API server no longer serves (rule CAPA-R011).
 
 CAPA v2.4.0 stopped serving every v1beta1 type (kubernetes-sigs/cluster-api-provider-aws commit
 827ee1d1, "Stop serving v1beta1 API types": ``+kubebuilder:unservedversion``, so each CRD in
