@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import aws, eks_versions, yamlio
+from capa_accounts.core import aws, eks_versions, regions, yamlio
 from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
@@ -221,6 +221,8 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
         namespaces=tuple(mgmt.get("namespaces", ())),
     )
     _check_workload_identity(doc, management, partition, credentials)
+    for i, entry in enumerate(spec["accounts"]):
+        check_entry(doc, ("spec", "accounts", i), entry, partition)
     accounts = tuple(
         account_from_entry(
             entry["name"],
@@ -246,6 +248,26 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
     _check_unique(account_set, doc, conflicts)
     _check_management_namespaces(account_set, doc)
     return account_set
+
+
+def check_entry(
+    doc: yamlio.Document, at: tuple[str | int, ...], entry: dict[str, Any], partition: str
+) -> None:
+    """What the schema cannot say of one account's settings: its regions are real regions of
+    its partition (``regions``), and its patches leave the tool's fields alone (``patches``)."""
+    partition = entry.get("partition", partition)
+    places: list[tuple[str | int, ...]] = [("region",)]
+    places += [
+        ("clusters", c, "region")
+        for c, cl in enumerate(entry.get("clusters") or [])
+        if isinstance(cl, dict) and "region" in cl
+    ]
+    for place in places:
+        value = _value_at(entry, place)
+        why = regions.refusal(value, partition)
+        if why:
+            line, col = yamlio.position(doc.node, (*at, *place))
+            raise ConfigError(f"{_dotted((*at, *place))}: {why}", doc.file, line, col)
 
 
 def _check_management_namespaces(account_set: AccountSet, doc: yamlio.Document) -> None:
