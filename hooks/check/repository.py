@@ -78,6 +78,8 @@ class Loaded:
     # (file, line, column, rule, message) of problems met while loading
     problems: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # YAML files beside a kustomization that neither it nor any other lists (CAPA-R010)
+    unlisted: list[str] = field(default_factory=list)
     # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
     texts: dict[str, str] = field(default_factory=dict)
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
@@ -169,11 +171,17 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     templates = {"base"} if account_set else set()
     listed: set[str] = set()
     referenced: set[str] = set()
+    plain: set[str] = set()  # directories whose kustomization was evaluated in-process
     for kdir in kdirs:
         if kdir in templates:
-            listed.update(_listed_files(root, kdir))
+            template_files = _listed_files(root, kdir)
+            listed.update(template_files)
+            if template_files:
+                plain.add(kdir)
             continue
-        _load_kustomization(loaded, kdir, listed, referenced)
+        if _load_kustomization(loaded, kdir, listed, referenced):
+            plain.add(kdir)
+    loaded.unlisted = _unlisted(loaded, kfiles, plain, listed)
     # Loose files: no kustomization directory at or above them lists them.
     under = _KustomizationDirs(kdirs)
     for rel in loaded.yaml_files:
@@ -275,7 +283,29 @@ def _listed_files(root: Path, kdir: str) -> list[str]:
         return []
 
 
-def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced: set[str]) -> None:
+def _unlisted(loaded: Loaded, kfiles: list[str], plain: set[str], listed: set[str]) -> list[str]:
+    """YAML files in a directory whose resources-only kustomization does not list them, and
+    that no kustomization of the repository names (a patch or generator file of another)."""
+    candidates = [
+        rel
+        for rel in loaded.yaml_files
+        if rel not in listed
+        and (posixpath.dirname(rel) or ".") in plain
+        and posixpath.basename(rel) not in KUSTOMIZATION_FILES
+    ]
+    if not candidates:
+        return []
+    texts = []
+    for kfile in kfiles:
+        try:
+            texts.append(loaded.texts.get(kfile) or (loaded.root / kfile).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return [rel for rel in candidates if not any(posixpath.basename(rel) in t for t in texts)]
+
+
+def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced: set[str]) -> bool:
+    """Load one kustomization directory's objects; True when evaluated in-process."""
     root = loaded.root
     try:
         built = _rendered_overlay(loaded, kdir) or build(root, root / kdir)
@@ -289,19 +319,19 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
                 f"{err.message}: Flux builds only inside its source; not read",
             )
         )
-        return
+        return False
     except MissingResourceError as err:
         # kustomize, and so Flux, fails this build (a render killed between a new overlay's
         # kustomization.yaml and the files it lists leaves this): a finding, not bad input.
         loaded.problems.append(
             (err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002", err.message)
         )
-        return
+        return False
     except NeedsKustomize as need:
         _build_with_kustomize(loaded, kdir, need)
-        return
+        return False
     if refusals.refused_by_kustomize(loaded.problems, built.documents):
-        return
+        return False
     listed.update(built.files)
     loaded.keep_texts(built.documents)
     for rel in built.files:
@@ -310,6 +340,7 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
             referenced.add(sub)
     for doc in built.documents:
         loaded.documents.append((doc, Source(kdir)))
+    return True
 
 
 # --- files render wrote: render's own documents, not parsed again --------------------------------
