@@ -406,3 +406,14 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
                 else {"kind": ROLE_IDENTITY, "name": account.identity_name},
             )
             _set(spec, "region", cluster.region)
+
+
+def rename_cluster(group: list[Item], old: str, new: str) -> None:
+    """Rename one cluster's objects and their references as the function does (``import``
+    takes an account's cluster back to base/'s template name this way)."""
+    _rename(group, old, new)
+
+
+def cluster_members(items: list[Item], cluster: Item) -> list[int]:
+    """Indexes of the items that make up ``cluster`` (the Cluster and what it references)."""
+    return _group(items, cluster)
