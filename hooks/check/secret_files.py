@@ -2,7 +2,7 @@
 
 A leak does not announce itself as UTF-8 text: an editor on Windows saves UTF-16, a pasted
 value brings a NUL byte, a log file passes the 8 MiB input bound, a key sits in a tracked
-file under ``build/``. So a file is decoded whatever it holds (UTF-16 by its BOM or its
+file under ``build/``. So a file is decoded whatever it holds (UTF-32 or UTF-16 by its BOM or its
 pattern of NUL bytes, anything else as UTF-8 with bad bytes replaced and NUL as a space), a
 file over the bound is scanned in chunks that overlap (a key cannot hide on a boundary), and
 only what cannot be read at all (a FIFO, a device, a symlink out of the repository, a file
@@ -11,13 +11,13 @@ over ``SCAN_LIMIT``) is skipped, with the reason, for the caller to report.
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from capa_accounts.core import git
+from capa_accounts.core.errors import GitError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.yamlio import MAX_FILE_BYTES
 
@@ -29,9 +29,18 @@ Scanner = Callable[[str, str], list[Finding]]
 
 
 def _encoding(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"  # before UTF-16: the UTF-32 LE BOM starts like UTF-16 LE's
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    sample = head[:4096]
+    sample = head[: 4096 // 4 * 4]
+    if len(sample) >= 16:  # UTF-32 without a BOM: ASCII text has three NULs in four bytes
+        columns = [sample[i::4].count(0) for i in range(4)]
+        quarter = len(sample) // 4
+        if columns[0] == 0 and min(columns[1:]) > quarter * 0.8:
+            return "utf-32-le"
+        if columns[3] == 0 and min(columns[:3]) > quarter * 0.8:
+            return "utf-32-be"
     if len(sample) >= 8:  # UTF-16 without a BOM: ASCII text has NUL in every other byte
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         if odd > len(sample) * 0.4 // 2 and even == 0:
@@ -114,7 +123,7 @@ def _chunks(handle: BinaryIO) -> Iterator[tuple[bytes, int]]:
             yield chunk, 0
             return
         cut = chunk.rfind(b"\n", len(chunk) - OVERLAP) + 1 or len(chunk) - OVERLAP
-        cut += (len(chunk) - cut) % 2  # whole UTF-16 code units
+        cut += (len(chunk) - cut) % 4  # whole UTF-16 and UTF-32 code units
         yield chunk, len(chunk) - cut
         carry = chunk[cut:]
 
@@ -123,15 +132,8 @@ def tracked_files(root: Path) -> list[str]:
     """Files git tracks below ``root`` (relative to it), or [] outside a git work tree: the
     scan reads them even where ``check``'s walk skips a tool directory (build/, venv/...)."""
     try:
-        listed = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "ls-files", "-z"],
-            cwd=root,
-            capture_output=True,
-            timeout=120,
-            check=False,
-            env={**os.environ, "GIT_NO_LAZY_FETCH": "1"},
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        listed = git.run(root, "ls-files", "-z", where=str(root))
+    except GitError:
         return []
     if listed.returncode != 0:
         return []

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import git, yamlio
 from capa_accounts.core.errors import GitError, InputError
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
@@ -37,7 +37,7 @@ from capa_accounts.hooks.check.repository import (  # excluded: the one reading 
     excluded,
     skipped_dir,
 )
-from capa_accounts.hooks.git.read import GIT_OPTIONS, cat_file, git_env, stream_blobs
+from capa_accounts.hooks.git.read import cat_file, stream_blobs
 
 GIT_TIMEOUT = 120
 # git's tree entry modes (Documentation/git-fast-import.txt, "filemodify"); 160000 is a
@@ -69,20 +69,7 @@ class Tree:
 
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(
-            ["git", *GIT_OPTIONS, *args],
-            cwd=root,
-            input=stdin,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-            env=git_env(),
-        )
-    except FileNotFoundError as err:
-        raise GitError("git is not installed (needed to read the base ref)", "--base") from err
-    except (OSError, subprocess.TimeoutExpired) as err:
-        raise GitError(f"git could not run: {err}", "--base") from err
+    return git.run(root, *args, stdin=stdin, timeout=GIT_TIMEOUT, where="--base")
 
 
 def resolve(root: Path, ref: str) -> tuple[str | None, str]:

@@ -4,24 +4,14 @@ blobs streamed from one ``git cat-file --batch`` process in bounded chunks."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core import git
 from capa_accounts.core.errors import GitError
-
-# git never reaches the network for --base: no lazy fetch of a partial clone's missing objects
-# (GIT_NO_LAZY_FETCH, git Documentation/git.txt; older gits refuse through protocol.allow,
-# which also keeps remote.*.uploadpack from running), no prompt, no fsmonitor hook.
-GIT_OPTIONS = ("-c", "protocol.allow=never", "-c", "core.fsmonitor=false")
-_GIT_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
-
-
-def git_env() -> dict[str, str]:
-    return {**os.environ, **_GIT_ENV}
 
 
 def cat_file(root: Path, blobs: list[str]) -> dict[str, bytes]:
@@ -43,13 +33,12 @@ def stream_blobs(root: Path, blobs: list[str]) -> Iterator[tuple[str, Iterator[b
     if not blobs:
         return
     try:
-        process = subprocess.Popen(
-            ["git", *GIT_OPTIONS, "cat-file", "--batch"],
-            cwd=root,
+        process = git.popen(
+            root,
+            ["cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=git_env(),
         )
     except OSError as err:
         raise GitError(f"git could not run: {err}", "--base") from err

@@ -23,6 +23,7 @@ from capa_accounts.core.resources import (
     INFRA_GROUP,
     group_of,
 )
+from capa_accounts.core.substitution import templated
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import namespace_of
@@ -132,6 +133,8 @@ def check_version(ctx: Context, report: Reporter) -> None:
     clusters = _clusters_by_control_plane(ctx)
     for cp in ctx.control_planes():
         value = cp.get("spec", "version")
+        if templated(value):
+            continue  # a template's ${KUBERNETES_VERSION}: judged once substituted
         if value is not None and not isinstance(value, str):
             report.at(
                 cp,
@@ -332,7 +335,7 @@ def check_real_region(ctx: Context, report: Reporter) -> None:
     users = [*ctx.control_planes(), *ctx.applied(AWS_CLUSTER, INFRA_GROUP)]
     for obj in users:
         value = obj.get("spec", "region")
-        if value is None:
+        if value is None or templated(value):  # ${AWS_REGION}: judged once substituted
             continue
         account = ctx.account_of(obj)
         why = regions.refusal(value, account.partition if account else None)

@@ -26,6 +26,7 @@ import yaml
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, ResourceRef, Severity
 from capa_accounts.core.yamlio import Document, documents_from_text, position
+from capa_accounts.hooks.check import secret_decode
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
 
@@ -140,6 +141,34 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
     from the file and from git history, and use role identities; a Secret that must exist goes
     into git only SOPS-encrypted (see CAPA-S002).
     """
+    found: dict[tuple[int, int], Finding] = {}
+    lines: _Lines | None = None
+    enc_spans: list[tuple[int, int]] | None = None
+
+    def add(offset: int, what: str) -> None:
+        nonlocal lines, enc_spans
+        if enc_spans is None:
+            enc_spans = [m.span() for m in _SOPS_VALUE.finditer(text)] if sops_file(text) else []
+        # Inside a SOPS ``ENC[...]`` value the characters are ciphertext, whatever they spell.
+        index = bisect_right([start for start, _end in enc_spans], offset) - 1
+        if index >= 0 and offset < enc_spans[index][1]:
+            return
+        lines = lines or _Lines(text)
+        line, column = lines.position(offset)
+        message = f"{what}: {_FIX}"
+        found.setdefault((line, column), Finding(S001, S001_SEVERITY, file, line, column, message))
+
+    for offset, what in _detect(text):
+        add(offset, what)
+    # The same detectors over what escapes, gzip and hex decode to (hooks/check/secret_decode.py).
+    for offset, view, how in secret_decode.decoded_views(text):
+        for _inner, what in _detect(view):
+            add(offset, f"{what.replace(' in plain text', '')}, written with {how}")
+    return sorted(found.values(), key=Finding.sort_key)
+
+
+def _detect(text: str) -> list[tuple[int, str]]:
+    """(offset, what was found) for every key in ``text`` as written."""
     # Each detector runs only when its literal is in the text: ``in`` costs far less than a
     # regular expression scan, and most files hold none of them.
     has_key_id = "AKIA" in text or "ASIA" in text
@@ -151,36 +180,26 @@ def check_s001(file: str, text: str, docs: list[Document] | None = None) -> list
     ]
     if not (has_key_id or has_key_name or b64_patterns):
         return []
-    lines = _Lines(text)
-    enc_spans = [m.span() for m in _SOPS_VALUE.finditer(text)] if sops_file(text) else []
-    enc_starts = [start for start, _end in enc_spans]
-    found: dict[tuple[int, int], Finding] = {}
-
-    def add(offset: int, message: str) -> None:
-        # Inside a SOPS ``ENC[...]`` value the characters are ciphertext, whatever they spell.
-        index = bisect_right(enc_starts, offset) - 1
-        if index >= 0 and offset < enc_spans[index][1]:
-            return
-        line, column = lines.position(offset)
-        found.setdefault((line, column), Finding(S001, S001_SEVERITY, file, line, column, message))
-
+    out: list[tuple[int, str]] = []
     for match in _KEY_ID.finditer(text) if has_key_id else ():
         key_id = match.group()
         if not _is_placeholder(key_id[4:], min_distinct=5):
             kind = "temporary (STS)" if key_id.startswith("ASIA") else "long-term"
-            add(match.start(), f"AWS {kind} access key ID {_mask(key_id)} in plain text: {_FIX}")
+            out.append((match.start(), f"AWS {kind} access key ID {_mask(key_id)} in plain text"))
     for match in _SECRET_KEY.finditer(text) if has_key_name else ():
         if _looks_like_secret_key(match.group("value")):
-            add(match.start("value"), f"AWS secret access key in plain text: {_FIX}")
+            out.append((match.start("value"), "AWS secret access key in plain text"))
     for pattern in b64_patterns:
         for match in pattern.finditer(text):
             if _decodes_to_credentials(match.group("value")):
-                add(
-                    match.start("value"),
-                    "base64 value decodes to an AWS credentials profile "
-                    f"with real keys (base64 is an encoding, not encryption): {_FIX}",
+                out.append(
+                    (
+                        match.start("value"),
+                        "base64 value decodes to an AWS credentials profile "
+                        "with real keys (base64 is an encoding, not encryption)",
+                    )
                 )
-    return sorted(found.values(), key=Finding.sort_key)
+    return out
 
 
 def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list[Finding]:

@@ -22,6 +22,7 @@ from capa_accounts.core.iam_policy import (
     user_grant,
 )
 from capa_accounts.core.resources import ROLE_IDENTITY
+from capa_accounts.core.substitution import templated
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
@@ -290,6 +291,7 @@ def sts_values(ctx: Context, report: Reporter) -> None:
             if (
                 isinstance(value, str)
                 and value
+                and not templated(value)
                 and (len(value) > longest or not re.fullmatch(pattern, value, re.ASCII))
             ):
                 report.at(

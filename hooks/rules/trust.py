@@ -24,6 +24,7 @@ from capa_accounts.core.iam_policy import (
 )
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import ROLE_IDENTITY
+from capa_accounts.core.substitution import templated
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
 
@@ -108,7 +109,8 @@ def role_arn_form(ctx: Context, report: Reporter) -> None:
     Fix: write the 12-digit ID and role name (accounts.yaml: set `accountId`, then render).
     """
     for obj in ctx.identities(ROLE_IDENTITY):
-        if obj.has("spec", "roleARN") and parse_role_arn(obj.get("spec", "roleARN")) is None:
+        arn = obj.get("spec", "roleARN")
+        if obj.has("spec", "roleARN") and not templated(arn) and parse_role_arn(arn) is None:
             report.at(
                 obj,
                 ("spec", "roleARN"),

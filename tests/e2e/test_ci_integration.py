@@ -55,6 +55,8 @@ class Job:
             return self.inputs[expression.split(".", 1)[1]]
         if expression == "github.action_path":
             return str(PROJECT)
+        if expression == "runner.temp":
+            return str(self.temp)
         m = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expression)
         assert m, f"unsupported expression {expression!r}"
         return self.outputs.get(m[1], {}).get(m[2], "")
@@ -114,7 +116,7 @@ def run_action(job: Job) -> int:
         # The runner splices expressions into the script before bash sees it, as here.
         proc = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job.substitute(step["run"])],
-            cwd=job.workspace,
+            cwd=job.substitute(str(step.get("working-directory", job.workspace))),
             env=env,
             capture_output=True,
             text=True,
@@ -132,19 +134,34 @@ def run_action(job: Job) -> int:
     return 0
 
 
+HIJACKERS = ("venv.py", "pip.py", "ensurepip.py", "site.py", "setuptools.py")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """RUNNER_TEMP after the install step: the action's own capa-accounts in a venv."""
+    """RUNNER_TEMP after the install step: the action's own capa-accounts in a venv.
+
+    The step runs as the runner runs it, from a checkout that carries modules named like the
+    ones ``python -m venv`` and ``python -m pip`` import: a pull request under
+    ``pull_request_target`` would commit them. None of them may run."""
     temp = tmp_path_factory.mktemp("runner-temp")
+    checkout = tmp_path_factory.mktemp("hostile-checkout")
+    marker = checkout / "HIJACKED"
+    for name in HIJACKERS:
+        (checkout / name).write_text(
+            f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\nraise SystemExit(0)\n"
+        )
     install = next(s for s in STEPS if "run" in s and "pip install" in s["run"])
+    job = Job(checkout, temp, {})
     env = {
         **os.environ,
         "RUNNER_TEMP": str(temp),
         "GITHUB_PATH": str(temp / "path"),
-        "ACTION_PATH": str(PROJECT),
+        **{k: job.substitute(str(v)) for k, v in (install.get("env") or {}).items()},
     }
     proc = subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", install["run"]],
+        cwd=job.substitute(str(install.get("working-directory", checkout))),
         env=env,
         capture_output=True,
         text=True,
@@ -152,7 +169,33 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not marker.exists(), f"the checkout's modules ran: {marker.read_text()}"
     return temp
+
+
+def test_the_install_step_never_imports_from_the_checkout(installed: Path) -> None:
+    """The fixture above installs from a checkout full of hijacking modules; the venv works."""
+    (venv_bin,) = (installed / "path").read_text().split()
+    done = subprocess.run(
+        [str(Path(venv_bin) / "capa-accounts"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "capa-accounts" in done.stdout
+
+
+def test_a_multi_line_output_input_cannot_forge_step_outputs(
+    workspace: Path, installed: Path
+) -> None:
+    job = job_for(workspace, installed, output="report.sarif\nexit-code=0")
+    assert run_action(job) == 2
+    assert job.outputs.get("check", {}) == {}
+
+
+def test_third_party_actions_are_pinned_by_commit() -> None:
+    uses = [str(s["uses"]) for s in STEPS if "uses" in s]
+    assert uses and all(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", u) for u in uses), uses
 
 
 def job_for(workspace: Path, installed: Path, **inputs: str) -> Job:
@@ -335,7 +378,9 @@ def _expand(text: str) -> str:
 
 def test_dockerfile_bases_are_slim_python_and_it_runs_unprivileged() -> None:
     bases = [_expand(i.args).split()[0] for i in DOCKER if i.keyword == "FROM"]
-    assert bases and all(re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?", b) for b in bases), bases
+    assert bases and all(
+        re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?@sha256:[0-9a-f]{64}", b) for b in bases
+    ), bases  # pinned by digest
     final = max(i.stage for i in DOCKER)
     users = [i for i in DOCKER if i.keyword == "USER" and i.stage == final]
     assert users, "the image runs as root"
@@ -345,6 +390,107 @@ def test_dockerfile_bases_are_slim_python_and_it_runs_unprivileged() -> None:
     assert not [i for i in DOCKER[last_user:] if i.keyword == "RUN"], "RUN after USER"
     entry = [i for i in DOCKER if i.keyword == "ENTRYPOINT" and i.stage == final]
     assert json.loads(entry[-1].args) == ["capa-accounts"]  # exec form: signals reach it
+
+
+def _closure(name: str, extras: tuple[str, ...] = ()) -> set[str]:
+    """The distributions ``name`` (with ``extras``) pulls in, from the installed metadata."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = [(name, extras)]
+    while todo:
+        dist, wanted = todo.pop()
+        key = re.sub(r"[-_.]+", "-", dist).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        for text in metadata.distribution(dist).requires or []:
+            req = Requirement(text)
+            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in wanted or ("",)):
+                continue
+            todo.append((req.name, ()))
+    return seen - {re.sub(r"[-_.]+", "-", name).lower()}
+
+
+def test_dockerfile_pins_every_installed_package_within_pyproject_bounds() -> None:
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (PROJECT / ".ci" / "image-constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _eq, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    assert _closure("capa-accounts", ("kustomize",)) <= set(pins), "a dependency is not pinned"
+    for text in [
+        *PYPROJECT["project"]["dependencies"],
+        *PYPROJECT["project"]["optional-dependencies"]["kustomize"],
+    ]:
+        req = Requirement(text)
+        key = re.sub(r"[-_.]+", "-", req.name).lower()
+        assert req.specifier.contains(pins[key]), f"{key}=={pins[key]} breaks {text}"
+    installs = [i.args for i in DOCKER if i.keyword == "RUN" and "pip install" in i.args]
+    assert all("-c /wheels/constraints.txt" in i for i in installs)
+
+
+def test_the_container_runs_for_any_user_and_trusts_only_the_mount() -> None:
+    final = max(i.stage for i in DOCKER)
+    runs = " ".join(i.args for i in DOCKER if i.keyword == "RUN" and i.stage == final)
+    assert "safe.directory '*'" not in runs and "--system" not in runs
+    assert "directory = /repo" in runs
+    env = " ".join(i.args for i in DOCKER if i.keyword == "ENV" and i.stage == final)
+    assert "GIT_CONFIG_GLOBAL=/etc/capa-accounts.gitconfig" in env
+    assert "HOME=/tmp" in env  # writable whatever --user says
+    ci = (PROJECT / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert 'docker run --rm --user "$(id -u):$(id -g)" -v "$PWD:/repo"' in ci
+
+
+def test_the_global_git_configuration_lets_git_read_a_mount_owned_by_another_user() -> None:
+    """What the image relies on, with the hardened runner's environment: safe.directory from
+    GIT_CONFIG_GLOBAL is honoured although the system configuration is not read."""
+    if os.geteuid() != 0 or not shutil.which("su"):
+        pytest.skip("needs root to act as another user")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as top:
+        _as_nobody(Path(top))
+
+
+def _as_nobody(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "a").write_text("a")
+    subprocess.run(["git", "-C", str(repo), "add", "a"], check=True)
+    config = tmp_path / "gitconfig"
+    config.write_text(f"[safe]\n\tdirectory = {repo}\n")
+    for path in (tmp_path, repo, config, *repo.rglob("*")):
+        path.chmod(path.stat().st_mode | 0o055)
+    from capa_accounts.core import git
+
+    script = f"cd {shlex.quote(str(repo))} && {shlex.join(git.argv('ls-files'))}"
+    env = git.env({"PATH": os.environ["PATH"], "HOME": "/tmp"})  # noqa: S108 - nobody's HOME
+    plain = subprocess.run(
+        ["su", "nobody", "-s", "/bin/sh", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    trusted = subprocess.run(
+        ["su", "nobody", "-s", "/bin/sh", "-c", script],
+        env={**env, "GIT_CONFIG_GLOBAL": str(config)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    said = plain.stderr + trusted.stderr
+    if any(s in said for s in ("Permission denied", "can't cd", "No module named")):
+        pytest.skip("user nobody cannot read the checkout or the test directory")
+    assert plain.stdout.strip() == ""  # dubious ownership: git refuses
+    assert trusted.stdout.strip() == "a", trusted.stderr
 
 
 def test_dockerfile_installs_the_pinned_kubectl_from_pyproject() -> None:

@@ -453,3 +453,79 @@ def test_no_findings_in_the_project_tree() -> None:
     files = [p for p in _project_files() if not p.is_relative_to(FIRING_DATA)]
     assert any(p.name == "test_rules_secrets.py" for p in files)
     assert _scan_all(ROOT, files) == []
+
+
+# --- keys hidden by an encoding that whatever reads the value undoes -----------------------
+
+
+def _yaml_hex_escaped(value: str) -> str:
+    return "".join(f"\\x{ord(c):02x}" for c in value)
+
+
+def _json_u_escaped(value: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in value)
+
+
+def _gzip_b64(text: str) -> str:
+    import gzip
+
+    return base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+
+
+ENCODED = {
+    "yaml-hex-escape": f'aws_access_key_id: "{_yaml_hex_escaped(KEY_ID[:4])}{KEY_ID[4:]}"\n',
+    "yaml-escaped-line-break": f'key: "{KEY_ID[:10]}\\\n  {KEY_ID[10:]}"\n',
+    "yaml-escaped-line-break-secret": (
+        f'aws_secret_access_key: "{SECRET_KEY[:20]}\\\n    {SECRET_KEY[20:]}"\n'
+    ),
+    "json-u-escape-in-yaml-string": (
+        'config: \'{"aws_access_key_id": "' + _json_u_escaped(KEY_ID[:4]) + KEY_ID[4:] + "\"}'\n"
+    ),
+    "json-slash-escape-in-yaml-string": (
+        'config: \'{"aws_secret_access_key": "' + SECRET_KEY.replace("/", "\\/") + "\"}'\n"
+    ),
+    "gzip-base64": f"data:\n  creds.gz: {_gzip_b64(profile())}\n",
+    "hex": f"blob: {profile().encode().hex()}\n",
+}
+
+
+@pytest.mark.parametrize("text", list(ENCODED.values()), ids=list(ENCODED))
+def test_s001_reads_values_as_yaml_and_json_decode_them(text: str) -> None:
+    assert KEY_ID not in text and SECRET_KEY not in text  # the raw text hides the key
+    found = check_s001("leak.yaml", text)
+    assert found and all(f.rule == S001 for f in found), text
+    assert "written with" in found[0].message
+
+
+def test_s001_reads_utf32_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = f"[default]\naws_access_key_id = {KEY_ID}\n"
+    Path("bom.env").write_bytes(text.encode("utf-32"))
+    Path("le.env").write_bytes(text.encode("utf-32-le"))
+    Path("be.env").write_bytes(text.encode("utf-32-be"))
+    assert scan_secrets.main(["bom.env", "le.env", "be.env"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert sorted(line.split(":")[0] for line in out) == ["be.env", "bom.env", "le.env"]
+
+
+NEAR_MISSES = {
+    "example-key-hex-escaped": (
+        f'aws_access_key_id: "{_yaml_hex_escaped(EXAMPLE_KEY_ID[:4])}{EXAMPLE_KEY_ID[4:]}"\n'
+    ),
+    "example-secret-json-escaped": (
+        'config: \'{"aws_secret_access_key": "' + EXAMPLE_SECRET_KEY.replace("/", "\\/") + "\"}'\n"
+    ),
+    "example-profile-gzip": (f"data: {_gzip_b64(profile(EXAMPLE_KEY_ID, EXAMPLE_SECRET_KEY))}\n"),
+    "escapes-without-a-key": 'msg: "tab\\there, \\x41\\x42 and \\u00e9"\nre: "^\\\\d+$"\n',
+    "hex-sha": "revision: main@sha1:" + "0123456789abcdef" * 2 + "01234567\n",
+    "gzip-of-nothing": f"data: {_gzip_b64('kind: ConfigMap')}\n",
+    "not-gzip": "data: H4sIAAAAnotbase64!!\n",
+}
+
+
+@pytest.mark.parametrize("text", list(NEAR_MISSES.values()), ids=list(NEAR_MISSES))
+def test_decoded_near_misses_stay_quiet(text: str) -> None:
+    assert check_s001("quiet.yaml", text) == []
+    assert scan_text("quiet.yaml", text) == []

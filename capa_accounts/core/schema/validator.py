@@ -23,6 +23,8 @@ from typing import Any
 
 import re2
 
+from capa_accounts.core.substitution import templated
+
 Path = tuple[str | int, ...]
 
 
@@ -149,6 +151,8 @@ def compile_schema(schema: dict[str, Any]) -> Check:
             if not null_ok:
                 out.append(Violation(path, f"must be {_type_words(type_list)}, not null", "type"))
             return
+        if value.__class__ is str and "${" in value and templated(value):
+            return  # substituted before it is applied (core/substitution.py)
         if python_types is not None and (
             not isinstance(value, python_types) or (bool_is_wrong and value.__class__ is bool)
         ):
