@@ -79,10 +79,18 @@ def refusal(region: object, partition: str | None = None) -> str:
             f"use one of {', '.join(REGIONS.get(partition or '', ()))}"
         )
     choices = REGIONS.get(partition, ()) if partition else tuple(PARTITION_OF)
-    close = difflib.get_close_matches(region.lower(), choices, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    hint = f"did you mean {close!r}? " if (close := _closest(region.lower(), choices)) else ""
     where = f"partition {partition}" if partition else "any AWS partition"
     return (
         f"{region!r} is not a region of {where}: {hint}(AWS region list of {TABLE_DATE}; "
         "EKS would fail only at CreateCluster)"
     )
+
+
+def _closest(region: str, choices: tuple[str, ...]) -> str | None:
+    """Two letters swapped (`us-esat-1`) first, as difflib ranks a swap below a substitution."""
+    swapped = [c for c in choices if sorted(c) == sorted(region)]
+    if len(swapped) == 1:
+        return swapped[0]
+    close = difflib.get_close_matches(region, choices, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -219,3 +219,35 @@ def test_a_listed_or_referenced_file_is_not_r010(example_repo: Path) -> None:
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n"
     )
     assert of_rule(run_check(example_repo), "CAPA-R010") == []
+
+
+# --- the same settings through the KRM function's Account config ------------------------------
+
+
+def test_the_function_config_applies_patches_and_refuses_owned_fields() -> None:
+    import copy
+
+    from test_fn import ACCOUNT, base_items, resource_list, run_fn
+
+    config = copy.deepcopy(ACCOUNT)
+    config["spec"]["patches"] = [
+        {
+            "target": {"kind": "AWSManagedMachinePool"},
+            "patch": {"spec": {"instanceType": "m7i.large"}},
+        }
+    ]
+    out, code, _ = run_fn(resource_list(base_items(), config))
+    assert code == 0, out
+    pool = next(i for i in out["items"] if i["kind"] == "AWSManagedMachinePool")
+    assert pool["spec"]["instanceType"] == "m7i.large"
+    config["spec"]["patches"][0]["patch"] = {
+        "spec": {"roleARN": "arn:aws:iam::999999999999:role/x"}
+    }
+    out, code, message = run_fn(resource_list(base_items(), config))
+    assert code == 1
+    assert "roleARN is part of the identity chain" in str(out) + message
+    config["spec"]["region"] = "us-esat-1"  # and a made-up region, the near miss's twin
+    config["spec"].pop("patches")
+    out, code, message = run_fn(resource_list(base_items(), config))
+    assert code == 1
+    assert "did you mean 'us-east-1'?" in str(out) + message
