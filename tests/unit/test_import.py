@@ -146,3 +146,39 @@ def test_a_tree_without_identities_is_one_line_exit_2(tmp_path: Path, content: s
     assert "no AWSClusterRoleIdentity found" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "repo").exists()
+
+
+def test_an_account_with_two_clusters_imports_both(tmp_path: Path) -> None:
+    """live gets a second cluster in another region: both come back from render, the second
+    cloned from base/'s template, its own region in accounts.yaml."""
+    hand = tmp_path / "hand"
+    shutil.copytree(HAND, hand)
+    docs = (hand / "live/cluster.yaml").read_text().split("---\n")
+    second = "---\n".join(docs[1:]).replace("live", "live-us").replace("eu-west-1", "us-east-1")
+    second = second.replace("live-us-identity", "live-identity").replace(
+        "namespace: live-us", "namespace: live"
+    )
+    (hand / "live/cluster-us.yaml").write_text(second)
+    (hand / "live/kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources: [cluster.yaml, cluster-us.yaml]\n"
+    )
+    listed = do_import(hand, tmp_path / "repo")
+    assert not [i for i in listed if "not reproduced by render" in i], listed
+    accounts = (tmp_path / "repo/accounts.yaml").read_text()
+    assert "- name: live-us\n      region: us-east-1" in accounts
+    after = objects(tmp_path / "repo", "overlays")
+    planes = {
+        r.name: d["spec"]["region"]
+        for r, (_f, d) in after.items()
+        if r.kind == "AWSManagedControlPlane"
+    }
+    assert planes == {
+        "staging-control-plane": "eu-west-1",
+        "live-control-plane": "eu-west-1",
+        "live-us-control-plane": "us-east-1",
+    }
+    for rid, (_rel, data) in objects(hand).items():
+        assert rid in after, rid
+        for path in leaves(after[rid][1], data):
+            assert path[:2] in (("metadata", "labels"), ("spec", "sessionName")), (rid, path)
