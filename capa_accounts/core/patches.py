@@ -127,7 +127,7 @@ def _owned(value: dict[str, Any], path: Path) -> tuple[Path, str] | None:
             return here, f"{key} is part of the identity chain capa-accounts derives"
         if here in OWNED_PATHS:
             hint = OWNED_PATHS[here]
-            return here, "is set by capa-accounts" + (f": {hint}" if hint else "")
+            return here, f"{key} is set by capa-accounts" + (f": {hint}" if hint else "")
         holds = [p for p in OWNED_PATHS if p[: len(here)] == here]
         if holds and not isinstance(sub, dict):
             owned = ".".join(str(p) for p in holds[0])
