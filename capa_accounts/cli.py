@@ -18,6 +18,7 @@ import click
 
 from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.hooks.report.formats import CATALOGUE_FORMATS
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -376,21 +377,36 @@ def add_account(
     help="Only this account's box and what it links to (repeatable).",
 )
 @click.option("--errors-only", is_flag=True, help="Only the broken links (check errors).")
+@click.option(
+    "--base",
+    "base_ref",
+    metavar="REF",
+    help="Only what changed since the git ref REF, marked added, removed or changed.",
+)
 @output_option
 def graph(
-    repo: Path, fmt: str, accounts: tuple[str, ...], errors_only: bool, output: Path | None
+    repo: Path,
+    fmt: str,
+    accounts: tuple[str, ...],
+    errors_only: bool,
+    base_ref: str | None,
+    output: Path | None,
 ) -> None:
     """Draw the trust chain: management principal, roles, identities, namespaces, clusters.
 
     One box per account. Mermaid text over Mermaid's default limits (50,000 characters, 500
-    edges) is refused: select accounts, --errors-only, or --format dot.
+    edges) is refused: select accounts, --errors-only, or --format dot. With --base, only what
+    the change touches is drawn, cut to those limits by account (the rest named), for a pull
+    request.
     """
     from capa_accounts.core import lock
     from capa_accounts.hooks.graph import draw as graphing
 
     root = _repo(repo)
     with lock.locked(root, "graph", shared=True):  # it runs check: the same consistent read
-        picture = graphing.draw(root, fmt, accounts=accounts, errors_only=errors_only)
+        picture = graphing.draw(
+            root, fmt, accounts=accounts, errors_only=errors_only, base_ref=base_ref
+        )
     _write_output(output, picture)
 
 
@@ -401,6 +417,22 @@ def explain(rule_id: str) -> None:
     from capa_accounts.hooks.report import explain as explaining
 
     click.echo(explaining.explain(rule_id), nl=False)
+
+
+@main.command("rules")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CATALOGUE_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: one line per rule; json: a list of objects, each with its documentation page.",
+)
+def rules_command(fmt: str) -> None:
+    """List every rule: ID, severity and what it fires on (`explain RULE` for the rest)."""
+    from capa_accounts.hooks.report import catalogue
+
+    click.echo(catalogue.render(fmt), nl=False)
 
 
 @main.command("fn")

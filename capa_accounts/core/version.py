@@ -24,3 +24,18 @@ def version() -> str:
 def release_tag(of: str | None = None) -> str:
     """The git tag of a release: ``v0.1.0`` for version 0.1.0."""
     return TAG_PREFIX + (of or version())
+
+
+def documentation_url() -> str | None:
+    """The documentation site's address, ending in "/": ``[project.urls] Documentation`` in
+    ``pyproject.toml``, read back from the installed metadata (``Project-URL``) as the version
+    is. None when run from an uninstalled tree."""
+    try:
+        urls = metadata.metadata(DISTRIBUTION).get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Documentation" and url.strip():
+            return url.strip().rstrip("/") + "/"
+    return None

@@ -69,6 +69,12 @@ FAINT = "#98a2ae"  # references inside the cluster (sourceIdentityRef), quieter 
 # status: (stroke, fill, text); "ok" nodes keep their kind's fill.
 STATUS = {"error": ("#d62728", "#fde7e9", "#a50e0e"), "warning": ("#e69500", "#fff4d6", "#7a4d00")}
 MARK = {"error": "\u2717", "warning": "\u26a0"}
+# A change against the base ref (graph --base): the mark on the item and its colour.
+CHANGE = {
+    "added": ("+ added", "#1a7f37"),
+    "removed": ("\u2212 removed", "#8c959f"),
+    "changed": ("~ changed", "#0969da"),
+}
 
 
 def draw(
@@ -78,6 +84,7 @@ def draw(
     accounts: Iterable[str] = (),
     errors_only: bool = False,
     limit: bool = True,
+    base_ref: str | None = None,
 ) -> str:
     """The trust graph of ``repo`` in ``fmt`` (``mermaid`` or ``dot``): only the accounts
     named, only the broken links with ``errors_only``; Mermaid text that Mermaid would not
@@ -86,6 +93,8 @@ def draw(
 
     if fmt not in FORMATS:
         raise InputError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if base_ref is not None:
+        return _draw_change(repo, fmt, base_ref, accounts, errors_only)
     # As for check (engine._without_cycle_collector): the graph holds no cycles, and with
     # every document alive the collector's runs cost as much as building the graph.
     with engine._without_cycle_collector():
@@ -100,6 +109,30 @@ def draw(
     if limit:
         refuse_oversized_mermaid(text, len(graph.edges))
     return text
+
+
+def _draw_change(
+    repo: Path, fmt: str, base_ref: str, accounts: Iterable[str], errors_only: bool
+) -> str:
+    """Only what the change since ``base_ref`` touches (hooks/graph/change.py); Mermaid text
+    is cut to GitHub's limits by account, never refused."""
+    from capa_accounts.hooks.check.context import Context
+    from capa_accounts.hooks.git.base import load_ref
+    from capa_accounts.hooks.graph.change import diff, fit
+    from capa_accounts.hooks.graph.select import select
+
+    with engine._without_cycle_collector():
+        report, ctx = engine.check_context(repo)
+        head = build(ctx)
+        mark(head, report.findings)
+        place(head)
+        base = build(Context(load_ref(repo, base_ref), None))  # REF as check --base reads it
+        place(base)
+        graph = select(diff(base, head), accounts, errors_only)
+        graph.compared = base_ref
+        if fmt == "dot":
+            return dot(graph)
+        return mermaid(fit(graph, mermaid))
 
 
 def mark(graph: Graph, findings: Iterable[Finding]) -> None:
@@ -225,7 +258,7 @@ def lines_of(item: Node | Edge) -> list[str]:
         if isinstance(item, Node)
         else ([item.label] if item.label else [])
     )
-    marks = []
+    marks = [CHANGE[item.change][0]] if item.change else []
     for severity in ("error", "warning"):
         rules = sorted(r for r, s in item.rules.items() if s == severity)
         marks += [f"{MARK[severity]} {', '.join(rules)}"] if rules else []
@@ -233,12 +266,22 @@ def lines_of(item: Node | Edge) -> list[str]:
 
 
 def legend(graph: Graph) -> str:
+    if graph.compared and not graph.nodes:
+        return f"no change to the trust graph since {graph.compared}"
     parts = ["red: broken link (a check error)", "amber: warning"]
     if any(shortened(line) != line for node in graph.nodes.values() for line in node.lines):
         parts.append(f"{ELLIPSIS} = {DEFAULT_NAME_SUFFIX}")
     if graph.undrawn:
         many = "s" if graph.undrawn > 1 else ""
         parts.append(f"{graph.undrawn} finding{many} on objects not drawn: run capa-accounts check")
+    if any(item.change for item in (*graph.nodes.values(), *graph.edges.values())):
+        parts.append("green +: added · grey \u2212: removed · blue ~: changed")
+    if graph.omitted:
+        shown = ", ".join(graph.omitted[:5]) + (", \u2026" if len(graph.omitted) > 5 else "")
+        parts.append(
+            f"{len(graph.omitted):,} more changed accounts not drawn ({shown}): "
+            "draw them with --account NAME"
+        )
     return " \u00b7 ".join(parts)
 
 
@@ -286,6 +329,7 @@ def mermaid(graph: Graph) -> str:
     classes: dict[str, list[str]] = defaultdict(list)
     for node in graph.nodes.values():
         name = node.kind if node.status == "ok" else node.status
+        name = node.change if node.change and node.status == "ok" else name
         classes[f"{name}_missing" if node.missing and name in STATUS else name].append(
             ids[node.key]
         )
@@ -293,6 +337,14 @@ def mermaid(graph: Graph) -> str:
     for name, members in sorted(classes.items()):
         out.append(f"  classDef {name} {_mermaid_style(name)}")
         out.append(f"  class {','.join(sorted(members))} {name}")
+    for change, (_mark, stroke) in CHANGE.items():
+        numbers = [str(i) for i, e in enumerate(edges) if e.change == change]
+        if numbers:
+            dash = ",stroke-dasharray:5 4" if change == "removed" else ""
+            out.append(
+                f"  linkStyle {','.join(numbers)} stroke:{stroke},stroke-width:3px,color:{stroke}"
+                + dash
+            )
     for status, (stroke, _fill, _text) in STATUS.items():
         numbers = [str(i) for i, e in enumerate(edges) if e.status == status]
         if numbers:
@@ -307,6 +359,9 @@ def _mermaid_style(name: str) -> str:
     dash = ",stroke-dasharray:5 4" if missing or kind == "missing" else ""
     if kind == "legend":
         return "fill:#ffffff,stroke:#ffffff,color:#5f6b7a"
+    if kind in CHANGE:
+        dash = ",stroke-dasharray:5 4" if kind == "removed" else dash
+        return f"fill:#ffffff,stroke:{CHANGE[kind][1]},stroke-width:3px,color:#1f2933{dash}"
     if kind in STATUS:
         stroke, fill, text = STATUS[kind]
         return f"fill:{fill},stroke:{stroke},stroke-width:3px,color:{text}{dash}"
@@ -357,6 +412,10 @@ def dot(graph: Graph) -> str:
             attrs += ["style=dashed"] + ([f'color="{FAINT}"'] if edge.status == "ok" else [])
         if not edge.label:
             attrs.append("arrowhead=none")
+        if edge.change:
+            stroke = CHANGE[edge.change][1]
+            attrs += [f'color="{stroke}"', "penwidth=2.5"]
+            attrs += ["style=dashed"] if edge.change == "removed" else []
         if edge.status != "ok":
             stroke = STATUS[edge.status][0]
             attrs += [f'color="{stroke}"', f'fontcolor="{stroke}"', "penwidth=2.5"]

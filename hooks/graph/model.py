@@ -55,6 +55,7 @@ class Marked:
 
     spans: list[Span] = field(default_factory=list)
     rules: dict[str, Severity] = field(default_factory=dict)
+    change: str = ""  # "added", "removed" or "changed" against a base ref (graph --base)
 
     @property
     def status(self) -> Status:
@@ -95,6 +96,8 @@ class Graph:
     )
     trust_stacks: list[tuple[Span, list[str]]] = field(default_factory=list)
     linked: set[tuple[str, str]] = field(default_factory=set)  # (source, target) of any edge
+    omitted: list[str] = field(default_factory=list)  # changed accounts left out to fit
+    compared: str = ""  # the base ref of graph --base
 
     def node(
         self, key: str, kind: str, lines: Iterable[str], group: str = "", *, missing: bool = False

@@ -2,3 +2,5 @@
 checks) and by ``ci_formats``, which writes them."""
 
 FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
+# What ``capa-accounts rules`` prints (``catalogue.py``).
+CATALOGUE_FORMATS = ("text", "json")

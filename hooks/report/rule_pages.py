@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from capa_accounts.core import filewrite, yamlio
+from capa_accounts.core import filewrite, version, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.hooks import rules as rules_package
 from capa_accounts.hooks.report.explain import EXAMPLES, parse, title
@@ -47,6 +47,13 @@ def anchor(rule_id: str) -> str:
 def page_path(rule: Rule) -> str:
     """The rule's place on the site, relative to its root: ``rules/trust/#capa-t003``."""
     return f"rules/{family(rule)}/#{anchor(rule.id)}"
+
+
+def help_uri(rule: Rule) -> str | None:
+    """The rule's documentation on the site (SARIF's ``helpUri``); None when the installed
+    metadata names no documentation site."""
+    base = version.documentation_url()
+    return f"{base}{page_path(rule)}" if base else None
 
 
 def by_family() -> dict[str, list[Rule]]:
@@ -81,7 +88,7 @@ def _prose(line: str) -> str:
 def rule_section(rule: Rule) -> str:
     doc = parse(rule)
     out = [f"## {rule.id} {{ #{anchor(rule.id)} }}", "", f"**{_prose(doc.title)}**", ""]
-    facts = f"Severity: {rule.severity}."
+    facts = f"Severity: {rule.severity}. Name: `{rule.name}`."
     if rule.change_aware:
         facts += " Runs only with `capa-accounts check --base REF` (compares with a git ref)."
     out += [facts, ""]

@@ -1,10 +1,12 @@
 """SARIF 2.1.0: findings for GitHub code scanning and other static-analysis dashboards.
 
-One run whose ``tool.driver.rules`` is the whole rule catalogue, each with its documentation
-(the rule's docstring), and one result per finding. GitHub code scanning reads a subset of
-SARIF 2.1.0 (docs.github.com, "SARIF support for code scanning"): ``ruleId``, ``level``,
-``message.text``, a ``physicalLocation`` with a repository-relative ``artifactLocation.uri`` and
-a ``region``, and ``partialFingerprints`` to follow an alert from commit to commit.
+One run whose ``tool.driver.rules`` holds the rules that fired, each with its short name, its
+title, why it matters, the fix and a ``helpUri`` to its page on the documentation site (the full
+documentation is there, not repeated in every report), and one result per finding. GitHub
+code scanning reads a subset of SARIF 2.1.0 (docs.github.com, "SARIF support for code
+scanning"): ``ruleId``, ``level``, ``message.text``, a ``physicalLocation`` with a
+repository-relative ``artifactLocation.uri`` and a ``region``, and ``partialFingerprints`` to
+follow an alert from commit to commit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import quote
 
 from capa_accounts.core.finding import Finding, Location
 from capa_accounts.hooks.check.engine import Report
+from capa_accounts.hooks.report import rule_pages
 from capa_accounts.hooks.rules import Rule, all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -67,19 +70,14 @@ def rule_name(title: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words) or "Rule"
 
 
-def _markdown(rule: Rule) -> str:
-    parts = _parts(rule)
-    out = [f"**{rule.id}**: {parts['title']}"]
-    for name in ("intro", "Why", "Bad", "Good", "Fix"):
-        if name not in parts:
-            continue
-        if name in ("Bad", "Good"):
-            out.append(f"**{name}:**\n\n```yaml\n{parts[name]}\n```")
-        elif name == "intro":
-            out.append(parts[name])
-        else:
-            out.append(f"**{name}:** {parts[name]}")
-    return "\n\n".join(out)
+def _help(rule: Rule, parts: dict[str, str], uri: str | None) -> dict[str, str]:
+    fix = " ".join(parts.get("Fix", "").split())
+    text = [parts["title"], *([f"Fix: {fix}"] if fix else [])]
+    markdown = [f"**{rule.id}**: {parts['title']}", *([f"**Fix:** {fix}"] if fix else [])]
+    if uri:
+        text.append(f"Documentation: {uri}")
+        markdown.append(f"[{rule.id} in the documentation]({uri})")
+    return {"text": "\n\n".join(text), "markdown": "\n\n".join(markdown)}
 
 
 def _parts(rule: Rule) -> dict[str, str]:
@@ -99,15 +97,19 @@ def _bounded(text: str, limit: int) -> str:
 def _descriptor(rule: Rule) -> dict[str, Any]:
     parts = _parts(rule)
     full = parts.get("Why") or parts.get("intro") or parts["title"]
-    return {
+    uri = rule_pages.help_uri(rule)
+    out: dict[str, Any] = {
         "id": rule.id,
-        "name": _bounded(rule_name(parts["title"]), 255),
+        "name": _bounded(rule.name or rule_name(parts["title"]), 255),
         "shortDescription": {"text": _bounded(parts["title"], 1024)},
         "fullDescription": {"text": _bounded(full, 1024)},
-        "help": {"text": rule.doc, "markdown": _markdown(rule)},
+        "help": _help(rule, parts, uri),
         "defaultConfiguration": {"level": rule.severity},
-        "properties": {"tags": ["security", rule.check.__module__.rsplit(".", 1)[-1]]},
+        "properties": {"tags": ["security", rule_pages.family(rule)]},
     }
+    if uri:
+        out["helpUri"] = uri
+    return out
 
 
 def _uri(file: str) -> str:
@@ -167,13 +169,14 @@ def _version() -> str:
 
 
 def document(report: Report) -> dict[str, Any]:
-    rules = list(all_rules().values())
-    ids = [r.id for r in rules]
-    descriptors = [_descriptor(r) for r in rules]
-    for f in report.findings:  # a loader problem may carry a rule no module registers
-        if f.rule not in ids:
-            ids.append(f.rule)
-            descriptors.append({"id": f.rule, "shortDescription": {"text": f.rule}})
+    catalogue = all_rules()
+    # Only the rules that fired, in ID order; a loader problem may carry a rule no module
+    # registers.
+    ids = sorted({f.rule for f in report.findings})
+    descriptors = [
+        _descriptor(catalogue[i]) if i in catalogue else {"id": i, "shortDescription": {"text": i}}
+        for i in ids
+    ]
     version = _version()
     driver: dict[str, Any] = {
         "name": TOOL,

@@ -1,6 +1,7 @@
 """The rule catalogue: one module per rule family, each rule registered here by its ID.
 
-A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity)``; its
+A rule is a small function ``check(ctx, report)`` decorated with ``@rule(ID, severity, name=...)``
+(the name a short CamelCase identifier, as SARIF's ``reportingDescriptor.name``); its
 docstring is the user documentation (``explain`` prints it, the documentation's rule pages
 show it, their table uses its first line). Rule IDs are a public contract: never renumber.
 """
@@ -83,6 +84,7 @@ class Rule:
     doc: str
     check: Check
     change_aware: bool = False  # runs only with --base
+    name: str = ""  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
 
     @property
     def title(self) -> str:
@@ -93,11 +95,11 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(
-    rule_id: str, severity: Severity = "error", *, change_aware: bool = False
+    rule_id: str, severity: Severity = "error", *, change_aware: bool = False, name: str = ""
 ) -> Callable[[Check], Check]:
     def register(func: Check) -> Check:
         REGISTRY[rule_id] = Rule(
-            rule_id, severity, inspect.getdoc(func) or rule_id, func, change_aware
+            rule_id, severity, inspect.getdoc(func) or rule_id, func, change_aware, name
         )
         return func
 

@@ -59,7 +59,7 @@ def shown(obj: Obj) -> str:
     return f"{obj.namespace}/{obj.name}" if obj.namespace else obj.name
 
 
-@rule("CAPA-D001", change_aware=True)
+@rule("CAPA-D001", change_aware=True, name="IdentityRefChanged")
 def check_identity_change(ctx: Context, report: Reporter) -> None:
     """(--base) An identityRef changed (control plane, AWSCluster, ROSA): another account's keys.
 
@@ -159,7 +159,7 @@ def _role_arn(ctx: Context, ref: tuple[str, str]) -> str | None:
     return arn if isinstance(arn, str) and arn else None
 
 
-@rule("CAPA-D002", change_aware=True)
+@rule("CAPA-D002", change_aware=True, name="ImmutableFieldChanged")
 def check_immutable_change(ctx: Context, report: Reporter) -> None:
     """(--base) Immutable field changed: `region`, `eksClusterName`, cluster object name/namespace.
 
@@ -314,7 +314,7 @@ def scope(obj: Obj) -> str:
     return obj.source.overlay or obj.file
 
 
-@rule("CAPA-D003", change_aware=True)
+@rule("CAPA-D003", change_aware=True, name="VersionSkip")
 def check_version_step(ctx: Context, report: Reporter) -> None:
     """(--base) A control plane's `version` decreased, or increased by more than one minor.
 

@@ -69,7 +69,7 @@ def _declared(
     return account, name, ctx.config_location(path), value
 
 
-@rule("CAPA-C005")
+@rule("CAPA-C005", name="RegionMismatch")
 def check_region(ctx: Context, report: Reporter) -> None:
     """The control plane's region differs from the region declared for its cluster.
 
@@ -112,7 +112,7 @@ def _minor(version: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-@rule("CAPA-C006")
+@rule("CAPA-C006", name="KubernetesVersionMismatch")
 def check_version(ctx: Context, report: Reporter) -> None:
     """version does not match the CRD pattern, or differs from its cluster's kubernetesVersion.
 
@@ -178,7 +178,7 @@ def _ref_target(ref: Any) -> tuple[str | None, str, str, str | None] | None:
     return group, str(ref["kind"]), str(ref["name"]), str(namespace) if namespace else None
 
 
-@rule("CAPA-C007")
+@rule("CAPA-C007", name="ClusterObjectsApart")
 def check_cluster_namespaces(ctx: Context, report: Reporter) -> None:
     """A Cluster's objects span namespaces, or a controlPlaneRef/infrastructureRef dangles.
 
@@ -272,7 +272,7 @@ def check_cluster_namespaces(ctx: Context, report: Reporter) -> None:
         resolve(pool, ("spec", "template", "spec", "infrastructureRef"), "infrastructureRef")
 
 
-@rule("CAPA-C008")
+@rule("CAPA-C008", name="InvalidEksClusterName")
 def check_eks_cluster_name(ctx: Context, report: Reporter) -> None:
     """`eksClusterName` is a name EKS refuses: other characters, or longer than 100.
 
@@ -312,7 +312,7 @@ def check_eks_cluster_name(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-C010")
+@rule("CAPA-C010", name="RegionNotInPartition")
 def check_real_region(ctx: Context, report: Reporter) -> None:
     """A control plane's or AWSCluster's region is not a region of its partition.
 

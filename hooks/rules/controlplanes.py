@@ -57,7 +57,7 @@ def namespace_of(obj: Obj) -> str:
     return obj.namespace or "default"
 
 
-@rule("CAPA-C001")
+@rule("CAPA-C001", name="MissingIdentityRef")
 def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     """An object that picks CAPA's credentials has no identityRef: CAPA uses the management account.
 
@@ -106,7 +106,7 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-C002")
+@rule("CAPA-C002", name="DanglingIdentityRef")
 def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
     """identityRef names an identity that does not exist in the rendered set.
 
@@ -185,7 +185,7 @@ def admits(ctx: Context, allowed: Any, namespace: str) -> bool:
     return _selector_matches(selector, labels)
 
 
-@rule("CAPA-C003")
+@rule("CAPA-C003", name="IdentityDoesNotAdmitNamespace")
 def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     """An identity on an object's identityRef chain does not admit the object's namespace.
 
@@ -234,7 +234,7 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
             via = f"sourceIdentityRef of {ident.name!r}"
 
 
-@rule("CAPA-C004")
+@rule("CAPA-C004", name="IdentityRefToControllerOrStatic")
 def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     """identityRef points at the controller identity or a static identity.
 

@@ -31,7 +31,7 @@ def _owner(obj: Obj) -> str:
     return obj.source.overlay or obj.file
 
 
-@rule("CAPA-X001")
+@rule("CAPA-X001", name="SharedNamespaceOrIdentity")
 def check_shared_namespace(ctx: Context, report: Reporter) -> None:
     """Two accounts share a namespace or an identity name.
 
@@ -110,7 +110,7 @@ def _config_path(ctx: Context, index: int, key: str) -> tuple[str | int, ...]:
     return ("spec", "accounts", index, key if isinstance(entry, dict) and key in entry else "name")
 
 
-@rule("CAPA-X002")
+@rule("CAPA-X002", name="DuplicateObject")
 def check_duplicate_objects(ctx: Context, report: Reporter) -> None:
     """Two overlays render the same object (same group, kind, namespace, name).
 
@@ -151,7 +151,7 @@ def _describe(rid: ResourceId) -> str:
     return f"{rid}{group}"
 
 
-@rule("CAPA-X004", "warning")
+@rule("CAPA-X004", "warning", name="SharedAwsAccount")
 def check_shared_account_id(ctx: Context, report: Reporter) -> None:
     """Two accounts share an AWS account ID: the environments are not isolated.
 
@@ -182,7 +182,7 @@ def check_shared_account_id(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-X003")
+@rule("CAPA-X003", name="NamespacedClusterScopedIdentity")
 def namespaced_identity(ctx: Context, report: Reporter) -> None:
     """A cluster-scoped identity carries `metadata.namespace` (a warning unless it changes meaning).
 

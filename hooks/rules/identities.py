@@ -93,7 +93,7 @@ def _source(obj: Obj) -> tuple[str, str] | None:
     return str(ref.get("kind") or ""), str(ref.get("name") or "")
 
 
-@rule("CAPA-I001")
+@rule("CAPA-I001", name="AllowedNamespacesMissing")
 def absent(ctx: Context, report: Reporter) -> None:
     """An identity's `allowedNamespaces` is absent or null: no namespace can use it.
 
@@ -125,7 +125,7 @@ def absent(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I002")
+@rule("CAPA-I002", name="AllowedNamespacesAll")
 def everybody(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` admits every namespace: `{}`, `{list: null}`, `{selector: {}}`.
 
@@ -155,7 +155,7 @@ def everybody(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I003")
+@rule("CAPA-I003", name="AllowedNamespacesNone")
 def nobody(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` admits none: `list: []` alone, `selector: {matchLabels: {}}` alone.
 
@@ -192,7 +192,7 @@ def nobody(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-I004", "warning")
+@rule("CAPA-I004", "warning", name="AllowedNamespacesSelector")
 def selector(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` uses a label selector: anyone who can label a namespace can widen it.
 
@@ -226,7 +226,7 @@ def selector(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I005")
+@rule("CAPA-I005", name="IdentityAdmitsForeignNamespace")
 def foreign_namespace(ctx: Context, report: Reporter) -> None:
     """A role identity admits a namespace other than its own account's namespace.
 
@@ -269,7 +269,7 @@ def foreign_namespace(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I006")
+@rule("CAPA-I006", name="ControllerIdentityNotDefault")
 def controller_identity(ctx: Context, report: Reporter) -> None:
     """The controller identity is not named `default`, or is missing while a role identity uses it.
 
@@ -315,7 +315,7 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-I007")
+@rule("CAPA-I007", name="SourceIdentityRefBroken")
 def source_chain(ctx: Context, report: Reporter) -> None:
     """`sourceIdentityRef` is missing, dangling, or part of a cycle.
 
@@ -409,7 +409,7 @@ def _cycles(edges: dict[str, str]) -> list[list[str]]:
     return cycles
 
 
-@rule("CAPA-I008")
+@rule("CAPA-I008", name="StaticIdentity")
 def static_identity(ctx: Context, report: Reporter) -> None:
     """An `AWSClusterStaticIdentity` is present (long-lived keys).
 

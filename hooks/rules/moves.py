@@ -15,7 +15,7 @@ from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.changes import base_of
 
 
-@rule("CAPA-D006", change_aware=True)
+@rule("CAPA-D006", change_aware=True, name="AccountMoved")
 def check_account_moved(ctx: Context, report: Reporter) -> None:
     """(--base) An existing account's accountId, partition or role name changed.
 

@@ -99,7 +99,7 @@ def _where(obj: Obj, path: PathT = ()) -> str:
     return f"{loc.file}:{loc.line}"
 
 
-@rule("CAPA-O001")
+@rule("CAPA-O001", name="ProviderUnfiltered")
 def check_provider_isolation(ctx: Context, report: Reporter) -> None:
     """An operator InfrastructureProvider lacks `configSecret` or a `--watch-filter` argument.
 
@@ -218,7 +218,7 @@ def _arg_problems(obj: Obj, arg: Arg) -> Iterator[tuple[PathT, bool, str]]:
         )
 
 
-@rule("CAPA-O002")
+@rule("CAPA-O002", name="WatchFilterInvalid")
 def check_watch_filter(ctx: Context, report: Reporter) -> None:
     """A watch-filter argument lacks `--`, its value is not a label value, or the clusters lack it.
 
@@ -314,7 +314,7 @@ def _github_url_problem(url: str) -> str | None:
     )
 
 
-@rule("CAPA-O003")
+@rule("CAPA-O003", name="ProviderNameUnfetchable")
 def check_provider_names(ctx: Context, report: Reporter) -> None:
     """A provider name that is not predefined has no `fetchConfig`, or two providers share a name.
 
@@ -376,7 +376,7 @@ def check_provider_names(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-O004", "warning")
+@rule("CAPA-O004", "warning", name="OperatorMode")
 def check_operator_mode(ctx: Context, report: Reporter) -> None:
     """Operator mode is in use: long-lived keys, and several copies of one provider.
 

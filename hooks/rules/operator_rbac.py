@@ -82,7 +82,7 @@ def binding_name(obj: Obj) -> tuple[str, PathT]:
     return name, where
 
 
-@rule("CAPA-O005")
+@rule("CAPA-O005", name="SharedManagerRoleBinding")
 def check_shared_manager_binding(ctx: Context, report: Reporter) -> None:
     """Two AWS providers install the manager's ClusterRoleBinding under one name.
 

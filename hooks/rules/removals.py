@@ -33,7 +33,7 @@ from capa_accounts.kustomize_plugin.operator_mode import provider_name, provider
 DECOMMISSION = "capa-accounts.dev/decommission"  # cluster names, comma-separated
 
 
-@rule("CAPA-D004", change_aware=True)
+@rule("CAPA-D004", change_aware=True, name="AccountRemovedUndecommissioned")
 def check_removed_account(ctx: Context, report: Reporter) -> None:
     """(--base) An account was removed without being decommissioned first.
 
@@ -209,7 +209,7 @@ def _present_overlays(ctx: Context, flux_paths: Iterable[str]) -> set[str]:
     return set(ctx.loaded.kustomization_dirs) | {p for p in flux_paths if (ctx.root / p).is_dir()}
 
 
-@rule("CAPA-D005", change_aware=True)
+@rule("CAPA-D005", change_aware=True, name="ClusterRemovedUnacknowledged")
 def check_removed_cluster(ctx: Context, report: Reporter) -> None:
     """(--base) A cluster left an account unacknowledged: Flux prunes it, CAPA deletes it in AWS.
 

@@ -92,7 +92,7 @@ def _old_text(ctx: Context, rel: str, root: Path, walked: bool) -> str | None:
     return generated.current_text(ctx.root / rel, rel, root, walked)
 
 
-@rule("CAPA-R001")
+@rule("CAPA-R001", name="GeneratedFilesOutOfSync")
 def check_in_sync(ctx: Context, report: Reporter) -> None:
     """Generated files are out of sync with accounts.yaml + base/ (fix: `capa-accounts render`).
 
@@ -145,7 +145,7 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
         report.raw(Finding(report.rule, report.severity, change.path, line, 1, message))
 
 
-@rule("CAPA-R002")
+@rule("CAPA-R002", name="NotBuildableByFlux")
 def check_plain_kustomize(ctx: Context, report: Reporter) -> None:
     """An overlay uses an exec/container function, or otherwise cannot be built by plain kustomize.
 
@@ -201,7 +201,7 @@ def _exists(root: Path, rel: str, walked: set[str]) -> bool:
     return path.is_dir()
 
 
-@rule("CAPA-R003")
+@rule("CAPA-R003", name="FluxPathMissing")
 def check_flux_paths(ctx: Context, report: Reporter) -> None:
     """A Flux Kustomization's path does not exist, or an account has no Flux Kustomization.
 
@@ -260,7 +260,7 @@ def _applies(flux_path: str, obj: Obj) -> bool:
     return flux_path == "." or where == flux_path or where.startswith(flux_path + "/")
 
 
-@rule("CAPA-R005")
+@rule("CAPA-R005", name="DefaultIdentityWithoutForce")
 def check_force_for_default(ctx: Context, report: Reporter) -> None:
     """The Flux Kustomization that applies `default` lacks `force: true`.
 
@@ -302,7 +302,7 @@ def check_force_for_default(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-R010")
+@rule("CAPA-R010", name="FileNotListed")
 def check_unlisted_files(ctx: Context, report: Reporter) -> None:
     """A YAML file sits beside a kustomization that does not list it: Flux never applies it.
 

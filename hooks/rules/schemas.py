@@ -45,7 +45,7 @@ def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
     return validate
 
 
-@rule("CAPA-R004")
+@rule("CAPA-R004", name="SchemaViolation")
 def r004(ctx: Context, report: Reporter) -> None:
     """A resource violates its schema: unknown field, wrong type, bad enum or pattern.
 

@@ -572,13 +572,14 @@ def _repository_findings(ctx: Context) -> list[Finding]:
     return found
 
 
-def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any]) -> None:
+def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any], name: str) -> None:
     def check(ctx: Context, report: Reporter) -> None:
         for finding in _repository_findings(ctx):
             if finding.rule == rule_id:
                 report.raw(finding)
 
-    REGISTRY[rule_id] = Rule(rule_id, severity, inspect.getdoc(doc_source) or rule_id, check)
+    doc = inspect.getdoc(doc_source) or rule_id
+    REGISTRY[rule_id] = Rule(rule_id, severity, doc, check, name=name)
 
 
 def unscannable(file: str, reason: str) -> Finding:
@@ -611,6 +612,6 @@ def unscannable(file: str, reason: str) -> Finding:
     )
 
 
-_register(S001, S001_SEVERITY, check_s001)
-_register(S002, S002_SEVERITY, check_s002)
-_register(S003, S003_SEVERITY, unscannable)
+_register(S001, S001_SEVERITY, check_s001, "PlainTextAwsKey")
+_register(S002, S002_SEVERITY, check_s002, "UnencryptedCredentialsSecret")
+_register(S003, S003_SEVERITY, unscannable, "FileNotScanned")

@@ -28,7 +28,7 @@ from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
 
 
-@rule("CAPA-T006", "error")
+@rule("CAPA-T006", "error", name="SessionDurationOverOneHour")
 def session_duration(ctx: Context, report: Reporter) -> None:
     """`durationSeconds` is above 3600, the one-hour cap of chained sessions and of the roles.
 
@@ -65,7 +65,7 @@ def session_duration(ctx: Context, report: Reporter) -> None:
             report.at(obj, ("spec", "durationSeconds"), f"durationSeconds {value} {too_long}")
 
 
-@rule("CAPA-T007", "error")
+@rule("CAPA-T007", "error", name="ExternalIdMismatch")
 def external_id(ctx: Context, report: Reporter) -> None:
     """A trust requires `sts:ExternalId` and the identity's `externalID` is missing or different.
 
@@ -132,7 +132,7 @@ def external_id(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T008", "warning")
+@rule("CAPA-T008", "warning", name="PolicyArnsIgnored")
 def policy_arns(ctx: Context, report: Reporter) -> None:
     """`policyARNs` is set on a role identity: CAPA never sends it to STS.
 
@@ -159,7 +159,7 @@ def policy_arns(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T009", "warning")
+@rule("CAPA-T009", "warning", name="IamRoleCreationEnabled")
 def iam_role_creation(ctx: Context, report: Reporter) -> None:
     """`iamRoleCreation: true`: the controllers may create and attach any IAM role.
 
@@ -199,7 +199,7 @@ def iam_role_creation(ctx: Context, report: Reporter) -> None:
             report.at(stack, ("spec", "eks", "iamRoleCreation"), f"iamRoleCreation {message}")
 
 
-@rule("CAPA-T010", "warning")
+@rule("CAPA-T010", "warning", name="BootstrapUserKeys")
 def bootstrap_user(ctx: Context, report: Reporter) -> None:
     """CAPA runs with the bootstrap user's long-lived keys (`principal: bootstrapUser`).
 
@@ -260,7 +260,7 @@ def _policy_problem(text: str) -> str | None:
     return None
 
 
-@rule("CAPA-T011", "error")
+@rule("CAPA-T011", "error", name="StsValueRejected")
 def sts_values(ctx: Context, report: Reporter) -> None:
     """A role identity sends STS a value it rejects: `sessionName`, `externalID`, `inlinePolicy`.
 

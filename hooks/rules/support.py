@@ -25,7 +25,7 @@ def _ran_at_base(ctx: Context, cp: Obj, minor: str) -> bool:
     return bool(found) and _minor(found[0].get("spec", "version")) == minor
 
 
-@rule("CAPA-C009")
+@rule("CAPA-C009", name="EksVersionPastStandardSupport")
 def check_eks_support(ctx: Context, report: Reporter) -> None:
     """A control plane's Kubernetes version is past EKS extended support, or in it (w).
 

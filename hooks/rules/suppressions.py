@@ -30,7 +30,7 @@ from capa_accounts.hooks.rules import Reporter, all_rules, rule
 BASE = "base/"
 
 
-@rule("CAPA-R006")
+@rule("CAPA-R006", name="InvalidSuppression")
 def invalid_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression has no reason or names an unknown rule.
 

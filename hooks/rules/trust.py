@@ -92,7 +92,7 @@ def hubs_by_account(ctx: Context) -> dict[str, tuple[Obj, Obj]]:
     return out
 
 
-@rule("CAPA-T001", "error")
+@rule("CAPA-T001", "error", name="InvalidRoleArn")
 def role_arn_form(ctx: Context, report: Reporter) -> None:
     """A role identity's `roleARN` is not `arn:<partition>:iam::<12 digits>:role/<path/name>`.
 
@@ -120,7 +120,7 @@ def role_arn_form(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T002", "error")
+@rule("CAPA-T002", "error", name="RoleArnWrongAccount")
 def role_arn_account(ctx: Context, report: Reporter) -> None:
     """`roleARN`'s account is not the account declared for that identity's account.
 
@@ -152,7 +152,7 @@ def role_arn_account(ctx: Context, report: Reporter) -> None:
         )
 
 
-@rule("CAPA-T003", "error")
+@rule("CAPA-T003", "error", name="TrustNotExactlyManagement")
 def target_trust(ctx: Context, report: Reporter) -> None:
     """A target account's bootstrap `trustStatements` do not trust exactly the management principal.
 
@@ -229,7 +229,7 @@ def target_trust(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-T004", "error")
+@rule("CAPA-T004", "error", name="NoAssumeRoleGrant")
 def management_grant(ctx: Context, report: Reporter) -> None:
     """No `sts:AssumeRole` grant of the assuming principal matches a target's `roleARN`.
 
@@ -324,7 +324,7 @@ def _hub_grant(
         )
 
 
-@rule("CAPA-T005", "error")
+@rule("CAPA-T005", "error", name="RoleNameMismatch")
 def role_name(ctx: Context, report: Reporter) -> None:
     """The role name in a `roleARN` does not match the bootstrap `namePrefix`/`nameSuffix`.
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import PROJECT
 
-from capa_accounts.core import eks_versions
+from capa_accounts.core import eks_versions, version
 from capa_accounts.hooks.report import rule_pages
 from capa_accounts.hooks.rules import all_rules
 
@@ -157,6 +157,8 @@ def test_the_docs_address_is_written_once_for_the_site_and_the_package() -> None
     config = yaml.safe_load((PROJECT / "mkdocs.yml").read_text("utf-8"))
     assert urls["Documentation"] == config["site_url"]
     assert config["site_url"].endswith("/")
+    # SARIF's helpUri reads it back from the installed metadata.
+    assert version.documentation_url() == config["site_url"]
 
 
 # --- what the pages say ----------------------------------------------------------------------

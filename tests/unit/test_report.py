@@ -119,7 +119,10 @@ SARIF_SCHEMA: dict[str, Any] = {
                                                 "shortDescription": _DESCRIPTION,
                                                 "fullDescription": _DESCRIPTION,
                                                 "help": _MESSAGE,
-                                                "helpUri": {"type": "string"},
+                                                "helpUri": {
+                                                    "type": "string",
+                                                    "pattern": "^https://",
+                                                },
                                                 "defaultConfiguration": {
                                                     "type": "object",
                                                     "additionalProperties": False,
@@ -223,8 +226,10 @@ def test_sarif_validates_and_locates_every_finding(example_repo: Path) -> None:
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert code == 1
-    assert [r["id"] for r in rules] == sorted(all_rules())
     findings = run_check(example_repo).findings
+    # Only the rules that fired, in ID order.
+    assert [r["id"] for r in rules] == sorted({f.rule for f in findings})
+    assert {r["id"] for r in rules} == {"CAPA-I005", "CAPA-R001", "CAPA-T008", "CAPA-X001"}
     assert [(r["ruleId"], r["level"], r["message"]["text"]) for r in run["results"]] == [
         (f.rule, f.severity, f.message) for f in findings
     ]
@@ -248,11 +253,11 @@ def test_sarif_validates_and_locates_every_finding(example_repo: Path) -> None:
     assert [r["level"] for r in results_of(doc, "CAPA-T008")] == ["warning"]
 
 
-def test_sarif_of_a_clean_repository_has_rules_and_no_results(example_repo: Path) -> None:
+def test_sarif_of_a_clean_repository_has_no_rules_and_no_results(example_repo: Path) -> None:
     code, doc = sarif(example_repo)
     jsonschema.Draft202012Validator(SARIF_SCHEMA).validate(doc)
     driver = doc["runs"][0]["tool"]["driver"]
-    assert (code, doc["runs"][0]["results"]) == (0, [])
+    assert (code, doc["runs"][0]["results"], driver["rules"]) == (0, [], [])
     assert (doc["version"], driver["name"], driver["semanticVersion"]) == (
         "2.1.0",
         "capa-accounts",
@@ -262,35 +267,55 @@ def test_sarif_of_a_clean_repository_has_rules_and_no_results(example_repo: Path
 
 
 @pytest.mark.parametrize(
-    ("rule", "name", "level", "why"),
+    ("rule", "name", "level", "page", "why", "fix"),
     [
         (
-            "CAPA-I004",
-            "AllowedNamespacesUsesALabelSelector",
+            "CAPA-T008",
+            "PolicyArnsIgnored",
             "warning",
-            "CAPA admits every namespace",
+            "rules/sessions/#capa-t008",
+            "CAPA builds the AssumeRole input",
+            "Fix: remove `policyARNs`; narrow",
         ),
         (
-            "CAPA-R006",
-            "ASuppressionHasNoReasonOrNamesAnUnknownRule",
+            "CAPA-X001",
+            "SharedNamespaceOrIdentity",
             "error",
-            "a suppression turns",
+            "rules/crossaccount/#capa-x001",
+            "CAPA decides which credentials",
+            "Fix: ",
         ),
     ],
-    ids=["I004", "R006"],
+    ids=["T008", "X001"],
 )
-def test_sarif_rules_carry_their_documentation(
-    example_repo: Path, rule: str, name: str, level: str, why: str
+def test_sarif_rules_carry_a_short_name_and_their_page(
+    example_repo: Path, rule: str, name: str, level: str, page: str, why: str, fix: str
 ) -> None:
+    break_example(example_repo)
     _, doc = sarif(example_repo)
     descriptor = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == rule)
     doc_text = all_rules()[rule].doc
+    uri = f"https://capa-accounts.github.io/capa-accounts/{page}"
     assert descriptor["name"] == name
+    assert descriptor["helpUri"] == uri
     assert descriptor["shortDescription"]["text"] == doc_text.split("\n")[0]
     assert descriptor["fullDescription"]["text"].startswith(why)
     assert descriptor["defaultConfiguration"]["level"] == level
-    assert descriptor["help"]["text"] == doc_text
-    assert "**Bad:**\n\n```yaml\n" in descriptor["help"]["markdown"]
+    assert descriptor["help"]["text"].endswith(f"Documentation: {uri}")
+    assert f"[{rule} in the documentation]({uri})" in descriptor["help"]["markdown"]
+    assert fix in descriptor["help"]["text"]
+    # The full documentation (its Bad and Good examples) is on the page, not in every report.
+    assert "Bad" not in descriptor["help"]["text"] and "Bad" not in descriptor["help"]["markdown"]
+
+
+def test_sarif_stays_small_when_few_rules_fire(example_repo: Path) -> None:
+    """It carried every rule's full documentation: 160 KB for three findings."""
+    edit(example_repo / LIVE_IDENTITY, "    - live\n", "    - live\n    - staging\n")
+    result = cli(example_repo, "--format", "sarif")
+    doc = json.loads(result.stdout)
+    assert len(doc["runs"][0]["results"]) == 3
+    assert len(result.stdout.encode()) < 12_000, len(result.stdout.encode())
+    assert len(doc["runs"][0]["tool"]["driver"]["rules"]) == 3
 
 
 IDENTITY = """\
