@@ -138,7 +138,9 @@ def init(directory: Path | None, here: bool) -> None:
         )
     target = Path(".") if here or directory is None else directory
     written = example.init(target)
-    click.echo(f"wrote {written} files into {target}")
+    click.echo(f"wrote {written.count} files into {target}")
+    for note in written.notes:
+        click.echo(f"note: {note}", nl=not note.endswith("\n"))
 
 
 @main.command()
@@ -166,6 +168,8 @@ def _render(repo: Path, check_only: bool) -> None:
     if not check_only:
         generated.remove_leftovers(repo)  # a killed run's, before anything is read
     account_set = model.load_account_set(repo)
+    if not check_only and account_set.flux.path not in generated.MANAGED_DIRS:
+        generated.remove_leftovers(repo, (account_set.flux.path,))
     for first, later in model.shared_account_ids(account_set):
         click.echo(model.shared_id_warning(first, later), err=True)
     plan = rendering.plan(repo, account_set)

@@ -1,8 +1,8 @@
 """Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R002).
 
-It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only overlays
-that contain a changed file are built (all of them when ``base/`` or accounts.yaml changed, or
-with no file arguments), in parallel.
+It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only
+overlays that contain a changed file are built (all of them when ``base/`` or accounts.yaml
+changed, or with no file arguments), in parallel.
 """
 
 from __future__ import annotations
@@ -30,13 +30,19 @@ def overlays(root: Path) -> list[str]:
 
 
 def affected(root: Path, files: list[str]) -> list[str]:
-    """Overlays a change can affect: the overlay holding a changed file."""
+    """Overlays a change can affect: the overlay holding a changed file. pre-commit passes
+    paths from the top of the work tree, above ``root`` in a monorepo folder (``--repo``):
+    a path that leads into ``root`` from here is taken relative to it, any other as given."""
     every = overlays(root)
     if not files:
         return every
     hit: set[str] = set()
+    top = root.resolve()
     for name in files:
-        rel = Path(name).as_posix()
+        try:
+            rel = (Path.cwd() / name).resolve().relative_to(top).as_posix()
+        except ValueError:
+            rel = Path(name).as_posix()
         for overlay in every:
             if rel.startswith(overlay + "/"):
                 hit.add(overlay)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from capa_accounts.core import filewrite, version
+import yaml
+
+from capa_accounts.core import filewrite, fluxsource, reporoot, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema.accountset import ACCOUNT_SET
-from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.kustomize_plugin import adopt, flux, generated, render
 
 SCHEMA_FILE = "accounts.schema.json"
 
@@ -41,15 +44,80 @@ def schema_text() -> str:
     return json.dumps(ACCOUNT_SET, indent=2) + "\n"
 
 
-def init(directory: Path) -> int:
-    """Write the example into ``directory`` and render it; returns the number of files written.
+@dataclass
+class Written:
+    """What ``init`` did: how many files it wrote, and what the user still has to do."""
+
+    count: int
+    notes: list[str] = field(default_factory=list)
+
+
+def init(directory: Path) -> Written:
+    """Write the example into ``directory`` and render it.
 
     ``directory`` is new, empty, or the top of an existing git repository (it holds ``.git``).
     In a repository, no file is touched but those init writes, and init refuses (writing
-    nothing) when any top-level name it would write exists already (``accounts.yaml``,
-    ``base/``, ``overlays/``, ...), so no file of the example can be a symlink leading out of
-    the repository or a hand-written file render would overwrite.
+    nothing) when a name it owns exists already (``accounts.yaml``, ``base/``, ``overlays/``,
+    ...) or a Flux Kustomization it writes does, so no file of the example can be a symlink
+    leading out of the repository or a hand-written file render would overwrite. Beside a
+    `flux bootstrap` (``clusters/<name>/flux-system/``) the Kustomizations go into
+    ``clusters/<name>/``; a ``.sourceignore`` of the user's own gets render's lines between
+    markers; the pre-commit config goes to the top of the work tree, or is printed when one
+    is there already (``adopt``).
     """
+    _check_target(directory)
+    top = reporoot.git_top(directory.resolve()) if directory.exists() else None
+    top = top or reporoot.git_top(_existing_parent(directory))
+    prefix = fluxsource.source_prefix(directory, top, None) if top else ""
+    written = Written(0)
+    accounts_text = _accounts_text(top, prefix, written.notes)
+    files = rendered_example(prefix, accounts_text)
+    config = files.pop(".pre-commit-config.yaml")
+    flux_dir = fluxsource.parse(yaml.safe_load(accounts_text)["spec"]).path
+    _refuse_taken(directory, files, flux_dir)
+    sourceignore = directory / ".sourceignore"
+    if sourceignore.is_file() and not sourceignore.is_symlink():
+        current = sourceignore.read_text(encoding="utf-8")
+        if not generated.is_generated(current):
+            merged = flux.merged_sourceignore(current)
+            if merged is None:
+                raise InputError(
+                    f"has {flux.SOURCEIGNORE_BEGIN!r} but no end marker", ".sourceignore"
+                )
+            files[".sourceignore"] = merged
+    writes = [(directory / rel, text, rel) for rel, text in files.items()]
+    config_path = (top or directory) / adopt.PRE_COMMIT_CONFIG
+    config = adopt.pre_commit_for_folder(config, prefix if top else "")
+    if os.path.lexists(config_path):
+        written.notes.append(
+            f"{_shown(config_path)} exists and was left as it is: add to its repos:\n"
+            + adopt.repos_entry(config)
+        )
+    else:
+        writes.append((config_path, config, adopt.PRE_COMMIT_CONFIG))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(
+            f"cannot create the directory: {err.strerror or err}", str(directory)
+        ) from err
+    filewrite.write_all(writes)
+    written.count = len(writes)
+    return written
+
+
+def _shown(path: Path) -> str:
+    return os.path.relpath(path.resolve(), Path.cwd().resolve())
+
+
+def _existing_parent(directory: Path) -> Path:
+    path = directory.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _check_target(directory: Path) -> None:
     try:
         existing = directory.exists()
         if existing and not directory.is_dir():
@@ -64,32 +132,75 @@ def init(directory: Path) -> int:
         raise InputError(
             f"cannot read the directory: {err.strerror or err}", str(directory)
         ) from err
-    files = rendered_example()
-    taken = sorted(
-        {rel.split("/", 1)[0] for rel in files if os.path.lexists(directory / rel.split("/", 1)[0])}
-    )
+
+
+def _accounts_text(top: Path | None, prefix: str, notes: list[str]) -> str:
+    """The example's accounts.yaml, with spec.flux when a `flux bootstrap` is in the work tree:
+    its directory when it is inside the folder, else a note on how Flux reaches the folder."""
+    text = example_files()["accounts.yaml"]
+    found = adopt.bootstraps(top) if top else []
+    inside = [
+        (b, rel)
+        for b in found
+        for rel in [fluxsource.repo_relative(prefix, b.path)]
+        if rel not in (None, ".") and rel.split("/", 1)[0] not in fluxsource.RESERVED_TOPS
+    ]
+    if len(inside) == 1:
+        bootstrap, rel = inside[0]
+        return text.replace(
+            "  accounts:\n", adopt.flux_block(bootstrap, str(rel)) + "  accounts:\n", 1
+        )
+    if len(inside) > 1:
+        notes.append(
+            "several clusters were bootstrapped here ("
+            + ", ".join(b.path for b, _rel in inside)
+            + "): the Flux Kustomizations went to clusters/management; set spec.flux.path "
+            "in accounts.yaml to the management cluster's and run `capa-accounts render`"
+        )
+    elif found:
+        notes.append(adopt.kustomization_hint(found[0], prefix, fluxsource.DEFAULT_PATH))
+    return text
+
+
+def _refuse_taken(directory: Path, files: dict[str, str], flux_dir: str) -> None:
+    """Refuse, writing nothing, when a name init owns exists: a top-level name of its own, or
+    a Flux Kustomization it writes; never a write through a symlinked directory."""
+    taken: set[str] = set()
+    for rel in files:
+        if rel == ".sourceignore":
+            continue
+        if rel.startswith(flux_dir + "/"):
+            parts = rel.split("/")
+            for i in range(1, len(parts) + 1):
+                path = directory.joinpath(*parts[:i])
+                if path.is_symlink() or (i < len(parts) and path.exists() and not path.is_dir()):
+                    taken.add("/".join(parts[:i]))
+            if os.path.lexists(directory / rel):
+                taken.add(rel)
+        elif os.path.lexists(directory / rel.split("/", 1)[0]):
+            taken.add(rel.split("/", 1)[0])
+    if (directory / ".sourceignore").is_symlink():
+        taken.add(".sourceignore")
     if taken:
+        names = sorted(taken)
         raise InputError(
-            f"{', '.join(taken)} already exist{'s' if len(taken) == 1 else ''}: "
+            f"{', '.join(names)} already exist{'s' if len(names) == 1 else ''}: "
             "init writes only files that are not there, and nothing was written",
             str(directory),
         )
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(
-            f"cannot create the directory: {err.strerror or err}", str(directory)
-        ) from err
-    filewrite.write_all((directory / rel, text, rel) for rel, text in files.items())
-    return len(files)
 
 
-def rendered_example() -> dict[str, str]:
+def rendered_example(prefix: str = "", accounts_text: str | None = None) -> dict[str, str]:
     """Every file of the example repository, hand-edited and rendered, in write order (listed
-    files before the kustomizations that list them), made in a scratch directory."""
+    files before the kustomizations that list them), made in a scratch directory at
+    ``prefix`` below a scratch work tree (Flux paths start at its top)."""
     with tempfile.TemporaryDirectory(prefix="capa-accounts-init-") as scratch:
-        repo = Path(scratch)
+        repo = Path(scratch).joinpath(*prefix.split("/")) if prefix else Path(scratch)
+        if prefix:
+            (Path(scratch) / ".git").mkdir()
         files = example_files()
+        if accounts_text is not None:
+            files["accounts.yaml"] = accounts_text
         filewrite.write_all((repo / rel, text, rel) for rel, text in files.items())
         todo = generated.changes(repo, render.plan(repo))
         generated.apply(repo, todo)

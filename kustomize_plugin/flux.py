@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from capa_accounts.core.fluxsource import FluxSettings, flux_path
 from capa_accounts.core.model import MANAGEMENT, OPERATOR, ROLE_IDENTITY, Account
 
 API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
-FLUX_NAMESPACE = "flux-system"
-SOURCE = {"kind": "GitRepository", "name": "flux-system"}
-INTERVAL = "10m"
+DEFAULTS = FluxSettings()
 # Operator mode: where the user's SOPS-encrypted Secrets are decrypted at apply time
 # (https://fluxcd.io/flux/guides/mozilla-sops/): the age key as a Secret in flux-system.
 SOPS_AGE = "sops-age"
@@ -53,23 +52,40 @@ def provider_kustomization_name(account: Account) -> str:
     return kustomization_name(f"{account.name}-provider")
 
 
-def management_kustomization(credentials: str = ROLE_IDENTITY) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+def _kustomization(
+    name: str, directory: str, settings: FluxSettings, prefix: str, **spec: Any
+) -> dict[str, Any]:
+    """A Kustomization of ``directory`` (repository-relative), whose path Flux resolves from
+    the source root (``prefix``: where the repository is in it, core/fluxsource.py)."""
+    body: dict[str, Any] = {
+        "interval": settings.interval,
+        "path": flux_path(prefix, directory),
+        "prune": True,
+        **spec,
+        "sourceRef": settings.source_ref(),
+    }
+    if settings.retry_interval is not None:
+        body["retryInterval"] = settings.retry_interval
+    if settings.timeout is not None:
+        body["timeout"] = settings.timeout
+    return {
         "apiVersion": API_VERSION,
         "kind": "Kustomization",
-        "metadata": {"name": kustomization_name(MANAGEMENT), "namespace": FLUX_NAMESPACE},
-        "spec": {
-            "interval": INTERVAL,
-            "path": f"./overlays/{MANAGEMENT}",
-            "prune": True,
-            # CAPA's webhook rejects every change to the spec of `default`
-            # (webhooks/awsclustercontrolleridentity_webhook.go:96-98); with force Flux
-            # recreates it when the account list changes instead of failing every sync.
-            "force": True,
-            "sourceRef": dict(SOURCE),
-        },
+        "metadata": {"name": name, "namespace": settings.namespace},
+        "spec": body,
     }
-    if credentials == OPERATOR:
+
+
+def management_kustomization(
+    credentials: str = ROLE_IDENTITY, settings: FluxSettings = DEFAULTS, prefix: str = ""
+) -> dict[str, Any]:
+    # CAPA's webhook rejects every change to the spec of `default`
+    # (webhooks/awsclustercontrolleridentity_webhook.go:96-98); with force Flux
+    # recreates it when the account list changes instead of failing every sync.
+    doc = _kustomization(
+        kustomization_name(MANAGEMENT), f"overlays/{MANAGEMENT}", settings, prefix, force=True
+    )
+    if credentials == OPERATOR and settings.retry_interval is None:
         # `default` needs CAPA's CRDs, which in this mode only the providers install (through
         # the operator, after their own Kustomizations): the first applies fail with "no
         # matches for kind" until then, so retry soon rather than after the interval. No
@@ -78,7 +94,7 @@ def management_kustomization(credentials: str = ROLE_IDENTITY) -> dict[str, Any]
     return doc
 
 
-def admission_kustomization() -> dict[str, Any]:
+def admission_kustomization(settings: FluxSettings = DEFAULTS, prefix: str = "") -> dict[str, Any]:
     """The admission policy and its binding, apart from `default` and without ``force``.
 
     With ``force: true`` kustomize-controller deletes and recreates every object whose patch
@@ -88,35 +104,22 @@ def admission_kustomization() -> dict[str, Any]:
     fixed one is applied. The policy has no immutable field, so it needs no force; a rejected
     update leaves the running policy in place and the Kustomization not Ready.
     """
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "Kustomization",
-        "metadata": {"name": ADMISSION_KUSTOMIZATION, "namespace": FLUX_NAMESPACE},
-        "spec": {
-            "interval": INTERVAL,
-            "path": f"./overlays/{ADMISSION_DIR}",
-            "prune": True,
-            "sourceRef": dict(SOURCE),
-        },
-    }
+    return _kustomization(ADMISSION_KUSTOMIZATION, f"overlays/{ADMISSION_DIR}", settings, prefix)
 
 
-def account_kustomization(account: Account, admission: bool = True) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "kind": "Kustomization",
-        "metadata": {"name": kustomization_name(account.name), "namespace": FLUX_NAMESPACE},
-        "spec": {
-            "interval": INTERVAL,
-            "path": f"./overlays/{account.name}",
-            "prune": True,
-            # Removing an account from git must never delete a running EKS cluster, nor the
-            # identity CAPA needs to delete one: objects are orphaned, decommissioning is manual.
-            "deletionPolicy": "Orphan",
-            "dependsOn": [{"name": kustomization_name(MANAGEMENT)}],
-            "sourceRef": dict(SOURCE),
-        },
-    }
+def account_kustomization(
+    account: Account, admission: bool = True, settings: FluxSettings = DEFAULTS, prefix: str = ""
+) -> dict[str, Any]:
+    # Removing an account from git must never delete a running EKS cluster, nor the
+    # identity CAPA needs to delete one: objects are orphaned, decommissioning is manual.
+    doc = _kustomization(
+        kustomization_name(account.name),
+        f"overlays/{account.name}",
+        settings,
+        prefix,
+        deletionPolicy="Orphan",
+        dependsOn=[{"name": kustomization_name(MANAGEMENT)}],
+    )
     if admission:
         # The account's clusters are created only once the policy that guards them is applied.
         doc["spec"]["dependsOn"].append({"name": ADMISSION_KUSTOMIZATION})
@@ -126,7 +129,9 @@ def account_kustomization(account: Account, admission: bool = True) -> dict[str,
     return doc
 
 
-def provider_kustomization(account: Account) -> dict[str, Any]:
+def provider_kustomization(
+    account: Account, settings: FluxSettings = DEFAULTS, prefix: str = ""
+) -> dict[str, Any]:
     """Operator mode: the account's provider, its namespace and the user's encrypted Secret.
 
     A stage of its own: the provider installs CAPA's CRDs, so the account's clusters cannot be
@@ -134,23 +139,22 @@ def provider_kustomization(account: Account) -> dict[str, Any]:
     any, and fails on a kind that has no CRD yet). It is Ready only once CAPA runs, which the
     clusters depend on: see PROVIDER_HEALTH.
     """
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "Kustomization",
-        "metadata": {"name": provider_kustomization_name(account), "namespace": FLUX_NAMESPACE},
-        "spec": {
-            "interval": INTERVAL,
-            "path": f"./{PROVIDERS_DIR}/{account.name}",
-            "prune": True,
-            # Removing an account must not remove the CAPA that can delete its clusters.
-            "deletionPolicy": "Orphan",
-            "wait": True,
-            "healthCheckExprs": [dict(PROVIDER_HEALTH)],
-            "decryption": {"provider": "sops", "secretRef": {"name": SOPS_AGE}},
-            "sourceRef": dict(SOURCE),
-        },
-    }
+    # Removing an account must not remove the CAPA that can delete its clusters.
+    return _kustomization(
+        provider_kustomization_name(account),
+        f"{PROVIDERS_DIR}/{account.name}",
+        settings,
+        prefix,
+        deletionPolicy="Orphan",
+        wait=True,
+        healthCheckExprs=[dict(PROVIDER_HEALTH)],
+        decryption={"provider": "sops", "secretRef": {"name": SOPS_AGE}},
+    )
 
+
+# In a .sourceignore of the user's own, render keeps its lines between these two.
+SOURCEIGNORE_BEGIN = "# >>> capa-accounts: render writes the lines down to the end marker"
+SOURCEIGNORE_END = "# <<< capa-accounts"
 
 SOURCEIGNORE = """\
 # Not Kubernetes objects: clusterawsadm input and the tool's own configuration.
@@ -158,3 +162,26 @@ SOURCEIGNORE = """\
 /accounts.yaml
 /base/
 """
+
+
+def merged_sourceignore(current: str) -> str | None:
+    """The user's own ``.sourceignore`` with render's block (between the markers) in place or
+    appended, every other line kept; None when a start marker has no end marker.
+
+    Patterns of a ``.sourceignore`` apply below its directory (fluxcd/pkg
+    sourceignore/sourceignore.go LoadIgnorePatterns, commit 23cf50f6: the directory is the
+    patterns' domain), so ``/bootstrap/`` means this repository's, in a monorepo folder too.
+    """
+    block = f"{SOURCEIGNORE_BEGIN}\n{SOURCEIGNORE}{SOURCEIGNORE_END}\n"
+    lines = current.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == SOURCEIGNORE_BEGIN]
+    if not starts:
+        text = current if not current or current.endswith("\n") else current + "\n"
+        return text + ("\n" if text else "") + block
+    begin = starts[0]
+    ends = [
+        i for i, line in enumerate(lines) if i > begin and line.rstrip("\r\n") == SOURCEIGNORE_END
+    ]
+    if not ends:
+        return None
+    return "".join(lines[:begin]) + block + "".join(lines[ends[0] + 1 :])

@@ -17,6 +17,13 @@ class Plan:
     # yamlio.dump_plain): `check` takes them for a file whose text is what render writes
     # instead of parsing it again (hooks/check/repository.py).
     documents: dict[str, list[Any]] = field(default_factory=dict)
+    # Files the user shares with render (a .sourceignore of their own holding render's block):
+    # render updates them although their first line is not the generated header.
+    merged: set[str] = field(default_factory=set)
+    # The directories where render deletes a generated file it no longer plans.
+    managed: tuple[str, ...] = ()
+    # The directory of the Flux Kustomizations (spec.flux.path): they list directories.
+    flux_dir: str = ""
 
     def add(self, path: str, header: str, docs: list[Any]) -> None:
         text = yamlio.dump_plain(docs)
@@ -29,4 +36,5 @@ class Plan:
     def update(self, other: Plan) -> None:
         self.files.update(other.files)
         self.documents.update(other.documents)
+        self.merged |= other.merged
         self.warnings += other.warnings

@@ -9,7 +9,7 @@ idempotent (``transform(transform(x)) == transform(x)``).
 from __future__ import annotations
 
 import copy
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -408,12 +408,12 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
             _set(spec, "region", cluster.region)
 
 
-def rename_cluster(group: list[Item], old: str, new: str) -> None:
+def rename_cluster(group: Sequence[Item], old: str, new: str) -> None:
     """Rename one cluster's objects and their references as the function does (``import``
     takes an account's cluster back to base/'s template name this way)."""
-    _rename(group, old, new)
+    _rename(list(group), old, new)
 
 
-def cluster_members(items: list[Item], cluster: Item) -> list[int]:
+def cluster_members(items: Sequence[Item], cluster: Item) -> list[int]:
     """Indexes of the items that make up ``cluster`` (the Cluster and what it references)."""
-    return _group(items, cluster)
+    return _group(list(items), cluster)

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import aws, eks_versions, regions, yamlio
+from capa_accounts.core import aws, eks_versions, fluxsource, regions, yamlio
 from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.patches import Patch, from_entries, refusal
@@ -126,6 +126,7 @@ class AccountSet:
     accounts: tuple[Account, ...]
     check_exclude: tuple[str, ...] = ()
     capa_version: str = DEFAULT_CAPA_VERSION
+    flux: fluxsource.FluxSettings = field(default_factory=fluxsource.FluxSettings)
     document: yamlio.Document | None = field(default=None, compare=False, repr=False)
 
     def account(self, name: str) -> Account | None:
@@ -246,6 +247,7 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
         accounts=accounts,
         check_exclude=tuple((spec.get("check") or {}).get("exclude", [])),
         capa_version=capa_version,
+        flux=_flux_settings(doc),
         document=doc,
     )
     _check_unique(account_set, doc, conflicts)
@@ -280,6 +282,21 @@ def check_entry(
                 path = (*at, *where, p, *refused[0])
                 line, col = yamlio.position(doc.node, path)
                 raise ConfigError(f"{_dotted(path)}: {refused[1]}", doc.file, line, col)
+
+
+def _flux_settings(doc: yamlio.Document) -> fluxsource.FluxSettings:
+    settings = fluxsource.parse(doc.data["spec"])
+    if settings.path.split("/", 1)[0] in fluxsource.RESERVED_TOPS:
+        line, col = yamlio.position(doc.node, ("spec", "flux", "path"))
+        raise ConfigError(
+            f"spec.flux.path: {settings.path!r} is inside a directory render manages "
+            f"({', '.join(t + '/' for t in fluxsource.RESERVED_TOPS)}): give a directory of "
+            "its own, such as clusters/management",
+            doc.file,
+            line,
+            col,
+        )
+    return settings
 
 
 def _check_management_namespaces(account_set: AccountSet, doc: yamlio.Document) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
@@ -116,10 +116,16 @@ def _prune(data: Any, violations: list[Violation]) -> Any:
     return data
 
 
+T = TypeVar("T")
+
+
 class Context:
-    """Objects of one repository, indexed once; rules only read it."""
+    """Objects of one repository, indexed once; rules only read it. What several rules share
+    and compute once (render's plan, the credential scan's findings) goes through ``memo``,
+    never through attributes a rule sets."""
 
     def __init__(self, loaded: Loaded, schema: Any = None) -> None:
+        self._memo: dict[str, Any] = {}
         self.root: Path = loaded.root
         self.loaded = loaded
         self.account_set: AccountSet | None = loaded.account_set
@@ -148,6 +154,13 @@ class Context:
                 self.accounts_by_namespace.setdefault(account.namespace, account)
                 self.accounts_by_identity.setdefault(account.identity_name, account)
                 self.accounts_by_overlay[f"overlays/{account.name}"] = account
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per check run, shared by every rule that asks for ``key``."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value: T = self._memo[key]
+        return value
 
     # --- lookups ----------------------------------------------------------------------------
 

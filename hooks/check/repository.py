@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import fluxsource, reporoot, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
@@ -35,7 +35,7 @@ from capa_accounts.core.kustomization import (
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
-from capa_accounts.hooks.check import kustomize, refusals
+from capa_accounts.hooks.check import fluxapply, kustomize, refusals
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
@@ -63,6 +63,7 @@ class Source:
 
     overlay: str | None  # repository-relative directory of the kustomization, if any
     built: bool = True  # False: the file was read directly (no kustomization lists it)
+    flux: str | None = None  # the Flux Kustomization whose substitution made it (fluxapply)
 
 
 @dataclass
@@ -85,6 +86,10 @@ class Loaded:
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
     plan: Any = None
     plan_error: CapaAccountsError | None = None
+    # Where the repository is in Flux's source (core/fluxsource.py): "" at its root, else the
+    # folder of a monorepo; Flux paths are resolved from ``source_root``.
+    source_prefix: str = ""
+    source_root: Path = field(default_factory=Path)
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:
@@ -157,6 +162,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     )
     exclude = account_set.check_exclude if account_set else ()
     loaded = Loaded(root, account_set)
+    top = reporoot.git_top(root.resolve())
+    loaded.source_prefix = fluxsource.source_prefix(
+        root, top, account_set.flux if account_set else None
+    )
+    loaded.source_root = root.resolve()
+    for _part in loaded.source_prefix.split("/") if loaded.source_prefix else ():
+        loaded.source_root = loaded.source_root.parent
     if planner is not None and account_set is not None:
         try:
             loaded.plan = planner(account_set)
@@ -184,9 +196,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     loaded.unlisted = _unlisted(loaded, kfiles, plain, listed)
     # Loose files: no kustomization directory at or above them lists them.
     under = _KustomizationDirs(kdirs)
+    charts = fluxapply.charts(files)
+    unreadable: list[InputError] = []
     for rel in loaded.yaml_files:
         if rel in listed or rel == ACCOUNTS_FILE or under.holds(rel):
             continue
+        if account_set is None and fluxapply.chart_template(rel, charts):
+            continue  # Helm renders it with values: not a manifest (fluxapply.charts)
         path = root / rel
         symlink = path.is_symlink()
         if symlink:
@@ -201,7 +217,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
         # symlink is inside the repository without resolving every component of its path.
         docs = None if symlink else _rendered_documents(loaded, rel)
         if docs is None:
-            docs = yamlio.load_documents(path, rel, confine=symlink)
+            try:
+                docs = yamlio.load_documents(path, rel, confine=symlink)
+            except InputError as err:
+                if account_set is not None or fluxapply.chart_template(rel, charts):
+                    raise
+                unreadable.append(err)  # judged once the Flux paths are known
+                continue
             loaded.keep_texts(docs)
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
@@ -210,6 +232,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     loaded.documents = [
         (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
     ]
+    fluxapply.follow(loaded, unreadable)
     return loaded
 
 
@@ -328,7 +351,8 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         )
         return False
     except NeedsKustomize as need:
-        _build_with_kustomize(loaded, kdir, need)
+        if _build_with_kustomize(loaded, kdir, need):
+            referenced.update(fluxapply.included_directories(root, kdir))
         return False
     if refusals.refused_by_kustomize(loaded.problems, built.documents):
         return False
@@ -430,7 +454,8 @@ def _regular_file(path: Path) -> bool:
     return not path.is_symlink() and path.is_file()
 
 
-def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> None:
+def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> bool:
+    """Build with a real kustomize; True when its documents were judged as built."""
     kfile = need.file
     # kustomize would read whatever these name, outside the repository and on the network
     # too: refuse first, and build nothing that cannot be proven confined.
@@ -446,7 +471,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
             )
         )
     if unsafe:
-        return
+        return False
     if need.feature in ("transformers", "generators", "validators"):
         plugin = _function_plugin(loaded.root, kfile, need.feature)
         if plugin:
@@ -461,7 +486,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
                     "(render the overlay instead)",
                 )
             )
-            return
+            return False
     command = kustomize_command()
     if command is None:
         loaded.warnings.append(
@@ -472,22 +497,23 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> No
             if Path(rel).parent.as_posix() == kdir and Path(rel).name not in KUSTOMIZATION_FILES:
                 for doc in yamlio.load_documents(loaded.root / rel, rel):
                     loaded.documents.append((doc, Source(kdir)))
-        return
+        return False
     try:
         result = kustomize.run(command, loaded.root / kdir, loaded.root)
     except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
         loaded.problems.append(
             (kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; not built")
         )
-        return
+        return False
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"
         loaded.problems.append(
             (kfile, 1, 1, "CAPA-R002", f"plain kustomize build fails (as Flux's would): {message}")
         )
-        return
+        return False
     for doc in yamlio.documents_from_text(result.stdout, kfile):
         loaded.documents.append((doc, Source(kdir)))
+    return True
 
 
 def _function_plugin(root: Path, kfile: str, feature: str) -> tuple[int, int] | None:

@@ -1,8 +1,8 @@
 """The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
 
 The change-aware rules compare this with the working tree, so it is read the way
-``hooks/check/repository.py`` reads the working tree (resources-only kustomizations in-process, others
-with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
+``hooks/check/repository.py`` reads the working tree (resources-only kustomizations in-process,
+others with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
 through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
 ``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
 not the length of the history. REF's own problems are not the user's current problem: a file
@@ -29,7 +29,7 @@ from capa_accounts.core.kustomization import (
     evaluate,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
-from capa_accounts.hooks.check import kustomize
+from capa_accounts.hooks.check import fluxapply, kustomize
 from capa_accounts.hooks.check.repository import (  # excluded: the one reading of check.exclude
     YAML_SUFFIXES,
     Loaded,
@@ -176,7 +176,8 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
     """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives them
     now."""
     commit, prefix = resolve(root, ref)
-    loaded = Loaded(root, None)
+    # Flux paths start at the top of the work tree, as in the working tree (core/fluxsource.py).
+    loaded = Loaded(root, None, source_prefix=prefix.rstrip("/"))
     if commit is None:
         loaded.warnings.append(
             f"--base {ref}: the repository has no commit yet; every object "
@@ -298,12 +299,14 @@ class _RefLoader:
                 and (posixpath.dirname(p) or ".") != kdir
             )
             loaded.documents.extend((d, Source(kdir)) for d in docs)
+        charts = fluxapply.charts(files) if loaded.account_set is None else set()
         for rel in loaded.yaml_files:
             parent = posixpath.dirname(rel) or "."
             if (
                 rel in listed
                 or rel == ACCOUNTS_FILE
                 or any(parent == k or parent.startswith(k + "/") or k == "." for k in kdirs)
+                or fluxapply.chart_template(rel, charts)
             ):
                 continue
             loaded.documents.extend(
@@ -312,6 +315,16 @@ class _RefLoader:
         loaded.documents = [
             (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
         ]
+        # What the Flux Kustomizations at REF applied, judged as the working tree is.
+        fluxapply.follow(loaded, tree=(self._is_dir, self._has_kustomization))
+
+    def _is_dir(self, rel: str) -> bool:
+        return rel == "." or rel in self.tree.dirs
+
+    def _has_kustomization(self, rel: str) -> bool:
+        return any(
+            (k if rel == "." else f"{rel}/{k}") in self.tree.files for k in KUSTOMIZATION_FILES
+        )
 
     def account_set(self) -> AccountSet | None:
         if ACCOUNTS_FILE not in self.tree.files:

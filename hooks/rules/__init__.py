@@ -13,7 +13,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from capa_accounts.core.finding import Finding, Location, Severity
 
@@ -77,6 +77,12 @@ class Reporter:
 Check = Callable[["Context", Reporter], None]
 
 
+# What a rule judges, as yamllint's rule TYPE (token, comment, line) says what a rule reads:
+# "objects" judge the Kubernetes objects and accounts.yaml through the context; "files" judge
+# every file of the repository as text, YAML or not (the credential scan).
+Scope = Literal["objects", "files"]
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -85,6 +91,7 @@ class Rule:
     check: Check
     change_aware: bool = False  # runs only with --base
     name: str = ""  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
+    scope: Scope = "objects"
 
     @property
     def title(self) -> str:
@@ -95,11 +102,26 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(
-    rule_id: str, severity: Severity = "error", *, change_aware: bool = False, name: str = ""
+    rule_id: str,
+    severity: Severity = "error",
+    *,
+    change_aware: bool = False,
+    name: str = "",
+    scope: Scope = "objects",
+    doc: Callable[..., object] | None = None,
 ) -> Callable[[Check], Check]:
+    """Register a rule; its documentation is the docstring of ``doc`` when given (a file
+    rule documented where its detector is), else of the function itself."""
+
     def register(func: Check) -> Check:
         REGISTRY[rule_id] = Rule(
-            rule_id, severity, inspect.getdoc(func) or rule_id, func, change_aware, name
+            rule_id,
+            severity,
+            inspect.getdoc(doc or func) or rule_id,
+            func,
+            change_aware,
+            name,
+            scope,
         )
         return func
 

@@ -17,6 +17,7 @@ from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 from capa_accounts.core.model import shared_account_ids
 from capa_accounts.core.resources import INFRA_GROUP, ROLE_IDENTITY, STATIC_IDENTITY, ResourceId
 from capa_accounts.hooks.check.context import Context, Obj
+from capa_accounts.hooks.check.fluxapply import is_template
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.controlplanes import admits
 from capa_accounts.hooks.rules.identities import describe as _label
@@ -28,6 +29,8 @@ _NOT_APPLIED = {"AWSIAMConfiguration"}
 
 def _owner(obj: Obj) -> str:
     """What applies an object: its overlay's Flux Kustomization, or the loose file itself."""
+    if obj.source.flux:  # a copy substituted for one Flux Kustomization (check/fluxapply.py)
+        return f"{obj.source.overlay or obj.file} (Flux Kustomization {obj.source.flux})"
     return obj.source.overlay or obj.file
 
 
@@ -127,11 +130,16 @@ def check_duplicate_objects(ctx: Context, report: Reporter) -> None:
     Good:
         metadata: {name: staging-identity}     metadata: {name: live-identity}
 
+    A name that holds `${var}` is a template Flux substitutes per Kustomization
+    (`postBuild.substitute`), compared only once substituted.
+
     Fix: give the object a name unique to its account, or apply it from one overlay only.
     """
     for rid, objs in ctx.by_id.items():
         if len(objs) < 2 or not rid.name or rid.kind in _NOT_APPLIED:
             continue
+        if is_template(rid.name) or is_template(rid.namespace):
+            continue  # a `${var}` Flux substitutes per Kustomization: a template, not a name
         first = objs[0]
         for obj in objs[1:]:
             if _owner(obj) == _owner(first):
@@ -183,7 +191,7 @@ def check_shared_account_id(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-X003", name="NamespacedClusterScopedIdentity")
-def namespaced_identity(ctx: Context, report: Reporter) -> None:
+def check_namespaced_identity(ctx: Context, report: Reporter) -> None:
     """A cluster-scoped identity carries `metadata.namespace` (a warning unless it changes meaning).
 
     Why: CAPA's identity kinds are cluster-scoped (CAPA api/v1beta2/awsidentity_types.go,

@@ -94,7 +94,7 @@ def _source(obj: Obj) -> tuple[str, str] | None:
 
 
 @rule("CAPA-I001", name="AllowedNamespacesMissing")
-def absent(ctx: Context, report: Reporter) -> None:
+def check_absent(ctx: Context, report: Reporter) -> None:
     """An identity's `allowedNamespaces` is absent or null: no namespace can use it.
 
     Why: CAPA reads a nil `allowedNamespaces` as "no namespace", not "every namespace" (CAPA
@@ -126,7 +126,7 @@ def absent(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-I002", name="AllowedNamespacesAll")
-def everybody(ctx: Context, report: Reporter) -> None:
+def check_everybody(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` admits every namespace: `{}`, `{list: null}`, `{selector: {}}`.
 
     Why: CAPA admits every namespace when `allowedNamespaces` equals its empty value (CAPA
@@ -156,7 +156,7 @@ def everybody(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-I003", name="AllowedNamespacesNone")
-def nobody(ctx: Context, report: Reporter) -> None:
+def check_nobody(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` admits none: `list: []` alone, `selector: {matchLabels: {}}` alone.
 
     Why: CAPA tells an empty list from a missing one (go-cmp), so the value is not "every
@@ -193,7 +193,7 @@ def nobody(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-I004", "warning", name="AllowedNamespacesSelector")
-def selector(ctx: Context, report: Reporter) -> None:
+def check_selector(ctx: Context, report: Reporter) -> None:
     """`allowedNamespaces` uses a label selector: anyone who can label a namespace can widen it.
 
     Why: CAPA admits every namespace whose labels match, listing namespaces at reconcile time
@@ -227,7 +227,7 @@ def selector(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-I005", name="IdentityAdmitsForeignNamespace")
-def foreign_namespace(ctx: Context, report: Reporter) -> None:
+def check_foreign_namespace(ctx: Context, report: Reporter) -> None:
     """A role identity admits a namespace other than its own account's namespace.
 
     Why: `allowedNamespaces` alone keeps one account's namespace from another account's role
@@ -270,7 +270,7 @@ def foreign_namespace(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-I006", name="ControllerIdentityNotDefault")
-def controller_identity(ctx: Context, report: Reporter) -> None:
+def check_controller_identity(ctx: Context, report: Reporter) -> None:
     """The controller identity is not named `default`, or is missing while a role identity uses it.
 
     Why: CAPA's webhook accepts only the name `default` (CAPA
@@ -308,15 +308,15 @@ def controller_identity(ctx: Context, report: Reporter) -> None:
                 obj,
                 (*SOURCE, "name"),
                 message=(
-                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
-                    "repository does not contain: CAPA never creates it for role-identity clusters, "
-                    "so every cluster using this identity fails to get credentials"
+                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which "
+                    "the repository does not contain: CAPA never creates it for role-identity "
+                    "clusters, so every cluster using this identity fails to get credentials"
                 ),
             )
 
 
 @rule("CAPA-I007", name="SourceIdentityRefBroken")
-def source_chain(ctx: Context, report: Reporter) -> None:
+def check_source_chain(ctx: Context, report: Reporter) -> None:
     """`sourceIdentityRef` is missing, dangling, or part of a cycle.
 
     Why: CAPA's webhook rejects a role identity without one
@@ -345,8 +345,9 @@ def source_chain(ctx: Context, report: Reporter) -> None:
                 SOURCE if present else _absent_at(obj),
                 at_key=True,
                 message=(
-                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
-                    "webhook rejects a role identity without one, so the API server refuses it"
+                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: "
+                    "CAPA's webhook rejects a role identity without one, so the API server "
+                    "refuses it"
                 ),
             )
             continue
@@ -410,7 +411,7 @@ def _cycles(edges: dict[str, str]) -> list[list[str]]:
 
 
 @rule("CAPA-I008", name="StaticIdentity")
-def static_identity(ctx: Context, report: Reporter) -> None:
+def check_static_identity(ctx: Context, report: Reporter) -> None:
     """An `AWSClusterStaticIdentity` is present (long-lived keys).
 
     Why: CAPA then uses the access keys of a Secret in its own namespace (CAPA

@@ -46,7 +46,7 @@ def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
 
 
 @rule("CAPA-R004", name="SchemaViolation")
-def r004(ctx: Context, report: Reporter) -> None:
+def check_r004(ctx: Context, report: Reporter) -> None:
     """A resource violates its schema: unknown field, wrong type, bad enum or pattern.
 
     Why: an unknown field makes Flux's server-side apply reject the whole Kustomization (every

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 import os
 import re
 from bisect import bisect_right
@@ -28,7 +27,7 @@ from capa_accounts.core.finding import Finding, ResourceRef, Severity
 from capa_accounts.core.yamlio import Document, documents_from_text, position
 from capa_accounts.hooks.check import secret_decode
 from capa_accounts.hooks.check.context import Context
-from capa_accounts.hooks.rules import REGISTRY, Reporter, Rule
+from capa_accounts.hooks.rules import Reporter, rule
 
 S001 = "CAPA-S001"
 S001_SEVERITY: Severity = "error"
@@ -537,9 +536,11 @@ class _Lines:
 
 
 def _repository_findings(ctx: Context) -> list[Finding]:
-    cached: list[Finding] | None = getattr(ctx, "_secret_findings", None)
-    if cached is not None:
-        return cached
+    """Every file scanned once per check run, for the three rules of this family."""
+    return ctx.memo("credential-scan", lambda: _scan_repository(ctx))
+
+
+def _scan_repository(ctx: Context) -> list[Finding]:
     from capa_accounts.hooks.check import secret_files
 
     found: list[Finding] = []
@@ -568,18 +569,23 @@ def _repository_findings(ctx: Context) -> list[Finding]:
             if text is None:
                 continue
         found.extend(scan_text(rel, text))
-    ctx._secret_findings = found  # type: ignore[attr-defined]
     return found
 
 
-def _register(rule_id: str, severity: Severity, doc_source: Callable[..., Any], name: str) -> None:
-    def check(ctx: Context, report: Reporter) -> None:
-        for finding in _repository_findings(ctx):
-            if finding.rule == rule_id:
-                report.raw(finding)
+def _report(ctx: Context, report: Reporter) -> None:
+    for finding in _repository_findings(ctx):
+        if finding.rule == report.rule:
+            report.raw(finding)
 
-    doc = inspect.getdoc(doc_source) or rule_id
-    REGISTRY[rule_id] = Rule(rule_id, severity, doc, check, name=name)
+
+@rule(S001, S001_SEVERITY, name="PlainTextAwsKey", scope="files", doc=check_s001)
+def check_plain_keys(ctx: Context, report: Reporter) -> None:
+    _report(ctx, report)
+
+
+@rule(S002, S002_SEVERITY, name="UnencryptedCredentialsSecret", scope="files", doc=check_s002)
+def check_unencrypted_secrets(ctx: Context, report: Reporter) -> None:
+    _report(ctx, report)
 
 
 def unscannable(file: str, reason: str) -> Finding:
@@ -612,6 +618,6 @@ def unscannable(file: str, reason: str) -> Finding:
     )
 
 
-_register(S001, S001_SEVERITY, check_s001, "PlainTextAwsKey")
-_register(S002, S002_SEVERITY, check_s002, "UnencryptedCredentialsSecret")
-_register(S003, S003_SEVERITY, unscannable, "FileNotScanned")
+@rule(S003, S003_SEVERITY, name="FileNotScanned", scope="files", doc=unscannable)
+def check_unscannable_files(ctx: Context, report: Reporter) -> None:
+    _report(ctx, report)

@@ -29,7 +29,7 @@ from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities
 
 
 @rule("CAPA-T006", "error", name="SessionDurationOverOneHour")
-def session_duration(ctx: Context, report: Reporter) -> None:
+def check_session_duration(ctx: Context, report: Reporter) -> None:
     """`durationSeconds` is above 3600, the one-hour cap of chained sessions and of the roles.
 
     Why: CAPA's AssumeRole is chained (its own credentials come from IRSA, Pod Identity or a
@@ -66,7 +66,7 @@ def session_duration(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T007", "error", name="ExternalIdMismatch")
-def external_id(ctx: Context, report: Reporter) -> None:
+def check_external_id(ctx: Context, report: Reporter) -> None:
     """A trust requires `sts:ExternalId` and the identity's `externalID` is missing or different.
 
     Why: CAPA sends `externalID` as AssumeRole's ExternalId (pkg/cloud/identity/identity.go:
@@ -133,7 +133,7 @@ def external_id(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T008", "warning", name="PolicyArnsIgnored")
-def policy_arns(ctx: Context, report: Reporter) -> None:
+def check_policy_arns(ctx: Context, report: Reporter) -> None:
     """`policyARNs` is set on a role identity: CAPA never sends it to STS.
 
     Why: CAPA builds the AssumeRole input from roleARN, sessionName, externalID, durationSeconds
@@ -160,7 +160,7 @@ def policy_arns(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T009", "warning", name="IamRoleCreationEnabled")
-def iam_role_creation(ctx: Context, report: Reporter) -> None:
+def check_iam_role_creation(ctx: Context, report: Reporter) -> None:
     """`iamRoleCreation: true`: the controllers may create and attach any IAM role.
 
     Why: clusterawsadm then grants `iam:CreateRole`, `iam:AttachRolePolicy` and more on
@@ -200,7 +200,7 @@ def iam_role_creation(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T010", "warning", name="BootstrapUserKeys")
-def bootstrap_user(ctx: Context, report: Reporter) -> None:
+def check_bootstrap_user(ctx: Context, report: Reporter) -> None:
     """CAPA runs with the bootstrap user's long-lived keys (`principal: bootstrapUser`).
 
     Why: an IAM user's access keys never expire; they sit in a Secret of the management cluster
@@ -261,7 +261,7 @@ def _policy_problem(text: str) -> str | None:
 
 
 @rule("CAPA-T011", "error", name="StsValueRejected")
-def sts_values(ctx: Context, report: Reporter) -> None:
+def check_sts_values(ctx: Context, report: Reporter) -> None:
     """A role identity sends STS a value it rejects: `sessionName`, `externalID`, `inlinePolicy`.
 
     Why: CAPA copies them into AssumeRole unchecked (pkg/cloud/identity/identity.go:77-90;

@@ -1,7 +1,7 @@
 """Suppressions (CAPA-R006): every suppression names a real rule and says why.
 
-This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies the
-valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
+This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies
+the valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
 the rendered copies carry it from there, else on the object or the accounts.yaml entry.
 """
 
@@ -31,7 +31,7 @@ BASE = "base/"
 
 
 @rule("CAPA-R006", name="InvalidSuppression")
-def invalid_suppression(ctx: Context, report: Reporter) -> None:
+def check_invalid_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression has no reason or names an unknown rule.
 
     Why: a suppression turns a check off for an object or an account. Without a reason the next

@@ -1,10 +1,11 @@
 """The trust chain between AWS accounts (CAPA-T001 … T005): can the management principal, and
 only it, assume each target's controllers role the way the identities ask? (Role ARNs, session
 settings, the targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM
-reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
-management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any other
-``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
-``sts:AssumeRole`` makes a management stack, ``trustStatements`` a target.
+reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml,
+``bootstrap/management.yaml`` is the management stack and ``bootstrap/<account>.yaml`` each
+target's, as render writes them; any other ``AWSIAMConfiguration``, and all of a hand-written
+repository, is judged by content: granting ``sts:AssumeRole`` makes a management stack,
+``trustStatements`` a target.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def hubs_by_account(ctx: Context) -> dict[str, tuple[Obj, Obj]]:
 
 
 @rule("CAPA-T001", "error", name="InvalidRoleArn")
-def role_arn_form(ctx: Context, report: Reporter) -> None:
+def check_role_arn_form(ctx: Context, report: Reporter) -> None:
     """A role identity's `roleARN` is not `arn:<partition>:iam::<12 digits>:role/<path/name>`.
 
     Why: CAPA passes `roleARN` to STS AssumeRole unchanged (pkg/cloud/identity/identity.go:77-90);
@@ -121,7 +122,7 @@ def role_arn_form(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T002", "error", name="RoleArnWrongAccount")
-def role_arn_account(ctx: Context, report: Reporter) -> None:
+def check_role_arn_account(ctx: Context, report: Reporter) -> None:
     """`roleARN`'s account is not the account declared for that identity's account.
 
     Why: CAPA builds clusters in whichever account `roleARN` names (pkg/cloud/scope/session.go:
@@ -153,7 +154,7 @@ def role_arn_account(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T003", "error", name="TrustNotExactlyManagement")
-def target_trust(ctx: Context, report: Reporter) -> None:
+def check_target_trust(ctx: Context, report: Reporter) -> None:
     """A target account's bootstrap `trustStatements` do not trust exactly the management principal.
 
     Why: clusterawsadm appends `trustStatements` to the controllers role's trust policy
@@ -230,7 +231,7 @@ def target_trust(ctx: Context, report: Reporter) -> None:
 
 
 @rule("CAPA-T004", "error", name="NoAssumeRoleGrant")
-def management_grant(ctx: Context, report: Reporter) -> None:
+def check_management_grant(ctx: Context, report: Reporter) -> None:
     """No `sts:AssumeRole` grant of the assuming principal matches a target's `roleARN`.
 
     Why: AssumeRole needs the target's trust and an identity policy in the management account;
@@ -325,7 +326,7 @@ def _hub_grant(
 
 
 @rule("CAPA-T005", "error", name="RoleNameMismatch")
-def role_name(ctx: Context, report: Reporter) -> None:
+def check_role_name(ctx: Context, report: Reporter) -> None:
     """The role name in a `roleARN` does not match the bootstrap `namePrefix`/`nameSuffix`.
 
     Why: clusterawsadm names the controllers role namePrefix + `controllers` + nameSuffix

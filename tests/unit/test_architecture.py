@@ -133,6 +133,7 @@ def wheel(built_wheel: Path) -> Path:
     return built_wheel
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_wheel_has_one_top_level_package(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
@@ -143,6 +144,7 @@ def test_wheel_has_one_top_level_package(wheel: Path) -> None:
     assert top_level.split() == ["capa_accounts"]
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
@@ -186,3 +188,59 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
         assert ran.returncode == 0, ran.stderr
     example = site / "capa_accounts" / "kustomize_plugin" / "example" / "base"
     assert (example / "kustomization.yaml").is_file()
+
+
+# --- rules are pure -----------------------------------------------------------------------------
+
+RULES_DIR = PROJECT / "hooks" / "rules"
+
+
+def _writes_shared_state(path: Path) -> list[str]:
+    """Assignments in ``path`` to an attribute reached from the context (``ctx.x = ...``,
+    ``ctx.loaded.plan = ...``, ``loaded.plan = ...``) or to the rule registry."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            root = target
+            while isinstance(root, ast.Attribute | ast.Subscript):
+                root = root.value
+            if (
+                isinstance(root, ast.Name)
+                and root.id in ("ctx", "loaded", "REGISTRY")
+                and (target is not root)
+            ):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(target)}")
+    return found
+
+
+def test_rules_never_write_the_context_or_the_registry() -> None:
+    writes = [
+        w
+        for path in sorted(RULES_DIR.glob("*.py"))
+        if path.name != "__init__.py"
+        for w in _writes_shared_state(path)
+    ]
+    assert not writes, "\n".join(writes)
+
+
+def test_the_purity_test_sees_a_write(tmp_path: Path) -> None:
+    """Near miss of the test above: a rule that caches on the context is found."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("def check_x(ctx, report):\n    ctx._cache = 1\n    ctx.loaded.plan = 2\n")
+    assert len(_writes_shared_state(bad)) == 2
+
+
+def test_every_rule_has_a_scope_and_one_naming_convention() -> None:
+    from capa_accounts.hooks.rules import all_rules
+
+    rules = all_rules()
+    assert rules
+    for rule_id, found in rules.items():
+        assert found.check.__name__.startswith("check_"), (rule_id, found.check.__name__)
+        assert found.scope in ("objects", "files"), rule_id
+    assert {r.scope for r in rules.values() if r.id.startswith("CAPA-S")} == {"files"}

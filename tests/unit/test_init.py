@@ -87,12 +87,13 @@ def test_init_here_is_the_current_directory(project: Path) -> None:
 
 @pytest.mark.parametrize(
     "taken",
-    ["accounts.yaml", "base", "overlays", ".pre-commit-config.yaml"],
-    ids=["accounts", "base", "overlays", "pre-commit"],
+    ["accounts.yaml", "base", "overlays", "clusters/management/capa-live.yaml"],
+    ids=["accounts", "base", "overlays", "flux-kustomization"],
 )
 def test_init_writes_nothing_when_a_name_it_writes_exists(project: Path, taken: str) -> None:
     path = project / taken
     if "." in taken:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("mine\n")
     else:
         path.mkdir()

@@ -10,6 +10,7 @@ from typing import Any
 
 from capa_accounts.core import aws
 from capa_accounts.core.eks_versions import SUPPORTED, TABLE_DATE
+from capa_accounts.core.schema.flux import DURATION
 
 API_VERSION = "capa-accounts.dev/v1alpha1"
 
@@ -27,6 +28,8 @@ OIDC_PROVIDER_ARN = aws.anchored(aws.OIDC_PROVIDER_ARN)
 # <namespace>/<name> of a Kubernetes ServiceAccount (both DNS-1123 names).
 SERVICE_ACCOUNT = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 WORKLOAD_IDENTITIES = ["instanceProfile", "irsa", "podIdentity"]
+# A directory below the repository: no leading "/", no "." or ".." component.
+RELATIVE_DIR = r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$"
 
 
 def _str(pattern: str | None = None, description: str = "", **extra: Any) -> dict[str, Any]:
@@ -151,6 +154,50 @@ ACCOUNT_ENTRY = {
     "properties": {"name": NAME, **ACCOUNT_FIELDS},
 }
 
+# spec.flux: how the Flux Kustomizations render writes reach the cluster (core/fluxsource.py).
+FLUX = {
+    "type": "object",
+    "description": "Flux settings of the Kustomizations render writes; the defaults are "
+    "those of `flux bootstrap`",
+    "properties": {
+        "path": _str(
+            RELATIVE_DIR,
+            "directory of the Flux Kustomizations, relative to accounts.yaml (default "
+            "clusters/management): the --path the management cluster was bootstrapped with",
+        ),
+        "namespace": _str(
+            DNS_LABEL, "namespace of the Kustomizations (default flux-system)", maxLength=63
+        ),
+        "sourceRef": {
+            "type": "object",
+            "description": "the Flux source that holds this repository (default "
+            "GitRepository flux-system, as `flux bootstrap` names it)",
+            "required": ["name"],
+            "properties": {
+                "kind": {
+                    "type": "string",
+                    "enum": ["GitRepository", "OCIRepository", "Bucket"],
+                    "description": "source kind (default GitRepository)",
+                },
+                "name": _str(DNS_SUBDOMAIN, "source name", maxLength=253),
+                "namespace": _str(
+                    DNS_LABEL, "source namespace (default: the Kustomizations')", maxLength=63
+                ),
+            },
+        },
+        "sourcePath": _str(
+            RELATIVE_DIR,
+            "where accounts.yaml's directory is in the source artifact (default: its path "
+            "below the top of the git work tree)",
+        ),
+        "interval": _str(DURATION, "reconciliation interval (default 10m)"),
+        "retryInterval": _str(
+            DURATION, "retry interval after a failure (default: Flux's, the interval)"
+        ),
+        "timeout": _str(DURATION, "timeout of build, apply and health checks (default Flux's)"),
+    },
+}
+
 STATEMENT_PRINCIPAL = {"type": "string", "enum": ["controllersRole", "bootstrapUser"]}
 
 ACCOUNT_SET: dict[str, Any] = {
@@ -224,6 +271,7 @@ ACCOUNT_SET: dict[str, Any] = {
                         ),
                     },
                 },
+                "flux": FLUX,
                 "check": {
                     "type": "object",
                     "properties": {
