@@ -54,6 +54,8 @@ class Loaded:
     # Problems met while loading (CAPA-R007, R008 and the like), judged with the rules' findings.
     problems: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # YAML files beside a kustomization that neither it nor any other lists (CAPA-R010)
+    unlisted: list[str] = field(default_factory=list)
     # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
     texts: dict[str, str] = field(default_factory=dict)
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).

@@ -90,11 +90,17 @@ def load(source: FileSource) -> Loaded:
     loaded.kustomization_dirs = kdirs
     listed: set[str] = set()
     referenced: set[str] = set()
+    plain: set[str] = set()  # directories whose kustomization was evaluated in-process
     for kdir in kdirs:
         if kdir == TEMPLATES and loaded.account_set is not None:
-            listed.update(listed_files(source, kdir))
+            template_files = listed_files(source, kdir)
+            listed.update(template_files)
+            if template_files:
+                plain.add(kdir)
             continue
-        load_kustomization(source, kdir, listed, referenced)
+        if load_kustomization(source, kdir, listed, referenced):
+            plain.add(kdir)
+    loaded.unlisted = _unlisted(source, kfiles, plain, listed)
     under = KustomizationDirs(kdirs)
     for rel in loaded.yaml_files:
         if rel in listed or rel == ACCOUNTS_FILE or under.holds(rel):
@@ -138,9 +144,38 @@ def _at(err: InputError, kdir: str, message: str, rule: str = RULE) -> Finding:
     return Finding(rule, "error", err.path or kdir, err.line or 1, err.column or 1, message)
 
 
+def _unlisted(
+    source: FileSource, kfiles: list[str], plain: set[str], listed: set[str]
+) -> list[str]:
+    """YAML files in a directory whose resources-only kustomization does not list them, and
+    that no kustomization of the repository names (a patch or generator file of another)."""
+    loaded = source.loaded
+    candidates = [
+        rel
+        for rel in loaded.yaml_files
+        if rel not in listed
+        and (posixpath.dirname(rel) or ".") in plain
+        and posixpath.basename(rel) not in KUSTOMIZATION_FILES
+    ]
+    if not candidates:
+        return []
+    texts = []
+    for kfile in kfiles:
+        text = loaded.texts.get(kfile)
+        if text is None:
+            try:
+                docs = source.documents(kfile)
+            except InputError:
+                continue
+            text = getattr(docs[0], "text", "") if docs else ""
+        texts.append(text)
+    return [rel for rel in candidates if not any(posixpath.basename(rel) in t for t in texts)]
+
+
 def load_kustomization(
     source: FileSource, kdir: str, listed: set[str], referenced: set[str]
-) -> None:
+) -> bool:
+    """Load one kustomization directory's objects; True when evaluated in-process."""
     loaded = source.loaded
     try:
         built = source.rendered(kdir) or evaluate(source, kdir)
@@ -148,16 +183,16 @@ def load_kustomization(
         source.report(
             _at(err, kdir, f"{err.message}: Flux builds only inside its source; not read", OUTSIDE)
         )
-        return
+        return False
     except MissingResourceError as err:
         # kustomize, and so Flux, fails this build (a render killed between a new overlay's
         # kustomization.yaml and the files it lists leaves this): a finding, not bad input.
         source.report(_at(err, kdir, err.message))
-        return
+        return False
     except NeedsKustomize as need:
         if with_kustomize(source, kdir, need):
             referenced.update(source.included(kdir))
-        return
+        return False
     except InputError as err:
         # A chain too deep fails at every kustomization along it: named once, at the first.
         if not (
@@ -169,12 +204,12 @@ def load_kustomization(
         skipped = {f for f in loaded.yaml_files if posixpath.dirname(f) == kdir}
         listed.update(skipped)
         loaded.unread.update(skipped | {err.path or kdir})
-        return
+        return False
     refused = refusals.refused_by_kustomize(built.documents)
     if refused:
         for finding in refused:
             source.report(finding)
-        return
+        return False
     listed.update(built.files)
     loaded.keep_texts(built.documents)
     for rel in built.files:
@@ -182,6 +217,7 @@ def load_kustomization(
         if sub != kdir and posixpath.basename(rel) in KUSTOMIZATION_FILES:
             referenced.add(sub)
     loaded.documents.extend((doc, Source(kdir)) for doc in built.documents)
+    return True
 
 
 def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> bool:

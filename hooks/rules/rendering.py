@@ -1,4 +1,4 @@
-"""Rendering and Flux delivery (CAPA-R001 … R003, R005, R007 … R009): will Flux apply it?
+"""Rendering and Flux delivery (CAPA-R001 … R003, R005, R007 … R010): will Flux apply it?
 
 This module owns the question "does what Flux applies match accounts.yaml + base/, and can
 Flux apply it at all?": generated files in sync, overlays that plain kustomize builds, Flux
@@ -427,3 +427,41 @@ def check_object_size(ctx: Context, report: Reporter) -> None:
                 f"{obj.kind} {obj.name!r} holds {data / 1048576:.1f} MiB of data, over the 1 MiB "
                 "the API server accepts for a ConfigMap or Secret",
             )
+
+
+@rule("CAPA-R010", name="FileNotListed")
+def check_unlisted_files(ctx: Context, report: Reporter) -> None:
+    """A YAML file sits beside a kustomization that does not list it: Flux never applies it.
+
+    Why: kustomize builds only what `resources` names, so a manifest dropped into an overlay
+    (a hand-made tweak of one account, a node group of its own) is silently ignored: render
+    keeps it, reports the overlay up to date, and Flux applies the overlay without it. In
+    base/, a template no kustomization lists is not rendered into any account either.
+
+    Bad:
+        overlays/live/bigger-nodes.yaml   # not in overlays/live/kustomization.yaml
+
+    Good:
+        # accounts.yaml, on the account live (or one of its clusters)
+        patches:
+          - target: {kind: AWSManagedMachinePool}
+            patch: {spec: {instanceType: m6i.xlarge}}
+
+    Fix: give the account its own settings with `patches` in accounts.yaml and run
+    `capa-accounts render` (docs: configuration.md, "Per-account settings"); list a file
+    meant for base/ in base/kustomization.yaml; delete a file that is not needed.
+    """
+    for rel in ctx.loaded.unlisted:
+        directory = posixpath.dirname(rel) or "."
+        report.raw(
+            Finding(
+                report.rule,
+                report.severity,
+                rel,
+                1,
+                1,
+                f"no kustomization lists this file: Flux never applies it (not in "
+                f"{directory}/kustomization.yaml); use `patches` in accounts.yaml for an "
+                "account's own settings",
+            )
+        )
