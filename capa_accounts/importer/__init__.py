@@ -237,7 +237,7 @@ def _placeholders(data: dict[str, Any]) -> None:
 def import_tree(source: Path, management_account_id: str | None = None) -> Imported:
     """accounts.yaml and base/ for the tree at ``source``, and what they do not reproduce."""
     loaded = repository.load(source)
-    items = [Item(f, line, f"[{rule}] {message}") for f, line, _c, rule, message in loaded.problems]
+    items = [Item(p.file, p.line, f"[{p.rule}] {p.message}") for p in loaded.problems]
     docs = [d for d, _s in loaded.documents if isinstance(d.data, dict)]
     accounts = _accounts(docs, items)
     if not accounts:
