@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from conftest import CAPA_REFERENCE, line_of, of_rule, run_check
 
 V1BETA1 = "infrastructure.cluster.x-k8s.io/v1beta1"
@@ -149,3 +150,24 @@ def test_r011_follows_the_served_flags_of_crd(example_repo: Path, tmp_path: Path
     report = run_check(example_repo, crds=(old,))
     assert of_rule(report, "CAPA-R011") == []
     assert [f.file for f in of_rule(report, "CAPA-R004")] == [EXTRA]
+
+
+@pytest.mark.parametrize(
+    ("kind", "fires"),
+    [("<IdentityType>", True), ("AWSClusterRoleIdentity", False)],
+    ids=["placeholder-kind", "role-identity"],
+)
+def test_a_v1beta1_awscluster_has_its_identity_ref_judged(kind: str, fires: bool) -> None:
+    """The rest of v1beta1's AWSCluster spec differs from v1beta2's and stays open; its
+    identityRef is the same AWSIdentityReference in both versions."""
+    text = (
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta1\nkind: AWSCluster\n"
+        "metadata: {name: test, namespace: test}\n"
+        f"spec:\n  region: eu-west-1\n  somethingOld: 1\n  identityRef:\n    kind: {kind}\n"
+        "    name: x\n"
+    )
+    result = CliRunner().invoke(main, ["check", "-"], input=text)
+    r004 = [line for line in result.output.splitlines() if "[CAPA-R004]" in line]
+    assert bool(r004) is fires, result.output
+    if fires:
+        assert all("identityRef.kind" in line for line in r004), r004
