@@ -11,6 +11,8 @@ import yaml
 from click.testing import CliRunner
 from conftest import CAPA_REFERENCE, line_of, of_rule, run_check
 
+from capa_accounts.cli import main
+
 V1BETA1 = "infrastructure.cluster.x-k8s.io/v1beta1"
 EXTRA = "extra/identities.yaml"
 
