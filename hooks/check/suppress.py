@@ -17,8 +17,8 @@ Two places accept a finding (DESIGN.md, Suppressions):
 A suppression without a reason, or naming a rule that does not exist, is itself a finding
 (CAPA-R006, ``hooks/rules/suppressions.py``) and accepts nothing: a typo must not silently turn a
 check off. A suppression or setting that matched no finding of a rule that ran is stale
-(CAPA-R009, a warning): the problem it accepted is gone, and it would silently accept the next
-one. CAPA-R006 and CAPA-R009 cannot be suppressed, or a bad suppression could hide itself.
+(CAPA-R012, a warning): the problem it accepted is gone, and it would silently accept the next
+one. CAPA-R006 and CAPA-R012 cannot be suppressed, or a bad suppression could hide itself.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from capa_accounts.hooks.check.context import Context, Obj
 
 ANNOTATION = "capa-accounts.dev/ignore"
 ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
-STALE = "CAPA-R009"
+STALE = "CAPA-R012"
 UNSUPPRESSIBLE = frozenset({"CAPA-R006", STALE})
 
 # Entries are separated by commas, but a reason may hold commas too ("see ticket 12, part 2"):
@@ -119,7 +119,7 @@ def repository_settings(ctx: Context, known: Collection[str]) -> list[tuple[Rule
 
 
 def apply(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], int]:
-    """The findings no valid suppression accepts, with the stale suppressions (CAPA-R009), and
+    """The findings no valid suppression accepts, with the stale suppressions (CAPA-R012), and
     how many were accepted."""
     from capa_accounts.hooks.rules import all_rules
 

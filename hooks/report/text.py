@@ -89,6 +89,8 @@ def summary_line(report: Report, color: bool = False) -> str:
         line += f" in {plural(report.files, 'file')}"
     if report.suppressed:
         line += f" ({report.suppressed} suppressed)"
+    if report.kustomize is not None:
+        line += f"; kustomize built in {report.kustomize}"
     return line
 
 

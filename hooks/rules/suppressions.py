@@ -1,4 +1,4 @@
-"""Suppressions (CAPA-R006, R009): every suppression names a real rule, says why, and still
+"""Suppressions (CAPA-R006, R012): every suppression names a real rule, says why, and still
 accepts something.
 
 This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them, applies
@@ -100,7 +100,7 @@ def check_invalid_suppression(ctx: Context, report: Reporter) -> None:
             )
 
 
-@rule("CAPA-R009", "warning", name="StaleSuppression")
+@rule("CAPA-R012", "warning", name="StaleSuppression")
 def check_stale_suppression(ctx: Context, report: Reporter) -> None:
     """A suppression or repository-wide rule setting matched no finding in this run.
 
@@ -108,7 +108,7 @@ def check_stale_suppression(ctx: Context, report: Reporter) -> None:
     removed, it accepts nothing, until one day it silently accepts a new finding of the same
     rule that nobody has looked at. Reported after suppressions are applied, for the rules that
     ran (the change-aware CAPA-D* rules only with --base); annotations that render copies from
-    base/ into every account are not judged. CAPA-R009 itself cannot be suppressed.
+    base/ into every account are not judged. CAPA-R012 itself cannot be suppressed.
 
     Bad:
         spec:

@@ -1,5 +1,5 @@
 """Repository-wide rule settings (`spec.check.rules` in accounts.yaml) and stale suppressions
-(CAPA-R009)."""
+(CAPA-R012)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_a_setting_without_reason_is_an_input_error(example_repo: Path) -> None:
 def test_stale_setting_is_a_warning_at_its_entry(example_repo: Path) -> None:
     path = settings(example_repo, T008_IGNORE)  # no identity has policyARNs
     report = run_check(example_repo)
-    (stale,) = of_rule(report, "CAPA-R009")
+    (stale,) = of_rule(report, "CAPA-R012")
     assert stale.severity == "warning" and report.exit_code(strict=False) == 0
     assert (stale.file, stale.line) == ("accounts.yaml", line_of(path, "- rule: CAPA-T008"))
     assert "CAPA-T008 reported nothing" in stale.message
@@ -96,15 +96,15 @@ def test_stale_account_suppression_is_a_warning(example_repo: Path) -> None:
         "staging",
         "      suppress:\n        - rule: CAPA-T008\n          reason: session policies\n",
     )
-    (stale,) = of_rule(run_check(example_repo), "CAPA-R009")
+    (stale,) = of_rule(run_check(example_repo), "CAPA-R012")
     assert (stale.file, stale.line) == ("accounts.yaml", line_of(accounts, "- rule: CAPA-T008"))
     base_policy_arns(example_repo)  # the near miss: now it accepts staging's finding
-    assert of_rule(run_check(example_repo), "CAPA-R009") == []
+    assert of_rule(run_check(example_repo), "CAPA-R012") == []
 
 
 def test_stale_hand_written_annotation_is_a_warning(example_repo: Path) -> None:
     path = hand_written(example_repo, "CAPA-T008: session policies reviewed")  # no policyARNs
-    (stale,) = of_rule(run_check(example_repo), "CAPA-R009")
+    (stale,) = of_rule(run_check(example_repo), "CAPA-R012")
     assert (stale.file, stale.line) == (
         path.relative_to(example_repo).as_posix(),
         line_of(path, "capa-accounts.dev/ignore"),
@@ -113,4 +113,4 @@ def test_stale_hand_written_annotation_is_a_warning(example_repo: Path) -> None:
 
 def test_change_aware_suppressions_are_not_stale_without_base(example_repo: Path) -> None:
     settings(example_repo, "      - {rule: CAPA-D004, severity: warning, reason: reviewed}\n")
-    assert of_rule(run_check(example_repo), "CAPA-R009") == []
+    assert of_rule(run_check(example_repo), "CAPA-R012") == []
