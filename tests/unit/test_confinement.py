@@ -49,7 +49,7 @@ def attack(repo: Path, kustomization: str, files: dict[str, str] | None = None) 
 def output(repo: Path, fmt: str = "json") -> str:
     result = invoke("check", "--repo", str(repo), "--format", fmt)
     assert result.exit_code in (0, 1), result.output
-    return result.output
+    return result.stdout  # the summary line is on stderr
 
 
 def r002(text: str) -> list[str]:
