@@ -71,7 +71,6 @@ class Account:
     decommissioning: bool = False  # identity, grant and namespace stay; no cluster is rendered
     decommissioned: tuple[str, ...] = ()  # clusters listed with `decommissioning: true`
     suppress: tuple[Suppression, ...] = ()
-    management_account_id: str | None = None
     index: int = 0  # position in accounts.yaml, to locate findings
     # The set's credentials mode (DESIGN.md "Credentials modes") and, in operator mode, the CAPA
     # release each account's provider runs: the transformation needs both, and the KRM function
@@ -227,7 +226,6 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
             entry["name"],
             entry,
             partition,
-            management.account_id,
             i,
             credentials=credentials,
             capa_version=capa_version,
@@ -337,7 +335,6 @@ def account_from_entry(
     name: str,
     entry: dict[str, Any],
     partition: str,
-    management_id: str | None,
     index: int,
     *,
     credentials: str = ROLE_IDENTITY,
@@ -372,7 +369,6 @@ def account_from_entry(
         decommissioned=tuple(c["name"] for c in entries if c.get("decommissioning", False)),
         admission_policy=bool(entry.get("admissionPolicy", True)),
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
-        management_account_id=management_id,
         index=index,
         credentials=credentials,
         capa_version=capa_version,

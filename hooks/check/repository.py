@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from capa_accounts.core import fluxsource, reporoot, yamlio
+from capa_accounts.core import fluxsource, layout, reporoot, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
@@ -35,6 +35,7 @@ from capa_accounts.core.kustomization import (
     escapes,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.core.resources import FLUX_KUSTOMIZE_GROUP
 from capa_accounts.hooks.check import fluxapply, kustomize, refusals
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
 
@@ -178,7 +179,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     kdirs = sorted({posixpath.dirname(f) or "." for f in kfiles})
     refusals.several_kustomizations(loaded.problems, kfiles)
     loaded.kustomization_dirs = kdirs
-    templates = {"base"} if account_set else set()
+    templates = {layout.BASE} if account_set else set()
     listed: set[str] = set()
     referenced: set[str] = set()
     for kdir in kdirs:
@@ -228,7 +229,7 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     return loaded
 
 
-_FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
+_FLUX_GROUP = f"{FLUX_KUSTOMIZE_GROUP}/"
 
 
 def _flux_paths_skipped(loaded: Loaded, listed: set[str], referenced: set[str]) -> None:

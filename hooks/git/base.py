@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capa_accounts.core import git, yamlio
+from capa_accounts.core import git, layout, yamlio
 from capa_accounts.core.errors import GitError, InputError
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
@@ -282,7 +282,7 @@ class _RefLoader:
         listed: set[str] = set()
         referenced: set[str] = set()
         for kdir in kdirs:
-            if kdir == "base" and loaded.account_set:
+            if kdir == layout.BASE and loaded.account_set:
                 # Templates, rendered into the overlays: Flux never applies base/ itself.
                 with contextlib.suppress(NeedsKustomize, InputError):
                     listed.update(self.build(kdir, frozenset())[1])

@@ -10,16 +10,15 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from capa_accounts.core import filewrite, fluxsource
+from capa_accounts.core import filewrite, fluxsource, layout
 from capa_accounts.core.errors import CapaAccountsError, RenderError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.model import ROLE_IDENTITY, AccountSet
-from capa_accounts.core.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY
+from capa_accounts.core.resources import CONTROLLER_IDENTITY, DEFAULT_IDENTITY, FLUX_KUSTOMIZE_GROUP
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.kustomize_plugin import generated, render
 
-FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 RENDER_HINT = "run `capa-accounts render`"
 
 
@@ -179,7 +178,7 @@ def flux_kustomizations(ctx: Context) -> list[tuple[Obj, str]]:
     """Flux Kustomizations with their path as a directory of the repository (the source root
     is above it in a monorepo folder: core/fluxsource.py); paths outside it are left out."""
     out = []
-    for obj in ctx.applied("Kustomization", FLUX_GROUP):
+    for obj in ctx.applied("Kustomization", FLUX_KUSTOMIZE_GROUP):
         path = _source_path(obj)
         rel = None if path is None else fluxsource.repo_relative(ctx.loaded.source_prefix, path)
         if rel is not None:
@@ -227,7 +226,7 @@ def check_flux_paths(ctx: Context, report: Reporter) -> None:
     top = ctx.loaded.source_root
     walked = {posixpath.join(prefix, posixpath.dirname(f)).rstrip("/") for f in ctx.loaded.files}
     paths: set[str] = set()
-    for obj in ctx.applied("Kustomization", FLUX_GROUP):
+    for obj in ctx.applied("Kustomization", FLUX_KUSTOMIZE_GROUP):
         path = _source_path(obj)
         if path is None:
             continue
@@ -245,7 +244,7 @@ def check_flux_paths(ctx: Context, report: Reporter) -> None:
     if ctx.account_set is None:
         return
     for account in ctx.account_set.accounts:
-        wanted = fluxsource.flux_path(prefix, f"overlays/{account.name}")
+        wanted = fluxsource.flux_path(prefix, layout.overlay(account.name))
         if fluxsource.normalized(wanted) not in paths:
             report.config(
                 ("spec", "accounts", account.index, "name"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import layout, yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, ResourceRef
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
@@ -27,7 +27,7 @@ from capa_accounts.hooks.check.suppress import (
 )
 from capa_accounts.hooks.rules import Reporter, all_rules, rule
 
-BASE = "base/"
+BASE = f"{layout.BASE}/"
 
 
 @rule("CAPA-R006", name="InvalidSuppression")

@@ -10,6 +10,7 @@ CRDs serve only v1beta2; v1beta1 is ``served: false``, so it has no schema here.
 from __future__ import annotations
 
 from capa_accounts.core import resources
+from capa_accounts.core.resources import INFRA_API
 from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     Schema,
@@ -20,7 +21,7 @@ from capa_accounts.core.schema.core import (
     string_list,
 )
 
-API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
+API_VERSION = INFRA_API
 
 # AllowedNamespaces (awsidentity_types.go): nil admits no namespace, ``{}`` admits every
 # namespace, and both ``allowedNamespaces`` and ``list`` are nullable pointers/slices.
