@@ -14,7 +14,7 @@ import yaml
 from capa_accounts.core import filewrite, fluxsource, layout, reporoot, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema.accountset import ACCOUNT_SET
-from capa_accounts.kustomize_plugin import adopt, flux, generated, render
+from capa_accounts.kustomize_plugin import adopt, flux, generated, transaction
 
 SCHEMA_FILE = "accounts.schema.json"
 
@@ -202,8 +202,7 @@ def rendered_example(prefix: str = "", accounts_text: str | None = None) -> dict
         if accounts_text is not None:
             files["accounts.yaml"] = accounts_text
         filewrite.write_all((repo / rel, text, rel) for rel, text in files.items())
-        todo = generated.changes(repo, render.plan(repo))
-        generated.apply(repo, todo)
+        todo = transaction.render(repo).todo
         rendered = {
             c.path: (repo / c.path).read_text(encoding="utf-8")
             for c in todo
