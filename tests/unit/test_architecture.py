@@ -174,6 +174,23 @@ def test_render_transaction_is_spelled_out_once() -> None:
     assert not found, "\n".join(found)
 
 
+def test_what_render_would_change_is_decided_once() -> None:
+    """Only kustomize_plugin/generated.py makes a Change (create, update, delete): render and
+    CAPA-R001 share its verdicts, so a file render refuses is the file R001 reports."""
+    found = [
+        f"{module}:{node.lineno}"
+        for module, path in modules().items()
+        if module != "capa_accounts.kustomize_plugin.generated"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == "Change")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "Change")
+        )
+    ]
+    assert not found, found
+
+
 def test_hooks_top_level_holds_only_the_pre_commit_entry_points() -> None:
     scripts = {"capa_accounts.hooks.build", "capa_accounts.hooks.scan_secrets"}
     top = {p.stem for p in (PROJECT / "hooks").glob("*.py")}
