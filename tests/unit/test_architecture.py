@@ -155,9 +155,9 @@ def test_the_cli_reaches_the_work_through_the_use_cases() -> None:
 
 
 def test_render_transaction_is_spelled_out_once() -> None:
-    """Only kustomize_plugin/transaction.py compares a plan with the tree and applies it
-    (check plans too, to compare without writing)."""
-    calls = {"changes", "apply", "remove_leftovers"}
+    """Only kustomize_plugin/transaction.py writes a render: removes a killed run's leftovers
+    and applies the changes (CAPA-R001 plans and compares too, and writes nothing)."""
+    calls = {"apply", "remove_leftovers"}
     found = []
     for module, path in modules().items():
         if module == "capa_accounts.kustomize_plugin.transaction":
