@@ -1,8 +1,8 @@
 """Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R002).
 
-It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only overlays
-that contain a changed file are built (all of them when ``base/`` or accounts.yaml changed, or
-with no file arguments), in parallel.
+It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only
+overlays that contain a changed file are built (all of them when ``base/`` or accounts.yaml
+changed, or with no file arguments), in parallel.
 """
 
 from __future__ import annotations

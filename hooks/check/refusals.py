@@ -4,6 +4,7 @@ CAPA-R002 problem for ``capa_accounts.hooks.check.repository`` to report."""
 from __future__ import annotations
 
 import posixpath
+from typing import Any, cast
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.kustomization import resource_problem
@@ -39,8 +40,9 @@ def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Documen
             )
             bad = True
             continue
+        named = cast(dict[str, Any], meta)  # a mapping with a name: no problem above
         group = str(data["apiVersion"]).rpartition("/")[0]
-        key = (group, data["kind"], str(meta.get("namespace") or ""), str(meta["name"]))
+        key = (group, data["kind"], str(named.get("namespace") or ""), str(named["name"]))
         first = ids.setdefault(key, doc)
         if first is not doc:
             problems.append(

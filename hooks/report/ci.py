@@ -12,7 +12,7 @@ import json
 import re
 from xml.etree import ElementTree
 
-from capa_accounts.core.finding import Finding
+from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.hooks.check.engine import Report
 from capa_accounts.hooks.report import text as reporting
 
@@ -41,7 +41,8 @@ def github_capped(report: Report) -> str:
         return "\n".join(lines) + "\n"
     out: list[str] = []
     rest: list[str] = []
-    for severity in ("error", "warning"):
+    severities: tuple[Severity, ...] = ("error", "warning")
+    for severity in severities:
         mine = [i for i, f in enumerate(findings) if f.severity == severity]
         shown = mine if len(mine) <= ANNOTATIONS_PER_STEP else mine[: ANNOTATIONS_PER_STEP - 1]
         hidden = [findings[i] for i in mine[len(shown) :]]
@@ -66,7 +67,7 @@ def _log_line(f: Finding) -> str:
     return "- " + text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _summary_annotation(severity: str, hidden: list[Finding]) -> str:
+def _summary_annotation(severity: Severity, hidden: list[Finding]) -> str:
     files = sorted({f.file for f in hidden})
     where = ", ".join(files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
     noun = f"{severity}{'' if len(hidden) == 1 else 's'}"

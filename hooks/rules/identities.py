@@ -308,9 +308,9 @@ def check_controller_identity(ctx: Context, report: Reporter) -> None:
                 obj,
                 (*SOURCE, "name"),
                 message=(
-                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
-                    "repository does not contain: CAPA never creates it for role-identity clusters, "
-                    "so every cluster using this identity fails to get credentials"
+                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which "
+                    "the repository does not contain: CAPA never creates it for role-identity "
+                    "clusters, so every cluster using this identity fails to get credentials"
                 ),
             )
 
@@ -345,8 +345,9 @@ def check_source_chain(ctx: Context, report: Reporter) -> None:
                 SOURCE if present else _absent_at(obj),
                 at_key=True,
                 message=(
-                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
-                    "webhook rejects a role identity without one, so the API server refuses it"
+                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: "
+                    "CAPA's webhook rejects a role identity without one, so the API server "
+                    "refuses it"
                 ),
             )
             continue

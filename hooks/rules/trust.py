@@ -1,10 +1,11 @@
 """The trust chain between AWS accounts (CAPA-T001 … T005): can the management principal, and
 only it, assume each target's controllers role the way the identities ask? (Role ARNs, session
 settings, the targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM
-reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
-management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any other
-``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
-``sts:AssumeRole`` makes a management stack, ``trustStatements`` a target.
+reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml,
+``bootstrap/management.yaml`` is the management stack and ``bootstrap/<account>.yaml`` each
+target's, as render writes them; any other ``AWSIAMConfiguration``, and all of a hand-written
+repository, is judged by content: granting ``sts:AssumeRole`` makes a management stack,
+``trustStatements`` a target.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.hooks.rules import all_rules
 
@@ -237,3 +238,11 @@ def test_r005_loose_default_under_a_flux_path(example_repo: Path) -> None:
     assert ("clusters/management/infra.yaml", line_of(flux, "spec:")) in where(
         example_repo, "CAPA-R005"
     )
+
+
+# --- a small bad and good example of each rule (tests/data/rules/rendering/) ----------------------
+
+
+@pytest.mark.parametrize("example", examples("rendering"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

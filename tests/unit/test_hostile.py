@@ -208,6 +208,7 @@ print(f"{code} {time.monotonic() - start:.3f} {peak}", file=sys.stderr)
 """
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @pytest.mark.parametrize("where", ["accounts.yaml", "overlays/staging/identity.yaml", "fn"])
 @pytest.mark.parametrize("kind", list(HUGE))
 def test_hostile_input_fails_fast_in_bounded_memory(

@@ -152,8 +152,9 @@ def test_every_path_a_kustomization_names_is_confined(
             {
                 "patches": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: w}\n",
                 "transformer-inline": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-                "transformer-config-replacements": "- source: {kind: ConfigMap, fieldPath: data.k}\n"
-                "  targets: []\n",
+                "transformer-config-replacements": (
+                    "- source: {kind: ConfigMap, fieldPath: data.k}\n  targets: []\n"
+                ),
                 "replacements": "source: {kind: ConfigMap, fieldPath: data.k}\ntargets: []\n",
                 "validators": CONFIGMAP,
                 "openapi": "{}\n",
@@ -480,98 +481,6 @@ def test_a_file_that_cannot_be_scanned_is_reported(example_repo: Path) -> None:
     os.mkfifo(example_repo / "pipe.env")
     result = invoke("check", "--repo", str(example_repo))
     assert "pipe.env: not scanned for credentials: not a regular file" in result.output
-
-
-# --- hook arguments: every path pre-commit passes is a file ---------------------------------------
-
-from test_precommit import _head, pre_commit_home  # noqa: E402, F401 - the suite's hook home
-
-
-@pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
-@pytest.mark.parametrize("name", ["-h", "--help", "--repo=x"])
-def test_a_file_named_like_an_option_does_not_disable_the_hooks(
-    example_repo: Path, pre_commit_home: Path, name: str
-) -> None:  # noqa: F811
-    """pre-commit passes no ``--`` before the files: a staged ``-h`` must not print help and
-    exit 0 while real-looking keys are committed beside it (pre-commit, as a git hook)."""
-    import subprocess
-
-    config = example_repo / ".pre-commit-config.yaml"
-    config.write_text(
-        config.read_text()
-        .replace("https://github.com/capa-accounts/capa-accounts", str(PROJECT))
-        .replace("rev: v0.1.0", f"rev: {_head()}")
-    )
-    _git(example_repo, "init", "-q")
-    _git(example_repo, "add", "-A")
-    _git(example_repo, "commit", "-qm", "init")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "NO_COLOR": "1"}
-    subprocess.run(
-        ["pre-commit", "install"],
-        cwd=example_repo,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-    def commit(*files: tuple[str, str]) -> subprocess.CompletedProcess[str]:
-        for rel, text in files:
-            (example_repo / rel).write_text(text)
-        subprocess.run(
-            ["git", "add", "--", *(rel for rel, _ in files)],
-            cwd=example_repo,
-            check=True,
-            timeout=60,
-        )
-        return subprocess.run(
-            [
-                "git",
-                "-c",
-                "user.email=ci@example.com",
-                "-c",
-                "user.name=ci",
-                "commit",
-                "-m",
-                "change",
-            ],
-            cwd=example_repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=example_repo, capture_output=True, text=True, check=True
-    ).stdout
-    refused = commit(
-        (name, "notes\n"),
-        ("aws.env", f"AWS_ACCESS_KEY_ID={KEY_ID}\nAWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"),
-    )
-    assert refused.returncode != 0, refused.stdout + refused.stderr
-    said = refused.stdout + refused.stderr
-    assert "aws.env:1:19: [CAPA-S001]" in said, said
-    # The scan hook itself failed (not only `check`, which scans every file too).
-    assert any(
-        line.startswith("no AWS credentials in git") and line.endswith("Failed")
-        for line in said.splitlines()
-    ), said
-    assert (
-        subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=example_repo,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        == head
-    )
-    # The near miss: the same file beside harmless ones is committed.
-    (example_repo / "aws.env").unlink()
-    subprocess.run(["git", "rm", "-q", "--cached", "aws.env"], cwd=example_repo, check=True)
-    accepted = commit((name, "notes\n"), ("region.env", "AWS_REGION=eu-west-1\n"))
-    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
 
 
 # --- output that cannot lie ----------------------------------------------------------------------
@@ -926,6 +835,7 @@ def test_what_kustomize_refuses_to_build_is_a_finding(
     assert where in found, found
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @needs_kubectl
 def test_base_memory_is_bounded_when_ref_holds_big_blobs(example_repo: Path) -> None:
     """REF's copy for kustomize is written blob by blob as git streams it: 24 files of 7 MiB
