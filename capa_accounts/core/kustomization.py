@@ -280,18 +280,34 @@ def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -
     docs = files.documents(name)
     if not docs or not isinstance(docs[0].data, dict):
         return []
-    data, node = docs[0].data, docs[0].node
-    out: list[Problem] = []
+    proof = _Escapes(files, directory, name, docs[0].node, _seen | {directory})
+    proof.walk(docs[0].data)
+    return proof.out
 
-    def report(path: tuple[str | int, ...], entry: str, why: str) -> None:
-        out.append((name, *yamlio.position(node, path), entry, why))
 
-    def target(path: tuple[str | int, ...], entry: Any) -> str | None:
+class _Escapes:
+    """The proof of one kustomization file: its problems in ``out``, included directories
+    proved in turn."""
+
+    def __init__(
+        self, files: Files, directory: str, name: str, node: Any, seen: frozenset[str]
+    ) -> None:
+        self.files = files
+        self.directory = directory
+        self.name = name
+        self.node = node
+        self.seen = seen  # the directories on the way here, this one included
+        self.out: list[Problem] = []
+
+    def report(self, path: tuple[str | int, ...], entry: str, why: str) -> None:
+        self.out.append((self.name, *yamlio.position(self.node, path), entry, why))
+
+    def target(self, path: tuple[str | int, ...], entry: Any) -> str | None:
         """``entry`` resolved inside the repository, or None (reported unless harmless)."""
         if not isinstance(entry, str) or not entry:
             return None
         if "://" in entry or entry.startswith("git@") or entry.startswith("git::"):
-            report(
+            self.report(
                 path,
                 entry,
                 "is remote (check never fetches; Flux fetches sources with "
@@ -299,61 +315,70 @@ def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -
             )
             return None
         try:
-            return files.resolve(directory, entry)
+            return self.files.resolve(self.directory, entry)
         except OutsideRepositoryError:
-            report(path, entry, "leads outside the repository")
+            self.report(path, entry, "leads outside the repository")
         except InputError:  # a symlink loop or a NUL: kustomize fails on it, reading nothing
             pass
         return None
 
-    for key in _HELM:
-        if data.get(key):
-            report((key,), key, HELM)
-    for key in _ROOTS:
-        for i, entry in _strings(data.get(key)):
-            resolved = target((key, i), entry)
-            if resolved is None:
-                continue
-            kind = files.kind(resolved)
-            if kind is None:
-                report(
-                    (key, i),
-                    entry,
-                    "does not exist in the repository (kustomize would "
-                    "try to fetch it as a remote repository)",
-                )
-            elif kind == "dir":
-                out.extend(escapes(files, resolved, _seen | {directory}))
-    for key in _FILE_LISTS:  # an entry with a line break is an inline patch, not a path
-        for i, entry in _strings(data.get(key)):
-            if "\n" not in entry:
-                target((key, i), entry)
-    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
-        entries = [data.get(key)] if key == "openapi" else data.get(key)
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            if isinstance(entry, dict):
-                at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
-                for path, value in _file_fields(entry, at):
-                    target(path, value)
-    for key in _CONFIG_LISTS:
-        for i, entry in _strings(data.get(key)):
-            configs: list[Any] = []
-            if "\n" in entry:  # an inline config (kustomize reads it as YAML)
+    def walk(self, data: dict[str, Any]) -> None:
+        for key in _HELM:
+            if data.get(key):
+                self.report((key,), key, HELM)
+        for key in _ROOTS:
+            for i, entry in _strings(data.get(key)):
+                self.root((key, i), entry)
+        for key in _FILE_LISTS:  # an entry with a line break is an inline patch, not a path
+            for i, entry in _strings(data.get(key)):
+                if "\n" not in entry:
+                    self.target((key, i), entry)
+        for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
+            entries = [data.get(key)] if key == "openapi" else data.get(key)
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                if isinstance(entry, dict):
+                    at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
+                    for path, value in _file_fields(entry, at):
+                        self.target(path, value)
+        for key in _CONFIG_LISTS:
+            for i, entry in _strings(data.get(key)):
+                self.config((key, i), entry)
+
+    def root(self, at: tuple[str | int, ...], entry: str) -> None:
+        """A resources/components/bases entry: a file or a directory of the repository."""
+        resolved = self.target(at, entry)
+        if resolved is None:
+            return
+        kind = self.files.kind(resolved)
+        if kind is None:
+            self.report(
+                at,
+                entry,
+                "does not exist in the repository (kustomize would "
+                "try to fetch it as a remote repository)",
+            )
+        elif kind == "dir":
+            self.out.extend(escapes(self.files, resolved, self.seen))
+
+    def config(self, at: tuple[str | int, ...], entry: str) -> None:
+        """A generators/transformers/validators entry: an inline config, a config file or a
+        directory of them, and the files each config names."""
+        configs: list[Any] = []
+        if "\n" in entry:  # an inline config (kustomize reads it as YAML)
+            with contextlib.suppress(InputError):
+                configs = [d.data for d in yamlio.documents_from_text(entry, self.name)]
+        else:
+            resolved = self.target(at, entry)
+            kind = self.files.kind(resolved) if resolved else None
+            if kind == "dir":
+                self.out.extend(escapes(self.files, resolved, self.seen))  # type: ignore[arg-type]
+            elif kind == "file":
                 with contextlib.suppress(InputError):
-                    configs = [d.data for d in yamlio.documents_from_text(entry, name)]
-            else:
-                resolved = target((key, i), entry)
-                kind = files.kind(resolved) if resolved else None
-                if kind == "dir":
-                    out.extend(escapes(files, resolved, _seen | {directory}))  # type: ignore[arg-type]
-                elif kind == "file":
-                    with contextlib.suppress(InputError):
-                        configs = [d.data for d in files.documents(resolved)]  # type: ignore[arg-type]
-            for config in configs:
-                if not isinstance(config, dict):
-                    continue
-                if config.get("kind") in _HELM_KINDS:
-                    report((key, i), entry, HELM)
-                for _path, value in _file_fields(config, ()):
-                    target((key, i), value)
-    return out
+                    configs = [d.data for d in self.files.documents(resolved)]  # type: ignore[arg-type]
+        for config in configs:
+            if not isinstance(config, dict):
+                continue
+            if config.get("kind") in _HELM_KINDS:
+                self.report(at, entry, HELM)
+            for _path, value in _file_fields(config, ()):
+                self.target(at, value)
