@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from capa_accounts.core.finding import Finding, ResourceRef
 from capa_accounts.core.model import OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
@@ -43,36 +44,40 @@ _ID_ANNOTATIONS = (
 )
 
 
-@dataclass
-class Result:
-    """A KRM function result (functions-spec.md: message, severity, resourceRef, field)."""
+def result(message: str, resource: Item | None = None) -> Finding:
+    """A KRM function result (functions-spec.md: message, severity, resourceRef) in the one
+    diagnostic shape, ``Finding``: no rule and no place in a file (the function sees items)."""
+    ref = None
+    if resource is not None:
+        meta = _mapping(resource.get("metadata"))
+        ref = ResourceRef(
+            str(resource.get("apiVersion") or ""),
+            str(resource.get("kind") or ""),
+            str(meta.get("name") or ""),
+            str(meta.get("namespace") or ""),
+        )
+    return Finding("", "error", "", 0, 0, message, ref)
 
-    message: str
-    severity: str = "error"
-    resource: Item | None = None
-    field_path: str | None = None
 
-    def to_krm(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message, "severity": self.severity}
-        if self.resource is not None:
-            meta = self.resource.get("metadata") or {}
-            ref = {
-                "apiVersion": self.resource.get("apiVersion"),
-                "kind": self.resource.get("kind"),
-                "name": meta.get("name"),
-            }
-            if meta.get("namespace"):
-                ref["namespace"] = meta["namespace"]
-            out["resourceRef"] = ref
-            if self.field_path:
-                out["field"] = {"path": self.field_path}
-        return out
+def to_krm(finding: Finding) -> dict[str, Any]:
+    """A finding as an item of a ResourceList's ``results``."""
+    out: dict[str, Any] = {"message": finding.message, "severity": finding.severity}
+    if finding.resource is not None:
+        ref = finding.resource
+        out["resourceRef"] = {
+            "apiVersion": ref.api_version or None,
+            "kind": ref.kind or None,
+            "name": ref.name or None,
+        }
+        if ref.namespace:
+            out["resourceRef"]["namespace"] = ref.namespace
+    return out
 
 
 @dataclass
 class Outcome:
     items: list[Item]
-    results: list[Result] = field(default_factory=list)
+    results: list[Finding] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -138,14 +143,14 @@ def transform(items: list[Item], account: Account) -> Outcome:
     role identity stays behind (``operator_mode``).
     """
     operator = account.credentials == OPERATOR
-    results: list[Result] = []
+    results: list[Finding] = []
     for item in items:
         if not isinstance(item, MutableMapping):
-            return Outcome(items, [Result("every item must be a mapping")])
+            return Outcome(items, [result("every item must be a mapping")])
         if group_of(item.get("apiVersion")) == INFRA_GROUP:
             if item.get("kind") == STATIC_IDENTITY:
                 results.append(
-                    Result(
+                    result(
                         "AWSClusterStaticIdentity in the base: long-lived keys are refused "
                         "(CAPA-I008); use the account's role identity",
                         resource=item,
@@ -153,7 +158,7 @@ def transform(items: list[Item], account: Account) -> Outcome:
                 )
             elif item.get("kind") == CONTROLLER_IDENTITY:
                 results.append(
-                    Result(
+                    result(
                         "AWSClusterControllerIdentity in the base: `default` is a singleton that "
                         "render writes once into overlays/management",
                         resource=item,
@@ -162,7 +167,7 @@ def transform(items: list[Item], account: Account) -> Outcome:
     roles = [i for i in items if is_identity(i) and i.get("kind") == ROLE_IDENTITY]
     if len(roles) != 1 and not (operator and not roles):
         results.append(
-            Result(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
+            result(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
         )
     namespaces = [
         i
@@ -172,10 +177,10 @@ def transform(items: list[Item], account: Account) -> Outcome:
         and not (operator and operator_mode.is_provider_item(i, account))
     ]
     if len(namespaces) > 1:
-        results.append(Result("the base may hold at most one Namespace (the account's)"))
+        results.append(result("the base may hold at most one Namespace (the account's)"))
     if operator:
         items, refused = operator_mode.account_items(items, account)
-        results += [Result(refused)] if refused else []
+        results += [result(refused)] if refused else []
     if results:
         return Outcome(items, results)
     items, group_results = _instantiate_clusters(items, account)
@@ -259,7 +264,7 @@ def _group(items: list[Item], cluster: Item) -> list[int]:
     return sorted(members)
 
 
-def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Result]]:
+def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Finding]]:
     """Match the account's clusters to the base's, cloning a single template per cluster."""
     clusters = _cluster_items(items)
     declared = {c.name: c for c in account.clusters}
@@ -286,7 +291,7 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
         return items, []
     if len(clusters) != 1:
         return items, [
-            Result(
+            result(
                 f"the base holds {len(clusters)} Clusters "
                 f"({', '.join(sorted(present))}) but the account declares "
                 f"{', '.join(declared)}: give the base one Cluster template, or "
