@@ -1,4 +1,4 @@
-"""Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R002).
+"""Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R007).
 
 It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only
 overlays that contain a changed file are built (all of them when ``base/`` or accounts.yaml
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             if code != 0:
                 failed += 1
                 print(
-                    f"{overlay}/kustomization.yaml:1:1: [CAPA-R002] plain kustomize build "
+                    f"{overlay}/kustomization.yaml:1:1: [CAPA-R007] plain kustomize build "
                     f"fails, as Flux's would: {message}"
                 )
     print(f"built {len(todo)} overlay(s), {failed} failed", file=sys.stderr)

@@ -104,7 +104,8 @@ def junit(report: Report, *, strict: bool = False) -> str:
     """JUnit XML as GitLab's and Jenkins' test reports read it: one test case per finding
     (a ``failure`` when it fails the check: an error, or a warning with ``--strict``), and one
     passing case when there is nothing to report, so that a clean run is not an empty suite."""
-    failing = [f for f in report.findings if f.severity == "error" or strict]
+    broken = set(report.input_errors)  # a file that could not be read: an <error>, not a failure
+    failing = [f for f in report.findings if (f.severity == "error" or strict) and f not in broken]
     suites = ElementTree.Element("testsuites", name="capa-accounts")
     suite = ElementTree.SubElement(
         suites,
@@ -113,7 +114,7 @@ def junit(report: Report, *, strict: bool = False) -> str:
             "name": "capa-accounts check",
             "tests": str(max(1, len(report.findings))),
             "failures": str(len(failing)),
-            "errors": "0",
+            "errors": str(len(broken)),
             "skipped": "0",
         },
     )
@@ -128,9 +129,11 @@ def junit(report: Report, *, strict: bool = False) -> str:
                 "line": str(f.line),
             },
         )
-        if f in failing:
+        if f in broken or f in failing:
             failure = ElementTree.SubElement(
-                case, "failure", {"message": _xml_text(f.message), "type": f.severity}
+                case,
+                "error" if f in broken else "failure",
+                {"message": _xml_text(f.message), "type": f.severity},
             )
             failure.text = _xml_text(f.text())
         else:

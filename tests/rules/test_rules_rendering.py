@@ -117,10 +117,22 @@ spec: {}
 """
 
 
-def test_r002_is_documented() -> None:
-    doc = all_rules()["CAPA-R002"].doc
-    assert doc.startswith("An overlay uses an exec/container function")
+@pytest.mark.parametrize(
+    ("rule", "title"),
+    [
+        ("CAPA-R002", "An overlay uses an exec/container KRM function"),
+        ("CAPA-R007", "Plain kustomize, and so Flux, cannot build"),
+        ("CAPA-R008", "A path leaves the repository"),
+    ],
+)
+def test_each_flux_build_rule_is_documented_with_one_meaning(rule: str, title: str) -> None:
+    """One ID, one meaning: exec functions (R002), builds kustomize refuses (R007), paths
+    that leave Flux's source (R008); `explain` prints each one's own documentation."""
+    doc = all_rules()[rule].doc
+    assert doc.startswith(title)
     assert all(part in doc for part in ("Why:", "Bad:", "Good:", "Fix:"))
+    others = {"CAPA-R002": "exec", "CAPA-R007": "does not exist", "CAPA-R008": "outside"}
+    assert others[rule] in doc
 
 
 @pytest.mark.parametrize(

@@ -713,7 +713,7 @@ SEED_FIRES = [
         "CAPA-T003",
         "bootstrap-target-live.yaml",
         "role/admin",
-        f"not the management principal role/{ROLE}",
+        f"not the management principal (arn:*:iam::111111111111:role/{ROLE})",
     ),
     (
         "t003-star",

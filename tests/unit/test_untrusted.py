@@ -34,11 +34,11 @@ def findings(repo: Path) -> list[dict[str, object]]:
     return yaml.safe_load(result.stdout)["findings"]
 
 
-def r002(repo: Path, file: str = "apps/kustomization.yaml") -> list[tuple[int, str]]:
+def r008(repo: Path, file: str = "apps/kustomization.yaml") -> list[tuple[int, str]]:
     return [
         (f["line"], f["message"])
         for f in findings(repo)  # type: ignore[misc]
-        if f["rule"] == "CAPA-R002" and f["file"] == file
+        if f["rule"] == "CAPA-R008" and f["file"] == file
     ]
 
 
@@ -102,7 +102,7 @@ SHAPES: dict[str, tuple[str, dict[str, str]]] = {
 def test_every_path_a_kustomization_names_is_confined(
     example_repo: Path, tmp_path: Path, shape: str, how: str
 ) -> None:
-    """CAPA-R002 at the kustomization (or the config file naming it), and kustomize never
+    """CAPA-R008 at the kustomization (or the config file naming it), and kustomize never
     reads the outside file; the same kustomization naming a file inside is built quietly."""
     outside = outside_file(tmp_path, f"{MARKER}=1\n", "outside.env")
     component = tmp_path / "outside" / "component"
@@ -128,7 +128,7 @@ def test_every_path_a_kustomization_names_is_confined(
         return s.replace("OUTSIDE_DIR", fill["OUTSIDE_DIR"]).replace("OUTSIDE", fill["OUTSIDE"])
 
     app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
-    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R002"]
+    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R008"]
     assert found and all(f["file"].startswith("apps/") for f in found), found  # type: ignore[union-attr]
     assert any("leads outside the repository" in str(f["message"]) for f in found), found
 
@@ -170,14 +170,14 @@ def test_every_path_a_kustomization_names_is_confined(
     assert not [
         f
         for f in findings(example_repo)
-        if f["rule"] == "CAPA-R002" and "outside" in str(f["message"])
+        if f["rule"] == "CAPA-R008" and "outside" in str(f["message"])
     ]
 
 
 @needs_kubectl
 def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
     app(example_repo, "helmCharts:\n- name: x\n  repo: http://127.0.0.1:9/charts\n")
-    assert [line for line, _ in r002(example_repo)] == [3]
+    assert [line for line, _ in r008(example_repo)] == [3]
     app(
         example_repo,
         "generators: [h.yaml]\n",
@@ -186,7 +186,7 @@ def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
             "metadata: {name: h}\nname: x\nrepo: http://127.0.0.1:9/charts\n"
         },
     )
-    assert [message for _, message in r002(example_repo)] == [
+    assert [message for _, message in r008(example_repo)] == [
         f"'h.yaml' {HELM}: Flux builds only inside its source; not built"
     ]
 
@@ -233,7 +233,7 @@ def test_remote_entries_are_a_finding_never_fetched(
         "crds": f"resources: [cm.yaml]\ncrds: [{entry}]\n",
     }[field]
     app(example_repo, text, {"cm.yaml": CONFIGMAP})
-    found = r002(example_repo)
+    found = r008(example_repo)
     assert found and all("is remote" in m for _, m in found), found
     assert _Recorder.hits == []
 
@@ -254,7 +254,7 @@ def test_a_root_that_is_no_local_path_is_never_handed_to_kustomize(
     """kustomize clones a resources entry that is no local directory but reads as a git
     repository (api/internal/git/repospec.go): every root must exist in the repository."""
     app(example_repo, f"resources:\n- {entry}\n")
-    found = r002(example_repo)
+    found = r008(example_repo)
     assert len(found) == 1 and found[0][0] == 3, found
     assert "is remote" in found[0][1] or "does not exist in the repository" in found[0][1]
 
@@ -322,7 +322,7 @@ def test_the_whole_check_has_one_kustomize_time_budget(example_repo: Path) -> No
     assert sorted(f.file for f in spent if "kustomize time are spent" in f.message) == [
         f"app{i}/kustomization.yaml" for i in range(3)
     ]
-    assert not [f for f in engine.check(example_repo).findings if f.rule == "CAPA-R002"]
+    assert not [f for f in engine.check(example_repo).findings if f.rule == "CAPA-R007"]
 
 
 # --- the credential scan: what real leaks look like ----------------------------------------------
@@ -831,7 +831,7 @@ def test_what_kustomize_refuses_to_build_is_a_finding(
     assert not [f for f in findings(example_repo) if f["file"].startswith("apps/")]
     for name, text in files.items():
         (apps / name).write_text(text)
-    found = [(f["file"], f["line"]) for f in findings(example_repo) if f["rule"] == "CAPA-R002"]
+    found = [(f["file"], f["line"]) for f in findings(example_repo) if f["rule"] == "CAPA-R007"]
     assert where in found, found
 
 
