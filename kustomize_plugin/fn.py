@@ -25,10 +25,9 @@ import yaml
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
-from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import resource_problem
 from capa_accounts.kustomize_plugin.function_config import parse_function_config
-from capa_accounts.kustomize_plugin.transform import result, to_krm, transform
+from capa_accounts.kustomize_plugin.transform import Result, transform
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")
 STDIN = "<stdin>"
@@ -92,7 +91,7 @@ def run(text: str) -> tuple[str, int, str]:
     try:
         account = parse_function_config(_function_config(doc, data))
     except CapaAccountsError as err:
-        data["results"] = [to_krm(result(str(err)))]
+        data["results"] = [Result(str(err)).to_krm()]
         return yamlio.dump(data), 1, str(err)
     commented = None
     if "#" in text and len(text) <= ROUND_TRIP_MAX_BYTES:
@@ -247,14 +246,14 @@ def _quote_ambiguous(node: Any, quoted: type[str]) -> None:
             _quote_ambiguous(value, quoted)
 
 
-def _set_results(data: MutableMapping[str, Any], results: list[Finding]) -> None:
+def _set_results(data: MutableMapping[str, Any], results: list[Result]) -> None:
     if results:
-        data["results"] = [to_krm(r) for r in results]
+        data["results"] = [r.to_krm() for r in results]
     elif "results" in data:
         del data["results"]
 
 
-def _first_error(results: list[Finding]) -> str:
+def _first_error(results: list[Result]) -> str:
     errors = [r.message for r in results if r.severity == "error"]
     if not errors:
         return ""

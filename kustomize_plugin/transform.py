@@ -9,11 +9,11 @@ idempotent (``transform(transform(x)) == transform(x)``).
 from __future__ import annotations
 
 import copy
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from capa_accounts.core.finding import Finding, ResourceRef
+from capa_accounts.core import patches
 from capa_accounts.core.model import OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
@@ -44,40 +44,37 @@ _ID_ANNOTATIONS = (
 )
 
 
-def result(message: str, resource: Item | None = None) -> Finding:
-    """A KRM function result (functions-spec.md: message, severity, resourceRef) in the one
-    diagnostic shape, ``Finding``: no rule and no place in a file (the function sees items)."""
-    ref = None
-    if resource is not None:
-        meta = _mapping(resource.get("metadata"))
-        ref = ResourceRef(
-            str(resource.get("apiVersion") or ""),
-            str(resource.get("kind") or ""),
-            str(meta.get("name") or ""),
-            str(meta.get("namespace") or ""),
-        )
-    return Finding("", "error", "", 0, 0, message, ref)
+@dataclass
+class Result:
+    """A KRM function result (functions-spec.md: message, severity, resourceRef, field)."""
 
+    message: str
+    severity: str = "error"
+    resource: Item | None = None
+    field_path: str | None = None
+    config_path: tuple[str | int, ...] = ()  # where in accounts.yaml, for render's message
 
-def to_krm(finding: Finding) -> dict[str, Any]:
-    """A finding as an item of a ResourceList's ``results``."""
-    out: dict[str, Any] = {"message": finding.message, "severity": finding.severity}
-    if finding.resource is not None:
-        ref = finding.resource
-        out["resourceRef"] = {
-            "apiVersion": ref.api_version or None,
-            "kind": ref.kind or None,
-            "name": ref.name or None,
-        }
-        if ref.namespace:
-            out["resourceRef"]["namespace"] = ref.namespace
-    return out
+    def to_krm(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "severity": self.severity}
+        if self.resource is not None:
+            meta = self.resource.get("metadata") or {}
+            ref = {
+                "apiVersion": self.resource.get("apiVersion"),
+                "kind": self.resource.get("kind"),
+                "name": meta.get("name"),
+            }
+            if meta.get("namespace"):
+                ref["namespace"] = meta["namespace"]
+            out["resourceRef"] = ref
+            if self.field_path:
+                out["field"] = {"path": self.field_path}
+        return out
 
 
 @dataclass
 class Outcome:
     items: list[Item]
-    results: list[Finding] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -143,14 +140,14 @@ def transform(items: list[Item], account: Account) -> Outcome:
     role identity stays behind (``operator_mode``).
     """
     operator = account.credentials == OPERATOR
-    results: list[Finding] = []
+    results: list[Result] = []
     for item in items:
         if not isinstance(item, MutableMapping):
-            return Outcome(items, [result("every item must be a mapping")])
+            return Outcome(items, [Result("every item must be a mapping")])
         if group_of(item.get("apiVersion")) == INFRA_GROUP:
             if item.get("kind") == STATIC_IDENTITY:
                 results.append(
-                    result(
+                    Result(
                         "AWSClusterStaticIdentity in the base: long-lived keys are refused "
                         "(CAPA-I008); use the account's role identity",
                         resource=item,
@@ -158,7 +155,7 @@ def transform(items: list[Item], account: Account) -> Outcome:
                 )
             elif item.get("kind") == CONTROLLER_IDENTITY:
                 results.append(
-                    result(
+                    Result(
                         "AWSClusterControllerIdentity in the base: `default` is a singleton that "
                         "render writes once into overlays/management",
                         resource=item,
@@ -167,7 +164,7 @@ def transform(items: list[Item], account: Account) -> Outcome:
     roles = [i for i in items if is_identity(i) and i.get("kind") == ROLE_IDENTITY]
     if len(roles) != 1 and not (operator and not roles):
         results.append(
-            result(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
+            Result(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
         )
     namespaces = [
         i
@@ -177,10 +174,10 @@ def transform(items: list[Item], account: Account) -> Outcome:
         and not (operator and operator_mode.is_provider_item(i, account))
     ]
     if len(namespaces) > 1:
-        results.append(result("the base may hold at most one Namespace (the account's)"))
+        results.append(Result("the base may hold at most one Namespace (the account's)"))
     if operator:
         items, refused = operator_mode.account_items(items, account)
-        results += [result(refused)] if refused else []
+        results += [Result(refused)] if refused else []
     if results:
         return Outcome(items, results)
     items, group_results = _instantiate_clusters(items, account)
@@ -189,7 +186,28 @@ def transform(items: list[Item], account: Account) -> Outcome:
     for item in items:
         if not (operator and operator_mode.is_provider_item(item, account)):
             _fill(item, account)
+    unmatched = _apply_patches(items, account)
+    if unmatched:
+        return Outcome(items, unmatched)
     return Outcome(operator_mode.with_provider(items, account) if operator else items, [])
+
+
+def _apply_patches(items: list[Item], account: Account) -> list[Result]:
+    """The account's and its clusters' ``patches`` (core/patches), after every field the
+    function owns is filled: a patch that matches no object is an error, never ignored."""
+    results: list[Result] = []
+    for patch in account.patches:
+        targets = [i for i in items if patches.matches(patch, i)]
+        if not targets:
+            results.append(
+                Result(
+                    f"{patch.describe()} matches no object of account {account.name!r}",
+                    config_path=patch.at,
+                )
+            )
+        for item in targets:
+            patches.merge(item, patch.patch)
+    return results
 
 
 def _fill(item: Item, account: Account) -> None:
@@ -264,7 +282,7 @@ def _group(items: list[Item], cluster: Item) -> list[int]:
     return sorted(members)
 
 
-def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Finding]]:
+def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Result]]:
     """Match the account's clusters to the base's, cloning a single template per cluster."""
     clusters = _cluster_items(items)
     declared = {c.name: c for c in account.clusters}
@@ -291,7 +309,7 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
         return items, []
     if len(clusters) != 1:
         return items, [
-            result(
+            Result(
                 f"the base holds {len(clusters)} Clusters "
                 f"({', '.join(sorted(present))}) but the account declares "
                 f"{', '.join(declared)}: give the base one Cluster template, or "
@@ -388,3 +406,14 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
                 else {"kind": ROLE_IDENTITY, "name": account.identity_name},
             )
             _set(spec, "region", cluster.region)
+
+
+def rename_cluster(group: Sequence[Item], old: str, new: str) -> None:
+    """Rename one cluster's objects and their references as the function does (``import``
+    takes an account's cluster back to base/'s template name this way)."""
+    _rename(list(group), old, new)
+
+
+def cluster_members(items: Sequence[Item], cluster: Item) -> list[int]:
+    """Indexes of the items that make up ``cluster`` (the Cluster and what it references)."""
+    return _group(list(items), cluster)

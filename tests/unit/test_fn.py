@@ -145,35 +145,6 @@ def test_errors_are_results_with_exit_1(config_kind: str) -> None:
         assert out["items"] == items  # nothing half-transformed
 
 
-def test_a_result_is_a_finding_and_keeps_the_krm_shape() -> None:
-    """The function's results are the one diagnostic shape (a Finding) inside, and
-    functions-spec.md's ``results`` outside: message, severity, resourceRef (no namespace key
-    for a cluster-scoped object)."""
-    from capa_accounts.core.finding import Finding
-    from capa_accounts.kustomize_plugin import transform
-
-    static = {
-        "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2",
-        "kind": "AWSClusterStaticIdentity",
-        "metadata": {"name": "keys"},
-        "spec": {"secretRef": "keys"},
-    }
-    out, code, _ = run_fn(resource_list([*base_items(), static], ACCOUNT))
-    assert code == 1
-    assert out["results"][0]["resourceRef"] == {
-        "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2",
-        "kind": "AWSClusterStaticIdentity",
-        "name": "keys",
-    }
-    assert set(out["results"][0]) == {"message", "severity", "resourceRef"}
-    plain = transform.result("the base may hold at most one Namespace")
-    assert isinstance(plain, Finding)
-    assert transform.to_krm(plain) == {
-        "message": "the base may hold at most one Namespace",
-        "severity": "error",
-    }
-
-
 ANNOTATIONS = st.dictionaries(
     st.sampled_from(
         [
