@@ -26,11 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from capa_accounts.core.errors import ConfigError
-from capa_accounts.core.resources import IDENTITY_USERS
+from capa_accounts.core.resources import ACCOUNT_LABEL, IDENTITY_USERS, WATCH_FILTER_LABEL
 
-ACCOUNT_LABEL = "capa-accounts.dev/account"  # render puts it on each account Namespace
-# CAPI's --watch-filter matches this label's value (cluster-api core/main.go).
-WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
 POLICY_NAME = "capa-accounts-identity"
 API_VERSION = "admissionregistration.k8s.io/v1"
 # The values of accounts.yaml's spec.credentials (capa_accounts.core.model).
