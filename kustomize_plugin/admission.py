@@ -10,8 +10,12 @@ Kubernetes 1.30: https://kubernetes.io/docs/reference/access-authn-authz/validat
 
 The account table is embedded in the policy, not read from a ``paramKind`` ConfigMap: the
 policy is cluster-scoped and only cluster administrators may change it, while a ConfigMap has
-the writers of its namespace. It is split into literals under CEL's size limit per expression
-(``CHUNK_CODE_POINTS``), and a policy the API server could not store is refused at render.
+the writers of its namespace. Each account's row keeps only what differs from the defaults
+(``_row``: an account with every default is ``[]``, about 16 bytes), so 25,000 accounts make a
+policy of about 0.5 MB, a third of what the API server stores; the owner of an identity is
+found by lookups (``_owners``), never by a walk over the fleet, so a decision's CEL cost does
+not grow with it. The table is split into literals under CEL's size limit per expression
+(``CHUNK_CODE_POINTS``), and a policy the API server could not store is still refused at render.
 
 Each deny message starts with the rule ID that ``check`` reports for the same mistake, so a
 denial in the cluster and a finding in CI read alike.
@@ -39,6 +43,8 @@ OPERATOR = "operator"
 ROLE_KIND = "AWSClusterRoleIdentity"
 CONTROLLER_KIND = "AWSClusterControllerIdentity"
 CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awscluster_types.go:31)
+# An account's identity name unless accounts.yaml names another (capa_accounts.core.model).
+IDENTITY_SUFFIX = "-identity"
 
 
 # Every CAPA kind whose spec.identityRef (an AWSIdentityReference) picks the credentials CAPA
@@ -92,22 +98,27 @@ CHUNK_CODE_POINTS = 90_000
 OBJECT_LIMIT_BYTES = int(1.5 * 1024 * 1024)
 
 
-def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[str]:
-    # Kubernetes compiles policies with cel.HomogeneousAggregateLiterals (k8s.io/apiserver
-    # pkg/cel/environment/base.go), so every value of a literal must have one type: each map is
-    # map(string, map(string, string)), and an account the policy does not enforce carries
-    # the key `unenforced`. The keys avoid `namespace`, a reserved word of the CEL spec
-    # (langdef.md, "Syntax").
+def _row(a: AccountBinding, credentials: str) -> str:
+    # One account's row of the table, a list of strings (one type for every value: Kubernetes
+    # compiles with cel.HomogeneousAggregateLiterals, k8s.io/apiserver pkg/cel/environment/
+    # base.go). An account with every default (namespace = account name, identity =
+    # <account>-identity, enforced: DESIGN.md "Defaults") is `[]`; any other is
+    # [namespace or '', identity or '', 'unenforced' or '']. Most fleets keep the defaults, so
+    # an account costs about 16 bytes of the policy and 25,000 fit in one object.
+    namespace = "" if a.namespace == a.account else a.namespace
+    identity = ""
+    if credentials == ROLE_IDENTITY and a.identity != a.account + IDENTITY_SUFFIX:
+        identity = a.identity
+    unenforced = "" if a.enforced else "unenforced"
+    if not (namespace or identity or unenforced):
+        return "[]"
+    return f"[{_cel(namespace)}, {_cel(identity)}, {_cel(unenforced)}]"
+
+
+def _literals(entries: Sequence[str]) -> list[str]:
     chunks: list[list[str]] = [[]]
     size = 2
-    for a in accounts:
-        fields = {"namespaceName": a.namespace}
-        if credentials == ROLE_IDENTITY:
-            fields["identityName"] = a.identity
-        if not a.enforced:
-            fields["unenforced"] = "true"
-        inner = ", ".join(f"{_cel(k)}: {_cel(v)}" for k, v in fields.items())
-        entry = f"{_cel(a.account)}: {{{inner}}}"
+    for entry in entries:
         if chunks[-1] and size + len(entry) + 2 > CHUNK_CODE_POINTS:
             chunks.append([])
             size = 2
@@ -116,18 +127,74 @@ def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[
     return ["{" + ", ".join(chunk) + "}" for chunk in chunks]
 
 
-def _chunk_names(count: int) -> list[str]:
-    return ["variables.accounts"] + [f"variables.accounts{i}" for i in range(2, count + 1)]
+def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[str]:
+    return _literals([f"{_cel(a.account)}: {_row(a, credentials)}" for a in accounts])
+
+
+def _identity_maps(accounts: Sequence[AccountBinding]) -> list[str]:
+    # The owner of each identity that is not <account>-identity: identity name -> account.
+    # The keys avoid `namespace`, a reserved word of the CEL spec (langdef.md, "Syntax").
+    return _literals(
+        [
+            f"{_cel(a.identity)}: {_cel(a.account)}"
+            for a in sorted(accounts, key=lambda a: a.identity)
+            if a.identity != a.account + IDENTITY_SUFFIX
+        ]
+    )
+
+
+def _chunk_names(stem: str, count: int) -> list[str]:
+    return [f"variables.{stem}"] + [f"variables.{stem}{i}" for i in range(2, count + 1)]
+
+
+def _lookup(key: str, names: Sequence[str], missing: str) -> str:
+    expression = missing
+    for name in reversed(names):
+        expression = f"{key} in {name} ? {name}[{key}] : {expression}"
+    return expression
+
+
+def _owners(names: Sequence[str], accounts: Sequence[str]) -> str:
+    # Who owns identity refName, as a list of at most one account: the identity table first
+    # (identity names are unique, CAPA-X001), then <account>-identity for an account that keeps
+    # that default. substring is CEL's strings extension, which the API server enables
+    # (pkg/cel/environment/base.go: ext.Strings(ext.StringsVersion(2))).
+    ref = "variables.refName"
+    stem = f"{ref}.substring(0, size({ref}) - {len(IDENTITY_SUFFIX)})"
+    known = " || ".join(f"{stem} in {name}" for name in accounts)
+    row = _lookup(stem, accounts, "['']")
+    derived = (
+        f"{ref}.endsWith('{IDENTITY_SUFFIX}') && ({known}) && (size({row}) == 0 || ({row})[1] == '')"
+        f" ? [{stem}] : []"
+    )
+    if not names:
+        return derived
+    return " : ".join(f"{ref} in {n} ? [{n}[{ref}]]" for n in names) + f" : {derived}"
+
+
+def _entry() -> str:
+    # string(): where namespaceObject is declared dyn, the label's value would make the
+    # literal's values dyn and string at once.
+    a = "string(variables.account)"
+    row = "variables.row"
+    return (
+        f"!variables.known ? {{}} : size({row}) == 0"
+        f" ? {{'namespaceName': {a}, 'identityName': {a} + '{IDENTITY_SUFFIX}', 'unenforced': ''}}"
+        f" : {{'namespaceName': {row}[0] == '' ? {a} : {row}[0],"
+        f" 'identityName': {row}[1] == '' ? {a} + '{IDENTITY_SUFFIX}' : {row}[1],"
+        f" 'unenforced': {row}[2]}}"
+    )
 
 
 def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, str]]:
     ns_labels = "namespaceObject.metadata.labels"
     obj_labels = "object.metadata.labels"
     maps = _account_maps(accounts, credentials)
-    names = _chunk_names(len(maps))
-    entry = "{}"
-    for name in reversed(names):
-        entry = f"variables.account in {name} ? {name}[variables.account] : {entry}"
+    names = _chunk_names("accounts", len(maps))
+    identity_maps = _identity_maps(accounts) if credentials == ROLE_IDENTITY else []
+    if identity_maps == ["{}"]:
+        identity_maps = []
+    identity_names = _chunk_names("identities", len(identity_maps)) if identity_maps else []
     variables = [
         # The mapping is embedded rather than read from the namespace alone: a label only says
         # which account a namespace claims to be, and anyone allowed to label namespaces could
@@ -136,6 +203,10 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
             {"name": name.split(".")[1], "expression": literal}
             for name, literal in zip(names, maps, strict=True)
         ),
+        *(
+            {"name": name.split(".")[1], "expression": literal}
+            for name, literal in zip(identity_names, identity_maps, strict=True)
+        ),
         # namespaceObject is null for cluster-scoped requests; `== null` (not `!=`) keeps the
         # guard portable to CEL implementations without heterogeneous inequality.
         {
@@ -143,8 +214,13 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
             "expression": f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
             f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''",
         },
+        {
+            "name": "known",
+            "expression": " || ".join(f"variables.account in {name}" for name in names),
+        },
+        {"name": "row", "expression": _lookup("variables.account", names, "['', '', '']")},
         # The account's entry of the table, {} for an unknown account.
-        {"name": "entry", "expression": entry},
+        {"name": "entry", "expression": _entry()},
         {
             "name": "inAccount",
             "expression": "'namespaceName' in variables.entry"
@@ -152,7 +228,7 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         },
         {
             "name": "checked",
-            "expression": "variables.inAccount && !('unenforced' in variables.entry)",
+            "expression": "variables.inAccount && variables.entry.unenforced == ''",
         },
         # An absent identityRef reads as kind '' so later expressions need no has() of their
         # own. Both branches are strings, so the typeChecking the API server runs against the
@@ -172,13 +248,7 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
                 "name": "expected",
                 "expression": "variables.inAccount ? variables.entry.identityName : ''",
             },
-            {
-                "name": "owners",
-                "expression": " + ".join(
-                    f"{name}.filter(a, {name}[a].identityName == variables.refName)"
-                    for name in names
-                ),
-            },
+            {"name": "owners", "expression": _owners(identity_names, names)},
         ]
     else:
         variables.append(
