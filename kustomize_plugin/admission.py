@@ -26,11 +26,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.core.resources import IDENTITY_USERS
+from capa_accounts.kustomize_plugin import admission_table as table
+from capa_accounts.kustomize_plugin.admission_table import ROLE_IDENTITY, AccountBinding
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"  # render puts it on each account Namespace
 # CAPI's --watch-filter matches this label's value (cluster-api core/main.go).
@@ -38,13 +39,10 @@ WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
 POLICY_NAME = "capa-accounts-identity"
 API_VERSION = "admissionregistration.k8s.io/v1"
 # The values of accounts.yaml's spec.credentials (capa_accounts.core.model).
-ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 ROLE_KIND = "AWSClusterRoleIdentity"
 CONTROLLER_KIND = "AWSClusterControllerIdentity"
 CONTROLLER_NAME = "default"  # the only accepted name (CAPA api/v1beta2/awscluster_types.go:31)
-# An account's identity name unless accounts.yaml names another (capa_accounts.core.model).
-IDENTITY_SUFFIX = "-identity"
 
 
 # Every CAPA kind whose spec.identityRef (an AWSIdentityReference) picks the credentials CAPA
@@ -73,128 +71,20 @@ _DNS_SUBDOMAIN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class AccountBinding:
-    """What the policy needs to know about one account."""
-
-    account: str  # account name (DNS-1123 label)
-    namespace: str  # the account's namespace
-    identity: str  # name of the account's AWSClusterRoleIdentity (unused in operator mode)
-    enforced: bool = True  # False: the policy admits this account's control planes unchecked
-
-
-def _cel(value: str) -> str:
-    # Names are checked against DNS-1123 first, so a JSON string is also a CEL string literal.
-    return json.dumps(value)
-
-
-# cel-go's parser rejects an expression of more than 100,000 code points (parser/parser.go,
-# NewParser: expressionSizeCodePointLimit), which the API server's environment keeps
-# (pkg/cel/environment/base.go sets no other); cel-cpp has the same default. One literal holds
-# about 1,100 accounts, so the table is split into literals that stay well under it.
-CHUNK_CODE_POINTS = 90_000
 # etcd's default request limit (server/embed/config.go DefaultMaxRequestBytes), the smaller of
 # etcd's and the API server's (3 MiB): a policy over it cannot be stored at all.
 OBJECT_LIMIT_BYTES = int(1.5 * 1024 * 1024)
 
 
-def _row(a: AccountBinding, credentials: str) -> str:
-    # One account's row of the table, a list of strings (one type for every value: Kubernetes
-    # compiles with cel.HomogeneousAggregateLiterals, k8s.io/apiserver pkg/cel/environment/
-    # base.go). An account with every default (namespace = account name, identity =
-    # <account>-identity, enforced: DESIGN.md "Defaults") is `[]`; any other is
-    # [namespace or '', identity or '', 'unenforced' or '']. Most fleets keep the defaults, so
-    # an account costs about 16 bytes of the policy and 25,000 fit in one object.
-    namespace = "" if a.namespace == a.account else a.namespace
-    identity = ""
-    if credentials == ROLE_IDENTITY and a.identity != a.account + IDENTITY_SUFFIX:
-        identity = a.identity
-    unenforced = "" if a.enforced else "unenforced"
-    if not (namespace or identity or unenforced):
-        return "[]"
-    return f"[{_cel(namespace)}, {_cel(identity)}, {_cel(unenforced)}]"
-
-
-def _literals(entries: Sequence[str]) -> list[str]:
-    chunks: list[list[str]] = [[]]
-    size = 2
-    for entry in entries:
-        if chunks[-1] and size + len(entry) + 2 > CHUNK_CODE_POINTS:
-            chunks.append([])
-            size = 2
-        chunks[-1].append(entry)
-        size += len(entry) + 2
-    return ["{" + ", ".join(chunk) + "}" for chunk in chunks]
-
-
-def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[str]:
-    return _literals([f"{_cel(a.account)}: {_row(a, credentials)}" for a in accounts])
-
-
-def _identity_maps(accounts: Sequence[AccountBinding]) -> list[str]:
-    # The owner of each identity that is not <account>-identity: identity name -> account.
-    # The keys avoid `namespace`, a reserved word of the CEL spec (langdef.md, "Syntax").
-    return _literals(
-        [
-            f"{_cel(a.identity)}: {_cel(a.account)}"
-            for a in sorted(accounts, key=lambda a: a.identity)
-            if a.identity != a.account + IDENTITY_SUFFIX
-        ]
-    )
-
-
-def _chunk_names(stem: str, count: int) -> list[str]:
-    return [f"variables.{stem}"] + [f"variables.{stem}{i}" for i in range(2, count + 1)]
-
-
-def _lookup(key: str, names: Sequence[str], missing: str) -> str:
-    expression = missing
-    for name in reversed(names):
-        expression = f"{key} in {name} ? {name}[{key}] : {expression}"
-    return expression
-
-
-def _owners(names: Sequence[str], accounts: Sequence[str]) -> str:
-    # Who owns identity refName, as a list of at most one account: the identity table first
-    # (identity names are unique, CAPA-X001), then <account>-identity for an account that keeps
-    # that default. substring is CEL's strings extension, which the API server enables
-    # (pkg/cel/environment/base.go: ext.Strings(ext.StringsVersion(2))).
-    ref = "variables.refName"
-    stem = f"{ref}.substring(0, size({ref}) - {len(IDENTITY_SUFFIX)})"
-    known = " || ".join(f"{stem} in {name}" for name in accounts)
-    row = _lookup(stem, accounts, "['']")
-    derived = (
-        f"{ref}.endsWith('{IDENTITY_SUFFIX}') && ({known}) && (size({row}) == 0 || ({row})[1] == '')"
-        f" ? [{stem}] : []"
-    )
-    if not names:
-        return derived
-    return " : ".join(f"{ref} in {n} ? [{n}[{ref}]]" for n in names) + f" : {derived}"
-
-
-def _entry() -> str:
-    # string(): where namespaceObject is declared dyn, the label's value would make the
-    # literal's values dyn and string at once.
-    a = "string(variables.account)"
-    row = "variables.row"
-    return (
-        f"!variables.known ? {{}} : size({row}) == 0"
-        f" ? {{'namespaceName': {a}, 'identityName': {a} + '{IDENTITY_SUFFIX}', 'unenforced': ''}}"
-        f" : {{'namespaceName': {row}[0] == '' ? {a} : {row}[0],"
-        f" 'identityName': {row}[1] == '' ? {a} + '{IDENTITY_SUFFIX}' : {row}[1],"
-        f" 'unenforced': {row}[2]}}"
-    )
-
-
 def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, str]]:
     ns_labels = "namespaceObject.metadata.labels"
     obj_labels = "object.metadata.labels"
-    maps = _account_maps(accounts, credentials)
-    names = _chunk_names("accounts", len(maps))
-    identity_maps = _identity_maps(accounts) if credentials == ROLE_IDENTITY else []
+    maps = table.account_maps(accounts, credentials)
+    names = table.chunk_names("accounts", len(maps))
+    identity_maps = table.identity_maps(accounts) if credentials == ROLE_IDENTITY else []
     if identity_maps == ["{}"]:
         identity_maps = []
-    identity_names = _chunk_names("identities", len(identity_maps)) if identity_maps else []
+    identity_names = table.chunk_names("identities", len(identity_maps)) if identity_maps else []
     variables = [
         # The mapping is embedded rather than read from the namespace alone: a label only says
         # which account a namespace claims to be, and anyone allowed to label namespaces could
@@ -218,9 +108,9 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
             "name": "known",
             "expression": " || ".join(f"variables.account in {name}" for name in names),
         },
-        {"name": "row", "expression": _lookup("variables.account", names, "['', '', '']")},
+        {"name": "row", "expression": table.lookup("variables.account", names, "['', '', '']")},
         # The account's entry of the table, {} for an unknown account.
-        {"name": "entry", "expression": _entry()},
+        {"name": "entry", "expression": table.entry()},
         {
             "name": "inAccount",
             "expression": "'namespaceName' in variables.entry"
@@ -248,7 +138,7 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
                 "name": "expected",
                 "expression": "variables.inAccount ? variables.entry.identityName : ''",
             },
-            {"name": "owners", "expression": _owners(identity_names, names)},
+            {"name": "owners", "expression": table.owners(identity_names, names)},
         ]
     else:
         variables.append(
@@ -419,7 +309,7 @@ def _management_condition(namespaces: Sequence[str]) -> list[dict[str, str]]:
             raise ConfigError(f"admission policy: namespace {namespace!r} is not a valid name")
     if not namespaces:
         return []
-    listed = ", ".join(_cel(n) for n in sorted(set(namespaces)))
+    listed = ", ".join(table.cel(n) for n in sorted(set(namespaces)))
     return [{"name": "not-management", "expression": f"!(request.namespace in [{listed}])"}]
 
 

@@ -30,7 +30,7 @@ from test_admission import ADMITTED, DENIED, admit
 
 from capa_accounts.cli import main
 from capa_accounts.core.errors import ConfigError
-from capa_accounts.kustomize_plugin import admission
+from capa_accounts.kustomize_plugin import admission, admission_table
 from capa_accounts.kustomize_plugin.admission import (
     ACCOUNT_LABEL,
     AccountBinding,
@@ -121,7 +121,7 @@ def test_a_fleet_past_one_literal_compiles_and_decides() -> None:
 
 
 def test_one_literal_for_such_a_fleet_would_not_compile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission, "CHUNK_CODE_POINTS", 10 * CEL_CODE_POINTS)
+    monkeypatch.setattr(admission_table, "CHUNK_CODE_POINTS", 10 * CEL_CODE_POINTS)
     policy = admission_objects(fleet(7000), "roleIdentity")[0]
     assert policy["spec"]["variables"][1]["name"] == "account"
     with pytest.raises(TypeCheckError, match="codepoint limit"):
@@ -133,7 +133,7 @@ def test_split_tables_decide_every_case_alike(
     monkeypatch: pytest.MonkeyPatch, credentials: str
 ) -> None:
     # Literals of one account each: every lookup crosses literals, on both engines.
-    monkeypatch.setattr(admission, "CHUNK_CODE_POINTS", 10)
+    monkeypatch.setattr(admission_table, "CHUNK_CODE_POINTS", 10)
     policy = admission_objects(fleet(3), credentials)[0]
     assert [v["name"] for v in policy["spec"]["variables"][:3]] == [
         "accounts",

@@ -81,8 +81,14 @@ def test_the_policy_fits_one_object_and_cel() -> None:
     compile_policy(p)  # type-checked on the CEL project's runtime
 
 
-C003 = "CAPA-C003: identityRef names {ref}, the identity of account {owner}, which does not admit namespace acct-00000; use acct-00000-identity"
-C002 = "CAPA-C002: identityRef names AWSClusterRoleIdentity {ref}, which no account renders; use acct-00000-identity"
+C003 = (
+    "CAPA-C003: identityRef names {ref}, the identity of account {owner},"
+    " which does not admit namespace acct-00000; use acct-00000-identity"
+)
+C002 = (
+    "CAPA-C002: identityRef names AWSClusterRoleIdentity {ref},"
+    " which no account renders; use acct-00000-identity"
+)
 CASES = [
     # (account index, identityRef name, messages)
     (0, "acct-00000-identity", []),
