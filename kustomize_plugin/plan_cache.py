@@ -12,12 +12,12 @@ and reused only when all of that is byte for byte the same:
   a symbolic link;
 - the fleet's Flux source prefix (where the repository sits in its git work tree).
 
-Nothing is read from the repository: the entry lives in ``$XDG_CACHE_HOME/capa-accounts``
-(``~/.cache/capa-accounts``), one file per repository path, written atomically; an entry that
-is not the current user's own, is writable by others, or sits inside the repository is
-ignored, so a pull request cannot plant a plan. Operator mode, whose plan also depends on which
-providers have their credentials file, and fleets under ``MIN_ACCOUNTS`` are always planned
-afresh. ``CAPA_ACCOUNTS_NO_CACHE=1`` turns the cache off.
+Nothing is read from the repository: the entry lives in ``$CAPA_ACCOUNTS_CACHE_DIR``, else
+``$XDG_CACHE_HOME/capa-accounts`` (``~/.cache/capa-accounts``), one file per repository
+path, written atomically; an entry that is not the current user's own, is writable by others,
+or sits inside the repository is ignored, so a pull request cannot plant a plan. Operator
+mode, whose plan also depends on which providers have their credentials file, and fleets under
+``MIN_ACCOUNTS`` are always planned afresh. ``CAPA_ACCOUNTS_NO_CACHE=1`` turns the cache off.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ FORMAT = 1
 def cache_dir() -> Path | None:
     if os.environ.get("CAPA_ACCOUNTS_NO_CACHE"):
         return None
+    own = os.environ.get("CAPA_ACCOUNTS_CACHE_DIR")
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    if not os.path.isabs(base):
-        return None
-    return Path(base) / "capa-accounts"
+    directory = own or os.path.join(base, "capa-accounts")
+    return Path(directory) if os.path.isabs(directory) else None
 
 
 def _tool() -> str:

@@ -21,7 +21,7 @@ from capa_accounts.kustomize_plugin import example
 os.environ[eks_versions.TODAY_VARIABLE] = eks_versions.TABLE_DATE
 # check keeps render's plan in the user's cache directory (kustomize_plugin/plan_cache.py): the
 # suite's go to a directory of its own, which it and its subprocesses share.
-os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="capa-accounts-tests-cache-")
+os.environ["CAPA_ACCOUNTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="capa-accounts-tests-cache-")
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"

@@ -22,6 +22,7 @@ def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
     """The cache on for the three-account example, in a fresh cache directory; how many times
     render planned."""
     monkeypatch.setattr(plan_cache, "MIN_ACCOUNTS", 0)
+    monkeypatch.delenv("CAPA_ACCOUNTS_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("CAPA_ACCOUNTS_NO_CACHE", raising=False)
     calls: list[int] = []
