@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from capa_accounts.core.aws import is_account_id
 from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.hooks.report.formats import CATALOGUE_FORMATS
@@ -235,6 +236,19 @@ def _write_output(output: Path | None, text: str) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="Validate against these CRDs too (file or directory; repeatable).",
 )
+@click.option(
+    "--complete",
+    is_flag=True,
+    help="With -: the stream is the whole set, so what it lacks (the identity `default`, "
+    "an identity named by identityRef) is an error, not an assumption.",
+)
+@click.option(
+    "--management-account",
+    "management_account",
+    metavar="ID",
+    help="Without accounts.yaml: the 12-digit account CAPA runs in, so that every target's "
+    "trust is proven against that account's principal, not assumed from the files.",
+)
 def check(
     source: str | None,
     repo: Path,
@@ -243,37 +257,94 @@ def check(
     strict: bool,
     base_ref: str | None,
     crds: tuple[Path, ...],
+    complete: bool,
+    management_account: str | None,
 ) -> None:
     """Check the trust and namespace invariants and the schemas of the repository.
 
     With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
     YAML documents on stdin instead: every rule about objects, none about repository files.
+    What the stream refers to but does not hold is assumed applied elsewhere (a warning)
+    unless --complete.
     """
+    if source is not None and source != "-":
+        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
+    if source == "-" and base_ref:
+        raise click.UsageError("--base compares a repository with git history: not with -")
+    if source == "-" and repo is not None:
+        raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
+    if source != "-" and complete:
+        raise click.UsageError("--complete says a stream from - is whole: not with --repo")
+    if management_account is not None and not is_account_id(management_account):
+        raise click.UsageError(f"--management-account {management_account!r}: not 12 digits")
+    from capa_accounts.hooks.check import engine
+
+    try:
+        report = _judge(source, repo, fmt, base_ref, crds, complete, management_account)
+    except CapaAccountsError as err:
+        if fmt == "text":
+            raise
+        # CI reads the report: a valid one that carries the error, never an empty stdout.
+        _shift_error(click.get_current_context().find_root(), err)
+        click.echo(f"capa-accounts: {err}", err=True)
+        report = engine.Report.failed([err])
+    else:
+        for failure in report.failures:  # files that could not be read: each named, exit 2
+            _shift_error(click.get_current_context().find_root(), failure)
+            click.echo(f"capa-accounts: {failure}", err=True)
+    for warning in report.warnings_loading:
+        click.echo(f"warning: {warning}", err=True)
+    # Text prints the failures on stderr only; every other format carries them too.
+    shown = report.without_input_errors() if fmt == "text" else report
+    _finish(shown, fmt, output, strict)
+    sys.exit(report.exit_code(strict))
+
+
+def _judge(
+    source: str | None,
+    repo: Path | None,
+    fmt: str,
+    base_ref: str | None,
+    crds: tuple[Path, ...],
+    complete: bool,
+    management_account: str | None,
+) -> Any:
+    """The report of ``check``: over stdin's stream, or over the repository (every file that
+    cannot be read is named in it, and the rest still judged)."""
+    from capa_accounts.hooks.check import engine
+
+    if source == "-":
+        from capa_accounts.hooks.check import stream
+
+        return stream.check_text(
+            stream.read(sys.stdin.buffer),
+            crds=crds,
+            complete=complete,
+            management_account=management_account,
+        )
+    from capa_accounts.core import lock
+
+    root = _repo(repo)
+    with lock.locked(root, "check", shared=True):  # a render's state is read whole
+        report: engine.Report = engine.check(
+            root,
+            base_ref=base_ref,
+            crds=crds,
+            keep_going=True,
+            management_account=management_account,
+        )
+    anchor = _anchor(fmt)
+    if anchor is not None:
+        report.findings = [_shifted(f, root, anchor) for f in report.findings]
+        report.input_errors = [_shifted(f, root, anchor) for f in report.input_errors]
+    return report
+
+
+def _finish(report: Any, fmt: str, output: Path | None, strict: bool) -> None:
+    """Write the report, and the summary line where a person reads it."""
     from capa_accounts.hooks.report import ci as ci_formats
     from capa_accounts.hooks.report import text as reporting
 
-    if source is not None and source != "-":
-        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
-    if source == "-":
-        if base_ref:
-            raise click.UsageError("--base compares a repository with git history: not with -")
-        if repo is not None:
-            raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
-        from capa_accounts.hooks.check import stream
-
-        report = stream.check_text(stream.read(sys.stdin.buffer), crds=crds)
-    else:
-        from capa_accounts.core import lock
-        from capa_accounts.hooks.check import engine
-
-        root = _repo(repo)
-        with lock.locked(root, "check", shared=True):  # a render's state is read whole
-            report = engine.check(root, base_ref=base_ref, crds=crds)
-        anchor = _anchor(fmt)
-        if anchor is not None:
-            report.findings = [_shifted(f, root, anchor) for f in report.findings]
-    for warning in report.warnings_loading:
-        click.echo(f"warning: {warning}", err=True)
     to_stdout = output is None or str(output) == "-"
     color = to_stdout and reporting.color_wanted(sys.stdout, os.environ)  # NO_COLOR unset
     _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color))
@@ -283,7 +354,6 @@ def check(
         )
     elif not to_stdout:
         click.echo(reporting.summary_line(report), err=True)
-    sys.exit(report.exit_code(strict))
 
 
 def _shifted(finding: Any, root: Path, anchor: Path) -> Any:

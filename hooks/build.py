@@ -1,8 +1,8 @@
-"""Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R002).
+"""Pre-commit entry ``capa-accounts-build``: build the affected overlays as Flux does (CAPA-R007).
 
-It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only overlays
-that contain a changed file are built (all of them when ``base/`` or accounts.yaml changed, or
-with no file arguments), in parallel.
+It runs the plain kustomize of ``capa_accounts.hooks.check.kustomize``, as Flux builds. Only
+overlays that contain a changed file are built (all of them when ``base/`` or accounts.yaml
+changed, or with no file arguments), in parallel.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             if code != 0:
                 failed += 1
                 print(
-                    f"{overlay}/kustomization.yaml:1:1: [CAPA-R002] plain kustomize build "
+                    f"{overlay}/kustomization.yaml:1:1: [CAPA-R007] plain kustomize build "
                     f"fails, as Flux's would: {message}"
                 )
     print(f"built {len(todo)} overlay(s), {failed} failed", file=sys.stderr)

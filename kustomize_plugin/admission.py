@@ -101,7 +101,8 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         # guard portable to CEL implementations without heterogeneous inequality.
         {
             "name": "account",
-            "expression": f"namespaceObject == null ? '' : has({ns_labels}) && '{ACCOUNT_LABEL}' in {ns_labels}"
+            "expression": f"namespaceObject == null ? '' : has({ns_labels})"
+            f" && '{ACCOUNT_LABEL}' in {ns_labels}"
             f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''",
         },
         {
@@ -125,11 +126,13 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         # CRD schema has nothing to warn about (status.typeChecking).
         {
             "name": "refKind",
-            "expression": "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.kind : ''",
+            "expression": "has(object.spec) && has(object.spec.identityRef)"
+            " ? object.spec.identityRef.kind : ''",
         },
         {
             "name": "refName",
-            "expression": "has(object.spec) && has(object.spec.identityRef) ? object.spec.identityRef.name : ''",
+            "expression": "has(object.spec) && has(object.spec.identityRef)"
+            " ? object.spec.identityRef.name : ''",
         },
     ]
     if credentials == ROLE_IDENTITY:
@@ -182,7 +185,8 @@ def _role_identity_validations() -> list[dict[str, str]]:
         {
             "expression": f"!variables.checked || {kind} != ''",
             "message": "CAPA-C001: spec.identityRef is missing",
-            "messageExpression": "'CAPA-C001: spec.identityRef is missing: CAPA would use the controller identity "
+            "messageExpression": "'CAPA-C001: spec.identityRef is missing: "
+            "CAPA would use the controller identity "
             f"default (the management account); set it to {ROLE_KIND} ' + variables.expected",
             "reason": "Forbidden",
         },
@@ -203,7 +207,8 @@ def _role_identity_validations() -> list[dict[str, str]]:
         {
             "expression": f"{other} || size(variables.owners) == 0",
             "message": "CAPA-C003: identityRef names another account's identity",
-            "messageExpression": f"'CAPA-C003: identityRef names ' + {name} + ', the identity of account '"
+            "messageExpression": f"'CAPA-C003: identityRef names ' + {name}"
+            " + ', the identity of account '"
             " + variables.owners[0] + ', which does not admit namespace ' + request.namespace"
             " + '; use ' + variables.expected",
             "reason": "Forbidden",

@@ -97,8 +97,9 @@ def account_items(base: list[dict[str, Any]], account: Account) -> list[dict[str
 
 
 def _copy(value: Any) -> Any:
-    """``copy.deepcopy`` of plain data (what the input layer builds), several times faster:
-    render copies base/ once per account."""
+    """``copy.deepcopy`` of plain data (what the input layer builds), faster: render copies
+    base/ once per account. The copies 2.41x as fast as with ``copy.deepcopy``, render.plan
+    1.16x, at 300 accounts (benchmarks/speedups.py, CPU time, the same plan)."""
     kind = type(value)
     if kind is dict:
         return {key: _copy(item) for key, item in value.items()}

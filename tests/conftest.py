@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from gitrepo import commit, git
 
 from capa_accounts.core import eks_versions
 from capa_accounts.core.finding import Finding
@@ -41,6 +42,15 @@ def example_repo(_pristine_example: Path, tmp_path: Path) -> Path:
     path = tmp_path / "repo"
     shutil.copytree(_pristine_example, path)
     return path
+
+
+@pytest.fixture
+def committed(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example repository as the only commit of a fresh git repository."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    git(example_repo, "init", "-q")
+    commit(example_repo, "init")
+    return example_repo
 
 
 def run_check(repo: Path, **kwargs: object) -> engine.Report:

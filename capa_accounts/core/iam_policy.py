@@ -248,6 +248,7 @@ class Principal:
     names: set[str] = field(default_factory=set)
     # How messages name it: the management principal, or a hub role that identities chain through.
     role: str = "the management principal"
+    account: str | None = None  # the management account, where the files (or the user) tell it
 
     @classmethod
     def of_management(cls, stacks: list[Any]) -> Principal:
@@ -269,8 +270,10 @@ class Principal:
             return value == self.exact
         match = aws.PRINCIPAL_ARN.fullmatch(value)
         # Without a management stack any one role or user is taken to be the principal.
-        return match is not None and (
-            not self.names or f"{match['type']}/{match['name']}" in self.names
+        return (
+            match is not None
+            and (not self.names or f"{match['type']}/{match['name']}" in self.names)
+            and (self.account is None or match["account"] == self.account)
         )
 
     def through_root(self, statement: dict[str, Any], account: str) -> list[str]:
@@ -282,7 +285,19 @@ class Principal:
         return values if ok else []
 
     def describe(self) -> str:
-        return self.exact or " or ".join(sorted(self.names)) or "the management principal"
+        """What is accepted: the ARN, or the names (in the account, when it is known)."""
+        if self.exact:
+            return self.exact
+        where = f"arn:*:iam::{self.account}:" if self.account else ""
+        names = " or ".join(f"{where}{n}" for n in sorted(self.names))
+        return names or (f"a role or user of account {self.account}" if self.account else "")
+
+    def wanted(self) -> str:
+        """How a message names it: "the management principal arn:...", never twice."""
+        shown = self.describe()
+        if not shown:
+            return self.role
+        return f"{self.role} {shown}" if self.exact else f"{self.role} ({shown})"
 
 
 @dataclass
@@ -372,21 +387,18 @@ def trust_problems(doc: Any, principal: Principal) -> list[tuple[PathT, str]]:
                     (
                         path,
                         f"trusts all of account {root} ({value}) without a "
-                        f"Condition on {PRINCIPAL_ARN} naming {principal.describe()}: "
+                        f"Condition on {PRINCIPAL_ARN} naming {principal.wanted()}: "
                         "every role and user there may assume it",
                     )
                 )
             else:
-                problems.append(
-                    (path, f"trusts {value}, not {principal.role} {principal.describe()}")
-                )
+                problems.append((path, f"trusts {value}, not {principal.wanted()}"))
     if not trusted and not problems:
         problems.append(
             (
                 TRUST,
                 f"has no Allow sts:AssumeRole trust statement for "
-                f"{principal.role} {principal.describe()}: CAPA's AssumeRole fails "
-                "with AccessDenied",
+                f"{principal.wanted()}: CAPA's AssumeRole fails with AccessDenied",
             )
         )
     return problems

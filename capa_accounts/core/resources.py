@@ -43,6 +43,9 @@ IDENTITY_USERS = (
 # the controller's own credentials, without even `default`'s allowedNamespaces check.
 DEFAULTED_IDENTITY_REF = (CONTROL_PLANE, AWS_CLUSTER)
 DEFAULT_IDENTITY = "default"
+# CAPA's manager namespace, where it reads a static identity's Secret, unless it runs elsewhere
+# (cluster-api-provider-aws util/system/util.go, defaultNamespace).
+CAPA_NAMESPACE = "capa-system"
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
@@ -127,3 +130,19 @@ class ResourceId:
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind}/{where}{self.name}"
+
+
+# clusterawsadm's configuration file (cmd/clusterawsadm/api/bootstrap/v1beta1/types.go): read by
+# `clusterawsadm bootstrap iam ... --config`, never applied to a cluster.
+IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
+IAM_CONFIG_KIND = "AWSIAMConfiguration"
+
+
+def is_iam_config(data: object) -> bool:
+    """Whether a document is a clusterawsadm configuration: an input of clusterawsadm, not a
+    Kubernetes object (no metadata needed)."""
+    return (
+        isinstance(data, dict)
+        and data.get("kind") == IAM_CONFIG_KIND
+        and group_of(data.get("apiVersion")) == IAM_CONFIG_GROUP
+    )

@@ -6,6 +6,10 @@ block emitter of its own for plain data whose strings need no quoting beyond PyY
 built directly for the C emitter (PyYAML's representer costs several Python calls a node);
 and PyYAML's ``dump_all`` for everything else (floats, subclasses, dates). Block style, keys
 in the order given, no line folding (width 10,000), ``---`` before each of several documents.
+
+What each pays (benchmarks/speedups.py, the 1,812 rendered files of 300 accounts, CPU time,
+the same text byte for byte): the block emitter 1.95x as fast as PyYAML's ``dump_all`` with
+the C dumper, the nodes built for the C emitter 1.40x.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
     plain scalar (a scan of regular expressions) and two path-resolver hooks. The safe loader
     has no path resolvers (yaml.add_path_resolver never targets it), so the hooks do nothing,
     and a plain scalar's tag depends on its text alone (resolver.py, BaseResolver.resolve):
-    remembered, a fleet's repeated keys and values resolve once. Composing then costs about
-    a fifth less than with CSafeLoader itself.
+    remembered, a fleet's repeated keys and values resolve once. Composing is then 1.06x to
+    1.22x as fast as with CSafeLoader itself at 300 accounts, 1.19x at 1,000
+    (benchmarks/speedups.py, CPU time, the tags forgotten before each round).
     """
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:

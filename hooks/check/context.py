@@ -20,6 +20,7 @@ from capa_accounts.core.model import Account, AccountSet
 from capa_accounts.core.resources import (
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
+    IAM_CONFIG_GROUP,
     IDENTITY_USERS,
     INFRA_GROUP,
     ROLE_IDENTITY,
@@ -31,7 +32,6 @@ from capa_accounts.core.schema.validator import Violation
 from capa_accounts.hooks.check.repository import Loaded, Source
 
 PathT = tuple[str | int, ...]
-IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
 
 
 @dataclass
@@ -131,6 +131,13 @@ class Context:
         self.account_set: AccountSet | None = loaded.account_set
         self.base_ref: str | None = None
         self.crds: tuple[Path, ...] = ()
+        # Whether what is judged is the whole set: a repository is; a stream (``check -``) is
+        # one build unless the user declares it complete, and what it does not show may be
+        # applied elsewhere.
+        self.stream: bool = False
+        # Declared by the user (`--management-account`) where no accounts.yaml says it.
+        self.management_account: str | None = None
+        self.complete: bool = True
         self.objects: list[Obj] = []
         self.by_kind: dict[str, list[Obj]] = defaultdict(list)
         self.by_id: dict[ResourceId, list[Obj]] = defaultdict(list)
@@ -201,6 +208,11 @@ class Context:
         if self.account_set and obj.file.startswith("bootstrap/"):
             return self.accounts_by_name.get(Path(obj.file).stem)
         return self.accounts_by_namespace.get(obj.namespace) if obj.namespace else None
+
+    @property
+    def whole(self) -> str:
+        """How messages name what is judged."""
+        return "this stream" if self.stream else "the repository"
 
     # --- findings ---------------------------------------------------------------------------
 

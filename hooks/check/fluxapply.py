@@ -147,29 +147,32 @@ def follow(
     """Replace ``loaded.documents`` by what the repository's Flux Kustomizations apply.
 
     ``unreadable``: loose files that are not YAML (InputErrors) of a repository without
-    accounts.yaml. One a Flux path reaches fails Flux's build (CAPA-R002); one none reaches is
-    not applied, and named in a warning; with no Flux Kustomization at all the first one is
-    bad input, as in any repository (exit 2).
+    accounts.yaml. One a Flux path reaches fails Flux's build (CAPA-R007); one none reaches is
+    not applied, and named in a warning; with no Flux Kustomization at all each one is bad
+    input, as in any repository (named, exit 2).
     """
     if loaded.account_set is not None:
         return  # the tool's own layout: every overlay has its Kustomization (CAPA-R003)
     paths = flux_paths(loaded, tree)
     for err in unreadable or []:
-        if not paths:
-            raise err
         reaching = [p for p in paths if _reaches(p, _LOOSE, err.path or "")]
-        if reaching:
+        if not paths or (
+            not reaching and not any(p.name == fluxsource.DEFAULT_SOURCE_NAME for p in paths)
+        ):
+            # bad input, as in any repository; with no bootstrap here it may be applied from
+            # elsewhere (see below). Named, and the rest still judged.
+            loaded.input_errors.append(err)
+            loaded.unread.add(err.path or ".")
+        elif reaching:
             loaded.problems.append(
                 (
                     err.path or ".",
                     err.line or 1,
                     err.column or 1,
-                    "CAPA-R002",
+                    "CAPA-R007",
                     f"{err.message}: Flux's build of {reaching[0].path} fails on it",
                 )
             )
-        elif not any(p.name == fluxsource.DEFAULT_SOURCE_NAME for p in paths):
-            raise err  # no bootstrap here: it may be applied from elsewhere (see below)
         else:
             loaded.warnings.append(f"{err}: not read, no Flux Kustomization applies it")
     if not paths:

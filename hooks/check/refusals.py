@@ -1,9 +1,10 @@
 """What kustomize, and so Flux, refuses to build, found before anything is built: each is a
-CAPA-R002 problem for ``capa_accounts.hooks.check.repository`` to report."""
+CAPA-R007 problem for ``capa_accounts.hooks.check.repository`` to report."""
 
 from __future__ import annotations
 
 import posixpath
+from typing import Any, cast
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.kustomization import resource_problem
@@ -12,7 +13,7 @@ Problem = tuple[str, int, int, str, str]  # file, line, column, rule, message
 
 
 def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Document]) -> bool:
-    """CAPA-R002 for what kustomize, and so Flux, refuses to build: a document that is no
+    """CAPA-R007 for what kustomize, and so Flux, refuses to build: a document that is no
     Kubernetes object (a bare scalar, no kind, no metadata.name; api/resource/factory.go) or
     a second object with the same id ("may not add resource with an already registered id",
     api/resmap/reswrangler.go). A bare ``---`` (an empty document) is tolerated, as there."""
@@ -33,21 +34,22 @@ def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Documen
                     doc.file,
                     line,
                     column,
-                    "CAPA-R002",
+                    "CAPA-R007",
                     f"{problem[1]}: kustomize and Flux refuse to build it",
                 )
             )
             bad = True
             continue
+        named = cast(dict[str, Any], meta)  # a mapping with a name: no problem above
         group = str(data["apiVersion"]).rpartition("/")[0]
-        key = (group, data["kind"], str(meta.get("namespace") or ""), str(meta["name"]))
+        key = (group, data["kind"], str(named.get("namespace") or ""), str(named["name"]))
         first = ids.setdefault(key, doc)
         if first is not doc:
             problems.append(
                 (
                     doc.file,
                     *yamlio.position(doc.node, ()),
-                    "CAPA-R002",
+                    "CAPA-R007",
                     f"{key[1]} {key[3]!r} is already defined in {first.file}: "
                     "kustomize and Flux refuse a duplicate object id",
                 )
@@ -70,7 +72,7 @@ def several_kustomizations(problems: list[Problem], kfiles: list[str]) -> None:
                         rel,
                         1,
                         1,
-                        "CAPA-R002",
+                        "CAPA-R007",
                         "a second kustomization file "
                         f"beside {posixpath.basename(sorted(names)[0])!r}: "
                         "kustomize and Flux refuse to build this directory",

@@ -84,6 +84,10 @@ class Loaded:
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
     plan: Any = None
     plan_error: CapaAccountsError | None = None
+    # Files (or kustomization directories) that could not be read: each one is named, and
+    # the rest of the repository is still judged.
+    input_errors: list[InputError] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)  # their files: nothing is said about them
     # Where the repository is in Flux's source (core/fluxsource.py): "" at its root, else the
     # folder of a monorepo; Flux paths are resolved from ``source_root``.
     source_prefix: str = ""
@@ -185,7 +189,13 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
         if kdir in templates:
             listed.update(_listed_files(root, kdir))
             continue
-        _load_kustomization(loaded, kdir, listed, referenced)
+        try:
+            _load_kustomization(loaded, kdir, listed, referenced)
+        except InputError as err:
+            loaded.input_errors.append(err)
+            skipped = {f for f in loaded.yaml_files if posixpath.dirname(f) == kdir}
+            listed.update(skipped)
+            loaded.unread.update(skipped | {err.path or kdir})
     # Loose files: no kustomization directory at or above them lists them.
     under = _KustomizationDirs(kdirs)
     charts = fluxapply.charts(files)
@@ -202,21 +212,24 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
                 path.resolve().relative_to(root.resolve())
             except ValueError:
                 loaded.problems.append(
-                    (rel, 1, 1, "CAPA-R002", "symlink leads outside the repository: not read")
+                    (rel, 1, 1, "CAPA-R008", "symlink leads outside the repository: not read")
                 )
                 continue
         # walk_files never enters a symlinked directory: a file it lists that is not itself a
         # symlink is inside the repository without resolving every component of its path.
-        docs = None if symlink else _rendered_documents(loaded, rel)
-        if docs is None:
-            try:
+        docs = None
+        try:
+            docs = None if symlink else _rendered_documents(loaded, rel)
+            if docs is None:
                 docs = yamlio.load_documents(path, rel, confine=symlink)
-            except InputError as err:
-                if account_set is not None or fluxapply.chart_template(rel, charts):
-                    raise
+                loaded.keep_texts(docs)
+        except InputError as err:
+            if account_set is None and not fluxapply.chart_template(rel, charts):
                 unreadable.append(err)  # judged once the Flux paths are known
-                continue
-            loaded.keep_texts(docs)
+            else:
+                loaded.input_errors.append(err)
+                loaded.unread.update({rel, err.path or rel})
+            continue
         for doc in docs:
             loaded.documents.append((doc, Source(None, built=False)))
     _flux_paths_skipped(loaded, listed, referenced)
@@ -308,7 +321,7 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
                 err.path or kdir,
                 err.line or 1,
                 err.column or 1,
-                "CAPA-R002",
+                "CAPA-R008",
                 f"{err.message}: Flux builds only inside its source; not read",
             )
         )
@@ -317,7 +330,7 @@ def _load_kustomization(loaded: Loaded, kdir: str, listed: set[str], referenced:
         # kustomize, and so Flux, fails this build (a render killed between a new overlay's
         # kustomization.yaml and the files it lists leaves this): a finding, not bad input.
         loaded.problems.append(
-            (err.path or kdir, err.line or 1, err.column or 1, "CAPA-R002", err.message)
+            (err.path or kdir, err.line or 1, err.column or 1, "CAPA-R007", err.message)
         )
         return
     except NeedsKustomize as need:
@@ -435,7 +448,7 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> bo
                 file,
                 line,
                 column,
-                "CAPA-R002",
+                "CAPA-R008",
                 f"{entry!r} {why}: Flux builds only inside its source; not built",
             )
         )
@@ -471,13 +484,13 @@ def _build_with_kustomize(loaded: Loaded, kdir: str, need: NeedsKustomize) -> bo
         result = kustomize.run(command, loaded.root / kdir, loaded.root)
     except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent) as err:
         loaded.problems.append(
-            (kfile, 1, 1, "CAPA-R002", f"kustomize could not run: {err}; not built")
+            (kfile, 1, 1, "CAPA-R007", f"kustomize could not run: {err}; not built")
         )
         return False
     if result.returncode != 0:
         message = " ".join(result.stderr.split())[:300] or "kustomize build failed"
         loaded.problems.append(
-            (kfile, 1, 1, "CAPA-R002", f"plain kustomize build fails (as Flux's would): {message}")
+            (kfile, 1, 1, "CAPA-R007", f"plain kustomize build fails (as Flux's would): {message}")
         )
         return False
     for doc in yamlio.documents_from_text(result.stdout, kfile):

@@ -1,8 +1,8 @@
 """The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
 
 The change-aware rules compare this with the working tree, so it is read the way
-``hooks/check/repository.py`` reads the working tree (resources-only kustomizations in-process, others
-with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
+``hooks/check/repository.py`` reads the working tree (resources-only kustomizations in-process,
+others with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
 through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
 ``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
 not the length of the history. REF's own problems are not the user's current problem: a file

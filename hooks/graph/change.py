@@ -35,16 +35,16 @@ def diff(base: Graph, head: Graph) -> Graph:
         for key, edge in (after or before).items():
             _take_edge(out, key, edge, change)
         touched.update(pair)
-    for key in base.nodes.keys() | head.nodes.keys():
-        old, new = base.nodes.get(key), head.nodes.get(key)
+    for name in base.nodes.keys() | head.nodes.keys():
+        old, new = base.nodes.get(name), head.nodes.get(name)
         if old is not None and new is not None and _seen(base, old) == _seen(head, new):
             continue
         change = "changed" if old and new else "added" if new else "removed"
         node = _take_node(out, (new or old), change)  # type: ignore[arg-type]
         touched.add(node.key)
-    for key in touched:
-        if key not in out.nodes:
-            found = head.nodes.get(key) or base.nodes.get(key)
+    for name in touched:
+        if name not in out.nodes:
+            found = head.nodes.get(name) or base.nodes.get(name)
             if found is not None:
                 _take_node(out, found, "")
     return out

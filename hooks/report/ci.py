@@ -12,7 +12,7 @@ import json
 import re
 from xml.etree import ElementTree
 
-from capa_accounts.core.finding import Finding
+from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.hooks.check.engine import Report
 from capa_accounts.hooks.report import text as reporting
 from capa_accounts.hooks.report.formats import FORMATS as FORMATS  # re-exported
@@ -57,7 +57,8 @@ def github_capped(report: Report) -> str:
         return "\n".join(lines) + "\n"
     out: list[str] = []
     rest: list[str] = []
-    for severity in ("error", "warning"):
+    severities: tuple[Severity, ...] = ("error", "warning")
+    for severity in severities:
         mine = [i for i, f in enumerate(findings) if f.severity == severity]
         shown = mine if len(mine) <= ANNOTATIONS_PER_STEP else mine[: ANNOTATIONS_PER_STEP - 1]
         hidden = [findings[i] for i in mine[len(shown) :]]
@@ -82,7 +83,7 @@ def _log_line(f: Finding) -> str:
     return "- " + text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _summary_annotation(severity: str, hidden: list[Finding]) -> str:
+def _summary_annotation(severity: Severity, hidden: list[Finding]) -> str:
     files = sorted({f.file for f in hidden})
     where = ", ".join(files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
     noun = f"{severity}{'' if len(hidden) == 1 else 's'}"
@@ -119,7 +120,8 @@ def junit(report: Report, *, strict: bool = False) -> str:
     """JUnit XML as GitLab's and Jenkins' test reports read it: one test case per finding
     (a ``failure`` when it fails the check: an error, or a warning with ``--strict``), and one
     passing case when there is nothing to report, so that a clean run is not an empty suite."""
-    failing = [f for f in report.findings if f.severity == "error" or strict]
+    broken = set(report.input_errors)  # a file that could not be read: an <error>, not a failure
+    failing = [f for f in report.findings if (f.severity == "error" or strict) and f not in broken]
     suites = ElementTree.Element("testsuites", name="capa-accounts")
     suite = ElementTree.SubElement(
         suites,
@@ -128,7 +130,7 @@ def junit(report: Report, *, strict: bool = False) -> str:
             "name": "capa-accounts check",
             "tests": str(max(1, len(report.findings))),
             "failures": str(len(failing)),
-            "errors": "0",
+            "errors": str(len(broken)),
             "skipped": "0",
         },
     )
@@ -143,9 +145,11 @@ def junit(report: Report, *, strict: bool = False) -> str:
                 "line": str(f.line),
             },
         )
-        if f in failing:
+        if f in broken or f in failing:
             failure = ElementTree.SubElement(
-                case, "failure", {"message": _xml_text(f.message), "type": f.severity}
+                case,
+                "error" if f in broken else "failure",
+                {"message": _xml_text(f.message), "type": f.severity},
             )
             failure.text = _xml_text(f.text())
         else:

@@ -192,9 +192,18 @@ def document(report: Report) -> dict[str, Any]:
         "results": _results(report, {rule_id: i for i, rule_id in enumerate(ids)}),
         "invocations": [
             {
-                "executionSuccessful": True,
+                # A file that could not be read: the run is not a whole verdict.
+                "executionSuccessful": not report.input_errors,
                 "toolExecutionNotifications": [
                     {"level": "warning", "message": {"text": w}} for w in report.warnings_loading
+                ]
+                + [
+                    {
+                        "level": "error",
+                        "message": {"text": f.message},
+                        "locations": [_location(Location(f.file, f.line, f.column))],
+                    }
+                    for f in report.input_errors
                 ],
             }
         ],

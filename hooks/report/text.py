@@ -1,7 +1,8 @@
 """How findings are printed: text (coloured on a terminal), JSON, and the formats CI reads.
 
-SARIF, for GitHub code scanning and other SARIF consumers, lives in ``hooks/report/sarif.py``; the GitHub
-Actions workflow commands, which annotate a pull request's diff without code scanning, are here.
+SARIF, for GitHub code scanning and other SARIF consumers, lives in ``hooks/report/sarif.py``; the
+GitHub Actions workflow commands, which annotate a pull request's diff without code scanning, are
+here.
 """
 
 from __future__ import annotations

@@ -70,6 +70,23 @@ class Reporter:
             )
         )
 
+    def unseen(
+        self, obj: Obj, path: PathT, message: str, *, related: tuple[Location, ...] = ()
+    ) -> None:
+        """A finding about something ``obj`` needs that is not among the objects judged: the
+        rule's severity over a complete set; over a partial stream a warning that names the
+        assumption, since the stream cannot show what is applied elsewhere."""
+        if self.ctx.complete:
+            self.at(obj, path, message, related=related)
+            return
+        why = (
+            "assumed applied elsewhere: a stream shows one build; "
+            "`check - --complete` declares it the whole set"
+            if self.ctx.stream
+            else "assumed to be in a file that could not be read"
+        )
+        self.at(obj, path, f"{message} ({why})", related=related, severity="warning")
+
     def raw(self, finding: Finding) -> None:
         self.findings.append(finding)
 

@@ -231,11 +231,11 @@ def check_cluster_namespaces(ctx: Context, report: Reporter) -> None:
                 related=(holder.location((*path, "name")),),
             )
         else:
-            report.at(
+            report.unseen(
                 holder,
                 (*path, "name"),
-                f"{what} names {kind} {name!r}, which the "
-                f"repository does not apply in namespace {home!r}",
+                f"{what} names {kind} {name!r}, which {ctx.whole} does not apply in "
+                f"namespace {home!r}",
             )
 
     clusters: dict[tuple[str, str], Obj] = {}

@@ -132,11 +132,11 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
         kind, name = ref
         close = difflib.get_close_matches(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        report.at(
+        report.unseen(
             cp,
             (*IDENTITY_REF, "name"),
-            f"identityRef names {kind} {name!r}, which the "
-            f"repository does not apply{hint}: CAPA cannot reconcile this {cp.kind}",
+            f"identityRef names {kind} {name!r}, which {ctx.whole} does not "
+            f"apply{hint}: CAPA cannot reconcile this {cp.kind}",
         )
 
 
@@ -244,7 +244,8 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     identity means long-lived access keys in a Secret (pkg/cloud/identity/identity.go:51-53).
     Not checked in operator mode, where each provider's `default` is its own account; the
     controller identity is accepted in the management account's own namespaces
-    (accounts.yaml `management.namespaces`), whose clusters use it on purpose.
+    (accounts.yaml `management.namespaces`), whose clusters use it on purpose. A static
+    identity that is present is reported once, by CAPA-I008, which lists the objects using it.
 
     Bad:
         identityRef: {kind: AWSClusterControllerIdentity, name: default}
@@ -262,11 +263,15 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
     }
     for cp in ctx.identity_users():
         kind = cp.get(*IDENTITY_REF, "kind")
+        if not isinstance(kind, str) or kind not in why:  # a list or map: R004's
+            continue
         if kind == CONTROLLER_IDENTITY and management_namespace(ctx, cp):
             continue  # the management account's own cluster: its credentials on purpose
-        if isinstance(kind, str) and kind in why:  # a list or map: a schema finding (R004)
-            report.at(
-                cp,
-                (*IDENTITY_REF, "kind"),
-                f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
-            )
+        name = cp.get(*IDENTITY_REF, "name")
+        if kind == STATIC_IDENTITY and isinstance(name, str) and ctx.identity(kind, name):
+            continue  # one fact once: CAPA-I008 reports that identity and names this user
+        report.at(
+            cp,
+            (*IDENTITY_REF, "kind"),
+            f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
+        )

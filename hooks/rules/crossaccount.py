@@ -15,7 +15,13 @@ from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, Location, Severity
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 from capa_accounts.core.model import shared_account_ids
-from capa_accounts.core.resources import INFRA_GROUP, ROLE_IDENTITY, STATIC_IDENTITY, ResourceId
+from capa_accounts.core.resources import (
+    CAPA_NAMESPACE,
+    INFRA_GROUP,
+    ROLE_IDENTITY,
+    STATIC_IDENTITY,
+    ResourceId,
+)
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.check.fluxapply import is_template
 from capa_accounts.hooks.rules import Reporter, rule
@@ -200,10 +206,14 @@ def check_namespaced_identity(ctx: Context, report: Reporter) -> None:
     these kinds (kubernetes-sigs/kustomize#552); Flux applies such an object all the same (its
     requests name a namespace only for namespaced kinds, and fluxcd/pkg ssa manager_diff.go
     compares labels, annotations and the body, not `metadata.namespace`), so that alone is a
-    warning. It is an error where the namespace changes meaning: the identity does not admit
-    that namespace (a reader takes it for the identity's scope; CAPA refuses clusters there),
-    or it is a static identity (its Secret is read from CAPA's own namespace whatever this
-    says, pkg/cloud/scope/session.go:318).
+    warning. CAPA judges the *cluster's* namespace against `allowedNamespaces`
+    (pkg/cloud/scope/session.go, isClusterPermittedToUsePrincipal), never the identity's, so
+    a stamped namespace the identity does not admit (`namespace: capa-system` on the
+    management overlay, beside `default`) breaks nothing either: a warning that says so. It is
+    an error only where the namespace changes meaning: a static identity stamped with a
+    namespace other than CAPA's own, where the reader would put its Secret, while CAPA reads
+    the Secret from its own namespace (session.go:318, `system.GetManagerNamespace()`,
+    `capa-system` unless the manager runs elsewhere; util/system/util.go).
 
     Bad:
         kind: AWSClusterRoleIdentity
@@ -225,13 +235,21 @@ def check_namespaced_identity(ctx: Context, report: Reporter) -> None:
             "API server drops it, so it does not confine the identity (allowedNamespaces "
             "does)"
         )
-        severity: Severity = "error"
-        if obj.kind == STATIC_IDENTITY:
-            message += "; CAPA reads its Secret from its own namespace, not from this one"
-        elif not admits(ctx, obj.get("spec", "allowedNamespaces"), str(namespace)):
-            message += f", and it does not even admit {namespace!r}: CAPA refuses clusters there"
+        severity: Severity = "warning"
+        if obj.kind == STATIC_IDENTITY and namespace != CAPA_NAMESPACE:
+            severity = "error"
+            message += (
+                f"; CAPA reads its Secret from its own namespace ({CAPA_NAMESPACE!r} by "
+                "default), not from this one"
+            )
+        elif obj.kind != STATIC_IDENTITY and not admits(
+            ctx, obj.get("spec", "allowedNamespaces"), str(namespace)
+        ):
+            message += (
+                f"; it does not admit {namespace!r}, which changes nothing (CAPA judges the "
+                "cluster's namespace), but remove it"
+            )
         else:
-            severity = "warning"
             message += "; Flux applies it all the same, but remove it"
         if obj.file not in transformers:
             transformers[obj.file] = _namespace_transformer(ctx, obj.file)

@@ -290,7 +290,7 @@ def check_controller_identity(ctx: Context, report: Reporter) -> None:
     Fix: name it `default`; keep overlays/management (`capa-accounts render` writes it).
     """
     for obj in ctx.identities(CONTROLLER_IDENTITY):
-        if obj.name != DEFAULT_IDENTITY:
+        if obj.name and obj.name != DEFAULT_IDENTITY:  # no name at all is CAPA-R007's
             report.at(
                 obj,
                 ("metadata", "name"),
@@ -304,14 +304,12 @@ def check_controller_identity(ctx: Context, report: Reporter) -> None:
         return
     for obj in ctx.identities(ROLE_IDENTITY):
         if _source(obj) == (CONTROLLER_IDENTITY, DEFAULT_IDENTITY):
-            report.at(
+            report.unseen(
                 obj,
                 (*SOURCE, "name"),
-                message=(
-                    f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which the "
-                    "repository does not contain: CAPA never creates it for role-identity clusters, "
-                    "so every cluster using this identity fails to get credentials"
-                ),
+                f"{describe(obj)} chains from AWSClusterControllerIdentity 'default', which "
+                f"{ctx.whole} does not contain: CAPA never creates it for role-identity "
+                "clusters, so every cluster using this identity fails to get credentials",
             )
 
 
@@ -345,8 +343,9 @@ def check_source_chain(ctx: Context, report: Reporter) -> None:
                 SOURCE if present else _absent_at(obj),
                 at_key=True,
                 message=(
-                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: CAPA's "
-                    "webhook rejects a role identity without one, so the API server refuses it"
+                    f"{describe(obj)} has {'a null' if present else 'no'} sourceIdentityRef: "
+                    "CAPA's webhook rejects a role identity without one, so the API server "
+                    "refuses it"
                 ),
             )
             continue
@@ -364,14 +363,12 @@ def check_source_chain(ctx: Context, report: Reporter) -> None:
                     ),
                 )
         elif ctx.identity(kind, name) is None:
-            report.at(
+            report.unseen(
                 obj,
                 (*SOURCE, "name"),
-                message=(
-                    f"{describe(obj)} chains from {kind} {name!r}, which the repository does not "
-                    "contain: CAPA cannot get the source credentials, so every cluster using it "
-                    "fails"
-                ),
+                f"{describe(obj)} chains from {kind} {name!r}, which {ctx.whole} does not "
+                "contain: CAPA cannot get the source credentials, so every cluster using it "
+                "fails",
             )
         elif kind == ROLE_IDENTITY and first[obj.name] is obj:
             edges[obj.name] = name
@@ -425,10 +422,21 @@ def check_static_identity(ctx: Context, report: Reporter) -> None:
         kind: AWSClusterRoleIdentity
         spec: {sourceIdentityRef: {kind: AWSClusterControllerIdentity, name: default}}
 
+    One finding per identity: the objects whose `identityRef` names it are listed with it
+    (CAPA-C004 does not report them again).
+
     Fix: use an `AWSClusterRoleIdentity` per account (`capa-accounts add-account`), then
     deactivate the keys in IAM.
     """
+    users: dict[str, list[Obj]] = {}
+    for user in ctx.identity_users():
+        ref = user.get("spec", "identityRef")
+        if isinstance(ref, dict) and ref.get("kind") == STATIC_IDENTITY:
+            users.setdefault(str(ref.get("name")), []).append(user)
     for obj in ctx.identities(STATIC_IDENTITY):
+        using = users.get(obj.name, [])
+        shown = ", ".join(f"{u.kind} {u.name!r}" for u in using[:3])
+        more = f" and {len(using) - 3} more" if len(using) > 3 else ""
         report.at(
             obj,
             ("kind",),
@@ -436,5 +444,7 @@ def check_static_identity(ctx: Context, report: Reporter) -> None:
                 f"{describe(obj)} makes CAPA use the long-lived access keys of Secret "
                 f"{obj.get('spec', 'secretRef')!r}: keys that never expire and work outside the "
                 "cluster; use an AWSClusterRoleIdentity"
+                + (f" (identityRef of {shown}{more} names it)" if using else "")
             ),
+            related=tuple(u.location(("spec", "identityRef", "kind")) for u in using),
         )

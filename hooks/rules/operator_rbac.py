@@ -53,7 +53,8 @@ def binding_name(obj: Obj) -> tuple[str, PathT]:
     documentation); a metadata.name in one for ClusterRoleBinding renames it. Patches apply in
     order, so the last rename wins.
     """
-    name, where = MANAGER_ROLE_BINDING, ("spec",) if obj.has("spec") else ("kind",)
+    name: str = MANAGER_ROLE_BINDING
+    where: PathT = ("spec",) if obj.has("spec") else ("kind",)
     patches = obj.get("spec", "patches")
     for i, entry in enumerate(patches if isinstance(patches, list) else []):
         if not isinstance(entry, dict) or not _targets_binding(entry.get("target")):

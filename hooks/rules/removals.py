@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from capa_accounts.core.finding import Finding
+from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.core.model import OPERATOR
 from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
 from capa_accounts.hooks.check.context import Context, Obj
@@ -128,7 +128,7 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
                 "put it back with `decommissioning: true`, render and commit, and "
                 "remove it once CAPA has deleted its clusters"
             )
-        severity = "warning" if done else "error"
+        severity: Severity = "warning" if done else "error"
         if ctx.account_set:
             path: tuple[str | int, ...] = (
                 ("spec", "accounts", kept.index, "name") if kept else ("spec", "accounts")
@@ -291,7 +291,7 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
                 f"; put it back, or name it in the annotation {DECOMMISSION} of the "
                 "overlay's Flux Kustomization if its deletion is meant"
             )
-        severity = "warning" if meant else "error"
+        severity: Severity = "warning" if meant else "error"
         if account is not None:
             report.config(
                 ("spec", "accounts", account.index, "clusters"),

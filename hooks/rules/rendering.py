@@ -1,4 +1,4 @@
-"""Rendering and Flux delivery (CAPA-R001, R002, R003, R005): will Flux apply what we mean?
+"""Rendering and Flux delivery (CAPA-R001 … R003, R005, R007, R008): will Flux apply it?
 
 This module owns the question "does what Flux applies match accounts.yaml + base/, and can
 Flux apply it at all?": generated files in sync, overlays that plain kustomize builds, Flux
@@ -141,16 +141,14 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
         report.raw(Finding(report.rule, report.severity, change.path, line, 1, message))
 
 
-@rule("CAPA-R002", name="NotBuildableByFlux")
+@rule("CAPA-R002", name="ExecFunctionInOverlay")
 def check_plain_kustomize(ctx: Context, report: Reporter) -> None:
-    """An overlay uses an exec/container function, or otherwise cannot be built by plain kustomize.
+    """An overlay uses an exec/container KRM function: Flux's kustomize-controller runs none.
 
-    Why: Flux's kustomize-controller builds every path with kustomize's builtins only and
-    `--load-restrictor=LoadRestrictionsNone` (fluxcd/pkg kustomize/kustomize_generator.go):
-    it refuses exec and container KRM functions (Flux FAQ), so an overlay that needs
-    `capa-accounts-fn` at build time fails the whole Kustomization, and a resource entry
-    or symlink that leaves the repository is outside Flux's source. The repository loader
-    reports this rule while reading the overlays.
+    Why: Flux's kustomize-controller builds every path with kustomize's builtins only
+    (fluxcd/pkg kustomize/kustomize_generator.go): it refuses exec and container KRM functions
+    (Flux FAQ), so an overlay that needs `capa-accounts-fn` at build time fails the whole
+    Kustomization. The repository loader reports this rule while reading the overlays.
 
     Bad:
         # overlays/staging/kustomization.yaml
@@ -165,6 +163,59 @@ def check_plain_kustomize(ctx: Context, report: Reporter) -> None:
     Fix: run `capa-accounts render` and let Flux apply the rendered files.
     """
     # Reported by hooks/check/repository.py while loading: a build that fails never reaches rules.
+
+
+@rule("CAPA-R007", name="KustomizeCannotBuild")
+def check_kustomize_builds(ctx: Context, report: Reporter) -> None:
+    """Plain kustomize, and so Flux, cannot build a kustomization directory.
+
+    Why: Flux's kustomize-controller runs kustomize's own build (fluxcd/pkg
+    kustomize/kustomize_generator.go); where kustomize fails, nothing of that Kustomization is
+    applied. kustomize refuses a listed file that does not exist, two kustomization files in one
+    directory (api/konfig/general.go), a document that is no Kubernetes object (no `kind` or no
+    `metadata.name`, api/resource/factory.go) and two objects with one id (api/resmap/
+    reswrangler.go). A stream (`check -`) is judged as one build's output: what no build can hold
+    is reported here too. clusterawsadm configurations (`AWSIAMConfiguration`) are read by
+    `clusterawsadm --config`, not built by kustomize, and need no `metadata`. The repository
+    loader reports this rule while reading the overlays.
+
+    Bad:
+        # overlays/staging/kustomization.yaml
+        resources:
+          - identity.yaml
+          - identity.yaml.orig   # does not exist
+
+    Good:
+        resources:
+          - identity.yaml
+
+    Fix: run `kubectl kustomize <dir>` and correct what it reports; `capa-accounts render`
+    rewrites the generated overlays.
+    """
+    # Reported by hooks/check/repository.py and hooks/check/refusals.py while loading.
+
+
+@rule("CAPA-R008", name="PathLeavesRepository")
+def check_inside_source(ctx: Context, report: Reporter) -> None:
+    """A path leaves the repository: a symlink, or a kustomization entry outside it or remote.
+
+    Why: Flux builds a Kustomization from its source artifact only (the repository it fetched,
+    `--load-restrictor=LoadRestrictionsNone` inside it): a symlink or a `resources:` entry that
+    leads outside is not there when Flux builds, so the build fails or differs from what was
+    reviewed. `check` never reads or builds what it cannot prove confined (nor a URL, which
+    would fetch from the network), so what such a directory holds is not judged either.
+
+    Bad:
+        resources:
+          - ../../../other-repo/identity.yaml
+
+    Good:
+        resources:
+          - identity.yaml
+
+    Fix: keep every file Flux applies inside the repository; copy, do not link.
+    """
+    # Reported by hooks/check/repository.py while loading.
 
 
 def _source_path(obj: Obj) -> str | None:

@@ -12,10 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from capa_accounts.core.finding import Severity
+from capa_accounts.core.iam_policy import dig
+from capa_accounts.core.resources import is_iam_config
 from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
+from capa_accounts.core.schema.iam_effect import Effect, ignored_key
 from capa_accounts.core.schema.registry import removed_reason, schema_check
 from capa_accounts.core.schema.validator import Check, Violation
-from capa_accounts.hooks.check.context import Context
+from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
 
 Validate = Callable[[dict[str, Any]], list[Violation]]
@@ -57,6 +61,12 @@ def check_r004(ctx: Context, report: Reporter) -> None:
     without the unknown key, as the API server would store it: `allowedNamespaces: {lists: [a]}`
     is stored as `{}`, which admits every namespace (CAPA-I002).
 
+    In a clusterawsadm configuration an unknown key is judged by its effect: where it most
+    likely means a known field and the value written equals that field's default
+    (`clusterAPIControllers.disabled: false`, v1alpha1 `eks.enable: true`), nothing changes,
+    so it is a warning with the field to write; where the value differs (`disabled: true`),
+    the intent is silently lost: an error.
+
     Bad:
         spec:
           identityref:            # unknown: the control plane has no identityRef (CAPA-C001)
@@ -83,4 +93,23 @@ def check_r004(ctx: Context, report: Reporter) -> None:
             )
             if removed:
                 message = f"{where}: {removed}"
-            report.at(obj, violation.path, message, at_key=violation.at_key)
+            severity: Severity | None = None
+            effect = _ignored_by_clusterawsadm(obj, violation)
+            if effect is not None:
+                key = str(violation.path[-1])
+                written = dig(obj.doc.data, *violation.path)
+                ignored = (
+                    "" if removed else ": clusterawsadm ignores it (its decoder is not strict)"
+                )
+                message = f"{message}{ignored}; {effect.describe(key, written)}"
+                severity = "warning" if effect.same else "error"
+            report.at(obj, violation.path, message, at_key=violation.at_key, severity=severity)
+
+
+def _ignored_by_clusterawsadm(obj: Obj, violation: Violation) -> Effect | None:
+    """What an unknown key of a clusterawsadm configuration does (nothing), judged by whether
+    the field it meant keeps the value the writer wanted anyway."""
+    if violation.code != "unknown" or not is_iam_config(obj.data):
+        return None
+    written = dig(obj.doc.data, *violation.path)
+    return ignored_key(str(obj.data.get("apiVersion")), tuple(violation.path), written)

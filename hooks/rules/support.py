@@ -22,7 +22,7 @@ def _ran_at_base(ctx: Context, cp: Obj, minor: str) -> bool:
     if ctx.base_ref is None:
         return False
     found = base_of(ctx).by_id.get(cp.id)
-    return bool(found) and _minor(found[0].get("spec", "version")) == minor
+    return found is not None and len(found) > 0 and _minor(found[0].get("spec", "version")) == minor
 
 
 @rule("CAPA-C009", name="EksVersionPastStandardSupport")

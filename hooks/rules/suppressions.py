@@ -1,7 +1,7 @@
 """Suppressions (CAPA-R006): every suppression names a real rule and says why.
 
-This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies the
-valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
+This module owns the validity of suppressions; ``hooks/check/suppress.py`` parses them and applies
+the valid ones. An invalid suppression is reported once, where it is written: in ``base/`` when
 the rendered copies carry it from there, else on the object or the accounts.yaml entry.
 """
 

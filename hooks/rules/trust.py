@@ -1,10 +1,12 @@
 """The trust chain between AWS accounts (CAPA-T001 … T005): can the management principal, and
-only it, assume each target's controllers role the way the identities ask? (Role ARNs, session
-settings, the targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM
-reads a stack is ``capa_accounts/core/iam_policy.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
-management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any other
-``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content: granting
-``sts:AssumeRole`` makes a management stack, ``trustStatements`` a target.
+only it, assume each target's controllers role the way the identities ask? (Role ARNs, the
+targets' ``trustStatements``, the management ``sts:AssumeRole`` grant; how IAM reads a stack is
+``capa_accounts/core/iam_policy.py``, which account manages where no accounts.yaml says so is
+``capa_accounts/core/management.py``.) With accounts.yaml, ``bootstrap/management.yaml`` is the
+management stack and ``bootstrap/<account>.yaml`` each target's, as render writes them; any
+other ``AWSIAMConfiguration``, and all of a hand-written repository, is judged by content:
+granting ``sts:AssumeRole`` makes a management stack, a web-identity or service trust the
+management account's own setup, ``trustStatements`` a target.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from capa_accounts.core.iam_policy import (
     parse_role_arn,
     trust_problems,
 )
+from capa_accounts.core.management import Hub, Identity, by_content, own_setup
 from capa_accounts.core.model import OPERATOR, Account
 from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.core.substitution import templated
@@ -37,6 +40,9 @@ class Stacks:
     management: list[Obj] = field(default_factory=list)
     targets: list[tuple[Obj, Account | None]] = field(default_factory=list)
     by_account: dict[str, Obj] = field(default_factory=dict)
+    # The management account's own setup (its controllers role assumed by a web identity or
+    # an AWS service): no target, and evidence of which account manages.
+    own: list[Obj] = field(default_factory=list)
 
 
 def stacks(ctx: Context) -> Stacks:
@@ -50,6 +56,8 @@ def stacks(ctx: Context) -> Stacks:
             out.by_account.setdefault(account.name, obj)
         elif grants_assume_role(obj.data):
             out.management.append(obj)
+        elif own_setup(obj.data):
+            out.own.append(obj)
         elif obj.has(*TRUST):
             out.targets.append((obj, None))
     return out
@@ -179,40 +187,43 @@ def check_target_trust(ctx: Context, report: Reporter) -> None:
     In operator mode (`credentials: operator`) no role is assumed across accounts: each
     account's provider runs with that account's own keys, and its stack trusts no one.
 
+    Without accounts.yaml (a hand-written repository, a stream) the whole principal is judged,
+    account included, from what the files say: the account declared with
+    `--management-account`, else the account the management stack's own trust names (its
+    OIDC provider), else the account the other targets agree on; the message says which.
+    Every target must trust one and the same management principal. With one target and
+    nothing else which account manages cannot be told: a warning asks to declare it. A stack
+    whose controllers role only a web identity or an AWS service assumes is the management
+    account's own setup (CAPA's specify-management-iam-role page), not a target. A spoke's
+    stack, found by a role name only its identity assumes or by its file name, must trust its
+    hub's role.
+
     Fix: run `capa-accounts render`; by hand, trust only the management account's controllers
     role (or its bootstrap user, when CAPA runs with it).
     """
     if ctx.account_set is not None and ctx.account_set.credentials == OPERATOR:
         return
     found = stacks(ctx)
+    if ctx.account_set is None:
+        _by_content(ctx, report, found)
+        return
     account_set = ctx.account_set
-    principal = Principal.of_management([m.data for m in found.management])
-    related: tuple[Location, ...] = ()
-    hubs = hubs_by_account(ctx) if account_set is not None else {}
-    if account_set is None:
-        # By content, a stack names no account: a hub's controllers role is accepted as well.
-        principal.names |= {
-            f"role/{arn.name}"
-            for obj, _ in role_identities(ctx)
-            if (hub := hub_of(ctx, obj)) is not None
-            and (arn := parse_role_arn(hub.get("spec", "roleARN")))
-        }
+    hubs = hubs_by_account(ctx)
     for stack, account in found.targets:
-        if account_set is not None:
-            partition = (
-                account.partition
-                if account
-                else str(stack.get("spec", "partition") or account_set.partition)
+        partition = (
+            account.partition
+            if account
+            else str(stack.get("spec", "partition") or account_set.partition)
+        )
+        principal = Principal(account_set.management.principal_arn(partition))
+        related: tuple[Location, ...] = (ctx.config_location(("spec", "management", "accountId")),)
+        if account is not None and account.name in hubs:
+            spoke, hub = hubs[account.name]
+            principal = Principal(
+                str(hub.get("spec", "roleARN")),
+                role=f"the hub role of {hub.name!r} ({spoke.name} chains through it)",
             )
-            principal = Principal(account_set.management.principal_arn(partition))
-            related = (ctx.config_location(("spec", "management", "accountId")),)
-            if account is not None and account.name in hubs:
-                spoke, hub = hubs[account.name]
-                principal = Principal(
-                    str(hub.get("spec", "roleARN")),
-                    role=f"the hub role of {hub.name!r} ({spoke.name} chains through it)",
-                )
-                related = (hub.location(("spec", "roleARN")),)
+            related = (hub.location(("spec", "roleARN")),)
         where = (
             f"the controllers role of account {account.name}"
             if account
@@ -227,6 +238,41 @@ def check_target_trust(ctx: Context, report: Reporter) -> None:
                 related=related,
                 at_key=path[-1] == "NotPrincipal" or not stack.has(*path),
             )
+
+
+def _by_content(ctx: Context, report: Reporter, found: Stacks) -> None:
+    """T003 where no accounts.yaml names the management account: by what the files say
+    (capa_accounts/core/management.py), each finding naming its evidence."""
+    identities: list[Identity] = []
+    hubs: dict[str, Hub] = {}
+    for obj, _ in role_identities(ctx):
+        arn = parse_role_arn(obj.get("spec", "roleARN"))
+        if arn is None:
+            continue
+        listed = obj.get("spec", "allowedNamespaces", "list")
+        spaces = tuple(n for n in listed if isinstance(n, str)) if isinstance(listed, list) else ()
+        role_arn = str(obj.get("spec", "roleARN"))
+        identities.append(Identity(obj.name, role_arn, arn.account, arn.name, spaces))
+        hub = hub_of(ctx, obj)
+        if hub is not None:
+            hubs.setdefault(arn.account, Hub(hub.name, str(hub.get("spec", "roleARN"))))
+    targets = [stack for stack, _ in found.targets]
+    verdicts = by_content(
+        [(t.file, t.data) for t in targets],
+        identities,
+        hubs,
+        [m.data for m in found.management + found.own],
+        ctx.management_account,
+    )
+    for v in verdicts:
+        stack = targets[v.index]
+        report.at(
+            stack,
+            v.path,
+            f"this target's controllers role {v.message}",
+            at_key=v.path[-1] == "NotPrincipal" or not stack.has(*v.path),
+            severity="warning" if v.severity == "warning" else None,
+        )
 
 
 @rule("CAPA-T004", "error", name="NoAssumeRoleGrant")

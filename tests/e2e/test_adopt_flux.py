@@ -400,7 +400,7 @@ def test_bad_yaml_in_a_flux_repository_is_judged_by_whether_flux_applies_it(flee
     result = cli("check", "--repo", str(fleet))
     assert result.exit_code == 1
     assert (
-        "workloads/base/values.yaml:1:5: [CAPA-R002] a mapping key must be a string, not a "
+        "workloads/base/values.yaml:1:5: [CAPA-R007] a mapping key must be a string, not a "
         "list or mapping: Flux's build of workloads/base fails on it\n"
     ) in result.stdout
     assert "warning: workloads/_template/notes.yaml:1:5: " in result.stderr

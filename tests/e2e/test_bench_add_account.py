@@ -9,7 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import PROJECT
+
+pytestmark = pytest.mark.bench
 
 
 def test_quick_run_prints_the_add_account_row_with_its_ratio() -> None:

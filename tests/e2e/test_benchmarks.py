@@ -13,6 +13,8 @@ import sys
 import pytest
 from conftest import PROJECT
 
+pytestmark = pytest.mark.bench
+
 BENCH = PROJECT / "benchmarks" / "bench.py"
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import PROJECT
+
+pytestmark = pytest.mark.bench
 
 
 def test_quick_run_prints_every_row() -> None:

@@ -251,3 +251,49 @@ def test_a_rev_that_is_no_tag_fails_with_pre_commits_message(
     result = pre_commit(example_repo, pre_commit_home, "--all-files")
     assert result.returncode != 0
     assert "v0.0.0-never-tagged" in result.stdout + result.stderr
+
+
+# Credentials built from halves, so that no scanner flags this file.
+KEY_ID = "AKIA" + "Q7ZX3RLM2PV4KT6N"
+SECRET_KEY = "9drTJvcXLB89Ab12CdZk" + "/3+qWm7Hn2Pq4Rs8TuV1"
+
+
+@pytest.mark.skipif(_head() is None, reason="the project is not a git checkout with a commit")
+def test_a_file_named_like_an_option_does_not_disable_the_hooks(
+    example_repo: Path, pre_commit_home: Path
+) -> None:
+    """pre-commit passes no ``--`` before the files: a staged ``-h`` must not print help and
+    exit 0 while real-looking keys are committed beside it (pre-commit, as a git hook). The
+    other option-like names are unit tests of the parser (tests/unit/test_hookargs.py)."""
+    env = _install_hooks(example_repo, pre_commit_home)
+    head = subprocess.run(
+        [*GIT, "-C", str(example_repo), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (example_repo / "-h").write_text("notes\n")
+    (example_repo / "aws.env").write_text(
+        f"AWS_ACCESS_KEY_ID={KEY_ID}\nAWS_SECRET_ACCESS_KEY={SECRET_KEY}\n"
+    )
+    refused = _commit(example_repo, env, "change")
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0, said
+    assert "aws.env:1:19: [CAPA-S001]" in said, said
+    # The scan hook itself failed (not only `check`, which scans every file too).
+    assert any(
+        line.startswith("no AWS credentials in git") and line.endswith("Failed")
+        for line in said.splitlines()
+    ), said
+    after = subprocess.run(
+        [*GIT, "-C", str(example_repo), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert after == head
+    # The near miss: the same file beside harmless ones is committed.
+    (example_repo / "aws.env").unlink()
+    (example_repo / "region.env").write_text("AWS_REGION=eu-west-1\n")
+    accepted = _commit(example_repo, env, "change")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr

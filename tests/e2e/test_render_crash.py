@@ -230,7 +230,7 @@ def test_render_killed_at_a_random_moment_leaves_old_or_new_and_converges(
 
 def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States, tmp_path: Path) -> None:
     """The state a render killed between a new overlay's kustomization.yaml and namespace.yaml
-    would leave: kustomize (and so Flux) fails that build, which is CAPA-R002, not bad input."""
+    would leave: kustomize (and so Flux) fails that build, which is CAPA-R007, not bad input."""
     repo = states.fresh(tmp_path / "repo")
     overlay = repo / "overlays/a030"
     overlay.mkdir()
@@ -238,5 +238,5 @@ def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States, tmp_
     result = runner.invoke(main, ["check", "--repo", str(repo)])
     assert result.exit_code == 1
     assert (
-        "overlays/a030/kustomization.yaml:5:3: [CAPA-R002] resource 'namespace.yaml' does not exist"
+        "overlays/a030/kustomization.yaml:5:3: [CAPA-R007] resource 'namespace.yaml' does not exist"
     ) in result.output

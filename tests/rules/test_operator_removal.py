@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, of_rule, run_check
-from test_rules_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
+from gitrepo import LIVE_ACCOUNT, commit, rerender
 from test_rules_removals import decommission_live
 
 
 @pytest.mark.parametrize("mode", ["operator", "roleIdentity"], ids=["operator", "role-identity"])
 def test_removed_account_names_what_operator_mode_leaves_running(
-    committed: Path,  # noqa: F811
+    committed: Path,
     mode: str,
 ) -> None:
     if mode == "operator":

@@ -13,47 +13,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
+from gitrepo import LIVE_ACCOUNT, commit, git, rerender
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 from capa_accounts.core.errors import GitError
 from capa_accounts.hooks.check import repository
 from capa_accounts.hooks.check.repository import kustomize_command
 from capa_accounts.hooks.git import base as git_base
-from capa_accounts.kustomize_plugin import generated, render
 
 D_RULES = ("CAPA-D001", "CAPA-D002", "CAPA-D003", "CAPA-D004", "CAPA-D005", "CAPA-D006")
 STAGING = "overlays/staging/cluster-staging.yaml"
 LIVE = "overlays/live/cluster-live.yaml"
-LIVE_ACCOUNT = (
-    '    - name: live\n      accountId: "333333333333"\n      region: eu-west-1\n'
-    '      kubernetesVersion: "1.35"\n'
-)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "user.name=t",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-            *args,
-        ],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def commit(repo: Path, message: str = "change") -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
 
 
 def exact_line(path: Path, needle: str) -> int:
@@ -62,25 +33,12 @@ def exact_line(path: Path, needle: str) -> int:
     return lines.index(needle) + 1 if needle in lines else line_of(path, needle)
 
 
-def rerender(repo: Path) -> None:
-    generated.apply(repo, generated.changes(repo, render.plan(repo)))
-
-
 def d_findings(repo: Path, base: str = "HEAD") -> list[tuple[str, str, int]]:
     return [
         (f.rule, f.file, f.line)
         for f in run_check(repo, base_ref=base).findings
         if f.rule in D_RULES
     ]
-
-
-@pytest.fixture
-def committed(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The example repository as the only commit of a fresh git repository."""
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
-    git(example_repo, "init", "-q")
-    commit(example_repo, "init")
-    return example_repo
 
 
 def set_staging(repo: Path, key: str, value: str) -> None:
@@ -491,7 +449,8 @@ def test_unborn_branch_other_than_head_is_an_error(
 
 
 def test_base_reads_what_the_working_tree_reader_reads(committed: Path) -> None:
-    """At an unchanged HEAD, git_base gives the same documents as capa_accounts.hooks.check.repository."""
+    """At an unchanged HEAD, git_base gives the same documents as the working-tree reader
+    (capa_accounts.hooks.check.repository)."""
     links = committed / "clusters/management"
     (links / "link.yaml").symlink_to("capa-live.yaml")
     (links / "outside.yaml").symlink_to("../../../elsewhere.yaml")  # never followed
@@ -521,6 +480,7 @@ repos:
 """
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_pre_commit_compares_the_staged_change_with_head(
     example_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -599,3 +559,11 @@ def test_a_kustomization_at_ref_built_by_kustomize_reads_nothing_outside(
         for w in report.warnings_loading
     ), report.warnings_loading
     assert not any("outside-marker" in str(f) for f in report.findings)
+
+
+# --- a small bad and good example of each rule (tests/data/rules/changes/) ------------------------
+
+
+@pytest.mark.parametrize("example", examples("changes"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

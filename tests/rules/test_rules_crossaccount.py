@@ -1,4 +1,6 @@
-"""Cross-account rules CAPA-X001, X002, X004, on the rendered example repository."""
+"""Cross-account rules CAPA-X001 … X004, on the rendered example repository; X003's severity:
+a namespace kustomize stamps on a cluster-scoped identity is a warning (the API server drops it,
+Flux applies it all the same), an error only where the namespace changes meaning."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
+from capa_accounts.hooks.check.repository import kustomize_command
 
 RULES = ("CAPA-X001", "CAPA-X002", "CAPA-X004")
 LIVE_IDENTITY = "overlays/live/identity.yaml"
@@ -156,3 +160,137 @@ def test_x004_shared_account_id(example_repo: Path, account_id: str, fires: bool
     assert [(r.file, r.line) for r in found[0].related] == [
         ("accounts.yaml", line_of(accounts, 'accountId: "222222222222"'))
     ]
+
+
+# --- CAPA-X003's severity: a warning unless the namespace changes meaning -------------------------
+
+
+KUSTOMIZATION = "overlays/staging/kustomization.yaml"
+STAGING = "overlays/staging/identity.yaml"
+DEFAULT = "overlays/management/controller-identity.yaml"
+needs_kustomize = pytest.mark.skipif(
+    kustomize_command() is None, reason="needs kubectl or kustomize on PATH"
+)
+
+
+def x003(repo: Path) -> list[tuple[str, int, str]]:
+    return [(f.file, f.line, f.severity) for f in of_rule(run_check(repo), "CAPA-X003")]
+
+
+@needs_kustomize
+def test_kustomize_stamped_namespace_is_a_warning(example_repo: Path) -> None:
+    edit(example_repo / KUSTOMIZATION, "resources:\n", "namespace: staging\nresources:\n")
+    line = line_of(example_repo / KUSTOMIZATION, "namespace: staging")
+    assert x003(example_repo) == [(KUSTOMIZATION, line, "warning")]
+    result = CliRunner().invoke(main, ["check", "--repo", str(example_repo), "--format", "json"])
+    report = json.loads(result.output)
+    assert [f["severity"] for f in report["findings"] if f["rule"] == "CAPA-X003"] == ["warning"]
+
+
+@needs_kustomize
+def test_kustomize_stamping_a_namespace_the_identity_does_not_admit_is_a_warning(
+    example_repo: Path,
+) -> None:
+    edit(example_repo / KUSTOMIZATION, "resources:\n", "namespace: live\nresources:\n")
+    line = line_of(example_repo / KUSTOMIZATION, "namespace: live")
+    found = of_rule(run_check(example_repo), "CAPA-X003")
+    assert [(f.file, f.line, f.severity) for f in found] == [(KUSTOMIZATION, line, "warning")]
+    assert "does not admit 'live', which changes nothing" in found[0].message
+
+
+@needs_kustomize
+def test_management_overlay_stamped_capa_system_is_a_warning(example_repo: Path) -> None:
+    """The usual case: `namespace: capa-system` on the management overlay stamps `default`,
+    whose allowedNamespaces lists the account namespaces; the check still passes."""
+    kfile = example_repo / "overlays/management/kustomization.yaml"
+    edit(kfile, "resources:\n", "namespace: capa-system\nresources:\n")
+    line = line_of(kfile, "namespace: capa-system")
+    report = run_check(example_repo)
+    found = of_rule(report, "CAPA-X003")
+    assert [(f.file, f.line, f.severity) for f in found] == [
+        ("overlays/management/kustomization.yaml", line, "warning")
+    ]
+    # a hand edit of a generated file is drift (R001); nothing else is an error
+    assert {f.rule for f in report.findings if f.severity == "error"} <= {"CAPA-R001"}
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "needle", "severity"),
+    [
+        (
+            STAGING,
+            "  name: staging-identity\n",
+            "  name: staging-identity\n  namespace: staging\n",
+            "namespace: staging",
+            "warning",
+        ),
+        (
+            STAGING,
+            "  name: staging-identity\n",
+            "  name: staging-identity\n  namespace: live\n",
+            "namespace: live",
+            "warning",
+        ),
+        (
+            DEFAULT,
+            "  name: default\n",
+            "  name: default\n  namespace: capa-system\n",
+            "namespace: capa-system",
+            "warning",
+        ),
+        (
+            DEFAULT,
+            "  name: default\n",
+            "  name: default\n  namespace: live\n",
+            "namespace: live",
+            "warning",
+        ),
+    ],
+    ids=["admitted", "not-admitted", "default-capa-system", "default-admitted"],
+)
+def test_hand_written_namespace(
+    example_repo: Path, file: str, old: str, new: str, needle: str, severity: str
+) -> None:
+    edit(example_repo / file, old, new)
+    assert x003(example_repo) == [(file, line_of(example_repo / file, needle), severity)]
+
+
+def test_static_identity_namespace_is_an_error_even_when_admitted(example_repo: Path) -> None:
+    static = example_repo / "overlays/staging/static.yaml"
+    static.write_text(
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
+        "kind: AWSClusterStaticIdentity\nmetadata:\n  name: keys\n"
+        "  namespace: staging\nspec:\n  secretRef: aws-keys\n"
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        encoding="utf-8",
+    )
+    edit(example_repo / KUSTOMIZATION, "- identity.yaml\n", "- identity.yaml\n- static.yaml\n")
+    found = of_rule(run_check(example_repo), "CAPA-X003")
+    assert [(f.file, f.line, f.severity) for f in found] == [
+        ("overlays/staging/static.yaml", line_of(static, "namespace: staging"), "error")
+    ]
+    assert "Secret" in found[0].message
+
+
+def test_static_identity_in_capas_own_namespace_is_a_warning(example_repo: Path) -> None:
+    """Near miss: stamped with CAPA's own namespace, where its Secret is read anyway."""
+    static = example_repo / "overlays/management/static.yaml"
+    static.write_text(
+        "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\n"
+        "kind: AWSClusterStaticIdentity\nmetadata:\n  name: keys\n"
+        "  namespace: capa-system\nspec:\n  secretRef: aws-keys\n"
+        "  allowedNamespaces:\n    list:\n    - staging\n",
+        encoding="utf-8",
+    )
+    kfile = example_repo / "overlays/management/kustomization.yaml"
+    edit(kfile, "resources:\n", "resources:\n- static.yaml\n")
+    found = of_rule(run_check(example_repo), "CAPA-X003")
+    assert [(f.file, f.severity) for f in found] == [("overlays/management/static.yaml", "warning")]
+
+
+# --- a small bad and good example of each rule (tests/data/rules/crossaccount/) -------------------
+
+
+@pytest.mark.parametrize("example", examples("crossaccount"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

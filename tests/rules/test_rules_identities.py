@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.hooks.check.repository import kustomize_command
 from capa_accounts.hooks.rules import all_rules
@@ -519,6 +520,7 @@ def test_verdict_follows_capa(allowed: object, expected: str) -> None:
     assert verdict(allowed) == expected
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_cycle_detection_is_linear() -> None:
     n = 200_000
     edges = {f"i{k}": f"i{k + 1}" for k in range(n)}  # one long chain ...
@@ -528,3 +530,11 @@ def test_cycle_detection_is_linear() -> None:
     cycles = _cycles(edges)
     assert time.perf_counter() - started < 2
     assert sorted(len(c) for c in cycles) == [1, 2, n // 2 + 1]
+
+
+# --- a small bad and good example of each rule (tests/data/rules/identities/) ---------------------
+
+
+@pytest.mark.parametrize("example", examples("identities"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

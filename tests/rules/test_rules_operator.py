@@ -12,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
 from kustomize_tools import flux_build, keyed
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 from capa_accounts.kustomize_plugin.render import load_base
@@ -193,6 +194,7 @@ def test_render_bootstrap_enables_the_target_user_and_grants_nothing(operator_re
         assert "kind: Secret" not in path.read_text(encoding="utf-8"), path
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_every_directory_flux_applies_builds_plain(operator_repo: Path) -> None:
     for flux_doc in sorted((operator_repo / "clusters/management").glob("*.yaml")):
         (doc,) = load(flux_doc)
@@ -665,3 +667,11 @@ def test_a_provider_customised_in_base_keeps_its_settings(example_repo: Path) ->
         for f in report.findings
         if f.rule.startswith(("CAPA-O", "CAPA-R")) and f.severity == "error"
     ] == []
+
+
+# --- a small bad and good example of each rule (tests/data/rules/operator/) -----------------------
+
+
+@pytest.mark.parametrize("example", examples("operator"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import CAPA_REFERENCE, PROJECT, edit, of_rule, run_check
 from kustomize_tools import flux_build
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 
@@ -136,7 +137,10 @@ def test_a_base_provider_keeps_its_gates_and_patches_and_gets_machine_pools(
         metadata: {name: aws}
         spec:
           manager:
-            featureGates: {EKSEnableIAM: true, MachinePool: false, AutoControllerIdentityCreator: true}
+            featureGates:
+              EKSEnableIAM: true
+              MachinePool: false
+              AutoControllerIdentityCreator: true
           patches:
             - target: {kind: Deployment, name: capa-controller-manager}
               patch: '[{"op": "add", "path": "/spec/replicas", "value": 2}]'
@@ -277,3 +281,11 @@ def test_o005_near_miss(tmp_path: Path, extras: dict[str, str]) -> None:
 def test_o005_is_quiet_on_a_rendered_operator_repo(example_repo: Path) -> None:
     assert of_rule(run_check(operator(example_repo)), "CAPA-O005") == []
     assert [f for f in run_check(example_repo).findings if f.severity == "error"] == []
+
+
+# --- a small bad and good example of each rule (tests/data/rules/operator_rbac/) ------------------
+
+
+@pytest.mark.parametrize("example", examples("operator_rbac"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

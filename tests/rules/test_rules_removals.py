@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, line_of, of_rule, run_check
+from gitrepo import LIVE_ACCOUNT, commit, git, rerender
 from kustomize_tools import flux_build
-from test_rules_changes import LIVE_ACCOUNT, commit, committed, git, rerender  # noqa: F401
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.core.errors import ConfigError
 from capa_accounts.kustomize_plugin import render
@@ -62,7 +63,7 @@ def test_decommissioning_keeps_identity_grant_and_admission_but_renders_no_clust
     assert (example_repo / "overlays/staging/cluster-staging.yaml").is_file()
 
 
-def test_a_decommissioning_commit_is_acknowledged(committed: Path) -> None:  # noqa: F811
+def test_a_decommissioning_commit_is_acknowledged(committed: Path) -> None:
     decommission_live(committed)
     accounts = committed / "accounts.yaml"
     report = run_check(committed, base_ref="HEAD")
@@ -76,7 +77,7 @@ def test_a_decommissioning_commit_is_acknowledged(committed: Path) -> None:  # n
     assert report.exit_code(strict=False) == 0
 
 
-def test_removing_a_decommissioned_account_is_a_warning(committed: Path) -> None:  # noqa: F811
+def test_removing_a_decommissioned_account_is_a_warning(committed: Path) -> None:
     decommission_live(committed)
     commit(committed, "decommission live")
     edit(
@@ -92,7 +93,7 @@ def test_removing_a_decommissioned_account_is_a_warning(committed: Path) -> None
     assert "delete them by hand" in found[0].message
 
 
-def test_removing_an_account_that_was_not_decommissioning_is_an_error(committed: Path) -> None:  # noqa: F811
+def test_removing_an_account_that_was_not_decommissioning_is_an_error(committed: Path) -> None:
     # Decommissioning and removing in one commit: at HEAD live was not decommissioning.
     edit(committed / "accounts.yaml", LIVE_ACCOUNT, "")
     rerender(committed)
@@ -103,7 +104,7 @@ def test_removing_an_account_that_was_not_decommissioning_is_an_error(committed:
     assert "put it back with `decommissioning: true`" in found[0].message
 
 
-def test_an_overlay_deleted_by_hand_is_an_error(committed: Path) -> None:  # noqa: F811
+def test_an_overlay_deleted_by_hand_is_an_error(committed: Path) -> None:
     git(committed, "rm", "-rq", "overlays/staging")
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D004")
     assert [(f.file, f.line, f.severity) for f in found] == [
@@ -127,7 +128,7 @@ def _two_clusters(repo: Path, blue: str = "        - name: blue\n") -> None:
     rerender(repo)
 
 
-def test_a_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) -> None:  # noqa: F811
+def test_a_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) -> None:
     _two_clusters(committed)
     commit(committed, "blue")
     edit(
@@ -144,7 +145,7 @@ def test_a_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) ->
     ] == [("warning", True)]
 
 
-def test_a_cluster_dropped_from_the_list_is_an_error(committed: Path) -> None:  # noqa: F811
+def test_a_cluster_dropped_from_the_list_is_an_error(committed: Path) -> None:
     _two_clusters(committed)
     commit(committed, "blue")
     edit(committed / "accounts.yaml", "        - name: blue\n", "")
@@ -154,7 +155,7 @@ def test_a_cluster_dropped_from_the_list_is_an_error(committed: Path) -> None:  
     ]
 
 
-def test_clusters_replacing_the_default_cluster_says_so(committed: Path) -> None:  # noqa: F811
+def test_clusters_replacing_the_default_cluster_says_so(committed: Path) -> None:
     edit(
         committed / "accounts.yaml",
         "the number 1.3\n",
@@ -172,7 +173,7 @@ def test_clusters_replacing_the_default_cluster_says_so(committed: Path) -> None
     assert report.exit_code(strict=False) == 1
 
 
-def test_the_default_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) -> None:  # noqa: F811
+def test_the_default_cluster_listed_as_decommissioning_is_acknowledged(committed: Path) -> None:
     edit(
         committed / "accounts.yaml",
         "the number 1.3\n",
@@ -189,7 +190,7 @@ def test_the_default_cluster_listed_as_decommissioning_is_acknowledged(committed
     assert report.exit_code(strict=False) == 0
 
 
-def test_clusters_that_keep_the_default_cluster_are_silent(committed: Path) -> None:  # noqa: F811
+def test_clusters_that_keep_the_default_cluster_are_silent(committed: Path) -> None:
     _two_clusters(committed)  # staging stays listed, blue is new
     assert removals(committed) == []
 
@@ -205,88 +206,6 @@ def test_a_decommissioning_cluster_still_listed_in_clusters_twice_is_refused(
     )
     with pytest.raises(ConfigError, match="cluster 'blue' appears twice"):
         render.plan(example_repo)
-
-
-# --- CAPA-D006: an account moves to another AWS account ---------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "key", "what"),
-    [
-        (
-            '      accountId: "222222222222"',
-            '      accountId: "444444444444"',
-            'accountId: "444',
-            "accountId of account 'staging' changed from '222222222222'",
-        ),
-        (
-            "  management:\n",
-            "  partition: aws-us-gov\n  management:\n",
-            "partition: aws-us-gov",
-            "partition of account 'staging' changed from 'aws'",
-        ),
-        (
-            "      region: eu-west-1\n",
-            "      region: eu-west-1\n      nameSuffix: .other\n",
-            "nameSuffix: .other",
-            "role name of account 'staging' changed from "
-            "'controllers.cluster-api-provider-aws.sigs.k8s.io' at HEAD to 'controllers.other'",
-        ),
-    ],
-    ids=["account-id", "partition", "role-name"],
-)
-def test_d006_an_account_moves(
-    committed: Path,
-    old: str,
-    new: str,
-    key: str,  # noqa: F811
-    what: str,
-) -> None:
-    edit(committed / "accounts.yaml", old, new)
-    rerender(committed)
-    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006")
-    line = line_of(committed / "accounts.yaml", key)
-    hit = next(f for f in found if "'staging'" in f.message)
-    assert (hit.file, hit.line, hit.severity) == ("accounts.yaml", line, "error")
-    assert what in hit.message
-    assert "staging-identity" in hit.message
-    # A set-wide partition moves every account; the other edits move staging alone.
-    assert len(found) == (2 if "partition" in key else 1)
-
-
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        (
-            "      region: eu-west-1\n",
-            "      region: eu-west-1\n      sessionName: capa-staging-2\n",
-        ),
-        (
-            "    - name: live\n",
-            '    - name: qa\n      accountId: "444444444444"\n'
-            '      region: eu-west-1\n      kubernetesVersion: "1.35"\n    - name: live\n',
-        ),
-    ],
-    ids=["session-name", "new-account"],
-)
-def test_d006_near_miss(committed: Path, old: str, new: str) -> None:  # noqa: F811
-    edit(committed / "accounts.yaml", old, new)
-    rerender(committed)
-    assert of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006") == []
-
-
-def test_d006_without_accounts_yaml_compares_role_arns(committed: Path) -> None:  # noqa: F811
-    (committed / "accounts.yaml").unlink()
-    shutil.rmtree(committed / "base")
-    commit(committed, "hand-written")
-    identity = committed / "overlays/live/identity.yaml"
-    edit(identity, "333333333333", "444444444444")
-    found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006")
-    assert [(f.file, f.line) for f in found] == [
-        ("overlays/live/identity.yaml", line_of(identity, "roleARN"))
-    ]
-    edit(identity, "444444444444", "333333333333")
-    assert of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D006") == []
 
 
 def test_the_decommissioning_key_is_in_the_editor_schema() -> None:
@@ -332,7 +251,7 @@ def test_the_function_renders_no_cluster_while_decommissioning(config_map: bool)
 )
 def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
     committed: Path, annotation: str
-) -> None:  # noqa: F811
+) -> None:
     _two_clusters(committed)
     (committed / "accounts.yaml").unlink()
     shutil.rmtree(committed / "base")
@@ -348,3 +267,11 @@ def test_hand_written_repositories_acknowledge_on_the_flux_kustomization(
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D005")
     assert [f.severity for f in found] == (["warning"] if annotation else ["error"])
     assert ("annotation of its Flux Kustomization" in found[0].message) == bool(annotation)
+
+
+# --- a small bad and good example of each rule (tests/data/rules/removals/) -----------------------
+
+
+@pytest.mark.parametrize("example", examples("removals"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.hooks.rules import all_rules
 
@@ -116,10 +117,22 @@ spec: {}
 """
 
 
-def test_r002_is_documented() -> None:
-    doc = all_rules()["CAPA-R002"].doc
-    assert doc.startswith("An overlay uses an exec/container function")
+@pytest.mark.parametrize(
+    ("rule", "title"),
+    [
+        ("CAPA-R002", "An overlay uses an exec/container KRM function"),
+        ("CAPA-R007", "Plain kustomize, and so Flux, cannot build"),
+        ("CAPA-R008", "A path leaves the repository"),
+    ],
+)
+def test_each_flux_build_rule_is_documented_with_one_meaning(rule: str, title: str) -> None:
+    """One ID, one meaning: exec functions (R002), builds kustomize refuses (R007), paths
+    that leave Flux's source (R008); `explain` prints each one's own documentation."""
+    doc = all_rules()[rule].doc
+    assert doc.startswith(title)
     assert all(part in doc for part in ("Why:", "Bad:", "Good:", "Fix:"))
+    others = {"CAPA-R002": "exec", "CAPA-R007": "does not exist", "CAPA-R008": "outside"}
+    assert others[rule] in doc
 
 
 @pytest.mark.parametrize(
@@ -237,3 +250,11 @@ def test_r005_loose_default_under_a_flux_path(example_repo: Path) -> None:
     assert ("clusters/management/infra.yaml", line_of(flux, "spec:")) in where(
         example_repo, "CAPA-R005"
     )
+
+
+# --- a small bad and good example of each rule (tests/data/rules/rendering/) ----------------------
+
+
+@pytest.mark.parametrize("example", examples("rendering"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import CAPA_REFERENCE, edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 
@@ -97,6 +98,7 @@ def test_the_rendered_example_has_no_schema_findings(example_repo: Path) -> None
     assert of_rule(run_check(example_repo), "CAPA-R004") == []
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @pytest.mark.skipif(not (CAPA_REFERENCE / "crds").is_dir(), reason="shared CAPA reference absent")
 def test_check_with_user_crds_including_a_release_bundle(
     example_repo: Path, tmp_path: Path
@@ -175,3 +177,11 @@ def test_v1alpha1_allow_assume_role_is_dropped(example_repo: Path, api_version: 
         assert len(t004) == 1  # judged as clusterawsadm reads it: no grant for staging
     else:
         assert r004 == [] and t004 == []
+
+
+# --- a small bad and good example of each rule (tests/data/rules/schemas/) ------------------------
+
+
+@pytest.mark.parametrize("example", examples("schemas"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

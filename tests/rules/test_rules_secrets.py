@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.hooks import scan_secrets
 from capa_accounts.hooks.rules import REGISTRY
@@ -273,7 +274,8 @@ NEAR_MISSES = [
         "role-arn-with-account-id",
         "apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterRoleIdentity\n"
         "metadata:\n  name: staging-identity\nspec:\n"
-        "  roleARN: arn:aws:iam::222222222222:role/controllers.cluster-api-provider-aws.sigs.k8s.io\n"
+        "  roleARN: arn:aws:iam::222222222222:role/"
+        "controllers.cluster-api-provider-aws.sigs.k8s.io\n"
         "  externalID: 123456789012\n",
     ),
     (
@@ -396,6 +398,7 @@ FRAGMENTS = st.sampled_from(
 )
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(FRAGMENTS | st.text(max_size=12), max_size=40).map("".join))
 def test_scan_never_raises_on_credential_like_text(text: str) -> None:
@@ -550,3 +553,11 @@ def test_a_key_id_split_over_lines_is_found_where_the_text_starts(prefix: str) -
     text = f"{prefix}keyId: {KEY_ID[:10]}\n  {KEY_ID[10:]}\n"
     assert [f.rule for f in scan_text("a.yaml", text)] == [S001]
     assert scan_text("a.yaml", f"{prefix}keyId: {KEY_ID[:10]}\n") == []
+
+
+# --- a small bad and good example of each rule (tests/data/rules/secrets/) ------------------------
+
+
+@pytest.mark.parametrize("example", examples("secrets"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

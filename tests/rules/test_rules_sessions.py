@@ -1,5 +1,6 @@
-"""Values STS and EKS reject although the CRDs accept them: CAPA-T011 (sessionName, externalID,
-inlinePolicy of a role identity) and CAPA-C008 (eksClusterName), at the line."""
+"""Session rules CAPA-T006 … T011; here the values STS rejects although the CRDs accept them:
+CAPA-T011 (sessionName, externalID, inlinePolicy of a role identity), at the line. T006 … T010
+are tested with the trust chain they qualify (test_rules_trust.py's tables)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 IDENTITY = "overlays/staging/identity.yaml"
-CLUSTER = "overlays/staging/cluster-staging.yaml"
 SESSION = "  sessionName: capa-staging\n"
 
 
@@ -91,33 +92,9 @@ def test_t011_inline_policy(example_repo: Path, policy: str, fires: bool) -> Non
     assert found(example_repo, "CAPA-T011") == expected
 
 
-@pytest.mark.parametrize(
-    ("name", "fires"),
-    [
-        ("staging.eu-west-1", True),
-        ("-staging", True),
-        ("_staging", True),
-        ("staging eu", True),
-        ("a" * 101, True),
-        ("a" * 100, False),
-        ("Staging_EU-1", False),
-        ("1staging", False),
-        ("''", False),  # empty: CAPA derives one
-    ],
-    ids=[
-        "dot",
-        "leading-dash",
-        "leading-underscore",
-        "space",
-        "101-chars",
-        "100-chars",
-        "mixed",
-        "leading-digit",
-        "empty",
-    ],
-)
-def test_c008_eks_cluster_name(example_repo: Path, name: str, fires: bool) -> None:
-    path = example_repo / CLUSTER
-    edit(path, "  eksClusterName: staging\n", f"  eksClusterName: {name}\n")
-    expected = [(CLUSTER, line_of(path, "eksClusterName:"))] if fires else []
-    assert found(example_repo, "CAPA-C008") == expected
+# --- a small bad and good example of each rule (tests/data/rules/sessions/) -----------------------
+
+
+@pytest.mark.parametrize("example", examples("sessions"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 from capa_accounts.core import eks_versions
@@ -158,3 +159,11 @@ def test_add_account_in_extended_support_warns_and_adds(example_repo: Path) -> N
         "costs more per cluster hour and ends on 2027-07-29" in result.stdout.splitlines()
     )
     assert (example_repo / "overlays" / "qa" / "kustomization.yaml").is_file()
+
+
+# --- a small bad and good example of each rule (tests/data/rules/support/) ------------------------
+
+
+@pytest.mark.parametrize("example", examples("support"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
+from rule_examples import Example, assert_example, examples
 
 from capa_accounts.cli import main
 from capa_accounts.hooks.check.suppress import parse_annotation
@@ -282,3 +283,11 @@ def test_account_suppress_without_reason_is_an_input_error(example_repo: Path) -
         f"capa-accounts: accounts.yaml:{line_of(accounts, 'suppress:')}:"
     )
     assert "reason" in result.stderr and "Traceback" not in result.output
+
+
+# --- a small bad and good example of each rule (tests/data/rules/suppressions/) -------------------
+
+
+@pytest.mark.parametrize("example", examples("suppressions"), ids=str)
+def test_example(example_repo: Path, example: Example) -> None:
+    assert_example(example, example_repo)

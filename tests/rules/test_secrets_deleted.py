@@ -7,14 +7,14 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import edit
-from test_rules_changes import LIVE_ACCOUNT, commit, committed, rerender  # noqa: F401
+from gitrepo import LIVE_ACCOUNT, commit, rerender
 
 from capa_accounts.cli import main
 
 runner = CliRunner()
 
 
-def test_files_render_deleted_are_not_reported_unscanned(committed: Path) -> None:  # noqa: F811
+def test_files_render_deleted_are_not_reported_unscanned(committed: Path) -> None:
     edit(committed / "accounts.yaml", LIVE_ACCOUNT, "")
     rerender(committed)
     assert not (committed / "overlays/live/kustomization.yaml").exists()  # tracked, deleted
@@ -23,7 +23,7 @@ def test_files_render_deleted_are_not_reported_unscanned(committed: Path) -> Non
 
 
 def test_a_tracked_path_that_is_no_regular_file_is_still_reported(
-    committed: Path,  # noqa: F811
+    committed: Path,
 ) -> None:
     """Near miss: the path exists, but is a FIFO the scan will not read."""
     (committed / "notes.txt").write_text("tracked\n", encoding="utf-8")

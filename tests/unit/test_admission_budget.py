@@ -156,6 +156,8 @@ def test_a_policy_over_the_object_limit_is_a_config_error(monkeypatch: pytest.Mo
         admission_objects(fleet(300), "roleIdentity")
 
 
+@pytest.mark.e2e
+@pytest.mark.bench
 def test_the_benchmark_runs() -> None:
     run = subprocess.run(
         [sys.executable, str(PROJECT / "benchmarks" / "admission_budget.py"), "--quick"],

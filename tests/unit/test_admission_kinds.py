@@ -78,6 +78,7 @@ def _crd_kinds_with_identity_ref() -> set[tuple[str, str, str]]:
     return found
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @pytest.mark.skipif(not CAPA_REFERENCE.is_dir(), reason="../shared/capa-reference is absent")
 def test_every_reference_crd_kind_with_identity_ref_is_guarded() -> None:
     found = _crd_kinds_with_identity_ref()

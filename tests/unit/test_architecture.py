@@ -133,6 +133,7 @@ def wheel(built_wheel: Path) -> Path:
     return built_wheel
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_wheel_has_one_top_level_package(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         tops = {name.split("/")[0] for name in archive.namelist()}
@@ -143,6 +144,7 @@ def test_wheel_has_one_top_level_package(wheel: Path) -> None:
     assert top_level.split() == ["capa_accounts"]
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

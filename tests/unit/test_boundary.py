@@ -49,7 +49,7 @@ def test_render_refuses_an_overlay_file_symlinked_outside(
     result = invoke("check", "--repo", str(example_repo))
     assert result.exit_code == 1
     assert (
-        "overlays/staging/kustomization.yaml:6:3: [CAPA-R002] resource 'identity.yaml' leads "
+        "overlays/staging/kustomization.yaml:6:3: [CAPA-R008] resource 'identity.yaml' leads "
         "outside the repository through a symlink"
     ) in result.output
     assert "outside-marker" not in result.output
@@ -169,7 +169,7 @@ def test_a_resource_entry_climbing_out_is_a_finding_not_a_read(
     assert result.exit_code == 1
     findings = yaml.safe_load(result.stdout)["findings"]
     assert [(f["rule"], f["file"], f["line"]) for f in findings] == [
-        ("CAPA-R002", "apps/kustomization.yaml", 2)
+        ("CAPA-R008", "apps/kustomization.yaml", 2)
     ]
     assert f"resource {entry!r} leads outside the repository" in findings[0]["message"]
 
@@ -196,8 +196,8 @@ def test_a_kustomization_built_by_kustomize_reads_nothing_outside(
     assert result.exit_code == 1 and "outside-marker" not in result.output
     findings = yaml.safe_load(result.stdout)["findings"]
     assert [(f["rule"], f["file"], f["line"]) for f in findings] == [
-        ("CAPA-R002", "apps/kustomization.yaml", 3),
-        ("CAPA-R002", "apps/kustomization.yaml", 7),
+        ("CAPA-R008", "apps/kustomization.yaml", 3),
+        ("CAPA-R008", "apps/kustomization.yaml", 7),
     ]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import edit, line_of, of_rule, run_check
-from test_rules_changes import commit, committed, rerender  # noqa: F401
+from gitrepo import rerender
 
 from capa_accounts.cli import main
 
@@ -74,7 +74,7 @@ def test_the_pristine_base_has_no_finding(example_repo: Path) -> None:
     assert [f for f in run_check(example_repo).findings if f.file.startswith("base/")] == []
 
 
-def test_a_misspelt_identity_ref_is_not_called_a_move(committed: Path) -> None:  # noqa: F811
+def test_a_misspelt_identity_ref_is_not_called_a_move(committed: Path) -> None:
     edit(committed / STAGING_CLUSTER, "  identityRef:", "  identityref:")
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D001")
     assert len(found) == 1
@@ -83,7 +83,7 @@ def test_a_misspelt_identity_ref_is_not_called_a_move(committed: Path) -> None: 
     assert found[0].line == line_of(committed / STAGING_CLUSTER, "identityref:")
 
 
-def test_a_real_identity_swap_keeps_its_advice(committed: Path) -> None:  # noqa: F811
+def test_a_real_identity_swap_keeps_its_advice(committed: Path) -> None:
     edit(committed / STAGING_CLUSTER, "name: staging-identity", "name: live-identity")
     found = of_rule(run_check(committed, base_ref="HEAD"), "CAPA-D001")
     assert len(found) == 1 and "create a new cluster there instead" in found[0].message

@@ -190,6 +190,7 @@ def inputs(draw: st.DrawFn) -> list[dict[str, Any]]:
     return items[:position] + extras + items[position:]
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @given(items=inputs(), comments=st.booleans())
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_idempotent_and_passes_everything_else_through(

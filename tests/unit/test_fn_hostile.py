@@ -147,6 +147,7 @@ def test_fn_keeps_comments_and_the_yaml_1_1_meaning_of_scalars() -> None:
     assert config["data"] == {"d": True}
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_fn_on_a_large_commented_input_drops_comments_rather_than_time() -> None:
     """ruamel's round trip is slow: over 2 MiB the function keeps the meaning, not the
     comments, and says so on stderr."""

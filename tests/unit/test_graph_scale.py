@@ -45,6 +45,7 @@ def fleet_300(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_300_accounts_mermaid_is_refused_with_the_way_out(fleet_300: Path) -> None:
     result = cli("graph", "--repo", str(fleet_300))
     assert result.exit_code == 2 and result.stdout == ""
@@ -54,6 +55,7 @@ def test_300_accounts_mermaid_is_refused_with_the_way_out(fleet_300: Path) -> No
     assert "Traceback" not in result.output
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_300_accounts_selected_mermaid_stays_under_the_limit(fleet_300: Path) -> None:
     names = ["staging", "acct-0100", "acct-0299"]
     result = cli("graph", "--repo", str(fleet_300), *[f"--account={n}" for n in names])
@@ -69,6 +71,7 @@ def test_300_accounts_selected_mermaid_stays_under_the_limit(fleet_300: Path) ->
     assert not any("acct-0101" in label for label in pic.labels.values())
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 def test_300_accounts_dot_is_drawn_whole_one_cluster_per_account(fleet_300: Path) -> None:
     result = cli("graph", "--repo", str(fleet_300), "--format", "dot")
     assert result.exit_code == 0, result.output

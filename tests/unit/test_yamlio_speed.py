@@ -71,6 +71,7 @@ def pyyaml(docs: list[Any]) -> str:
     )
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @settings(max_examples=400, deadline=None)
 @given(docs=DOCUMENTS)
 def test_dump_writes_what_pyyaml_writes(docs: list[Any]) -> None:
@@ -93,6 +94,7 @@ ANY_DATA = st.recursive(
 )
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @settings(max_examples=400, deadline=None)
 @given(
     docs=st.lists(
@@ -126,6 +128,7 @@ def shape(node: yaml.Node) -> Any:
     return (node.tag, [(shape(k), shape(v)) for k, v in node.value])
 
 
+@pytest.mark.e2e  # slow: out of the fast lane
 @settings(max_examples=200, deadline=None)
 @given(docs=DOCUMENTS)
 def test_compose_and_decode_read_back_what_pyyaml_reads(docs: list[Any]) -> None:

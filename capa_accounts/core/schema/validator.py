@@ -65,13 +65,19 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def suggest(word: str, choices: list[str]) -> str:
-    """A "did you mean" hint for a near-miss key, or an empty string."""
+def closest(word: str, choices: list[str]) -> str | None:
+    """The known key a near-miss key most likely means, if one is close enough."""
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
-        return f" (did you mean {lowered[word.lower()]!r}?)"
+        return lowered[word.lower()]
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """A "did you mean" hint for a near-miss key, or an empty string."""
+    near = closest(word, choices)
+    return f" (did you mean {near!r}?)" if near else ""
 
 
 def compile_schema(schema: dict[str, Any]) -> Check:
