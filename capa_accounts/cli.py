@@ -369,6 +369,32 @@ def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
     )
 
 
+@main.command("import")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--into",
+    "destination",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write accounts.yaml and base/ into (no existing file is replaced).",
+)
+@click.option("--management-account-id", default=None, help="When no target stack names it.")
+def import_command(source: Path, destination: Path, management_account_id: str | None) -> None:
+    """Write accounts.yaml and base/ from a hand-written tree (manifests, kustomizations,
+    clusterawsadm configs) so that render reproduces it; list what it cannot represent."""
+    from capa_accounts import importer
+
+    imported = importer.import_tree(source, management_account_id)
+    for rel in importer.write(destination, imported):
+        click.echo(f"create {rel}")
+    for item in imported.items:
+        click.echo(f"not reproduced: {item}")
+    click.echo(
+        f"{len(imported.items)} item(s) not reproduced; next: capa-accounts render --repo "
+        f"{destination}"
+    )
+
+
 @main.command("add-account")
 @click.argument("name")
 @click.option("--account-id", required=True, help="12-digit AWS account ID.")

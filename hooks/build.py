@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", default=".", help="repository root")
     args = hookargs.parse(parser, sys.argv[1:] if argv is None else argv)
     root = Path(args.repo)
+    if not root.is_dir():
+        print(f"{args.repo}: no such repository directory", file=sys.stderr)
+        return 2
     command = kustomize.command()
     if command is None:
         print(

@@ -16,6 +16,7 @@ from capa_accounts.core.model import (
     ROLE_IDENTITY,
     Account,
     account_from_entry,
+    check_entry,
     compiled_schema,
     raise_first_violation,
 )
@@ -41,6 +42,7 @@ def parse_function_config(doc: yamlio.Document) -> Account:
     raise_first_violation(doc, validate(compiled_schema("Account"), _without_mode_settings(data)))
     spec = data["spec"]
     name = data["metadata"]["name"]
+    check_entry(doc, ("spec",), spec, spec.get("partition", "aws"))
     return account_from_entry(
         name,
         spec,

@@ -30,6 +30,7 @@ from capa_accounts.kustomize_plugin.generated import (
     GENERATED_MARK,
     MANAGED_DIRS,
     current_text,
+    has_generated_header,
     is_generated,
 )
 from capa_accounts.kustomize_plugin.plan import Plan
@@ -86,13 +87,17 @@ def _pop_source(item: dict[str, Any]) -> str:
     return str(source)
 
 
-def account_items(base: list[dict[str, Any]], account: Account) -> list[dict[str, Any]]:
+def account_items(
+    base: list[dict[str, Any]], account: Account, account_set: AccountSet | None = None
+) -> list[dict[str, Any]]:
     """The function's output for one account, in-process (annotations of render kept)."""
     outcome = transform([_copy(i) for i in base], account)
     if outcome.failed:
-        raise InputError(
-            "; ".join(r.message for r in outcome.results if r.severity == "error"), "base"
-        )
+        errors = [r for r in outcome.results if r.severity == "error"]
+        if errors[0].config_path and account_set is not None:  # a patch in accounts.yaml
+            line, col = account_set.locate(errors[0].config_path)
+            raise InputError(errors[0].message, "accounts.yaml", line, col)
+        raise InputError("; ".join(r.message for r in errors), "base")
     return [dict(i) for i in outcome.items]
 
 
@@ -242,7 +247,7 @@ def plan(
     accounts = [a for a in account_set.accounts if names is None or a.name in names]
     result = Plan()
     for account in accounts:
-        items = account_items(base, account)
+        items = account_items(base, account, account_set)
         owned = [operator and operator_mode.is_provider_item(i, account) for i in items]
         own = [i for i, mine in zip(items, owned, strict=True) if mine]
         result.update(
@@ -300,6 +305,7 @@ def plan(
             )
         result.add(path, header, [bootstrap.target_config(account_set, account)])
     _flux_files(repo, account_set, accounts, bool(policy), result)
+    result.warnings += _unlisted_warnings(repo, accounts, result)
     return result
 
 
@@ -339,6 +345,29 @@ def _flux_files(
         )
     result.files[SOURCEIGNORE] = merged
     result.merged.add(SOURCEIGNORE)
+
+
+def _unlisted_warnings(repo: Path, accounts: list[Account], result: Plan) -> list[str]:
+    """A hand-written YAML file in an account's overlay: its kustomization (render's) never
+    lists it, so Flux never applies it (CAPA-R010). Render keeps it and says so."""
+    out = []
+    for account in accounts:
+        directory = repo / "overlays" / account.name
+        if not directory.is_dir() or directory.is_symlink():
+            continue
+        for path in sorted(directory.iterdir()):
+            rel = f"overlays/{account.name}/{path.name}"
+            if (
+                path.suffix in (".yaml", ".yml")
+                and rel not in result.files
+                and path.is_file()
+                and not has_generated_header(path)
+            ):
+                out.append(
+                    f"{rel}: no kustomization lists it, Flux never applies it (CAPA-R010); "
+                    "give the account its own settings with `patches` in accounts.yaml"
+                )
+    return out
 
 
 def account_directories(account: Account) -> list[str]:

@@ -9,10 +9,11 @@ idempotent (``transform(transform(x)) == transform(x)``).
 from __future__ import annotations
 
 import copy
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from capa_accounts.core import patches
 from capa_accounts.core.model import OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
@@ -51,6 +52,7 @@ class Result:
     severity: str = "error"
     resource: Item | None = None
     field_path: str | None = None
+    config_path: tuple[str | int, ...] = ()  # where in accounts.yaml, for render's message
 
     def to_krm(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message, "severity": self.severity}
@@ -184,7 +186,28 @@ def transform(items: list[Item], account: Account) -> Outcome:
     for item in items:
         if not (operator and operator_mode.is_provider_item(item, account)):
             _fill(item, account)
+    unmatched = _apply_patches(items, account)
+    if unmatched:
+        return Outcome(items, unmatched)
     return Outcome(operator_mode.with_provider(items, account) if operator else items, [])
+
+
+def _apply_patches(items: list[Item], account: Account) -> list[Result]:
+    """The account's and its clusters' ``patches`` (core/patches), after every field the
+    function owns is filled: a patch that matches no object is an error, never ignored."""
+    results: list[Result] = []
+    for patch in account.patches:
+        targets = [i for i in items if patches.matches(patch, i)]
+        if not targets:
+            results.append(
+                Result(
+                    f"{patch.describe()} matches no object of account {account.name!r}",
+                    config_path=patch.at,
+                )
+            )
+        for item in targets:
+            patches.merge(item, patch.patch)
+    return results
 
 
 def _fill(item: Item, account: Account) -> None:
@@ -383,3 +406,14 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
                 else {"kind": ROLE_IDENTITY, "name": account.identity_name},
             )
             _set(spec, "region", cluster.region)
+
+
+def rename_cluster(group: Sequence[Item], old: str, new: str) -> None:
+    """Rename one cluster's objects and their references as the function does (``import``
+    takes an account's cluster back to base/'s template name this way)."""
+    _rename(list(group), old, new)
+
+
+def cluster_members(items: Sequence[Item], cluster: Item) -> list[int]:
+    """Indexes of the items that make up ``cluster`` (the Cluster and what it references)."""
+    return _group(list(items), cluster)

@@ -6,15 +6,14 @@ with nested directories expanded. Anything else (patches, generators, transforme
 prefixes, ...) is ``NeedsKustomize``: callers build it with a real kustomize instead.
 
 The rules are written once, over a small ``Files`` interface that the work tree
-(``WorkTree``) and a git REF (``capa_accounts.hooks.git.base.RefFiles``) both implement; each
+(``WorkTree``) and a git REF (``capa_accounts.hooks.git.base.RefSource``) both implement; each
 caller keeps its own error policy (the work tree's problems are findings or errors, REF's are
 warnings).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,6 +45,10 @@ class NeedsKustomize(InputError):  # noqa: N818 - mostly a signal: `check` build
         )
         self.file = file
         self.feature = feature
+
+
+class TooDeepError(InputError):
+    """Kustomizations that include each other past ``MAX_DEPTH``: one chain, one error."""
 
 
 class MissingResourceError(InputError):
@@ -89,7 +92,7 @@ def resource_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
 
 class Files(Protocol):
     """A repository's files as the evaluator reads them, by repository-relative POSIX path
-    ("." is the root): the work tree (``WorkTree``) or a git REF (``hooks.git_base``).
+    ("." is the root): the work tree (``WorkTree``) or a git REF (``hooks/git/base.py``).
 
     Confinement lives in ``resolve``: it turns an entry of a kustomization into a path of the
     repository or raises ``OutsideRepositoryError``, so a fix to what counts as inside is
@@ -107,6 +110,9 @@ class Files(Protocol):
 
     def kustomization(self, directory: str) -> str | None:
         """The kustomization file of ``directory``, confined, or None."""
+
+    def size(self, rel: str) -> int:
+        """The size in bytes of a file."""
 
 
 class WorkTree:
@@ -130,11 +136,20 @@ class WorkTree:
         # no dot segment, not a symlink) is inside as it stands, which spares resolving every
         # component of every path again (render's overlays list only such entries).
         if any(c in entry for c in "/\\\0") or entry in (".", "..") or candidate.is_symlink():
-            candidate = inside(self.top, candidate, entry)
-        return relative(self.top, candidate) or "."
+            # kustomize joins and cleans the path lexically (Go's filepath.Join in
+            # api/loader/fileloader.go) before the OS follows the symlinks of what is left:
+            # "link/../.." climbs from the kustomization's directory, wherever link leads.
+            candidate = inside(self.top, Path(os.path.normpath(candidate)), entry)
+        rel = relative(self.top, candidate) or "."
+        if in_git_dir(rel):
+            raise OutsideRepositoryError("leads outside the repository (into .git)", entry)
+        return rel
 
     def documents(self, rel: str) -> list[yamlio.Document]:
         return yamlio.load_documents(self.path(rel), rel, confine=False)  # confined by resolve
+
+    def size(self, rel: str) -> int:
+        return self.path(rel).stat().st_size
 
     def kustomization(self, directory: str) -> str | None:
         kfile = find_kustomization(self.path(directory))
@@ -144,6 +159,14 @@ class WorkTree:
         if kfile.is_symlink():  # the directory is resolved: only a symlink can lead out of it
             inside(self.top, kfile, name)
         return name
+
+
+def in_git_dir(rel: str) -> bool:
+    """Whether a repository path is in a ``.git`` directory: git's own files (its config holds
+    the CI job's token: actions/checkout persists GITHUB_TOKEN there, GitLab runners put
+    CI_JOB_TOKEN in remote.origin.url) are never the repository's files. Any letter case: a
+    case-insensitive filesystem opens .GIT/config too."""
+    return any(part.lower() == ".git" for part in rel.split("/"))
 
 
 def find_kustomization(directory: Path) -> Path | None:
@@ -169,6 +192,9 @@ def build(repo: Path, directory: Path) -> Built:
     return evaluate(tree, relative(tree.top, inside(repo, directory)))
 
 
+MAX_DEPTH = 100  # kustomizations including kustomizations: deeper is an input error
+
+
 def evaluate(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -> Built:
     """The resources-only kustomization of ``directory`` over any ``Files``: the one set of
     rules for the work tree and for ``check --base REF``. Errors are InputErrors (with file,
@@ -177,6 +203,8 @@ def evaluate(files: Files, directory: str, _seen: frozenset[str] = frozenset()) 
     name = files.kustomization(directory)
     if name is None:
         raise InputError("no kustomization.yaml", directory)
+    if len(_seen) > MAX_DEPTH:
+        raise TooDeepError(f"kustomizations include each other over {MAX_DEPTH} deep", name, 1)
     docs = files.documents(name)
     if not docs:
         raise InputError("holds no YAML document", name, 1)
@@ -221,139 +249,3 @@ def evaluate(files: Files, directory: str, _seen: frozenset[str] = frozenset()) 
 def remote(entry: str) -> bool:
     """Whether a resources/components entry names something kustomize would fetch."""
     return "://" in entry or entry.startswith("git@")
-
-
-# What ``check`` must prove of a kustomization before a real kustomize builds it, from the
-# fields that name files, directories or sources (kustomize api/types/kustomization.go, and the
-# builtin generator and transformer configs of api/types/*.go): every one is inside the
-# repository, nothing is fetched (kustomize loads an http(s) file path, api/loader/fileloader.go,
-# and clones a resources/components entry that is no local directory but parses as a git
-# repository, api/internal/git/repospec.go), and no helm runs.
-_ROOTS = ("resources", "components", "bases")  # a directory or file of the repository
-_FILE_LISTS = ("crds", "configurations", "patchesStrategicMerge")
-_CONFIG_LISTS = ("generators", "transformers", "validators")  # config files or inline configs
-_PATH_OBJECTS = ("patches", "patchesJson6902", "replacements")  # entries with a `path`
-_GENERATORS = ("configMapGenerator", "secretGenerator")  # `files` ("key=path"), `envs`, `env`
-_HELM = ("helmCharts", "helmChartInflationGenerator", "helmGlobals")
-_HELM_KINDS = ("HelmChartInflationGenerator",)
-
-HELM = "runs helm, which fetches charts (Flux's kustomize-controller inflates none)"
-Problem = tuple[str, int, int, str, str]  # file, line, column, entry, what is wrong
-
-
-def _strings(value: Any) -> list[tuple[int, str]]:
-    return [
-        (i, v) for i, v in enumerate(value if isinstance(value, list) else []) if isinstance(v, str)
-    ]
-
-
-def _file_fields(
-    data: dict[str, Any],
-    at: tuple[str | int, ...],
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """The file paths of one generator, patch or builtin plugin config mapping."""
-    for key in ("path", "env"):
-        if isinstance(data.get(key), str):
-            yield (*at, key), data[key]
-    for key in ("files", "envs", "paths"):
-        yield from (((*at, key, j), v.split("=", 1)[-1]) for j, v in _strings(data.get(key)))
-    for j, entry in enumerate(
-        data.get("replacements") or [] if isinstance(data.get("replacements"), list) else []
-    ):
-        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-            yield (*at, "replacements", j, "path"), entry["path"]
-
-
-def escapes(files: Files, directory: str, _seen: frozenset[str] = frozenset()) -> list[Problem]:
-    """Every entry of a kustomization, of one it includes or of a builtin plugin config it
-    names, that a plain kustomize (``--load-restrictor LoadRestrictionsNone``, as Flux builds)
-    would read outside the repository, fetch from the network or hand to helm, or a root that
-    does not exist (kustomize would try it as a remote repository). ``check`` asks before it
-    runs kustomize and builds nothing that has one, so the tool never reads or fetches there.
-    """
-    try:
-        name = files.kustomization(directory)
-    except InputError as err:  # the kustomization file itself is a symlink out
-        return [(err.path or directory, 1, 1, directory, err.message)]
-    if name is None or directory in _seen:
-        return []
-    docs = files.documents(name)
-    if not docs or not isinstance(docs[0].data, dict):
-        return []
-    data, node = docs[0].data, docs[0].node
-    out: list[Problem] = []
-
-    def report(path: tuple[str | int, ...], entry: str, why: str) -> None:
-        out.append((name, *yamlio.position(node, path), entry, why))
-
-    def target(path: tuple[str | int, ...], entry: Any) -> str | None:
-        """``entry`` resolved inside the repository, or None (reported unless harmless)."""
-        if not isinstance(entry, str) or not entry:
-            return None
-        if "://" in entry or entry.startswith("git@") or entry.startswith("git::"):
-            report(
-                path,
-                entry,
-                "is remote (check never fetches; Flux fetches sources with "
-                "its own source controller)",
-            )
-            return None
-        try:
-            return files.resolve(directory, entry)
-        except OutsideRepositoryError:
-            report(path, entry, "leads outside the repository")
-        except InputError:  # a symlink loop or a NUL: kustomize fails on it, reading nothing
-            pass
-        return None
-
-    for key in _HELM:
-        if data.get(key):
-            report((key,), key, HELM)
-    for key in _ROOTS:
-        for i, entry in _strings(data.get(key)):
-            resolved = target((key, i), entry)
-            if resolved is None:
-                continue
-            kind = files.kind(resolved)
-            if kind is None:
-                report(
-                    (key, i),
-                    entry,
-                    "does not exist in the repository (kustomize would "
-                    "try to fetch it as a remote repository)",
-                )
-            elif kind == "dir":
-                out.extend(escapes(files, resolved, _seen | {directory}))
-    for key in _FILE_LISTS:  # an entry with a line break is an inline patch, not a path
-        for i, entry in _strings(data.get(key)):
-            if "\n" not in entry:
-                target((key, i), entry)
-    for key in (*_PATH_OBJECTS, *_GENERATORS, "openapi"):
-        entries = [data.get(key)] if key == "openapi" else data.get(key)
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            if isinstance(entry, dict):
-                at: tuple[str | int, ...] = (key,) if key == "openapi" else (key, i)
-                for path, value in _file_fields(entry, at):
-                    target(path, value)
-    for key in _CONFIG_LISTS:
-        for i, entry in _strings(data.get(key)):
-            configs: list[Any] = []
-            if "\n" in entry:  # an inline config (kustomize reads it as YAML)
-                with contextlib.suppress(InputError):
-                    configs = [d.data for d in yamlio.documents_from_text(entry, name)]
-            else:
-                resolved = target((key, i), entry)
-                kind = files.kind(resolved) if resolved else None
-                if kind == "dir":
-                    out.extend(escapes(files, resolved, _seen | {directory}))  # type: ignore[arg-type]
-                elif kind == "file":
-                    with contextlib.suppress(InputError):
-                        configs = [d.data for d in files.documents(resolved)]  # type: ignore[arg-type]
-            for config in configs:
-                if not isinstance(config, dict):
-                    continue
-                if config.get("kind") in _HELM_KINDS:
-                    report((key, i), entry, HELM)
-                for _path, value in _file_fields(config, ()):
-                    target((key, i), value)
-    return out

@@ -3,7 +3,9 @@
 ``render`` and ``add-account`` hold it exclusively, ``check`` and ``render --check`` shared: a
 reader waits for a writer to finish and then reads a consistent tree; writers wait for each
 other and for readers. A command that cannot take it within ``LOCK_TIMEOUT_ENV`` seconds
-(default 60) exits 2 naming the holder. The lock file exists only while a command holds it:
+(default 60) exits 2 naming the holder. The lock file exists only while a command holds it
+(a file of that name that the tool did not write, committed by someone, is locked but never
+rewritten or removed):
 the last holder removes it, and whoever took a lock on a file that was removed meanwhile (the
 classic race of removing lock files) takes it again on the new file: its open descriptor keeps
 the old inode from being reused, so comparing inode numbers is enough. flock(2) locks go with
@@ -83,7 +85,19 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
 
 
-def _acquire(path: Path, command: str, shared: bool) -> int | None:
+def _ours(fd: int) -> bool:
+    """Whether the lock file holds what a capa-accounts command writes (or nothing yet): a
+    file of another origin, committed by someone, is used as a lock but never rewritten or
+    removed."""
+    try:
+        head = os.pread(fd, 256, 0)
+    except OSError:
+        return False
+    return head == b"" or (head.startswith(b"pid ") and b"(capa-accounts " in head)
+
+
+def _acquire(path: Path, command: str, shared: bool) -> tuple[int, bool] | None:
+    """The locked descriptor, and whether the file is the tool's own (to rewrite and remove)."""
     deadline = time.monotonic() + _timeout()
     mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     while True:
@@ -105,21 +119,23 @@ def _acquire(path: Path, command: str, shared: bool) -> int | None:
         if not _same_file(fd, path):  # its holder removed it after we opened it
             os.close(fd)
             continue
-        if not shared:
+        ours = _ours(fd)
+        if ours and not shared:
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()} (capa-accounts {command})\n".encode())
-        return fd
+        return fd, ours
 
 
-def _release(path: Path, fd: int) -> None:
-    """Remove the lock file when no one else holds it, then let go."""
+def _release(path: Path, fd: int, ours: bool) -> None:
+    """Remove the lock file when no one else holds it and it is the tool's, then let go."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a reader: only when it is the last
     except BlockingIOError:
         pass
     else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        if ours and _ours(fd):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     finally:
         os.close(fd)
 
@@ -142,12 +158,12 @@ def locked(repo: Path, command: str, *, shared: bool = False) -> Iterator[None]:
             previous[signum] = signal.signal(signum, stop)
     try:
         path = repo / LOCK_FILE
-        fd = _acquire(path, command, shared)
+        held = _acquire(path, command, shared)
         try:
             yield
         finally:
-            if fd is not None:
-                _release(path, fd)
+            if held is not None:
+                _release(path, *held)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]

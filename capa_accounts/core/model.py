@@ -12,9 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import aws, eks_versions, fluxsource, yamlio
+from capa_accounts.core import aws, eks_versions, fluxsource, regions, yamlio
 from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
 from capa_accounts.core.errors import ConfigError
+from capa_accounts.core.patches import Patch, from_entries, refusal
 from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG, ACCOUNT_SET, API_VERSION
 from capa_accounts.core.schema.validator import Check, Violation, compile_schema, validate
 
@@ -71,6 +72,8 @@ class Account:
     decommissioning: bool = False  # identity, grant and namespace stay; no cluster is rendered
     decommissioned: tuple[str, ...] = ()  # clusters listed with `decommissioning: true`
     suppress: tuple[Suppression, ...] = ()
+    # accounts.yaml `patches` of the account and of its clusters, in that order (core/patches)
+    patches: tuple[Patch, ...] = ()
     management_account_id: str | None = None
     index: int = 0  # position in accounts.yaml, to locate findings
     # The set's credentials mode (DESIGN.md "Credentials modes") and, in operator mode, the CAPA
@@ -222,6 +225,8 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
         namespaces=tuple(mgmt.get("namespaces", ())),
     )
     _check_workload_identity(doc, management, partition, credentials)
+    for i, entry in enumerate(spec["accounts"]):
+        check_entry(doc, ("spec", "accounts", i), entry, partition)
     accounts = tuple(
         account_from_entry(
             entry["name"],
@@ -248,6 +253,35 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
     _check_unique(account_set, doc, conflicts)
     _check_management_namespaces(account_set, doc)
     return account_set
+
+
+def check_entry(
+    doc: yamlio.Document, at: tuple[str | int, ...], entry: dict[str, Any], partition: str
+) -> None:
+    """What the schema cannot say of one account's settings: its regions are real regions of
+    its partition (``regions``), and its patches leave the tool's fields alone (``patches``)."""
+    partition = entry.get("partition", partition)
+    places: list[tuple[str | int, ...]] = [("region",)]
+    places += [
+        ("clusters", c, "region")
+        for c, cl in enumerate(entry.get("clusters") or [])
+        if isinstance(cl, dict) and "region" in cl
+    ]
+    for place in places:
+        value = _value_at(entry, place)
+        why = regions.refusal(value, partition)
+        if why:
+            line, col = yamlio.position(doc.node, (*at, *place))
+            raise ConfigError(f"{_dotted((*at, *place))}: {why}", doc.file, line, col)
+    lists: list[tuple[str | int, ...]] = [("patches",)]
+    lists += [("clusters", c, "patches") for c in range(len(entry.get("clusters") or []))]
+    for where in lists:
+        for p, item in enumerate(_value_at(entry, where) or []):
+            refused = refusal(item)
+            if refused:
+                path = (*at, *where, p, *refused[0])
+                line, col = yamlio.position(doc.node, path)
+                raise ConfigError(f"{_dotted(path)}: {refused[1]}", doc.file, line, col)
 
 
 def _flux_settings(doc: yamlio.Document) -> fluxsource.FluxSettings:
@@ -372,11 +406,22 @@ def account_from_entry(
         decommissioned=tuple(c["name"] for c in entries if c.get("decommissioning", False)),
         admission_policy=bool(entry.get("admissionPolicy", True)),
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
+        patches=_patches(entry, index),
         management_account_id=management_id,
         index=index,
         credentials=credentials,
         capa_version=capa_version,
     )
+
+
+def _patches(entry: dict[str, Any], index: int) -> tuple[Patch, ...]:
+    at: tuple[str | int, ...] = ("spec", "accounts", index)
+    out = from_entries(entry.get("patches"), (*at, "patches"))
+    for c, cluster in enumerate(entry.get("clusters") or []):
+        out += from_entries(
+            cluster.get("patches"), (*at, "clusters", c, "patches"), cluster["name"]
+        )
+    return out
 
 
 def _check_unique(account_set: AccountSet, doc: yamlio.Document, conflicts: bool) -> None:

@@ -42,6 +42,16 @@ IDENTITY_USERS = (
 # kinds keep it nil, and a nil ref builds no provider at all (session.go buildProvidersForRef):
 # the controller's own credentials, without even `default`'s allowedNamespaces check.
 DEFAULTED_IDENTITY_REF = (CONTROL_PLANE, AWS_CLUSTER)
+# The templates Cluster API's ClusterClass clones into those kinds, as (group, kind, the kind
+# stamped out): each carries spec.template.spec.identityRef, defaulted like the concrete kind's
+# (api/v1beta2/zz_generated.defaults.go SetObjectDefaults_AWSClusterTemplate;
+# controlplane/eks/webhooks/awsmanagedcontrolplanetemplate_webhook.go Default). CAPA has no
+# template of the ROSA kinds that carry one.
+TEMPLATE_IDENTITY_USERS = (
+    (CONTROLPLANE_GROUP, "AWSManagedControlPlaneTemplate", CONTROL_PLANE),
+    (INFRA_GROUP, "AWSClusterTemplate", AWS_CLUSTER),
+)
+CLUSTER_CLASS = "ClusterClass"
 DEFAULT_IDENTITY = "default"
 # CAPA's manager namespace, where it reads a static identity's Secret, unless it runs elsewhere
 # (cluster-api-provider-aws util/system/util.go, defaultNamespace).

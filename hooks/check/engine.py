@@ -30,6 +30,8 @@ class Report:
     # that every format carries them; any of them makes the exit code 2.
     input_errors: list[Finding] = field(default_factory=list)
     failures: list[CapaAccountsError] = field(default_factory=list)  # the same, as raised
+    # What confined kustomize when check built with it (``sandbox.described``), else None.
+    kustomize: str | None = None
 
     @classmethod
     def failed(cls, errors: list[CapaAccountsError], report: Report | None = None) -> Report:
@@ -53,12 +55,15 @@ class Report:
             base.warnings_loading,
             found + base.input_errors,
             list(errors) + base.failures,
+            base.kustomize,
         )
 
     def without_input_errors(self) -> Report:
         """The findings of rules only (text prints input errors on stderr instead)."""
         kept = [f for f in self.findings if f.rule != INPUT_ERROR]
-        return Report(kept, self.suppressed, self.files, self.warnings_loading)
+        return Report(
+            kept, self.suppressed, self.files, self.warnings_loading, kustomize=self.kustomize
+        )
 
     @property
     def errors(self) -> int:
@@ -74,7 +79,7 @@ class Report:
         return 1 if self.errors or (strict and self.warnings) else 0
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "errors": self.errors,
             "warnings": self.warnings,
             "suppressed": self.suppressed,
@@ -82,6 +87,9 @@ class Report:
             "filesWithFindings": len({f.file for f in self.findings}),
             "inputErrors": len(self.input_errors),
         }
+        if self.kustomize is not None:
+            out["kustomize"] = self.kustomize
+        return out
 
 
 def _planner(root: Path) -> Planner:
@@ -173,10 +181,7 @@ def _check(
     # What an unreadable file holds is unknown: its absence is an assumption, not a finding.
     ctx.complete = not loaded.input_errors
     rules = [r for r in all_rules().values() if base_ref or not r.change_aware]
-    findings = [
-        Finding(rule, "error", file, line, col, message)
-        for file, line, col, rule, message in loaded.problems
-    ]
+    findings = list(loaded.problems)
     findings.extend(run_rules(ctx, rules))
     if schemas:
         from capa_accounts.hooks.check.templates import root_causes
@@ -189,7 +194,9 @@ def _check(
     if stale := eks_versions.stale(eks_versions.today()):  # C009 judges by this calendar
         loaded.warnings.append(stale)
     warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
-    report = Report(unique, suppressed, len(loaded.yaml_files), warnings)
+    report = Report(
+        unique, suppressed, len(loaded.yaml_files), warnings, kustomize=kustomize.protection()
+    )
     if loaded.input_errors:
         report = Report.failed(list(loaded.input_errors), report)
     return report, ctx

@@ -26,9 +26,10 @@ from typing import Any
 
 from capa_accounts.core import fluxsource, yamlio
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
 
-# The loader's Loaded and Source (hooks/check/repository.py, which calls this module): typed
+# The loader's Loaded and Source (hooks/check/loaded.py; the loader calls this module): typed
 # loosely here, so that the two modules do not import each other.
 Loaded = Any
 Source = Any
@@ -165,11 +166,12 @@ def follow(
             loaded.unread.add(err.path or ".")
         elif reaching:
             loaded.problems.append(
-                (
+                Finding(
+                    "CAPA-R007",
+                    "error",
                     err.path or ".",
                     err.line or 1,
                     err.column or 1,
-                    "CAPA-R007",
                     f"{err.message}: Flux's build of {reaching[0].path} fails on it",
                 )
             )

@@ -9,15 +9,19 @@ holding only ``PATH``, a ``HOME`` and ``TMPDIR`` in a new empty directory and ``
 4's env files read a key without a value from the environment, api/kv/kv.go; a CI runner's
 environment holds its secrets), proxies pointing at a closed local port and git allowed no
 protocol (kustomize clones remote bases with git, api/internal/git/cloner.go), in the
-repository's own directory. ``check`` refuses remote entries before it gets here
-(``kustomization.escapes``); this is the second wall. One check spends at most
-``TOTAL_SECONDS`` in kustomize, however many kustomizations it builds.
+repository's own directory. ``check`` builds only what it proved confined before it gets here
+(``capa_accounts.core.confinement``); this is the second wall, and ``sandbox`` the third (a copy
+of the repository's files, Landlock where the kernel has it). One check spends at most
+``TOTAL_SECONDS`` in kustomize, however many kustomizations it builds, and kustomize's output
+is read up to ``MAX_OUTPUT_BYTES``: past that the process is stopped (a tracked file of
+hundreds of MiB in a generator would otherwise cost gigabytes of memory).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import selectors
 import shutil
 import subprocess
 import tempfile
@@ -25,9 +29,17 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from capa_accounts.hooks.check import sandbox
+
 TIMEOUT = 120  # seconds for one build
 TOTAL_SECONDS = 300.0  # for every build of one check together
+MAX_OUTPUT_BYTES = 64 << 20  # what one build may print: more is refused, never held
+MAX_STDERR_BYTES = 64 << 10
 _NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens, a connection is refused
+
+
+class OutputTooLarge(Exception):  # noqa: N818 - a signal, reported as a finding by the caller
+    """kustomize printed more than ``MAX_OUTPUT_BYTES``: it was stopped, nothing is judged."""
 
 
 class BudgetSpent(Exception):  # noqa: N818 - a signal, reported as a finding by the caller
@@ -38,6 +50,7 @@ class _Budget:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
+        self.protection: str | None = None  # what confined kustomize, once it ran
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -58,6 +71,11 @@ def budget(seconds: float | None = None) -> Iterator[None]:
         yield
     finally:
         _budget = previous
+
+
+def protection() -> str | None:
+    """What confined kustomize in this check (``sandbox.described``), None if it never ran."""
+    return _budget.protection if _budget is not None else None
 
 
 def command() -> list[str] | None:
@@ -93,11 +111,15 @@ def run(
     kustomize: list[str],
     directory: Path,
     cwd: Path | None = None,
+    *,
+    confine: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Build ``directory``, from ``cwd`` (the repository).
+    """Build ``directory``, from ``cwd`` (the repository); ``confine`` is the copy of the
+    repository it builds in: where Landlock is available, the process reads nothing else.
 
     OSError or subprocess.TimeoutExpired when kustomize cannot run or runs out of time;
-    BudgetSpent when the check's total kustomize time is spent.
+    BudgetSpent when the check's total kustomize time is spent; OutputTooLarge past
+    ``MAX_OUTPUT_BYTES`` of output.
     """
     timeout: float = TIMEOUT
     if _budget is not None:
@@ -107,13 +129,66 @@ def run(
         timeout = min(timeout, left)
     directory = directory.absolute()  # the child runs elsewhere: a relative path would move
     with tempfile.TemporaryDirectory(prefix="capa-accounts-kustomize-") as home:
-        return subprocess.run(
-            [*kustomize, str(directory)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=environment(home),
-            cwd=(cwd or directory).absolute(),
-            stdin=subprocess.DEVNULL,
-        )
+        argv = [*kustomize, str(directory)]
+        if confine is not None:
+            argv = sandbox.wrapped(argv, confine.absolute(), home)
+        result = _bounded(argv, home, (cwd or directory).absolute(), timeout)
+        if confine is not None and sandbox.exec_failed(result.returncode, result.stderr):
+            sandbox.disable(result.stderr.strip().removeprefix(sandbox.MARKER).strip())
+            argv = [*kustomize, str(directory)]
+            result = _bounded(argv, home, (cwd or directory).absolute(), timeout)
+        if confine is not None and _budget is not None:
+            _budget.protection = sandbox.described()
+        return result
+
+
+def _bounded(
+    argv: list[str], home: str, cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` reading its output as it comes, up to the bounds, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=environment(home),
+        cwd=cwd,
+    ) as process:
+        try:
+            out, err = _read(process, argv, timeout, deadline)
+            returncode = process.wait(max(0.1, deadline - time.monotonic()))
+        except BaseException:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(
+        argv, returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    )
+
+
+def _read(
+    process: subprocess.Popen[bytes], argv: list[str], timeout: float, deadline: float
+) -> tuple[bytearray, bytearray]:
+    """stdout (up to ``MAX_OUTPUT_BYTES``, else OutputTooLarge) and the start of stderr."""
+    assert process.stdout is not None and process.stderr is not None  # noqa: S101 - PIPE
+    out, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ, out)
+        selector.register(process.stderr, selectors.EVENT_READ, err)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(argv, timeout)
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                key.data.extend(chunk)
+                if key.data is out and len(out) > MAX_OUTPUT_BYTES:
+                    raise OutputTooLarge(
+                        f"kustomize printed over {MAX_OUTPUT_BYTES >> 20} MiB: stopped"
+                    )
+                if key.data is err and len(err) > MAX_STDERR_BYTES:
+                    del err[MAX_STDERR_BYTES:]
+    return out, err

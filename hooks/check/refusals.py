@@ -1,5 +1,5 @@
 """What kustomize, and so Flux, refuses to build, found before anything is built: each is a
-CAPA-R007 problem for ``capa_accounts.hooks.check.repository`` to report."""
+CAPA-R007 finding for the loader (``capa_accounts.hooks.check.loader``) to report."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ import posixpath
 from typing import Any, cast
 
 from capa_accounts.core import yamlio
+from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import resource_problem
 
-Problem = tuple[str, int, int, str, str]  # file, line, column, rule, message
+RULE = "CAPA-R007"
 
 
-def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Document]) -> bool:
+def refused_by_kustomize(documents: list[yamlio.Document]) -> list[Finding]:
     """CAPA-R007 for what kustomize, and so Flux, refuses to build: a document that is no
     Kubernetes object (a bare scalar, no kind, no metadata.name; api/resource/factory.go) or
     a second object with the same id ("may not add resource with an already registered id",
     api/resmap/reswrangler.go). A bare ``---`` (an empty document) is tolerated, as there."""
     ids: dict[tuple[str, str, str, str], yamlio.Document] = {}
-    bad = False
+    problems: list[Finding] = []
     for doc in documents:
         data = doc.data
         if data is None:
@@ -30,15 +31,15 @@ def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Documen
         if problem is not None:
             line, column = yamlio.position(doc.node, problem[0])
             problems.append(
-                (
+                Finding(
+                    RULE,
+                    "error",
                     doc.file,
                     line,
                     column,
-                    "CAPA-R007",
                     f"{problem[1]}: kustomize and Flux refuse to build it",
                 )
             )
-            bad = True
             continue
         named = cast(dict[str, Any], meta)  # a mapping with a name: no problem above
         group = str(data["apiVersion"]).rpartition("/")[0]
@@ -46,21 +47,22 @@ def refused_by_kustomize(problems: list[Problem], documents: list[yamlio.Documen
         first = ids.setdefault(key, doc)
         if first is not doc:
             problems.append(
-                (
+                Finding(
+                    RULE,
+                    "error",
                     doc.file,
                     *yamlio.position(doc.node, ()),
-                    "CAPA-R007",
                     f"{key[1]} {key[3]!r} is already defined in {first.file}: "
                     "kustomize and Flux refuse a duplicate object id",
                 )
             )
-            bad = True
-    return bad
+    return problems
 
 
-def several_kustomizations(problems: list[Problem], kfiles: list[str]) -> None:
+def several_kustomizations(kfiles: list[str]) -> list[Finding]:
     """kustomize refuses a directory with more than one kustomization file ("Found multiple
     kustomization files", api/konfig/general.go names them), and so does Flux."""
+    problems: list[Finding] = []
     by_dir: dict[str, list[str]] = {}
     for rel in kfiles:
         by_dir.setdefault(posixpath.dirname(rel) or ".", []).append(rel)
@@ -68,13 +70,15 @@ def several_kustomizations(problems: list[Problem], kfiles: list[str]) -> None:
         if len(names) > 1:
             for rel in sorted(names)[1:]:
                 problems.append(
-                    (
+                    Finding(
+                        RULE,
+                        "error",
                         rel,
                         1,
                         1,
-                        "CAPA-R007",
                         "a second kustomization file "
                         f"beside {posixpath.basename(sorted(names)[0])!r}: "
                         "kustomize and Flux refuse to build this directory",
                     )
                 )
+    return problems

@@ -65,12 +65,7 @@ def check_text(
         # name, a duplicate id) is CAPA-R007 here too, not silently skipped. A clusterawsadm
         # configuration is read by `clusterawsadm --config` (apiVersion, kind, spec), never
         # built by kustomize or applied by Flux: it needs no metadata.
-        problems: list[refusals.Problem] = []
-        refusals.refused_by_kustomize(problems, [d for d in docs if not is_iam_config(d.data)])
-        findings = [
-            Finding(rule, "error", file, line, col, message)
-            for file, line, col, rule, message in problems
-        ]
+        findings = refusals.refused_by_kustomize([d for d in docs if not is_iam_config(d.data)])
         kept, suppressed = engine._suppress(ctx, findings + run_rules(ctx, rules))
     unique = sorted(set(kept), key=Finding.sort_key)
     return engine.Report(unique, suppressed, 1, loaded.warnings)

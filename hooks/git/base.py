@@ -1,12 +1,13 @@
 """The repository as a git ref holds it: what Flux would have applied at ``check --base REF``.
 
-The change-aware rules compare this with the working tree, so it is read the way
-``hooks/check/repository.py`` reads the working tree (resources-only kustomizations in-process,
-others with a plain kustomize, loose YAML files, ``accounts.yaml``), but from git objects and never
-through the working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
+The change-aware rules compare this with the working tree, so it is read by the same loader
+(``hooks/check/loader.py``) as the working tree, from ``RefSource``: git objects, never the
+working tree, the index or a stash: one ``git ls-tree`` of REF's tree and one
 ``git cat-file --batch`` process for every blob, so the cost follows the size of REF's tree,
 not the length of the history. REF's own problems are not the user's current problem: a file
-or kustomization that fails to read at REF is left out with a warning.
+or kustomization that fails to read at REF is left out with a warning. What REF's YAML files
+may cost is bounded: together at most ``MAX_BASE_BYTES`` are read, else check stops (exit 2)
+naming the limit, rather than judging part of REF.
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from pathlib import Path
 
 from capa_accounts.core import git, yamlio
 from capa_accounts.core.errors import GitError, InputError
+from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
     KUSTOMIZATION_FILES,
+    Built,
     NeedsKustomize,
     OutsideRepositoryError,
-    escapes,
-    evaluate,
+    in_git_dir,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
-from capa_accounts.hooks.check import fluxapply, kustomize
-from capa_accounts.hooks.check.repository import (  # excluded: the one reading of check.exclude
+from capa_accounts.hooks.check import fluxapply, loader
+from capa_accounts.hooks.check.loaded import (  # excluded: the one reading of check.exclude
     YAML_SUFFIXES,
     Loaded,
-    Source,
     excluded,
     skipped_dir,
 )
@@ -44,6 +45,9 @@ GIT_TIMEOUT = 120
 # submodule commit, which has no blob in this repository.
 SYMLINK_MODE = "120000"
 FILE_MODES = ("100644", "100755")
+# What REF's YAML files may hold together. Composed YAML costs tens of times its size in
+# memory: 64 MiB of YAML is already a fleet far beyond the largest the benchmarks measure.
+MAX_BASE_BYTES = 64 << 20
 
 
 @dataclass
@@ -173,8 +177,8 @@ def _follow_symlinks(tree: Tree) -> None:
 
 
 def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
-    """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives them
-    now."""
+    """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives
+    them now."""
     commit, prefix = resolve(root, ref)
     # Flux paths start at the top of the work tree, as in the working tree (core/fluxsource.py).
     loaded = Loaded(root, None, source_prefix=prefix.rstrip("/"))
@@ -190,22 +194,32 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
             f"--base {ref}: the repository directory {prefix.rstrip('/')} "
             "did not exist yet; every object is compared with an empty state"
         )
-    loader = _RefLoader(tree, loaded, ref, exclude)
-    with loader.stack:
-        loader.run()
+    source = RefSource(tree, loaded, ref, exclude)
+    with source.stack:
+        loader.load(source)
     return loaded
 
 
-class RefFiles:
-    """REF's tree as ``kustomization.Files``: the evaluator reads git objects, not files.
+class RefSource:
+    """REF's tree as a ``loader.FileSource``: the evaluator reads git objects, not files, and
+    every problem is a warning (REF's problems are not the user's current problem).
 
-    A path is confined lexically (REF's tree holds no ``..``); a symlink reads as the file of
-    the repository it leads to (``_follow_symlinks``), and any other symlink as nothing.
+    A path is confined lexically (REF's tree holds no ``..`` and no ``.git``); a symlink reads
+    as the file of the repository it leads to (``_follow_symlinks``), and any other symlink as
+    nothing.
     """
 
-    def __init__(self, loader: _RefLoader) -> None:
-        self.loader = loader
-        self.tree = loader.tree
+    def __init__(self, tree: Tree, loaded: Loaded, ref: str, exclude: tuple[str, ...]) -> None:
+        self.tree = tree
+        self.loaded = loaded
+        self.ref = ref
+        self.exclude = exclude
+        self.parsed: dict[str, list[yamlio.Document] | None] = {}
+        self.exported: Path | None = None  # REF's copy, made when a kustomization needs one
+        self.charts: set[str] = set()  # Helm chart directories (fluxapply.charts)
+        self.stack = contextlib.ExitStack()
+
+    # --- kustomization.Files ---------------------------------------------------------------
 
     def kind(self, rel: str) -> str | None:
         if rel == "." or rel in self.tree.dirs:
@@ -216,10 +230,12 @@ class RefFiles:
         target = posixpath.normpath(posixpath.join(directory, entry))
         if target == ".." or target.startswith("../") or entry.startswith("/"):
             raise OutsideRepositoryError("leads outside the repository", entry)
+        if in_git_dir(target):
+            raise OutsideRepositoryError("leads outside the repository (into .git)", entry)
         return target
 
     def documents(self, rel: str) -> list[yamlio.Document]:
-        docs = self.loader.documents(rel)
+        docs = self._parsed(rel)
         if docs is None:
             raise InputError("unreadable at that commit", rel)
         return docs
@@ -230,164 +246,65 @@ class RefFiles:
             None,
         )
 
+    def size(self, rel: str) -> int:
+        return self.tree.files[rel][1]
 
-class _RefLoader:
-    def __init__(self, tree: Tree, loaded: Loaded, ref: str, exclude: tuple[str, ...]) -> None:
-        self.tree = tree
-        self.loaded = loaded
-        self.ref = ref
-        self.exclude = exclude
-        self.parsed: dict[str, list[yamlio.Document] | None] = {}
-        self.files = RefFiles(self)
-        self.exported: Path | None = None  # REF's copy, made when a kustomization needs one
-        self.stack = contextlib.ExitStack()
+    # --- loader.FileSource -----------------------------------------------------------------
 
-    def warn(self, err: InputError | str) -> None:
-        self.loaded.warnings.append(f"--base {self.ref}: {err} (at that commit; not compared)")
-
-    def documents(self, path: str) -> list[yamlio.Document] | None:
-        """The documents of a YAML file at REF, or None (with one warning) when it fails to read."""
-        if path not in self.parsed:
-            try:
-                if self.tree.files[path][1] > yamlio.MAX_FILE_BYTES:
-                    raise InputError("over the 8 MiB limit for YAML input", path)
-                self.parsed[path] = yamlio.documents_from_text(self.tree.text(path), path)
-            except InputError as err:
-                self.warn(err)
-                self.parsed[path] = None
-        return self.parsed[path]
-
-    def run(self) -> None:
+    def walk(self) -> list[str]:
         tree, loaded = self.tree, self.loaded
-        tree.read(
-            [
-                p
-                for p, (_blob, size) in tree.files.items()
-                if size <= yamlio.MAX_FILE_BYTES
-                and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)
-            ]
-        )
-        loaded.account_set = self.account_set()
+        wanted = [
+            p
+            for p, (_blob, size) in tree.files.items()
+            if size <= yamlio.MAX_FILE_BYTES
+            and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)
+        ]
+        total = sum(tree.files[p][1] for p in wanted)
+        if total > MAX_BASE_BYTES:
+            raise GitError(
+                f"its YAML files hold {total >> 20} MiB, over the {MAX_BASE_BYTES >> 20} MiB "
+                "limit check reads at a base ref: not compared (compare with a nearer commit)",
+                f"--base {self.ref}",
+            )
+        tree.read(wanted)
+        loaded.account_set = self._account_set()
         exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
         files = sorted(p for p in tree.files if not excluded(p, exclude))
-        loaded.yaml_files = [p for p in files if p.endswith(YAML_SUFFIXES)]
-        kdirs = sorted(
-            {
-                posixpath.dirname(p) or "."
-                for p in files
-                if posixpath.basename(p) in KUSTOMIZATION_FILES
-            }
-        )
-        loaded.kustomization_dirs = kdirs
-        listed: set[str] = set()
-        referenced: set[str] = set()
-        for kdir in kdirs:
-            if kdir == "base" and loaded.account_set:
-                # Templates, rendered into the overlays: Flux never applies base/ itself.
-                with contextlib.suppress(NeedsKustomize, InputError):
-                    listed.update(self.build(kdir, frozenset())[1])
-                continue
-            built = self.build_dir(kdir)
-            if built is None:
-                continue
-            docs, read = built
-            listed.update(read)
-            referenced.update(
-                posixpath.dirname(p) or "."
-                for p in read
-                if posixpath.basename(p) in KUSTOMIZATION_FILES
-                and (posixpath.dirname(p) or ".") != kdir
-            )
-            loaded.documents.extend((d, Source(kdir)) for d in docs)
-        charts = fluxapply.charts(files) if loaded.account_set is None else set()
-        for rel in loaded.yaml_files:
-            parent = posixpath.dirname(rel) or "."
-            if (
-                rel in listed
-                or rel == ACCOUNTS_FILE
-                or any(parent == k or parent.startswith(k + "/") or k == "." for k in kdirs)
-                or fluxapply.chart_template(rel, charts)
-            ):
-                continue
-            loaded.documents.extend(
-                (d, Source(None, built=False)) for d in self.documents(rel) or []
-            )
-        loaded.documents = [
-            (d, s) for d, s in loaded.documents if s.overlay is None or s.overlay not in referenced
-        ]
-        # What the Flux Kustomizations at REF applied, judged as the working tree is.
-        fluxapply.follow(loaded, tree=(self._is_dir, self._has_kustomization))
+        self.charts = fluxapply.charts(files)
+        return files
+
+    def report(self, finding: Finding) -> None:
+        self.warn(f"{finding.file}:{finding.line}: {finding.message}")
+
+    def unreadable(self, err: InputError) -> None:
+        self.warn(err)
+
+    def rendered(self, kdir: str) -> Built | None:
+        return None
+
+    def loose(self, rel: str) -> list[yamlio.Document]:
+        if self.loaded.account_set is None and fluxapply.chart_template(rel, self.charts):
+            return []  # Helm renders it with values: not a manifest (fluxapply.charts)
+        return self._parsed(rel) or []
+
+    def without_kustomize(self, kdir: str, need: NeedsKustomize) -> None:
+        self.warn(f"{need.file}: uses {need.feature!r} and no kustomize is on PATH")
+
+    def finish(self, listed: set[str], referenced: set[str]) -> None:
+        pass
+
+    def follow(self) -> None:
+        """What the Flux Kustomizations at REF applied, judged as the working tree is."""
+        fluxapply.follow(self.loaded, tree=(self._is_dir, self._has_kustomization))
+
+    def included(self, kdir: str) -> list[str]:
+        return []
 
     def _is_dir(self, rel: str) -> bool:
         return rel == "." or rel in self.tree.dirs
 
     def _has_kustomization(self, rel: str) -> bool:
-        return any(
-            (k if rel == "." else f"{rel}/{k}") in self.tree.files for k in KUSTOMIZATION_FILES
-        )
-
-    def account_set(self) -> AccountSet | None:
-        if ACCOUNTS_FILE not in self.tree.files:
-            return None  # REF predates capa-accounts: objects are compared, accounts are not
-        docs = self.documents(ACCOUNTS_FILE)
-        if not docs:
-            return None
-        try:
-            return parse_account_set(docs[0], conflicts=False)
-        except InputError as err:
-            self.warn(err)
-            return None
-
-    def build_dir(self, kdir: str) -> tuple[list[yamlio.Document], list[str]] | None:
-        try:
-            return self.build(kdir, frozenset())
-        except NeedsKustomize as need:
-            return self.with_kustomize(kdir, need)
-        except InputError as err:  # OutsideRepositoryError included
-            self.warn(err)
-            return None
-
-    def build(self, kdir: str, seen: frozenset[str]) -> tuple[list[yamlio.Document], list[str]]:
-        """kustomization.evaluate over REF's tree: the work tree's rules and errors."""
-        built = evaluate(self.files, kdir, seen)
-        return built.documents, built.files
-
-    def with_kustomize(
-        self, kdir: str, need: NeedsKustomize
-    ) -> tuple[list[yamlio.Document], list[str]] | None:
-        """Build with a plain kustomize from one temporary copy of REF's tree, never the work
-        tree; the copy is made once for every kustomization of REF that needs kustomize."""
-        command = kustomize.command()
-        if command is None:
-            self.warn(f"{need.file}: uses {need.feature!r} and no kustomize is on PATH")
-            return None
-        # kustomize (LoadRestrictionsNone, as Flux builds) would read whatever REF's
-        # kustomization names, outside the copy and on the network too: refuse first, with the
-        # rules the work tree uses (kustomization.escapes).
-        try:
-            unsafe = escapes(self.files, kdir)
-        except InputError as err:
-            self.warn(err)
-            return None
-        for file, line, _column, entry, why in unsafe:
-            self.warn(f"{file}:{line}: {entry!r} {why}: not built")
-        if unsafe:
-            return None
-        copy = self.copy()
-        result = _run(command, copy / kdir, copy)
-        if result is None or result.returncode != 0:
-            message = " ".join((result.stderr if result else "kustomize did not run").split())
-            self.warn(f"{need.file}: kustomize build failed: {message[:300]}")
-            return None
-        try:
-            docs = yamlio.documents_from_text(result.stdout, need.file)
-        except InputError as err:
-            self.warn(err)
-            return None
-        return (
-            docs,
-            [],
-        )  # as in capa_accounts.hooks.check.repository: a kustomize build lists no files
+        return self.kustomization(rel) is not None
 
     def copy(self) -> Path:
         """REF's files (each up to the 8 MiB input limit) in a temporary directory that holds
@@ -412,13 +329,35 @@ class _RefLoader:
                     shutil.copyfile(target, self.exported / other)
         return self.exported
 
+    # --- REF's own --------------------------------------------------------------------------
+
+    def warn(self, err: InputError | str) -> None:
+        self.loaded.warnings.append(f"--base {self.ref}: {err} (at that commit; not compared)")
+
+    def _parsed(self, path: str) -> list[yamlio.Document] | None:
+        """The documents of a YAML file at REF, or None (with one warning) when it fails to read."""
+        if path not in self.parsed:
+            try:
+                if self.tree.files[path][1] > yamlio.MAX_FILE_BYTES:
+                    raise InputError("over the 8 MiB limit for YAML input", path)
+                self.parsed[path] = yamlio.documents_from_text(self.tree.text(path), path)
+            except InputError as err:
+                self.warn(err)
+                self.parsed[path] = None
+        return self.parsed[path]
+
+    def _account_set(self) -> AccountSet | None:
+        if ACCOUNTS_FILE not in self.tree.files:
+            return None  # REF predates capa-accounts: objects are compared, accounts are not
+        docs = self._parsed(ACCOUNTS_FILE)
+        if not docs:
+            return None
+        try:
+            return parse_account_set(docs[0], conflicts=False)
+        except InputError as err:
+            self.warn(err)
+            return None
+
 
 def _join(directory: str, name: str) -> str:
     return name if directory == "." else f"{directory}/{name}"
-
-
-def _run(command: list[str], directory: Path, cwd: Path) -> subprocess.CompletedProcess[str] | None:
-    try:
-        return kustomize.run(command, directory, cwd)
-    except (OSError, subprocess.TimeoutExpired, kustomize.BudgetSpent):
-        return None

@@ -209,6 +209,8 @@ def document(report: Report) -> dict[str, Any]:
         ],
         "properties": {"suppressed": report.suppressed},
     }
+    if report.kustomize is not None:  # what confined the kustomize builds
+        run["properties"]["kustomize"] = report.kustomize
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

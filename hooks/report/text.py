@@ -70,6 +70,8 @@ def summary_line(report: Report, color: bool = False) -> str:
         line += f" in {plural(len({f.file for f in report.findings}), 'file')}"
     if report.suppressed:
         line += f" ({report.suppressed} suppressed)"
+    if report.kustomize is not None:
+        line += f"; kustomize built in {report.kustomize}"
     return line
 
 

@@ -1,4 +1,4 @@
-"""Clusters (CAPA-C005 … C008): region and version as declared, objects together, EKS names.
+"""Clusters (CAPA-C005 … C008, C010): region and version as declared, objects together, EKS names.
 
 This module owns the question "does the cluster that Flux applies match accounts.yaml, and do
 its objects form one whole?": the control plane's region and Kubernetes version against the
@@ -12,10 +12,17 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from capa_accounts.core import regions
 from capa_accounts.core.aws import EKS_CLUSTER_NAME, EKS_CLUSTER_NAME_MAX
 from capa_accounts.core.finding import Location
 from capa_accounts.core.model import Account, Cluster
-from capa_accounts.core.resources import CAPI_GROUP, CLUSTER_NAME_LABEL, group_of
+from capa_accounts.core.resources import (
+    AWS_CLUSTER,
+    CAPI_GROUP,
+    CLUSTER_NAME_LABEL,
+    INFRA_GROUP,
+    group_of,
+)
 from capa_accounts.core.substitution import templated
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
@@ -303,3 +310,34 @@ def check_eks_cluster_name(ctx: Context, report: Reporter) -> None:
             f"eksClusterName {name!r} {why}: EKS "
             "CreateCluster rejects it, and the field is immutable once set",
         )
+
+
+@rule("CAPA-C010", name="RegionNotInPartition")
+def check_real_region(ctx: Context, report: Reporter) -> None:
+    """A control plane's or AWSCluster's region is not a region of its partition.
+
+    Why: the CRDs accept any string as spec.region, so a typo such as `eu-wset-1` is applied
+    and fails only when CAPA calls CreateCluster (EKS) or EC2 in that region, after the pull
+    request is merged. The region list is the AWS SDKs' partitions file, as of the date in
+    `capa_accounts/core/regions.py`; an object of a declared account is judged against that
+    account's partition, any other against every partition.
+
+    Bad:
+        region: eu-wset-1
+
+    Good:
+        region: eu-west-1
+
+    Fix: correct the region (in accounts.yaml for a rendered overlay, then run
+    `capa-accounts render`); for a region launched after the table's date, upgrade
+    capa-accounts.
+    """
+    users = [*ctx.control_planes(), *ctx.applied(AWS_CLUSTER, INFRA_GROUP)]
+    for obj in users:
+        value = obj.get("spec", "region")
+        if value is None or templated(value):  # ${AWS_REGION}: judged once substituted
+            continue
+        account = ctx.account_of(obj)
+        why = regions.refusal(value, account.partition if account else None)
+        if why:
+            report.at(obj, ("spec", "region"), why)

@@ -2,8 +2,9 @@
 
 This module owns the question "will CAPA reconcile this cluster with the right account's
 credentials?": the ``identityRef`` of every object that carries one (``AWSManagedControlPlane``,
-the self-managed ``AWSCluster``, the ROSA kinds: ``IDENTITY_USERS``) and the identity chain
-behind it, seen from the object's namespace.
+the self-managed ``AWSCluster``, the ROSA kinds: ``IDENTITY_USERS``), of the templates
+ClusterClass stamps them out of, and the identity chain behind it, seen from the namespace the
+object lives in (``hooks/check/topology.py`` says where each identityRef is used).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from capa_accounts.core.resources import (
     ResourceId,
 )
 from capa_accounts.hooks.check.context import Context, Obj, PathT
+from capa_accounts.hooks.check.topology import IdentityUse, identity_uses
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.identities import verdict
 from capa_accounts.hooks.rules.operator import operator_mode as _operator_mode
@@ -39,12 +41,25 @@ def _identity_ref(ref: Any) -> tuple[str, str] | None:
     return (str(ref["kind"]), name) if isinstance(name, str) and name else None
 
 
-def management_namespace(ctx: Context, obj: Obj) -> bool:
-    """Whether ``obj`` lives in a namespace of the management account's own clusters
+def _key_path(use: IdentityUse, key: str) -> PathT:
+    """Where ``key`` of a use's identityRef is written (the whole value when it is not)."""
+    return (*use.path, key) if use.obj.has(*use.path, key) else use.path
+
+
+def _for(use: IdentityUse) -> str:
+    return f" ({use.subject})" if use.templated else ""
+
+
+def _name_path(use: IdentityUse) -> PathT:
+    return _key_path(use, "name")
+
+
+def management_namespace(ctx: Context, namespace: str) -> bool:
+    """Whether ``namespace`` holds the management account's own clusters
     (accounts.yaml management.namespaces), where `default` is used on purpose."""
     if ctx.account_set is None:
         return False
-    return namespace_of(obj) in ctx.account_set.management.namespaces
+    return namespace in ctx.account_set.management.namespaces
 
 
 def where(obj: Obj, path: PathT = ()) -> str:
@@ -70,9 +85,13 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
     `ROSARoleConfig`) are not defaulted, and a nil identityRef builds no credentials provider
     at all (pkg/cloud/scope/session.go, buildProvidersForRef): the controller's own
     credentials, without even `default`'s allowedNamespaces check. A misspelt key
-    (`identityref:`) is dropped by the API server and has the same effect. Not checked in
-    operator mode, where `default` is each provider's own account, nor in the management
-    account's own namespaces (accounts.yaml `management.namespaces`).
+    (`identityref:`) is dropped by the API server and has the same effect. The templates are
+    defaulted alike (`AWSClusterTemplate`: api/v1beta2/zz_generated.defaults.go;
+    `AWSManagedControlPlaneTemplate`: controlplane/eks/webhooks/
+    awsmanagedcontrolplanetemplate_webhook.go Default), so a ClusterClass whose template has
+    none, and whose patches set none, builds every Cluster in the management account. Not
+    checked in operator mode, where `default` is each provider's own account, nor in the
+    management account's own namespaces (accounts.yaml `management.namespaces`).
 
     Bad:
         kind: AWSCluster
@@ -85,24 +104,25 @@ def check_missing_identity_ref(ctx: Context, report: Reporter) -> None:
           identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
           region: eu-west-1
 
-    Fix: set identityRef to the account's role identity (render does this from accounts.yaml).
+    Fix: set identityRef to the account's role identity (render does this from accounts.yaml);
+    on a template, at `spec.template.spec.identityRef`, or with a ClusterClass patch and a
+    Cluster variable.
     """
     if _operator_mode(ctx):
         return
-    for cp in ctx.identity_users():
-        if cp.get(*IDENTITY_REF) is None and not management_namespace(ctx, cp):
-            path: PathT = ("spec",) if cp.has("spec") else ()
+    for use in identity_uses(ctx):
+        if use.ref is None and not management_namespace(ctx, use.namespace):
             how = (
                 "CAPA defaults it to the controller identity `default`"
-                if cp.kind in DEFAULTED_IDENTITY_REF
+                if use.kind in DEFAULTED_IDENTITY_REF
                 else "CAPA then uses the controller's own credentials"
             )
             report.at(
-                cp,
-                path,
-                f"{cp.kind} {cp.name!r} has no identityRef: {how}, the "
+                use.obj,
+                use.missing_at,
+                f"{use.subject} has no identityRef: {how}, the "
                 "management account's own credentials",
-                at_key=bool(path),
+                at_key=bool(use.missing_at),
             )
 
 
@@ -125,18 +145,19 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
     names: dict[str, list[str]] = defaultdict(list)
     for ident in ctx.identities():
         names[ident.kind].append(ident.name)
-    for cp in ctx.identity_users():
-        ref = _identity_ref(cp.get(*IDENTITY_REF))
+    for use in identity_uses(ctx):
+        ref = _identity_ref(use.ref)
         if ref is None or ctx.identity(*ref) is not None:
             continue
         kind, name = ref
         close = difflib.get_close_matches(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         report.unseen(
-            cp,
-            (*IDENTITY_REF, "name"),
+            use.obj,
+            _name_path(use),
             f"identityRef names {kind} {name!r}, which {ctx.whole} does not "
-            f"apply{hint}: CAPA cannot reconcile this {cp.kind}",
+            f"apply{hint}: CAPA cannot reconcile "
+            + (use.subject if use.templated else f"this {use.kind}"),
         )
 
 
@@ -193,7 +214,10 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     controller identity `default` included) against the Cluster's namespace and refuses with
     "Namespace is not permitted to use <Kind>: <name>" (pkg/cloud/scope/session.go:263,367,
     389-429). An absent allowedNamespaces, `list: []` and `selector: {matchLabels: {}}` admit
-    nothing; a selector needs the Namespace's labels.
+    nothing; a selector needs the Namespace's labels. What ClusterClass stamps out of a
+    template lives in the Cluster's namespace, not the template's, and gets the identityRef
+    that the class's patches set from the Cluster's variables; the finding points where that
+    value is written (template, class patch or default, or the Cluster's variable).
 
     Bad:
         kind: AWSClusterControllerIdentity   # source of staging-identity
@@ -207,9 +231,9 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
     Fix: add the namespace to allowedNamespaces.list of the identity named in the message
     (render keeps `default`'s list equal to the account namespaces).
     """
-    for cp in ctx.identity_users():
-        ref = _identity_ref(cp.get(*IDENTITY_REF))
-        namespace = namespace_of(cp)
+    for use in identity_uses(ctx):
+        ref = _identity_ref(use.ref)
+        namespace = use.namespace
         seen: set[tuple[str, str]] = set()
         via = "identityRef"
         while ref is not None and ref not in seen:
@@ -221,12 +245,12 @@ def check_chain_admits_namespace(ctx: Context, report: Reporter) -> None:
             if not admits(ctx, allowed, namespace):
                 path = ("spec", "allowedNamespaces")
                 report.at(
-                    cp,
-                    (*IDENTITY_REF, "name"),
+                    use.obj,
+                    _name_path(use),
                     f"{ident.kind} {ident.name!r} (reached through {via}, "
                     f"{where(ident, path)}) does not admit namespace {namespace!r}: CAPA "
                     f'refuses with "Namespace is not permitted to use {ident.kind}: '
-                    f'{ident.name}"',
+                    f'{ident.name}"' + _for(use),
                     related=(ident.location(path),),
                 )
             source = ident.get("spec", "sourceIdentityRef")
@@ -261,17 +285,23 @@ def check_identity_ref_kind(ctx: Context, report: Reporter) -> None:
         CONTROLLER_IDENTITY: "the controller's own credentials, i.e. the management account",
         STATIC_IDENTITY: "long-lived access keys stored in a Secret",
     }
-    for cp in ctx.identity_users():
-        kind = cp.get(*IDENTITY_REF, "kind")
+    for use in identity_uses(ctx):
+        kind = use.ref.get("kind") if isinstance(use.ref, dict) else None
         if not isinstance(kind, str) or kind not in why:  # a list or map: R004's
             continue
-        if kind == CONTROLLER_IDENTITY and management_namespace(ctx, cp):
+        if kind == CONTROLLER_IDENTITY and management_namespace(ctx, use.namespace):
             continue  # the management account's own cluster: its credentials on purpose
-        name = cp.get(*IDENTITY_REF, "name")
-        if kind == STATIC_IDENTITY and isinstance(name, str) and ctx.identity(kind, name):
+        name = use.ref.get("name")
+        if (
+            kind == STATIC_IDENTITY
+            and not use.templated
+            and isinstance(name, str)
+            and ctx.identity(kind, name)
+        ):
             continue  # one fact once: CAPA-I008 reports that identity and names this user
         report.at(
-            cp,
-            (*IDENTITY_REF, "kind"),
-            f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity",
+            use.obj,
+            _key_path(use, "kind"),
+            f"identityRef uses {kind}: {why[kind]}; use the account's AWSClusterRoleIdentity"
+            + _for(use),
         )

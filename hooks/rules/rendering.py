@@ -1,12 +1,14 @@
-"""Rendering and Flux delivery (CAPA-R001 … R003, R005, R007, R008): will Flux apply it?
+"""Rendering and Flux delivery (CAPA-R001 … R003, R005, R007 … R010): will Flux apply it?
 
 This module owns the question "does what Flux applies match accounts.yaml + base/, and can
 Flux apply it at all?": generated files in sync, overlays that plain kustomize builds, Flux
-Kustomizations whose paths exist, and `force: true` where CAPA forbids updates.
+Kustomizations whose paths exist, `force: true` where CAPA forbids updates, and objects no
+larger than the API server and etcd accept.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 from pathlib import Path
 
@@ -352,4 +354,114 @@ def check_force_for_default(ctx: Context, report: Reporter) -> None:
             "`force: true` adding an account blocks every sync",
             at_key=len(where) == 1,
             related=(target.location(("metadata", "name")),),
+        )
+
+
+# etcd refuses a request over --max-request-bytes, 1.5 MiB by default (etcd-io/etcd
+# server/embed/config.go DefaultMaxRequestBytes; etcd docs dev-guide/limit.md "Request size
+# limit"): the API server cannot store a bigger object. ConfigMap and Secret data together are
+# validated against 1 MiB (kubernetes/kubernetes pkg/apis/core/types.go MaxSecretSize, checked
+# in pkg/apis/core/validation/validation.go ValidateConfigMap and ValidateSecret).
+MAX_OBJECT_BYTES = 3 * 512 * 1024
+MAX_DATA_BYTES = 1024 * 1024
+# The data fields of each kind, and whether their values are base64 (counted decoded).
+_DATA_KINDS = {
+    "ConfigMap": {"data": False, "binaryData": True},
+    "Secret": {"data": True, "stringData": False},
+}
+
+
+def _bytes(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+@rule("CAPA-R009", name="ObjectTooLarge")
+def check_object_size(ctx: Context, report: Reporter) -> None:
+    """An object is larger than the API server and etcd accept.
+
+    Why: etcd refuses any request over `--max-request-bytes` (1.5 MiB by default; etcd
+    server/embed/config.go, docs dev-guide/limit.md), so the API server cannot store a bigger
+    object, and it validates a ConfigMap's or Secret's data against 1 MiB in total
+    (kubernetes pkg/apis/core/validation/validation.go, `MaxSecretSize`). Flux's server-side
+    apply of the Kustomization fails as a whole. A file pulled into a `configMapGenerator` is
+    the usual way to get there. Sizes are counted as compact JSON, as the request carries it.
+
+    Bad:
+        configMapGenerator:
+          - name: dashboards
+            files: [dashboards.json]     # 3 MiB
+
+    Good:
+        configMapGenerator:
+          - name: dashboards
+            files: [small-dashboard.json]
+
+    Fix: keep large payloads out of the cluster's API objects (an image, a bucket, several
+    smaller ConfigMaps).
+    """
+    for obj in ctx.objects:
+        text = getattr(obj.doc, "text", "")
+        if text and len(text) * 2 < MAX_DATA_BYTES:
+            continue  # JSON is at most twice its YAML here: nothing in this file is that big
+        size = _bytes(obj.doc.data)
+        if size > MAX_OBJECT_BYTES:
+            report.at(
+                obj,
+                (),
+                f"{obj.kind} {obj.name!r} is {size / 1048576:.1f} MiB as JSON, over the 1.5 MiB "
+                "etcd accepts by default (--max-request-bytes): the API server refuses it",
+            )
+            continue
+        core = "/" not in str(obj.doc.data.get("apiVersion"))  # v1: the core group
+        fields = _DATA_KINDS.get(obj.kind, {}) if core else {}
+        data = sum(
+            len(str(k)) + (len(str(v)) * 3 // 4 if base64 else len(str(v)))
+            for f, base64 in fields.items()
+            if isinstance(obj.doc.data.get(f), dict)
+            for k, v in obj.doc.data[f].items()
+        )
+        if data > MAX_DATA_BYTES:
+            report.at(
+                obj,
+                (),
+                f"{obj.kind} {obj.name!r} holds {data / 1048576:.1f} MiB of data, over the 1 MiB "
+                "the API server accepts for a ConfigMap or Secret",
+            )
+
+
+@rule("CAPA-R010", name="FileNotListed")
+def check_unlisted_files(ctx: Context, report: Reporter) -> None:
+    """A YAML file sits beside a kustomization that does not list it: Flux never applies it.
+
+    Why: kustomize builds only what `resources` names, so a manifest dropped into an overlay
+    (a hand-made tweak of one account, a node group of its own) is silently ignored: render
+    keeps it, reports the overlay up to date, and Flux applies the overlay without it. In
+    base/, a template no kustomization lists is not rendered into any account either.
+
+    Bad:
+        overlays/live/bigger-nodes.yaml   # not in overlays/live/kustomization.yaml
+
+    Good:
+        # accounts.yaml, on the account live (or one of its clusters)
+        patches:
+          - target: {kind: AWSManagedMachinePool}
+            patch: {spec: {instanceType: m6i.xlarge}}
+
+    Fix: give the account its own settings with `patches` in accounts.yaml and run
+    `capa-accounts render` (docs: configuration.md, "Per-account settings"); list a file
+    meant for base/ in base/kustomization.yaml; delete a file that is not needed.
+    """
+    for rel in ctx.loaded.unlisted:
+        directory = posixpath.dirname(rel) or "."
+        report.raw(
+            Finding(
+                report.rule,
+                report.severity,
+                rel,
+                1,
+                1,
+                f"no kustomization lists this file: Flux never applies it (not in "
+                f"{directory}/kustomization.yaml); use `patches` in accounts.yaml for an "
+                "account's own settings",
+            )
         )

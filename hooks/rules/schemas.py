@@ -1,4 +1,5 @@
-"""Schemas (CAPA-R004): every object against its schema, and the stored view other rules judge.
+"""Schemas (CAPA-R004, R011): every object against its schema and its CRD's served versions,
+and the stored view other rules judge.
 
 The schemas are the project's own (``capa_accounts.core.schema``), compiled once per process;
 ``check --crd PATH`` adds user-supplied CRDs, which take precedence for their kinds. A key the
@@ -8,6 +9,7 @@ reads it, as the API server would store it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from capa_accounts.core.resources import is_iam_config
 from capa_accounts.core.schema.cel_rules import BUILTIN_RULES, _nodes, cel_rules
 from capa_accounts.core.schema.iam_effect import Effect, ignored_key
 from capa_accounts.core.schema.registry import removed_reason, schema_check
+from capa_accounts.core.schema.served import CAPA_RELEASE, builtin_unserved, served_versions
 from capa_accounts.core.schema.validator import Check, Violation
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
@@ -25,12 +28,24 @@ from capa_accounts.hooks.rules import Reporter, rule
 Validate = Callable[[dict[str, Any]], list[Violation]]
 
 
-def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
-    user: dict[tuple[str, str], Check] = {}
-    if crds:
-        from capa_accounts.core.schema.crd import load_crds
+@functools.lru_cache(maxsize=4)
+def _user_crds(crds: tuple[Path, ...], _stamp: tuple[tuple[str, int], ...]) -> dict[Any, Check]:
+    from capa_accounts.core.schema.crd import load_crds
 
-        user = load_crds(crds)
+    return load_crds(crds)
+
+
+def user_crds(crds: tuple[Path, ...]) -> dict[tuple[str, str], Check]:
+    """The compiled served versions of ``check --crd`` files, read once per check (CAPA-R004
+    validates with them, R011 asks which versions they serve)."""
+    if not crds:
+        return {}
+    stamp = tuple((str(p), p.stat().st_mtime_ns if p.exists() else -1) for p in crds)
+    return _user_crds(crds, stamp)
+
+
+def stored_view_validator(crds: tuple[Path, ...] = ()) -> Validate:
+    user = user_crds(crds)
 
     def validate(data: dict[str, Any]) -> list[Violation]:
         key = (str(data.get("apiVersion") or ""), str(data.get("kind") or ""))
@@ -113,3 +128,55 @@ def _ignored_by_clusterawsadm(obj: Obj, violation: Violation) -> Effect | None:
         return None
     written = dig(obj.doc.data, *violation.path)
     return ignored_key(str(obj.data.get("apiVersion")), tuple(violation.path), written)
+
+
+def _unserved(user: dict[tuple[str, str], Check], api_version: str, kind: str) -> str | None:
+    """Why ``api_version`` of ``kind`` is refused, or None if it is served (or unknown)."""
+    if user:
+        served = served_versions(user, api_version, kind)
+        if served:
+            if (api_version, kind) in user:
+                return None
+            return f"the CRDs given with --crd serve {kind} only as {', '.join(served)}"
+    instead = builtin_unserved(api_version, kind)
+    if instead is None:
+        return None
+    return f"CAPA serves {kind} only as {instead} since {CAPA_RELEASE} (v1beta1 is served: false)"
+
+
+@rule("CAPA-R011", name="UnservedApiVersion")
+def check_unserved_version(ctx: Context, report: Reporter) -> None:
+    """A resource is written in an API version its CRD no longer serves.
+
+    Why: the API server answers "no matches for kind ... in version ...", so Flux's
+    server-side dry-run of the Kustomization fails and none of its objects is applied. CAPA
+    v2.4.0 stopped serving every v1beta1 type (commit 827ee1d1, "Stop serving v1beta1 API
+    types": the CRDs in config/crd/bases/ list v1beta1 with `served: false`), yet CAPA's
+    multitenancy docs still write `infrastructure.cluster.x-k8s.io/v1beta1` identities.
+    Cluster API's own kinds in the same groups (`KubeadmControlPlane`) still serve v1beta1 and
+    are not reported. With `check --crd`, the served flags of the given CRDs decide for the
+    kinds they define.
+
+    Bad:
+        apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
+        kind: AWSClusterRoleIdentity
+
+    Good:
+        apiVersion: infrastructure.cluster.x-k8s.io/v1beta2
+        kind: AWSClusterRoleIdentity
+
+    Fix: write the served version; the identities' v1beta2 fields are the same as v1beta1's.
+    """
+    user = user_crds(ctx.crds)
+    for obj in ctx.objects:
+        api_version = obj.data.get("apiVersion")
+        if not isinstance(api_version, str):
+            continue
+        why = _unserved(user, api_version, obj.kind)
+        if why:
+            report.at(
+                obj,
+                ("apiVersion",),
+                f"apiVersion {api_version} is not served: {why}; the API server refuses "
+                f"this {obj.kind} and Flux fails the whole Kustomization",
+            )

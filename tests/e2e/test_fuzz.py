@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from fuzz.fuzz_inputs import TOKENS, apply_ops, crash_of, fn_input
+from fuzz.fuzz_inputs import ATTACK_FILES, TOKENS, apply_ops, crash_of, fn_input, make_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -199,3 +199,38 @@ def test_malformed_base_items_never_crash_render_or_fn(
     resource_list = yaml.safe_load(FN_INPUT)
     resource_list["items"] = [d for d in yaml.safe_load_all(text) if d is not None]
     _fn(yaml.safe_dump(resource_list).encode())
+
+
+class AttackRepo(Repo):
+    """The fuzzer's repository: the attack shapes, a file outside it and a .git/config."""
+
+    def __init__(self, path: Path) -> None:
+        make_repo(path)
+        self.path = path
+        self.pristine = self.files()
+
+    def files(self) -> dict[str, bytes]:
+        return {
+            p.relative_to(self.path).as_posix(): p.read_bytes()
+            for p in self.path.rglob("*")
+            if p.is_file() and not p.is_symlink() and ".git" not in p.parts
+        }
+
+
+@pytest.fixture(scope="module")
+def attack_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AttackRepo]:
+    path = tmp_path_factory.mktemp("attack") / "repo"
+    yield AttackRepo(path)
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@bounded(40)
+@given(
+    rel=st.sampled_from(sorted(r for r in ATTACK_FILES if r.endswith("kustomization.yaml"))),
+    ops=OPS,
+)
+def test_mutated_attacks_never_read_outside_the_repository(
+    attack_repo: AttackRepo, rel: str, ops: list[Any]
+) -> None:
+    """crash_of counts a run whose output holds the outside file's marker as a crash."""
+    attack_repo.run(["check"], rel, apply_ops(attack_repo.pristine[rel], ops))

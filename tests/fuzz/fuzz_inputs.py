@@ -285,12 +285,22 @@ def fn_input() -> bytes:
 
 
 def make_repo(path: Path) -> Path:
+    """The example repository with the hostile files and attack shapes; beside it, outside,
+    a file holding ``LEAK_MARKER`` (and one in its ``.git/config``): a run that prints the
+    marker read outside the repository, which ``crash_of`` counts as a crash."""
     from capa_accounts.kustomize_plugin import example
 
     example.init(path)
-    for rel, data in HOSTILE_FILES.items():
+    for rel, data in {**HOSTILE_FILES, **ATTACK_FILES}.items():
         (path / rel).parent.mkdir(parents=True, exist_ok=True)
         (path / rel).write_bytes(data)
+    for rel, target in ATTACK_SYMLINKS.items():
+        (path / rel).symlink_to(target)
+    (path.parent / "outside.txt").write_text(f"k={LEAK_MARKER}\n")
+    (path / ".git").mkdir(exist_ok=True)
+    (path / ".git" / "config").write_text(
+        f'[remote "origin"]\n\turl = https://x-access-token:{LEAK_MARKER}@example.com/r\n'
+    )
     return path
 
 
@@ -306,6 +316,39 @@ HOSTILE_FILES = {
     "leak/values.yaml": b"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n"
     b"  region: ZXUtd2VzdC0x\n",
 }
+
+
+# The shapes that once led a kustomization past the path proof (docs/reliability.md, the
+# untrusted pull request table), each copying an outside file through `replacements` into a
+# roleARN a finding prints: the mutations explore around them.
+LEAK_MARKER = "fuzz-outside-marker-5d1a"
+_LEAK = (
+    b"resources: [identity.yaml]\nreplacements:\n"
+    b"- source: {kind: ConfigMap, name: g, fieldPath: data.k}\n"
+    b"  targets:\n  - select: {kind: AWSClusterRoleIdentity}\n    fieldPaths: [spec.roleARN]\n"
+)
+_IDENTITY = (
+    b"apiVersion: infrastructure.cluster.x-k8s.io/v1beta2\nkind: AWSClusterRoleIdentity\n"
+    b"metadata: {name: r}\nspec: {roleARN: x}\n"
+)
+_GENERATOR = b"apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: g}\n"
+_ATTACKS = {
+    "inline": b'generators: ["{apiVersion: builtin, kind: ConfigMapGenerator, '
+    b'metadata: {name: g}, files: [k=../../outside.txt]}"]\n',
+    "gendir": b"generators: [gens]\n",
+    "capitals": b"configMapGenerator:\n- name: g\n  Files: [k=../../outside.txt]\n",
+    "envs": b"configMapGenerator:\n- name: g\n  envs: [k=sub/outside.txt]\n",
+    "gitconfig": b"configMapGenerator:\n- name: g\n  files: [k=../.git/config]\n",
+    "dotdot": b"configMapGenerator:\n- name: g\n  files: [k=deep/../../../outside.txt]\n",
+}
+ATTACK_FILES = {
+    **{f"attack-{name}/kustomization.yaml": _LEAK + text for name, text in _ATTACKS.items()},
+    **{f"attack-{name}/identity.yaml": _IDENTITY for name in _ATTACKS},
+    "attack-gendir/gens/kustomization.yaml": b"resources: [gen.yaml]\n",
+    "attack-gendir/gens/gen.yaml": _GENERATOR + b"files: [k=../../outside.txt]\n",
+    "deep/d2/d3/keep.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep}\n",
+}
+ATTACK_SYMLINKS = {"attack-envs/k=sub": "../..", "attack-dotdot/deep": "../deep/d2/d3"}
 
 
 def yaml_files(repo: Path) -> list[str]:
@@ -338,6 +381,8 @@ def crash_of(result: Any, command: str) -> str | None:
             return "fn printed something that is not a ResourceList"
         if result.exit_code != 0 and not out.get("results"):
             return "fn failed without results in its ResourceList"
+    if LEAK_MARKER in result.output or LEAK_MARKER in result.stderr:
+        return "LeakedOutside: the output holds a file from outside the repository"
     if result.exit_code == 2 and not _one_failure(result.stderr):
         return "exit 2 without exactly one failure line on stderr:\n" + result.stderr
     return None
@@ -405,7 +450,7 @@ def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
     work = Path(tempfile.mkdtemp(prefix="capa-fuzz-"))
     pristine = make_repo(work / "pristine")
     repo = work / "repo"
-    shutil.copytree(pristine, repo)
+    shutil.copytree(pristine, repo, symlinks=True)
     originals = {rel: (pristine / rel).read_bytes() for rel in yaml_files(pristine)}
     originals["<fn stdin>"] = fn_input()
     targets = sorted(originals)
@@ -455,7 +500,7 @@ def fuzz(minutes: float, seed: int, out: Path, bound: int) -> int:
         if "render" in commands or target != "<fn stdin>":
             if "render" in commands:
                 shutil.rmtree(repo)
-                shutil.copytree(pristine, repo)
+                shutil.copytree(pristine, repo, symlinks=True)
             else:
                 (repo / target).write_bytes(originals[target])
         if time.monotonic() - last_report > 30:

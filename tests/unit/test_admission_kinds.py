@@ -126,3 +126,35 @@ def test_capa_kinds_with_identity_ref_are_matched(
     request["resource"]["resource"] = resource
     for credentials in ("roleIdentity", "operator"):
         assert matches(policy_for(credentials), request)
+
+
+TEMPLATES = [
+    ("controlplane.cluster.x-k8s.io", "AWSManagedControlPlaneTemplate", "AWSManagedControlPlane"),
+    ("infrastructure.cluster.x-k8s.io", "AWSClusterTemplate", "AWSCluster"),
+]
+
+
+@pytest.mark.parametrize(("group", "kind", "stamped"), TEMPLATES, ids=[t[1] for t in TEMPLATES])
+def test_templates_pass_and_the_objects_clusterclass_stamps_out_are_judged(
+    group: str, kind: str, stamped: str
+) -> None:
+    # CAPA's webhook stores a template without identityRef as `default`, and ClusterClass
+    # replaces it per Cluster (CAPA templates/cluster-template-multitenancy-clusterclass.yaml):
+    # denying templates that name `default` would deny CAPA's own pattern. The policy judges
+    # what the topology controller creates from them, in the Cluster's namespace.
+    template = {
+        "apiVersion": f"{group}/v1beta2",
+        "kind": kind,
+        "metadata": {"name": "tpl", "namespace": "staging"},
+        "spec": {"template": {"spec": {"identityRef": dict(DEFAULT)}}},
+    }
+    assert not matches(policy_for("roleIdentity"), admission_request("CREATE", template, "staging"))
+    owned = {"topology.cluster.x-k8s.io/owned": ""}
+    for ref, rules in ((LIVE_REF, ["CAPA-C003"]), (DEFAULT, ["CAPA-C004"]), (ROLE, [])):
+        obj = {
+            **control_plane(identity_ref=ref, labels=owned),
+            "apiVersion": f"{group}/v1beta2",
+            "kind": stamped,
+        }
+        failures = admit("roleIdentity", obj, STAGING_NS)
+        assert [f.message.split(":")[0] for f in failures] == rules, (stamped, ref)

@@ -639,3 +639,82 @@ def test_builtin_cel_rules_match_the_crds() -> None:
         for key, rules in cel_rules.BUILTIN_RULES.items()
     }
     assert ours == found
+
+
+def _every_version(names: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Converted schemas of every version the CRDs list, served or not."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in crd_files(*names):
+        for document in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader):
+            if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
+                document = copy.deepcopy(document)
+                for version in document["spec"]["versions"]:
+                    version["served"] = True
+                out.update(crd.crd_schemas(document))
+    return out
+
+
+_UNSERVED_DICTS = (
+    {k: s for k, s in _every_version(MAIN_CRDS).items() if k not in _CRD_DICTS}
+    if REFERENCE.is_dir()
+    else {}
+)
+IDENTITY_KINDS = (
+    "AWSClusterControllerIdentity",
+    "AWSClusterRoleIdentity",
+    "AWSClusterStaticIdentity",
+)
+
+
+def v1beta1_identity_documents() -> list[tuple[str, Any]]:
+    out = []
+    for name, doc in valid_documents():
+        if doc["kind"] in IDENTITY_KINDS:
+            old = {**doc, "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1"}
+            out.append((name.replace("v1beta2", "v1beta1"), old))
+    return out
+
+
+@needs_reference
+def test_the_builtin_v1beta1_identities_are_the_crds_unserved_v1beta1() -> None:
+    builtin = {
+        k for k in registry.schemas() if k[0].endswith("/v1beta1") and k[1] in IDENTITY_KINDS
+    }
+    assert builtin == {("infrastructure.cluster.x-k8s.io/v1beta1", k) for k in IDENTITY_KINDS}
+    assert builtin <= set(_UNSERVED_DICTS)  # the CRDs list v1beta1, with served: false
+
+
+@needs_reference
+@pytest.mark.parametrize(
+    ("name", "doc"), v1beta1_identity_documents(), ids=[n for n, _ in v1beta1_identity_documents()]
+)
+def test_v1beta1_identity_mutations_agree_with_the_crds_v1beta1(name: str, doc: Any) -> None:
+    key = _key(doc)
+    check = registry.schema_check(*key)
+    theirs_check = compile_schema(_UNSERVED_DICTS[key])
+    assert check is not None
+    assert validate(check, doc) == [] and validate(theirs_check, doc) == []
+    problems, count = [], 0
+    for what, mutated, covered in mutations(doc, [registry.schema_for(*key), _UNSERVED_DICTS[key]]):
+        count += 1
+        ours, theirs = validate(check, mutated), validate(theirs_check, mutated)
+        if ours and not theirs:
+            problems.append(f"stricter than the CRD: {what}: {ours[0].message}")
+        elif covered and bool(ours) != bool(theirs):
+            problems.append(f"more lenient than the CRD: {what}: {theirs[0].message}")
+    assert count > 10
+    assert problems == []
+
+
+@needs_reference
+def test_r009s_table_matches_the_crds_served_flags() -> None:
+    from capa_accounts.core.schema import served
+
+    listed = set(_every_version(MAIN_CRDS))
+    unserved = {k for k in listed if k not in _CRD_DICTS}
+    assert unserved, "the reference CRDs list no unserved version"
+    for api_version, kind in sorted(listed):
+        said = served.builtin_unserved(api_version, kind) is not None
+        assert said == ((api_version, kind) in unserved), (api_version, kind)
+    # The CAPI core kinds still serve v1beta1 (deprecated): never reported.
+    assert served.builtin_unserved("cluster.x-k8s.io/v1beta1", "Cluster") is None

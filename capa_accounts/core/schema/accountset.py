@@ -58,6 +58,32 @@ METADATA: dict[str, Any] = {
     },
 }
 
+PATCHES = {
+    "type": "array",
+    "description": "per-account (or per-cluster) settings: JSON merge patches (RFC 7386) that "
+    "render applies to the rendered objects; fields capa-accounts derives (identity chain, "
+    "names, namespace, region, version) cannot be patched",
+    "items": {
+        "type": "object",
+        "required": ["target", "patch"],
+        "properties": {
+            "target": {
+                "type": "object",
+                "required": ["kind"],
+                "properties": {
+                    "kind": _str(r"^[A-Z][A-Za-z0-9]*$", "kind of the objects to patch"),
+                    "name": _str(DNS_SUBDOMAIN, "rendered name (default: every object of kind)"),
+                },
+            },
+            "patch": {
+                "type": "object",
+                "description": "merged into each target: mappings merge, lists and scalars "
+                "replace, null removes a key",
+            },
+        },
+    },
+}
+
 CLUSTER = {
     "type": "object",
     "description": "One EKS cluster of the account; region and version default to the account's.",
@@ -71,6 +97,7 @@ CLUSTER = {
             "description": "true: render no objects of this cluster (Flux prunes it, CAPA deletes "
             "the EKS cluster); the acknowledgement CAPA-D005 asks for",
         },
+        "patches": PATCHES,
     },
 }
 
@@ -118,6 +145,7 @@ ACCOUNT_FIELDS: dict[str, dict[str, Any]] = {
         "clusters (CAPA deletes them); required before removing the account",
     },
     "suppress": {"type": "array", "items": SUPPRESS},
+    "patches": PATCHES,
 }
 
 ACCOUNT_ENTRY = {

@@ -21,7 +21,7 @@ from capa_accounts.core.schema.core import (
     string_map,
 )
 from capa_accounts.core.schema.eks import API_ENDPOINT, INFRASTRUCTURE_API
-from capa_accounts.core.schema.identities import IDENTITY_REFERENCE
+from capa_accounts.core.schema.identities import IDENTITY_REFERENCE, V1BETA1
 
 _BASTION: Schema = obj(
     {
@@ -57,6 +57,18 @@ AWS_CLUSTER_SPEC: Schema = obj(
 
 AWS_CLUSTER: Schema = resource(AWS_CLUSTER_SPEC)
 
+# v1beta1, which CAPA no longer serves (CAPA-R011) but its multitenancy docs still write: only
+# identityRef is judged, whose AWSIdentityReference (kind enum, name) is the same in both
+# versions of the CRD; the rest of v1beta1's spec differs from v1beta2's and is left open.
+AWS_CLUSTER_V1BETA1: Schema = resource(
+    {
+        "type": "object",
+        "properties": {"identityRef": IDENTITY_REFERENCE},
+        "x-kubernetes-preserve-unknown-fields": True,
+    }
+)
+
 SCHEMAS: dict[tuple[str, str], Schema] = {
     (INFRASTRUCTURE_API, "AWSCluster"): AWS_CLUSTER,
+    (V1BETA1, "AWSCluster"): AWS_CLUSTER_V1BETA1,
 }

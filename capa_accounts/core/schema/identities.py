@@ -3,8 +3,12 @@
 Complete and exactly as strict as the CRDs: every spec field, enum, bound and required key of
 ``AWSClusterControllerIdentity``, ``AWSClusterRoleIdentity`` and ``AWSClusterStaticIdentity``
 (CAPA ``api/v1beta2/awsidentity_types.go``; the generated CRDs are
-``config/crd/bases/infrastructure.cluster.x-k8s.io_awscluster*identities.yaml``). The identity
-CRDs serve only v1beta2; v1beta1 is ``served: false``, so it has no schema here.
+``config/crd/bases/infrastructure.cluster.x-k8s.io_awscluster*identities.yaml``).
+
+v1beta1 has the same schema. CAPA v2.0-v2.3 served it, and v2.4.0 stopped (commit 827ee1d1,
+"Stop serving v1beta1 API types": ``served: false``), while CAPA's multitenancy docs still
+write it. It is checked all the same, so that a typo in a copied example is named as one;
+that the version itself is refused is CAPA-R011's (``capa_accounts.core.schema.served``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from capa_accounts.core.schema.core import (
 )
 
 API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
+V1BETA1 = "infrastructure.cluster.x-k8s.io/v1beta1"
 
 # AllowedNamespaces (awsidentity_types.go): nil admits no namespace, ``{}`` admits every
 # namespace, and both ``allowedNamespaces`` and ``list`` are nullable pointers/slices.
@@ -74,8 +79,15 @@ ROLE_IDENTITY: Schema = resource(
     status=False,
 )
 
+_BY_KIND: dict[str, Schema] = {
+    "AWSClusterControllerIdentity": CONTROLLER_IDENTITY,
+    "AWSClusterRoleIdentity": ROLE_IDENTITY,
+    "AWSClusterStaticIdentity": STATIC_IDENTITY,
+}
+# The CRDs' v1beta1 and v1beta2 schemas are equal but for x-kubernetes-list-type, which changes
+# merging, not validation (tests/test_crd_agreement.py compares both versions).
 SCHEMAS: dict[tuple[str, str], Schema] = {
-    (API_VERSION, "AWSClusterControllerIdentity"): CONTROLLER_IDENTITY,
-    (API_VERSION, "AWSClusterRoleIdentity"): ROLE_IDENTITY,
-    (API_VERSION, "AWSClusterStaticIdentity"): STATIC_IDENTITY,
+    (version, kind): schema
+    for version in (API_VERSION, V1BETA1)
+    for kind, schema in _BY_KIND.items()
 }

@@ -1,0 +1,128 @@
+"""What ``check`` judges, read once: ``Loaded``, and the names of the files it walks."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capa_accounts.core import yamlio
+from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.core.finding import Finding
+from capa_accounts.core.model import AccountSet
+
+# Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
+# an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"
+# or "venv" may well name an account, whose overlays/build must be judged.
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".tools",
+}
+TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a document reaches the cluster: from an overlay build, or as a loose file."""
+
+    overlay: str | None  # repository-relative directory of the kustomization, if any
+    built: bool = True  # False: the file was read directly (no kustomization lists it)
+    flux: str | None = None  # the Flux Kustomization whose substitution made it (fluxapply)
+
+
+@dataclass
+class Loaded:
+    """Everything ``check`` judges, read once."""
+
+    root: Path
+    account_set: AccountSet | None
+    documents: list[tuple[yamlio.Document, Source]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file, exclusions applied
+    yaml_files: list[str] = field(default_factory=list)
+    kustomization_dirs: list[str] = field(default_factory=list)
+    # Problems met while loading (CAPA-R007, R008 and the like), judged with the rules' findings.
+    problems: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # YAML files beside a kustomization that neither it nor any other lists (CAPA-R010)
+    unlisted: list[str] = field(default_factory=list)
+    # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
+    texts: dict[str, str] = field(default_factory=dict)
+    # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
+    plan: Any = None
+    plan_error: CapaAccountsError | None = None
+    # Files (or kustomization directories) that could not be read: each one is named, and
+    # the rest of the repository is still judged.
+    input_errors: list[InputError] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)  # their files: nothing is said about them
+    # Where the repository is in Flux's source (core/fluxsource.py): "" at its root, else the
+    # folder of a monorepo; Flux paths are resolved from ``source_root``.
+    source_prefix: str = ""
+    source_root: Path = field(default_factory=Path)
+
+    def keep_texts(self, docs: list[yamlio.Document]) -> None:
+        for doc in docs:
+            text = getattr(doc, "text", "")  # the input layer keeps it (yamlio.Document.text)
+            if text:
+                self.texts.setdefault(doc.file, text)
+
+
+def excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    return any(
+        fnmatch.fnmatch(rel, p)
+        or fnmatch.fnmatch(rel, p.rstrip("/*") + "/*")
+        or rel.startswith(p.rstrip("*").rstrip("/") + "/")
+        for p in patterns
+    )
+
+
+def skipped_dir(rel: str) -> bool:
+    """Whether the directory at repository-relative ``rel`` is a tool's, never judged."""
+    parts = rel.split("/")
+    return (
+        parts[-1] in SKIP_DIRS
+        or parts[-1].endswith(".egg-info")
+        or (len(parts) == 1 and parts[0] in TOP_LEVEL_SKIP_DIRS)
+    )
+
+
+def walk_files(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Repository-relative paths of every file, tool directories and excluded globs skipped."""
+    out: list[str] = []
+
+    def unreadable(err: OSError) -> None:
+        # A directory the walk cannot list would hide what it holds: stop, naming it.
+        where = Path(err.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        raise InputError(
+            f"cannot read this directory ({err.strerror or err}): check would miss what it holds",
+            rel,
+        )
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
+        base = Path(dirpath)
+        rel_dir = base.relative_to(root).as_posix()
+        keep = []
+        for d in sorted(dirnames):
+            rel = d if rel_dir == "." else f"{rel_dir}/{d}"
+            if skipped_dir(rel) or excluded(rel, exclude):
+                continue
+            if (base / d).is_symlink():
+                continue  # never followed: a symlinked directory may leave the repository
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if not excluded(rel, exclude):
+                out.append(rel)
+    return out
