@@ -12,6 +12,9 @@ and reused only when all of that is byte for byte the same:
   a symbolic link;
 - the fleet's Flux source prefix (where the repository sits in its git work tree).
 
+Render's warnings about hand-written files in the overlays read the tree, not the inputs:
+they are left out of the entry and made anew on every read.
+
 Nothing is read from the repository: the entry lives in ``$CAPA_ACCOUNTS_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/capa-accounts`` (``~/.cache/capa-accounts``), one file per repository
 path, written atomically; an entry that is not the current user's own, is writable by others,
@@ -186,12 +189,23 @@ def cached_plan(repo: Path, account_set: AccountSet) -> Plan:
     path = _entry_path(directory, top, tool)
     found = _read(path, top, prefix)
     if found is not None:
+        # What render says of hand-written files in the overlays is read from the tree anew.
+        found.warnings += render._unlisted_warnings(repo, list(account_set.accounts), found)
         return found
     before = _inputs(top, kustomization.build(repo, repo / "base").files, prefix)
     plan = render.plan(repo, account_set)
     # Kept only when nothing it read changed while it was made.
     if _inputs(top, kustomization.build(repo, repo / "base").files, prefix) == before:
+        unlisted = set(render._unlisted_warnings(repo, list(account_set.accounts), plan))
+        kept = Plan(
+            files=plan.files,
+            warnings=[w for w in plan.warnings if w not in unlisted],
+            documents=plan.documents,
+            merged=plan.merged,
+            managed=plan.managed,
+            flux_dir=plan.flux_dir,
+        )
         # A read-only or full cache directory: the next check plans again.
         with contextlib.suppress(OSError):
-            _write(path, plan, before)
+            _write(path, kept, before)
     return plan

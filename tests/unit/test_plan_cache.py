@@ -137,3 +137,18 @@ def test_small_fleets_are_planned_afresh(
     verdict(example_repo)
     verdict(example_repo)
     assert len(counted) == 2 and entries(tmp_path) == []
+
+
+def test_warnings_about_hand_written_files_are_made_anew(
+    example_repo: Path,  # noqa: F811
+    counted: list[int],
+) -> None:
+    from capa_accounts.core.model import load_account_set
+
+    account_set = load_account_set(example_repo)
+    plan_cache.cached_plan(example_repo, account_set)
+    (example_repo / "overlays" / "staging" / "extra.yaml").write_text("kind: ConfigMap\n")
+    cached = plan_cache.cached_plan(example_repo, account_set)
+    assert len(counted) == 1  # read from the entry: the file is not one render reads
+    assert cached.warnings == render.plan(example_repo, account_set).warnings
+    assert any("overlays/staging/extra.yaml" in w for w in cached.warnings)
