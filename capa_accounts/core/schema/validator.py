@@ -19,9 +19,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-
-import re2
 
 from capa_accounts.core.substitution import templated
 
@@ -205,8 +204,15 @@ def _python_types(type_list: list[str]) -> tuple[tuple[type, ...] | None, bool]:
     return admitted, "boolean" not in type_list and bool not in admitted
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the error is reported once, as a violation; not on stderr
+@cache
+def _re2() -> tuple[Any, Any]:
+    """The RE2 module and its options, imported when a pattern is first checked: most runs
+    (the KRM function's, a check of a small change) check none, and the import is costly."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is reported once, as a violation; not on stderr
+    return re2, options
 
 
 def _pattern_check(pattern: Any) -> Check:
@@ -219,8 +225,9 @@ def _pattern_check(pattern: Any) -> Check:
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, str):
             if not compiled:
+                re2, options = _re2()
                 try:
-                    compiled.append(re2.compile(str(pattern), _RE2_OPTIONS).search)
+                    compiled.append(re2.compile(str(pattern), options).search)
                 except re2.error as err:
                     reason = (
                         err.args[0].decode("utf-8", "replace")
