@@ -1,4 +1,4 @@
-"""The command line: parses arguments and calls into ``kustomize_plugin`` and ``hooks``.
+"""The command line: parses arguments, calls the use cases (``usecases.py``) and prints.
 
 The roof of the house: the only module that imports click, and the only place on the
 ``kustomize_plugin`` side that imports ``hooks``. Imports of the work itself are lazy so that
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from capa_accounts import usecases
 from capa_accounts.core.aws import is_account_id
 from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
@@ -47,6 +48,11 @@ class _Group(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+
+def _say(line: str) -> None:
+    """A message on the way (a warning), on stderr."""
+    click.echo(line, err=True)
 
 
 def repo_option(func: F) -> F:
@@ -165,38 +171,15 @@ def init(directory: Path | None, here: bool, hooks: str) -> None:
 )
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    from capa_accounts.core import lock
-
-    repo = _repo(repo)
-    with lock.locked(repo, "render --check" if check_only else "render", shared=check_only):
-        _render(repo, check_only)
-
-
-def _render(repo: Path, check_only: bool) -> None:
-    from capa_accounts.core import model
-    from capa_accounts.kustomize_plugin import generated
-    from capa_accounts.kustomize_plugin import render as rendering
-
-    if not check_only:
-        generated.remove_leftovers(repo)  # a killed run's, before anything is read
-    account_set = model.load_account_set(repo)
-    if not check_only and account_set.flux.path not in generated.MANAGED_DIRS:
-        generated.remove_leftovers(repo, (account_set.flux.path,))
-    for first, later in model.shared_account_ids(account_set):
-        click.echo(model.shared_id_warning(first, later), err=True)
-    plan = rendering.plan(repo, account_set)
-    for warning in plan.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    todo = generated.changes(repo, plan)
+    todo = usecases.render(_repo(repo), check_only=check_only, say=_say)
     if check_only:
         if todo:
-            click.echo(generated.diff(todo), nl=False)
+            click.echo(usecases.diff(todo), nl=False)
             click.echo(
                 f"{len(todo)} generated file(s) out of date: run `capa-accounts render`", err=True
             )
             sys.exit(1)
         return
-    generated.apply(repo, todo)
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
@@ -402,7 +385,7 @@ def _finish(
     """Write the report, then the summary line, in every log: after a text report on stdout
     when that is a terminal, else on stderr (a pipe or a file keeps only findings or the
     report). `--format github` on stdout ends with it already."""
-    from capa_accounts.hooks.report import ci as ci_formats
+    from capa_accounts.hooks.report import formats as ci_formats
     from capa_accounts.hooks.report import text as reporting
 
     to_stdout = output is None or str(output) == "-"
@@ -476,19 +459,14 @@ def add_account(
     repo: Path,
 ) -> None:
     """Add an account to accounts.yaml (comments and layout kept), then render."""
-    from capa_accounts.core import lock
-    from capa_accounts.kustomize_plugin import accounts_edit
-
-    repo = _repo(repo)
-    with lock.locked(repo, "add-account"):
-        lines = accounts_edit.add_account(
-            repo,
-            name,
-            account_id=account_id,
-            region=region,
-            kubernetes_version=kubernetes_version,
-            namespace=namespace,
-        )
+    lines = usecases.add_account(
+        _repo(repo),
+        name,
+        account_id=account_id,
+        region=region,
+        kubernetes_version=kubernetes_version,
+        namespace=namespace,
+    )
     for line in lines:
         click.echo(line)
 
@@ -533,14 +511,9 @@ def graph(
     the change touches is drawn, cut to those limits by account (the rest named), for a pull
     request.
     """
-    from capa_accounts.core import lock
-    from capa_accounts.hooks.graph import draw as graphing
-
-    root = _repo(repo)
-    with lock.locked(root, "graph", shared=True):  # it runs check: the same consistent read
-        picture = graphing.draw(
-            root, fmt, accounts=accounts, errors_only=errors_only, base_ref=base_ref
-        )
+    picture = usecases.graph(
+        _repo(repo), fmt, accounts=accounts, errors_only=errors_only, base_ref=base_ref
+    )
     _write_output(output, picture)
 
 
@@ -548,9 +521,7 @@ def graph(
 @click.argument("rule_id", metavar="RULE")
 def explain(rule_id: str) -> None:
     """Explain a rule: what it guards against, why, a bad and a good example, how to fix."""
-    from capa_accounts.hooks.report import explain as explaining
-
-    click.echo(explaining.explain(rule_id), nl=False)
+    click.echo(usecases.explain(rule_id), nl=False)
 
 
 @main.command("rules")
@@ -564,9 +535,7 @@ def explain(rule_id: str) -> None:
 )
 def rules_command(fmt: str) -> None:
     """List every rule: ID, severity and what it fires on (`explain RULE` for the rest)."""
-    from capa_accounts.hooks.report import catalogue
-
-    click.echo(catalogue.render(fmt), nl=False)
+    click.echo(usecases.rules(fmt), nl=False)
 
 
 @main.command("fn")

@@ -14,12 +14,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from capa_accounts.core import layout
 from capa_accounts.hooks import hookargs
 from capa_accounts.hooks.check import kustomize
 
 
 def overlays(root: Path) -> list[str]:
-    base = root / "overlays"
+    base = root / layout.OVERLAYS
     if not base.is_dir():
         return []
     return sorted(

@@ -31,7 +31,7 @@ from capa_accounts.core import eks_versions, filewrite, model, yamlio
 from capa_accounts.core.errors import CapaAccountsError, ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY
 from capa_accounts.core.schema.validator import compile_schema, validate
-from capa_accounts.kustomize_plugin import generated, render
+from capa_accounts.kustomize_plugin import render, transaction
 
 # The command-line spelling of each key of a new entry, so an error names what the user typed.
 OPTIONS = {
@@ -65,9 +65,8 @@ def add_account(
     """Append an account to accounts.yaml, render, and describe what changed."""
     path = repo / model.ACCOUNTS_FILE
     target = write_target(repo, path)
-    generated.remove_leftovers(repo)  # a killed run's, before anything is read
     filewrite.remove_leftovers_of(target)
-    old = model.load_account_set(repo)
+    old = transaction.load(repo)  # a killed run's leftovers removed first
     if old.document is None:  # pragma: no cover - load_account_set keeps the document it read
         raise ConfigError("no AccountSet document", model.ACCOUNTS_FILE)
     on = eks_versions.today()
@@ -99,9 +98,13 @@ def add_account(
     # or a signal anywhere leaves every file as it was.
     # Only what the new account changes is planned: its own files and the shared ones.
     added = next(a for a in new.accounts if a.name == name)
-    plan = render.plan(repo, new, only=[added.name])
-    todo = generated.changes(repo, plan, scope=render.account_directories(added))
-    generated.apply(repo, todo, also=[(target, text, model.ACCOUNTS_FILE)])
+    done = transaction.render(
+        repo,
+        new,
+        only=[added.name],
+        scope=render.account_directories(added),
+        also=[(target, text, model.ACCOUNTS_FILE)],
+    )
 
     lines = [f"added account {name} ({account_id}, {region}, Kubernetes {version})"]
     if reformatted:
@@ -114,8 +117,8 @@ def add_account(
     ]
     if note := eks_versions.extended_note(version, on):
         lines.append(f"warning: {note}")
-    lines += [f"warning: {warning}" for warning in plan.warnings]
-    lines += [f"{change.action:6} {change.path}" for change in todo]
+    lines += [f"warning: {warning}" for warning in done.plan.warnings]
+    lines += [f"{change.action:6} {change.path}" for change in done.todo]
     return lines
 
 

@@ -10,8 +10,12 @@ Kubernetes 1.30: https://kubernetes.io/docs/reference/access-authn-authz/validat
 
 The account table is embedded in the policy, not read from a ``paramKind`` ConfigMap: the
 policy is cluster-scoped and only cluster administrators may change it, while a ConfigMap has
-the writers of its namespace. It is split into literals under CEL's size limit per expression
-(``CHUNK_CODE_POINTS``), and a policy the API server could not store is refused at render.
+the writers of its namespace. Each account's row keeps only what differs from the defaults
+(``_row``: an account with every default is ``[]``, about 16 bytes), so 25,000 accounts make a
+policy of about 0.5 MB, a third of what the API server stores; the owner of an identity is
+found by lookups (``_owners``), never by a walk over the fleet, so a decision's CEL cost does
+not grow with it. The table is split into literals under CEL's size limit per expression
+(``CHUNK_CODE_POINTS``), and a policy the API server could not store is still refused at render.
 
 Each deny message starts with the rule ID that ``check`` reports for the same mistake, so a
 denial in the cluster and a finding in CI read alike.
@@ -22,19 +26,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from capa_accounts.core.errors import ConfigError
-from capa_accounts.core.resources import IDENTITY_USERS
+from capa_accounts.core.resources import ACCOUNT_LABEL, IDENTITY_USERS, WATCH_FILTER_LABEL
+from capa_accounts.kustomize_plugin import admission_table as table
+from capa_accounts.kustomize_plugin.admission_table import ROLE_IDENTITY, AccountBinding
 
-ACCOUNT_LABEL = "capa-accounts.dev/account"  # render puts it on each account Namespace
-# CAPI's --watch-filter matches this label's value (cluster-api core/main.go).
-WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
 POLICY_NAME = "capa-accounts-identity"
 API_VERSION = "admissionregistration.k8s.io/v1"
 # The values of accounts.yaml's spec.credentials (capa_accounts.core.model).
-ROLE_IDENTITY = "roleIdentity"
 OPERATOR = "operator"
 ROLE_KIND = "AWSClusterRoleIdentity"
 CONTROLLER_KIND = "AWSClusterControllerIdentity"
@@ -67,67 +68,20 @@ _DNS_SUBDOMAIN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class AccountBinding:
-    """What the policy needs to know about one account."""
-
-    account: str  # account name (DNS-1123 label)
-    namespace: str  # the account's namespace
-    identity: str  # name of the account's AWSClusterRoleIdentity (unused in operator mode)
-    enforced: bool = True  # False: the policy admits this account's control planes unchecked
-
-
-def _cel(value: str) -> str:
-    # Names are checked against DNS-1123 first, so a JSON string is also a CEL string literal.
-    return json.dumps(value)
-
-
-# cel-go's parser rejects an expression of more than 100,000 code points (parser/parser.go,
-# NewParser: expressionSizeCodePointLimit), which the API server's environment keeps
-# (pkg/cel/environment/base.go sets no other); cel-cpp has the same default. One literal holds
-# about 1,100 accounts, so the table is split into literals that stay well under it.
-CHUNK_CODE_POINTS = 90_000
 # etcd's default request limit (server/embed/config.go DefaultMaxRequestBytes), the smaller of
 # etcd's and the API server's (3 MiB): a policy over it cannot be stored at all.
 OBJECT_LIMIT_BYTES = int(1.5 * 1024 * 1024)
 
 
-def _account_maps(accounts: Sequence[AccountBinding], credentials: str) -> list[str]:
-    # Kubernetes compiles policies with cel.HomogeneousAggregateLiterals (k8s.io/apiserver
-    # pkg/cel/environment/base.go), so every value of a literal must have one type: each map is
-    # map(string, map(string, string)), and an account the policy does not enforce carries
-    # the key `unenforced`. The keys avoid `namespace`, a reserved word of the CEL spec
-    # (langdef.md, "Syntax").
-    chunks: list[list[str]] = [[]]
-    size = 2
-    for a in accounts:
-        fields = {"namespaceName": a.namespace}
-        if credentials == ROLE_IDENTITY:
-            fields["identityName"] = a.identity
-        if not a.enforced:
-            fields["unenforced"] = "true"
-        inner = ", ".join(f"{_cel(k)}: {_cel(v)}" for k, v in fields.items())
-        entry = f"{_cel(a.account)}: {{{inner}}}"
-        if chunks[-1] and size + len(entry) + 2 > CHUNK_CODE_POINTS:
-            chunks.append([])
-            size = 2
-        chunks[-1].append(entry)
-        size += len(entry) + 2
-    return ["{" + ", ".join(chunk) + "}" for chunk in chunks]
-
-
-def _chunk_names(count: int) -> list[str]:
-    return ["variables.accounts"] + [f"variables.accounts{i}" for i in range(2, count + 1)]
-
-
 def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dict[str, str]]:
     ns_labels = "namespaceObject.metadata.labels"
     obj_labels = "object.metadata.labels"
-    maps = _account_maps(accounts, credentials)
-    names = _chunk_names(len(maps))
-    entry = "{}"
-    for name in reversed(names):
-        entry = f"variables.account in {name} ? {name}[variables.account] : {entry}"
+    maps = table.account_maps(accounts, credentials)
+    names = table.chunk_names("accounts", len(maps))
+    identity_maps = table.identity_maps(accounts) if credentials == ROLE_IDENTITY else []
+    if identity_maps == ["{}"]:
+        identity_maps = []
+    identity_names = table.chunk_names("identities", len(identity_maps)) if identity_maps else []
     variables = [
         # The mapping is embedded rather than read from the namespace alone: a label only says
         # which account a namespace claims to be, and anyone allowed to label namespaces could
@@ -135,6 +89,10 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         *(
             {"name": name.split(".")[1], "expression": literal}
             for name, literal in zip(names, maps, strict=True)
+        ),
+        *(
+            {"name": name.split(".")[1], "expression": literal}
+            for name, literal in zip(identity_names, identity_maps, strict=True)
         ),
         # namespaceObject is null for cluster-scoped requests; `== null` (not `!=`) keeps the
         # guard portable to CEL implementations without heterogeneous inequality.
@@ -144,8 +102,13 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
             f" && '{ACCOUNT_LABEL}' in {ns_labels}"
             f" ? {ns_labels}['{ACCOUNT_LABEL}'] : ''",
         },
+        {
+            "name": "known",
+            "expression": " || ".join(f"variables.account in {name}" for name in names),
+        },
+        {"name": "row", "expression": table.lookup("variables.account", names, "['', '', '']")},
         # The account's entry of the table, {} for an unknown account.
-        {"name": "entry", "expression": entry},
+        {"name": "entry", "expression": table.entry()},
         {
             "name": "inAccount",
             "expression": "'namespaceName' in variables.entry"
@@ -153,7 +116,7 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
         },
         {
             "name": "checked",
-            "expression": "variables.inAccount && !('unenforced' in variables.entry)",
+            "expression": "variables.inAccount && variables.entry.unenforced == ''",
         },
         # An absent identityRef reads as kind '' so later expressions need no has() of their
         # own. Both branches are strings, so the typeChecking the API server runs against the
@@ -175,13 +138,7 @@ def _variables(accounts: Sequence[AccountBinding], credentials: str) -> list[dic
                 "name": "expected",
                 "expression": "variables.inAccount ? variables.entry.identityName : ''",
             },
-            {
-                "name": "owners",
-                "expression": " + ".join(
-                    f"{name}.filter(a, {name}[a].identityName == variables.refName)"
-                    for name in names
-                ),
-            },
+            {"name": "owners", "expression": table.owners(identity_names, names)},
         ]
     else:
         variables.append(
@@ -354,7 +311,7 @@ def _management_condition(namespaces: Sequence[str]) -> list[dict[str, str]]:
             raise ConfigError(f"admission policy: namespace {namespace!r} is not a valid name")
     if not namespaces:
         return []
-    listed = ", ".join(_cel(n) for n in sorted(set(namespaces)))
+    listed = ", ".join(table.cel(n) for n in sorted(set(namespaces)))
     return [{"name": "not-management", "expression": f"!(request.namespace in [{listed}])"}]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from capa_accounts.core import fluxsource, yamlio
 from capa_accounts.core.errors import CapaAccountsError
+from capa_accounts.core.resources import FLUX_KUSTOMIZE_API
 
 GOTK_SYNC = "gotk-sync.yaml"  # fluxcd/flux2 pkg/manifestgen/sync/options.go ManifestFile
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
@@ -104,7 +105,7 @@ def kustomization_hint(bootstrap: Bootstrap, prefix: str, flux_dir: str) -> str:
         f"Flux applies {path} only through a Kustomization: add this file as "
         f"{bootstrap.path}/capa-accounts.yaml\n"
         "---\n"
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+        f"apiVersion: {FLUX_KUSTOMIZE_API}\n"
         "kind: Kustomization\n"
         "metadata:\n"
         "  name: capa-accounts\n"

@@ -22,8 +22,9 @@ from capa_accounts.core.model import (
     Account,
     AccountSet,
 )
+from capa_accounts.core.resources import IAM_CONFIG_API
 
-API_VERSION = "bootstrap.aws.infrastructure.cluster.x-k8s.io/v1beta1"
+API_VERSION = IAM_CONFIG_API
 KIND = "AWSIAMConfiguration"
 # clusterawsadm's default stack name (cmd/clusterawsadm/api/bootstrap/v1beta1/defaults.go):
 # every file that does not set stackName creates or updates this one stack of its account.

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from capa_accounts.core import filewrite, fluxsource, lock, reporoot, version
+from capa_accounts.core import filewrite, fluxsource, layout, lock, reporoot, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema import published
-from capa_accounts.kustomize_plugin import adopt, flux, generated, render
+from capa_accounts.kustomize_plugin import adopt, flux, generated, transaction
 
 SCHEMA_FILE = published.SCHEMA_FILE
 GITIGNORE = ".gitignore"
@@ -32,8 +32,8 @@ def example_files(hooks: str = "remote") -> dict[str, str]:
         ".pre-commit-config.yaml": pre_commit_config(hooks=hooks),
         SCHEMA_FILE: schema_text(),
     }
-    for entry in sorted((root / "base").iterdir(), key=lambda e: e.name):
-        files[f"base/{entry.name}"] = entry.read_text(encoding="utf-8")
+    for entry in sorted((root / layout.BASE).iterdir(), key=lambda e: e.name):
+        files[f"{layout.BASE}/{entry.name}"] = entry.read_text(encoding="utf-8")
     return files
 
 
@@ -242,8 +242,7 @@ def rendered_example(
         if accounts_text is not None:
             files["accounts.yaml"] = accounts_text
         filewrite.write_all((repo / rel, text, rel) for rel, text in files.items())
-        todo = generated.changes(repo, render.plan(repo))
-        generated.apply(repo, todo)
+        todo = transaction.render(repo).todo
         rendered = {
             c.path: (repo / c.path).read_text(encoding="utf-8")
             for c in todo

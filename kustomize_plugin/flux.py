@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from capa_accounts.core import layout
 from capa_accounts.core.fluxsource import FluxSettings, flux_path
 from capa_accounts.core.model import MANAGEMENT, OPERATOR, ROLE_IDENTITY, Account
+from capa_accounts.core.resources import FLUX_KUSTOMIZE_API, OPERATOR_API
 
-API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
+API_VERSION = FLUX_KUSTOMIZE_API
 DEFAULTS = FluxSettings()
 # Operator mode: where the user's SOPS-encrypted Secrets are decrypted at apply time
 # (https://fluxcd.io/flux/guides/mozilla-sops/): the age key as a Secret in flux-system.
 SOPS_AGE = "sops-age"
-PROVIDERS_DIR = "providers"
+PROVIDERS_DIR = layout.PROVIDERS
 # The admission policy and its binding: a directory of its own under overlays/management, so that
 # no account name can collide with it, applied by a Kustomization of its own (see below).
 ADMISSION_DIR = f"{MANAGEMENT}/admission-policy"
@@ -37,7 +39,7 @@ ADMISSION_KUSTOMIZATION = f"capa-{MANAGEMENT}-admission-policy"
 # the first status the expression fails to evaluate, which Flux reads as Unknown and keeps
 # waiting: fluxcd/pkg ssa/manager_wait.go.) No `failed`: Ready is False while CAPA rolls out.
 PROVIDER_HEALTH = {
-    "apiVersion": "operator.cluster.x-k8s.io/v1alpha2",
+    "apiVersion": OPERATOR_API,
     "kind": "InfrastructureProvider",
     "current": "has(status.conditions)"
     " && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",
@@ -83,7 +85,7 @@ def management_kustomization(
     # (webhooks/awsclustercontrolleridentity_webhook.go:96-98); with force Flux
     # recreates it when the account list changes instead of failing every sync.
     doc = _kustomization(
-        kustomization_name(MANAGEMENT), f"overlays/{MANAGEMENT}", settings, prefix, force=True
+        kustomization_name(MANAGEMENT), layout.overlay(MANAGEMENT), settings, prefix, force=True
     )
     if credentials == OPERATOR and settings.retry_interval is None:
         # `default` needs CAPA's CRDs, which in this mode only the providers install (through
@@ -104,7 +106,7 @@ def admission_kustomization(settings: FluxSettings = DEFAULTS, prefix: str = "")
     fixed one is applied. The policy has no immutable field, so it needs no force; a rejected
     update leaves the running policy in place and the Kustomization not Ready.
     """
-    return _kustomization(ADMISSION_KUSTOMIZATION, f"overlays/{ADMISSION_DIR}", settings, prefix)
+    return _kustomization(ADMISSION_KUSTOMIZATION, layout.overlay(ADMISSION_DIR), settings, prefix)
 
 
 def account_kustomization(
@@ -114,7 +116,7 @@ def account_kustomization(
     # identity CAPA needs to delete one: objects are orphaned, decommissioning is manual.
     doc = _kustomization(
         kustomization_name(account.name),
-        f"overlays/{account.name}",
+        layout.overlay(account.name),
         settings,
         prefix,
         deletionPolicy="Orphan",

@@ -47,7 +47,6 @@ def parse_function_config(doc: yamlio.Document) -> Account:
         name,
         spec,
         spec.get("partition", "aws"),
-        spec.get("managementAccountId"),
         0,
         credentials=credentials,
         capa_version=capa_version,

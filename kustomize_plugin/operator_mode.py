@@ -22,11 +22,12 @@ from capa_accounts.core.resources import (
     CONTROLPLANE_GROUP,
     DEFAULT_IDENTITY,
     INFRA_GROUP,
+    OPERATOR_API,
+    OPERATOR_GROUP,
     group_of,
 )
 
-OPERATOR_GROUP = "operator.cluster.x-k8s.io"
-OPERATOR_API_VERSION = f"{OPERATOR_GROUP}/v1alpha2"
+OPERATOR_API_VERSION = OPERATOR_API
 PROVIDER_KIND = "InfrastructureProvider"
 # The operator copies each additionalArgs key verbatim as "key=value" into the manager's args
 # (cluster-api-operator internal/controller/component_customizer.go, setArgs): the key must

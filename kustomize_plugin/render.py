@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import fluxsource, reporoot, yamlio
+from capa_accounts.core import fluxsource, layout, reporoot, yamlio
 from capa_accounts.core.errors import InputError, RenderError
 from capa_accounts.core.kustomization import (
     build,
@@ -55,9 +55,9 @@ SOURCEIGNORE = ".sourceignore"
 
 def load_base(repo: Path) -> list[dict[str, Any]]:
     """base/ as plain items, each annotated with the base file it came from."""
-    base = repo / "base"
+    base = repo / layout.BASE
     if not base.is_dir():
-        raise InputError("no base/ directory (the templates of one account)", "base")
+        raise InputError("no base/ directory (the templates of one account)", layout.BASE)
     built = build(repo, base)
     items: list[dict[str, Any]] = []
     for doc in built.documents:
@@ -122,13 +122,13 @@ def overlay_files(overlay: str, items: list[dict[str, Any]]) -> Plan:
         by_file.setdefault(_pop_source(item), []).append(item)
     out = Plan()
     for name, docs in by_file.items():
-        out.add(f"overlays/{overlay}/{name}", OVERLAY_HEADER, docs)
+        out.add(f"{layout.OVERLAYS}/{overlay}/{name}", OVERLAY_HEADER, docs)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": list(by_file),
     }
-    out.add(f"overlays/{overlay}/kustomization.yaml", OVERLAY_HEADER, [kustomization])
+    out.add(f"{layout.OVERLAYS}/{overlay}/kustomization.yaml", OVERLAY_HEADER, [kustomization])
     return out
 
 
@@ -260,9 +260,9 @@ def plan(
             result.update(provider_files(repo, account, own))
     management = management_items(account_set)
     for name, docs in management.items():
-        result.add(f"overlays/{MANAGEMENT}/{name}", OVERLAY_HEADER, docs)
+        result.add(f"{layout.OVERLAYS}/{MANAGEMENT}/{name}", OVERLAY_HEADER, docs)
     result.add(
-        f"overlays/{MANAGEMENT}/kustomization.yaml",
+        f"{layout.OVERLAYS}/{MANAGEMENT}/kustomization.yaml",
         OVERLAY_HEADER,
         [
             {
@@ -274,9 +274,11 @@ def plan(
     )
     policy = _admission(account_set)
     if policy:  # its own overlay and Flux Kustomization: no `force` (flux.admission_kustomization)
-        result.add(f"overlays/{flux.ADMISSION_DIR}/admission-policy.yaml", OVERLAY_HEADER, policy)
         result.add(
-            f"overlays/{flux.ADMISSION_DIR}/kustomization.yaml",
+            f"{layout.OVERLAYS}/{flux.ADMISSION_DIR}/admission-policy.yaml", OVERLAY_HEADER, policy
+        )
+        result.add(
+            f"{layout.OVERLAYS}/{flux.ADMISSION_DIR}/kustomization.yaml",
             OVERLAY_HEADER,
             [
                 {
@@ -286,7 +288,7 @@ def plan(
                 }
             ],
         )
-    mgmt_path = "bootstrap/management.yaml"
+    mgmt_path = layout.MANAGEMENT_BOOTSTRAP
     if not operator:  # operator mode assumes no role: the management account grants nothing
         header = BOOTSTRAP_HEADER.format(
             account_id=account_set.management.account_id, path=mgmt_path
@@ -298,7 +300,7 @@ def plan(
     for account in accounts:
         if account in merged:
             continue
-        path = f"bootstrap/{account.name}.yaml"
+        path = layout.bootstrap_file(account.name)
         header = BOOTSTRAP_HEADER.format(account_id=account.account_id, path=path)
         if operator:
             header += OPERATOR_KEYS_NOTE.format(
@@ -354,11 +356,11 @@ def _unlisted_warnings(repo: Path, accounts: list[Account], result: Plan) -> lis
     lists it, so Flux never applies it (CAPA-R010). Render keeps it and says so."""
     out = []
     for account in accounts:
-        directory = repo / "overlays" / account.name
+        directory = repo / layout.overlay(account.name)
         if not directory.is_dir() or directory.is_symlink():
             continue
         for path in sorted(directory.iterdir()):
-            rel = f"overlays/{account.name}/{path.name}"
+            rel = f"{layout.overlay(account.name)}/{path.name}"
             if (
                 path.suffix in (".yaml", ".yml")
                 and rel not in result.files
@@ -374,4 +376,4 @@ def _unlisted_warnings(repo: Path, accounts: list[Account], result: Plan) -> lis
 
 def account_directories(account: Account) -> list[str]:
     """The directories that hold only files of ``account`` (and nothing else's)."""
-    return [f"overlays/{account.name}", f"{flux.PROVIDERS_DIR}/{account.name}"]
+    return [layout.overlay(account.name), f"{flux.PROVIDERS_DIR}/{account.name}"]

@@ -144,7 +144,7 @@ def transform(items: list[Item], account: Account) -> Outcome:
     for item in items:
         if not isinstance(item, MutableMapping):
             return Outcome(items, [Result("every item must be a mapping")])
-        if group_of(item.get("apiVersion")) == "infrastructure.cluster.x-k8s.io":
+        if group_of(item.get("apiVersion")) == INFRA_GROUP:
             if item.get("kind") == STATIC_IDENTITY:
                 results.append(
                     Result(

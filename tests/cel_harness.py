@@ -237,9 +237,18 @@ def counting_steps() -> Iterator[Steps]:
 _ENV = celpy.Environment()
 
 
+def _substring(text: Any, start: Any, end: Any) -> Any:
+    """CEL's strings extension ``substring(start, end)``, which cel-python lacks: code point
+    indices, an error when out of range or reversed (cel-go ext/strings.go, substrRange)."""
+    start, end = int(start), int(end)
+    if not 0 <= start <= end <= len(text):
+        return celpy.CELEvalError(f"substring out of range: {start}, {end}")
+    return celtypes.StringType(str(text)[start:end])
+
+
 @cache
 def _program(expression: str) -> celpy.Runner:
-    return _ENV.program(_ENV.compile(expression))
+    return _ENV.program(_ENV.compile(expression), functions={"substring": _substring})
 
 
 def _plain(value: Any) -> Any:

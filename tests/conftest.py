@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from capa_accounts.kustomize_plugin import example
 # The suite judges EKS support (CAPA-C009) on one fixed day, the calendar's own date, so its
 # outcome does not change as the calendar ages; tests of the clock set their own date.
 os.environ[eks_versions.TODAY_VARIABLE] = eks_versions.TABLE_DATE
+# check keeps render's plan in the user's cache directory (kustomize_plugin/plan_cache.py): the
+# suite's go to a directory of its own, which it and its subprocesses share.
+os.environ["CAPA_ACCOUNTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="capa-accounts-tests-cache-")
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"

@@ -57,7 +57,6 @@ EKS_CLUSTER_NAME_MAX = 100
 # (cmd/clusterawsadm/cloudformation/bootstrap/template.go: NewManagedName = prefix+name+suffix).
 DEFAULT_NAME_SUFFIX = ".cluster-api-provider-aws.sigs.k8s.io"
 CONTROLLERS = "controllers"
-DEFAULT_ROLE_NAME = f"{CONTROLLERS}{DEFAULT_NAME_SUFFIX}"
 # clusterawsadm's fixed default user name, not prefix + name + suffix
 # (cmd/clusterawsadm/api/bootstrap/v1beta1/defaults.go, DefaultBootstrapUserName).
 BOOTSTRAP_USER = "bootstrapper.cluster-api-provider-aws.sigs.k8s.io"

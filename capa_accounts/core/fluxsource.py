@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = "clusters/management"
+from capa_accounts.core import layout
+
+DEFAULT_PATH = layout.FLUX_DIR
 DEFAULT_NAMESPACE = "flux-system"
 # `flux bootstrap` names the GitRepository of the repository it bootstraps `flux-system`, in
 # flux-system (fluxcd/flux2 pkg/manifestgen/sync/options.go MakeDefaultOptions, commit 08b39f7b).
@@ -25,7 +27,7 @@ DEFAULT_SOURCE_NAME = "flux-system"
 DEFAULT_INTERVAL = "10m"
 # Top-level names of the repository that hold the tool's other files: the Kustomizations'
 # directory must be apart from them.
-RESERVED_TOPS = ("overlays", "bootstrap", "base", "providers")
+RESERVED_TOPS = (layout.OVERLAYS, layout.BOOTSTRAP, layout.BASE, layout.PROVIDERS)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,6 @@ class Account:
     suppress: tuple[Suppression, ...] = ()
     # accounts.yaml `patches` of the account and of its clusters, in that order (core/patches)
     patches: tuple[Patch, ...] = ()
-    management_account_id: str | None = None
     index: int = 0  # position in accounts.yaml, to locate findings
     # The set's credentials mode (DESIGN.md "Credentials modes") and, in operator mode, the CAPA
     # release each account's provider runs: the transformation needs both, and the KRM function
@@ -253,7 +252,6 @@ def parse_account_set(doc: yamlio.Document, *, conflicts: bool = True) -> Accoun
             entry["name"],
             entry,
             partition,
-            management.account_id,
             i,
             credentials=credentials,
             capa_version=capa_version,
@@ -396,7 +394,6 @@ def account_from_entry(
     name: str,
     entry: dict[str, Any],
     partition: str,
-    management_id: str | None,
     index: int,
     *,
     credentials: str = ROLE_IDENTITY,
@@ -432,7 +429,6 @@ def account_from_entry(
         admission_policy=bool(entry.get("admissionPolicy", True)),
         suppress=tuple(Suppression(s["rule"], s["reason"]) for s in entry.get("suppress", [])),
         patches=_patches(entry, index),
-        management_account_id=management_id,
         index=index,
         credentials=credentials,
         capa_version=capa_version,

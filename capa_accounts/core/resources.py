@@ -6,9 +6,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# The API groups and versions the tool reads and writes: their one home (a test keeps the
+# literals out of every other module).
 INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
 CONTROLPLANE_GROUP = "controlplane.cluster.x-k8s.io"
 CAPI_GROUP = "cluster.x-k8s.io"
+CAPI_BOOTSTRAP_GROUP = f"bootstrap.{CAPI_GROUP}"
+INFRA_API = f"{INFRA_GROUP}/v1beta2"
+CONTROLPLANE_API = f"{CONTROLPLANE_GROUP}/v1beta2"
+CAPI_V1BETA1 = f"{CAPI_GROUP}/v1beta1"
+CAPI_V1BETA2 = f"{CAPI_GROUP}/v1beta2"
+# clusterawsadm's AWSIAMConfiguration (cmd/clusterawsadm/api/bootstrap/v1beta1)
+IAM_CONFIG_GROUP = f"bootstrap.aws.{INFRA_GROUP}"
+IAM_CONFIG_API = f"{IAM_CONFIG_GROUP}/v1beta1"
+# The CAPI Operator's InfrastructureProvider
+OPERATOR_GROUP = f"operator.{CAPI_GROUP}"
+OPERATOR_API = f"{OPERATOR_GROUP}/v1alpha2"
+# Flux's Kustomization and GitRepository
+FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
+FLUX_KUSTOMIZE_API = f"{FLUX_KUSTOMIZE_GROUP}/v1"
+FLUX_SUBSTITUTE_ANNOTATION = f"{FLUX_KUSTOMIZE_GROUP}/substitute"
+FLUX_SOURCE_GROUP = "source.toolkit.fluxcd.io"
+FLUX_SOURCE_API = f"{FLUX_SOURCE_GROUP}/v1"
 
 CONTROLLER_IDENTITY = "AWSClusterControllerIdentity"
 ROLE_IDENTITY = "AWSClusterRoleIdentity"
@@ -58,8 +77,10 @@ DEFAULT_IDENTITY = "default"
 CAPA_NAMESPACE = "capa-system"
 
 ACCOUNT_LABEL = "capa-accounts.dev/account"
-CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
-WATCH_FILTER_LABEL = "cluster.x-k8s.io/watch-filter"
+CLUSTER_NAME_LABEL = f"{CAPI_GROUP}/cluster-name"
+# CAPI's --watch-filter matches this label's value (cluster-api main.go).
+WATCH_FILTER_LABEL = f"{CAPI_GROUP}/watch-filter"
+# A suppression on an object: "CAPA-I004: <reason>, ..." (hooks/check/suppress.py)
 IGNORE_ANNOTATION = "capa-accounts.dev/ignore"
 
 # Cluster-scoped kinds of Kubernetes and of CAPA (identities: api/v1beta2/awsidentity_types.go,
@@ -142,9 +163,9 @@ class ResourceId:
         return f"{self.kind}/{where}{self.name}"
 
 
-# clusterawsadm's configuration file (cmd/clusterawsadm/api/bootstrap/v1beta1/types.go): read by
-# `clusterawsadm bootstrap iam ... --config`, never applied to a cluster.
-IAM_CONFIG_GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
+# clusterawsadm's configuration file (cmd/clusterawsadm/api/bootstrap/v1beta1/types.go, its
+# group IAM_CONFIG_GROUP above): read by `clusterawsadm bootstrap iam ... --config`, never
+# applied to a cluster.
 IAM_CONFIG_KIND = "AWSIAMConfiguration"
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import aws, yamldump, yamlio
+from capa_accounts.core import aws, layout, yamldump, yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT, load_account_set
 from capa_accounts.core.resources import (
@@ -294,9 +294,9 @@ def _iam_items(docs: list[yamlio.Document], plan: render.Plan) -> list[Item]:
         item(
             d,
             ("spec",),
-            "clusterawsadm config not imported: render writes bootstrap/"
-            f"{MANAGEMENT}.yaml and bootstrap/<account>.yaml from accounts.yaml "
-            f"({len([p for p in plan.files if p.startswith('bootstrap/')])} files)",
+            f"clusterawsadm config not imported: render writes {layout.bootstrap_file(MANAGEMENT)} "
+            f"and {layout.BOOTSTRAP}/<account>.yaml from accounts.yaml "
+            f"({len([p for p in plan.files if p.startswith(f'{layout.BOOTSTRAP}/')])} files)",
         )
         for d in docs
         if d.data.get("kind") == IAM_KIND
@@ -318,8 +318,8 @@ def _files(
     )
     out = {ACCOUNTS_FILE: header + yamldump.dump(account_set)}
     for name, docs in base.items():
-        out[f"base/{name}"] = yamldump.dump_documents(docs)
-    out["base/kustomization.yaml"] = yamldump.dump(
+        out[f"{layout.BASE}/{name}"] = yamldump.dump_documents(docs)
+    out[f"{layout.BASE}/kustomization.yaml"] = yamldump.dump(
         {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",

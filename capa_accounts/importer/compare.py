@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from capa_accounts.core import patches, yamldump, yamlio
+from capa_accounts.core import layout, patches, yamldump, yamlio
 from capa_accounts.core.resources import ResourceId
 from capa_accounts.kustomize_plugin import render
 
@@ -91,7 +91,7 @@ def _merge_into(target: dict[str, Any], piece: dict[str, Any]) -> None:
 def rendered_objects(plan: render.Plan) -> dict[ResourceId, dict[str, Any]]:
     out = {}
     for path, text in plan.files.items():
-        if path.startswith("overlays/") and not path.endswith("kustomization.yaml"):
+        if path.startswith(f"{layout.OVERLAYS}/") and not path.endswith("kustomization.yaml"):
             for doc in yamlio.documents_from_text(text, path):
                 if isinstance(doc.data, dict):
                     out[ResourceId.of(doc.data)] = doc.data

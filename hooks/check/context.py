@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import layout, yamlio
 from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
 from capa_accounts.core.model import Account, AccountSet
 from capa_accounts.core.resources import (
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
+    CONTROLPLANE_GROUP,
     IAM_CONFIG_GROUP,
     IDENTITY_USERS,
     INFRA_GROUP,
@@ -160,7 +161,7 @@ class Context:
                 self.accounts_by_name.setdefault(account.name, account)
                 self.accounts_by_namespace.setdefault(account.namespace, account)
                 self.accounts_by_identity.setdefault(account.identity_name, account)
-                self.accounts_by_overlay[f"overlays/{account.name}"] = account
+                self.accounts_by_overlay[layout.overlay(account.name)] = account
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per check run, shared by every rule that asks for ``key``."""
@@ -187,7 +188,7 @@ class Context:
         return found[0] if found else None
 
     def control_planes(self) -> Iterator[Obj]:
-        return self.applied(CONTROL_PLANE, "controlplane.cluster.x-k8s.io")
+        return self.applied(CONTROL_PLANE, CONTROLPLANE_GROUP)
 
     def identity_users(self) -> Iterator[Obj]:
         """Every object whose ``spec.identityRef`` picks CAPA's credentials (IDENTITY_USERS)."""
@@ -205,7 +206,7 @@ class Context:
             return self.accounts_by_overlay[obj.source.overlay]
         if obj.kind == ROLE_IDENTITY and obj.name in self.accounts_by_identity:
             return self.accounts_by_identity[obj.name]
-        if self.account_set and obj.file.startswith("bootstrap/"):
+        if self.account_set and obj.file.startswith(f"{layout.BOOTSTRAP}/"):
             return self.accounts_by_name.get(Path(obj.file).stem)
         return self.accounts_by_namespace.get(obj.namespace) if obj.namespace else None
 

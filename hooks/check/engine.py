@@ -95,9 +95,9 @@ class Report:
 def _planner(root: Path) -> Planner:
     """Render's plan, made once: CAPA-R001 compares it with the tree, and the loader takes
     render's documents for every file whose text is render's instead of parsing it again."""
-    from capa_accounts.kustomize_plugin import render
+    from capa_accounts.kustomize_plugin import plan_cache
 
-    return lambda account_set: render.plan(root, account_set)
+    return lambda account_set: plan_cache.cached_plan(root, account_set)
 
 
 def _schema(crds: tuple[Path, ...]) -> Any:

@@ -28,14 +28,15 @@ from capa_accounts.core import fluxsource, yamlio
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
+from capa_accounts.core.resources import FLUX_KUSTOMIZE_GROUP, FLUX_SUBSTITUTE_ANNOTATION
 
 # The loader's Loaded and Source (hooks/check/loaded.py; the loader calls this module): typed
 # loosely here, so that the two modules do not import each other.
 Loaded = Any
 Source = Any
 
-FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
-SUBSTITUTE_KEY = "kustomize.toolkit.fluxcd.io/substitute"
+FLUX_GROUP = f"{FLUX_KUSTOMIZE_GROUP}/"
+SUBSTITUTE_KEY = FLUX_SUBSTITUTE_ANNOTATION
 # drone/envsubst forms Flux's substitution evaluates: ${var}, ${var:=default}, ${var:-default},
 # ${var=default}, ${var-default}; names as kustomize_varsub.go varsubRegex allows them.
 _VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)(?::?[=-]([^}]*))?\}")

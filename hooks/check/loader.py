@@ -19,7 +19,7 @@ from typing import Protocol
 
 import yaml
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import layout, yamlio
 from capa_accounts.core.confinement import unproven
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding
@@ -39,7 +39,7 @@ from capa_accounts.hooks.check.loaded import YAML_SUFFIXES, Loaded, Source
 
 RULE = "CAPA-R007"  # kustomize, and so Flux, cannot build it
 OUTSIDE = "CAPA-R008"  # a path leaves the repository, or cannot be proven inside
-TEMPLATES = "base"  # with accounts.yaml: templates render writes into overlays, never applied
+TEMPLATES = layout.BASE  # with accounts.yaml: templates render writes into overlays, never applied
 
 
 class FileSource(Files, Protocol):

@@ -33,6 +33,7 @@ from capa_accounts.core.kustomization import (
     in_git_dir,
 )
 from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.core.resources import FLUX_KUSTOMIZE_GROUP
 from capa_accounts.hooks.check import fluxapply, loader
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
 from capa_accounts.hooks.check.loaded import (
@@ -225,7 +226,7 @@ class WorkTreeSource(WorkTree):
         return fluxapply.included_directories(self.root, kdir)
 
 
-_FLUX_GROUP = "kustomize.toolkit.fluxcd.io/"
+_FLUX_GROUP = f"{FLUX_KUSTOMIZE_GROUP}/"
 
 
 def _flux_paths_skipped(source: WorkTreeSource, listed: set[str], referenced: set[str]) -> None:

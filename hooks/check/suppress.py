@@ -28,13 +28,14 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from typing import cast
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import layout, yamlio
 from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.core.model import ACCOUNTS_FILE, Account, RuleSetting
+from capa_accounts.core.resources import IGNORE_ANNOTATION
 from capa_accounts.hooks.check.context import Context, Obj
 
-ANNOTATION = "capa-accounts.dev/ignore"
-ANNOTATION_PATH = ("metadata", "annotations", ANNOTATION)
+ANNOTATION = IGNORE_ANNOTATION
+ANNOTATION_PATH = ("metadata", "annotations", IGNORE_ANNOTATION)
 STALE = "CAPA-R012"
 UNSUPPRESSIBLE = frozenset({"CAPA-R006", STALE})
 
@@ -268,9 +269,9 @@ def _account_of(
     if ctx.account_set is None:
         return None
     parts = finding.file.split("/")
-    if len(parts) > 2 and parts[0] == "overlays":
+    if len(parts) > 2 and parts[0] == layout.OVERLAYS:
         return ctx.account_set.account(parts[1])
-    if len(parts) == 2 and parts[0] == "bootstrap" and parts[1].endswith((".yaml", ".yml")):
+    if len(parts) == 2 and parts[0] == layout.BOOTSTRAP and parts[1].endswith((".yaml", ".yml")):
         return ctx.account_set.account(parts[1].rsplit(".", 1)[0])
     return None
 

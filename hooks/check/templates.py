@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+from capa_accounts.core import layout
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, Location
 from capa_accounts.core.kustomization import NeedsKustomize, build
@@ -23,7 +24,7 @@ from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.check.repository import Loaded, Source
 from capa_accounts.hooks.rules import Reporter, all_rules
 
-BASE = "base"
+BASE = layout.BASE
 # Rules whose field render sets on every account's copy of the template (transform.py:
 # allowedNamespaces of the role identity, identityRef of the control plane).
 OVERWRITTEN = ("CAPA-I001", "CAPA-I002", "CAPA-I003", "CAPA-I004", "CAPA-C004")

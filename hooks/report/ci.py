@@ -1,8 +1,8 @@
 """The report formats CI systems read besides SARIF: JUnit XML, GitLab Code Quality, and the
 GitHub Actions annotations capped as GitHub shows them.
 
-``render`` is the one entry point for every format of ``check --format``; text, JSON, SARIF and
-the GitHub workflow commands themselves are ``capa_accounts.hooks.report.text``'s.
+``formats.REPORTER_BY_NAME`` names the writer of every format of ``check --format``; text,
+JSON and the GitHub workflow commands themselves are ``capa_accounts.hooks.report.text``'s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from xml.etree import ElementTree
 from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.hooks.check.engine import Report
 from capa_accounts.hooks.report import text as reporting
-from capa_accounts.hooks.report.formats import FORMATS as FORMATS  # re-exported
 
 # actions/toolkit docs/problem-matchers.md, "Limitations": 10 warning, 10 error and 10 notice
 # annotations per step, 50 per job; the runner drops the rest without a word.
@@ -24,21 +23,6 @@ ANNOTATIONS_PER_STEP = 10
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # GitLab's severities (docs.gitlab.com, ci/testing/code_quality, "Code Quality report format").
 _GITLAB_SEVERITY = {"error": "major", "warning": "minor"}
-
-
-def render(report: Report, fmt: str, *, strict: bool = False, color: bool = False) -> str:
-    """The whole report in ``fmt`` (one of ``FORMATS``), as ``check`` writes it."""
-    if fmt == "text":
-        return reporting.text(report, color=color)
-    if fmt == "json":
-        return reporting.as_json(report)
-    if fmt == "github":
-        return github_capped(report)
-    if fmt == "junit":
-        return junit(report, strict=strict)
-    if fmt == "gitlab":
-        return gitlab(report)
-    return reporting.render_format(report, fmt)
 
 
 # --- GitHub annotations -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.core.resources import IGNORE_ANNOTATION
 from capa_accounts.hooks.rules import Rule, all_rules
 
 SECTIONS = ("Why", "Bad", "Good", "Fix")
@@ -123,7 +124,7 @@ def explain(rule_id: str) -> str:
     out += [
         "",
         "Suppress (with a reason)",
-        f'  on the resource: annotation capa-accounts.dev/ignore: "{rule.id}: <reason>"',
+        f'  on the resource: annotation {IGNORE_ANNOTATION}: "{rule.id}: <reason>"',
         f"  for an account in accounts.yaml: suppress: [{{rule: {rule.id}, reason: ...}}]",
     ]
     return "\n".join(out) + "\n"

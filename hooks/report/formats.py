@@ -1,6 +1,76 @@
-"""The report formats of ``check``: one list, read by the command line (without importing the
-checks) and by ``ci_formats``, which writes them."""
+"""The report formats of ``check``: one registry, name -> the function that writes the whole
+report in it (as check-jsonschema's ``REPORTER_BY_NAME``). The command line reads the names
+without importing the checks: each writer imports its module when it runs."""
 
-FORMATS = ("text", "json", "sarif", "github", "junit", "gitlab")
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from capa_accounts.hooks.check.engine import Report
+
+
+@dataclass(frozen=True)
+class Options:
+    strict: bool = False  # warnings fail the check too (JUnit marks them failures)
+    color: bool = False  # the text report in ANSI colours
+
+
+def _text(report: Report, options: Options) -> str:
+    from capa_accounts.hooks.report import text
+
+    return text.text(report, color=options.color)
+
+
+def _json(report: Report, options: Options) -> str:
+    from capa_accounts.hooks.report import text
+
+    return text.as_json(report)
+
+
+def _sarif(report: Report, options: Options) -> str:
+    from capa_accounts.hooks.report import sarif
+
+    return sarif.render(report)
+
+
+def _github(report: Report, options: Options) -> str:
+    from capa_accounts.hooks.report import ci
+
+    return ci.github_capped(report)
+
+
+def _junit(report: Report, options: Options) -> str:
+    from capa_accounts.hooks.report import ci
+
+    return ci.junit(report, strict=options.strict)
+
+
+def _gitlab(report: Report, options: Options) -> str:
+    from capa_accounts.hooks.report import ci
+
+    return ci.gitlab(report)
+
+
+REPORTER_BY_NAME: dict[str, Callable[[Report, Options], str]] = {
+    "text": _text,
+    "json": _json,
+    "sarif": _sarif,
+    "github": _github,
+    "junit": _junit,
+    "gitlab": _gitlab,
+}
+FORMATS = tuple(REPORTER_BY_NAME)
 # What ``capa-accounts rules`` prints (``catalogue.py``).
 CATALOGUE_FORMATS = ("text", "json")
+
+
+def render(report: Report, fmt: str, *, strict: bool = False, color: bool = False) -> str:
+    """The whole report in ``fmt`` (one of ``FORMATS``), as ``check`` writes it."""
+    try:
+        writer = REPORTER_BY_NAME[fmt]
+    except KeyError:
+        raise ValueError(f"unknown report format {fmt!r}") from None
+    return writer(report, Options(strict=strict, color=color))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from capa_accounts.core import filewrite, version, yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.core.resources import IGNORE_ANNOTATION
 from capa_accounts.hooks import rules as rules_package
 from capa_accounts.hooks.report.explain import EXAMPLES, parse, title
 from capa_accounts.hooks.rules import FAMILIES, Rule, all_rules
@@ -102,7 +103,7 @@ def rule_section(rule: Rule) -> str:
         else:
             out += [*(_prose(line) for line in body), ""]
     out += [
-        f'Suppress it with a reason: the annotation `capa-accounts.dev/ignore: "{rule.id}: '
+        f'Suppress it with a reason: the annotation `{IGNORE_ANNOTATION}: "{rule.id}: '
         f'<reason>"` on the resource, or `suppress: [{{rule: {rule.id}, reason: ...}}]` on the '
         "account in `accounts.yaml`.",
         "",

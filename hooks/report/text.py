@@ -127,14 +127,3 @@ def github(report: Report) -> str:
         lines.append(f"::{f.severity} {props}::{_escape_data(f.message)}")
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
-
-
-def render_format(report: Report, fmt: str) -> str:
-    """The report in a CI format: ``sarif`` or ``github``."""
-    if fmt == "sarif":
-        from capa_accounts.hooks.report import sarif
-
-        return sarif.render(report)
-    if fmt == "github":
-        return github(report)
-    raise ValueError(f"unknown report format {fmt!r}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from capa_accounts.core.errors import GitError
 from capa_accounts.core.resources import (
+    CAPI_BOOTSTRAP_GROUP,
     CAPI_GROUP,
     CLUSTER_NAME_LABEL,
     CONTROLLER_IDENTITY,
@@ -31,7 +32,7 @@ from capa_accounts.hooks.git.base import load_ref
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.schemas import stored_view_validator
 
-CLUSTER_GROUPS = {CAPI_GROUP, INFRA_GROUP, CONTROLPLANE_GROUP, "bootstrap.cluster.x-k8s.io"}
+CLUSTER_GROUPS = {CAPI_GROUP, INFRA_GROUP, CONTROLPLANE_GROUP, CAPI_BOOTSTRAP_GROUP}
 IDENTITY_REF = ("spec", "identityRef")
 MINOR = re.compile(r"^v?(\d+)\.(\d+)")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from capa_accounts.core import layout
 from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.core.model import OPERATOR
 from capa_accounts.core.resources import CAPI_GROUP, IDENTITY_KINDS
@@ -69,7 +70,7 @@ def check_removed_account(ctx: Context, report: Reporter) -> None:
         now = {a.name for a in ctx.account_set.accounts}
         gone = [
             (
-                f"overlays/{a.name}",
+                layout.overlay(a.name),
                 f"account {a.name!r} (AWS account {a.account_id})",
                 a.decommissioning,
             )
@@ -168,7 +169,7 @@ def _providers_at(base: Context) -> dict[str, str]:
     if base.account_set is None or base.account_set.credentials != OPERATOR:
         return {}
     return {
-        f"overlays/{a.name}": (
+        layout.overlay(a.name): (
             f"; operator mode: InfrastructureProvider {provider_name(a)} in namespace "
             f"{provider_namespace(a)} still runs CAPA with the account's keys. Do not "
             "`kubectl delete` it as is: the operator's delete removes the CAPA webhook "

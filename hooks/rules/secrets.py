@@ -78,6 +78,18 @@ _S002_PREFILTER = re.compile(
     r"|QUtJQ|QVNJQ|(?i:secret[_.-]?access[_.-]?key)"
 )
 _SECRET_KIND = re.compile(r"\bSecret\b")
+# What every match of _S002_PREFILTER holds, searched for first without IGNORECASE (which keeps
+# `re` from finding a literal fast), in the casefolded text: `re`'s IGNORECASE also matches the
+# long s (U+017F) and the Kelvin sign (U+212A), which casefold to "s" and "k".
+_S002_LITERALS = re.compile(r"AWS_B64ENCODED_CREDENTIALS|AccessKeyID|SessionToken|QUtJQ|QVNJQ")
+_KEY_NAME_FOLDED = re.compile(r"secret[_.-]?(?:access[_.-]?)?key")
+
+
+def _may_name_credential(text: str) -> bool:
+    if not (_S002_LITERALS.search(text) or _KEY_NAME_FOLDED.search(text.casefold())):
+        return False
+    return _S002_PREFILTER.search(text) is not None
+
 
 # The Secret keys CAPA reads: AccessKeyID, SecretAccessKey and the optional SessionToken for an
 # AWSClusterStaticIdentity (pkg/cloud/identity/identity.go), AWS_B64ENCODED_CREDENTIALS for the
@@ -171,7 +183,8 @@ def _detect(text: str) -> list[tuple[int, str]]:
     # Each detector runs only when its literal is in the text: ``in`` costs far less than a
     # regular expression scan, and most files hold none of them.
     has_key_id = "AKIA" in text or "ASIA" in text
-    has_key_name = "secret" in text.lower()
+    # Every match of _SECRET_KEY's name, casefolded, holds this (see _KEY_NAME_FOLDED).
+    has_key_name = _KEY_NAME_FOLDED.search(text.casefold()) is not None
     b64_patterns = [
         p
         for p, literal in ((_B64_CREDENTIALS, "AWS_B64ENCODED_CREDENTIALS"), (_B64_PROFILE, "W2"))
@@ -241,7 +254,7 @@ def check_s002(file: str, text: str, docs: list[Document] | None = None) -> list
     committed in plain text.
     """
     if docs is None:
-        if not (_S002_PREFILTER.search(text) and _SECRET_KIND.search(text)):
+        if not (_may_name_credential(text) and _SECRET_KIND.search(text)):
             return []
         docs = _documents(file, text)
     findings: list[Finding] = []
@@ -265,10 +278,10 @@ def scan_text(file: str, text: str) -> list[Finding]:
     if "\0" in text:
         text = text.replace("\0", " ")  # one NUL byte does not make a leak binary
     docs: list[Document] = []
-    if _S002_PREFILTER.search(text) and _SECRET_KIND.search(text):
+    if _may_name_credential(text) and _SECRET_KIND.search(text):
         docs = _documents(file, text)
     findings = check_s001(file, text, docs) + check_s002(file, text, docs)
-    if _BLOCK_SCALAR.search(text):
+    if _may_split_a_value(text):
         seen = {(f.line, f.column) for f in findings}
         findings += [
             f
@@ -282,6 +295,23 @@ def scan_text(file: str, text: str) -> list[Finding]:
 # spreads over lines: the text scan sees no 20 or 40 characters in a row, the parsed value
 # holds them with spaces or line breaks that a reader of the value strips.
 _BLOCK_SCALAR = re.compile(r"(?m):[ \t]*[|>][-+1-9]*[ \t]*(?:#.*)?$|^[ \t]+[A-Za-z0-9/+=]{4,}$")
+# The same two branches searched apart, each from a literal `re` finds fast (":" and the line
+# break before a continuation line; the first line is matched where it starts): one alternation
+# starting at `^` is tried at every offset of the text.
+_BLOCK_INDICATOR = re.compile(r"(?m):[ \t]*[|>][-+1-9]*[ \t]*(?:#.*)?$")
+_CONTINUATION = re.compile(r"(?m)\n[ \t]+[A-Za-z0-9/+=]{4,}$")
+_FIRST_CONTINUATION = re.compile(r"(?m)[ \t]+[A-Za-z0-9/+=]{4,}$")
+
+
+def _may_split_a_value(text: str) -> bool:
+    """Whether ``_BLOCK_SCALAR`` matches ``text``."""
+    return bool(
+        _BLOCK_INDICATOR.search(text)
+        or _CONTINUATION.search(text)
+        or _FIRST_CONTINUATION.match(text)
+    )
+
+
 _KEY_NAME = re.compile(
     r"(?i:aws[_.-]?secret[_.-]?(?:access[_.-]?)?key"
     r"|secret[_.-]?access[_.-]?key)"

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from capa_accounts.core import yamlio
+from capa_accounts.core import layout, yamlio
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding, ResourceRef
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
-from capa_accounts.core.resources import ResourceId
+from capa_accounts.core.resources import IGNORE_ANNOTATION, ResourceId
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.check.suppress import (
-    ANNOTATION,
     ANNOTATION_PATH,
     UNSUPPRESSIBLE,
     Suppression,
@@ -30,7 +29,7 @@ from capa_accounts.hooks.check.suppress import (
 )
 from capa_accounts.hooks.rules import Reporter, all_rules, rule
 
-BASE = "base/"
+BASE = f"{layout.BASE}/"
 
 
 @rule("CAPA-R006", name="InvalidSuppression")
@@ -134,7 +133,7 @@ def _invalid(value: str, known: Collection[str]) -> list[Suppression]:
 
 
 def _where(kind: str, name: str) -> str:
-    return f"the {ANNOTATION} annotation of {kind} {name!r}:"
+    return f"the {IGNORE_ANNOTATION} annotation of {kind} {name!r}:"
 
 
 def _says(s: Suppression) -> str:
@@ -166,6 +165,6 @@ def _templates(ctx: Context) -> Iterator[tuple[str, str, yamlio.Document]]:
             data = doc.data
             meta = data.get("metadata") if isinstance(data, dict) else None
             notes = meta.get("annotations") if isinstance(meta, dict) else None
-            value = notes.get(ANNOTATION) if isinstance(notes, dict) else None
+            value = notes.get(IGNORE_ANNOTATION) if isinstance(notes, dict) else None
             if isinstance(value, str):
                 yield str(data.get("kind") or ""), value, doc

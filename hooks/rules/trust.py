@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from capa_accounts.core import layout
 from capa_accounts.core.finding import Location
 from capa_accounts.core.iam_policy import (
     TRUST,
@@ -31,7 +32,7 @@ from capa_accounts.core.substitution import templated
 from capa_accounts.hooks.check.context import Context, Obj
 from capa_accounts.hooks.rules import Reporter, rule
 
-MANAGEMENT_FILE = "bootstrap/management.yaml"
+MANAGEMENT_FILE = layout.MANAGEMENT_BOOTSTRAP
 MAX_CHAINED_SESSION = 3600
 
 

@@ -390,7 +390,9 @@ def crash_of(result: Any, command: str) -> str | None:
 
 # `check` names each unreadable file on a line of its own and still judges the rest: besides
 # that one line (one file is mutated), only warnings and the summary line may follow.
-_SUMMARY = re.compile(r"\d+ errors?, \d+ warnings?( in \d+ files?)?( \(\d+ suppressed\))?")
+_SUMMARY = re.compile(
+    r"\d+ errors?, \d+ warnings?( in \d+ files?)?( \(\d+ suppressed\))?(; kustomize built in .*)?"
+)
 
 
 def _one_failure(stderr: str) -> bool:

@@ -534,6 +534,27 @@ def test_decoded_near_misses_stay_quiet(text: str) -> None:
     assert scan_text("quiet.yaml", text) == []
 
 
+# `re` matches a case-insensitive name letter by letter, so the long s (U+017F) spells "s" and
+# the Kelvin sign (U+212A) "k" there; the literal search that runs first reads the casefolded
+# text, where they are "s" and "k" too, and lets such a name through to the expression.
+@pytest.mark.parametrize(
+    "name", ["aws_\u017fecret_access_key", "aws_secret_access_\u212aey", "AWS_SECRET_ACCESS_KEY"]
+)
+def test_a_secret_key_name_in_any_spelling_re_accepts_is_found(name: str) -> None:
+    (finding,) = scan_text("creds.ini", f"[default]\n{name} = {SECRET_KEY}\n")
+    assert (finding.rule, finding.line) == (S001, 2)
+    # The near miss: the same name beside AWS's documented example key.
+    assert scan_text("creds.ini", f"[default]\n{name} = {EXAMPLE_SECRET_KEY}\n") == []
+
+
+# A value split over lines is found whether the continuation starts the file or follows a line.
+@pytest.mark.parametrize("prefix", ["", "kind: Config\n"])
+def test_a_key_id_split_over_lines_is_found_where_the_text_starts(prefix: str) -> None:
+    text = f"{prefix}keyId: {KEY_ID[:10]}\n  {KEY_ID[10:]}\n"
+    assert [f.rule for f in scan_text("a.yaml", text)] == [S001]
+    assert scan_text("a.yaml", f"{prefix}keyId: {KEY_ID[:10]}\n") == []
+
+
 # --- a small bad and good example of each rule (tests/data/rules/secrets/) ------------------------
 
 

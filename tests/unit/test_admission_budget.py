@@ -30,7 +30,7 @@ from test_admission import ADMITTED, DENIED, admit
 
 from capa_accounts.cli import main
 from capa_accounts.core.errors import ConfigError
-from capa_accounts.kustomize_plugin import admission
+from capa_accounts.kustomize_plugin import admission, admission_table
 from capa_accounts.kustomize_plugin.admission import (
     ACCOUNT_LABEL,
     AccountBinding,
@@ -106,23 +106,23 @@ def test_every_expression_fits_cel_and_the_object_fits_etcd(size: int) -> None:
 
 
 def test_a_fleet_past_one_literal_compiles_and_decides() -> None:
-    accounts = fleet(1300)  # one literal would be about 108,000 code points
+    accounts = fleet(7000)  # one literal would be about 125,000 code points
     policy = admission_objects(accounts, "roleIdentity")[0]
     assert [v["name"] for v in policy["spec"]["variables"][:2]] == ["accounts", "accounts2"]
     compile_policy(policy)
-    obj, ns, request = denied_elsewhere(1300)  # the owner is in the second literal
+    obj, ns, request = denied_elsewhere(7000)  # the owner is in the second literal
     decision = decide(
         policy, cel_expr.bind(policy, obj=obj, old_obj=None, namespace_obj=ns, request=request)
     )
     assert [f.message for f in decision.failures] == [
-        "CAPA-C003: identityRef names acct-1299-identity, the identity of account acct-1299,"
+        "CAPA-C003: identityRef names acct-6999-identity, the identity of account acct-6999,"
         " which does not admit namespace acct-0000; use acct-0000-identity"
     ]
 
 
 def test_one_literal_for_such_a_fleet_would_not_compile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission, "CHUNK_CODE_POINTS", 10 * CEL_CODE_POINTS)
-    policy = admission_objects(fleet(1300), "roleIdentity")[0]
+    monkeypatch.setattr(admission_table, "CHUNK_CODE_POINTS", 10 * CEL_CODE_POINTS)
+    policy = admission_objects(fleet(7000), "roleIdentity")[0]
     assert policy["spec"]["variables"][1]["name"] == "account"
     with pytest.raises(TypeCheckError, match="codepoint limit"):
         compile_policy(policy)
@@ -133,7 +133,7 @@ def test_split_tables_decide_every_case_alike(
     monkeypatch: pytest.MonkeyPatch, credentials: str
 ) -> None:
     # Literals of one account each: every lookup crosses literals, on both engines.
-    monkeypatch.setattr(admission, "CHUNK_CODE_POINTS", 10)
+    monkeypatch.setattr(admission_table, "CHUNK_CODE_POINTS", 10)
     policy = admission_objects(fleet(3), credentials)[0]
     assert [v["name"] for v in policy["spec"]["variables"][:3]] == [
         "accounts",
@@ -150,9 +150,9 @@ def test_split_tables_decide_every_case_alike(
 
 
 def test_a_policy_over_the_object_limit_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 20_000)
-    admission_objects(fleet(30), "roleIdentity")  # about 8 KB: fine
-    with pytest.raises(ConfigError, match="over the 20000 bytes"):
+    monkeypatch.setattr(admission, "OBJECT_LIMIT_BYTES", 10_000)
+    admission_objects(fleet(30), "roleIdentity")  # about 6 KB: fine
+    with pytest.raises(ConfigError, match="over the 10000 bytes"):
         admission_objects(fleet(300), "roleIdentity")
 
 

@@ -41,7 +41,7 @@ def test_every_expression_type_checks(credentials: str, null_namespace: bool) ->
     # The API server compiles with cel.HomogeneousAggregateLiterals (pkg/cel/environment/
     # base.go); cel-expr-python has no such option, but a mixed literal would come out dyn.
     assert compiled.types["variables.accounts"] == CelType.Map(
-        CelType.STRING, CelType.Map(CelType.STRING, CelType.STRING)
+        CelType.STRING, CelType.List(CelType.STRING)
     )
     assert compiled.types["variables.entry"] == CelType.Map(CelType.STRING, CelType.STRING)
 
@@ -159,7 +159,7 @@ def test_a_failing_variable_that_is_not_read_does_not_deny() -> None:
         "variables",
         "expected",
         "expression",
-        "variables.accounts['nope'].identityName",
+        "variables.accounts['nope'][1]",
     )
     for decision in _decisions(policy, control_plane("dev"), namespace("dev", "dev")):
         assert decision.admitted, decision

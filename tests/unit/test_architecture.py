@@ -19,13 +19,16 @@ FOLDERS = {
     "kustomize_plugin": "capa_accounts.kustomize_plugin",
     "hooks": "capa_accounts.hooks",
 }
-# Lower layers never import higher ones.
+# Lower layers never import higher ones: core < kustomize_plugin < hooks < usecases < the cli.
 LAYERS = (
     ("capa_accounts.core", 0),
     ("capa_accounts.kustomize_plugin", 1),
     ("capa_accounts.hooks", 2),
-    ("capa_accounts", 3),
+    ("capa_accounts.usecases", 3),
+    ("capa_accounts", 4),
 )
+# The command line: the only modules that import click.
+ROOF = ("capa_accounts.cli", "capa_accounts.entry")
 
 
 def modules() -> dict[str, Path]:
@@ -117,6 +120,84 @@ def test_no_import_cycles() -> None:
         if start not in state:
             visit(start, [start])
     assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def _third_party(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_nothing_below_the_cli_imports_click() -> None:
+    below = [m for m, p in modules().items() if m not in ROOF and "click" in _third_party(p)]
+    assert not below, below
+    assert "click" in _third_party(modules()["capa_accounts.cli"])
+
+
+def test_the_cli_reaches_the_work_through_the_use_cases() -> None:
+    """cli.py parses, prints and exits: render's transaction, add-account, graph, explain and
+    rules are the use cases' (hooks' report formats and the check engine aside)."""
+    deps = graph()["capa_accounts.cli"]
+    assert "capa_accounts.usecases" in deps
+    for module in (
+        "capa_accounts.kustomize_plugin.generated",
+        "capa_accounts.kustomize_plugin.render",
+        "capa_accounts.kustomize_plugin.accounts_edit",
+        "capa_accounts.hooks.graph.draw",
+        "capa_accounts.hooks.report.explain",
+        "capa_accounts.hooks.report.catalogue",
+    ):
+        assert module not in deps, module
+
+
+def test_render_transaction_is_spelled_out_once() -> None:
+    """Only kustomize_plugin/transaction.py writes a render: removes a killed run's leftovers
+    and applies the changes (CAPA-R001 plans and compares too, and writes nothing)."""
+    calls = {"apply", "remove_leftovers"}
+    found = []
+    for module, path in modules().items():
+        if module == "capa_accounts.kustomize_plugin.transaction":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "generated"
+                and node.func.attr in calls
+            ):
+                found.append(f"{module}:{node.lineno}: {ast.unparse(node.func)}")
+    assert not found, "\n".join(found)
+
+
+def test_what_render_would_change_is_decided_once() -> None:
+    """Only kustomize_plugin/generated.py makes a Change (create, update, delete): render and
+    CAPA-R001 share its verdicts, so a file render refuses is the file R001 reports."""
+    found = [
+        f"{module}:{node.lineno}"
+        for module, path in modules().items()
+        if module != "capa_accounts.kustomize_plugin.generated"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == "Change")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "Change")
+        )
+    ]
+    assert not found, found
+
+
+def test_hooks_top_level_holds_only_the_pre_commit_entry_points() -> None:
+    scripts = {"capa_accounts.hooks.build", "capa_accounts.hooks.scan_secrets"}
+    top = {p.stem for p in (PROJECT / "hooks").glob("*.py")}
+    assert top == {"__init__", "hookargs", *(s.rpartition(".")[2] for s in scripts)}
+    pyproject = (PROJECT / "pyproject.toml").read_text(encoding="utf-8")
+    for script in scripts:
+        assert f'"{script}:main"' in pyproject, script
 
 
 def test_the_layer_test_sees_an_upward_import(tmp_path: Path) -> None:

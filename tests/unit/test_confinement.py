@@ -52,8 +52,12 @@ def output(repo: Path, fmt: str = "json") -> str:
     return result.stdout  # the summary line is on stderr
 
 
-def r002(text: str) -> list[str]:
-    return [f["message"] for f in json.loads(text)["findings"] if f["rule"] == "CAPA-R002"]
+NOT_BUILT = ("CAPA-R007", "CAPA-R008")  # kustomize cannot build it; not proven inside
+
+
+def not_built(text: str) -> list[str]:
+    """The messages of what was not built: R008 (not proven confined), R007 (a failed build)."""
+    return [f["message"] for f in json.loads(text)["findings"] if f["rule"] in NOT_BUILT]
 
 
 def generator(files: str) -> str:
@@ -141,7 +145,7 @@ def test_a_path_the_proof_cannot_confine_is_never_built(
     _arm(example_repo, tmp_path, shape, inside=False)
     said = output(example_repo)
     assert LEAKED not in said
-    assert any(NOT_CONFINED in m for m in r002(said)), said
+    assert any(NOT_CONFINED in m for m in not_built(said)), said
 
 
 @needs_kubectl
@@ -157,7 +161,7 @@ def test_the_same_shape_inside_the_repository_is_built(
         return  # the same shape in its own letter case is the plain shape below
     _arm(example_repo, tmp_path, shape, inside=True)
     said = output(example_repo)
-    assert not r002(said), said
+    assert not not_built(said), said
     assert INSIDE in said
 
 
@@ -175,14 +179,14 @@ def test_a_generator_config_file_is_built_and_a_directory_is_not(example_repo: P
         },
     )
     said = output(example_repo)
-    assert not r002(said) and INSIDE in said, said
+    assert not not_built(said) and INSIDE in said, said
     (apps / "gens").mkdir()
     (apps / "gens" / "kustomization.yaml").write_text("resources: [../gen.yaml]\n")
     (apps / "kustomization.yaml").write_text(
         "resources: [identity.yaml]\ngenerators: [gens]\n" + REPLACE
     )
     said = output(example_repo)
-    assert INSIDE not in said and any("is a directory" in m for m in r002(said)), said
+    assert INSIDE not in said and any("is a directory" in m for m in not_built(said)), said
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -213,7 +217,7 @@ def test_a_file_beside_git_config_is_read(example_repo: Path) -> None:
     (example_repo / "config").write_text(INSIDE)
     attack(example_repo, "configMapGenerator:\n- name: c\n  files: [k=../config]\n")
     said = output(example_repo)
-    assert not r002(said) and INSIDE in said
+    assert not not_built(said) and INSIDE in said
 
 
 @needs_kubectl
@@ -268,7 +272,7 @@ def test_a_file_over_the_input_limit_is_never_handed_to_kustomize(example_repo: 
     with open(apps / "big.txt", "wb") as handle:
         handle.truncate(300 << 20)
     said = output(example_repo)
-    assert any("over the 8 MiB limit" in m and NOT_CONFINED in m for m in r002(said)), said
+    assert any("over the 8 MiB limit" in m and NOT_CONFINED in m for m in not_built(said)), said
 
 
 @needs_kubectl
@@ -301,9 +305,9 @@ def test_kustomize_output_is_read_up_to_a_bound(
     apps = attack(example_repo, "configMapGenerator:\n- name: c\n  files: [k=data.txt]\n")
     (apps / "data.txt").write_text("x" * (512 << 10))
     said = output(example_repo)
-    assert any("kustomize printed over" in m for m in r002(said)), said
+    assert any("kustomize printed over" in m for m in not_built(said)), said
     (apps / "data.txt").write_text("x" * (100 << 10))  # the near miss: under the bound
-    assert not r002(output(example_repo))
+    assert not not_built(output(example_repo))
 
 
 @needs_kubectl
@@ -323,6 +327,6 @@ def test_kustomize_builds_a_copy_of_the_repository_files_only(
     said = output(example_repo)
     if ignored:
         assert INSIDE not in said
-        assert any("plain kustomize build fails" in m and "local.env" in m for m in r002(said))
+        assert any("plain kustomize build fails" in m and "local.env" in m for m in not_built(said))
     else:
-        assert INSIDE in said and not r002(said)
+        assert INSIDE in said and not not_built(said)

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from conftest import edit
 
 from capa_accounts.cli import main
-from capa_accounts.hooks.report import ci as ci_formats
+from capa_accounts.hooks.report import formats as ci_formats
 
 FORMATS = ci_formats.FORMATS
 IDENTITY = """\

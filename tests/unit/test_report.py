@@ -397,7 +397,7 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
 )
 def test_github_format_escapes_properties_and_message(file: str, message: str, line: str) -> None:
     report = Report([Finding("CAPA-I002", "error", file, 3, 5, message)], files=1)
-    assert reporting.render_format(report, "github") == f"{line}\n1 error, 0 warnings in 1 file\n"
+    assert reporting.github(report) == f"{line}\n1 error, 0 warnings in 1 file\n"
 
 
 # --- text and colour --------------------------------------------------------------------------

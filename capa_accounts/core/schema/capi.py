@@ -10,6 +10,7 @@ it, and its schema is the largest and most volatile part of the CRD.
 
 from __future__ import annotations
 
+from capa_accounts.core.resources import CAPI_V1BETA1, CAPI_V1BETA2
 from capa_accounts.core.schema.core import (
     OBJECT_REFERENCE,
     Schema,
@@ -22,8 +23,8 @@ from capa_accounts.core.schema.core import (
     string_map,
 )
 
-V1BETA1 = "cluster.x-k8s.io/v1beta1"
-V1BETA2 = "cluster.x-k8s.io/v1beta2"
+V1BETA1 = CAPI_V1BETA1
+V1BETA2 = CAPI_V1BETA2
 
 # Validation markers of CAPI api/core/v1beta2/common_types.go (DNS-1123 subdomain and label,
 # qualified condition types and taint keys).

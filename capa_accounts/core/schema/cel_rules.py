@@ -18,6 +18,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from capa_accounts.core.resources import (
+    CAPI_V1BETA1,
+    CAPI_V1BETA2,
+    CONTROLPLANE_API,
+    FLUX_KUSTOMIZE_API,
+    FLUX_SOURCE_API,
+    OPERATOR_API,
+)
 from capa_accounts.core.schema.validator import Path, Violation
 
 Key = tuple[str, str]
@@ -45,7 +53,7 @@ _KUBECONFIG_MESSAGE = (
 
 BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
     # CAPA api/v1beta2/network_types.go (VPCSpec.CarrierGatewayID, ElasticIPPool).
-    ("controlplane.cluster.x-k8s.io/v1beta2", "AWSManagedControlPlane"): (
+    (CONTROLPLANE_API, "AWSManagedControlPlane"): (
         CelRule(
             ("spec", "network", "vpc", "carrierGatewayId"),
             "self.startsWith('cagw-')",
@@ -58,7 +66,7 @@ BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
         ),
     ),
     # CAPI api/core/v1beta1/cluster_types.go: MachineHealthCheck conditions of a topology.
-    ("cluster.x-k8s.io/v1beta1", "Cluster"): (
+    (CAPI_V1BETA1, "Cluster"): (
         CelRule(
             (
                 "spec",
@@ -89,7 +97,7 @@ BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
         ),
     ),
     # CAPI api/core/v1beta2/cluster_types.go.
-    ("cluster.x-k8s.io/v1beta2", "Cluster"): (
+    (CAPI_V1BETA2, "Cluster"): (
         CelRule(
             (
                 "spec",
@@ -122,7 +130,7 @@ BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
         ),
     ),
     # cluster-api-operator api/v1alpha2/provider_types.go.
-    ("operator.cluster.x-k8s.io/v1alpha2", "InfrastructureProvider"): (
+    (OPERATOR_API, "InfrastructureProvider"): (
         CelRule(
             ("spec",),
             "!(has(self.manifestPatches) && has(self.patches))",
@@ -135,7 +143,7 @@ BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
         ),
     ),
     # fluxcd/kustomize-controller api/v1/kustomization_types.go (meta.KubeConfigReference).
-    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): (
+    (FLUX_KUSTOMIZE_API, "Kustomization"): (
         CelRule(
             ("spec", "kubeConfig"),
             "has(self.configMapRef) || has(self.secretRef)",
@@ -148,7 +156,7 @@ BUILTIN_RULES: dict[Key, tuple[CelRule, ...]] = {
         ),
     ),
     # fluxcd/source-controller api/v1/gitrepository_types.go.
-    ("source.toolkit.fluxcd.io/v1", "GitRepository"): (
+    (FLUX_SOURCE_API, "GitRepository"): (
         CelRule(
             ("spec",),
             "!has(self.serviceAccountName) || (has(self.provider) && "

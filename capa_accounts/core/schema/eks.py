@@ -12,6 +12,7 @@ the CRD accepts, and those parts change with every CAPA release. Sources:
 
 from __future__ import annotations
 
+from capa_accounts.core.resources import CONTROLPLANE_API, INFRA_API
 from capa_accounts.core.schema.core import (
     OPEN,
     Schema,
@@ -26,8 +27,8 @@ from capa_accounts.core.schema.core import (
 )
 from capa_accounts.core.schema.identities import IDENTITY_REFERENCE
 
-CONTROL_PLANE_API = "controlplane.cluster.x-k8s.io/v1beta2"
-INFRASTRUCTURE_API = "infrastructure.cluster.x-k8s.io/v1beta2"
+CONTROL_PLANE_API = CONTROLPLANE_API
+INFRASTRUCTURE_API = INFRA_API
 
 # EKS accepts "1.31", "v1.31" and "v1.31.0"; the CRD's pattern is this one, oddities included
 # (the optional third part may follow a doubled dot: "1.31..0").

@@ -13,6 +13,7 @@ serviceAccountName needs provider aws or azure) are in ``cel_rules``, not here.
 
 from __future__ import annotations
 
+from capa_accounts.core.resources import FLUX_KUSTOMIZE_API, FLUX_SOURCE_API
 from capa_accounts.core.schema.core import (
     NAME_REF,
     Schema,
@@ -25,8 +26,8 @@ from capa_accounts.core.schema.core import (
     string_map,
 )
 
-KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
-SOURCE_API = "source.toolkit.fluxcd.io/v1"
+KUSTOMIZE_API = FLUX_KUSTOMIZE_API
+SOURCE_API = FLUX_SOURCE_API
 
 # metav1.Duration as Flux restricts it (fluxcd/pkg apis/meta: "^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$").
 DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"

@@ -10,6 +10,7 @@ key is a violation. Fields follow ``cmd/clusterawsadm/api/bootstrap/v1beta1/type
 
 from __future__ import annotations
 
+from capa_accounts.core.resources import IAM_CONFIG_GROUP
 from capa_accounts.core.schema.core import (
     OBJECT_META,
     Schema,
@@ -21,7 +22,7 @@ from capa_accounts.core.schema.core import (
     string_map,
 )
 
-GROUP = "bootstrap.aws.infrastructure.cluster.x-k8s.io"
+GROUP = IAM_CONFIG_GROUP
 V1BETA1 = f"{GROUP}/v1beta1"
 V1ALPHA1 = f"{GROUP}/v1alpha1"
 

@@ -14,6 +14,7 @@ that the version itself is refused is CAPA-R011's (``capa_accounts.core.schema.s
 from __future__ import annotations
 
 from capa_accounts.core import resources
+from capa_accounts.core.resources import INFRA_API, INFRA_GROUP
 from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     Schema,
@@ -24,8 +25,8 @@ from capa_accounts.core.schema.core import (
     string_list,
 )
 
-API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
-V1BETA1 = "infrastructure.cluster.x-k8s.io/v1beta1"
+API_VERSION = INFRA_API
+V1BETA1 = f"{INFRA_GROUP}/v1beta1"
 
 # AllowedNamespaces (awsidentity_types.go): nil admits no namespace, ``{}`` admits every
 # namespace, and both ``allowedNamespaces`` and ``list`` are nullable pointers/slices.

@@ -12,6 +12,7 @@ kubernetes-sigs/cluster-api-operator ``api/v1alpha2/provider_types.go``, CRD
 
 from __future__ import annotations
 
+from capa_accounts.core.resources import OPERATOR_API
 from capa_accounts.core.schema.core import (
     LABEL_SELECTOR,
     OPEN,
@@ -26,7 +27,7 @@ from capa_accounts.core.schema.core import (
     string_map,
 )
 
-API_VERSION = "operator.cluster.x-k8s.io/v1alpha2"
+API_VERSION = OPERATOR_API
 
 # ManagerSpec. ``additionalArgs`` is a map of strings that the operator copies verbatim as
 # "key=value" container args (internal/controller/component_customizer.go), so the key must

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from capa_accounts.core.resources import CONTROLPLANE_GROUP, INFRA_GROUP, group_of
+from capa_accounts.core.resources import (
+    CAPI_BOOTSTRAP_GROUP,
+    CONTROLPLANE_GROUP,
+    INFRA_GROUP,
+    group_of,
+)
 
 CAPA_RELEASE = "v2.4.0"
-_BOOTSTRAP_GROUP = "bootstrap.cluster.x-k8s.io"
+_BOOTSTRAP_GROUP = CAPI_BOOTSTRAP_GROUP
 
 # (group, kind) -> the version CAPA serves instead. Read from each CRD's versions at v2.4.0.
 _V1BETA1_UNSERVED: dict[tuple[str, str], str] = {

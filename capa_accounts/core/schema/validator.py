@@ -19,9 +19,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-
-import re2
 
 from capa_accounts.core.substitution import templated
 
@@ -83,14 +82,18 @@ def suggest(word: str, choices: list[str]) -> str:
 
 def compile_schema(schema: dict[str, Any]) -> Check:
     """Compile a schema into a check function ``check(value, path, violations)``."""
-    checks: list[Check] = []
     types = schema.get("type")
     type_list = [types] if isinstance(types, str) else list(types or [])
     nullable = bool(schema.get("nullable"))
-    int_or_string = bool(schema.get("x-kubernetes-int-or-string"))
-    if int_or_string:
+    if schema.get("x-kubernetes-int-or-string"):
         type_list = ["integer", "string"]
+    checks = [*_value_checks(schema, nullable), *_structure_checks(schema)]
+    return _typed(checks, type_list, nullable)
 
+
+def _value_checks(schema: dict[str, Any], nullable: bool) -> list[Check]:
+    """The checks of a schema on a value itself: enum, const, pattern, lengths and ranges."""
+    checks: list[Check] = []
     if "enum" in schema:
         allowed = list(schema["enum"])
 
@@ -110,25 +113,28 @@ def compile_schema(schema: dict[str, Any]) -> Check:
         checks.append(check_const)
     if "pattern" in schema:
         checks.append(_pattern_check(schema["pattern"]))
-    for key, op, word in (("minLength", "lt", "shorter than"), ("maxLength", "gt", "longer than")):
+    for key, op, word, kind in _LENGTHS:
         if key in schema:
-            checks.append(_length_check(schema[key], op, word, str))
-    for key, op, word in (
-        ("minItems", "lt", "fewer items than"),
-        ("maxItems", "gt", "more items than"),
-    ):
-        if key in schema:
-            checks.append(_length_check(schema[key], op, word, list))
-    for key, op, word in (
-        ("minProperties", "lt", "fewer keys than"),
-        ("maxProperties", "gt", "more keys than"),
-    ):
-        if key in schema:
-            checks.append(_length_check(schema[key], op, word, dict))
+            checks.append(_length_check(schema[key], op, word, kind))
     for key, op in (("minimum", "lt"), ("maximum", "gt")):
         if key in schema:
             checks.append(_range_check(schema[key], op))
+    return checks
 
+
+_LENGTHS: tuple[tuple[str, str, str, type[Sized]], ...] = (
+    ("minLength", "lt", "shorter than", str),
+    ("maxLength", "gt", "longer than", str),
+    ("minItems", "lt", "fewer items than", list),
+    ("maxItems", "gt", "more items than", list),
+    ("minProperties", "lt", "fewer keys than", dict),
+    ("maxProperties", "gt", "more keys than", dict),
+)
+
+
+def _structure_checks(schema: dict[str, Any]) -> list[Check]:
+    """The checks of a schema on what a value holds: properties, items, alternatives, allOf."""
+    checks: list[Check] = []
     if "properties" in schema or "additionalProperties" in schema or "required" in schema:
         checks.append(_object_check(schema))
     if "items" in schema and isinstance(schema["items"], dict):
@@ -145,7 +151,11 @@ def compile_schema(schema: dict[str, Any]) -> Check:
             checks.append(_alternatives(schema[key]))
     for sub in schema.get("allOf", []):
         checks.append(compile_schema(sub))
+    return checks
 
+
+def _typed(checks: list[Check], type_list: list[str], nullable: bool) -> Check:
+    """One check: the schema's type (and null) first, then ``checks`` on a value of that type."""
     # The walk calls this once per node of every document: the type test is one isinstance
     # and the common shapes (no further check, or one) skip the loop.
     python_types, bool_is_wrong = _python_types(type_list)
@@ -194,8 +204,15 @@ def _python_types(type_list: list[str]) -> tuple[tuple[type, ...] | None, bool]:
     return admitted, "boolean" not in type_list and bool not in admitted
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the error is reported once, as a violation; not on stderr
+@cache
+def _re2() -> tuple[Any, Any]:
+    """The RE2 module and its options, imported when a pattern is first checked: most runs
+    (the KRM function's, a check of a small change) check none, and the import is costly."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is reported once, as a violation; not on stderr
+    return re2, options
 
 
 def _pattern_check(pattern: Any) -> Check:
@@ -208,8 +225,9 @@ def _pattern_check(pattern: Any) -> Check:
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, str):
             if not compiled:
+                re2, options = _re2()
                 try:
-                    compiled.append(re2.compile(str(pattern), _RE2_OPTIONS).search)
+                    compiled.append(re2.compile(str(pattern), options).search)
                 except re2.error as err:
                     reason = (
                         err.args[0].decode("utf-8", "replace")

@@ -1,0 +1,211 @@
+"""Render's plan for ``check``, kept between runs in the user's cache directory.
+
+``check`` compares the tree with render's plan (CAPA-R001) and reads render's documents for
+every file whose text is render's; planning a large fleet costs more than the rest of a check.
+A plan depends only on the tool's code and on files it reads, so it is kept with what it read
+and reused only when all of that is byte for byte the same:
+
+- the tool: the SHA-256 of every source file of ``capa_accounts.core`` and of this package;
+- the inputs: accounts.yaml, every file render's kustomization evaluator read under ``base/``
+  (``Built.files``), the names in each directory those files are in (a file added beside
+  them, such as a second kustomization file, is a change), and ``.sourceignore``; none may be
+  a symbolic link;
+- the fleet's Flux source prefix (where the repository sits in its git work tree).
+
+Render's warnings about hand-written files in the overlays read the tree, not the inputs:
+they are left out of the entry and made anew on every read.
+
+Nothing is read from the repository: the entry lives in ``$CAPA_ACCOUNTS_CACHE_DIR``, else
+``$XDG_CACHE_HOME/capa-accounts`` (``~/.cache/capa-accounts``), one file per repository
+path, written atomically; an entry that is not the current user's own, is writable by others,
+or sits inside the repository is ignored, so a pull request cannot plant a plan. Operator
+mode, whose plan also depends on which providers have their credentials file, and fleets under
+``MIN_ACCOUNTS`` are always planned afresh. ``CAPA_ACCOUNTS_NO_CACHE=1`` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from capa_accounts.core import kustomization
+from capa_accounts.core.model import OPERATOR, AccountSet
+from capa_accounts.kustomize_plugin.plan import Plan
+
+MIN_ACCOUNTS = 200  # below this, planning costs about as much as reading an entry
+FORMAT = 1
+
+
+def cache_dir() -> Path | None:
+    if os.environ.get("CAPA_ACCOUNTS_NO_CACHE"):
+        return None
+    own = os.environ.get("CAPA_ACCOUNTS_CACHE_DIR")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    directory = own or os.path.join(base, "capa-accounts")
+    return Path(directory) if os.path.isabs(directory) else None
+
+
+def _tool() -> str:
+    import capa_accounts.core
+    import capa_accounts.kustomize_plugin
+
+    digest = hashlib.sha256(str(FORMAT).encode())
+    for package in (capa_accounts.core, capa_accounts.kustomize_plugin):
+        root = Path(str(package.__file__)).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _digest(path: Path) -> str | None:
+    """The file's SHA-256; None when absent; "" (never a digest) for a link or a non-file."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _listing(directory: Path) -> list[str] | None:
+    try:
+        return sorted(os.listdir(directory))
+    except OSError:
+        return None
+
+
+def _inputs(top: Path, files: list[str], prefix: str) -> dict[str, Any]:
+    read = sorted({"accounts.yaml", ".sourceignore", *files})
+    directories = sorted({str(Path(f).parent.as_posix()) for f in files})
+    return {
+        "files": {rel: _digest(top / rel) for rel in read},
+        "directories": {d: _listing(top / d) for d in directories},
+        "prefix": prefix,
+    }
+
+
+def _entry_path(directory: Path, top: Path, tool: str) -> Path:
+    name = hashlib.sha256(f"{tool}\0{top}".encode()).hexdigest()
+    return directory / f"plan-{name}.json"
+
+
+def _owned(path: Path) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
+def _read(path: Path, top: Path, prefix: str) -> Plan | None:
+    if not _owned(path) or not _owned_dir(path.parent):
+        return None
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        saved = entry["inputs"]
+        if saved["prefix"] != prefix:
+            return None
+        if _inputs(top, [f for f in saved["files"] if f not in _FIXED], prefix) != saved:
+            return None
+        plan = entry["plan"]
+        return Plan(
+            files=plan["files"],
+            warnings=plan["warnings"],
+            documents=plan["documents"],
+            merged=set(plan["merged"]),
+            managed=tuple(plan["managed"]),
+            flux_dir=plan["flux_dir"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+_FIXED = ("accounts.yaml", ".sourceignore")
+
+
+def _owned_dir(directory: Path) -> bool:
+    try:
+        info = directory.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
+def _write(path: Path, plan: Plan, inputs: dict[str, Any]) -> None:
+    stored = {
+        "files": plan.files,
+        "warnings": plan.warnings,
+        "documents": plan.documents,
+        "merged": sorted(plan.merged),
+        "managed": list(plan.managed),
+        "flux_dir": plan.flux_dir,
+    }
+    text = json.dumps({"inputs": inputs, "plan": stored}, separators=(",", ":"))
+    if json.loads(text)["plan"] != stored:
+        return  # documents JSON cannot hold as they are (a key that is not a string)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not _owned_dir(path.parent):
+        return
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".plan-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def cached_plan(repo: Path, account_set: AccountSet) -> Plan:
+    """Render's plan of ``repo``, from the cache when nothing it depends on changed."""
+    from capa_accounts.kustomize_plugin import render
+
+    directory = cache_dir()
+    top = repo.resolve()
+    if (
+        directory is None
+        or account_set.credentials == OPERATOR
+        or len(account_set.accounts) < MIN_ACCOUNTS
+        or directory.resolve().is_relative_to(top)
+    ):
+        return render.plan(repo, account_set)
+    prefix = render.source_prefix(repo, account_set)
+    tool = _tool()
+    path = _entry_path(directory, top, tool)
+    found = _read(path, top, prefix)
+    if found is not None:
+        # What render says of hand-written files in the overlays is read from the tree anew.
+        found.warnings += render._unlisted_warnings(repo, list(account_set.accounts), found)
+        return found
+    before = _inputs(top, kustomization.build(repo, repo / "base").files, prefix)
+    plan = render.plan(repo, account_set)
+    # Kept only when nothing it read changed while it was made.
+    if _inputs(top, kustomization.build(repo, repo / "base").files, prefix) == before:
+        unlisted = set(render._unlisted_warnings(repo, list(account_set.accounts), plan))
+        kept = Plan(
+            files=plan.files,
+            warnings=[w for w in plan.warnings if w not in unlisted],
+            documents=plan.documents,
+            merged=plan.merged,
+            managed=plan.managed,
+            flux_dir=plan.flux_dir,
+        )
+        # A read-only or full cache directory: the next check plans again.
+        with contextlib.suppress(OSError):
+            _write(path, kept, before)
+    return plan
