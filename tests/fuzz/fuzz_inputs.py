@@ -396,10 +396,13 @@ _SUMMARY = re.compile(
 
 
 def _one_failure(stderr: str) -> bool:
+    """Exit 2 names the one mutated file: one line per error in it (accounts.yaml's errors
+    are all reported at once), each naming that file, then only warnings and the summary."""
     lines = stderr.strip().splitlines()
     failures = [line for line in lines if line.startswith("capa-accounts")]
     rest = [line for line in lines if not line.startswith("capa-accounts")]
-    return len(failures) == 1 and all(
+    named = {line.removeprefix("capa-accounts: ").split(":", 1)[0] for line in failures}
+    return len(named) == 1 and all(
         line.startswith("warning: ") or _SUMMARY.fullmatch(line) for line in rest
     )
 
