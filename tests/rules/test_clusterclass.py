@@ -272,9 +272,12 @@ def test_what_the_repository_cannot_tell_is_not_judged(example_repo: Path) -> No
 
 # --- CAPA's own templates ----------------------------------------------------------------------
 
+# CAPA's templates as the upstream corpus holds them (tests/data/upstream/SOURCES.md), so
+# these tests run wherever the repository is.
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 needs_reference = pytest.mark.skipif(
-    not (CAPA_REFERENCE / "templates-clusterclass").is_dir(),
-    reason="../shared/capa-reference/templates-clusterclass is not present",
+    not (CAPA_REFERENCE / "templates").is_dir(),
+    reason="../shared/capa-reference/templates is not present",
 )
 VARIABLES = {"CLUSTER_CLASS_NAME": "demo", "CLUSTER_NAME": "demo", "KUBERNETES_VERSION": "v1.31.0"}
 
@@ -287,9 +290,7 @@ def substitute(text: str) -> str:
 def test_capas_eks_clusterclass_gets_the_c001_of_cluster_template_eks(example_repo: Path) -> None:
     plain = substitute((CAPA_REFERENCE / "templates" / "cluster-template-eks.yaml").read_text())
     classy_text = substitute(
-        (
-            CAPA_REFERENCE / "templates-clusterclass" / "cluster-template-eks-clusterclass.yaml"
-        ).read_text()
+        (UPSTREAM / "capa-templates--cluster-template-eks-clusterclass.yaml").read_text()
     )
     path = write(example_repo, plain)
     found = control(example_repo)
@@ -314,11 +315,7 @@ def test_capas_multitenancy_clusterclass_is_judged_at_the_clusters_variable(
     example_repo: Path,
 ) -> None:
     text = substitute(
-        (
-            CAPA_REFERENCE
-            / "templates-clusterclass"
-            / "cluster-template-multitenancy-clusterclass.yaml"
-        ).read_text()
+        (UPSTREAM / "capa-templates--cluster-template-multitenancy-clusterclass.yaml").read_text()
     )
     path = write(example_repo, text)
     found = control(example_repo)
