@@ -9,30 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from gitrepo import git
 from test_graph import parse_mermaid
 
 from capa_accounts.cli import main
 from capa_accounts.hooks.graph.select import MERMAID_MAX_EDGES, MERMAID_MAX_TEXT, mermaid_size
 from capa_accounts.kustomize_plugin import example
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.email=ci@example.com",
-            "-c",
-            "user.name=ci",
-            "-c",
-            "commit.gpgsign=false",
-            "-C",
-            str(repo),
-            *args,
-        ],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _fleet(repo: Path, size: int) -> Path:
@@ -51,9 +33,9 @@ def _fleet(repo: Path, size: int) -> Path:
         )
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     assert CliRunner().invoke(main, ["render", "--repo", str(repo)]).exit_code == 0
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "fleet")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "fleet")
     return repo
 
 
@@ -87,7 +69,7 @@ def test_one_changed_account_draws_only_that_account_with_marks(fleet_300: Path)
     try:
         text = _graph(fleet_300)
     finally:
-        _git(fleet_300, "checkout", "-q", "--", ".")
+        git(fleet_300, "checkout", "-q", "--", ".")
     pic = parse_mermaid(text)
     titles = set(pic.boxes)
     assert any("acct-0150" in t for t in titles) and len(titles) == 2  # management + the account
@@ -113,7 +95,7 @@ def test_a_change_to_every_account_fits_githubs_limits_and_names_the_rest(
         text = _graph(repo)
         dot = _graph(repo, "--format", "dot")
     finally:
-        _git(repo, "checkout", "-q", "--", ".")
+        git(repo, "checkout", "-q", "--", ".")
     assert mermaid_size(text) <= MERMAID_MAX_TEXT
     assert text.count(" --> ") + text.count(" -.-> ") <= MERMAID_MAX_EDGES
     assert "more changed accounts not drawn" in text and "--account NAME" in text
@@ -143,7 +125,7 @@ def test_the_action_writes_the_change_into_the_job_summary(fleet_300: Path, tmp_
             check=False,
         )
     finally:
-        _git(fleet_300, "checkout", "-q", "--", ".")
+        git(fleet_300, "checkout", "-q", "--", ".")
     assert done.returncode == 0, done.stderr
     written = summary.read_text(encoding="utf-8")
     assert written.startswith("### Trust graph") and "```mermaid\nflowchart LR" in written

@@ -16,30 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import git as run_git
 
 from capa_accounts.core import git
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.email=ci@example.com",
-            "-c",
-            "user.name=ci",
-            "-c",
-            "commit.gpgsign=false",
-            "-C",
-            str(repo),
-            *args,
-        ],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _hostile(repo: Path, marker: Path) -> None:
@@ -72,14 +54,14 @@ def _hostile(repo: Path, marker: Path) -> None:
         "protocol.allow": "always",
     }
     for key, value in settings.items():
-        _git(repo, "config", key, value)
+        run_git(repo, "config", key, value)
 
 
 @pytest.fixture
 def hostile_repo(example_repo: Path, tmp_path: Path) -> tuple[Path, Path]:
-    _git(example_repo, "init", "-q")
-    _git(example_repo, "add", "-A")
-    _git(example_repo, "commit", "-q", "-m", "fleet")
+    run_git(example_repo, "init", "-q")
+    run_git(example_repo, "add", "-A")
+    run_git(example_repo, "commit", "-q", "-m", "fleet")
     marker = tmp_path / "PWNED"
     _hostile(example_repo, marker)
     # a change since the commit, so that --base has something to compare and the index is stale
@@ -149,7 +131,7 @@ def test_the_runner_drops_external_programs_from_the_environment() -> None:
     assert env["GIT_CONFIG_NOSYSTEM"] == "1" and env["GIT_NO_LAZY_FETCH"] == "1"
 
 
-def _spawns_git(path: Path) -> list[int]:
+def _spawnsrun_git(path: Path) -> list[int]:
     """Lines of ``path`` that name the ``git`` program in a list or tuple (an argv)."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -160,12 +142,12 @@ def _spawns_git(path: Path) -> list[int]:
     return lines
 
 
-def test_only_the_runner_spawns_git() -> None:
+def test_only_the_runner_spawnsrun_git() -> None:
     found = {
         str(path.relative_to(PROJECT)): lines
         for folder in ("capa_accounts", "hooks", "kustomize_plugin")
         for path in sorted((PROJECT / folder).rglob("*.py"))
-        if (lines := _spawns_git(path))
+        if (lines := _spawnsrun_git(path))
     }
     assert found == {"capa_accounts/core/git.py": found.get("capa_accounts/core/git.py", [])}
     assert found["capa_accounts/core/git.py"]
@@ -175,5 +157,5 @@ def test_the_argv_finder_sees_a_git_call(tmp_path: Path) -> None:
     """Near miss of the test above: a module that runs git itself is found."""
     bad = tmp_path / "bad.py"
     bad.write_text('import subprocess\nsubprocess.run(["git", "ls-files"])\n')
-    assert _spawns_git(bad) == [2]
+    assert _spawnsrun_git(bad) == [2]
     assert shutil.which("git")
