@@ -131,7 +131,7 @@ def test_the_runner_drops_external_programs_from_the_environment() -> None:
     assert env["GIT_CONFIG_NOSYSTEM"] == "1" and env["GIT_NO_LAZY_FETCH"] == "1"
 
 
-def _spawnsrun_git(path: Path) -> list[int]:
+def _spawns_git(path: Path) -> list[int]:
     """Lines of ``path`` that name the ``git`` program in a list or tuple (an argv)."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -142,12 +142,12 @@ def _spawnsrun_git(path: Path) -> list[int]:
     return lines
 
 
-def test_only_the_runner_spawnsrun_git() -> None:
+def test_only_the_runner_spawns_git() -> None:
     found = {
         str(path.relative_to(PROJECT)): lines
         for folder in ("capa_accounts", "hooks", "kustomize_plugin")
         for path in sorted((PROJECT / folder).rglob("*.py"))
-        if (lines := _spawnsrun_git(path))
+        if (lines := _spawns_git(path))
     }
     assert found == {"capa_accounts/core/git.py": found.get("capa_accounts/core/git.py", [])}
     assert found["capa_accounts/core/git.py"]
@@ -157,5 +157,5 @@ def test_the_argv_finder_sees_a_git_call(tmp_path: Path) -> None:
     """Near miss of the test above: a module that runs git itself is found."""
     bad = tmp_path / "bad.py"
     bad.write_text('import subprocess\nsubprocess.run(["git", "ls-files"])\n')
-    assert _spawnsrun_git(bad) == [2]
+    assert _spawns_git(bad) == [2]
     assert shutil.which("git")
