@@ -76,7 +76,9 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
     base/ that was not rendered does nothing, and a hand edit of a generated file is silently
     undone by the next render. A generated file of a removed account is stale (render deletes
     it). Render never overwrites a file without the generated header; such a file is reported
-    here too.
+    here too. The header names the capa-accounts version that wrote the file: when it is not
+    the running one (pre-commit hooks pinned to one release, the CLI at another), the finding
+    names both versions, as every file may differ by that alone.
 
     Bad:
         # overlays/live/cluster-live.yaml, edited by hand
@@ -105,6 +107,11 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
             )
         )
         return
+    skewed = {
+        path: generated.skew_message(old)
+        for old, paths in generated.version_skew(todo).items()
+        for path in paths
+    }
     for change in todo:
         line, message = 1, f"out of date: {RENDER_HINT} (render would create it)"
         if change.action == "delete":
@@ -118,6 +125,8 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
                 if shown
                 else f"out of date: {RENDER_HINT}"
             )
+        if change.path in skewed:  # the version in the header, not an edit: say so
+            line, message = 1, f"out of date: {skewed[change.path]}"
         report.raw(Finding(report.rule, report.severity, change.path, line, 1, message))
 
 
