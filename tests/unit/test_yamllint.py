@@ -171,3 +171,23 @@ def test_beside_a_flux_bootstrap_only_fluxs_own_files_are_reported(tmp_path: Pat
     reported = {line.split(":", 1)[0] for line in run.stdout.splitlines()}
     assert reported == {"./clusters/prod/flux-system/kustomization.yaml"}, run.stdout
     assert (repo / "clusters/prod/capa-live.yaml").is_file()
+
+
+def test_add_account_keeps_the_repository_clean(tmp_path: Path) -> None:
+    repo = fresh(tmp_path)
+    added = runner.invoke(
+        main,
+        [
+            "add-account",
+            "qa",
+            "--account-id",
+            "444444444444",
+            "--region",
+            "eu-west-1",
+            "--repo",
+            str(repo),
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    run = yamllint(repo, "--strict", ".")
+    assert (run.returncode, run.stdout) == (0, "")
