@@ -49,7 +49,7 @@ class Change:
 
 def header(source: str) -> str:
     """A generated file's first line: capa-accounts, its version, and what the file is made
-    from. Within yamllint's 80 columns for a version of up to 21 characters."""
+    from. Within yamllint's 80 columns for a version of up to 20 characters."""
     return f"# {GENERATED_MARK} {version.version()} from {source}\n"
 
 
