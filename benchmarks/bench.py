@@ -96,6 +96,8 @@ class BenchError(Exception):
 
 
 def tool(name: str) -> str:
+    if CURRENT is not None:
+        return CURRENT.tool(name)
     beside = BIN / name
     found = str(beside) if beside.is_file() else shutil.which(name)
     if found is None:
@@ -105,6 +107,7 @@ def tool(name: str) -> str:
 
 PYCACHE: Path | None = None  # set by main: bytecode cache of the measured processes
 AGAINST: previous.Version | None = None  # set by main: the commit compared with (--against)
+CURRENT: previous.Version | None = None  # set by main: this tree, installed as REF is
 
 
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -127,7 +130,7 @@ def run(
     ok: tuple[int, ...] = (0,),
     version: previous.Version | None = None,
 ) -> tuple[float, subprocess.CompletedProcess[bytes]]:
-    env = environment(version.env if version else None)
+    env = environment((version or CURRENT or previous.current()).env)
     start = time.perf_counter()
     proc = subprocess.run(
         list(argv), input=stdin, capture_output=True, cwd=cwd, env=env, check=False
@@ -554,11 +557,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         workdir = args.workdir.resolve()
         workdir.mkdir(parents=True, exist_ok=True)
-    global PYCACHE, AGAINST
+    global PYCACHE, AGAINST, CURRENT
     PYCACHE = workdir / "pycache"
     if args.against != "none" and not args.quick:
+        # Both installed the same way (pip install, not editable), so that they differ only
+        # by the project's code.
         try:
             AGAINST = previous.install(args.against, workdir)
+            CURRENT = previous.install_tree(workdir)
         except previous.PreviousError as err:
             print(f"bench: {err}", file=sys.stderr)
             return 2

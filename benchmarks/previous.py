@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -61,32 +62,57 @@ def install(ref: str, workdir: Path) -> Version:
             raise PreviousError(f"git archive {ref}: {done.stderr.decode(errors='replace')}")
         with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
             tar.extractall(source, filter="data")
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--no-build-isolation",
-                "--no-index",
-                "--target",
-                str(site),
-                str(source),
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise PreviousError(
-                f"installing {ref}: {proc.stderr.decode(errors='replace').strip()[-500:]}"
-            )
+        _pip_install(source, site, ref)
     python_path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
     # A cache of its own: render's plan cache keeps one entry per repository, keyed by the
     # tool's code, so two versions sharing it would evict each other's entries every round.
     env = {"PYTHONPATH": python_path, "CAPA_ACCOUNTS_CACHE_DIR": str(target / "cache")}
     return Version(f"{ref} ({commit[:7]})", site / "bin", env)
+
+
+def install_tree(workdir: Path) -> Version:
+    """This work tree's capa-accounts (uncommitted changes included), installed as ``install``
+    installs REF: both measured as a user's ``pip install`` leaves them, not as an editable
+    install, whose import hook costs every process a few milliseconds."""
+    listed = git.run(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if listed.returncode != 0:
+        raise PreviousError(f"git ls-files: {listed.stderr.decode(errors='replace')}")
+    target = workdir / "this-tree"
+    source = target / "source"
+    if target.exists():
+        shutil.rmtree(target)
+    for rel in filter(None, listed.stdout.decode().split("\0")):
+        path = ROOT / rel
+        if path.is_file() and not path.is_symlink():
+            (source / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, source / rel)
+    _pip_install(source, target / "site", "this tree")
+    env = {"PYTHONPATH": str(target / "site"), "CAPA_ACCOUNTS_CACHE_DIR": str(target / "cache")}
+    return Version("this tree", target / "site" / "bin", env)
+
+
+def _pip_install(source: Path, site: Path, what: str) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise PreviousError(
+            f"installing {what}: {proc.stderr.decode(errors='replace').strip()[-500:]}"
+        )
 
 
 def _resolve(ref: str) -> str:
