@@ -385,8 +385,8 @@ def _finish(
     """Write the report, then the summary line, in every log: after a text report on stdout
     when that is a terminal, else on stderr (a pipe or a file keeps only findings or the
     report). `--format github` on stdout ends with it already."""
+    from capa_accounts.hooks.report import common as reporting
     from capa_accounts.hooks.report import formats as ci_formats
-    from capa_accounts.hooks.report import text as reporting
 
     to_stdout = output is None or str(output) == "-"
     color = to_stdout and reporting.color_wanted(sys.stdout, os.environ, color_choice)
