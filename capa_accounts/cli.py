@@ -67,49 +67,18 @@ def repo_option(func: F) -> F:
 
 
 def _repo(path: Path | None) -> Path:
-    """The repository root: --repo as given, else found from the current directory up."""
-    from capa_accounts.core import reporoot
-
-    if path is None:
-        root = reporoot.find_root(Path.cwd())
-        _remember(root, Path.cwd())
-        return root
-    if not path.is_dir():
-        raise CapaAccountsError("no such repository directory", str(path))
-    _remember(path, reporoot.git_top(path.resolve()))
-    return path
-
-
-def _remember(root: Path, anchor: Path | None) -> None:
-    """Paths in output are relative to ``anchor``: the directory the command started in when
-    it found the root itself, the top of the git work tree for a --repo inside one (a monorepo
-    folder), so that editors and GitHub annotations open the right file."""
-    ctx = click.get_current_context()
-    obj = ctx.find_root().obj
+    """The repository root (``usecases.locate``), remembered with the anchor that paths in
+    output are relative to, for the failures printed at the top."""
+    obj = click.get_current_context().find_root().obj
+    root, anchor = usecases.locate(path)
     if isinstance(obj, dict):
         obj["root"], obj["anchor"] = root, anchor
-
-
-def _anchor(fmt: str) -> Path | None:
-    obj = click.get_current_context().find_root().obj or {}
-    anchor, root = obj.get("anchor"), obj.get("root")
-    if fmt in ("sarif", "github", "gitlab") and root is not None:
-        from capa_accounts.core import reporoot
-
-        # GitHub and GitLab resolve paths against the top of the checkout, wherever check ran.
-        anchor = reporoot.git_top(Path(root).resolve()) or anchor
-    return anchor
+    return root
 
 
 def _shift_error(ctx: click.Context, err: CapaAccountsError) -> None:
     obj = ctx.obj or {}
-    root, anchor = obj.get("root"), obj.get("anchor")
-    if root is None or anchor is None or not err.path or Path(err.path).is_absolute():
-        return
-    if (Path(root) / err.path).exists():
-        from capa_accounts.core import reporoot
-
-        err.path = reporoot.shown_from(Path(root), Path(anchor), err.path)
+    usecases.shown_error(err, obj.get("root"), obj.get("anchor"))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,8 +114,6 @@ def init(directory: Path | None, here: bool, hooks: str) -> None:
     """Write a complete, rendered example repository (management, staging, live) into DIRECTORY:
     a new or empty directory, or the top of an existing git repository (no other file is
     touched; nothing is written if a name init writes exists)."""
-    from capa_accounts.kustomize_plugin import example
-
     if (directory is None) == (not here):
         raise click.UsageError(
             "give DIRECTORY or --here (the current directory), not both"
@@ -154,11 +121,7 @@ def init(directory: Path | None, here: bool, hooks: str) -> None:
             else "give DIRECTORY, or --here for the current directory"
         )
     target = Path(".") if here or directory is None else directory
-    written = example.init(target, hooks=hooks)
-    click.echo(f"wrote {written.count} files into {target}")
-    for note in written.notes:
-        click.echo(f"note: {note}", nl=not note.endswith("\n"))
-    click.echo(example.next_steps(target, hooks), nl=False)
+    click.echo(usecases.init(target, hooks=hooks), nl=False)
 
 
 @main.command()
@@ -199,9 +162,7 @@ def _write_output(output: Path | None, text: str, color: bool | None = None) -> 
     if output is None or str(output) == "-":
         click.echo(text, nl=False, color=color)  # color=True: click keeps ANSI in a pipe
         return
-    from capa_accounts.core import filewrite
-
-    filewrite.atomic_write(output, text, str(output))
+    usecases.write_report(output, text)
 
 
 @main.command()
@@ -293,31 +254,29 @@ def check(
         raise click.UsageError("--complete says a stream from - is whole: not with --repo")
     if management_account is not None and not is_account_id(management_account):
         raise click.UsageError(f"--management-account {management_account!r}: not 12 digits")
-    from capa_accounts.hooks.check import engine
-
     others = _other_hooks(with_hooks)
     try:
-        report = _judge(source, repo, fmt, base_ref, crds, complete, management_account)
-    except CapaAccountsError as err:
-        if "render" in others:
-            # render --check ran first (it is first in the config init writes) and printed why.
-            click.echo("capa-accounts: not checked: see capa-accounts render above", err=True)
-            sys.exit(EXIT_INPUT)
-        if fmt == "text":
+        report = usecases.check(
+            repo,
+            stdin=sys.stdin.buffer if source == "-" else None,
+            fmt=fmt,
+            base_ref=base_ref,
+            crds=crds,
+            complete=complete,
+            management_account=management_account,
+            other_hooks=others,
+        )
+    except CapaAccountsError:
+        if "render" not in others:
             raise
-        # CI reads the report: a valid one that carries the error, never an empty stdout.
-        _shift_error(click.get_current_context().find_root(), err)
-        click.echo(f"capa-accounts: {err}", err=True)
-        report = engine.Report.failed([err])
-    else:
-        for failure in report.failures:  # files that could not be read: each named, exit 2
-            _shift_error(click.get_current_context().find_root(), failure)
-            click.echo(f"capa-accounts: {failure}", err=True)
+        # render --check ran first (it is first in the config init writes) and printed why.
+        click.echo("capa-accounts: not checked: see capa-accounts render above", err=True)
+        sys.exit(EXIT_INPUT)
+    for failure in report.failures:  # files that could not be read: each named, exit 2
+        click.echo(f"capa-accounts: {failure}", err=True)
     for warning in report.warnings_loading:
         click.echo(f"warning: {warning}", err=True)
     # Text prints the failures on stderr only; every other format carries them too.
-    left = {rule for name in others for rule in HOOK_RULES[name]}  # the other hooks print them
-    report.findings = [f for f in report.findings if f.rule not in left]
     shown = report.without_input_errors() if fmt == "text" else report
     # Text names each unreadable file on stderr: no "0 errors" line after them.
     quiet = quiet or bool(fmt == "text" and report.input_errors)
@@ -325,13 +284,10 @@ def check(
     sys.exit(report.exit_code(strict))
 
 
-HOOK_RULES = {"render": ("CAPA-R001",), "scan-secrets": ("CAPA-S001", "CAPA-S002", "CAPA-S003")}
-
-
 def _other_hooks(value: str) -> set[str]:
     """``--with-hooks``: the other hooks of a commit, which print these rules' findings."""
     names = {n.strip() for n in value.split(",") if n.strip()}
-    if unknown := names - set(HOOK_RULES):
+    if unknown := names - set(usecases.HOOK_RULES):
         raise click.BadParameter(
             f"{', '.join(sorted(unknown))}: give render and/or scan-secrets",
             param_hint="--with-hooks",
@@ -339,77 +295,28 @@ def _other_hooks(value: str) -> set[str]:
     return names
 
 
-def _judge(
-    source: str | None,
-    repo: Path | None,
-    fmt: str,
-    base_ref: str | None,
-    crds: tuple[Path, ...],
-    complete: bool,
-    management_account: str | None,
-) -> Any:
-    """The report of ``check``: over stdin's stream, or over the repository (every file that
-    cannot be read is named in it, and the rest still judged)."""
-    from capa_accounts.hooks.check import engine
-
-    if source == "-":
-        from capa_accounts.hooks.check import stream
-
-        return stream.check_text(
-            stream.read(sys.stdin.buffer),
-            crds=crds,
-            complete=complete,
-            management_account=management_account,
-        )
-    from capa_accounts.core import lock
-
-    root = _repo(repo)
-    with lock.locked(root, "check", shared=True):  # a render's state is read whole
-        report: engine.Report = engine.check(
-            root,
-            base_ref=base_ref,
-            crds=crds,
-            keep_going=True,
-            management_account=management_account,
-        )
-    anchor = _anchor(fmt)
-    if anchor is not None:
-        report.findings = [_shifted(f, root, anchor) for f in report.findings]
-        report.input_errors = [_shifted(f, root, anchor) for f in report.input_errors]
-    return report
-
-
 def _finish(
-    report: Any, fmt: str, output: Path | None, strict: bool, color_choice: str, quiet: bool
+    report: usecases.Report,
+    fmt: str,
+    output: Path | None,
+    strict: bool,
+    color_choice: str,
+    quiet: bool,
 ) -> None:
     """Write the report, then the summary line, in every log: after a text report on stdout
     when that is a terminal, else on stderr (a pipe or a file keeps only findings or the
     report). `--format github` on stdout ends with it already."""
-    from capa_accounts.hooks.report import common as reporting
-    from capa_accounts.hooks.report import formats as ci_formats
+    from capa_accounts.hooks.report import common
 
     to_stdout = output is None or str(output) == "-"
-    color = to_stdout and reporting.color_wanted(sys.stdout, os.environ, color_choice)
-    _write_output(output, ci_formats.render(report, fmt, strict=strict, color=color), color)
+    color = to_stdout and common.color_wanted(sys.stdout, os.environ, color_choice)
+    _write_output(output, usecases.report_text(report, fmt, strict=strict, color=color), color)
     if quiet or (fmt == "github" and to_stdout):
         return
     on_stdout = fmt == "text" and to_stdout and sys.stdout.isatty()
     stream = sys.stdout if on_stdout else sys.stderr
-    painted = reporting.color_wanted(stream, os.environ, color_choice)
-    click.echo(reporting.summary_line(report, color=painted), err=not on_stdout, color=painted)
-
-
-def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
-    import dataclasses
-
-    from capa_accounts.core.reporoot import shown_from
-
-    related = tuple(
-        dataclasses.replace(r, file=shown_from(root, anchor, r.file)) for r in finding.related
-    )
-    return dataclasses.replace(
-        finding, file=shown_from(root, anchor, finding.file), related=related
-    )
+    painted = common.color_wanted(stream, os.environ, color_choice)
+    click.echo(common.summary_line(report, color=painted), err=not on_stdout, color=painted)
 
 
 @main.command("import")
@@ -425,17 +332,7 @@ def _shifted(finding: Any, root: Path, anchor: Path) -> Any:
 def import_command(source: Path, destination: Path, management_account_id: str | None) -> None:
     """Write accounts.yaml and base/ from a hand-written tree (manifests, kustomizations,
     clusterawsadm configs) so that render reproduces it; list what it cannot represent."""
-    from capa_accounts import importer
-
-    imported = importer.import_tree(source, management_account_id)
-    for rel in importer.write(destination, imported):
-        click.echo(f"create {rel}")
-    for item in imported.items:
-        click.echo(f"not reproduced: {item}")
-    click.echo(
-        f"{len(imported.items)} item(s) not reproduced; next: capa-accounts render --repo "
-        f"{destination}"
-    )
+    click.echo(usecases.import_tree(source, destination, management_account_id), nl=False)
 
 
 @main.command("add-account")
@@ -550,15 +447,7 @@ def fn_command() -> None:
 @click.argument("kind", type=click.Choice(["accountset", "account"]))
 def schema(kind: str) -> None:
     """Print the JSON Schema of accounts.yaml (accountset) or the function config (account)."""
-    import json
-
-    from capa_accounts.core.schema import published
-    from capa_accounts.core.schema.accountset import ACCOUNT_CONFIG
-
-    if kind == "accountset":  # what render writes as accounts.schema.json
-        click.echo(published.text(), nl=False)
-    else:
-        click.echo(json.dumps(published.strict(ACCOUNT_CONFIG), indent=2))
+    click.echo(usecases.schema(kind), nl=False)
 
 
 @main.command()

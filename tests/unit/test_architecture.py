@@ -20,11 +20,14 @@ FOLDERS = {
     "hooks": "capa_accounts.hooks",
 }
 # Lower layers never import higher ones: core < kustomize_plugin < hooks < usecases < the cli.
+# The importer (``import``'s work: it reads a tree with the loader and renders to compare)
+# stands beside the use cases.
 LAYERS = (
     ("capa_accounts.core", 0),
     ("capa_accounts.kustomize_plugin", 1),
     ("capa_accounts.hooks", 2),
     ("capa_accounts.usecases", 3),
+    ("capa_accounts.importer", 3),
     ("capa_accounts", 4),
 )
 # The command line: the only modules that import click.
@@ -139,11 +142,24 @@ def test_nothing_below_the_cli_imports_click() -> None:
 
 
 def test_the_cli_reaches_the_work_through_the_use_cases() -> None:
-    """cli.py parses, prints and exits: render's transaction, add-account, graph, explain and
-    rules are the use cases' (hooks' report formats and the check engine aside)."""
+    """cli.py parses, prints and exits: check's judging (the engine, the stream, the lock,
+    where the repository is and how paths are shown), render's transaction, init, import,
+    add-account, graph, explain, rules and schema are the use cases' (the names of the report
+    formats, the colours and the summary line aside)."""
     deps = graph()["capa_accounts.cli"]
     assert "capa_accounts.usecases" in deps
+    assert {d for d in deps if d.startswith("capa_accounts.hooks")} <= {
+        "capa_accounts.hooks.report",
+        "capa_accounts.hooks.report.formats",
+        "capa_accounts.hooks.report.common",
+    }, deps
     for module in (
+        "capa_accounts.core.lock",
+        "capa_accounts.core.reporoot",
+        "capa_accounts.core.filewrite",
+        "capa_accounts.core.schema.published",
+        "capa_accounts.importer",
+        "capa_accounts.kustomize_plugin.example",
         "capa_accounts.kustomize_plugin.generated",
         "capa_accounts.kustomize_plugin.render",
         "capa_accounts.kustomize_plugin.accounts_edit",
