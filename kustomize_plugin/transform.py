@@ -9,12 +9,13 @@ idempotent (``transform(transform(x)) == transform(x)``).
 from __future__ import annotations
 
 import copy
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from capa_accounts.core import patches
-from capa_accounts.core.model import OPERATOR, Account, Cluster
+from capa_accounts.core.finding import INPUT_ERROR, Finding, Location, ResourceRef
+from capa_accounts.core.model import ACCOUNTS_FILE, OPERATOR, Account, Cluster
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
     AWS_CLUSTER,
@@ -44,37 +45,40 @@ _ID_ANNOTATIONS = (
 )
 
 
-@dataclass
-class Result:
-    """A KRM function result (functions-spec.md: message, severity, resourceRef, field)."""
+# Where render reports a base problem: the function's refusals name no file of their own.
+BASE = "base"
+Locate = Callable[[patches.Path], Location]
 
-    message: str
-    severity: str = "error"
-    resource: Item | None = None
-    field_path: str | None = None
-    config_path: tuple[str | int, ...] = ()  # where in accounts.yaml, for render's message
 
-    def to_krm(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message": self.message, "severity": self.severity}
-        if self.resource is not None:
-            meta = self.resource.get("metadata") or {}
-            ref = {
-                "apiVersion": self.resource.get("apiVersion"),
-                "kind": self.resource.get("kind"),
-                "name": meta.get("name"),
-            }
-            if meta.get("namespace"):
-                ref["namespace"] = meta["namespace"]
-            out["resourceRef"] = ref
-            if self.field_path:
-                out["field"] = {"path": self.field_path}
-        return out
+def _refusal(message: str, item: Item | None = None) -> Finding:
+    """A refusal of the base (render raises it for ``base``; the KRM function returns it in
+    ``results``), about ``item`` when one object is at fault."""
+    return Finding(INPUT_ERROR, "error", BASE, 1, 1, message, _ref(item) if item else None)
+
+
+def _ref(item: Item) -> ResourceRef:
+    meta = _mapping(item.get("metadata"))
+    return ResourceRef(
+        *(
+            "" if value is None else str(value)
+            for value in (
+                item.get("apiVersion"),
+                item.get("kind"),
+                meta.get("name"),
+                meta.get("namespace"),
+            )
+        )
+    )
+
+
+def _in_accounts_file(path: patches.Path) -> Location:
+    return Location(ACCOUNTS_FILE)
 
 
 @dataclass
 class Outcome:
     items: list[Item]
-    results: list[Result] = field(default_factory=list)
+    results: list[Finding] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -133,38 +137,39 @@ def _name(item: Item) -> str:
     return str(_meta(item).get("name") or "")
 
 
-def transform(items: list[Item], account: Account) -> Outcome:
+def transform(items: list[Item], account: Account, locate: Locate = _in_accounts_file) -> Outcome:
     """Fill one account's settings into base items; errors refuse unsafe input.
 
     In operator mode (``account.credentials``) the account's CAPA provider comes along and the
-    role identity stays behind (``operator_mode``).
+    role identity stays behind (``operator_mode``). ``locate`` places a path of accounts.yaml
+    (a patch that matches nothing is reported there).
     """
     operator = account.credentials == OPERATOR
-    results: list[Result] = []
+    results: list[Finding] = []
     for item in items:
         if not isinstance(item, MutableMapping):
-            return Outcome(items, [Result("every item must be a mapping")])
+            return Outcome(items, [_refusal("every item must be a mapping")])
         if group_of(item.get("apiVersion")) == INFRA_GROUP:
             if item.get("kind") == STATIC_IDENTITY:
                 results.append(
-                    Result(
+                    _refusal(
                         "AWSClusterStaticIdentity in the base: long-lived keys are refused "
                         "(CAPA-I008); use the account's role identity",
-                        resource=item,
+                        item,
                     )
                 )
             elif item.get("kind") == CONTROLLER_IDENTITY:
                 results.append(
-                    Result(
+                    _refusal(
                         "AWSClusterControllerIdentity in the base: `default` is a singleton that "
                         "render writes once into overlays/management",
-                        resource=item,
+                        item,
                     )
                 )
     roles = [i for i in items if is_identity(i) and i.get("kind") == ROLE_IDENTITY]
     if len(roles) != 1 and not (operator and not roles):
         results.append(
-            Result(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
+            _refusal(f"the base must hold exactly one AWSClusterRoleIdentity, found {len(roles)}")
         )
     namespaces = [
         i
@@ -174,10 +179,10 @@ def transform(items: list[Item], account: Account) -> Outcome:
         and not (operator and operator_mode.is_provider_item(i, account))
     ]
     if len(namespaces) > 1:
-        results.append(Result("the base may hold at most one Namespace (the account's)"))
+        results.append(_refusal("the base may hold at most one Namespace (the account's)"))
     if operator:
         items, refused = operator_mode.account_items(items, account)
-        results += [Result(refused)] if refused else []
+        results += [_refusal(refused)] if refused else []
     if results:
         return Outcome(items, results)
     items, group_results = _instantiate_clusters(items, account)
@@ -186,25 +191,23 @@ def transform(items: list[Item], account: Account) -> Outcome:
     for item in items:
         if not (operator and operator_mode.is_provider_item(item, account)):
             _fill(item, account)
-    unmatched = _apply_patches(items, account)
+    unmatched = _apply_patches(items, account, locate)
     if unmatched:
         return Outcome(items, unmatched)
     return Outcome(operator_mode.with_provider(items, account) if operator else items, [])
 
 
-def _apply_patches(items: list[Item], account: Account) -> list[Result]:
+def _apply_patches(items: list[Item], account: Account, locate: Locate) -> list[Finding]:
     """The account's and its clusters' ``patches`` (core/patches), after every field the
-    function owns is filled: a patch that matches no object is an error, never ignored."""
-    results: list[Result] = []
+    function owns is filled: a patch that matches no object is an error, never ignored, at
+    the patch in accounts.yaml."""
+    results: list[Finding] = []
     for patch in account.patches:
         targets = [i for i in items if patches.matches(patch, i)]
         if not targets:
-            results.append(
-                Result(
-                    f"{patch.describe()} matches no object of account {account.name!r}",
-                    config_path=patch.at,
-                )
-            )
+            at = locate(patch.at)
+            message = f"{patch.describe()} matches no object of account {account.name!r}"
+            results.append(Finding(INPUT_ERROR, "error", at.file, at.line, at.column, message))
         for item in targets:
             patches.merge(item, patch.patch)
     return results
@@ -282,7 +285,7 @@ def _group(items: list[Item], cluster: Item) -> list[int]:
     return sorted(members)
 
 
-def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Result]]:
+def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Item], list[Finding]]:
     """Match the account's clusters to the base's, cloning a single template per cluster."""
     clusters = _cluster_items(items)
     declared = {c.name: c for c in account.clusters}
@@ -309,7 +312,7 @@ def _instantiate_clusters(items: list[Item], account: Account) -> tuple[list[Ite
         return items, []
     if len(clusters) != 1:
         return items, [
-            Result(
+            _refusal(
                 f"the base holds {len(clusters)} Clusters "
                 f"({', '.join(sorted(present))}) but the account declares "
                 f"{', '.join(declared)}: give the base one Cluster template, or "

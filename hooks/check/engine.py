@@ -11,13 +11,11 @@ from typing import Any
 
 from capa_accounts.core import eks_versions
 from capa_accounts.core.errors import CapaAccountsError, printable
-from capa_accounts.core.finding import Finding
+from capa_accounts.core.finding import INPUT_ERROR, Finding
 from capa_accounts.hooks.check import kustomize
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.check.repository import Planner, load
 from capa_accounts.hooks.rules import all_rules, run_rules
-
-INPUT_ERROR = "input-error"  # not a rule: a file that could not be read, in every format
 
 
 @dataclass

@@ -341,3 +341,37 @@ def test_every_rule_has_a_scope_and_one_naming_convention() -> None:
         assert found.check.__name__.startswith("check_"), (rule_id, found.check.__name__)
         assert found.scope in ("objects", "files"), rule_id
     assert {r.scope for r in rules.values() if r.id.startswith("CAPA-S")} == {"files"}
+
+
+# --- one diagnostic shape -----------------------------------------------------------------------
+
+
+def _diagnostic_classes(path: Path) -> list[str]:
+    """Classes in ``path`` that declare both a ``message`` and a ``severity`` field."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef):
+            fields = {
+                s.target.id
+                for s in node.body
+                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+            }
+            if {"message", "severity"} <= fields:
+                found.append(f"{path.name}:{node.lineno}: {node.name}")
+    return found
+
+
+def test_findings_have_one_shape() -> None:
+    """A rule's finding, a file check could not read and the KRM function's result are one
+    ``core.finding.Finding``; the function's ``results`` entries are made from it (fn.to_krm)."""
+    shapes = {c.rpartition(" ")[2] for p in modules().values() for c in _diagnostic_classes(p)}
+    # management.Verdict is CAPA-T003's judgement of a target (its index and a path in its
+    # stack) that the rule turns into a Finding: no diagnostic leaves the house in it.
+    assert shapes == {"Finding", "Verdict"}, shapes
+
+
+def test_the_shape_test_sees_a_second_shape(tmp_path: Path) -> None:
+    """Near miss of the test above: a result class beside Finding is found."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("class Result:\n    message: str\n    severity: str = 'error'\n")
+    assert _diagnostic_classes(bad) == ["bad.py:1: Result"]
