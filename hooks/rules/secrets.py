@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 from bisect import bisect_right
 from collections.abc import Callable
@@ -574,18 +573,15 @@ def _scan_repository(ctx: Context) -> list[Finding]:
     from capa_accounts.hooks.check import secret_files
 
     found: list[Finding] = []
-    # The loader listed every file (exclusions applied) and kept the text of each YAML file it
-    # read: only the other files are read here, and the files git tracks in the directories
-    # the loader skips (build/, venv/, node_modules/...): a key there is in git all the same.
+    # The loader listed every file the scan reads (exclusions applied, then the files git
+    # tracks in the directories its walk skips: build/, venv/, node_modules/...: a key there
+    # is in git all the same), named those that are no file to scan, and kept the text of
+    # each YAML file it read: only the other files are read here.
     texts = ctx.loaded.texts
-    listed = set(ctx.loaded.files)
-    tracked = [rel for rel in secret_files.tracked_files(ctx.root) if rel not in listed]
-    for rel in [*ctx.loaded.files, *tracked]:
+    for rel in ctx.loaded.scanned:
         text = texts.get(rel)
         if text is None:
             path = ctx.root / rel
-            if rel not in listed and not os.path.lexists(path):
-                continue  # tracked, deleted in the working tree (as render removes files)
             text, skipped = secret_files.read_text(path)
             if text is None and skipped is None:
                 try:
@@ -594,8 +590,6 @@ def _scan_repository(ctx: Context) -> list[Finding]:
                     skipped = f"cannot read ({err.strerror or err})"
             if skipped and secret_files.fails_closed(skipped):
                 found.append(unscannable(rel, skipped))
-            elif skipped and not skipped.startswith("a symlink"):
-                ctx.loaded.warnings.append(f"{rel}: not scanned for credentials: {skipped}")
             if text is None:
                 continue
         found.extend(scan_text(rel, text))

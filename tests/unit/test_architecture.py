@@ -292,9 +292,15 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
 RULES_DIR = PROJECT / "hooks" / "rules"
 
 
+# Methods that change the list, set or mapping they are called on.
+_MUTATORS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "remove"}
+_MUTATORS |= {"clear", "discard", "popitem", "sort", "reverse"}
+
+
 def _writes_shared_state(path: Path) -> list[str]:
     """Assignments in ``path`` to an attribute reached from the context (``ctx.x = ...``,
-    ``ctx.loaded.plan = ...``, ``loaded.plan = ...``) or to the rule registry."""
+    ``ctx.loaded.plan = ...``, ``loaded.plan = ...``) or to the rule registry, and calls that
+    change one in place (``ctx.loaded.warnings.append(...)``)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         targets: list[ast.expr] = []
@@ -302,6 +308,12 @@ def _writes_shared_state(path: Path) -> list[str]:
             targets = list(node.targets)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign):
             targets = [node.target]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _MUTATORS
+        ):
+            targets = [node.func.value]
         for target in targets:
             root = target
             while isinstance(root, ast.Attribute | ast.Subscript):
@@ -328,8 +340,11 @@ def test_rules_never_write_the_context_or_the_registry() -> None:
 def test_the_purity_test_sees_a_write(tmp_path: Path) -> None:
     """Near miss of the test above: a rule that caches on the context is found."""
     bad = tmp_path / "bad.py"
-    bad.write_text("def check_x(ctx, report):\n    ctx._cache = 1\n    ctx.loaded.plan = 2\n")
-    assert len(_writes_shared_state(bad)) == 2
+    bad.write_text(
+        "def check_x(ctx, report):\n    ctx._cache = 1\n    ctx.loaded.plan = 2\n"
+        "    ctx.loaded.warnings.append('w')\n    found = []\n    found.append(1)\n"
+    )
+    assert len(_writes_shared_state(bad)) == 3
 
 
 def test_every_rule_has_a_scope_and_one_naming_convention() -> None:
