@@ -36,7 +36,7 @@ from capa_accounts.core.schema.accountset import API_VERSION
 from capa_accounts.hooks.check import repository
 from capa_accounts.importer.compare import Item, clean, compare, item, meta, rendered_objects
 from capa_accounts.kustomize_plugin import render
-from capa_accounts.kustomize_plugin.transform import cluster_members, rename_cluster
+from capa_accounts.kustomize_plugin.clusters import cluster_members, rename_cluster
 
 IAM_KIND = "AWSIAMConfiguration"
 BASE_FILES = {"Namespace": "namespace.yaml", ROLE_IDENTITY: "identity.yaml"}
