@@ -13,20 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from capa_accounts.core import fluxsource, layout, reporoot, yamlio
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import InputError, RenderError
 from capa_accounts.core.finding import Location
 from capa_accounts.core.kustomization import (
     build,
     resource_problem,
 )
-from capa_accounts.core.model import (
-    ACCOUNTS_FILE,
-    MANAGEMENT,
-    OPERATOR,
-    Account,
-    AccountSet,
-    load_account_set,
-)
+from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT, OPERATOR, Account, AccountSet
 from capa_accounts.core.resources import (
     CLUSTER_NAME_LABEL,
     CONTROLLER_IDENTITY,

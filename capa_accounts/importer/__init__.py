@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from capa_accounts.core import aws, layout, yamldump, yamlio
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import InputError
-from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT, load_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT
 from capa_accounts.core.resources import (
     CLUSTER_NAME_LABEL,
     CONTROL_PLANE,

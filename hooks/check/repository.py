@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from capa_accounts.core import fluxsource, git, reporoot, yamlio
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import CapaAccountsError, GitError, InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
@@ -32,7 +33,7 @@ from capa_accounts.core.kustomization import (
     WorkTree,
     in_git_dir,
 )
-from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet
 from capa_accounts.core.resources import FLUX_KUSTOMIZE_GROUP
 from capa_accounts.hooks.check import fluxapply, loader, secret_files
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
