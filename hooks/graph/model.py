@@ -29,11 +29,11 @@ from capa_accounts.core.resources import (
     STATIC_IDENTITY,
     WATCH_FILTER_LABEL,
 )
+from capa_accounts.hooks.check.chain import stacks
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.graph.span import Span, node_lines
 from capa_accounts.hooks.rules.controlplanes import admits, namespace_of
 from capa_accounts.hooks.rules.identities import verdict
-from capa_accounts.hooks.rules.trust import stacks
 from capa_accounts.kustomize_plugin import operator_mode as operator
 
 Status = Literal["ok", "warning", "error"]
