@@ -1,6 +1,6 @@
 """``graph``: the trust chain as a picture, in Mermaid (renders in GitHub) or Graphviz DOT.
 
-One ``check`` run colours the graph that ``hooks/graph/model.py`` builds: a node or edge whose
+One ``check`` run colours the graph that ``hooks/graph/build.py`` builds: a node or edge whose
 YAML holds a finding is drawn red (an error: the link is broken) or amber (a warning), with the
 rule IDs on it, so ``capa-accounts explain`` is one step away. Output is deterministic: boxes in
 accounts.yaml order (then by AWS account ID), nodes and edges sorted, IDs derived from names.
@@ -20,6 +20,7 @@ from capa_accounts.core import filewrite
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.hooks.check import engine
+from capa_accounts.hooks.graph.build import build
 from capa_accounts.hooks.graph.dot import dot
 from capa_accounts.hooks.graph.layout import place
 from capa_accounts.hooks.graph.mermaid import mermaid
@@ -29,7 +30,6 @@ from capa_accounts.hooks.graph.model import (
     Graph,
     Marked,
     Span,
-    build,
 )
 
 FORMATS = ("mermaid", "dot")
