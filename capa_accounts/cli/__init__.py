@@ -1,30 +1,33 @@
 """The command line: parses arguments, calls the use cases (``usecases.py``) and prints.
 
-The roof of the house: the only module that imports click, and the only place on the
-``kustomize_plugin`` side that imports ``hooks``. Imports of the work itself are lazy so that
+The roof of the house: the only package that imports click (``check.py`` is the ``check``
+command, ``options.py`` what the commands share). Imports of the work itself are lazy so that
 ``--help`` starts fast (``capa-accounts fn`` alone does not even come here: ``entry``).
 Failures are caught once here: one line on stderr, exit 2.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from capa_accounts import usecases
-from capa_accounts.core.aws import is_account_id
+from capa_accounts.cli.check import check
+from capa_accounts.cli.options import (
+    EXIT_INPUT,
+    output_option,
+    repo_option,
+    repo_root,
+    say,
+    shift_error,
+    write_output,
+)
 from capa_accounts.core.eks_versions import TABLE_DATE
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.hooks.report.formats import CATALOGUE_FORMATS
-from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
-
-F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INPUT = 2
 
 
 class _Group(click.Group):
@@ -37,7 +40,7 @@ class _Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             for one in (err, *err.more):
-                _shift_error(ctx, one)
+                shift_error(ctx, one)
                 click.echo(f"capa-accounts: {one}", err=True)
             ctx.exit(EXIT_INPUT)
         except RecursionError as err:
@@ -48,37 +51,6 @@ class _Group(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
-
-
-def _say(line: str) -> None:
-    """A message on the way (a warning), on stderr."""
-    click.echo(line, err=True)
-
-
-def repo_option(func: F) -> F:
-    return click.option(
-        "--repo",
-        "repo",
-        default=None,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Repository root (holds accounts.yaml); default: the current "
-        "directory or the first one above it with accounts.yaml.",
-    )(func)
-
-
-def _repo(path: Path | None) -> Path:
-    """The repository root (``usecases.locate``), remembered with the anchor that paths in
-    output are relative to, for the failures printed at the top."""
-    obj = click.get_current_context().find_root().obj
-    root, anchor = usecases.locate(path)
-    if isinstance(obj, dict):
-        obj["root"], obj["anchor"] = root, anchor
-    return root
-
-
-def _shift_error(ctx: click.Context, err: CapaAccountsError) -> None:
-    obj = ctx.obj or {}
-    usecases.shown_error(err, obj.get("root"), obj.get("anchor"))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,7 +106,7 @@ def init(directory: Path | None, here: bool, hooks: str) -> None:
 )
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    todo = usecases.render(_repo(repo), check_only=check_only, say=_say)
+    todo = usecases.render(repo_root(repo), check_only=check_only, say=say)
     if check_only:
         if todo:
             click.echo(usecases.diff(todo), nl=False)
@@ -146,177 +118,7 @@ def render(repo: Path, check_only: bool) -> None:
     click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
 
 
-def output_option(func: F) -> F:
-    return click.option(
-        "-o",
-        "--output",
-        "output",
-        metavar="FILE",
-        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-        help="Write the report to FILE (atomically: old or new, never half) "
-        "instead of stdout; - is stdout.",
-    )(func)
-
-
-def _write_output(output: Path | None, text: str, color: bool | None = None) -> None:
-    if output is None or str(output) == "-":
-        click.echo(text, nl=False, color=color)  # color=True: click keeps ANSI in a pipe
-        return
-    usecases.write_report(output, text)
-
-
-@main.command()
-@click.argument("source", required=False, metavar="[-]")
-@repo_option
-@click.option(
-    "--format",
-    "fmt",
-    default="text",
-    show_default=True,
-    type=click.Choice(REPORT_FORMATS),
-    help="Output format.",
-)
-@output_option
-@click.option("--strict", is_flag=True, help="Warnings fail the check too.")
-@click.option(
-    "--base",
-    "base_ref",
-    metavar="REF",
-    help="Also compare with git REF: the change-aware rules (CAPA-D*).",
-)
-@click.option(
-    "--color",
-    "color_choice",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "always", "never"]),
-    help="Colour the text report: auto is a terminal's, unless NO_COLOR is set, or FORCE_COLOR.",
-)
-@click.option(
-    "-q", "--quiet", is_flag=True, help="No summary line, only the findings (or the report)."
-)
-@click.option(
-    "--with-hooks",
-    "with_hooks",
-    default="",
-    metavar="render,scan-secrets",
-    help="The other capa-accounts pre-commit hooks of this commit: leave them what they print "
-    "(render: an accounts.yaml that cannot be read, CAPA-R001; scan-secrets: CAPA-S*).",
-)
-@click.option(
-    "--crd",
-    "crds",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Validate against these CRDs too (file or directory; repeatable).",
-)
-@click.option(
-    "--complete",
-    is_flag=True,
-    help="With -: the stream is the whole set, so what it lacks (the identity `default`, "
-    "an identity named by identityRef) is an error, not an assumption.",
-)
-@click.option(
-    "--management-account",
-    "management_account",
-    metavar="ID",
-    help="Without accounts.yaml: the 12-digit account CAPA runs in, so that every target's "
-    "trust is proven against that account's principal, not assumed from the files.",
-)
-def check(
-    source: str | None,
-    repo: Path,
-    fmt: str,
-    output: Path | None,
-    strict: bool,
-    base_ref: str | None,
-    color_choice: str,
-    quiet: bool,
-    with_hooks: str,
-    crds: tuple[Path, ...],
-    complete: bool,
-    management_account: str | None,
-) -> None:
-    """Check the trust and namespace invariants and the schemas of the repository.
-
-    With - (`kubectl kustomize overlays/staging | capa-accounts check -`), check the stream of
-    YAML documents on stdin instead: every rule about objects, none about repository files.
-    What the stream refers to but does not hold is assumed applied elsewhere (a warning)
-    unless --complete.
-    """
-    if source is not None and source != "-":
-        raise click.UsageError(f"got {source!r}: give - to read stdin, or --repo DIR")
-    if source == "-" and base_ref:
-        raise click.UsageError("--base compares a repository with git history: not with -")
-    if source == "-" and repo is not None:
-        raise click.UsageError("- reads the documents from stdin: give it or --repo DIR")
-    if source != "-" and complete:
-        raise click.UsageError("--complete says a stream from - is whole: not with --repo")
-    if management_account is not None and not is_account_id(management_account):
-        raise click.UsageError(f"--management-account {management_account!r}: not 12 digits")
-    others = _other_hooks(with_hooks)
-    try:
-        report = usecases.check(
-            repo,
-            stdin=sys.stdin.buffer if source == "-" else None,
-            fmt=fmt,
-            base_ref=base_ref,
-            crds=crds,
-            complete=complete,
-            management_account=management_account,
-            other_hooks=others,
-        )
-    except CapaAccountsError:
-        if "render" not in others:
-            raise
-        # render --check ran first (it is first in the config init writes) and printed why.
-        click.echo("capa-accounts: not checked: see capa-accounts render above", err=True)
-        sys.exit(EXIT_INPUT)
-    for failure in report.failures:  # files that could not be read: each named, exit 2
-        click.echo(f"capa-accounts: {failure}", err=True)
-    for warning in report.warnings_loading:
-        click.echo(f"warning: {warning}", err=True)
-    # Text prints the failures on stderr only; every other format carries them too.
-    shown = report.without_input_errors() if fmt == "text" else report
-    # Text names each unreadable file on stderr: no "0 errors" line after them.
-    quiet = quiet or bool(fmt == "text" and report.input_errors)
-    _finish(shown, fmt, output, strict, color_choice, quiet)
-    sys.exit(report.exit_code(strict))
-
-
-def _other_hooks(value: str) -> set[str]:
-    """``--with-hooks``: the other hooks of a commit, which print these rules' findings."""
-    names = {n.strip() for n in value.split(",") if n.strip()}
-    if unknown := names - set(usecases.HOOK_RULES):
-        raise click.BadParameter(
-            f"{', '.join(sorted(unknown))}: give render and/or scan-secrets",
-            param_hint="--with-hooks",
-        )
-    return names
-
-
-def _finish(
-    report: usecases.Report,
-    fmt: str,
-    output: Path | None,
-    strict: bool,
-    color_choice: str,
-    quiet: bool,
-) -> None:
-    """Write the report, then the summary line, in every log: after a text report on stdout
-    when that is a terminal, else on stderr (a pipe or a file keeps only findings or the
-    report). `--format github` on stdout ends with it already."""
-    from capa_accounts.hooks.report import common
-
-    to_stdout = output is None or str(output) == "-"
-    color = to_stdout and common.color_wanted(sys.stdout, os.environ, color_choice)
-    _write_output(output, usecases.report_text(report, fmt, strict=strict, color=color), color)
-    if quiet or (fmt == "github" and to_stdout):
-        return
-    on_stdout = fmt == "text" and to_stdout and sys.stdout.isatty()
-    stream = sys.stdout if on_stdout else sys.stderr
-    painted = common.color_wanted(stream, os.environ, color_choice)
-    click.echo(common.summary_line(report, color=painted), err=not on_stdout, color=painted)
+main.add_command(check)
 
 
 @main.command("import")
@@ -357,7 +159,7 @@ def add_account(
 ) -> None:
     """Add an account to accounts.yaml (comments and layout kept), then render."""
     lines = usecases.add_account(
-        _repo(repo),
+        repo_root(repo),
         name,
         account_id=account_id,
         region=region,
@@ -409,9 +211,9 @@ def graph(
     request.
     """
     picture = usecases.graph(
-        _repo(repo), fmt, accounts=accounts, errors_only=errors_only, base_ref=base_ref
+        repo_root(repo), fmt, accounts=accounts, errors_only=errors_only, base_ref=base_ref
     )
-    _write_output(output, picture)
+    write_output(output, picture)
 
 
 @main.command()
