@@ -8,7 +8,6 @@ file without the generated header is never touched.
 
 from __future__ import annotations
 
-import difflib
 import os
 import signal
 import stat
@@ -57,15 +56,42 @@ def _existing_generated(
         root = repo / top
         if not root.is_dir() or root.is_symlink():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()  # os.walk does not descend into a symlink (followlinks=False)
-            here = Path(dirpath).relative_to(repo).as_posix()
-            for name in sorted(filenames):
+        for here, names in _tree(str(root), top):
+            for name in names:
                 if f"{here}/{name}" in planned:
                     continue
                 # Not a killed render's temporary file (filewrite), which apply() removes.
-                if not filewrite.is_temporary(name) and has_generated_header(Path(dirpath) / name):
+                if not filewrite.is_temporary(name) and has_generated_header(repo / here / name):
                     yield f"{here}/{name}"
+
+
+def _tree(root: str, rel: str) -> Iterator[tuple[str, list[str]]]:
+    """``(directory, sorted names of what is not a directory)`` for ``root`` and every
+    directory below it, top-down in sorted order, as ``os.walk`` lists them (a symlink to a
+    directory is listed with the directories and not entered), with the directory's path
+    relative to the repository (``rel`` for ``root``). One ``scandir`` per directory and the
+    types it read: ``os.walk`` with ``Path.relative_to`` cost more than comparing the files."""
+    stack = [(root, rel)]
+    while stack:
+        path, here = stack.pop()
+        try:
+            with os.scandir(path) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue  # as os.walk: a directory that cannot be listed is passed over
+        names: list[str] = []
+        below: list[tuple[str, str]] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                names.append(entry.name)
+            elif not entry.is_symlink():
+                below.append((entry.path, f"{here}/{entry.name}"))
+        yield here, names
+        stack.extend(reversed(below))
 
 
 def has_generated_header(path: Path) -> bool:
@@ -103,9 +129,12 @@ def current_text(path: Path, rel: str, root: Path, directory_inside: bool) -> st
     if info is None or not stat.S_ISREG(info.st_mode):
         raise RenderError("exists and is not a regular file: render will not replace it", rel)
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RenderError(f"cannot read: {err}", rel) from err
+    # As Path.read_text reads (universal newlines), without its text layer's cost per file.
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _write_order(change: Change, flux_dir: str = DEFAULT_FLUX_DIR) -> tuple[int, str]:
@@ -204,13 +233,15 @@ def remove_leftovers(repo: Path, also: tuple[str, ...] = ()) -> None:
         root = repo / top
         if not root.is_dir() or root.is_symlink():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = (
-                [] if top == "." else [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
-            )
-            for name in filenames:
+        for here, names in _tree(str(root), top) if top != "." else [(".", _names(root))]:
+            for name in names:
                 if filewrite.is_temporary(name):
-                    (Path(dirpath) / name).unlink(missing_ok=True)
+                    (repo / here / name).unlink(missing_ok=True)
+
+
+def _names(directory: Path) -> list[str]:
+    """What is not a directory in ``directory`` (a symlink to one is a directory here)."""
+    return next((names for _, names in _tree(str(directory), ".")), [])
 
 
 def apply(repo: Path, todo: list[Change], also: list[tuple[Path, str, str]] | None = None) -> None:
@@ -251,6 +282,8 @@ def _prune_empty(repo: Path, directory: Path) -> None:
 
 
 def diff(todo: list[Change]) -> str:
+    import difflib  # only when something is out of date
+
     out: list[str] = []
     for change in todo:
         old = "/dev/null" if change.action == "create" else f"a/{change.path}"

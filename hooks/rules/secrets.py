@@ -344,7 +344,10 @@ def _scan_repository(ctx: Context) -> list[Finding]:
     # is in git all the same), named those that are no file to scan, and kept the text of
     # each YAML file it read: only the other files are read here.
     texts = ctx.loaded.texts
+    verified = ctx.loaded.verified  # render's own output, scanned with the plan
     for rel in ctx.loaded.scanned:
+        if rel in verified:
+            continue
         text = texts.get(rel)
         if text is None:
             path = ctx.root / rel
