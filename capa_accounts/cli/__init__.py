@@ -265,7 +265,3 @@ def completion(shell: str) -> None:
     if cls is None:  # pragma: no cover - click ships all three
         raise click.UsageError(f"click has no completion for {shell}")
     click.echo(cls(main, {}, "capa-accounts", "_CAPA_ACCOUNTS_COMPLETE").source(), nl=False)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
