@@ -206,23 +206,44 @@ def _verdict(rel: str, old: str | None, new: str, target: Plan) -> Change | None
 
 
 def _disk_reader(repo: Path) -> Callable[[str], str | None]:
-    """A file's text as render reads it, confined to the repository. One resolve per
-    directory: below a directory inside the repository, only a symlink can lead out
-    (resolving every file's path again cost as much as planning a fleet)."""
+    """A file's text as render reads it, confined to the repository, with one lstat per
+    directory: below a directory inside the repository, a directory that is no symlink is
+    inside too, and a symlinked one is resolved (resolving every file's path again cost as
+    much as planning a fleet). A file in a directory that does not exist is absent without
+    a system call of its own: a fresh render asks nothing of the files it creates."""
     root = repo.resolve()
-    directories: dict[Path, bool] = {}
+    # A directory: inside (True), not proven inside (False: the file's own read says where
+    # it leads), or absent (None).
+    states: dict[str, bool | None] = {"": True}
+
+    def state(directory: str) -> bool | None:
+        if directory not in states:
+            up = state(directory.rpartition("/")[0])
+            states[directory] = up if not up else _directory_state(root, repo / directory)
+        return states[directory]
 
     def read(rel: str) -> str | None:
-        path = repo / rel
-        if path.parent not in directories:
-            try:
-                inside(root, path.parent)
-                directories[path.parent] = True
-            except InputError:
-                directories[path.parent] = False
-        return current_text(path, rel, root, directories[path.parent])
+        where = state(rel.rpartition("/")[0])
+        return None if where is None else current_text(repo / rel, rel, root, where)
 
     return read
+
+
+def _directory_state(root: Path, path: Path) -> bool | None:
+    """A directory whose parent is inside the repository: inside, not proven so, or absent."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return True  # what it is the file's own read reports (current_text)
+    if not stat.S_ISLNK(info.st_mode):
+        return True
+    try:
+        inside(root, path)
+    except InputError:
+        return False
+    return True
 
 
 def remove_leftovers(repo: Path, also: tuple[str, ...] = ()) -> None:
@@ -254,7 +275,8 @@ def apply(repo: Path, todo: list[Change], also: list[tuple[Path, str, str]] | No
     extra = list(also or [])
     writes = [(repo / c.path, c.new, c.path) for c in todo if c.action != "delete"] + extra
     pruned: list[Path] = []
-    with filewrite.stage(writes) as staged:
+    creates = [repo / c.path for c in todo if c.action == "create"]
+    with filewrite.stage(writes, creates) as staged:
         for n, change in enumerate(todo):
             if n == fail_after:
                 raise RenderError(f"test fault injected after {n} writes", change.path)
