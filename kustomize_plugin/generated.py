@@ -73,6 +73,11 @@ def version_skew(todo: Iterable[Change]) -> dict[str, list[str]]:
     return out
 
 
+def skew_messages(todo: Iterable[Change]) -> dict[str, str]:
+    """``skew_message`` for each file another version wrote, by path (CAPA-R001)."""
+    return {path: skew_message(old) for old, paths in version_skew(todo).items() for path in paths}
+
+
 def author(old: str) -> str:
     """Who wrote a file whose header names version ``old`` ("": none)."""
     return f"capa-accounts {old}" if old else "an earlier capa-accounts (no version in its header)"
