@@ -214,6 +214,7 @@ def test_idempotent_and_passes_everything_else_through(
     ]
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 @pytest.mark.parametrize(
     "argv",
     [["capa-accounts-fn"], ["capa-accounts", "fn"], ["capa-accounts", "--debug", "fn"]],
@@ -246,6 +247,7 @@ def test_console_script_round_trip(argv: list[str]) -> None:
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 def test_fn_help_is_the_command_line_s() -> None:
     exe = shutil.which("capa-accounts")
     assert exe, "capa-accounts must be installed on PATH"

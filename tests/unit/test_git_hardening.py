@@ -90,6 +90,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.e2e  # the commands as subprocesses, real git
 @pytest.mark.parametrize("command", list(COMMANDS), ids=list(COMMANDS))
 def test_no_program_named_by_the_repository_git_config_runs(
     hostile_repo: tuple[Path, Path], command: str
@@ -111,6 +112,7 @@ def test_no_program_named_by_the_repository_git_config_runs(
     assert not marker.exists(), f"{command} ran a program from .git/config: {marker.read_text()}"
 
 
+@pytest.mark.e2e  # real git
 def test_the_hostile_configuration_does_run_programs_without_the_runner(
     hostile_repo: tuple[Path, Path],
 ) -> None:

@@ -131,6 +131,7 @@ def test_a_deep_chain_of_kustomizations_names_the_file(example_repo: Path) -> No
     assert invoke("check", "--repo", str(example_repo)).exit_code in (0, 1)
 
 
+@pytest.mark.e2e  # a real kustomize
 @needs_kubectl
 def test_a_built_object_points_inside_its_kustomization(example_repo: Path) -> None:
     """An object kustomize built has no line of its own: line 1 of the kustomization, not a
@@ -168,6 +169,7 @@ def test_check_keeps_a_lock_file_it_did_not_make(example_repo: Path, committed: 
         assert path.read_text() == "# kept by the team: do not remove\n"
 
 
+@pytest.mark.e2e  # a real kustomize, real git
 @needs_kubectl
 def test_base_warnings_name_repository_paths_not_a_temporary_copy(example_repo: Path) -> None:
     _git(example_repo, "init", "-q", "-b", "main")
