@@ -4,7 +4,6 @@ import one way, no import cycles, and a wheel whose only top-level package is ca
 from __future__ import annotations
 
 import ast
-import functools
 import subprocess
 import sysconfig
 import venv
@@ -12,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pysource import parsed
 
 PROJECT = Path(__file__).resolve().parents[2]
 # folder in the repository -> the package it installs as (pyproject.toml, package-dir)
@@ -30,12 +30,6 @@ LAYERS = (
 )
 # The command line: the only modules that import click.
 ROOF = ("capa_accounts.cli", "capa_accounts.entry")
-
-
-@functools.cache
-def parsed(path: Path) -> ast.Module:
-    """A module's syntax tree, parsed once for the whole file (the tests only read it)."""
-    return ast.parse(path.read_text(encoding="utf-8"))
 
 
 def modules() -> dict[str, Path]:

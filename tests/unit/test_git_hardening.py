@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import git as run_git
+from pysource import parsed
 
 from capa_accounts.core import git
 
@@ -136,7 +137,7 @@ def test_the_runner_drops_external_programs_from_the_environment() -> None:
 def _spawns_git(path: Path) -> list[int]:
     """Lines of ``path`` that name the ``git`` program in a list or tuple (an argv)."""
     lines = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.List | ast.Tuple) and node.elts:
             first = node.elts[0]
             if isinstance(first, ast.Constant) and first.value == "git":

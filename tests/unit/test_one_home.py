@@ -8,6 +8,8 @@ import functools
 import re
 from pathlib import Path
 
+from pysource import parsed
+
 PROJECT = Path(__file__).resolve().parents[2]
 FOLDERS = ("capa_accounts", "hooks", "kustomize_plugin")
 # fact -> (its home, a pattern every string literal of the fact matches)
@@ -52,7 +54,7 @@ def literals(path: Path, pattern: re.Pattern[str]) -> list[str]:
 def _strings(path: Path) -> tuple[tuple[int, str], ...]:
     """Every string literal of ``path`` but its docstrings, read once per file (each fact's
     pattern is matched against the same literals)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     docs = _docstrings(tree)
     return tuple(
         (node.lineno, node.value)
