@@ -20,6 +20,7 @@ from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
+from capa_accounts.core import confinement, kustomization
 from capa_accounts.core.confinement import HELM, NOT_CONFINED
 from capa_accounts.hooks.check import engine, kustomize
 
@@ -131,36 +132,9 @@ def _write_shape(example_repo: Path, shape: str, fill: dict[str, str]) -> None:
     app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
 
 
-def _assert_confined(example_repo: Path) -> None:
-    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R008"]
-    assert found and all(f["file"].startswith("apps/") for f in found), found  # type: ignore[union-attr]
-    assert any("leads outside the repository" in str(f["message"]) for f in found), found
-
-
-@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
-@pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_every_path_a_kustomization_names_outside_is_a_finding(
-    example_repo: Path, tmp_path: Path, shape: str, how: str
-) -> None:
-    """CAPA-R008 at the kustomization (or the config file naming it): the proof refuses it, so
-    no kustomize runs (the near miss, built by a real kustomize, is the test below)."""
-    _name_outside(example_repo, tmp_path, shape, how)
-    _assert_confined(example_repo)
-
-
-@pytest.mark.e2e  # a real kustomize builds the near miss
-@needs_kubectl
-@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
-@pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_every_path_a_kustomization_names_is_confined(
-    example_repo: Path, tmp_path: Path, shape: str, how: str
-) -> None:
-    """CAPA-R008 at the kustomization (or the config file naming it), and kustomize never
-    reads the outside file; the same kustomization naming a file inside is built quietly."""
-    apps, fill = _name_outside(example_repo, tmp_path, shape, how)
-    _assert_confined(example_repo)
-
-    # The near miss: the same shape naming a file and a component of the repository.
+def _name_inside(example_repo: Path, apps: Path, shape: str, fill: dict[str, str]) -> None:
+    """The near miss of ``_name_outside``: the same shape naming a file and a component of
+    the repository."""
     (apps / "inside.env").write_text("k=1\n")
     (apps / "comp").mkdir()
     (apps / "comp" / "kustomization.yaml").write_text(
@@ -195,6 +169,44 @@ def test_every_path_a_kustomization_names_is_confined(
         if (apps / link).is_symlink():
             (apps / link).unlink()
     _write_shape(example_repo, shape, fill)
+
+
+def _assert_confined(example_repo: Path) -> None:
+    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R008"]
+    assert found and all(f["file"].startswith("apps/") for f in found), found  # type: ignore[union-attr]
+    assert any("leads outside the repository" in str(f["message"]) for f in found), found
+
+
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_path_a_kustomization_names_outside_is_a_finding(
+    example_repo: Path, tmp_path: Path, shape: str, how: str
+) -> None:
+    """CAPA-R008 at the kustomization (or the config file naming it): the confinement proof
+    refuses it, so no kustomize runs (the test below runs check on it, and has a real kustomize
+    build the near miss)."""
+    apps, fill = _name_outside(example_repo, tmp_path, shape, how)
+    found = confinement.unproven(kustomization.WorkTree(example_repo), "apps")
+    assert found and all(f.rule == "CAPA-R008" and f.file.startswith("apps/") for f in found)
+    assert any("leads outside the repository" in f.message for f in found), found
+    _name_inside(example_repo, apps, shape, fill)  # the near miss: nothing leads outside
+    found = confinement.unproven(kustomization.WorkTree(example_repo), "apps")
+    assert not [f for f in found if "outside" in f.message], found
+
+
+@pytest.mark.e2e  # a real kustomize builds the near miss
+@needs_kubectl
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_path_a_kustomization_names_is_confined(
+    example_repo: Path, tmp_path: Path, shape: str, how: str
+) -> None:
+    """CAPA-R008 at the kustomization (or the config file naming it), and kustomize never
+    reads the outside file; the same kustomization naming a file inside is built quietly."""
+    apps, fill = _name_outside(example_repo, tmp_path, shape, how)
+    _assert_confined(example_repo)
+
+    _name_inside(example_repo, apps, shape, fill)
     assert not [
         f
         for f in findings(example_repo)
