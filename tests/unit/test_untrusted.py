@@ -455,8 +455,15 @@ def _content(value: object) -> bytes:
     return value() if callable(value) else value  # type: ignore[operator, return-value]
 
 
+# kubectl writes the one; the other scans 10 MB four times (a second)
+SLOW_LEAKS = ("kubectl-secret", "over-the-size-limit")
+
+
 @needs_kubectl
-@pytest.mark.parametrize("case", sorted(LEAKS))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.e2e) if c in SLOW_LEAKS else c for c in sorted(LEAKS)],
+)
 def test_the_scan_catches_what_real_leaks_look_like(
     example_repo: Path, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
