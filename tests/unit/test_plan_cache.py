@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import example_repo, run_check  # noqa: F401 - the fixture is used by name
+from conftest import edit, example_repo, run_check  # noqa: F401 - the fixture is used by name
 
 from capa_accounts.core.finding import Finding
 from capa_accounts.kustomize_plugin import plan_cache, render
@@ -152,3 +152,36 @@ def test_warnings_about_hand_written_files_are_made_anew(
     assert len(counted) == 1  # read from the entry: the file is not one render reads
     assert cached.warnings == render.plan(example_repo, account_set).warnings
     assert any("overlays/staging/extra.yaml" in w for w in cached.warnings)
+
+
+def rendered(repo: Path, *, check_only: bool = False) -> list[str]:
+    """What render changes (``render --check``: what it would change), as the CLI runs it."""
+    from capa_accounts.usecases import render as render_command
+
+    return [f"{c.action} {c.path}" for c in render_command(repo, check_only=check_only, say=print)]
+
+
+def test_render_with_nothing_to_change_reads_the_entry(
+    example_repo: Path,  # noqa: F811
+    counted: list[int],
+) -> None:
+    assert rendered(example_repo) == [] and rendered(example_repo, check_only=True) == []
+    assert len(counted) == 1  # render and render --check read the entry the first one kept
+    # A change to what render reads is planned again and written, as without the cache.
+    edit(example_repo / "accounts.yaml", "region: eu-west-1", "region: eu-west-2")
+    assert rendered(example_repo, check_only=True) == rendered(example_repo) != []
+    assert len(counted) == 2
+    assert rendered(example_repo) == []
+    assert len(counted) == 2
+
+
+def test_render_after_a_hand_edit_of_its_output_puts_it_back(
+    example_repo: Path,  # noqa: F811
+    counted: list[int],
+) -> None:
+    rendered(example_repo)
+    identity = example_repo / "overlays" / "staging" / "identity.yaml"
+    before = identity.read_text()
+    identity.write_text(before.replace("- staging", "- live"))
+    assert rendered(example_repo) == ["update overlays/staging/identity.yaml"]
+    assert identity.read_text() == before and len(counted) == 1
