@@ -249,7 +249,8 @@ def test_names_operator_mode_adds_must_not_collide(
     )
     if extra:
         entry += f"      {extra}\n"
-    edit(example_repo / "accounts.yaml", "  # check:\n", entry + "  # check:\n")
+    with (example_repo / "accounts.yaml").open("a", encoding="utf-8") as accounts:
+        accounts.write(entry)  # the last item of the list, which ends the file
     edit(example_repo / "accounts.yaml", "credentials: roleIdentity", "credentials: operator")
     before = snapshot(example_repo)
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])

@@ -49,7 +49,7 @@ def test_render_refuses_an_overlay_file_symlinked_outside(
     result = invoke("check", "--repo", str(example_repo))
     assert result.exit_code == 1
     assert (
-        "overlays/staging/kustomization.yaml:6:3: [CAPA-R008] resource 'identity.yaml' leads "
+        "overlays/staging/kustomization.yaml:8:3: [CAPA-R008] resource 'identity.yaml' leads "
         "outside the repository through a symlink"
     ) in result.output
     assert "outside-marker" not in result.output

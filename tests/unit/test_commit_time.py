@@ -103,11 +103,11 @@ def test_check_in_a_subdirectory_judges_the_whole_repository(
     monkeypatch.chdir(example_repo / "overlays")
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 1, result.output
-    assert "staging/identity.yaml:7:12: [CAPA-T002]" in result.stdout  # relative to overlays/
+    assert "staging/identity.yaml:9:12: [CAPA-T002]" in result.stdout  # relative to overlays/
     assert "../bootstrap/management.yaml:" in result.stdout
     monkeypatch.chdir(example_repo)
     at_root = CliRunner().invoke(main, ["check"])
-    assert "overlays/staging/identity.yaml:7:12: [CAPA-T002]" in at_root.stdout
+    assert "overlays/staging/identity.yaml:9:12: [CAPA-T002]" in at_root.stdout
 
 
 def test_check_outside_any_repository_is_refused(
