@@ -61,6 +61,7 @@ def added_lines(old: str, new: str) -> list[str]:
     return [d[2:] for d in diff if d.startswith("+ ")]
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_added_account_keeps_the_file_and_renders_an_overlay_flux_builds(
     example_repo: Path,
 ) -> None:
@@ -94,6 +95,7 @@ def test_added_account_keeps_the_file_and_renders_an_overlay_flux_builds(
     assert checked.exit_code == 0, checked.output
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_namespace_option_is_written_and_rendered(example_repo: Path) -> None:
     result = add(
         example_repo,

@@ -219,6 +219,7 @@ def _fn() -> str:
     return shutil.which("capa-accounts-fn") or str(Path(sys.executable).parent / "capa-accounts-fn")
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 @pytest.mark.parametrize(
     ("arg", "expected"),
     [
@@ -235,6 +236,7 @@ def test_fn_help_and_version_print_instead_of_waiting(arg: str, expected: str) -
     assert result.returncode == 0 and result.stdout.startswith(expected), result
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 def test_fn_without_arguments_still_reads_stdin() -> None:
     result = subprocess.run(
         [_fn()], input="", capture_output=True, text=True, timeout=20, check=False

@@ -53,6 +53,7 @@ def fresh(tmp_path: Path, hooks: str = "remote") -> Path:
     return repo
 
 
+@pytest.mark.e2e  # the real yamllint as a subprocess
 @pytest.mark.parametrize("hooks", ["remote", "local"])
 def test_a_fresh_repository_passes_yamllint(tmp_path: Path, hooks: str) -> None:
     repo = fresh(tmp_path, hooks)
@@ -63,6 +64,7 @@ def test_a_fresh_repository_passes_yamllint(tmp_path: Path, hooks: str) -> None:
     assert (plain.returncode, plain.stdout) == (0, "")
 
 
+@pytest.mark.e2e  # the real yamllint as a subprocess
 def test_generated_files_break_only_the_two_relaxed_rules(tmp_path: Path) -> None:
     """Under yamllint's defaults alone: the Kubernetes indentation of lists and values on
     their key's line, nothing else (no missing `---`, no header past 80 columns)."""
@@ -77,6 +79,7 @@ def test_generated_files_break_only_the_two_relaxed_rules(tmp_path: Path) -> Non
             assert len(first) <= 80, path
 
 
+@pytest.mark.e2e  # the real yamllint as a subprocess
 @pytest.mark.parametrize(
     ("path", "old", "new", "rule"),
     [
@@ -99,6 +102,7 @@ def test_the_relaxations_do_not_hide_a_hand_edit(
     assert rule in run.stdout
 
 
+@pytest.mark.e2e  # the real yamllint as a subprocess
 def test_the_projects_top_level_passes_yamllint() -> None:
     """The example at the top level (accounts.yaml, base/, the rendered directories) and the
     project's other YAML; its configuration is init's with the test data left out."""
@@ -158,6 +162,7 @@ def test_the_configuration_follows_the_flux_path() -> None:
     assert set(loaded["rules"]) == set(yamllint_config.RELAXED)
 
 
+@pytest.mark.e2e  # the real yamllint as a subprocess
 def test_beside_a_flux_bootstrap_only_fluxs_own_files_are_reported(tmp_path: Path) -> None:
     """spec.flux.path (clusters/prod) is relaxed like the other generated directories, and
     the spec.flux lines init adds to accounts.yaml pass; Flux's own files are the user's."""
@@ -173,6 +178,7 @@ def test_beside_a_flux_bootstrap_only_fluxs_own_files_are_reported(tmp_path: Pat
     assert (repo / "clusters/prod/capa-live.yaml").is_file()
 
 
+@pytest.mark.e2e  # the real yamllint as a subprocess
 def test_add_account_keeps_the_repository_clean(tmp_path: Path) -> None:
     repo = fresh(tmp_path)
     added = runner.invoke(
