@@ -201,9 +201,10 @@ def _replace(path: Path, text: str) -> None:
         Path(temporary).unlink(missing_ok=True)
 
 
-# What ``check`` found nothing in, for the rules that judge a file alone: the key hashes the
-# code that judged (a later version judges again), the function judges a plan's files.
-Verifier = tuple[str, Callable[[Plan], Iterable[str]]]
+# What ``check`` found nothing in, for the rules that judge a file alone: the key (asked only
+# when an entry is read or written) hashes the code that judged, so that a later version
+# judges again; the function judges a plan's files.
+Verifier = tuple[Callable[[], str], Callable[[Plan], Iterable[str]]]
 
 
 def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None = None) -> Plan:
@@ -230,10 +231,10 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
     if found is not None:
         plan, entry = found
         if verifier is not None:
-            known = _verified(entry, verifier[0])
+            known = _verified(entry, verifier[0]())
             if known is None:
                 known = frozenset(verifier[1](plan))
-                entry["verified"] = {"key": verifier[0], "files": sorted(known)}
+                entry["verified"] = {"key": verifier[0](), "files": sorted(known)}
                 with contextlib.suppress(OSError):
                     _replace(path, json.dumps(entry, separators=(",", ":")))
             plan.verified = known
@@ -256,7 +257,7 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
         verified: dict[str, Any] = {}
         if verifier is not None:
             plan.verified = frozenset(verifier[1](plan))
-            verified = {"key": verifier[0], "files": sorted(plan.verified)}
+            verified = {"key": verifier[0](), "files": sorted(plan.verified)}
         # A read-only or full cache directory: the next check plans again.
         with contextlib.suppress(OSError):
             _write(path, kept, before, verified)

@@ -13,6 +13,7 @@ judges it afresh. Every rule that reads more than one file still runs on every o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +31,15 @@ def verifier(crds: tuple[Path, ...], schemas: bool) -> Verifier | None:
     (user CRDs change what a schema says; without schemas nothing is validated)."""
     if crds or not schemas:
         return None
-    return _key(), verify
+    return key, verify
 
 
+def key() -> str:
+    """What judged: this package's code (read only when a kept plan is used)."""
+    return _key()
+
+
+@cache
 def _key() -> str:
     import capa_accounts.hooks
     from capa_accounts.kustomize_plugin.plan_cache import code_digest
