@@ -105,7 +105,8 @@ def load(source: FileSource) -> Loaded:
     for rel in loaded.yaml_files:
         if rel in listed or rel == ACCOUNTS_FILE or under.holds(rel):
             continue
-        loaded.documents.extend((doc, Source(None, built=False)) for doc in source.loose(rel))
+        docs = loaded.loose[rel] = source.loose(rel)
+        loaded.documents.extend((doc, Source(None, built=False)) for doc in docs)
     source.finish(listed, referenced)
     # Directories whose kustomization another one includes are judged as part of that one.
     loaded.documents = [
@@ -212,6 +213,7 @@ def load_kustomization(
         return False
     listed.update(built.files)
     loaded.keep_texts(built.documents)
+    loaded.built[kdir] = built
     for rel in built.files:
         sub = posixpath.dirname(rel) or "."
         if sub != kdir and posixpath.basename(rel) in KUSTOMIZATION_FILES:

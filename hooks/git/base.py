@@ -8,11 +8,19 @@ not the length of the history. REF's own problems are not the user's current pro
 or kustomization that fails to read at REF is left out with a warning. What REF's YAML files
 may cost is bounded: together at most ``MAX_BASE_BYTES`` are read, else check stops (exit 2)
 naming the limit, rather than judging part of REF.
+
+What REF shares with the working tree is not read twice: a file whose blob id at REF is the
+git hash of the text check read in the working tree holds the same bytes, so its documents
+are the working tree's (``Loaded.loose``), and a kustomization whose every file is such a file
+builds what it built in the working tree (``Loaded.built``). Its blob is not even fetched. The
+cost of REF then follows the size of the change, not of the repository; the rules compare the
+two states as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import posixpath
 import shutil
 import subprocess
@@ -48,6 +56,7 @@ FILE_MODES = ("100644", "100755")
 # What REF's YAML files may hold together. Composed YAML costs tens of times its size in
 # memory: 64 MiB of YAML is already a fleet far beyond the largest the benchmarks measure.
 MAX_BASE_BYTES = 64 << 20
+FETCH_BY_DIRECTORY = 8  # git processes for shared files before the rest is fetched at once
 
 
 @dataclass
@@ -59,11 +68,13 @@ class Tree:
     symlinks: dict[str, str] = field(default_factory=dict)  # path -> blob holding the target
     dirs: set[str] = field(default_factory=set)
     contents: dict[str, bytes] = field(default_factory=dict)  # blob id -> bytes read
+    fetched: set[str] = field(default_factory=set)  # paths whose blob was asked for
 
     def read(self, paths: list[str]) -> None:
         """Fetch the blobs of ``paths`` (not yet read) with one ``git cat-file --batch``."""
         wanted = sorted({self.files[p][0] for p in paths if p in self.files} - set(self.contents))
         self.contents.update(cat_file(self.root, wanted))
+        self.fetched.update(paths)
 
     def text(self, path: str) -> str:
         blob = self.contents.get(self.files[path][0])
@@ -176,9 +187,11 @@ def _follow_symlinks(tree: Tree) -> None:
 # --- what Flux would have applied at REF -------------------------------------------------------
 
 
-def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
+def load_ref(
+    root: Path, ref: str, exclude: tuple[str, ...] = (), shared: Loaded | None = None
+) -> Loaded:
     """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives
-    them now."""
+    them now; ``shared``, the working tree as check read it, lends what is byte-identical."""
     commit, prefix = resolve(root, ref)
     # Flux paths start at the top of the work tree, as in the working tree (core/fluxsource.py).
     loaded = Loaded(root, None, source_prefix=prefix.rstrip("/"))
@@ -194,7 +207,7 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
             f"--base {ref}: the repository directory {prefix.rstrip('/')} "
             "did not exist yet; every object is compared with an empty state"
         )
-    source = RefSource(tree, loaded, ref, exclude)
+    source = RefSource(tree, loaded, ref, exclude, shared)
     with source.stack:
         loader.load(source)
     return loaded
@@ -209,8 +222,20 @@ class RefSource:
     nothing.
     """
 
-    def __init__(self, tree: Tree, loaded: Loaded, ref: str, exclude: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        tree: Tree,
+        loaded: Loaded,
+        ref: str,
+        exclude: tuple[str, ...],
+        shared: Loaded | None = None,
+    ) -> None:
         self.tree = tree
+        self.shared = shared
+        self.same: set[str] = set()  # paths whose bytes at REF are the working tree's
+        self.unfetched: dict[str, list[str]] = {}  # directory -> its shared files, not read
+        self.misses = 0  # shared files asked for after all (see _fetch)
+        self.lent: dict[str, list[yamlio.Document]] | None = None  # see _lent
         self.loaded = loaded
         self.ref = ref
         self.exclude = exclude
@@ -266,8 +291,14 @@ class RefSource:
                 "limit check reads at a base ref: not compared (compare with a nearer commit)",
                 f"--base {self.ref}",
             )
-        tree.read(wanted)
-        loaded.account_set = self._account_set()
+        self.same = same_files(tree, self.shared, wanted)
+        for path in self.same:
+            self.unfetched.setdefault(posixpath.dirname(path), []).append(path)
+        tree.read([p for p in wanted if p not in self.same])
+        if ACCOUNTS_FILE in self.same and self.shared and self.shared.account_set:
+            loaded.account_set = self.shared.account_set
+        else:
+            loaded.account_set = self._account_set()
         exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
         files = sorted(p for p in tree.files if not excluded(p, exclude))
         self.charts = fluxapply.charts(files)
@@ -280,11 +311,18 @@ class RefSource:
         self.warn(err)
 
     def rendered(self, kdir: str) -> Built | None:
+        """What the working tree built in-process for ``kdir``, when every file it read is
+        byte-identical at REF (evaluating a kustomization reads nothing but its files)."""
+        built: Built | None = self.shared.built.get(kdir) if self.shared else None
+        if built is not None and all(f in self.same for f in built.files):
+            return built
         return None
 
     def loose(self, rel: str) -> list[yamlio.Document]:
         if self.loaded.account_set is None and fluxapply.chart_template(rel, self.charts):
             return []  # Helm renders it with values: not a manifest (fluxapply.charts)
+        if rel in self.same and self.shared and rel in self.shared.loose:
+            return self.shared.loose[rel]
         return self._parsed(rel) or []
 
     def without_kustomize(self, kdir: str, need: NeedsKustomize) -> None:
@@ -336,15 +374,51 @@ class RefSource:
 
     def _parsed(self, path: str) -> list[yamlio.Document] | None:
         """The documents of a YAML file at REF, or None (with one warning) when it fails to read."""
+        if path not in self.parsed and path in self.same:
+            lent = self._lent().get(path)
+            if lent is not None:
+                self.parsed[path] = lent
         if path not in self.parsed:
             try:
                 if self.tree.files[path][1] > yamlio.MAX_FILE_BYTES:
                     raise InputError("over the 8 MiB limit for YAML input", path)
+                if path not in self.tree.fetched:
+                    self._fetch(path)
                 self.parsed[path] = yamlio.documents_from_text(self.tree.text(path), path)
             except InputError as err:
                 self.warn(err)
                 self.parsed[path] = None
         return self.parsed[path]
+
+    def _lent(self) -> dict[str, list[yamlio.Document]]:
+        """The documents of each file as the working tree read them: those its in-process
+        kustomizations listed (``evaluate`` takes a file's documents as they are) and its
+        loose files; a file whose documents are not all there (indexes 0 to n-1) is left out."""
+        if self.lent is None:
+            found: dict[str, dict[int, yamlio.Document]] = {}
+            shared = self.shared
+            for built in shared.built.values() if shared else ():
+                for doc in built.documents:
+                    found.setdefault(doc.file, {}).setdefault(doc.index, doc)
+            self.lent = {
+                path: [docs[i] for i in range(len(docs))]
+                for path, docs in found.items()
+                if set(docs) == set(range(len(docs)))
+            }
+            self.lent.update(shared.loose if shared else {})
+        return self.lent
+
+    def _fetch(self, path: str) -> None:
+        """A shared file asked for after all (a kustomization beside it changed): fetched with
+        the other shared files of its directory in one process; past a few such directories,
+        every shared file left, so the processes stay few whatever changed."""
+        self.misses += 1
+        if self.misses <= FETCH_BY_DIRECTORY:
+            paths = self.unfetched.pop(posixpath.dirname(path), [])
+        else:
+            paths = [p for near in self.unfetched.values() for p in near]
+            self.unfetched.clear()
+        self.tree.read([path, *paths])
 
     def _account_set(self) -> AccountSet | None:
         if ACCOUNTS_FILE not in self.tree.files:
@@ -357,6 +431,28 @@ class RefSource:
         except InputError as err:
             self.warn(err)
             return None
+
+
+def same_files(tree: Tree, shared: Loaded | None, paths: list[str]) -> set[str]:
+    """The ``paths`` whose blob at REF holds exactly the text the working tree was read as.
+
+    A blob id is the hash of ``blob <size>\\0`` and the bytes (git's object format,
+    Documentation/technical/hash-function-transition.txt); the text was decoded from the file's
+    bytes (``yamlio.decode``: UTF-8, a leading BOM dropped), so re-encoding a text that starts
+    with no BOM gives back those bytes whenever it can match at all."""
+    if shared is None:
+        return set()
+    same = set()
+    for path in paths:
+        text = shared.texts.get(path)
+        if text is None or text.startswith("\ufeff"):
+            continue
+        blob = tree.files[path][0]
+        raw = text.encode("utf-8")
+        digest = hashlib.sha1 if len(blob) == 40 else hashlib.sha256  # noqa: S324 - git's id
+        if digest(b"blob %d\0" % len(raw) + raw).hexdigest() == blob:
+            same.add(path)
+    return same
 
 
 def _join(directory: str, name: str) -> str:

@@ -45,9 +45,9 @@ def base_of(ctx: Context) -> Context:
         if ctx.base_ref is None:  # the engine runs change-aware rules only with --base
             raise GitError("no base ref given", "--base")
         exclude = ctx.account_set.check_exclude if ctx.account_set else ()
-        loaded = load_ref(ctx.root, ctx.base_ref, exclude)
+        loaded = load_ref(ctx.root, ctx.base_ref, exclude, shared=ctx.loaded)
         ctx.loaded.warnings.extend(loaded.warnings)
-        _bases[ctx] = Context(loaded, stored_view_validator(ctx.crds))
+        _bases[ctx] = Context(loaded, stored_view_validator(ctx.crds), shared=ctx)
     return _bases[ctx]
 
 
