@@ -56,6 +56,7 @@ FILE_MODES = ("100644", "100755")
 # What REF's YAML files may hold together. Composed YAML costs tens of times its size in
 # memory: 64 MiB of YAML is already a fleet far beyond the largest the benchmarks measure.
 MAX_BASE_BYTES = 64 << 20
+UNKNOWN = -1  # a blob's size not asked for yet (Tree.size)
 FETCH_BY_DIRECTORY = 8  # git processes for shared files before the rest is fetched at once
 
 
@@ -64,7 +65,9 @@ class Tree:
     """REF's files below the repository directory: paths, blob ids, sizes; contents on demand."""
 
     root: Path
-    files: dict[str, tuple[str, int]] = field(default_factory=dict)  # path -> (blob, size)
+    # path -> (blob, size); a size is UNKNOWN until asked for (``size``): ``ls-tree -l`` would
+    # read every object's header, the work tree's texts give most sizes for nothing.
+    files: dict[str, tuple[str, int]] = field(default_factory=dict)
     symlinks: dict[str, str] = field(default_factory=dict)  # path -> blob holding the target
     dirs: set[str] = field(default_factory=set)
     contents: dict[str, bytes] = field(default_factory=dict)  # blob id -> bytes read
@@ -75,6 +78,45 @@ class Tree:
         wanted = sorted({self.files[p][0] for p in paths if p in self.files} - set(self.contents))
         self.contents.update(cat_file(self.root, wanted))
         self.fetched.update(paths)
+
+    def size(self, path: str) -> int:
+        """The size of ``path``'s blob; the first unknown one asks git for every unknown size
+        at once (one ``git cat-file --batch-check``)."""
+        blob, size = self.files[path]
+        if size == UNKNOWN:
+            self.sizes([p for p, (_b, n) in self.files.items() if n == UNKNOWN])
+            size = self.files[path][1]
+        return size
+
+    def sizes(self, paths: list[str]) -> None:
+        blobs = sorted({self.files[p][0] for p in paths if self.files[p][1] == UNKNOWN})
+        if not blobs:
+            return
+        done = _git(
+            self.root, "cat-file", "--batch-check", stdin="".join(f"{b}\n" for b in blobs).encode()
+        )
+        if done.returncode != 0:  # a missing object of a partial clone stops git there
+            said = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise GitError(
+                f"objects of that commit are not in this partial clone ({'; '.join(said)}); "
+                "check never fetches: run `git fetch` for them first",
+                "--base",
+            )
+        found = {}
+        for line in done.stdout.decode("ascii", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                found[parts[0]] = int(parts[2])
+        for path, (blob, size) in list(self.files.items()):
+            if size == UNKNOWN and blob in found:
+                self.files[path] = (blob, found[blob])
+        missing = [b for b in blobs if b not in found]
+        if missing:
+            raise GitError(
+                f"{len(missing)} object(s) of that commit are not in this partial clone "
+                f"({', '.join(missing[:5])}); check never fetches: run `git fetch` for them first",
+                "--base",
+            )
 
     def text(self, path: str) -> str:
         blob = self.contents.get(self.files[path][0])
@@ -112,8 +154,8 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
     """REF's tree below ``prefix``: one ``git ls-tree``, no blob read yet."""
     tree = Tree(root)
     treeish = f"{commit}:{prefix.rstrip('/')}" if prefix else f"{commit}^{{tree}}"
-    _refuse_missing(root, commit)
-    listing = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish)
+    partial = _refuse_missing(root, commit)
+    listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", treeish)
     if listing.returncode != 0:
         if b"promisor" in listing.stderr or b"missing" in listing.stderr:
             raise GitError(
@@ -126,7 +168,7 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         if not entry:
             continue
         head, _, raw_path = entry.partition(b"\t")
-        mode, _kind, blob, size = head.split()
+        mode, _kind, blob = head.split()
         path = raw_path.decode("utf-8", "replace")
         parts = path.split("/")
         # The same directories walk_files skips (a top-level build/, never overlays/build/).
@@ -135,7 +177,7 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         ):
             continue  # a name git itself refuses to check out (fsck's badTree): never a path
         if mode.decode() in FILE_MODES:
-            tree.files[path] = (blob.decode(), int(size))
+            tree.files[path] = (blob.decode(), UNKNOWN)
         elif mode.decode() == SYMLINK_MODE:
             tree.symlinks[path] = blob.decode()
         else:
@@ -143,16 +185,23 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
         for i in range(1, len(parts)):
             tree.dirs.add("/".join(parts[:i]))
     _follow_symlinks(tree)
+    if partial:  # every blob present, or stop naming the missing ones (never fetched)
+        tree.sizes(list(tree.files))
     return tree
 
 
-def _refuse_missing(root: Path, commit: str) -> None:
+def _refuse_missing(root: Path, commit: str) -> bool:
     """A partial clone may lack REF's objects: name them and stop (exit 2), never fetch them.
     ``rev-list --missing=print`` lists them without fetching (git
     Documentation/rev-list-options)."""
-    partial = _git(root, "config", "--get", "extensions.partialClone")
-    if partial.returncode != 0 or not partial.stdout.strip():
-        return
+    # A partial clone names its promisor remote: extensions.partialClone (older git) or
+    # remote.<name>.promisor (git Documentation/technical/partial-clone.txt).
+    partial = _git(
+        root, "config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"
+    )
+    values = [line.split(maxsplit=1)[1:] for line in partial.stdout.decode().splitlines()]
+    if partial.returncode != 0 or not any(v and v[0].lower() != "false" for v in values):
+        return False
     listed = _git(root, "rev-list", "--objects", "--no-walk", "--missing=print", commit)
     missing = [line[1:].decode() for line in listed.stdout.splitlines() if line.startswith(b"?")]
     if listed.returncode != 0 or missing:
@@ -165,6 +214,7 @@ def _refuse_missing(root: Path, commit: str) -> None:
             "`git fetch` for them first",
             f"--base {commit}",
         )
+    return True
 
 
 def _follow_symlinks(tree: Tree) -> None:
@@ -272,18 +322,20 @@ class RefSource:
         )
 
     def size(self, rel: str) -> int:
-        return self.tree.files[rel][1]
+        return self.tree.size(rel)
 
     # --- loader.FileSource -----------------------------------------------------------------
 
     def walk(self) -> list[str]:
         tree, loaded = self.tree, self.loaded
-        wanted = [
+        candidates = [
             p
-            for p, (_blob, size) in tree.files.items()
-            if size <= yamlio.MAX_FILE_BYTES
-            and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)
+            for p in tree.files
+            if p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES
         ]
+        self.same = same_files(tree, self.shared, candidates)
+        tree.sizes([p for p in candidates if p not in self.same])
+        wanted = [p for p in candidates if tree.files[p][1] <= yamlio.MAX_FILE_BYTES]
         total = sum(tree.files[p][1] for p in wanted)
         if total > MAX_BASE_BYTES:
             raise GitError(
@@ -291,7 +343,6 @@ class RefSource:
                 "limit check reads at a base ref: not compared (compare with a nearer commit)",
                 f"--base {self.ref}",
             )
-        self.same = same_files(tree, self.shared, wanted)
         for path in self.same:
             self.unfetched.setdefault(posixpath.dirname(path), []).append(path)
         tree.read([p for p in wanted if p not in self.same])
@@ -352,6 +403,7 @@ class RefSource:
                 self.stack.enter_context(tempfile.TemporaryDirectory(prefix="capa-accounts-base-"))
             )
             paths: dict[str, list[str]] = {}
+            self.tree.sizes(list(self.tree.files))
             for rel, (blob, size) in self.tree.files.items():
                 if size <= yamlio.MAX_FILE_BYTES:
                     paths.setdefault(blob, []).append(rel)
@@ -380,7 +432,7 @@ class RefSource:
                 self.parsed[path] = lent
         if path not in self.parsed:
             try:
-                if self.tree.files[path][1] > yamlio.MAX_FILE_BYTES:
+                if self.tree.size(path) > yamlio.MAX_FILE_BYTES:
                     raise InputError("over the 8 MiB limit for YAML input", path)
                 if path not in self.tree.fetched:
                     self._fetch(path)
@@ -452,6 +504,7 @@ def same_files(tree: Tree, shared: Loaded | None, paths: list[str]) -> set[str]:
         digest = hashlib.sha1 if len(blob) == 40 else hashlib.sha256  # noqa: S324 - git's id
         if digest(b"blob %d\0" % len(raw) + raw).hexdigest() == blob:
             same.add(path)
+            tree.files[path] = (blob, len(raw))
     return same
 
 
