@@ -206,7 +206,10 @@ def load_kustomization(
         listed.update(skipped)
         loaded.unread.update(skipped | {err.path or kdir})
         return False
-    refused = refusals.refused_by_kustomize(built.documents)
+    # What the working tree built and judged, lent to REF unchanged (git/base.py), was judged.
+    shared = getattr(source, "shared", None)
+    lent = shared is not None and shared.built.get(kdir) is built
+    refused = [] if lent else refusals.refused_by_kustomize(built.documents)
     if refused:
         for finding in refused:
             source.report(finding)

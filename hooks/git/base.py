@@ -164,30 +164,43 @@ def read_tree(root: Path, commit: str, prefix: str) -> Tree:
                 f"--base {commit}",
             )
         return tree  # the repository directory did not exist yet at REF: an empty state
+    kept: dict[str, bool] = {"": True}  # directory -> whether its files are read
     for entry in listing.stdout.split(b"\0"):
         if not entry:
             continue
         head, _, raw_path = entry.partition(b"\t")
         mode, _kind, blob = head.split()
         path = raw_path.decode("utf-8", "replace")
-        parts = path.split("/")
-        # The same directories walk_files skips (a top-level build/, never overlays/build/).
-        if any(p in ("", ".", "..", ".git") for p in parts) or any(
-            skipped_dir("/".join(parts[: i + 1])) for i in range(len(parts) - 1)
-        ):
-            continue  # a name git itself refuses to check out (fsck's badTree): never a path
+        directory, _, name = path.rpartition("/")
+        if name in ("", ".", "..", ".git") or not _kept_dir(directory, kept):
+            continue
         if mode.decode() in FILE_MODES:
             tree.files[path] = (blob.decode(), UNKNOWN)
         elif mode.decode() == SYMLINK_MODE:
             tree.symlinks[path] = blob.decode()
         else:
             continue
-        for i in range(1, len(parts)):
-            tree.dirs.add("/".join(parts[:i]))
+        while directory and directory not in tree.dirs:  # the directories that hold a file
+            tree.dirs.add(directory)
+            directory = directory.rpartition("/")[0]
     _follow_symlinks(tree)
     if partial:  # every blob present, or stop naming the missing ones (never fetched)
         tree.sizes(list(tree.files))
     return tree
+
+
+def _kept_dir(directory: str, kept: dict[str, bool]) -> bool:
+    """Whether files in ``directory`` are read: none of its names is one git refuses to check
+    out (fsck's badTree: never a path) and none is a directory walk_files skips (a top-level
+    build/, never overlays/build/). Judged once per directory."""
+    if directory not in kept:
+        parent, _, name = directory.rpartition("/")
+        kept[directory] = (
+            name not in ("", ".", "..", ".git")
+            and _kept_dir(parent, kept)
+            and not skipped_dir(directory)
+        )
+    return kept[directory]
 
 
 def _refuse_missing(root: Path, commit: str) -> bool:

@@ -257,7 +257,12 @@ def cluster_related(obj: Obj) -> bool:
 
 
 def cluster_names(ctx: Context) -> dict[int, str]:
-    """Object (by id()) → the name of the Cluster it belongs to, where that is known."""
+    """Object (by id()) → the name of the Cluster it belongs to, where that is known; made
+    once per state (several rules ask, for each of their objects)."""
+    return ctx.memo("changes.cluster_names", lambda: _cluster_names(ctx))
+
+
+def _cluster_names(ctx: Context) -> dict[int, str]:
     out: dict[int, str] = {}
     refs: dict[tuple[str, str, str], str] = {}
     for cluster in ctx.applied("Cluster", CAPI_GROUP):
@@ -280,7 +285,12 @@ def cluster_names(ctx: Context) -> dict[int, str]:
 
 
 def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
-    """(object at REF, object now) pairs of one cluster object under a new name or namespace."""
+    """(object at REF, object now) pairs of one cluster object under a new name or namespace
+    (made once per check: D002 and D005 ask)."""
+    return ctx.memo("changes.renames", lambda: _renames(ctx, base))
+
+
+def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
     old_names, new_names = cluster_names(base), cluster_names(ctx)
 
     def unmatched(c: Context, others: Context) -> dict[tuple[str, str, str], list[Obj]]:
