@@ -1,7 +1,9 @@
-"""Render's plan for ``check``, kept between runs in the user's cache directory.
+"""Render's plan for ``check`` and ``render --check``, kept between runs in the user's cache
+directory.
 
 ``check`` compares the tree with render's plan (CAPA-R001) and reads render's documents for
-every file whose text is render's; planning a large fleet costs more than the rest of a check.
+every file whose text is render's, ``render --check`` compares the tree with it; planning a
+large fleet costs more than the rest of either (a commit's hooks run both).
 A plan depends only on the tool's code and on files it reads, so it is kept with what it read
 and reused only when all of that is byte for byte the same:
 

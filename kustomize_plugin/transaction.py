@@ -49,7 +49,13 @@ def render(
         account_set = load(repo, check_only=check_only)
     if not check_only and account_set.flux.path not in generated.MANAGED_DIRS:
         generated.remove_leftovers(repo, (account_set.flux.path,))
-    plan = rendering.plan(repo, account_set, only=only)
+    if check_only and only is None:
+        # Writes nothing: the plan of an unchanged fleet is the one kept (plan_cache).
+        from capa_accounts.kustomize_plugin import plan_cache
+
+        plan = plan_cache.cached_plan(repo, account_set)
+    else:
+        plan = rendering.plan(repo, account_set, only=only)
     todo = generated.changes(repo, plan, scope=scope)
     if not check_only:
         generated.apply(repo, todo, also=also)

@@ -152,3 +152,25 @@ def test_warnings_about_hand_written_files_are_made_anew(
     assert len(counted) == 1  # read from the entry: the file is not one render reads
     assert cached.warnings == render.plan(example_repo, account_set).warnings
     assert any("overlays/staging/extra.yaml" in w for w in cached.warnings)
+
+
+def test_render_check_reads_the_kept_plan_and_still_finds_drift(
+    example_repo: Path,  # noqa: F811
+    counted: list[int],
+) -> None:
+    """render --check (a commit's first hook) writes nothing: after check, it plans nothing
+    and still names a hand-edited generated file; a change to base/ is planned again."""
+    from capa_accounts import usecases
+
+    def out_of_date() -> list[str]:
+        return [c.path for c in usecases.render(example_repo, check_only=True, say=print)]
+
+    assert verdict(example_repo) == [] and len(counted) == 1
+    identity = example_repo / "overlays/staging/identity.yaml"
+    identity.write_text(identity.read_text().replace("capa-staging", "edited"))
+    assert out_of_date() == ["overlays/staging/identity.yaml"]
+    assert len(counted) == 1  # the kept plan
+    base = example_repo / "base/namespace.yaml"
+    base.write_text(base.read_text().replace("  labels:\n", "  labels:\n    team: platform\n"))
+    assert "overlays/live/namespace.yaml" in out_of_date()
+    assert len(counted) == 2  # what render reads changed: planned again
