@@ -8,7 +8,8 @@ commands is also timed alone, so that the table shows where the time goes. Inter
 with the floor (bench.py's ``FLOOR``); ``--against REF`` runs REF's capa-accounts as well
 (benchmarks/previous.py), on the same change.
 
-The target, at 1,000 accounts: at most 1.5 s or at most 3x the floor, whichever is larger.
+The target, at 1,000 accounts: at most 1.5 s or at most 3x the floor, whichever is larger,
+judged on CPU time (the hooks' processes included), which a busy machine does not inflate.
 
     python benchmarks/commit_bench.py [--accounts 1000] [--runs 3] [--against REF]
 """
@@ -85,12 +86,13 @@ def measure(accounts: int, runs: int, workdir: Path, against: str | None) -> lis
         steps.update(steps_for(repo, label, capa, cenv))
     medians = rounds(runs, steps)  # type: ignore[arg-type]
     floor = medians["floor"]
-    limit = max(TARGET_SECONDS, TARGET_RATIO * floor.wall)
+    # CPU time: on a shared machine wall time also counts waiting for a core (see measure.py).
+    limit = max(TARGET_SECONDS, TARGET_RATIO * floor.cpu)
     lines = [f"{accounts} accounts (made in {made:.1f} s), {CHANGED} edited and staged:"]
     for name, s in medians.items():
         note = f"{s.wall / floor.wall:5.2f}x floor wall {s.cpu / floor.cpu:5.2f}x cpu"
         if name.startswith("now: pre-commit") and accounts == TARGET_ACCOUNTS:
-            note += f"  target <= {limit:.2f} s: " + ("holds" if s.wall <= limit else "MISS")
+            note += f"  target <= {limit:.2f} s cpu: " + ("holds" if s.cpu <= limit else "MISS")
         other = medians.get(name.replace("now:", "previous:", 1))
         if name.startswith("now:") and other is not None:
             note += f"  vs previous {s.wall / other.wall:.2f}x wall {s.cpu / other.cpu:.2f}x cpu"
