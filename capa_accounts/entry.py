@@ -17,4 +17,36 @@ def main() -> None:
         sys.exit(fn.main())
     from capa_accounts.cli import main as command_line
 
-    command_line()
+    try:
+        command_line()
+    except SystemExit as done:
+        leave(done.code)
+
+
+def leave(code: object) -> None:
+    """End the process as ``sys.exit(code)`` would, without freeing what the command built.
+
+    A check of a large fleet holds hundreds of thousands of objects until the end; freeing
+    them one by one as the interpreter unwinds costs about 6% of the check's CPU time at
+    1,000 accounts, for memory the kernel takes back at once. Output is flushed and the exit
+    handlers run (temporary directories are removed: tempfile registers them there through
+    weakref.finalize), then ``os._exit``, as mypy ends its runs (mypy/util.py, hard_exit).
+    """
+    import atexit
+    import os
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)  # what sys.exit("message") prints
+        status = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        # The reader went away (`check | head`): as Python reports a failed flush at exit.
+        status = status or 120
+    atexit._run_exitfuncs()
+    os._exit(status)

@@ -8,7 +8,6 @@ file without the generated header is never touched.
 
 from __future__ import annotations
 
-import difflib
 import os
 import signal
 import stat
@@ -57,15 +56,42 @@ def _existing_generated(
         root = repo / top
         if not root.is_dir() or root.is_symlink():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()  # os.walk does not descend into a symlink (followlinks=False)
-            here = Path(dirpath).relative_to(repo).as_posix()
-            for name in sorted(filenames):
+        for here, names in _tree(str(root), top):
+            for name in names:
                 if f"{here}/{name}" in planned:
                     continue
                 # Not a killed render's temporary file (filewrite), which apply() removes.
-                if not filewrite.is_temporary(name) and has_generated_header(Path(dirpath) / name):
+                if not filewrite.is_temporary(name) and has_generated_header(repo / here / name):
                     yield f"{here}/{name}"
+
+
+def _tree(root: str, rel: str) -> Iterator[tuple[str, list[str]]]:
+    """``(directory, sorted names of what is not a directory)`` for ``root`` and every
+    directory below it, top-down in sorted order, as ``os.walk`` lists them (a symlink to a
+    directory is listed with the directories and not entered), with the directory's path
+    relative to the repository (``rel`` for ``root``). One ``scandir`` per directory and the
+    types it read: ``os.walk`` with ``Path.relative_to`` cost more than comparing the files."""
+    stack = [(root, rel)]
+    while stack:
+        path, here = stack.pop()
+        try:
+            with os.scandir(path) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue  # as os.walk: a directory that cannot be listed is passed over
+        names: list[str] = []
+        below: list[tuple[str, str]] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                names.append(entry.name)
+            elif not entry.is_symlink():
+                below.append((entry.path, f"{here}/{entry.name}"))
+        yield here, names
+        stack.extend(reversed(below))
 
 
 def has_generated_header(path: Path) -> bool:
@@ -103,9 +129,12 @@ def current_text(path: Path, rel: str, root: Path, directory_inside: bool) -> st
     if info is None or not stat.S_ISREG(info.st_mode):
         raise RenderError("exists and is not a regular file: render will not replace it", rel)
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RenderError(f"cannot read: {err}", rel) from err
+    # As Path.read_text reads (universal newlines), without its text layer's cost per file.
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _write_order(change: Change, flux_dir: str = DEFAULT_FLUX_DIR) -> tuple[int, str]:
@@ -177,23 +206,44 @@ def _verdict(rel: str, old: str | None, new: str, target: Plan) -> Change | None
 
 
 def _disk_reader(repo: Path) -> Callable[[str], str | None]:
-    """A file's text as render reads it, confined to the repository. One resolve per
-    directory: below a directory inside the repository, only a symlink can lead out
-    (resolving every file's path again cost as much as planning a fleet)."""
+    """A file's text as render reads it, confined to the repository, with one lstat per
+    directory: below a directory inside the repository, a directory that is no symlink is
+    inside too, and a symlinked one is resolved (resolving every file's path again cost as
+    much as planning a fleet). A file in a directory that does not exist is absent without
+    a system call of its own: a fresh render asks nothing of the files it creates."""
     root = repo.resolve()
-    directories: dict[Path, bool] = {}
+    # A directory: inside (True), not proven inside (False: the file's own read says where
+    # it leads), or absent (None).
+    states: dict[str, bool | None] = {"": True}
+
+    def state(directory: str) -> bool | None:
+        if directory not in states:
+            up = state(directory.rpartition("/")[0])
+            states[directory] = up if not up else _directory_state(root, repo / directory)
+        return states[directory]
 
     def read(rel: str) -> str | None:
-        path = repo / rel
-        if path.parent not in directories:
-            try:
-                inside(root, path.parent)
-                directories[path.parent] = True
-            except InputError:
-                directories[path.parent] = False
-        return current_text(path, rel, root, directories[path.parent])
+        where = state(rel.rpartition("/")[0])
+        return None if where is None else current_text(repo / rel, rel, root, where)
 
     return read
+
+
+def _directory_state(root: Path, path: Path) -> bool | None:
+    """A directory whose parent is inside the repository: inside, not proven so, or absent."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return True  # what it is the file's own read reports (current_text)
+    if not stat.S_ISLNK(info.st_mode):
+        return True
+    try:
+        inside(root, path)
+    except InputError:
+        return False
+    return True
 
 
 def remove_leftovers(repo: Path, also: tuple[str, ...] = ()) -> None:
@@ -204,13 +254,15 @@ def remove_leftovers(repo: Path, also: tuple[str, ...] = ()) -> None:
         root = repo / top
         if not root.is_dir() or root.is_symlink():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = (
-                [] if top == "." else [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
-            )
-            for name in filenames:
+        for here, names in _tree(str(root), top) if top != "." else [(".", _names(root))]:
+            for name in names:
                 if filewrite.is_temporary(name):
-                    (Path(dirpath) / name).unlink(missing_ok=True)
+                    (repo / here / name).unlink(missing_ok=True)
+
+
+def _names(directory: Path) -> list[str]:
+    """What is not a directory in ``directory`` (a symlink to one is a directory here)."""
+    return next((names for _, names in _tree(str(directory), ".")), [])
 
 
 def apply(repo: Path, todo: list[Change], also: list[tuple[Path, str, str]] | None = None) -> None:
@@ -223,7 +275,8 @@ def apply(repo: Path, todo: list[Change], also: list[tuple[Path, str, str]] | No
     extra = list(also or [])
     writes = [(repo / c.path, c.new, c.path) for c in todo if c.action != "delete"] + extra
     pruned: list[Path] = []
-    with filewrite.stage(writes) as staged:
+    creates = [repo / c.path for c in todo if c.action == "create"]
+    with filewrite.stage(writes, creates) as staged:
         for n, change in enumerate(todo):
             if n == fail_after:
                 raise RenderError(f"test fault injected after {n} writes", change.path)
@@ -251,6 +304,8 @@ def _prune_empty(repo: Path, directory: Path) -> None:
 
 
 def diff(todo: list[Change]) -> str:
+    import difflib  # only when something is out of date
+
     out: list[str] = []
     for change in todo:
         old = "/dev/null" if change.action == "create" else f"a/{change.path}"

@@ -24,6 +24,9 @@ class Plan:
     managed: tuple[str, ...] = ()
     # The directory of the Flux Kustomizations (spec.flux.path): they list directories.
     flux_dir: str = ""
+    # Files whose planned text `check` judged once and found nothing in for the rules that
+    # judge a file alone (kept with the plan in plan_cache; hooks/check/verified.py).
+    verified: frozenset[str] = frozenset()
 
     def add(self, path: str, header: str, docs: list[Any]) -> None:
         text = yamlio.dump_plain(docs)

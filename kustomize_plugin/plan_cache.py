@@ -1,9 +1,7 @@
-"""Render's plan for ``check`` and ``render --check``, kept between runs in the user's cache
-directory.
+"""Render's plan for ``check``, kept between runs in the user's cache directory.
 
 ``check`` compares the tree with render's plan (CAPA-R001) and reads render's documents for
-every file whose text is render's, ``render --check`` compares the tree with it; planning a
-large fleet costs more than the rest of either (a commit's hooks run both).
+every file whose text is render's; planning a large fleet costs more than the rest of a check.
 A plan depends only on the tool's code and on files it reads, so it is kept with what it read
 and reused only when all of that is byte for byte the same:
 
@@ -32,7 +30,7 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +109,8 @@ def _owned(path: Path) -> bool:
     )
 
 
-def _read(path: Path, top: Path, prefix: str) -> Plan | None:
+def _read(path: Path, top: Path, prefix: str) -> tuple[Plan, dict[str, Any]] | None:
+    """The entry's plan, and the entry, when nothing the plan was made from changed."""
     if not _owned(path) or not _owned_dir(path.parent):
         return None
     try:
@@ -129,9 +128,20 @@ def _read(path: Path, top: Path, prefix: str) -> Plan | None:
             merged=set(plan["merged"]),
             managed=tuple(plan["managed"]),
             flux_dir=plan["flux_dir"],
-        )
+        ), entry
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _verified(entry: dict[str, Any], key: str) -> frozenset[str] | None:
+    """The files the entry says ``check`` (its code hashed as ``key``) found nothing in."""
+    kept = entry.get("verified")
+    if not isinstance(kept, dict) or kept.get("key") != key:
+        return None
+    files = kept.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return frozenset(files)
 
 
 _FIXED = ("accounts.yaml", ".sourceignore")
@@ -149,7 +159,7 @@ def _owned_dir(directory: Path) -> bool:
     )
 
 
-def _write(path: Path, plan: Plan, inputs: dict[str, Any]) -> None:
+def _write(path: Path, plan: Plan, inputs: dict[str, Any], verified: dict[str, Any]) -> None:
     stored = {
         "files": plan.files,
         "warnings": plan.warnings,
@@ -158,12 +168,20 @@ def _write(path: Path, plan: Plan, inputs: dict[str, Any]) -> None:
         "managed": list(plan.managed),
         "flux_dir": plan.flux_dir,
     }
-    text = json.dumps({"inputs": inputs, "plan": stored}, separators=(",", ":"))
+    entry = {"inputs": inputs, "plan": stored, "verified": verified}
+    text = json.dumps(entry, separators=(",", ":"))
     if json.loads(text)["plan"] != stored:
         return  # documents JSON cannot hold as they are (a key that is not a string)
+    _replace(path, text)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the entry whole, or leave the one before (a reader never sees half of one)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not _owned_dir(path.parent):
         return
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".plan-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -173,8 +191,17 @@ def _write(path: Path, plan: Plan, inputs: dict[str, Any]) -> None:
         Path(temporary).unlink(missing_ok=True)
 
 
-def cached_plan(repo: Path, account_set: AccountSet) -> Plan:
-    """Render's plan of ``repo``, from the cache when nothing it depends on changed."""
+# What ``check`` found nothing in, for the rules that judge a file alone: the key hashes the
+# code that judged (a later version judges again), the function judges a plan's files.
+Verifier = tuple[str, Callable[[Plan], Iterable[str]]]
+
+
+def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None = None) -> Plan:
+    """Render's plan of ``repo``, from the cache when nothing it depends on changed.
+
+    With ``verifier``, the plan's ``verified`` files are those the verifier found nothing in,
+    judged once per plan and code and kept in the entry: ``check`` does not judge render's
+    own output again while neither changes."""
     from capa_accounts.kustomize_plugin import render
 
     directory = cache_dir()
@@ -191,9 +218,18 @@ def cached_plan(repo: Path, account_set: AccountSet) -> Plan:
     path = _entry_path(directory, top, tool)
     found = _read(path, top, prefix)
     if found is not None:
+        plan, entry = found
+        if verifier is not None:
+            known = _verified(entry, verifier[0])
+            if known is None:
+                known = frozenset(verifier[1](plan))
+                entry["verified"] = {"key": verifier[0], "files": sorted(known)}
+                with contextlib.suppress(OSError):
+                    _replace(path, json.dumps(entry, separators=(",", ":")))
+            plan.verified = known
         # What render says of hand-written files in the overlays is read from the tree anew.
-        found.warnings += render._unlisted_warnings(repo, list(account_set.accounts), found)
-        return found
+        plan.warnings += render._unlisted_warnings(repo, list(account_set.accounts), plan)
+        return plan
     before = _inputs(top, kustomization.build(repo, repo / "base").files, prefix)
     plan = render.plan(repo, account_set)
     # Kept only when nothing it read changed while it was made.
@@ -207,7 +243,11 @@ def cached_plan(repo: Path, account_set: AccountSet) -> Plan:
             managed=plan.managed,
             flux_dir=plan.flux_dir,
         )
+        verified: dict[str, Any] = {}
+        if verifier is not None:
+            plan.verified = frozenset(verifier[1](plan))
+            verified = {"key": verifier[0], "files": sorted(plan.verified)}
         # A read-only or full cache directory: the next check plans again.
         with contextlib.suppress(OSError):
-            _write(path, kept, before)
+            _write(path, kept, before, verified)
     return plan

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capa_accounts.core import model
-from capa_accounts.kustomize_plugin import generated
+from capa_accounts.kustomize_plugin import generated, plan_cache
 from capa_accounts.kustomize_plugin import render as rendering
 from capa_accounts.kustomize_plugin.generated import Change
 from capa_accounts.kustomize_plugin.plan import Plan
@@ -49,10 +49,10 @@ def render(
         account_set = load(repo, check_only=check_only)
     if not check_only and account_set.flux.path not in generated.MANAGED_DIRS:
         generated.remove_leftovers(repo, (account_set.flux.path,))
-    if check_only and only is None:
-        # Writes nothing: the plan of an unchanged fleet is the one kept (plan_cache).
-        from capa_accounts.kustomize_plugin import plan_cache
-
+    # The whole fleet's plan is kept between runs (plan_cache: reused only while the tool and
+    # everything the plan read are byte for byte the same), so a render with nothing to do
+    # costs reading the tree; a plan of some accounts (add-account) is made afresh.
+    if only is None:
         plan = plan_cache.cached_plan(repo, account_set)
     else:
         plan = rendering.plan(repo, account_set, only=only)

@@ -125,7 +125,11 @@ class Staged:
     every committed file is put back as it was; whatever was not committed is removed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, creates: frozenset[Path] = frozenset()) -> None:
+        # Files the caller found absent: put in place only if still absent (a hard link that
+        # fails when something appeared meanwhile), with no old content to keep.
+        self._creates = creates
+        self._pid = os.getpid()  # once: tempfile-style names are per process
         self._pending: dict[Path, tuple[Path, str]] = {}
         self._done: list[tuple[Path, Path | None]] = []  # (target, its old content's link)
         self._signal: int | None = None
@@ -140,34 +144,42 @@ class Staged:
         """Write ``text`` beside ``path``; ``made``: directories this batch already made."""
         self.checkpoint()
         name = display or str(path)
-        tmp = temporary_path(path)
+        tmp = temporary_path(path, self._pid)
         self._pending[path] = (tmp, name)  # before writing: a failure removes it too
         if tmp.parent not in made:
             self._make_directory(tmp.parent, name)
             made.add(tmp.parent)
-        _write_new(tmp, _encode(text, name), name, fsync=fsync, like=path)
+        like = None if path in self._creates else path
+        _write_new(tmp, _encode(text, name), name, fsync=fsync, like=like)
 
     def _make_directory(self, directory: Path, name: str) -> None:
-        missing = []
-        while not directory.exists() and directory != directory.parent:
-            missing.append(directory)
-            directory = directory.parent
-        for new in reversed(missing):
-            try:
-                new.mkdir()
-            except FileExistsError:
-                continue
-            except OSError as err:
-                raise RenderError(f"cannot write: {err.strerror or err}", name) from err
-            self._made.append(new)
+        """``directory`` and what is missing above it, each made once (one mkdir for a
+        directory whose parent exists, none for one that exists)."""
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            return
+        except FileNotFoundError:
+            if directory == directory.parent:
+                raise RenderError("cannot write: no such directory", name) from None
+            self._make_directory(directory.parent, name)
+            self._make_directory(directory, name)
+            return
+        except OSError as err:
+            raise RenderError(f"cannot write: {err.strerror or err}", name) from err
+        self._made.append(directory)
 
     def commit(self, path: Path) -> None:
         """Rename the staged file over ``path``, its old content kept until the batch ends."""
         self.checkpoint()
         tmp, name = self._pending[path]
         try:
-            self._done.append((path, _keep(path)))
-            os.replace(tmp, path)
+            if path in self._creates:
+                _link_new(tmp, path, name)
+                self._done.append((path, None))
+            else:
+                self._done.append((path, _keep(path, self._pid)))
+                os.replace(tmp, path)
             del self._pending[path]
         except OSError as err:
             raise RenderError(f"cannot write: {err.strerror or err}", name) from err
@@ -175,7 +187,7 @@ class Staged:
     def delete(self, path: Path, display: str) -> None:
         """Remove ``path`` (kept under its backup name until the batch ends)."""
         self.checkpoint()
-        old = backup_path(path)
+        old = backup_path(path, self._pid)
         try:
             os.replace(path, old)
         except OSError as err:
@@ -244,14 +256,16 @@ class Staged:
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def stage(files: Iterable[tuple[Path, str, str | None]]) -> Staged:
+def stage(files: Iterable[tuple[Path, str, str | None]], creates: Iterable[Path] = ()) -> Staged:
     """Write each ``(path, text, display name)`` beside its path and make all of it durable.
 
+    ``creates``: the paths the caller found absent, created only if still absent (neither the
+    mode of an old file to keep nor an old content to link aside: two system calls less each).
     The signals of the batch are caught from here on: use the result as a context manager.
     A failure removes what was staged and raises ``RenderError`` naming the file: no target
     has been touched then.
     """
-    staged = Staged().__enter__()
+    staged = Staged(frozenset(creates)).__enter__()
     items = list(files)
     each = len(items) < SYNC_BATCH or not _SYNC_WAITS
     made: set[Path] = set()
@@ -276,18 +290,41 @@ def _encode(text: str, name: str) -> bytes:
         ) from err
 
 
-def _keep(path: Path) -> Path | None:
+def _link_new(tmp: Path, path: Path, name: str) -> None:
+    """Put the staged ``tmp`` at ``path``, which must not exist: a hard link fails when
+    something appeared there since it was found absent (the rename render uses for updates
+    would replace it); where the file system has no hard links, the rename after one lstat."""
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise RenderError(
+            "appeared while render was writing: not replaced; render again", name
+        ) from None
+    except OSError as err:
+        if err.errno not in _NO_LINKS:
+            raise
+        if os.path.lexists(path):
+            raise RenderError(
+                "appeared while render was writing: not replaced; render again", name
+            ) from None
+        os.replace(tmp, path)
+        return
+    with contextlib.suppress(OSError):  # in place: a leftover name is removed by the next run
+        os.unlink(tmp)
+
+
+def _keep(path: Path, pid: int | None = None) -> Path | None:
     """``path``'s current content under its backup name (None when there is none): a hard
     link, or where the file system has none, ``path`` itself moved there (it is put in place
     again by the rename that follows, or by the rollback)."""
-    old = backup_path(path)
+    old = backup_path(path, pid)
     try:
         os.link(path, old, follow_symlinks=False)
     except FileNotFoundError:
         return None
     except FileExistsError:  # a killed run's leftover under this process's id
         os.unlink(old)
-        return _keep(path)
+        return _keep(path, pid)
     except OSError as err:
         if err.errno not in _NO_LINKS:
             raise
@@ -295,12 +332,13 @@ def _keep(path: Path) -> Path | None:
     return old
 
 
-def _write_new(tmp: Path, data: bytes, name: str, *, fsync: bool, like: Path) -> None:
+def _write_new(tmp: Path, data: bytes, name: str, *, fsync: bool, like: Path | None) -> None:
     try:
         with _created(tmp) as fd:
             with contextlib.suppress(FileNotFoundError):
-                info = os.stat(like)
-                os.fchmod(fd, info.st_mode & 0o7777)  # keep the mode the file had
+                if like is not None:  # None: a new file, no mode to keep
+                    info = os.stat(like)
+                    os.fchmod(fd, info.st_mode & 0o7777)  # keep the mode the file had
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]

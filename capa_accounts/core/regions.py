@@ -13,8 +13,6 @@ names it: update the rows and the date together.
 
 from __future__ import annotations
 
-import difflib
-
 TABLE_DATE = "2026-12-06"
 
 REGIONS: dict[str, tuple[str, ...]] = {
@@ -92,5 +90,7 @@ def _closest(region: str, choices: tuple[str, ...]) -> str | None:
     swapped = [c for c in choices if sorted(c) == sorted(region)]
     if len(swapped) == 1:
         return swapped[0]
+    import difflib  # only for a region nobody knows: not on the way of every check
+
     close = difflib.get_close_matches(region, choices, n=1, cutoff=0.6)
     return close[0] if close else None

@@ -171,6 +171,42 @@ def read_text(path: Path, display: str | None = None, *, confine: bool = True) -
     return decode(raw, name)
 
 
+# O_NOFOLLOW refuses a symlink as the last part of the path, O_NONBLOCK keeps a FIFO from
+# blocking the open (open(2)); Windows has neither, and read_regular says None there.
+_REGULAR_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if hasattr(os, "O_NOFOLLOW")
+    else None
+)
+
+
+def read_regular(path: str, name: str) -> str | None:
+    """The text of ``path`` when it is a regular file and no symlink, with one open and one
+    fstat (a symlink or anything else: None, for the caller's ordinary way). Bounded and
+    decoded as ``read_text``; the caller has proven the path inside the repository."""
+    if _REGULAR_FLAGS is None:
+        return None
+    try:
+        handle = os.open(path, _REGULAR_FLAGS)
+    except OSError:
+        return None  # a symlink (ELOOP), gone, unreadable: the ordinary way names why
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        raw = os.read(handle, min(info.st_size, MAX_FILE_BYTES) + 1)
+        while len(raw) <= info.st_size and len(raw) <= MAX_FILE_BYTES:
+            more = os.read(handle, MAX_FILE_BYTES + 1 - len(raw))
+            if not more:
+                break
+            raw += more
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
+    return decode(raw, name)
+
+
 def decode(raw: bytes, name: str) -> str:
     """Decode bytes as UTF-8 YAML text (a BOM dropped), with a precise error for bad bytes."""
     if len(raw) > MAX_FILE_BYTES:

@@ -154,7 +154,9 @@ class Context:
                 continue
             obj = known.get((id(doc), source))  # the same document object: alive in both
             if obj is None:
-                violations = schema(doc.data) if schema else []
+                # Render's own output, judged with the plan, is not judged again (verified.py).
+                judged = getattr(doc, "verified", False)
+                violations = schema(doc.data) if schema and not judged else []
                 obj = Obj(
                     doc, source, _prune(doc.data, violations), ResourceId.of(doc.data), violations
                 )

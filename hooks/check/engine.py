@@ -92,12 +92,15 @@ class Report:
         return out
 
 
-def _planner(root: Path) -> Planner:
+def _planner(root: Path, crds: tuple[Path, ...] = (), schemas: bool = True) -> Planner:
     """Render's plan, made once: CAPA-R001 compares it with the tree, and the loader takes
-    render's documents for every file whose text is render's instead of parsing it again."""
+    render's documents for every file whose text is render's instead of parsing it again
+    (and judges none again that ``verified`` says were judged with the plan)."""
+    from capa_accounts.hooks.check import verified
     from capa_accounts.kustomize_plugin import plan_cache
 
-    return lambda account_set: plan_cache.cached_plan(root, account_set)
+    judge = verified.verifier(crds, schemas)
+    return lambda account_set: plan_cache.cached_plan(root, account_set, judge)
 
 
 def _schema(crds: tuple[Path, ...]) -> Any:
@@ -171,7 +174,7 @@ def _check(
     keep_going: bool,
     management_account: str | None = None,
 ) -> tuple[Report, Context]:
-    loaded = load(root, planner=_planner(root))
+    loaded = load(root, planner=_planner(root, crds, schemas))
     if loaded.input_errors and not keep_going:
         raise loaded.input_errors[0]
     ctx = Context(loaded, _schema(crds) if schemas else None)

@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from capa_accounts.hooks.check import sandbox
+
+if TYPE_CHECKING:
+    import subprocess
+
+# shutil, subprocess, tempfile and selectors are imported where kustomize runs: most checks
+# never run it, and the four cost more to import than a small repository costs to judge.
 
 TIMEOUT = 120  # seconds for one build
 TOTAL_SECONDS = 300.0  # for every build of one check together
@@ -80,6 +83,8 @@ def protection() -> str | None:
 
 def command() -> list[str] | None:
     """A plugin-free kustomize, as Flux builds (LoadRestrictionsNone, no plugins)."""
+    import shutil
+
     if shutil.which("kubectl"):
         return ["kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone"]
     if shutil.which("kustomize"):
@@ -128,6 +133,8 @@ def run(
             raise BudgetSpent(f"the check's {_budget.seconds:g} s of kustomize time are spent")
         timeout = min(timeout, left)
     directory = directory.absolute()  # the child runs elsewhere: a relative path would move
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="capa-accounts-kustomize-") as home:
         argv = [*kustomize, str(directory)]
         if confine is not None:
@@ -146,6 +153,8 @@ def _bounded(
     argv: list[str], home: str, cwd: Path, timeout: float
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` reading its output as it comes, up to the bounds, within ``timeout``."""
+    import subprocess
+
     deadline = time.monotonic() + timeout
     with subprocess.Popen(
         argv,
@@ -170,6 +179,9 @@ def _read(
     process: subprocess.Popen[bytes], argv: list[str], timeout: float, deadline: float
 ) -> tuple[bytearray, bytearray]:
     """stdout (up to ``MAX_OUTPUT_BYTES``, else OutputTooLarge) and the start of stderr."""
+    import selectors
+    import subprocess
+
     assert process.stdout is not None and process.stderr is not None  # noqa: S101 - PIPE
     out, err = bytearray(), bytearray()
     with selectors.DefaultSelector() as selector:

@@ -58,6 +58,9 @@ class Loaded:
     unlisted: list[str] = field(default_factory=list)
     # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
     texts: dict[str, str] = field(default_factory=dict)
+    # Files whose text is render's and in which the file-alone judgements found nothing when
+    # the plan was made (hooks/check/verified.py): not judged by them again.
+    verified: set[str] = field(default_factory=set)
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
     plan: Any = None
     plan_error: CapaAccountsError | None = None

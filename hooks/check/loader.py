@@ -206,10 +206,13 @@ def load_kustomization(
         listed.update(skipped)
         loaded.unread.update(skipped | {err.path or kdir})
         return False
-    # What the working tree built and judged, lent to REF unchanged (git/base.py), was judged.
+    # Render's own overlay, judged with the plan, is not judged again (check/verified.py); nor
+    # what the working tree built and judged, lent to REF unchanged (git/base.py).
     shared = getattr(source, "shared", None)
-    lent = shared is not None and shared.built.get(kdir) is built
-    refused = [] if lent else refusals.refused_by_kustomize(built.documents)
+    judged = (shared is not None and shared.built.get(kdir) is built) or all(
+        f in loaded.verified for f in built.files
+    )
+    refused = [] if judged else refusals.refused_by_kustomize(built.documents)
     if refused:
         for finding in refused:
             source.report(finding)

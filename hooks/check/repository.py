@@ -13,9 +13,8 @@ parsed again: its documents are render's own (see "files render wrote" below).
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -180,6 +179,8 @@ class WorkTreeSource(WorkTree):
         a new temporary directory, made once per check: kustomize builds there, as Flux
         builds an artifact that holds no ``.git``."""
         if self.copied is None:
+            import tempfile  # most checks copy nothing
+
             self.copied = Path(
                 self.stack.enter_context(tempfile.TemporaryDirectory(prefix="capa-accounts-copy-"))
             )
@@ -215,6 +216,8 @@ class WorkTreeSource(WorkTree):
             if not source.is_file() or source.stat().st_size > yamlio.MAX_FILE_BYTES:
                 return
             target.parent.mkdir(parents=True, exist_ok=True)
+            import shutil
+
             shutil.copyfile(source, target, follow_symlinks=False)
         except (OSError, ValueError, RuntimeError):
             return  # outside, a loop, gone meanwhile: not the repository's file to build from
@@ -288,13 +291,14 @@ def _flux_paths_skipped(source: WorkTreeSource, listed: set[str], referenced: se
 class RenderedDocument(yamlio.Document):
     """A document of a file whose text is render's: render's data; nodes composed on demand."""
 
-    def __init__(self, file: str, index: int, data: Any, text: str) -> None:
+    def __init__(self, file: str, index: int, data: Any, text: str, verified: bool = False) -> None:
         for name, value in (
             ("file", file),
             ("index", index),
             ("data", data),
             ("text", text),
             ("_node", None),
+            ("verified", verified),  # judged with the plan (hooks/check/verified.py)
         ):
             object.__setattr__(self, name, value)
 
@@ -315,21 +319,23 @@ def _rendered_documents(loaded: Loaded, rel: str) -> list[yamlio.Document] | Non
     data = getattr(plan, "documents", {}).get(rel) if expected is not None else None
     if data is None or not all(type(d) is dict for d in data):
         return None
-    text = yamlio.read_text(loaded.root / rel, rel, confine=False)
+    # One open and one fstat; a symlink or anything but a regular file takes the ordinary way.
+    text = yamlio.read_regular(os.path.join(loaded.root, rel), rel)
+    if text is None:
+        return None
     loaded.texts[rel] = text
     if text != expected:
         return yamlio.documents_from_text(text, rel)
-    return [RenderedDocument(rel, i, d, text) for i, d in enumerate(data)]
+    verified = rel in plan.verified
+    if verified:
+        loaded.verified.add(rel)
+    return [RenderedDocument(rel, i, d, text, verified) for i, d in enumerate(data)]
 
 
 def _rendered_overlay(loaded: Loaded, kdir: str) -> Built | None:
     """A kustomization directory exactly as render writes it, without parsing it again."""
     kfile = f"{kdir}/{KUSTOMIZATION_FILES[0]}"
-    if (
-        loaded.plan is None
-        or kfile not in loaded.plan.files
-        or not _regular_file(loaded.root / kfile)
-    ):
+    if loaded.plan is None or kfile not in loaded.plan.files:
         return None
     kdocs = _rendered_documents(loaded, kfile)
     if (
@@ -347,7 +353,6 @@ def _rendered_overlay(loaded: Loaded, kdir: str) -> Built | None:
             or "/" in entry
             or entry in (".", "..")
             or rel not in loaded.plan.files
-            or not _regular_file(loaded.root / rel)
         ):
             return None
         docs = _rendered_documents(loaded, rel)
@@ -356,7 +361,3 @@ def _rendered_overlay(loaded: Loaded, kdir: str) -> Built | None:
         documents += docs
         files.append(rel)
     return Built(documents, files)
-
-
-def _regular_file(path: Path) -> bool:
-    return not path.is_symlink() and path.is_file()

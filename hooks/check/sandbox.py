@@ -20,7 +20,6 @@ from threads, where a ``preexec_fn`` may deadlock (Python's subprocess documenta
 from __future__ import annotations
 
 import ctypes
-import shutil
 import sys
 from pathlib import Path
 
@@ -108,6 +107,8 @@ def wrapped(command: list[str], readable: Path, home: str) -> list[str]:
     """``command`` run under Landlock (read ``readable``, write ``home``), or as it is."""
     if unavailable() is not None:
         return command
+    import shutil  # imported where kustomize runs
+
     binary = shutil.which(command[0]) or command[0]
     return [
         sys.executable,

@@ -28,7 +28,6 @@ from capa_accounts.core.resources import (
     ROLE_IDENTITY,
 )
 from capa_accounts.hooks.check.context import Context, Obj, PathT
-from capa_accounts.hooks.git.base import load_ref
 from capa_accounts.hooks.rules import Reporter, rule
 from capa_accounts.hooks.rules.schemas import stored_view_validator
 
@@ -45,6 +44,8 @@ def base_of(ctx: Context) -> Context:
         if ctx.base_ref is None:  # the engine runs change-aware rules only with --base
             raise GitError("no base ref given", "--base")
         exclude = ctx.account_set.check_exclude if ctx.account_set else ()
+        from capa_accounts.hooks.git.base import load_ref  # only with --base
+
         loaded = load_ref(ctx.root, ctx.base_ref, exclude, shared=ctx.loaded)
         ctx.loaded.warnings.extend(loaded.warnings)
         _bases[ctx] = Context(loaded, stored_view_validator(ctx.crds), shared=ctx)

@@ -580,7 +580,10 @@ def _scan_repository(ctx: Context) -> list[Finding]:
     texts = ctx.loaded.texts
     listed = set(ctx.loaded.files)
     tracked = [rel for rel in secret_files.tracked_files(ctx.root) if rel not in listed]
+    verified = ctx.loaded.verified  # render's own output, scanned with the plan
     for rel in [*ctx.loaded.files, *tracked]:
+        if rel in verified:
+            continue
         text = texts.get(rel)
         if text is None:
             path = ctx.root / rel

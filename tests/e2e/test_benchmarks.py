@@ -7,6 +7,7 @@ pre-commit build hook builds only the overlay a change touches.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -85,3 +86,21 @@ def test_one_changed_overlay_file_builds_one_overlay(
         line for line in quick_run.stdout.splitlines() if "pre-commit build of all overlays" in line
     )
     assert "11 kustomize build(s)" in every  # 10 accounts and the management overlay
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_syscalls_smoke_run_compares_two_installed_trees() -> None:
+    """benchmarks/syscalls.py installs the previous commit and this tree and counts both."""
+    run = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / "syscalls.py"), "--accounts", "3"]
+        + ["--against", "HEAD"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    total = next(line for line in lines if line.startswith("total"))
+    assert int(total.split()[1].replace(",", "")) > 100
+    assert lines[-1].startswith("target: no more than HEAD")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import example_repo, run_check  # noqa: F401 - the fixture is used by name
+from conftest import edit, example_repo, run_check  # noqa: F401 - the fixture is used by name
 
 from capa_accounts.core.finding import Finding
 from capa_accounts.kustomize_plugin import plan_cache, render
@@ -154,23 +154,34 @@ def test_warnings_about_hand_written_files_are_made_anew(
     assert any("overlays/staging/extra.yaml" in w for w in cached.warnings)
 
 
-def test_render_check_reads_the_kept_plan_and_still_finds_drift(
+def rendered(repo: Path, *, check_only: bool = False) -> list[str]:
+    """What render changes (``render --check``: what it would change), as the CLI runs it."""
+    from capa_accounts.usecases import render as render_command
+
+    return [f"{c.action} {c.path}" for c in render_command(repo, check_only=check_only, say=print)]
+
+
+def test_render_with_nothing_to_change_reads_the_entry(
     example_repo: Path,  # noqa: F811
     counted: list[int],
 ) -> None:
-    """render --check (a commit's first hook) writes nothing: after check, it plans nothing
-    and still names a hand-edited generated file; a change to base/ is planned again."""
-    from capa_accounts import usecases
+    assert rendered(example_repo) == [] and rendered(example_repo, check_only=True) == []
+    assert len(counted) == 1  # render and render --check read the entry the first one kept
+    # A change to what render reads is planned again and written, as without the cache.
+    edit(example_repo / "accounts.yaml", "region: eu-west-1", "region: eu-west-2")
+    assert rendered(example_repo, check_only=True) == rendered(example_repo) != []
+    assert len(counted) == 2
+    assert rendered(example_repo) == []
+    assert len(counted) == 2
 
-    def out_of_date() -> list[str]:
-        return [c.path for c in usecases.render(example_repo, check_only=True, say=print)]
 
-    assert verdict(example_repo) == [] and len(counted) == 1
-    identity = example_repo / "overlays/staging/identity.yaml"
-    identity.write_text(identity.read_text().replace("capa-staging", "edited"))
-    assert out_of_date() == ["overlays/staging/identity.yaml"]
-    assert len(counted) == 1  # the kept plan
-    base = example_repo / "base/namespace.yaml"
-    base.write_text(base.read_text().replace("  labels:\n", "  labels:\n    team: platform\n"))
-    assert "overlays/live/namespace.yaml" in out_of_date()
-    assert len(counted) == 2  # what render reads changed: planned again
+def test_render_after_a_hand_edit_of_its_output_puts_it_back(
+    example_repo: Path,  # noqa: F811
+    counted: list[int],
+) -> None:
+    rendered(example_repo)
+    identity = example_repo / "overlays" / "staging" / "identity.yaml"
+    before = identity.read_text()
+    identity.write_text(before.replace("- staging", "- live"))
+    assert rendered(example_repo) == ["update overlays/staging/identity.yaml"]
+    assert identity.read_text() == before and len(counted) == 1

@@ -16,7 +16,6 @@ apply's strict field validation) rejects them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from functools import cache
@@ -70,6 +69,8 @@ def closest(word: str, choices: list[str]) -> str | None:
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
+    import difflib  # only for a word nobody knows
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
     return close[0] if close else None
 
