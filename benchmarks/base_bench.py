@@ -118,13 +118,16 @@ def commit(repo: Path) -> None:
 def versions(against: str | None, workdir: Path) -> dict[str, tuple[str, dict[str, str]]]:
     """label -> (capa-accounts console script, environment) of each version measured."""
     env = bench.environment()
-    found = {"now": (tool("capa-accounts"), env)}
-    if against:
-        import previous  # benchmarks/previous.py: REF's capa-accounts in a folder of its own
+    if against in (None, "none"):
+        return {"now": (tool("capa-accounts"), env)}
+    import previous  # benchmarks/previous.py: a commit's capa-accounts in a folder of its own
 
-        other = previous.install(against, workdir)
-        found["previous"] = (other.tool("capa-accounts"), {**env, **other.env})
-    return found
+    # Both installed the same way (pip install, not editable): they differ only by the code.
+    now, other = previous.install_tree(workdir), previous.install(against, workdir)
+    return {
+        "now": (now.tool("capa-accounts"), {**env, **now.env}),
+        "previous": (other.tool("capa-accounts"), {**env, **other.env}),
+    }
 
 
 def fleet(accounts: int, runs: int, workdir: Path, against: str | None) -> list[str]:
@@ -180,7 +183,11 @@ def main() -> int:
     parser.add_argument("--accounts", default="1000,5000", help="fleet sizes (default 1000,5000)")
     parser.add_argument("--kustomizations", default="", help="instead: N kustomize-built dirs")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--against", default=None, help="also run this commit's capa-accounts")
+    parser.add_argument(
+        "--against",
+        default="HEAD~1",
+        help="also run this commit's capa-accounts, in the same rounds (none: only this tree)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     if args.kustomizations:
@@ -198,7 +205,7 @@ def main() -> int:
     try:
         for size in (int(s) for s in args.accounts.split(",") if s.strip()):
             print("\n".join(fleet(size, max(1, args.runs), workdir, args.against)), flush=True)
-    except (MeasureError, bench.BenchError) as err:
+    except (MeasureError, bench.BenchError, bench.previous.PreviousError) as err:
         print(f"base_bench: {err}", file=sys.stderr)
         return 2
     finally:

@@ -106,7 +106,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", default="1000")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--against", default=None, help="also run this commit's capa-accounts")
+    parser.add_argument(
+        "--against",
+        default="HEAD~1",
+        help="also run this commit's capa-accounts, in the same rounds (none: only this tree)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     temporary = None
@@ -121,7 +125,7 @@ def main() -> int:
     try:
         for size in (int(s) for s in args.accounts.split(",") if s.strip()):
             print("\n".join(measure(size, max(1, args.runs), workdir, args.against)), flush=True)
-    except (MeasureError, bench.BenchError) as err:
+    except (MeasureError, bench.BenchError, bench.previous.PreviousError) as err:
         print(f"commit_bench: {err}", file=sys.stderr)
         return 2
     finally:

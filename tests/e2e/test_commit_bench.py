@@ -19,7 +19,8 @@ pytestmark = pytest.mark.bench
 def _run(script: str, tmp_path: Path, *args: str) -> list[str]:
     bin_dir = str(Path(sys.executable).parent)
     proc = subprocess.run(
-        [sys.executable, str(PROJECT / "benchmarks" / script), "--runs", "1", *args],
+        [sys.executable, str(PROJECT / "benchmarks" / script), "--runs", "1", "--against", "none"]
+        + list(args),
         capture_output=True,
         text=True,
         timeout=900,
