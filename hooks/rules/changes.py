@@ -182,7 +182,6 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
     add a new cluster (accounts.yaml `clusters:`) and decommission the old one.
     """
     base = base_of(ctx)
-    names = cluster_names(ctx)
     for cp in ctx.control_planes():
         old = _before(base, cp)
         if old is None:
@@ -200,7 +199,8 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
                 f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
                 "cluster instead"
             )
-            source = _accounts_yaml_source(ctx, cp, field, names.get(id(cp)), now)
+            name = cluster_names(ctx).get(id(cp))
+            source = _accounts_yaml_source(ctx, cp, field, name, now)
             if source is not None:  # rendered: where the user edited it, as D004 and D006
                 report.config(source, message)
                 continue
@@ -292,8 +292,6 @@ def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
 
 
 def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
-    old_names, new_names = cluster_names(base), cluster_names(ctx)
-
     def unmatched(c: Context, others: Context) -> dict[tuple[str, str, str], list[Obj]]:
         """Cluster objects whose identity the other side lacks, by overlay, group and kind."""
         out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
@@ -303,6 +301,9 @@ def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
         return out
 
     gone, appeared = unmatched(base, ctx), unmatched(ctx, base)
+    if not gone:
+        return []  # a pair is an object gone and one arrived: nothing went
+    old_names, new_names = cluster_names(base), cluster_names(ctx)
     # A cluster listed as `decommissioning: true` left on purpose: a removal (CAPA-D005,
     # acknowledged), never the old name of a new cluster.
     for key, olds in gone.items():
