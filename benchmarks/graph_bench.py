@@ -45,7 +45,7 @@ import json, sys, time
 from pathlib import Path
 from capa_accounts.hooks.check import engine
 from capa_accounts.hooks.graph import draw as graph
-from capa_accounts.hooks.graph.model import build
+from capa_accounts.hooks.graph.build import build
 root, runs = Path(sys.argv[1]), int(sys.argv[2])
 engine.check(root)  # not counted: imports and caches
 checks, draws = [], []

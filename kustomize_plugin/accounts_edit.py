@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from capa_accounts.core import eks_versions, filewrite, model, yamlio
+from capa_accounts.core import accounts_file, eks_versions, filewrite, model, yamlio
 from capa_accounts.core.errors import CapaAccountsError, ConfigError
 from capa_accounts.core.schema.accountset import ACCOUNT_ENTRY
 from capa_accounts.core.schema.validator import compile_schema, validate
@@ -160,7 +160,7 @@ def _parse(docs: list[yamlio.Document], name: str) -> model.AccountSet:
     """The model's validation of the edited file (``docs``: as the input layer reads it):
     conflicts such as CAPA-X001 stop here."""
     try:
-        return model.parse_account_set(docs[0])
+        return accounts_file.parse_account_set(docs[0])
     except ConfigError as err:
         # The line would point into a file that was never written: name the file only.
         raise ConfigError(

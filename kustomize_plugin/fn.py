@@ -25,9 +25,10 @@ import yaml
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
+from capa_accounts.core.finding import INPUT_ERROR, Finding, Location
 from capa_accounts.core.kustomization import resource_problem
 from capa_accounts.kustomize_plugin.function_config import parse_function_config
-from capa_accounts.kustomize_plugin.transform import Result, transform
+from capa_accounts.kustomize_plugin.transform import transform
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")
 STDIN = "<stdin>"
@@ -91,14 +92,15 @@ def run(text: str) -> tuple[str, int, str]:
     try:
         account = parse_function_config(_function_config(doc, data))
     except CapaAccountsError as err:
-        data["results"] = [Result(str(err)).to_krm()]
+        data["results"] = [to_krm(Finding(INPUT_ERROR, "error", STDIN, 1, 1, str(err)))]
         return yamlio.dump(data), 1, str(err)
     commented = None
     if "#" in text and len(text) <= ROUND_TRIP_MAX_BYTES:
         commented = _round_trip_load(text, data)
     if commented is not None:
         data = commented
-    outcome = transform(data["items"], account)
+    # The account's patches are in the functionConfig, on stdin: no accounts.yaml to point at.
+    outcome = transform(data["items"], account, lambda at: Location(STDIN))
     data["items"] = outcome.items
     _set_results(data, outcome.results)
     code, message = (1 if outcome.failed else 0), _first_error(outcome.results)
@@ -246,14 +248,31 @@ def _quote_ambiguous(node: Any, quoted: type[str]) -> None:
             _quote_ambiguous(value, quoted)
 
 
-def _set_results(data: MutableMapping[str, Any], results: list[Result]) -> None:
+def to_krm(finding: Finding) -> dict[str, Any]:
+    """A finding as a KRM function result (kubernetes-sigs/kustomize,
+    cmd/config/docs/api-conventions/functions-spec.md, "results": message, severity,
+    resourceRef)."""
+    out: dict[str, Any] = {"message": finding.message, "severity": finding.severity}
+    ref = finding.resource
+    if ref is not None:
+        out["resourceRef"] = {
+            "apiVersion": ref.api_version or None,
+            "kind": ref.kind or None,
+            "name": ref.name or None,
+        }
+        if ref.namespace:
+            out["resourceRef"]["namespace"] = ref.namespace
+    return out
+
+
+def _set_results(data: MutableMapping[str, Any], results: list[Finding]) -> None:
     if results:
-        data["results"] = [r.to_krm() for r in results]
+        data["results"] = [to_krm(r) for r in results]
     elif "results" in data:
         del data["results"]
 
 
-def _first_error(results: list[Result]) -> str:
+def _first_error(results: list[Finding]) -> str:
     errors = [r.message for r in results if r.severity == "error"]
     if not errors:
         return ""

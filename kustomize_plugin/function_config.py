@@ -10,16 +10,14 @@ import re
 from typing import Any
 
 from capa_accounts.core import yamlio
-from capa_accounts.core.errors import ConfigError
-from capa_accounts.core.model import (
-    DEFAULT_CAPA_VERSION,
-    ROLE_IDENTITY,
-    Account,
+from capa_accounts.core.accounts_file import (
     account_from_entry,
     check_entry,
     compiled_schema,
     raise_first_violation,
 )
+from capa_accounts.core.errors import ConfigError
+from capa_accounts.core.model import DEFAULT_CAPA_VERSION, ROLE_IDENTITY, Account
 from capa_accounts.core.schema.accountset import API_VERSION
 from capa_accounts.core.schema.validator import validate
 

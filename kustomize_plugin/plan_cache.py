@@ -55,8 +55,14 @@ def _tool() -> str:
     import capa_accounts.core
     import capa_accounts.kustomize_plugin
 
-    digest = hashlib.sha256(str(FORMAT).encode())
-    for package in (capa_accounts.core, capa_accounts.kustomize_plugin):
+    return code_digest(str(FORMAT), capa_accounts.core, capa_accounts.kustomize_plugin)
+
+
+def code_digest(salt: str, *packages: Any) -> str:
+    """The SHA-256 of every source file of ``packages`` (names and contents): what a kept
+    result was computed by, so that other code computes it anew."""
+    digest = hashlib.sha256(salt.encode())
+    for package in packages:
         root = Path(str(package.__file__)).parent
         for path in sorted(root.rglob("*.py")):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")

@@ -8,17 +8,19 @@ compared with the tree and applied to it by ``generated``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from capa_accounts.core import fluxsource, layout, reporoot, yamlio
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import InputError, RenderError
+from capa_accounts.core.finding import Location
 from capa_accounts.core.kustomization import (
     build,
     resource_problem,
 )
-from capa_accounts.core.model import MANAGEMENT, OPERATOR, Account, AccountSet, load_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT, OPERATOR, Account, AccountSet
 from capa_accounts.core.resources import (
     CLUSTER_NAME_LABEL,
     CONTROLLER_IDENTITY,
@@ -35,7 +37,7 @@ from capa_accounts.kustomize_plugin.generated import (
     is_generated,
 )
 from capa_accounts.kustomize_plugin.plan import Plan
-from capa_accounts.kustomize_plugin.transform import transform
+from capa_accounts.kustomize_plugin.transform import BASE, transform
 
 OVERLAY_HEADER = (
     f"# {GENERATED_MARK} from accounts.yaml and base/; do not edit: run `capa-accounts render`\n"
@@ -92,14 +94,23 @@ def account_items(
     base: list[dict[str, Any]], account: Account, account_set: AccountSet | None = None
 ) -> list[dict[str, Any]]:
     """The function's output for one account, in-process (annotations of render kept)."""
-    outcome = transform([_copy(i) for i in base], account)
+    outcome = transform([_copy(i) for i in base], account, _locator(account_set))
     if outcome.failed:
         errors = [r for r in outcome.results if r.severity == "error"]
-        if errors[0].config_path and account_set is not None:  # a patch in accounts.yaml
-            line, col = account_set.locate(errors[0].config_path)
-            raise InputError(errors[0].message, "accounts.yaml", line, col)
-        raise InputError("; ".join(r.message for r in errors), "base")
+        if errors[0].file != BASE:  # a patch in accounts.yaml
+            raise InputError(errors[0].message, errors[0].file, errors[0].line, errors[0].column)
+        raise InputError("; ".join(r.message for r in errors), BASE)
     return [dict(i) for i in outcome.items]
+
+
+def _locator(account_set: AccountSet | None) -> Callable[[tuple[str | int, ...]], Location]:
+    """Where a path of accounts.yaml is, for the function's findings."""
+
+    def locate(path: tuple[str | int, ...]) -> Location:
+        line, column = account_set.locate(path) if account_set is not None else (1, 1)
+        return Location(ACCOUNTS_FILE, line, column)
+
+    return locate
 
 
 def _copy(value: Any) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from capa_accounts.core import model
+from capa_accounts.core import accounts_file, model
 from capa_accounts.kustomize_plugin import generated, plan_cache
 from capa_accounts.kustomize_plugin import render as rendering
 from capa_accounts.kustomize_plugin.generated import Change
@@ -28,7 +28,7 @@ def load(repo: Path, *, check_only: bool = False) -> model.AccountSet:
     read-only run: it holds the shared lock, a writer may be at work)."""
     if not check_only:
         generated.remove_leftovers(repo)  # a killed run's, before anything is read
-    return model.load_account_set(repo)
+    return accounts_file.load_account_set(repo)
 
 
 def render(

@@ -8,6 +8,9 @@ from typing import Literal
 from capa_accounts.core.errors import printable
 
 Severity = Literal["error", "warning"]
+# Not a rule: input that could not be read or used (a file check could not read, a base render
+# refuses), in every report format.
+INPUT_ERROR = "input-error"
 
 
 @dataclass(frozen=True, order=True)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from capa_accounts.core import aws, layout, yamldump, yamlio
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import InputError
-from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT, load_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, MANAGEMENT
 from capa_accounts.core.resources import (
     CLUSTER_NAME_LABEL,
     CONTROL_PLANE,
@@ -36,7 +37,7 @@ from capa_accounts.core.schema.accountset import API_VERSION
 from capa_accounts.hooks.check import repository
 from capa_accounts.importer.compare import Item, clean, compare, item, meta, rendered_objects
 from capa_accounts.kustomize_plugin import render
-from capa_accounts.kustomize_plugin.transform import cluster_members, rename_cluster
+from capa_accounts.kustomize_plugin.clusters import cluster_members, rename_cluster
 
 IAM_KIND = "AWSIAMConfiguration"
 BASE_FILES = {"Namespace": "namespace.yaml", ROLE_IDENTITY: "identity.yaml"}

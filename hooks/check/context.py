@@ -135,6 +135,8 @@ class Context:
         self.loaded = loaded
         self.account_set: AccountSet | None = loaded.account_set
         self.base_ref: str | None = None
+        # The objects at ``base_ref``, judged as stored (pruned): read once, by the engine.
+        self.base: Context | None = None
         self.crds: tuple[Path, ...] = ()
         # Whether what is judged is the whole set: a repository is; a stream (``check -``) is
         # one build unless the user declares it complete, and what it does not show may be

@@ -11,13 +11,11 @@ from typing import Any
 
 from capa_accounts.core import eks_versions
 from capa_accounts.core.errors import CapaAccountsError, printable
-from capa_accounts.core.finding import Finding
+from capa_accounts.core.finding import INPUT_ERROR, Finding
 from capa_accounts.hooks.check import kustomize
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.check.repository import Planner, load
 from capa_accounts.hooks.rules import all_rules, run_rules
-
-INPUT_ERROR = "input-error"  # not a rule: a file that could not be read, in every format
 
 
 @dataclass
@@ -166,6 +164,19 @@ def _without_cycle_collector() -> Iterator[None]:
             gc.enable()
 
 
+def _base(ctx: Context, base_ref: str, crds: tuple[Path, ...]) -> Context:
+    """The objects at ``base_ref``, read with the work tree's exclusions; its warnings join
+    the work tree's. What REF shares with the work tree byte for byte is the work tree's:
+    read and validated once (hooks/git/base.py)."""
+    from capa_accounts.hooks.git.base import load_ref
+    from capa_accounts.hooks.rules.schemas import stored_view_validator
+
+    exclude = ctx.account_set.check_exclude if ctx.account_set else ()
+    base = load_ref(ctx.root, base_ref, exclude, shared=ctx.loaded)
+    ctx.loaded.warnings.extend(base.warnings)
+    return Context(base, stored_view_validator(crds), shared=ctx)
+
+
 def _check(
     root: Path,
     base_ref: str | None,
@@ -179,6 +190,8 @@ def _check(
         raise loaded.input_errors[0]
     ctx = Context(loaded, _schema(crds) if schemas else None)
     ctx.base_ref = base_ref
+    if base_ref is not None:  # the change-aware rules compare with it
+        ctx.base = _base(ctx, base_ref, crds)
     ctx.crds = crds
     ctx.management_account = management_account
     # What an unreadable file holds is unknown: its absence is an assumption, not a finding.

@@ -56,6 +56,9 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     # YAML files beside a kustomization that neither it nor any other lists (CAPA-R010)
     unlisted: list[str] = field(default_factory=list)
+    # Every file the credential scan reads (CAPA-S001 to S003): ``files`` and those git tracks
+    # where the walk does not go (``secret_files.scan_list``).
+    scanned: list[str] = field(default_factory=list)
     # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
     texts: dict[str, str] = field(default_factory=dict)
     # Files whose text is render's and in which the file-alone judgements found nothing when

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from capa_accounts.core import fluxsource, git, reporoot, yamlio
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import CapaAccountsError, GitError, InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
@@ -31,9 +32,9 @@ from capa_accounts.core.kustomization import (
     WorkTree,
     in_git_dir,
 )
-from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, load_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet
 from capa_accounts.core.resources import FLUX_KUSTOMIZE_GROUP
-from capa_accounts.hooks.check import fluxapply, loader
+from capa_accounts.hooks.check import fluxapply, loader, secret_files
 from capa_accounts.hooks.check.kustomize import command as kustomize_command
 from capa_accounts.hooks.check.loaded import (
     SKIP_DIRS as SKIP_DIRS,
@@ -71,7 +72,10 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
         raise InputError("no such repository directory", str(root))
     source = WorkTreeSource(root, planner)
     with source.stack:
-        return loader.load(source)
+        loaded = loader.load(source)
+    loaded.scanned, unscannable = secret_files.scan_list(root, loaded.files, set(loaded.texts))
+    loaded.warnings += unscannable
+    return loaded
 
 
 class WorkTreeSource(WorkTree):

@@ -11,6 +11,7 @@ over ``SCAN_LIMIT``) is skipped, with the reason, for the caller to report.
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ OVERLAP = 4096  # bytes repeated between chunks: longer than any credential the 
 SCAN_LIMIT = 1 << 30  # bytes: a bigger file is a finding, not a scan of gigabytes
 
 Scanner = Callable[[str, str], list[Finding]]
+NOT_REGULAR = "not a regular file (a FIFO, socket or device)"
 
 
 def _encoding(head: bytes) -> str:
@@ -77,7 +79,7 @@ def read_text(path: Path) -> tuple[str | None, str | None]:
     if stat.S_ISLNK(info.st_mode):
         return None, "a symlink: its target is scanned where the repository holds it"
     if not stat.S_ISREG(info.st_mode):
-        return None, "not a regular file (a FIFO, socket or device)"
+        return None, NOT_REGULAR
     if info.st_size > SCAN_LIMIT:
         return None, (
             f"{info.st_size / 1048576:.0f} MiB is over the {SCAN_LIMIT >> 20} MiB scan limit"
@@ -126,6 +128,33 @@ def _chunks(handle: BinaryIO) -> Iterator[tuple[bytes, int]]:
         cut += (len(chunk) - cut) % 4  # whole UTF-16 and UTF-32 code units
         yield chunk, len(chunk) - cut
         carry = chunk[cut:]
+
+
+def scan_list(root: Path, files: list[str], read: set[str]) -> tuple[list[str], list[str]]:
+    """What the credential scan (CAPA-S001 to S003) reads, listed while the repository loads:
+    every file the walk listed, then those git tracks where the walk does not go (build/,
+    venv/...) and that are still in the work tree (render removes files); and a warning for
+    each that is no file at all to scan (a FIFO, socket or device, which git cannot hold:
+    nothing a key could hide in). ``read``: files already read, regular by that token."""
+    listed = set(files)
+    tracked = [
+        rel for rel in tracked_files(root) if rel not in listed and os.path.lexists(root / rel)
+    ]
+    scanned = [*files, *tracked]
+    warnings = [
+        f"{rel}: not scanned for credentials: {NOT_REGULAR}"
+        for rel in scanned
+        if rel not in read and _special(root / rel)
+    ]
+    return scanned, warnings
+
+
+def _special(path: Path) -> bool:
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False  # the scan names what it cannot read (CAPA-S003)
+    return not stat.S_ISLNK(mode) and not stat.S_ISREG(mode)
 
 
 def tracked_files(root: Path) -> list[str]:

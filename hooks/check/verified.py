@@ -12,7 +12,6 @@ judges it afresh. Every rule that reads more than one file still runs on every o
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,13 +35,9 @@ def verifier(crds: tuple[Path, ...], schemas: bool) -> Verifier | None:
 
 def _key() -> str:
     import capa_accounts.hooks
+    from capa_accounts.kustomize_plugin.plan_cache import code_digest
 
-    digest = hashlib.sha256(f"verified {FORMAT}".encode())
-    root = Path(str(capa_accounts.hooks.__file__)).parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return code_digest(f"verified {FORMAT}", capa_accounts.hooks)
 
 
 def verify(plan: Plan) -> Iterable[str]:

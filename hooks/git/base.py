@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capa_accounts.core import git, yamlio
+from capa_accounts.core.accounts_file import parse_account_set
 from capa_accounts.core.errors import GitError, InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import (
@@ -38,7 +39,7 @@ from capa_accounts.core.kustomization import (
     OutsideRepositoryError,
     in_git_dir,
 )
-from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet, parse_account_set
+from capa_accounts.core.model import ACCOUNTS_FILE, AccountSet
 from capa_accounts.hooks.check import fluxapply, loader
 from capa_accounts.hooks.check.loaded import (  # excluded: the one reading of check.exclude
     YAML_SUFFIXES,

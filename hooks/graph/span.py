@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import yaml
 
+from capa_accounts.core import yamlio
+from capa_accounts.hooks.check.context import Obj, PathT
+
 
 class Span:
     """Lines ``first``..``last`` (1-based, inclusive) of a repository file.
@@ -57,3 +60,24 @@ def node_lines(start: yaml.Node, end: yaml.Node) -> tuple[int, int]:
     # end_mark is just past the node: at column 0 it is already the next line.
     last = end.end_mark.line + (0 if end.end_mark.column == 0 else 1)
     return start.start_mark.line + 1, max(last, start.start_mark.line + 1)
+
+
+def role_arn_line(obj: Obj) -> Callable[[], int]:
+    """The line of an identity's roleARN, found when asked (it composes the document)."""
+    return lambda: obj.location(("spec", "roleARN")).line
+
+
+def doc_span(obj: Obj) -> Span:
+    return Span.lazy(obj.file, lambda: node_lines(obj.doc.node, obj.doc.node))
+
+
+def spans_at(doc: yamlio.Document, path: PathT, *, key_only: bool = False) -> list[Span]:
+    """The lines of the key at ``path`` through the end of its value (or the key's line)."""
+
+    def find() -> tuple[int, int]:
+        key, value = yamlio.node_at(doc.node, path)
+        start = key if key is not None else value
+        line = start.start_mark.line + 1
+        return (line, line) if key_only else node_lines(start, value)
+
+    return [Span.lazy(doc.file, find)]

@@ -1,6 +1,8 @@
 """The report formats of ``check``: one registry, name -> the function that writes the whole
 report in it (as check-jsonschema's ``REPORTER_BY_NAME``). The command line reads the names
-without importing the checks: each writer imports its module when it runs."""
+without importing the checks: each writer imports its module (one per format: ``text``,
+``json_report``, ``sarif``, ``github``, ``junit``, ``gitlab``) when it runs; what they share
+(colours, the summary line) is ``common``'s."""
 
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ def _text(report: Report, options: Options) -> str:
 
 
 def _json(report: Report, options: Options) -> str:
-    from capa_accounts.hooks.report import text
+    from capa_accounts.hooks.report import json_report
 
-    return text.as_json(report)
+    return json_report.as_json(report)
 
 
 def _sarif(report: Report, options: Options) -> str:
@@ -37,21 +39,21 @@ def _sarif(report: Report, options: Options) -> str:
 
 
 def _github(report: Report, options: Options) -> str:
-    from capa_accounts.hooks.report import ci
+    from capa_accounts.hooks.report import github
 
-    return ci.github_capped(report)
+    return github.github_capped(report)
 
 
 def _junit(report: Report, options: Options) -> str:
-    from capa_accounts.hooks.report import ci
+    from capa_accounts.hooks.report import junit
 
-    return ci.junit(report, strict=options.strict)
+    return junit.junit(report, strict=options.strict)
 
 
 def _gitlab(report: Report, options: Options) -> str:
-    from capa_accounts.hooks.report import ci
+    from capa_accounts.hooks.report import gitlab
 
-    return ci.gitlab(report)
+    return gitlab.gitlab(report)
 
 
 REPORTER_BY_NAME: dict[str, Callable[[Report, Options], str]] = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import weakref
 from collections import defaultdict
 from typing import Any
 
@@ -29,27 +28,17 @@ from capa_accounts.core.resources import (
 )
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.hooks.rules.schemas import stored_view_validator
 
 CLUSTER_GROUPS = {CAPI_GROUP, INFRA_GROUP, CONTROLPLANE_GROUP, CAPI_BOOTSTRAP_GROUP}
 IDENTITY_REF = ("spec", "identityRef")
 MINOR = re.compile(r"^v?(\d+)\.(\d+)")
 
-_bases: weakref.WeakKeyDictionary[Context, Context] = weakref.WeakKeyDictionary()
-
 
 def base_of(ctx: Context) -> Context:
-    """The objects at ``ctx.base_ref``, read once per check and judged as stored (pruned)."""
-    if ctx not in _bases:
-        if ctx.base_ref is None:  # the engine runs change-aware rules only with --base
-            raise GitError("no base ref given", "--base")
-        exclude = ctx.account_set.check_exclude if ctx.account_set else ()
-        from capa_accounts.hooks.git.base import load_ref  # only with --base
-
-        loaded = load_ref(ctx.root, ctx.base_ref, exclude, shared=ctx.loaded)
-        ctx.loaded.warnings.extend(loaded.warnings)
-        _bases[ctx] = Context(loaded, stored_view_validator(ctx.crds), shared=ctx)
-    return _bases[ctx]
+    """The objects at ``ctx.base_ref``, judged as stored (pruned), as the engine read them."""
+    if ctx.base is None:  # the engine runs change-aware rules only with --base
+        raise GitError("no base ref given", "--base")
+    return ctx.base
 
 
 def _before(base: Context, obj: Obj) -> Obj | None:

@@ -23,9 +23,10 @@ from capa_accounts.core.iam_policy import (
 )
 from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.core.substitution import templated
+from capa_accounts.hooks.check.chain import role_identities, stacks
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.rules import Reporter, rule
-from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION, role_identities, stacks
+from capa_accounts.hooks.rules.trust import MAX_CHAINED_SESSION
 
 
 @rule("CAPA-T006", "error", name="SessionDurationOverOneHour")

@@ -559,7 +559,8 @@ def test_dockerfile_build_stage_copies_what_the_wheel_needs(tmp_path: Path) -> N
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     for module in (
-        "capa_accounts/cli.py",
+        "capa_accounts/cli/__init__.py",
+        "capa_accounts/importer/__init__.py",
         "capa_accounts/kustomize_plugin/fn.py",
         "capa_accounts/hooks/check/engine.py",
         "capa_accounts/kustomize_plugin/example/pre-commit-config.yaml",

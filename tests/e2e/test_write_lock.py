@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from test_write_transaction import _render_fleet, _unshare_mount_works, snapshot
 
 from capa_accounts.cli import main
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.filewrite import TMP_PATTERN, TMP_SUFFIX
 from capa_accounts.core.lock import LOCK_FILE, LOCK_TIMEOUT_ENV
-from capa_accounts.core.model import load_account_set
 
 runner = CliRunner()
 PROJECT = Path(__file__).resolve().parents[2]

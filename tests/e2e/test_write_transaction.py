@@ -23,9 +23,9 @@ from click.testing import CliRunner, Result
 from conftest import edit
 
 from capa_accounts.cli import main
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.filewrite import TERM_ENV, TMP_SUFFIX, temporary_path
 from capa_accounts.core.lock import LOCK_FILE
-from capa_accounts.core.model import load_account_set
 
 runner = CliRunner()
 QA = ["qa", "--account-id", "444444444444", "--region", "eu-west-1"]

@@ -9,8 +9,8 @@ import pytest
 from conftest import edit, line_of, of_rule, run_check
 from test_rules_suppressions import add_suppress, base_policy_arns, check_json, hand_written
 
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import CapaAccountsError
-from capa_accounts.core.model import load_account_set
 
 CHECK = "  accounts:\n"
 

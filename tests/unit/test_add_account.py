@@ -13,7 +13,7 @@ from conftest import edit
 from kustomize_tools import flux_build
 
 from capa_accounts.cli import main
-from capa_accounts.core.model import load_account_set
+from capa_accounts.core.accounts_file import load_account_set
 
 runner = CliRunner()
 QA_LINES = [

@@ -11,7 +11,7 @@ from conftest import edit, line_of, of_rule, run_check
 
 from capa_accounts.cli import main
 from capa_accounts.core import yamlio
-from capa_accounts.core.model import load_account_set
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.kustomize_plugin import render
 
 runner = CliRunner()

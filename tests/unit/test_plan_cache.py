@@ -143,7 +143,7 @@ def test_warnings_about_hand_written_files_are_made_anew(
     example_repo: Path,  # noqa: F811
     counted: list[int],
 ) -> None:
-    from capa_accounts.core.model import load_account_set
+    from capa_accounts.core.accounts_file import load_account_set
 
     account_set = load_account_set(example_repo)
     plan_cache.cached_plan(example_repo, account_set)

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from conftest import edit, of_rule, run_check
 
 from capa_accounts.cli import main
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.core.errors import CapaAccountsError
-from capa_accounts.core.model import load_account_set
 from capa_accounts.core.schema import published
 
 

@@ -12,7 +12,7 @@ from conftest import PROJECT, edit
 from kustomize_tools import flux_build, keyed
 
 from capa_accounts.cli import main
-from capa_accounts.core.model import load_account_set
+from capa_accounts.core.accounts_file import load_account_set
 from capa_accounts.kustomize_plugin import render
 
 runner = CliRunner()

@@ -16,7 +16,9 @@ from conftest import edit, line_of, run_check
 from capa_accounts.cli import main
 from capa_accounts.core.finding import Finding, Location, ResourceRef
 from capa_accounts.hooks.check.engine import Report
-from capa_accounts.hooks.report import text as reporting
+from capa_accounts.hooks.report import common
+from capa_accounts.hooks.report import github as github_format
+from capa_accounts.hooks.report import text as text_format
 from capa_accounts.hooks.rules import all_rules
 
 LIVE_IDENTITY = "overlays/live/identity.yaml"
@@ -378,7 +380,7 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
         line.startswith(f"::warning file={STAGING_IDENTITY},") and "title=CAPA-T008::" in line
         for line in lines
     )
-    assert lines[-1] == reporting.summary_line(run_check(example_repo))
+    assert lines[-1] == common.summary_line(run_check(example_repo))
     assert lines[-1].endswith(" errors, 1 warning in 2 of 25 files")
 
 
@@ -397,7 +399,7 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
 )
 def test_github_format_escapes_properties_and_message(file: str, message: str, line: str) -> None:
     report = Report([Finding("CAPA-I002", "error", file, 3, 5, message)], files=1)
-    assert reporting.github(report) == f"{line}\n1 error, 0 warnings in 1 file\n"
+    assert github_format.github(report) == f"{line}\n1 error, 0 warnings in 1 file\n"
 
 
 # --- text and colour --------------------------------------------------------------------------
@@ -424,11 +426,11 @@ REPORT = Report(
 
 
 def test_text_in_colour_paints_rule_and_location() -> None:
-    painted = reporting.text(REPORT, color=True)
+    painted = text_format.text(REPORT, color=True)
     assert "\x1b[2ma.yaml:3:5:\x1b[0m \x1b[1;31m[CAPA-I002]\x1b[0m admits" in painted
     assert "\x1b[1;33m[CAPA-I004]\x1b[0m uses a selector \x1b[1;33m(warning)\x1b[0m" in painted
-    assert ANSI.sub("", painted) == reporting.text(REPORT, color=False)
-    assert "\x1b" not in reporting.text(REPORT)
+    assert ANSI.sub("", painted) == text_format.text(REPORT, color=False)
+    assert "\x1b" not in text_format.text(REPORT)
 
 
 @pytest.mark.parametrize(
@@ -445,7 +447,7 @@ def test_text_in_colour_paints_rule_and_location() -> None:
     ids=["plain", "colour", "clean"],
 )
 def test_summary_line(report: Report, color: bool, line: str) -> None:
-    assert reporting.summary_line(report, color=color) == line
+    assert common.summary_line(report, color=color) == line
 
 
 class _Stream(io.StringIO):
@@ -468,7 +470,7 @@ class _Stream(io.StringIO):
     ids=["terminal", "no-color", "no-color-empty", "pipe"],
 )
 def test_color_wanted(tty: bool, environ: dict[str, str], wanted: bool) -> None:
-    assert reporting.color_wanted(_Stream(tty), environ) is wanted
+    assert common.color_wanted(_Stream(tty), environ) is wanted
 
 
 def test_text_check_through_a_pipe_has_no_escape_codes(example_repo: Path) -> None:
@@ -480,5 +482,5 @@ def test_text_check_through_a_pipe_has_no_escape_codes(example_repo: Path) -> No
     assert result.stdout.splitlines() == [
         f.text() + ("" if f.severity == "error" else " (warning)") for f in findings
     ]
-    assert result.stderr == reporting.summary_line(run_check(example_repo)) + "\n"
+    assert result.stderr == common.summary_line(run_check(example_repo)) + "\n"
     assert result.stderr.endswith(" errors, 1 warning in 2 of 25 files\n")
