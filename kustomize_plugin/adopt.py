@@ -81,7 +81,8 @@ def _read_sync(path: Path, rel: str) -> Bootstrap | None:
 def flux_block(bootstrap: Bootstrap, rel: str) -> str:
     """The ``spec.flux`` lines of accounts.yaml that put the Kustomizations beside it."""
     lines = [
-        f"  flux:                          # init found `flux bootstrap --path={bootstrap.path}`",
+        f"  # init found `flux bootstrap --path={bootstrap.path}`",
+        "  flux:",
         f"    path: {rel}",
     ]
     if (bootstrap.source_name, bootstrap.source_namespace) != (

@@ -13,7 +13,7 @@ import yaml
 from capa_accounts.core import filewrite, fluxsource, layout, lock, reporoot, version
 from capa_accounts.core.errors import InputError
 from capa_accounts.core.schema import published
-from capa_accounts.kustomize_plugin import adopt, flux, generated, transaction
+from capa_accounts.kustomize_plugin import adopt, flux, generated, transaction, yamllint_config
 
 SCHEMA_FILE = published.SCHEMA_FILE
 GITIGNORE = ".gitignore"
@@ -109,6 +109,9 @@ def init(directory: Path, hooks: str = "remote") -> Written:
     files = rendered_example(prefix, accounts_text, hooks)
     config = files.pop(".pre-commit-config.yaml")
     flux_dir = fluxsource.parse(yaml.safe_load(accounts_text)["spec"]).path
+    lint = _yamllint_config(directory, top, flux_dir, written.notes)
+    if lint is not None:
+        files[yamllint_config.CONFIG_FILE] = lint
     _refuse_taken(directory, files, flux_dir)
     sourceignore = directory / ".sourceignore"
     if sourceignore.is_file() and not sourceignore.is_symlink():
@@ -142,6 +145,19 @@ def init(directory: Path, hooks: str = "remote") -> Written:
     filewrite.write_all(writes)
     written.count = len(writes)
     return written
+
+
+def _yamllint_config(
+    directory: Path, top: Path | None, flux_dir: str, notes: list[str]
+) -> str | None:
+    """The .yamllint.yaml init writes, or None and a note when yamllint would read a
+    configuration of the repository's own there."""
+    start = directory if directory.exists() else _existing_parent(directory)
+    found = yamllint_config.existing(start, top) if top or directory.exists() else None
+    if found is None:
+        return yamllint_config.config_text(flux_dir)
+    notes.append(yamllint_config.note(_shown(found), flux_dir))
+    return None
 
 
 def _shown(path: Path) -> str:

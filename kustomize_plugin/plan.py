@@ -29,9 +29,11 @@ class Plan:
     verified: frozenset[str] = frozenset()
 
     def add(self, path: str, header: str, docs: list[Any]) -> None:
-        text = yamlio.dump_plain(docs)
+        # "---" before every document, one or several: yamllint's document-start (the one
+        # rule of its defaults a generated file would break without a reason).
+        text = yamlio.dump_plain(docs, explicit_start=True)
         if text is None:
-            text = yamlio.dump_documents(docs)
+            text = yamlio.dump_documents(docs, explicit_start=True)
         else:
             self.documents[path] = docs
         self.files[path] = header + text

@@ -5,7 +5,8 @@ every file whose text is render's; planning a large fleet costs more than the re
 A plan depends only on the tool's code and on files it reads, so it is kept with what it read
 and reused only when all of that is byte for byte the same:
 
-- the tool: the SHA-256 of every source file of ``capa_accounts.core`` and of this package;
+- the tool: its version (the generated header names it) and the SHA-256 of every source
+  file of ``capa_accounts.core`` and of this package;
 - the inputs: accounts.yaml, every file render's kustomization evaluator read under ``base/``
   (``Built.files``), the names in each directory those files are in (a file added beside
   them, such as a second kustomization file, is a change), and ``.sourceignore``; none may be
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from capa_accounts.core import kustomization
+from capa_accounts.core import kustomization, version
 from capa_accounts.core.model import OPERATOR, AccountSet
 from capa_accounts.kustomize_plugin.plan import Plan
 
@@ -55,7 +56,10 @@ def _tool() -> str:
     import capa_accounts.core
     import capa_accounts.kustomize_plugin
 
-    return code_digest(str(FORMAT), capa_accounts.core, capa_accounts.kustomize_plugin)
+    # The version too: a release changes the generated header without changing any source.
+    return code_digest(
+        f"{FORMAT}\0{version.version()}", capa_accounts.core, capa_accounts.kustomize_plugin
+    )
 
 
 def code_digest(salt: str, *packages: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import commit, git
+from hypothesis import settings
 
 from capa_accounts.core import eks_versions
 from capa_accounts.core.finding import Finding
@@ -36,11 +38,35 @@ def _pristine_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _pristine_files(_pristine_example: Path) -> list[tuple[str, bytes | None, int]]:
+    """The rendered example as (path, bytes, mode) rows, directories (None) before their
+    files: read once, written for each test (a third of what copying the tree costs)."""
+    rows: list[tuple[str, bytes | None, int]] = []
+    for top, dirs, files in os.walk(_pristine_example):
+        dirs.sort()
+        here = Path(top)
+        assert not any((here / d).is_symlink() for d in dirs), "the example holds no symlink"
+        rows.append((here.relative_to(_pristine_example).as_posix(), None, here.stat().st_mode))
+        for name in sorted(files):
+            path = here / name
+            assert not path.is_symlink(), "the example holds no symlink"
+            rel = path.relative_to(_pristine_example).as_posix()
+            rows.append((rel, path.read_bytes(), path.stat().st_mode))
+    return rows
+
+
 @pytest.fixture
-def example_repo(_pristine_example: Path, tmp_path: Path) -> Path:
+def example_repo(_pristine_files: list[tuple[str, bytes | None, int]], tmp_path: Path) -> Path:
     """A fresh copy of the rendered example repository (management, staging, live)."""
     path = tmp_path / "repo"
-    shutil.copytree(_pristine_example, path)
+    for rel, data, mode in _pristine_files:
+        target = path / rel
+        if data is None:
+            target.mkdir()
+        else:
+            target.write_bytes(data)
+        os.chmod(target, stat.S_IMODE(mode))
     return path
 
 
@@ -115,6 +141,26 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 E2E = Path(__file__).resolve().parent / "e2e"
+
+# Property tests run a twentieth of their examples (at least 10) in the fast lane
+# (`pytest -m "not e2e"`) and all of them in the full run; HYPOTHESIS_PROFILE=fast or =full
+# chooses either lane's count.
+LANE = {"fast": False}
+settings.register_profile("full", deadline=None)
+settings.register_profile("fast", deadline=None, max_examples=10)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    profile = os.environ.get("HYPOTHESIS_PROFILE") or (
+        "fast" if "not e2e" in (config.getoption("markexpr") or "") else "full"
+    )
+    LANE["fast"] = profile == "fast"
+    settings.load_profile(profile)
+
+
+def lane_examples(full: int) -> int:
+    """How many examples a property test with ``full`` examples runs in this lane."""
+    return max(10, full // 20) if LANE["fast"] else full
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

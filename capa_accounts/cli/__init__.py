@@ -48,6 +48,16 @@ class _Group(click.Group):
                 raise
             click.echo("capa-accounts: input nested too deeply", err=True)
             raise SystemExit(EXIT_INPUT) from err
+        except KeyboardInterrupt:
+            # Ctrl-C outside a write (a write catches it and puts everything back): die of the
+            # signal, as SIGTERM and SIGHUP do, so that a shell or CI runner sees an
+            # interrupt, not click's "Aborted!" and exit 1 after, say, a complete render.
+            import os
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)

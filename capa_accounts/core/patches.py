@@ -16,7 +16,6 @@ that holds one, is refused at its own line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +76,8 @@ class Patch:
 
     @property
     def patch(self) -> dict[str, Any]:
+        import json  # only where a patch is applied: most runs have none
+
         data: dict[str, Any] = json.loads(self.body)
         return data
 
@@ -87,6 +88,8 @@ class Patch:
 
 def from_entries(entries: Any, at: Path, cluster: str | None = None) -> tuple[Patch, ...]:
     """``patches`` of an account or cluster entry, already validated by the schema."""
+    import json
+
     out = []
     for i, entry in enumerate(entries or []):
         target = entry["target"]
@@ -165,7 +168,9 @@ def merge(target: MutableMapping[str, Any], patch: dict[str, Any]) -> None:
             merge(fresh, value)
             target[key] = fresh
         else:
-            target[key] = json.loads(json.dumps(value))
+            import json
+
+            target[key] = json.loads(json.dumps(value))  # a copy of plain data
 
 
 def matches(patch: Patch, item: MutableMapping[str, Any]) -> bool:

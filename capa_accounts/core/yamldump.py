@@ -5,7 +5,8 @@ most of what both cost at fleet scale. Three ways lead to the same text, fastest
 block emitter of its own for plain data whose strings need no quoting beyond PyYAML's; nodes
 built directly for the C emitter (PyYAML's representer costs several Python calls a node);
 and PyYAML's ``dump_all`` for everything else (floats, subclasses, dates). Block style, keys
-in the order given, no line folding (width 10,000), ``---`` before each of several documents.
+in the order given, no line folding (width 10,000), ``---`` before each of several documents
+(before every document with ``explicit_start``: what render writes, yamllint's document-start).
 
 What each pays (benchmarks/speedups.py, the 1,812 rendered files of 300 accounts, CPU time,
 the same text byte for byte): the block emitter 1.95x as fast as PyYAML's ``dump_all`` with
@@ -24,23 +25,24 @@ _STR, _INT, _BOOL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.
 _NULL, _MAP, _SEQ = "tag:yaml.org,2002:null", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 
 
-def dump_documents(docs: list[Any]) -> str:
-    """Rendered YAML, as PyYAML's C dumper writes it: block style, keys in the order given."""
-    return _dump(docs, explicit_start=len(docs) > 1)
+def dump_documents(docs: list[Any], *, explicit_start: bool = False) -> str:
+    """Rendered YAML, as PyYAML's C dumper writes it: block style, keys in the order given;
+    ``---`` before each document when there are several or ``explicit_start``."""
+    return _dump(docs, explicit_start=explicit_start or len(docs) > 1)
 
 
 def dump(doc: Any) -> str:
     return _dump([doc], explicit_start=False)
 
 
-def dump_plain(docs: list[Any]) -> str | None:
+def dump_plain(docs: list[Any], *, explicit_start: bool = False) -> str | None:
     """``dump_documents``'s text when the block emitter writes it, else None.
 
     The block emitter takes only plain data: string keys; dicts, lists, strings, ints,
     booleans and null; no collection twice. Its text therefore reads back as exactly ``docs``
     (no key turned into its text, no alias), which lets ``check`` take ``docs`` for a file
     whose text is this one without parsing it."""
-    return _emit_block(docs, len(docs) > 1)
+    return _emit_block(docs, explicit_start or len(docs) > 1)
 
 
 def _dump(docs: list[Any], *, explicit_start: bool) -> str:

@@ -76,7 +76,8 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
     base/ that was not rendered does nothing, and a hand edit of a generated file is silently
     undone by the next render. A generated file of a removed account is stale (render deletes
     it). Render never overwrites a file without the generated header; such a file is reported
-    here too.
+    here too. A file whose header names another capa-accounts version (hooks pinned to one
+    release, the CLI at another) is reported with both versions.
 
     Bad:
         # overlays/live/cluster-live.yaml, edited by hand
@@ -105,10 +106,13 @@ def check_in_sync(ctx: Context, report: Reporter) -> None:
             )
         )
         return
+    skewed = generated.skew_messages(todo)
     for change in todo:
         line, message = 1, f"out of date: {RENDER_HINT} (render would create it)"
         if change.action == "delete":
             message = f"stale generated file of a removed account: {RENDER_HINT}"
+        elif change.path in skewed:  # the header's version, not an edit: say so
+            message = f"out of date: {skewed[change.path]}"
         elif change.action == "update":
             line, expected = _first_difference(change.old, change.new)
             shown = expected.strip()

@@ -160,7 +160,7 @@ def test_r003_resolves_flux_paths_from_the_git_root(tmp_path: Path) -> None:
     result = cli("check", "--repo", "infra/capa", cwd=top)
     assert result.exit_code == 1
     assert (
-        "infra/capa/clusters/management/capa-live.yaml:9:9: [CAPA-R003] path './overlays/live' "
+        "infra/capa/clusters/management/capa-live.yaml:11:9: [CAPA-R003] path './overlays/live' "
         "is not a directory of the source root" in result.output
     )
     assert "account 'live' has no Flux Kustomization with path ./infra/capa/overlays/live" in (

@@ -238,5 +238,5 @@ def test_a_kustomization_naming_a_missing_file_is_a_finding(states: States, tmp_
     result = runner.invoke(main, ["check", "--repo", str(repo)])
     assert result.exit_code == 1
     assert (
-        "overlays/a030/kustomization.yaml:5:3: [CAPA-R007] resource 'namespace.yaml' does not exist"
+        "overlays/a030/kustomization.yaml:7:3: [CAPA-R007] resource 'namespace.yaml' does not exist"
     ) in result.output

@@ -177,6 +177,7 @@ def x003(repo: Path) -> list[tuple[str, int, str]]:
     return [(f.file, f.line, f.severity) for f in of_rule(run_check(repo), "CAPA-X003")]
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kustomize
 def test_kustomize_stamped_namespace_is_a_warning(example_repo: Path) -> None:
     edit(example_repo / KUSTOMIZATION, "resources:\n", "namespace: staging\nresources:\n")
@@ -187,6 +188,7 @@ def test_kustomize_stamped_namespace_is_a_warning(example_repo: Path) -> None:
     assert [f["severity"] for f in report["findings"] if f["rule"] == "CAPA-X003"] == ["warning"]
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kustomize
 def test_kustomize_stamping_a_namespace_the_identity_does_not_admit_is_a_warning(
     example_repo: Path,
@@ -198,6 +200,7 @@ def test_kustomize_stamping_a_namespace_the_identity_does_not_admit_is_a_warning
     assert "does not admit 'live', which changes nothing" in found[0].message
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kustomize
 def test_management_overlay_stamped_capa_system_is_a_warning(example_repo: Path) -> None:
     """The usual case: `namespace: capa-system` on the management overlay stamps `default`,

@@ -375,6 +375,7 @@ def test_i008_fires_at_kind(example_repo: Path) -> None:
     assert "Secret 'aws-keys'" in finding.message
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @pytest.mark.skipif(kustomize_command() is None, reason="needs kubectl or kustomize on PATH")
 def test_x003_kustomize_namespace_transformer(example_repo: Path) -> None:
     # The hard case: kustomize's `namespace:` stamps a namespace on kinds it does not know to

@@ -142,6 +142,7 @@ def test_render_writes_one_pinned_filtered_provider_per_account(
         assert namespace["metadata"]["name"] == f"capa-{account}"
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_render_labels_every_cluster_object_and_points_control_planes_at_default(
     operator_repo: Path,
 ) -> None:
@@ -201,6 +202,7 @@ def test_every_directory_flux_applies_builds_plain(operator_repo: Path) -> None:
         assert flux_build(operator_repo / doc["spec"]["path"]), flux_doc
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_the_users_encrypted_secret_is_listed_once_it_exists(operator_repo: Path) -> None:
     secret = operator_repo / "providers/staging/credentials.sops.yaml"
     secret.write_text(SOPS_SECRET, encoding="utf-8")
@@ -247,7 +249,8 @@ def test_names_operator_mode_adds_must_not_collide(
     )
     if extra:
         entry += f"      {extra}\n"
-    edit(example_repo / "accounts.yaml", "  # check:\n", entry + "  # check:\n")
+    with (example_repo / "accounts.yaml").open("a", encoding="utf-8") as accounts:
+        accounts.write(entry)  # the last item of the list, which ends the file
     edit(example_repo / "accounts.yaml", "credentials: roleIdentity", "credentials: operator")
     before = snapshot(example_repo)
     result = runner.invoke(main, ["render", "--repo", str(example_repo)])
@@ -286,6 +289,7 @@ def _staging_config(kind: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @pytest.mark.parametrize("kind", ["Account", "ConfigMap"])
 def test_fn_gives_the_objects_render_writes(operator_repo: Path, kind: str) -> None:
     items = load_base(operator_repo)

@@ -69,6 +69,7 @@ def cluster_rbac(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[st
     return {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"] in CLUSTER_RBAC}
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @pytest.mark.parametrize(
     "components",
     [

@@ -79,7 +79,7 @@ def test_r001_fires_on_a_hand_written_file_in_the_way(example_repo: Path) -> Non
 @pytest.mark.parametrize(
     "change",
     [
-        ("# target accounts it builds", "# target AWS accounts it builds"),
+        ("# runs, and the target accounts", "# runs, and the target AWS accounts"),
         ("  region: eu-west-1", "  region: eu-west-1  # Ireland"),
     ],
     ids=["accounts-comment", "overlay-comment-is-drift"],

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import lane_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rule_examples import Example, assert_example, examples
@@ -398,15 +399,16 @@ FRAGMENTS = st.sampled_from(
 )
 
 
-@pytest.mark.e2e  # slow: out of the fast lane
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=lane_examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.lists(FRAGMENTS | st.text(max_size=12), max_size=40).map("".join))
 def test_scan_never_raises_on_credential_like_text(text: str) -> None:
     for finding in scan_text("f.yaml", text):
         assert finding.rule in (S001, S002) and finding.line >= 1 and finding.column >= 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=lane_examples(300), deadline=None)
 @given(st.text())
 def test_scan_never_raises_on_arbitrary_text(text: str) -> None:
     assert isinstance(scan_text("f", text), list)

@@ -61,6 +61,7 @@ def added_lines(old: str, new: str) -> list[str]:
     return [d[2:] for d in diff if d.startswith("+ ")]
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_added_account_keeps_the_file_and_renders_an_overlay_flux_builds(
     example_repo: Path,
 ) -> None:
@@ -77,9 +78,9 @@ def test_added_account_keeps_the_file_and_renders_an_overlay_flux_builds(
 
     after = accounts.read_text()
     assert added_lines(before, after) == QA_LINES
-    assert after.startswith("# yaml-language-server: $schema=./accounts.schema.json\n")
-    # The entry lands inside the list, above the commented-out `check:` section that follows it.
-    assert after.index("- name: qa") < after.index("  # check:")
+    assert after.startswith("---\n# yaml-language-server: $schema=./accounts.schema.json\n")
+    # The entry lands at the end of the list, below the commented-out `check:` section above it.
+    assert after.index("  # check:") < after.index("- name: live") < after.index("- name: qa")
     assert [a.name for a in load_account_set(example_repo).accounts] == ["staging", "live", "qa"]
 
     built = flux_build(example_repo / "overlays" / "qa")
@@ -94,6 +95,7 @@ def test_added_account_keeps_the_file_and_renders_an_overlay_flux_builds(
     assert checked.exit_code == 0, checked.output
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_namespace_option_is_written_and_rendered(example_repo: Path) -> None:
     result = add(
         example_repo,
@@ -127,8 +129,8 @@ def test_namespace_option_is_written_and_rendered(example_repo: Path) -> None:
         (
             ["qa", "--account-id", "444444444444"],
             (
-                '      kubernetesVersion: "1.35"\n  #',
-                '      kubernetesVersion: "1.35"\n      identityName: qa-identity\n  #',
+                '      kubernetesVersion: "1.35"\n',
+                '      kubernetesVersion: "1.35"\n      identityName: qa-identity\n',
             ),
             "identity name 'qa-identity' is already used by account 'live'",
         ),

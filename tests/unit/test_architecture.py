@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pysource import parsed
 
 PROJECT = Path(__file__).resolve().parents[2]
 # folder in the repository -> the package it installs as (pyproject.toml, package-dir)
@@ -59,7 +60,7 @@ def imports(module: str, path: Path, known: set[str]) -> set[str]:
     """Every project module ``module`` imports, at the top or inside a function."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -84,7 +85,7 @@ def graph() -> dict[str, set[str]]:
 
 def test_no_module_uses_the_old_top_level_names() -> None:
     for module, path in modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
                 names = (
                     [a.name for a in node.names]
@@ -131,7 +132,7 @@ def test_no_import_cycles() -> None:
 
 def _third_party(path: Path) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Import):
             found |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
@@ -184,7 +185,7 @@ def test_render_transaction_is_spelled_out_once() -> None:
     for module, path in modules().items():
         if module == "capa_accounts.kustomize_plugin.transaction":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -203,7 +204,7 @@ def test_what_render_would_change_is_decided_once() -> None:
         f"{module}:{node.lineno}"
         for module, path in modules().items()
         if module != "capa_accounts.kustomize_plugin.generated"
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in ast.walk(parsed(path))
         if isinstance(node, ast.Call)
         and (
             (isinstance(node.func, ast.Name) and node.func.id == "Change")
@@ -316,7 +317,7 @@ def _writes_shared_state(path: Path) -> list[str]:
     ``ctx.loaded.plan = ...``, ``loaded.plan = ...``) or to the rule registry, and calls that
     change one in place (``ctx.loaded.warnings.append(...)``)."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)

@@ -49,7 +49,7 @@ def test_render_refuses_an_overlay_file_symlinked_outside(
     result = invoke("check", "--repo", str(example_repo))
     assert result.exit_code == 1
     assert (
-        "overlays/staging/kustomization.yaml:6:3: [CAPA-R008] resource 'identity.yaml' leads "
+        "overlays/staging/kustomization.yaml:8:3: [CAPA-R008] resource 'identity.yaml' leads "
         "outside the repository through a symlink"
     ) in result.output
     assert "outside-marker" not in result.output
@@ -248,6 +248,7 @@ def test_a_fifo_named_like_accounts_yaml_is_refused_not_read(example_repo: Path)
         )
 
 
+@pytest.mark.e2e  # the commands as subprocesses under a timeout
 @pytest.mark.parametrize("where", ["accounts.yaml", "overlays/staging/extra.yaml"])
 def test_a_fifo_anywhere_does_not_hang_check_or_render(example_repo: Path, where: str) -> None:
     (example_repo / where).unlink(missing_ok=True)

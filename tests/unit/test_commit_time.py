@@ -103,11 +103,11 @@ def test_check_in_a_subdirectory_judges_the_whole_repository(
     monkeypatch.chdir(example_repo / "overlays")
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 1, result.output
-    assert "staging/identity.yaml:7:12: [CAPA-T002]" in result.stdout  # relative to overlays/
+    assert "staging/identity.yaml:9:12: [CAPA-T002]" in result.stdout  # relative to overlays/
     assert "../bootstrap/management.yaml:" in result.stdout
     monkeypatch.chdir(example_repo)
     at_root = CliRunner().invoke(main, ["check"])
-    assert "overlays/staging/identity.yaml:7:12: [CAPA-T002]" in at_root.stdout
+    assert "overlays/staging/identity.yaml:9:12: [CAPA-T002]" in at_root.stdout
 
 
 def test_check_outside_any_repository_is_refused(
@@ -219,6 +219,7 @@ def _fn() -> str:
     return shutil.which("capa-accounts-fn") or str(Path(sys.executable).parent / "capa-accounts-fn")
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 @pytest.mark.parametrize(
     ("arg", "expected"),
     [
@@ -235,6 +236,7 @@ def test_fn_help_and_version_print_instead_of_waiting(arg: str, expected: str) -
     assert result.returncode == 0 and result.stdout.startswith(expected), result
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 def test_fn_without_arguments_still_reads_stdin() -> None:
     result = subprocess.run(
         [_fn()], input="", capture_output=True, text=True, timeout=20, check=False

@@ -17,6 +17,7 @@ import yaml
 from hostile import invoke
 from kustomize_tools import kubectl
 
+from capa_accounts.core import yamlio
 from capa_accounts.core.confinement import NOT_CONFINED
 from capa_accounts.hooks.check import engine, sandbox
 
@@ -148,6 +149,7 @@ def test_a_path_the_proof_cannot_confine_is_never_built(
     assert any(NOT_CONFINED in m for m in not_built(said)), said
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kubectl
 @pytest.mark.parametrize("shape", sorted(ATTACKS))
 def test_the_same_shape_inside_the_repository_is_built(
@@ -165,6 +167,7 @@ def test_the_same_shape_inside_the_repository_is_built(
     assert INSIDE in said
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kubectl
 def test_a_generator_config_file_is_built_and_a_directory_is_not(example_repo: Path) -> None:
     """The near miss of a generators directory: the same config as a file is built; in a
@@ -210,6 +213,7 @@ def test_git_config_is_outside_the_repository(example_repo: Path, fmt: str) -> N
     assert LEAKED not in said and "into .git" in said
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kubectl
 def test_a_file_beside_git_config_is_read(example_repo: Path) -> None:
     """The near miss: a file of the repository named config, one directory up, is built."""
@@ -220,6 +224,7 @@ def test_a_file_beside_git_config_is_read(example_repo: Path) -> None:
     assert not not_built(said) and INSIDE in said
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kubectl
 def test_the_report_says_which_protection_confined_kustomize(example_repo: Path) -> None:
     attack(
@@ -239,6 +244,7 @@ def test_the_report_says_which_protection_confined_kustomize(example_repo: Path)
     assert engine.check(example_repo).kustomize is None
 
 
+@pytest.mark.e2e  # a real kustomize, sandboxed
 @needs_kubectl
 @pytest.mark.skipif(sandbox.unavailable() is not None, reason="needs Landlock")
 def test_landlock_keeps_kustomize_inside_the_copy(tmp_path: Path) -> None:
@@ -264,6 +270,17 @@ def test_landlock_keeps_kustomize_inside_the_copy(tmp_path: Path) -> None:
 # --- what kustomize may cost ---------------------------------------------------------------------
 
 
+def test_a_file_one_byte_over_the_input_limit_is_refused_by_its_size(example_repo: Path) -> None:
+    """The limit at its edge: one byte over it is refused before kustomize runs (no kustomize
+    is needed to say so)."""
+    apps = attack(example_repo, "configMapGenerator:\n- name: c\n  files: [k=big.txt]\n")
+    with open(apps / "big.txt", "wb") as handle:
+        handle.truncate(yamlio.MAX_FILE_BYTES + 1)
+    said = output(example_repo)
+    assert any("over the 8 MiB limit" in m and NOT_CONFINED in m for m in not_built(said)), said
+
+
+@pytest.mark.e2e  # slow: the credential scan reads the 300 MB file to its end
 @needs_kubectl
 def test_a_file_over_the_input_limit_is_never_handed_to_kustomize(example_repo: Path) -> None:
     """A tracked 300 MB file in a generator cost 43 s and 3.5 GB and passed: now it is refused
@@ -275,6 +292,7 @@ def test_a_file_over_the_input_limit_is_never_handed_to_kustomize(example_repo: 
     assert any("over the 8 MiB limit" in m and NOT_CONFINED in m for m in not_built(said)), said
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kubectl
 @pytest.mark.parametrize(
     ("kib", "fires"), [(2048, "etcd accepts"), (1200, "of data"), (900, None)], ids=str
@@ -295,6 +313,7 @@ def test_an_object_larger_than_the_api_server_accepts_is_an_error(
         assert found[0]["file"] == "apps/kustomization.yaml" and found[0]["line"] == 1
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @needs_kubectl
 def test_kustomize_output_is_read_up_to_a_bound(
     example_repo: Path, monkeypatch: pytest.MonkeyPatch
@@ -310,6 +329,7 @@ def test_kustomize_output_is_read_up_to_a_bound(
     assert not not_built(output(example_repo))
 
 
+@pytest.mark.e2e  # a real kustomize builds it, real git
 @needs_kubectl
 @pytest.mark.parametrize("ignored", [True, False], ids=["ignored", "tracked"])
 def test_kustomize_builds_a_copy_of_the_repository_files_only(

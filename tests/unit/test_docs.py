@@ -70,6 +70,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.e2e  # mkdocs build
 def test_the_site_builds_strictly_with_every_page(site: Path) -> None:
     for name in PAGES:
         html = site / (
@@ -79,6 +80,7 @@ def test_the_site_builds_strictly_with_every_page(site: Path) -> None:
     assert "fonts.googleapis.com" not in (site / "index.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.e2e  # mkdocs build
 def test_every_rule_has_its_anchor_on_its_family_page(site: Path) -> None:
     for rule in all_rules().values():
         html = (site / "rules" / rule_pages.family(rule) / "index.html").read_text("utf-8")
@@ -92,6 +94,7 @@ def copy_of_the_site_sources(tmp_path: Path) -> Path:
     return tmp_path / "mkdocs.yml"
 
 
+@pytest.mark.e2e  # mkdocs build
 @pytest.mark.parametrize(
     ("line", "warning"),
     [
@@ -109,6 +112,7 @@ def test_a_broken_link_fails_the_build(tmp_path: Path, line: str, warning: str) 
     assert result.returncode == 1 and warning in result.stderr
 
 
+@pytest.mark.e2e  # mkdocs build
 def test_a_page_left_out_of_the_navigation_fails_the_build(tmp_path: Path) -> None:
     config = copy_of_the_site_sources(tmp_path)
     (tmp_path / "docs" / "rules" / "orphan.md").write_text("# Orphan\n", encoding="utf-8")

@@ -113,6 +113,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e  # python -m as a subprocess
 def test_rule_pages_entry_rewrites_only_the_table_block(tmp_path: Path) -> None:
     index = tmp_path / "rules" / "index.md"
     index.parent.mkdir()
@@ -126,6 +127,7 @@ def test_rule_pages_entry_rewrites_only_the_table_block(tmp_path: Path) -> None:
     assert again.returncode == 0 and again.stdout == ""
 
 
+@pytest.mark.e2e  # python -m as a subprocess
 def test_rule_pages_entry_without_markers_changes_nothing(tmp_path: Path) -> None:
     index = tmp_path / "rules" / "index.md"
     index.parent.mkdir()

@@ -23,6 +23,7 @@ def kustomization(repo: Path, name: str) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 @pytest.mark.parametrize("which", ["project", "init"])
 def test_policy_is_applied_without_force_and_accounts_wait_for_it(
     which: str, example_repo: Path

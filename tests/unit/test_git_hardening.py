@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import git as run_git
+from pysource import parsed
 
 from capa_accounts.core import git
 
@@ -90,6 +91,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.e2e  # the commands as subprocesses, real git
 @pytest.mark.parametrize("command", list(COMMANDS), ids=list(COMMANDS))
 def test_no_program_named_by_the_repository_git_config_runs(
     hostile_repo: tuple[Path, Path], command: str
@@ -111,6 +113,7 @@ def test_no_program_named_by_the_repository_git_config_runs(
     assert not marker.exists(), f"{command} ran a program from .git/config: {marker.read_text()}"
 
 
+@pytest.mark.e2e  # real git
 def test_the_hostile_configuration_does_run_programs_without_the_runner(
     hostile_repo: tuple[Path, Path],
 ) -> None:
@@ -134,7 +137,7 @@ def test_the_runner_drops_external_programs_from_the_environment() -> None:
 def _spawns_git(path: Path) -> list[int]:
     """Lines of ``path`` that name the ``git`` program in a list or tuple (an argv)."""
     lines = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.List | ast.Tuple) and node.elts:
             first = node.elts[0]
             if isinstance(first, ast.Constant) and first.value == "git":

@@ -100,6 +100,7 @@ def test_the_secret_scan_hook_scans_beside_a_file_named_like_an_option(
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_the_build_hook_builds_beside_a_file_named_like_an_option(
     example_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,7 +12,7 @@ import yaml
 from hostile import assert_one_line_error, invoke
 from kustomize_tools import kubectl
 
-from capa_accounts.core import lock
+from capa_accounts.core import kustomization, lock
 from capa_accounts.hooks import build
 from capa_accounts.hooks.git import base
 
@@ -93,12 +93,35 @@ def test_a_bad_config_file_is_named_by_its_path(example_repo: Path) -> None:
     assert_one_line_error(result, "capa-accounts: extra/gen.yaml:", "")
 
 
-def test_a_deep_chain_of_kustomizations_names_the_file(example_repo: Path) -> None:
-    chain = example_repo / "chain"
-    for i in range(3000):
+def _chain(repo: Path, length: int) -> None:
+    """``chain/k0`` includes ``chain/k1``, ... up to ``chain/k{length - 1}``."""
+    chain = repo / "chain"
+    for i in range(length):
         (chain / f"k{i}").mkdir(parents=True)
-        listed = f"[../k{i + 1}]" if i < 2999 else "[]"
+        listed = f"[../k{i + 1}]" if i < length - 1 else "[]"
         (chain / f"k{i}" / "kustomization.yaml").write_text(f"resources: {listed}\n")
+
+
+def test_a_chain_one_past_the_depth_limit_is_an_error_at_the_first_file_past_it(
+    tmp_path: Path,
+) -> None:
+    """The evaluator's limit at its edge: k0 to k101 is one too deep, named at k101; the near
+    miss, k0 to k100, is read whole."""
+    _chain(tmp_path, kustomization.MAX_DEPTH + 2)
+    with pytest.raises(kustomization.TooDeepError) as raised:
+        kustomization.evaluate(kustomization.WorkTree(tmp_path), "chain/k0")
+    assert raised.value.path == f"chain/k{kustomization.MAX_DEPTH + 1}/kustomization.yaml"
+    assert "over 100 deep" in raised.value.message
+    last = tmp_path / "chain" / f"k{kustomization.MAX_DEPTH}" / "kustomization.yaml"
+    last.write_text("resources: []\n")
+    built = kustomization.evaluate(kustomization.WorkTree(tmp_path), "chain/k0")
+    assert len(built.files) == kustomization.MAX_DEPTH + 1
+
+
+@pytest.mark.e2e  # slow (a minute): 3000 kustomizations, each read up to 100 deep
+def test_a_deep_chain_of_kustomizations_names_the_file(example_repo: Path) -> None:
+    _chain(example_repo, 3000)
+    chain = example_repo / "chain"
     result = invoke("check", "--repo", str(example_repo))
     assert_one_line_error(result, "capa-accounts: chain/k", "over 100 deep")
     # The near miss: 50 deep is read.
@@ -108,6 +131,7 @@ def test_a_deep_chain_of_kustomizations_names_the_file(example_repo: Path) -> No
     assert invoke("check", "--repo", str(example_repo)).exit_code in (0, 1)
 
 
+@pytest.mark.e2e  # a real kustomize
 @needs_kubectl
 def test_a_built_object_points_inside_its_kustomization(example_repo: Path) -> None:
     """An object kustomize built has no line of its own: line 1 of the kustomization, not a
@@ -145,6 +169,7 @@ def test_check_keeps_a_lock_file_it_did_not_make(example_repo: Path, committed: 
         assert path.read_text() == "# kept by the team: do not remove\n"
 
 
+@pytest.mark.e2e  # a real kustomize, real git
 @needs_kubectl
 def test_base_warnings_name_repository_paths_not_a_temporary_copy(example_repo: Path) -> None:
     _git(example_repo, "init", "-q", "-b", "main")

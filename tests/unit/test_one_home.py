@@ -4,8 +4,11 @@ paths are written once (core/resources.py, core/layout.py) and imported everywhe
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
+
+from pysource import parsed
 
 PROJECT = Path(__file__).resolve().parents[2]
 FOLDERS = ("capa_accounts", "hooks", "kustomize_plugin")
@@ -40,16 +43,24 @@ def _docstrings(tree: ast.AST) -> set[int]:
 def literals(path: Path, pattern: re.Pattern[str]) -> list[str]:
     """The string literals of ``path`` (f-string parts included, docstrings and comments not)
     that ``pattern`` finds."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    docs = _docstrings(tree)
     return [
-        f"{path.name}:{node.lineno}: {node.value!r}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and id(node) not in docs
-        and pattern.search(node.value)
+        f"{path.name}:{lineno}: {value!r}"
+        for lineno, value in _strings(path)
+        if pattern.search(value)
     ]
+
+
+@functools.cache
+def _strings(path: Path) -> tuple[tuple[int, str], ...]:
+    """Every string literal of ``path`` but its docstrings, read once per file (each fact's
+    pattern is matched against the same literals)."""
+    tree = parsed(path)
+    docs = _docstrings(tree)
+    return tuple(
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    )
 
 
 def test_each_fact_is_written_in_its_home_only() -> None:

@@ -147,6 +147,7 @@ def test_gitlab_code_quality_issues_have_unique_fingerprints() -> None:
 # --- check - ----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # a real kustomize
 def test_check_stdin_judges_a_kustomize_build(example_repo: Path) -> None:
     built = kustomize_build(example_repo, "staging")
     alone = cli("check", "-", stdin=built)
@@ -255,6 +256,7 @@ def test_completion_scripts_call_back_with_the_programs_variable(shell: str) -> 
     assert "_CAPA_ACCOUNTS_COMPLETE" in result.stdout and f"{shell}_complete" in result.stdout
 
 
+@pytest.mark.e2e  # a real bash
 def test_bash_completion_completes_a_command_in_a_real_bash(tmp_path: Path) -> None:
     exe = shutil.which("capa-accounts")
     assert exe, "the console script is installed"

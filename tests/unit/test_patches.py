@@ -198,6 +198,7 @@ def test_a_file_dropped_into_an_overlay_is_r010_and_render_says_so(example_repo:
     assert (example_repo / "overlays/live/bigger-nodes.yaml").read_text() == DROPPED
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_a_listed_or_referenced_file_is_not_r010(example_repo: Path) -> None:
     """Near misses: a hand-written directory that lists its file, and a patch file another
     (non-plain) kustomization names."""

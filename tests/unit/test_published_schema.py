@@ -4,6 +4,7 @@ render, and every error of accounts.yaml reported in one run."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,9 @@ def test_every_error_of_accounts_yaml_in_one_run(example_repo: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--repo", str(example_repo)])
     lines = result.stderr.splitlines()
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert [line.split(": ", 2)[1].split(":")[1] for line in lines] == ["17", "18", "21", "22"]
+    text = path.read_text(encoding="utf-8").splitlines()
+    wrong = [str(n) for n, line in enumerate(text, 1) if re.search("acountId|Id: 3|regoin", line)]
+    assert [line.split(": ", 2)[1].split(":")[1] for line in lines] == wrong
+    assert len(wrong) == 4
     assert "unknown field 'acountId'" in lines[0] and "quote it" in lines[2]
     assert "missing required field 'accountId'" not in result.stderr  # the misspelling says it

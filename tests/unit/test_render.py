@@ -38,6 +38,7 @@ def overlay_dirs(repo: Path) -> list[Path]:
     return sorted(p for p in (repo / "overlays").iterdir() if p.is_dir())
 
 
+@pytest.mark.e2e  # a real kustomize
 @pytest.mark.parametrize("which", ["project", "init"])
 def test_every_overlay_builds_plain_like_flux(which: str, example_repo: Path) -> None:
     repo = PROJECT if which == "project" else example_repo
@@ -55,6 +56,7 @@ def test_every_overlay_builds_plain_like_flux(which: str, example_repo: Path) ->
         assert keyed(built) == keyed(in_process(repo, overlay.name))
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_base_builds_and_project_base_is_the_packaged_example() -> None:
     assert flux_build(PROJECT / "base")
     packaged = PROJECT / "kustomize_plugin" / "example" / "base"
@@ -85,6 +87,7 @@ def test_render_check_prints_a_diff_and_exits_1(example_repo: Path) -> None:
     assert snapshot(example_repo) == before
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_adding_and_removing_an_account(example_repo: Path) -> None:
     edit(
         example_repo / "accounts.yaml",
@@ -137,6 +140,7 @@ def test_render_refuses_to_overwrite_a_hand_written_file(example_repo: Path) -> 
     assert snapshot(example_repo) == before
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_two_clusters_in_one_account(example_repo: Path) -> None:
     edit(
         example_repo / "accounts.yaml",

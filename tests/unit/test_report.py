@@ -381,7 +381,7 @@ def test_github_format_annotates_each_finding(example_repo: Path) -> None:
         for line in lines
     )
     assert lines[-1] == common.summary_line(run_check(example_repo))
-    assert lines[-1].endswith(" errors, 1 warning in 2 of 25 files")
+    assert lines[-1].endswith(" errors, 1 warning in 2 of 26 files")
 
 
 @pytest.mark.parametrize(
@@ -483,4 +483,4 @@ def test_text_check_through_a_pipe_has_no_escape_codes(example_repo: Path) -> No
         f.text() + ("" if f.severity == "error" else " (warning)") for f in findings
     ]
     assert result.stderr == common.summary_line(run_check(example_repo)) + "\n"
-    assert result.stderr.endswith(" errors, 1 warning in 2 of 25 files\n")
+    assert result.stderr.endswith(" errors, 1 warning in 2 of 26 files\n")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import lane_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -355,7 +356,7 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=lane_examples(150), deadline=None)
 @given(body=_json, key=st.sampled_from(sorted(registry.schemas())))
 def test_never_a_traceback(body: Any, key: tuple[str, str]) -> None:
     check = registry.schema_check(*key)

@@ -51,6 +51,7 @@ def findings(result: Result, rule: str) -> list[dict[str, object]]:
     return [f for f in report["findings"] if f["rule"] == rule]
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_an_overlay_of_a_fresh_init_passes_as_a_stream(tmp_path: Path) -> None:
     """`kubectl kustomize overlays/staging | capa-accounts check -` on a new repository."""
     example.init(tmp_path / "repo")

@@ -28,16 +28,19 @@ def _ruff() -> str:
     return exe
 
 
+@pytest.mark.e2e  # ruff
 def test_ruff_check_passes_over_the_tree() -> None:
     run = _run(_ruff(), "check", "--no-cache", ".")
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.e2e  # ruff
 def test_ruff_format_leaves_every_file_as_it_is() -> None:
     run = _run(_ruff(), "format", "--check", "--no-cache", ".")
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.e2e  # mypy
 def test_mypy_checks_every_module_of_the_installed_layout() -> None:
     run = _run(sys.executable, str(TYPECHECK))
     assert run.returncode == 0, run.stdout + run.stderr
@@ -50,6 +53,7 @@ def test_mypy_checks_every_module_of_the_installed_layout() -> None:
     assert f"no issues found in {len(modules)} source files" in run.stdout, run.stdout
 
 
+@pytest.mark.e2e  # mypy
 def test_mypy_reports_an_error_in_hooks_with_the_checkouts_path(tmp_path: Path) -> None:
     """The near miss of a silent pass: a type error in hooks/ (a folder mypy never saw over the
     checkout) is found and named by the path an editor opens."""

@@ -20,6 +20,7 @@ from conftest import run_check
 from hostile import invoke, outside_file
 from kustomize_tools import PROJECT, kubectl
 
+from capa_accounts.core import confinement, kustomization
 from capa_accounts.core.confinement import HELM, NOT_CONFINED
 from capa_accounts.hooks.check import engine, kustomize
 
@@ -96,14 +97,11 @@ SHAPES: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-@needs_kubectl
-@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
-@pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_every_path_a_kustomization_names_is_confined(
+def _name_outside(
     example_repo: Path, tmp_path: Path, shape: str, how: str
-) -> None:
-    """CAPA-R008 at the kustomization (or the config file naming it), and kustomize never
-    reads the outside file; the same kustomization naming a file inside is built quietly."""
+) -> tuple[Path, dict[str, str]]:
+    """A kustomization of shape ``shape`` in apps/ naming a file and a component outside the
+    repository (``how``); the directory and the names it used."""
     outside = outside_file(tmp_path, f"{MARKER}=1\n", "outside.env")
     component = tmp_path / "outside" / "component"
     component.mkdir()
@@ -121,18 +119,22 @@ def test_every_path_a_kustomization_names_is_confined(
         (apps / "link.env").symlink_to(outside)
         (apps / "linkdir").symlink_to(component)
         named, named_dir = "link.env", "linkdir"
-    text, files = SHAPES[shape]
     fill = {"OUTSIDE_DIR": named_dir, "OUTSIDE": named}
+    _write_shape(example_repo, shape, fill)
+    return apps, fill
 
+
+def _write_shape(example_repo: Path, shape: str, fill: dict[str, str]) -> None:
     def filled(s: str) -> str:
         return s.replace("OUTSIDE_DIR", fill["OUTSIDE_DIR"]).replace("OUTSIDE", fill["OUTSIDE"])
 
+    text, files = SHAPES[shape]
     app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
-    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R008"]
-    assert found and all(f["file"].startswith("apps/") for f in found), found  # type: ignore[union-attr]
-    assert any("leads outside the repository" in str(f["message"]) for f in found), found
 
-    # The near miss: the same shape naming a file and a component of the repository.
+
+def _name_inside(example_repo: Path, apps: Path, shape: str, fill: dict[str, str]) -> None:
+    """The near miss of ``_name_outside``: the same shape naming a file and a component of
+    the repository."""
     (apps / "inside.env").write_text("k=1\n")
     (apps / "comp").mkdir()
     (apps / "comp" / "kustomization.yaml").write_text(
@@ -166,7 +168,45 @@ def test_every_path_a_kustomization_names_is_confined(
     for link in ("link.env", "linkdir"):
         if (apps / link).is_symlink():
             (apps / link).unlink()
-    app(example_repo, filled(text), {k: filled(v) for k, v in files.items()})
+    _write_shape(example_repo, shape, fill)
+
+
+def _assert_confined(example_repo: Path) -> None:
+    found = [f for f in findings(example_repo) if f["rule"] == "CAPA-R008"]
+    assert found and all(f["file"].startswith("apps/") for f in found), found  # type: ignore[union-attr]
+    assert any("leads outside the repository" in str(f["message"]) for f in found), found
+
+
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_path_a_kustomization_names_outside_is_a_finding(
+    example_repo: Path, tmp_path: Path, shape: str, how: str
+) -> None:
+    """CAPA-R008 at the kustomization (or the config file naming it): the confinement proof
+    refuses it, so no kustomize runs (the test below runs check on it, and has a real kustomize
+    build the near miss)."""
+    apps, fill = _name_outside(example_repo, tmp_path, shape, how)
+    found = confinement.unproven(kustomization.WorkTree(example_repo), "apps")
+    assert found and all(f.rule == "CAPA-R008" and f.file.startswith("apps/") for f in found)
+    assert any("leads outside the repository" in f.message for f in found), found
+    _name_inside(example_repo, apps, shape, fill)  # the near miss: nothing leads outside
+    found = confinement.unproven(kustomization.WorkTree(example_repo), "apps")
+    assert not [f for f in found if "outside" in f.message], found
+
+
+@pytest.mark.e2e  # a real kustomize builds the near miss
+@needs_kubectl
+@pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_path_a_kustomization_names_is_confined(
+    example_repo: Path, tmp_path: Path, shape: str, how: str
+) -> None:
+    """CAPA-R008 at the kustomization (or the config file naming it), and kustomize never
+    reads the outside file; the same kustomization naming a file inside is built quietly."""
+    apps, fill = _name_outside(example_repo, tmp_path, shape, how)
+    _assert_confined(example_repo)
+
+    _name_inside(example_repo, apps, shape, fill)
     assert not [
         f
         for f in findings(example_repo)
@@ -211,7 +251,8 @@ def server() -> Iterator[str]:
     """An HTTP server on the loopback address that records every request it gets."""
     _Recorder.hits = []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # polled every 50 ms, so shutdown() returns at once (the default is every 0.5 s)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -308,6 +349,7 @@ def test_kustomize_sees_none_of_the_callers_environment(
     assert not any("could not run" in f["message"] for f in report["findings"])
 
 
+@pytest.mark.e2e  # real kustomize
 @needs_kubectl
 def test_the_whole_check_has_one_kustomize_time_budget(example_repo: Path) -> None:
     """Past the check's kustomize time, a kustomization is a finding, not a build: 150
@@ -413,8 +455,15 @@ def _content(value: object) -> bytes:
     return value() if callable(value) else value  # type: ignore[operator, return-value]
 
 
+# kubectl writes the one; the other scans 10 MB four times (a second)
+SLOW_LEAKS = ("kubectl-secret", "over-the-size-limit")
+
+
 @needs_kubectl
-@pytest.mark.parametrize("case", sorted(LEAKS))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.e2e) if c in SLOW_LEAKS else c for c in sorted(LEAKS)],
+)
 def test_the_scan_catches_what_real_leaks_look_like(
     example_repo: Path, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -645,6 +694,7 @@ def _commit_all(repo: Path, message: str = "c") -> None:
     _git(repo, "commit", "-qm", message)
 
 
+@pytest.mark.e2e  # a real partial clone
 def test_base_in_a_partial_clone_never_fetches(example_repo: Path, tmp_path: Path) -> None:
     """A ``--filter=blob:none`` clone lacks REF's blobs: check names them and stops (exit 2);
     git neither fetches them nor runs the remote's upload-pack (a command of the clone's
@@ -680,6 +730,7 @@ def test_base_in_a_partial_clone_never_fetches(example_repo: Path, tmp_path: Pat
     assert not trap.exists()
 
 
+@pytest.mark.e2e  # real git objects written by hand, real kustomize
 @needs_kubectl
 def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(
     example_repo: Path, tmp_path: Path
@@ -720,6 +771,7 @@ def test_a_tree_entry_named_dot_dot_at_base_is_no_traceback(
 # --- fail closed -------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the command line as a subprocess, as another user
 def test_an_unreadable_directory_is_exit_2_naming_it(example_repo: Path) -> None:
     """As root every directory reads, so check runs as nobody (setpriv) over a copy of the
     repository that nobody may read, but for one directory."""

@@ -37,6 +37,7 @@ def commands(header: str) -> list[list[str]]:
     ]
 
 
+@pytest.mark.e2e  # a real kustomize builds it
 def test_irsa_names_the_annotation_and_the_restart(example_repo: Path, tmp_path: Path) -> None:
     text = management_stack(
         example_repo,

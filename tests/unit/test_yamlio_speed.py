@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import lane_examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,8 +72,7 @@ def pyyaml(docs: list[Any]) -> str:
     )
 
 
-@pytest.mark.e2e  # slow: out of the fast lane
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=lane_examples(400), deadline=None)
 @given(docs=DOCUMENTS)
 def test_dump_writes_what_pyyaml_writes(docs: list[Any]) -> None:
     assert yamlio.dump_documents(docs) == pyyaml(docs)
@@ -94,8 +94,7 @@ ANY_DATA = st.recursive(
 )
 
 
-@pytest.mark.e2e  # slow: out of the fast lane
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=lane_examples(400), deadline=None)
 @given(
     docs=st.lists(
         st.dictionaries(ANY_KEYS, ANY_DATA, min_size=1, max_size=4), min_size=1, max_size=3
@@ -128,8 +127,7 @@ def shape(node: yaml.Node) -> Any:
     return (node.tag, [(shape(k), shape(v)) for k, v in node.value])
 
 
-@pytest.mark.e2e  # slow: out of the fast lane
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=lane_examples(200), deadline=None)
 @given(docs=DOCUMENTS)
 def test_compose_and_decode_read_back_what_pyyaml_reads(docs: list[Any]) -> None:
     text = pyyaml(docs)
