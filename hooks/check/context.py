@@ -125,8 +125,12 @@ class Context:
     and compute once (render's plan, the credential scan's findings) goes through ``memo``,
     never through attributes a rule sets."""
 
-    def __init__(self, loaded: Loaded, schema: Any = None) -> None:
+    def __init__(self, loaded: Loaded, schema: Any = None, shared: Context | None = None) -> None:
+        """``shared``: another state of the repository judged with the same kind of schema
+        (``check --base``'s working tree): a document it holds from the same source is the
+        same object, not validated again."""
         self._memo: dict[str, Any] = {}
+        self.schema = schema
         self.root: Path = loaded.root
         self.loaded = loaded
         self.account_set: AccountSet | None = loaded.account_set
@@ -144,15 +148,20 @@ class Context:
         self.objects: list[Obj] = []
         self.by_kind: dict[str, list[Obj]] = defaultdict(list)
         self.by_id: dict[ResourceId, list[Obj]] = defaultdict(list)
+        known: dict[tuple[int, Source], Obj] = {}
+        if shared is not None and (shared.schema is None) == (schema is None):
+            known = {(id(o.doc), o.source): o for o in shared.objects}
         for doc, source in loaded.documents:
             if not isinstance(doc.data, dict):
                 continue
-            # Render's own output, judged with the plan, is not judged again (check/verified.py).
-            judged = getattr(doc, "verified", False)
-            violations = schema(doc.data) if schema and not judged else []
-            obj = Obj(
-                doc, source, _prune(doc.data, violations), ResourceId.of(doc.data), violations
-            )
+            obj = known.get((id(doc), source))  # the same document object: alive in both
+            if obj is None:
+                # Render's own output, judged with the plan, is not judged again (verified.py).
+                judged = getattr(doc, "verified", False)
+                violations = schema(doc.data) if schema and not judged else []
+                obj = Obj(
+                    doc, source, _prune(doc.data, violations), ResourceId.of(doc.data), violations
+                )
             self.objects.append(obj)
             self.by_kind[obj.kind].append(obj)
             self.by_id[obj.id].append(obj)

@@ -166,14 +166,15 @@ def _without_cycle_collector() -> Iterator[None]:
 
 def _base(ctx: Context, base_ref: str, crds: tuple[Path, ...]) -> Context:
     """The objects at ``base_ref``, read with the work tree's exclusions; its warnings join
-    the work tree's."""
+    the work tree's. What REF shares with the work tree byte for byte is the work tree's:
+    read and validated once (hooks/git/base.py)."""
     from capa_accounts.hooks.git.base import load_ref
     from capa_accounts.hooks.rules.schemas import stored_view_validator
 
     exclude = ctx.account_set.check_exclude if ctx.account_set else ()
-    base = load_ref(ctx.root, base_ref, exclude)
+    base = load_ref(ctx.root, base_ref, exclude, shared=ctx.loaded)
     ctx.loaded.warnings.extend(base.warnings)
-    return Context(base, stored_view_validator(crds))
+    return Context(base, stored_view_validator(crds), shared=ctx)
 
 
 def _check(

@@ -75,6 +75,10 @@ class Loaded:
     # folder of a monorepo; Flux paths are resolved from ``source_root``.
     source_prefix: str = ""
     source_root: Path = field(default_factory=Path)
+    # What each kustomization built in-process (``kustomization.Built``) and each loose file
+    # held: ``check --base`` takes them for a file whose blob at REF is the same (git/base.py).
+    built: dict[str, Any] = field(default_factory=dict)
+    loose: dict[str, list[yamlio.Document]] = field(default_factory=dict)
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:

@@ -105,7 +105,8 @@ def load(source: FileSource) -> Loaded:
     for rel in loaded.yaml_files:
         if rel in listed or rel == ACCOUNTS_FILE or under.holds(rel):
             continue
-        loaded.documents.extend((doc, Source(None, built=False)) for doc in source.loose(rel))
+        docs = loaded.loose[rel] = source.loose(rel)
+        loaded.documents.extend((doc, Source(None, built=False)) for doc in docs)
     source.finish(listed, referenced)
     # Directories whose kustomization another one includes are judged as part of that one.
     loaded.documents = [
@@ -205,8 +206,12 @@ def load_kustomization(
         listed.update(skipped)
         loaded.unread.update(skipped | {err.path or kdir})
         return False
-    # Render's own overlay, judged with the plan, is not judged again (check/verified.py).
-    judged = all(f in loaded.verified for f in built.files)
+    # Render's own overlay, judged with the plan, is not judged again (check/verified.py); nor
+    # what the working tree built and judged, lent to REF unchanged (git/base.py).
+    shared = getattr(source, "shared", None)
+    judged = (shared is not None and shared.built.get(kdir) is built) or all(
+        f in loaded.verified for f in built.files
+    )
     refused = [] if judged else refusals.refused_by_kustomize(built.documents)
     if refused:
         for finding in refused:
@@ -214,6 +219,7 @@ def load_kustomization(
         return False
     listed.update(built.files)
     loaded.keep_texts(built.documents)
+    loaded.built[kdir] = built
     for rel in built.files:
         sub = posixpath.dirname(rel) or "."
         if sub != kdir and posixpath.basename(rel) in KUSTOMIZATION_FILES:

@@ -96,6 +96,9 @@ class WorkTreeSource(WorkTree):
         # Conflicts between accounts (CAPA-X001) are findings of check, not input errors.
         if (root / ACCOUNTS_FILE).is_file():
             loaded.account_set = load_account_set(root, conflicts=False)
+            document = loaded.account_set.document
+            if document is not None and document.text:  # for check --base (git/base.py)
+                loaded.texts.setdefault(ACCOUNTS_FILE, document.text)
         if self.planner is not None and loaded.account_set is not None:
             try:
                 loaded.plan = self.planner(loaded.account_set)

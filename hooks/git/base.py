@@ -8,6 +8,13 @@ not the length of the history. REF's own problems are not the user's current pro
 or kustomization that fails to read at REF is left out with a warning. What REF's YAML files
 may cost is bounded: together at most ``MAX_BASE_BYTES`` are read, else check stops (exit 2)
 naming the limit, rather than judging part of REF.
+
+What REF shares with the working tree is not read twice: a file whose blob id at REF is the
+git hash of the text check read in the working tree holds the same bytes, so its documents
+are the working tree's (``Loaded.loose``), and a kustomization whose every file is such a file
+builds what it built in the working tree (``Loaded.built``). Its blob is not even fetched. The
+cost of REF then follows the size of the change, not of the repository; the rules compare the
+two states as before.
 """
 
 from __future__ import annotations
@@ -15,12 +22,10 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import shutil
-import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from capa_accounts.core import git, yamlio
+from capa_accounts.core import yamlio
 from capa_accounts.core.accounts_file import parse_account_set
 from capa_accounts.core.errors import GitError, InputError
 from capa_accounts.core.finding import Finding
@@ -37,149 +42,24 @@ from capa_accounts.hooks.check.loaded import (  # excluded: the one reading of c
     YAML_SUFFIXES,
     Loaded,
     excluded,
-    skipped_dir,
 )
-from capa_accounts.hooks.git.read import cat_file, stream_blobs
+from capa_accounts.hooks.git.read import stream_blobs
+from capa_accounts.hooks.git.tree import Tree, read_tree, resolve, same_files
 
-GIT_TIMEOUT = 120
-# git's tree entry modes (Documentation/git-fast-import.txt, "filemodify"); 160000 is a
-# submodule commit, which has no blob in this repository.
-SYMLINK_MODE = "120000"
-FILE_MODES = ("100644", "100755")
 # What REF's YAML files may hold together. Composed YAML costs tens of times its size in
 # memory: 64 MiB of YAML is already a fleet far beyond the largest the benchmarks measure.
 MAX_BASE_BYTES = 64 << 20
-
-
-@dataclass
-class Tree:
-    """REF's files below the repository directory: paths, blob ids, sizes; contents on demand."""
-
-    root: Path
-    files: dict[str, tuple[str, int]] = field(default_factory=dict)  # path -> (blob, size)
-    symlinks: dict[str, str] = field(default_factory=dict)  # path -> blob holding the target
-    dirs: set[str] = field(default_factory=set)
-    contents: dict[str, bytes] = field(default_factory=dict)  # blob id -> bytes read
-
-    def read(self, paths: list[str]) -> None:
-        """Fetch the blobs of ``paths`` (not yet read) with one ``git cat-file --batch``."""
-        wanted = sorted({self.files[p][0] for p in paths if p in self.files} - set(self.contents))
-        self.contents.update(cat_file(self.root, wanted))
-
-    def text(self, path: str) -> str:
-        blob = self.contents.get(self.files[path][0])
-        if blob is None:
-            raise InputError("its content is not in this clone (a partial clone?)", path)
-        return yamlio.decode(blob, path)
-
-
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return git.run(root, *args, stdin=stdin, timeout=GIT_TIMEOUT, where="--base")
-
-
-def resolve(root: Path, ref: str) -> tuple[str | None, str]:
-    """(commit id or None for a HEAD with no commit yet, the repository's path prefix)."""
-    where = f"--base {ref}"
-    inside = _git(root, "rev-parse", "--is-inside-work-tree", "--show-prefix")
-    if inside.returncode != 0 or not inside.stdout.startswith(b"true"):
-        said = inside.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-        reason = said[0].removeprefix("fatal: ") if said else "not a git working tree"
-        raise GitError(f"cannot read git history here ({reason})", where)
-    prefix = inside.stdout.decode("utf-8", "replace").splitlines()[1:2]
-    # --end-of-options: a REF that starts with "-" is a name, never an option of rev-parse.
-    found = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if found.returncode == 0:
-        return found.stdout.decode().strip(), (prefix[0] if prefix else "")
-    unborn = _git(root, "symbolic-ref", "--quiet", "HEAD").returncode == 0
-    if ref in ("HEAD", "@") and unborn:
-        return None, ""
-    shallow = _git(root, "rev-parse", "--is-shallow-repository").stdout.startswith(b"true")
-    hint = " (this is a shallow clone: fetch that commit first)" if shallow else ""
-    raise GitError(f"not a commit in this repository{hint}", where)
-
-
-def read_tree(root: Path, commit: str, prefix: str) -> Tree:
-    """REF's tree below ``prefix``: one ``git ls-tree``, no blob read yet."""
-    tree = Tree(root)
-    treeish = f"{commit}:{prefix.rstrip('/')}" if prefix else f"{commit}^{{tree}}"
-    _refuse_missing(root, commit)
-    listing = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", treeish)
-    if listing.returncode != 0:
-        if b"promisor" in listing.stderr or b"missing" in listing.stderr:
-            raise GitError(
-                "its tree is not in this partial clone; check never fetches (run "
-                "`git fetch` for that commit first)",
-                f"--base {commit}",
-            )
-        return tree  # the repository directory did not exist yet at REF: an empty state
-    for entry in listing.stdout.split(b"\0"):
-        if not entry:
-            continue
-        head, _, raw_path = entry.partition(b"\t")
-        mode, _kind, blob, size = head.split()
-        path = raw_path.decode("utf-8", "replace")
-        parts = path.split("/")
-        # The same directories walk_files skips (a top-level build/, never overlays/build/).
-        if any(p in ("", ".", "..", ".git") for p in parts) or any(
-            skipped_dir("/".join(parts[: i + 1])) for i in range(len(parts) - 1)
-        ):
-            continue  # a name git itself refuses to check out (fsck's badTree): never a path
-        if mode.decode() in FILE_MODES:
-            tree.files[path] = (blob.decode(), int(size))
-        elif mode.decode() == SYMLINK_MODE:
-            tree.symlinks[path] = blob.decode()
-        else:
-            continue
-        for i in range(1, len(parts)):
-            tree.dirs.add("/".join(parts[:i]))
-    _follow_symlinks(tree)
-    return tree
-
-
-def _refuse_missing(root: Path, commit: str) -> None:
-    """A partial clone may lack REF's objects: name them and stop (exit 2), never fetch them.
-    ``rev-list --missing=print`` lists them without fetching (git
-    Documentation/rev-list-options)."""
-    partial = _git(root, "config", "--get", "extensions.partialClone")
-    if partial.returncode != 0 or not partial.stdout.strip():
-        return
-    listed = _git(root, "rev-list", "--objects", "--no-walk", "--missing=print", commit)
-    missing = [line[1:].decode() for line in listed.stdout.splitlines() if line.startswith(b"?")]
-    if listed.returncode != 0 or missing:
-        shown = ", ".join(missing[:5]) + (
-            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        )
-        raise GitError(
-            f"{len(missing)} object(s) of that commit are not in this partial "
-            f"clone ({shown or 'git rev-list failed'}); check never fetches: run "
-            "`git fetch` for them first",
-            f"--base {commit}",
-        )
-
-
-def _follow_symlinks(tree: Tree) -> None:
-    """A symlink to a file of the repository reads as that file; others are not read."""
-    targets = cat_file(tree.root, sorted(set(tree.symlinks.values())))
-    for path in tree.symlinks:
-        current = path
-        for _ in range(40):  # the kernel's own limit on nested symlinks (MAXSYMLINKS)
-            target = targets.get(tree.symlinks.get(current, ""), b"").decode("utf-8", "replace")
-            current = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
-            if current.startswith("../") or current == ".." or target.startswith("/"):
-                break  # leaves the repository: Flux would not read it either
-            if current in tree.files:
-                tree.files[path] = tree.files[current]
-                break
-            if current not in tree.symlinks:
-                break
+FETCH_BY_DIRECTORY = 8  # git processes for shared files before the rest is fetched at once
 
 
 # --- what Flux would have applied at REF -------------------------------------------------------
 
 
-def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
+def load_ref(
+    root: Path, ref: str, exclude: tuple[str, ...] = (), shared: Loaded | None = None
+) -> Loaded:
     """The objects Flux would apply at REF, as ``load`` of ``hooks/check/repository.py`` gives
-    them now."""
+    them now; ``shared``, the working tree as check read it, lends what is byte-identical."""
     commit, prefix = resolve(root, ref)
     # Flux paths start at the top of the work tree, as in the working tree (core/fluxsource.py).
     loaded = Loaded(root, None, source_prefix=prefix.rstrip("/"))
@@ -195,7 +75,7 @@ def load_ref(root: Path, ref: str, exclude: tuple[str, ...] = ()) -> Loaded:
             f"--base {ref}: the repository directory {prefix.rstrip('/')} "
             "did not exist yet; every object is compared with an empty state"
         )
-    source = RefSource(tree, loaded, ref, exclude)
+    source = RefSource(tree, loaded, ref, exclude, shared)
     with source.stack:
         loader.load(source)
     return loaded
@@ -210,8 +90,20 @@ class RefSource:
     nothing.
     """
 
-    def __init__(self, tree: Tree, loaded: Loaded, ref: str, exclude: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        tree: Tree,
+        loaded: Loaded,
+        ref: str,
+        exclude: tuple[str, ...],
+        shared: Loaded | None = None,
+    ) -> None:
         self.tree = tree
+        self.shared = shared
+        self.same: set[str] = set()  # paths whose bytes at REF are the working tree's
+        self.unfetched: dict[str, list[str]] = {}  # directory -> its shared files, not read
+        self.misses = 0  # shared files asked for after all (see _fetch)
+        self.lent: dict[str, list[yamlio.Document]] | None = None  # see _lent
         self.loaded = loaded
         self.ref = ref
         self.exclude = exclude
@@ -248,18 +140,20 @@ class RefSource:
         )
 
     def size(self, rel: str) -> int:
-        return self.tree.files[rel][1]
+        return self.tree.size(rel)
 
     # --- loader.FileSource -----------------------------------------------------------------
 
     def walk(self) -> list[str]:
         tree, loaded = self.tree, self.loaded
-        wanted = [
+        candidates = [
             p
-            for p, (_blob, size) in tree.files.items()
-            if size <= yamlio.MAX_FILE_BYTES
-            and (p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES)
+            for p in tree.files
+            if p.endswith(YAML_SUFFIXES) or posixpath.basename(p) in KUSTOMIZATION_FILES
         ]
+        self.same = same_files(tree, self.shared, candidates)
+        tree.sizes([p for p in candidates if p not in self.same])
+        wanted = [p for p in candidates if tree.files[p][1] <= yamlio.MAX_FILE_BYTES]
         total = sum(tree.files[p][1] for p in wanted)
         if total > MAX_BASE_BYTES:
             raise GitError(
@@ -267,8 +161,13 @@ class RefSource:
                 "limit check reads at a base ref: not compared (compare with a nearer commit)",
                 f"--base {self.ref}",
             )
-        tree.read(wanted)
-        loaded.account_set = self._account_set()
+        for path in self.same:
+            self.unfetched.setdefault(posixpath.dirname(path), []).append(path)
+        tree.read([p for p in wanted if p not in self.same])
+        if ACCOUNTS_FILE in self.same and self.shared and self.shared.account_set:
+            loaded.account_set = self.shared.account_set
+        else:
+            loaded.account_set = self._account_set()
         exclude = self.exclude + (loaded.account_set.check_exclude if loaded.account_set else ())
         files = sorted(p for p in tree.files if not excluded(p, exclude))
         self.charts = fluxapply.charts(files)
@@ -281,11 +180,18 @@ class RefSource:
         self.warn(err)
 
     def rendered(self, kdir: str) -> Built | None:
+        """What the working tree built in-process for ``kdir``, when every file it read is
+        byte-identical at REF (evaluating a kustomization reads nothing but its files)."""
+        built: Built | None = self.shared.built.get(kdir) if self.shared else None
+        if built is not None and all(f in self.same for f in built.files):
+            return built
         return None
 
     def loose(self, rel: str) -> list[yamlio.Document]:
         if self.loaded.account_set is None and fluxapply.chart_template(rel, self.charts):
             return []  # Helm renders it with values: not a manifest (fluxapply.charts)
+        if rel in self.same and self.shared and rel in self.shared.loose:
+            return self.shared.loose[rel]
         return self._parsed(rel) or []
 
     def without_kustomize(self, kdir: str, need: NeedsKustomize) -> None:
@@ -315,6 +221,7 @@ class RefSource:
                 self.stack.enter_context(tempfile.TemporaryDirectory(prefix="capa-accounts-base-"))
             )
             paths: dict[str, list[str]] = {}
+            self.tree.sizes(list(self.tree.files))
             for rel, (blob, size) in self.tree.files.items():
                 if size <= yamlio.MAX_FILE_BYTES:
                     paths.setdefault(blob, []).append(rel)
@@ -337,15 +244,51 @@ class RefSource:
 
     def _parsed(self, path: str) -> list[yamlio.Document] | None:
         """The documents of a YAML file at REF, or None (with one warning) when it fails to read."""
+        if path not in self.parsed and path in self.same:
+            lent = self._lent().get(path)
+            if lent is not None:
+                self.parsed[path] = lent
         if path not in self.parsed:
             try:
-                if self.tree.files[path][1] > yamlio.MAX_FILE_BYTES:
+                if self.tree.size(path) > yamlio.MAX_FILE_BYTES:
                     raise InputError("over the 8 MiB limit for YAML input", path)
+                if path not in self.tree.fetched:
+                    self._fetch(path)
                 self.parsed[path] = yamlio.documents_from_text(self.tree.text(path), path)
             except InputError as err:
                 self.warn(err)
                 self.parsed[path] = None
         return self.parsed[path]
+
+    def _lent(self) -> dict[str, list[yamlio.Document]]:
+        """The documents of each file as the working tree read them: those its in-process
+        kustomizations listed (``evaluate`` takes a file's documents as they are) and its
+        loose files; a file whose documents are not all there (indexes 0 to n-1) is left out."""
+        if self.lent is None:
+            found: dict[str, dict[int, yamlio.Document]] = {}
+            shared = self.shared
+            for built in shared.built.values() if shared else ():
+                for doc in built.documents:
+                    found.setdefault(doc.file, {}).setdefault(doc.index, doc)
+            self.lent = {
+                path: [docs[i] for i in range(len(docs))]
+                for path, docs in found.items()
+                if set(docs) == set(range(len(docs)))
+            }
+            self.lent.update(shared.loose if shared else {})
+        return self.lent
+
+    def _fetch(self, path: str) -> None:
+        """A shared file asked for after all (a kustomization beside it changed): fetched with
+        the other shared files of its directory in one process; past a few such directories,
+        every shared file left, so the processes stay few whatever changed."""
+        self.misses += 1
+        if self.misses <= FETCH_BY_DIRECTORY:
+            paths = self.unfetched.pop(posixpath.dirname(path), [])
+        else:
+            paths = [p for near in self.unfetched.values() for p in near]
+            self.unfetched.clear()
+        self.tree.read([path, *paths])
 
     def _account_set(self) -> AccountSet | None:
         if ACCOUNTS_FILE not in self.tree.files:

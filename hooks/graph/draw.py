@@ -84,7 +84,8 @@ def _draw_change(
         head = build(ctx)
         mark(head, report.findings)
         place(head)
-        base = build(Context(load_ref(repo, base_ref), None))  # REF as check --base reads it
+        # REF as check --base reads it, what it shares with the work tree read once.
+        base = build(Context(load_ref(repo, base_ref, shared=ctx.loaded), None))
         place(base)
         graph = select(diff(base, head), accounts, errors_only)
         graph.compared = base_ref

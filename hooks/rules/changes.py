@@ -171,7 +171,6 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
     add a new cluster (accounts.yaml `clusters:`) and decommission the old one.
     """
     base = base_of(ctx)
-    names = cluster_names(ctx)
     for cp in ctx.control_planes():
         old = _before(base, cp)
         if old is None:
@@ -189,7 +188,8 @@ def check_immutable_change(ctx: Context, report: Reporter) -> None:
                 f"and Flux's apply fails; an EKS cluster cannot {cannot}: add a new "
                 "cluster instead"
             )
-            source = _accounts_yaml_source(ctx, cp, field, names.get(id(cp)), now)
+            name = cluster_names(ctx).get(id(cp))
+            source = _accounts_yaml_source(ctx, cp, field, name, now)
             if source is not None:  # rendered: where the user edited it, as D004 and D006
                 report.config(source, message)
                 continue
@@ -247,7 +247,12 @@ def cluster_related(obj: Obj) -> bool:
 
 
 def cluster_names(ctx: Context) -> dict[int, str]:
-    """Object (by id()) → the name of the Cluster it belongs to, where that is known."""
+    """Object (by id()) → the name of the Cluster it belongs to, where that is known; made
+    once per state (several rules ask, for each of their objects)."""
+    return ctx.memo("changes.cluster_names", lambda: _cluster_names(ctx))
+
+
+def _cluster_names(ctx: Context) -> dict[int, str]:
     out: dict[int, str] = {}
     refs: dict[tuple[str, str, str], str] = {}
     for cluster in ctx.applied("Cluster", CAPI_GROUP):
@@ -270,9 +275,12 @@ def cluster_names(ctx: Context) -> dict[int, str]:
 
 
 def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
-    """(object at REF, object now) pairs of one cluster object under a new name or namespace."""
-    old_names, new_names = cluster_names(base), cluster_names(ctx)
+    """(object at REF, object now) pairs of one cluster object under a new name or namespace
+    (made once per check: D002 and D005 ask)."""
+    return ctx.memo("changes.renames", lambda: _renames(ctx, base))
 
+
+def _renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
     def unmatched(c: Context, others: Context) -> dict[tuple[str, str, str], list[Obj]]:
         """Cluster objects whose identity the other side lacks, by overlay, group and kind."""
         out: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
@@ -282,6 +290,9 @@ def renames(ctx: Context, base: Context) -> list[tuple[Obj, Obj]]:
         return out
 
     gone, appeared = unmatched(base, ctx), unmatched(ctx, base)
+    if not gone:
+        return []  # a pair is an object gone and one arrived: nothing went
+    old_names, new_names = cluster_names(base), cluster_names(ctx)
     # A cluster listed as `decommissioning: true` left on purpose: a removal (CAPA-D005,
     # acknowledged), never the old name of a new cluster.
     for key, olds in gone.items():

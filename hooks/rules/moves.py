@@ -40,7 +40,7 @@ def check_account_moved(ctx: Context, report: Reporter) -> None:
     base = base_of(ctx)
     if ctx.account_set is not None and base.account_set is not None:
         for account in ctx.account_set.accounts:
-            old = base.account_set.account(account.name)
+            old = base.accounts_by_name.get(account.name)  # one lookup, not a scan
             if old is not None:
                 _compare(ctx, report, old, account)
         return

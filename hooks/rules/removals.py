@@ -256,7 +256,6 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
     present = _present_overlays(ctx, pruning)
     now = {(c.source.overlay, c.name) for c in ctx.applied("Cluster", CAPI_GROUP)}
     renamed = {id(old) for old, _new in renames(ctx, base)}
-    names = cluster_names(base)
     for old in base.applied("Cluster", CAPI_GROUP):
         overlay = old.source.overlay
         if (
@@ -270,7 +269,7 @@ def check_removed_cluster(ctx: Context, report: Reporter) -> None:
         eks = sorted(
             eks_name(cp)
             for cp in base.control_planes()
-            if cp.source.overlay == overlay and names.get(id(cp)) == old.name
+            if cp.source.overlay == overlay and cluster_names(base).get(id(cp)) == old.name
         )
         account = ctx.accounts_by_overlay.get(overlay)
         where = f"AWS account {account.account_id}" if account else "AWS"
