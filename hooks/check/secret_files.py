@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from capa_accounts.core import git
+from capa_accounts.core import git, reporoot
 from capa_accounts.core.errors import GitError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.yamlio import MAX_FILE_BYTES
@@ -160,6 +160,8 @@ def _special(path: Path) -> bool:
 def tracked_files(root: Path) -> list[str]:
     """Files git tracks below ``root`` (relative to it), or [] outside a git work tree: the
     scan reads them even where ``check``'s walk skips a tool directory (build/, venv/...)."""
+    if "GIT_DIR" not in os.environ and reporoot.git_top(root.resolve()) is None:
+        return []  # no work tree git could find (no .git here or above): nothing to ask it
     try:
         listed = git.run(root, "ls-files", "-z", where=str(root))
     except GitError:
