@@ -154,6 +154,21 @@ def _verified(entry: dict[str, Any], key: str) -> frozenset[str] | None:
     return frozenset(files)
 
 
+def _carried(path: Path, plan: Plan) -> dict[str, Any]:
+    """The verdicts of the entry at ``path`` (another plan of the same repository) for the
+    files ``plan`` writes with the same text, marked partial: the rest is judged when
+    ``check`` next reads the entry."""
+    if not _owned(path) or not _owned_dir(path.parent):
+        return {}
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        kept, files = entry["verified"], entry["plan"]["files"]
+        carried = [f for f in kept["files"] if f in plan.files and files.get(f) == plan.files[f]]
+        return {"key": kept["key"], "files": carried, "partial": True}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 _FIXED = ("accounts.yaml", ".sourceignore")
 
 
@@ -203,8 +218,9 @@ def _replace(path: Path, text: str) -> None:
 
 # What ``check`` found nothing in, for the rules that judge a file alone: the key (asked only
 # when an entry is read or written) hashes the code that judged, so that a later version
-# judges again; the function judges a plan's files.
-Verifier = tuple[Callable[[], str], Callable[[Plan], Iterable[str]]]
+# judges again; the function judges a plan's files, those it is given as judged already
+# (their text unchanged since) excepted.
+Verifier = tuple[Callable[[], str], Callable[[Plan, frozenset[str]], Iterable[str]]]
 
 
 def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None = None) -> Plan:
@@ -231,10 +247,11 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
     if found is not None:
         plan, entry = found
         if verifier is not None:
-            known = _verified(entry, verifier[0]())
-            if known is None:
-                known = frozenset(verifier[1](plan))
-                entry["verified"] = {"key": verifier[0](), "files": sorted(known)}
+            key = verifier[0]()
+            known = _verified(entry, key)
+            if known is None or entry["verified"].get("partial"):
+                known = frozenset(verifier[1](plan, known or frozenset()))
+                entry["verified"] = {"key": key, "files": sorted(known)}
                 with contextlib.suppress(OSError):
                     _replace(path, json.dumps(entry, separators=(",", ":")))
             plan.verified = known
@@ -254,10 +271,14 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
             managed=plan.managed,
             flux_dir=plan.flux_dir,
         )
-        verified: dict[str, Any] = {}
+        # The verdicts of the entry this one replaces hold for every file whose text is the
+        # same: a render after a change to one account keeps them for the others.
+        verified = _carried(path, plan)
         if verifier is not None:
-            plan.verified = frozenset(verifier[1](plan))
-            verified = {"key": verifier[0](), "files": sorted(plan.verified)}
+            key = verifier[0]()
+            known = frozenset(verified["files"]) if verified.get("key") == key else frozenset()
+            plan.verified = frozenset(verifier[1](plan, known))
+            verified = {"key": key, "files": sorted(plan.verified)}
         # A read-only or full cache directory: the next check plans again.
         with contextlib.suppress(OSError):
             _write(path, kept, before, verified)

@@ -47,18 +47,20 @@ def _key() -> str:
     return code_digest(f"verified {FORMAT}", capa_accounts.hooks)
 
 
-def verify(plan: Plan) -> Iterable[str]:
-    """The planned files in which the three file-alone judgements find nothing."""
+def verify(plan: Plan, known: frozenset[str] = frozenset()) -> Iterable[str]:
+    """The planned files in which the three file-alone judgements find nothing. ``known``:
+    files judged so before whose text is unchanged (plan_cache carries them over a render
+    that changed others); an overlay whose files are all known is not judged again."""
     from capa_accounts.hooks.check.refusals import refused_by_kustomize
     from capa_accounts.hooks.check.repository import RenderedDocument
     from capa_accounts.hooks.rules.schemas import stored_view_validator
     from capa_accounts.hooks.rules.secrets import scan_text
 
     validate = stored_view_validator(())
-    clean: set[str] = set()
+    clean: set[str] = set(known & plan.files.keys())
     for rel, text in plan.files.items():
         docs: list[Any] | None = plan.documents.get(rel)
-        if docs is None or not all(type(d) is dict for d in docs):
+        if rel in clean or docs is None or not all(type(d) is dict for d in docs):
             continue
         if any(validate(d) for d in docs) or scan_text(rel, text):
             continue
@@ -68,6 +70,8 @@ def verify(plan: Plan) -> Iterable[str]:
         members = [rel]
         for entry in (plan.documents.get(rel) or [{}])[0].get("resources") or []:
             members.append(f"{directory}/{entry}" if directory else str(entry))
+        if all(m in known for m in members if m in plan.files):
+            continue  # the same overlay, judged whole before
         built: list[Document] = [
             RenderedDocument(member, i, data, plan.files[member])
             for member in members[1:]

@@ -15,6 +15,7 @@ from capa_accounts.hooks.check import engine, verified
 from capa_accounts.kustomize_plugin import plan_cache
 
 KEY_ID = "AKIA" + "Q7ZX3RLM2PV4KT6N"  # the shape of an access key id, not AWS's placeholder
+KNOWN: list[frozenset[str]] = []  # what each verification was given as judged already
 
 
 @pytest.fixture
@@ -26,11 +27,13 @@ def judged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
     calls: list[int] = []
     original = verified.verify
 
-    def counting(plan: object) -> object:
+    def counting(plan: object, known: frozenset[str] = frozenset()) -> object:
         calls.append(1)
-        return original(plan)  # type: ignore[arg-type]
+        KNOWN.append(known)
+        return original(plan, known)  # type: ignore[arg-type]
 
     monkeypatch.setattr(verified, "verify", counting)
+    KNOWN.clear()
     return calls
 
 
@@ -135,3 +138,31 @@ def test_user_crds_judge_everything(
     checked(example_repo)
     _, skipped = checked(example_repo, crds=(crd,))
     assert skipped == set()
+
+
+def test_a_render_that_changes_one_account_keeps_the_others_verdicts(
+    example_repo: Path,  # noqa: F811
+    judged: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, before = checked(example_repo)
+    texts = {rel: (example_repo / rel).read_text() for rel in before}
+    edit(example_repo / "accounts.yaml", "region: eu-west-1", "region: eu-west-2")
+    from capa_accounts.usecases import render as render_command
+
+    changes = render_command(example_repo, check_only=False, say=print)
+    changed = {c.path for c in changes}
+    assert changed and changed <= set(texts)  # some of staging's files
+    found, skipped = checked(example_repo)
+    given = KNOWN[-1]
+    assert not given & changed  # a changed text is judged again
+    assert given == set(texts) - changed  # every unchanged one is not
+    assert changed <= skipped  # judged now, and clean
+    assert found == uncached(example_repo, monkeypatch)
+    # A credential in the changed account's output is found: its files were judged anew.
+    edit(
+        example_repo / "accounts.yaml",
+        "region: eu-west-2",
+        f"region: eu-west-2\n      # {KEY_ID}",
+    )
+    assert {f.rule for f in checked(example_repo)[0]} >= {"CAPA-S001"}
