@@ -154,13 +154,14 @@ def has_generated_header(path: Path) -> bool:
         return False
 
 
-def current_text(path: Path, rel: str, root: Path, directory_inside: bool) -> str | None:
+def current_text(path: Path | str, rel: str, root: Path, directory_inside: bool) -> str | None:
     """The file's text, None if there is none; one lstat for a file that does not exist.
+    ``path`` may be a string: a fleet's thousands of paths cost less joined as strings.
 
     Refused by name: a path that leads out of the repository through a symlinked directory
     (``directory_inside`` False) or a symlink of its own."""
     if not directory_inside:
-        inside(root, path, rel)
+        inside(root, Path(path), rel)
     info: os.stat_result | None
     try:
         info = os.lstat(path)
@@ -169,7 +170,7 @@ def current_text(path: Path, rel: str, root: Path, directory_inside: bool) -> st
     except OSError as err:
         raise RenderError(f"cannot read: {err.strerror or err}", rel) from err
     if stat.S_ISLNK(info.st_mode):
-        inside(root, path, rel)
+        inside(root, Path(path), rel)
         try:
             info = os.stat(path)
         except OSError:
@@ -270,9 +271,13 @@ def _disk_reader(repo: Path) -> Callable[[str], str | None]:
             states[directory] = up if not up else _directory_state(root, repo / directory)
         return states[directory]
 
+    top = os.fspath(repo)
+
     def read(rel: str) -> str | None:
         where = state(rel.rpartition("/")[0])
-        return None if where is None else current_text(repo / rel, rel, root, where)
+        if where is None:
+            return None
+        return current_text(os.path.join(top, rel), rel, root, where)
 
     return read
 
