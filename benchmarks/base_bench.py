@@ -193,14 +193,11 @@ def main() -> int:
     if args.kustomizations:
         kustomizations(args)
         return 0
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="capa-base-bench-")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
-    bench.PYCACHE = workdir / "pycache"
+    with bench.work_directory(args.workdir, "capa-base-bench-") as workdir:
+        return _run(args, workdir)
+
+
+def _run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"check --base at fleet scale: {os.cpu_count()} CPUs; ratios to the floor")
     try:
         for size in (int(s) for s in args.accounts.split(",") if s.strip()):
@@ -208,9 +205,6 @@ def main() -> int:
     except (MeasureError, bench.BenchError, bench.previous.PreviousError) as err:
         print(f"base_bench: {err}", file=sys.stderr)
         return 2
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
     print(f"target: check --base at most {TARGET_RATIO}x the floor (cpu) at {TARGET_ACCOUNTS}")
     return 0
 

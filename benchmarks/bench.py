@@ -20,6 +20,7 @@ Usage: ``python benchmarks/bench.py [--sizes 30,100,300,1000] [--runs 3] [--quic
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import yaml
@@ -108,6 +109,22 @@ def tool(name: str) -> str:
 PYCACHE: Path | None = None  # set by main: bytecode cache of the measured processes
 AGAINST: previous.Version | None = None  # set by main: the commit compared with (--against)
 CURRENT: previous.Version | None = None  # set by main: this tree, installed as REF is
+
+
+@contextlib.contextmanager
+def work_directory(given: Path | None, prefix: str) -> Iterator[Path]:
+    """Where a benchmark makes its repositories: ``given`` (made if missing, kept), else a
+    temporary directory removed afterwards; the measured processes cache their bytecode there
+    (``PYCACHE``)."""
+    global PYCACHE
+    with contextlib.ExitStack() as stack:
+        if given is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+        else:
+            workdir = given.resolve()
+            workdir.mkdir(parents=True, exist_ok=True)
+        PYCACHE = workdir / "pycache"
+        yield workdir
 
 
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -556,15 +573,14 @@ def main(argv: list[str] | None = None) -> int:
     compare_size = args.compare_size or max([s for s in sizes if s <= 300] or sizes[:1])
     if args.quick and args.compare_size is None:
         compare_size = 0  # one check-jsonschema process per kind takes too long for a smoke run
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="capa-bench-")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
-    global PYCACHE, AGAINST, CURRENT
-    PYCACHE = workdir / "pycache"
+    with work_directory(args.workdir, "capa-bench-") as workdir:
+        return _run(args, sizes, runs, compare_size, workdir)
+
+
+def _run(
+    args: argparse.Namespace, sizes: list[int], runs: int, compare_size: int, workdir: Path
+) -> int:
+    global AGAINST, CURRENT
     if args.against != "none" and not args.quick:
         # Both installed the same way (pip install, not editable), so that they differ only
         # by the project's code.
@@ -629,9 +645,6 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as err:
         print(f"bench: {err}", file=sys.stderr)
         return 2
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
     return 0
 
 

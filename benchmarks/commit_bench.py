@@ -20,7 +20,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -113,14 +112,11 @@ def main() -> int:
     )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="capa-commit-bench-")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
-    bench.PYCACHE = workdir / "pycache"
+    with bench.work_directory(args.workdir, "capa-commit-bench-") as workdir:
+        return _run(args, workdir)
+
+
+def _run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"a commit's hooks: {os.cpu_count()} CPUs; medians of {args.runs} round(s)")
     try:
         for size in (int(s) for s in args.accounts.split(",") if s.strip()):
@@ -128,9 +124,6 @@ def main() -> int:
     except (MeasureError, bench.BenchError, bench.previous.PreviousError) as err:
         print(f"commit_bench: {err}", file=sys.stderr)
         return 2
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
     return 0
 
 

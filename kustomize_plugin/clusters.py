@@ -183,13 +183,7 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
             set_label(item, WATCH_FILTER_LABEL, account.name)
         if item.get("kind") == CONTROL_PLANE:
             spec = ensure_spec(item)
-            assign(
-                spec,
-                "identityRef",
-                operator_mode.identity_ref()
-                if account.credentials == OPERATOR
-                else {"kind": ROLE_IDENTITY, "name": account.identity_name},
-            )
+            assign(spec, "identityRef", _identity_ref(account))
             assign(spec, "eksClusterName", cluster.name)
             assign(spec, "region", cluster.region)
             assign(spec, "version", cluster.kubernetes_version)
@@ -197,14 +191,15 @@ def _fill_cluster(group: list[Item], cluster: Cluster, account: Account) -> None
             # A self-managed cluster picks its credentials itself; left out, CAPA's webhook
             # defaults identityRef to `default` (api/v1beta2/defaults.go).
             spec = ensure_spec(item)
-            assign(
-                spec,
-                "identityRef",
-                operator_mode.identity_ref()
-                if account.credentials == OPERATOR
-                else {"kind": ROLE_IDENTITY, "name": account.identity_name},
-            )
+            assign(spec, "identityRef", _identity_ref(account))
             assign(spec, "region", cluster.region)
+
+
+def _identity_ref(account: Account) -> dict[str, str]:
+    """The identity an account's clusters use: its provider's in operator mode, else its own."""
+    if account.credentials == OPERATOR:
+        return operator_mode.identity_ref()
+    return {"kind": ROLE_IDENTITY, "name": account.identity_name}
 
 
 def rename_cluster(group: Sequence[Item], old: str, new: str) -> None:

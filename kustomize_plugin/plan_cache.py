@@ -107,13 +107,15 @@ def _entry_path(directory: Path, top: Path, tool: str) -> Path:
     return directory / f"plan-{name}.json"
 
 
-def _owned(path: Path) -> bool:
+def _owned(path: Path, kind: Callable[[int], bool] = stat.S_ISREG) -> bool:
+    """``path`` is of ``kind`` (a regular file; ``stat.S_ISDIR``: a directory), not a link, the
+    user's own and writable by nobody else."""
     try:
         info = path.lstat()
     except OSError:
         return False
     return (
-        stat.S_ISREG(info.st_mode)
+        kind(info.st_mode)
         and info.st_uid == os.getuid()
         and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     )
@@ -173,15 +175,7 @@ _FIXED = ("accounts.yaml", ".sourceignore")
 
 
 def _owned_dir(directory: Path) -> bool:
-    try:
-        info = directory.lstat()
-    except OSError:
-        return False
-    return (
-        stat.S_ISDIR(info.st_mode)
-        and info.st_uid == os.getuid()
-        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
+    return _owned(directory, stat.S_ISDIR)
 
 
 def _write(path: Path, plan: Plan, inputs: dict[str, Any], verified: dict[str, Any]) -> None:

@@ -3,12 +3,12 @@ beside AWSManagedControlPlane (CAPA-C001 … C004, D001, R004, O002)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import edit, line_of, of_rule, run_check
+from gitrepo import git
 
 from capa_accounts.core.schema import registry
 from capa_accounts.core.schema.validator import validate
@@ -181,26 +181,6 @@ def test_builtin_schema_judges_identity_ref(
 # --- D001 -------------------------------------------------------------------------------------
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.email=t@e",
-            "-c",
-            "user.name=t",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-            *args,
-        ],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.mark.parametrize(
     ("now", "fires"),
     [
@@ -215,9 +195,9 @@ def test_d001_fires_when_aws_cluster_changes_identity(
 ) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
     path = write(example_repo, AWS_CLUSTER + ROLE_REF)
-    _git(example_repo, "init", "-q")
-    _git(example_repo, "add", "-A")
-    _git(example_repo, "commit", "-q", "-m", "init")
+    git(example_repo, "init", "-q")
+    git(example_repo, "add", "-A")
+    git(example_repo, "commit", "-q", "-m", "init")
     write(example_repo, AWS_CLUSTER + now)
     found = [
         (f.file, f.resource.kind)
