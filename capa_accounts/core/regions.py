@@ -90,7 +90,7 @@ def _closest(region: str, choices: tuple[str, ...]) -> str | None:
     swapped = [c for c in choices if sorted(c) == sorted(region)]
     if len(swapped) == 1:
         return swapped[0]
-    import difflib  # only for a region nobody knows: not on the way of every check
+    from capa_accounts.core.suggest import close
 
-    close = difflib.get_close_matches(region, choices, n=1, cutoff=0.6)
-    return close[0] if close else None
+    found = close(region, choices, n=1, cutoff=0.6)
+    return found[0] if found else None

@@ -120,6 +120,13 @@ def _prune(data: Any, violations: list[Violation]) -> Any:
 T = TypeVar("T")
 
 
+def _stem(file: str) -> str:
+    """``Path(file).stem`` without a Path: called for every bootstrap object, many times."""
+    name = file.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
 class Context:
     """Objects of one repository, indexed once; rules only read it. What several rules share
     and compute once (render's plan, the credential scan's findings) goes through ``memo``,
@@ -220,7 +227,7 @@ class Context:
         if obj.kind == ROLE_IDENTITY and obj.name in self.accounts_by_identity:
             return self.accounts_by_identity[obj.name]
         if self.account_set and obj.file.startswith(f"{layout.BOOTSTRAP}/"):
-            return self.accounts_by_name.get(Path(obj.file).stem)
+            return self.accounts_by_name.get(_stem(obj.file))
         return self.accounts_by_namespace.get(obj.namespace) if obj.namespace else None
 
     @property

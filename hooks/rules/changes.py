@@ -9,7 +9,6 @@ What removing an account or a cluster does is ``removals`` (CAPA-D004, D005).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from typing import Any
@@ -26,6 +25,7 @@ from capa_accounts.core.resources import (
     INFRA_GROUP,
     ROLE_IDENTITY,
 )
+from capa_accounts.core.suggest import close as _close
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
 
@@ -115,7 +115,7 @@ def _misspelt_identity_ref(cp: Obj) -> PathT | None:
             violation.code == "unknown"
             and len(path) == 2
             and path[0] == "spec"
-            and difflib.get_close_matches(str(path[1]).lower(), ["identityref"], cutoff=0.8)
+            and _close(str(path[1]).lower(), ["identityref"], cutoff=0.8)
         ):
             return path
     return None

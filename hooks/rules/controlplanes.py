@@ -9,7 +9,6 @@ object lives in (``hooks/check/topology.py`` says where each identityRef is used
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from typing import Any
 
@@ -21,6 +20,7 @@ from capa_accounts.core.resources import (
     STATIC_IDENTITY,
     ResourceId,
 )
+from capa_accounts.core.suggest import close as _close
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.check.topology import IdentityUse, identity_uses
 from capa_accounts.hooks.rules import Reporter, rule
@@ -150,7 +150,7 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
         if ref is None or ctx.identity(*ref) is not None:
             continue
         kind, name = ref
-        close = difflib.get_close_matches(name, names[kind], n=1)
+        close = _close(name, names[kind], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         report.unseen(
             use.obj,
@@ -194,7 +194,8 @@ def admits(ctx: Context, allowed: Any, namespace: str) -> bool:
     judged = verdict(allowed)
     if judged != "some":
         return judged == "all"
-    if namespace in (allowed.get("list") or ()):
+    listed = allowed.get("list") or ()
+    if namespace in (_as_set(ctx, listed) if isinstance(listed, list) else listed):
         return True
     selector = allowed.get("selector") or {}
     found = ctx.by_id.get(ResourceId("", "Namespace", "", namespace))
@@ -204,6 +205,17 @@ def admits(ctx: Context, allowed: Any, namespace: str) -> bool:
     labels = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
     labels.setdefault(NAMESPACE_NAME_LABEL, namespace)
     return _selector_matches(selector, labels)
+
+
+def _as_set(ctx: Context, listed: list[Any]) -> frozenset[str]:
+    """The names of an ``allowedNamespaces.list``, as a set made once per list: `default`
+    lists every account namespace, and every control plane's chain ends there (a list search
+    per control plane made C003 quadratic in the fleet)."""
+    sets: dict[int, tuple[list[Any], frozenset[str]]] = ctx.memo("allowed-lists", dict)
+    kept = sets.get(id(listed))
+    if kept is None or kept[0] is not listed:
+        kept = sets[id(listed)] = (listed, frozenset(n for n in listed if isinstance(n, str)))
+    return kept[1]
 
 
 @rule("CAPA-C003", name="IdentityDoesNotAdmitNamespace")

@@ -69,10 +69,10 @@ def closest(word: str, choices: list[str]) -> str | None:
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
-    import difflib  # only for a word nobody knows
+    from capa_accounts.core.suggest import close
 
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
-    return close[0] if close else None
+    found = close(word, choices, n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def suggest(word: str, choices: list[str]) -> str:
