@@ -38,7 +38,7 @@ def _beside() -> str | None:
         if len(found) != 1:
             return None
         with open(os.path.join(site, found[0], "METADATA"), encoding="utf-8") as handle:
-            fields = {}
+            fields: dict[str, str] = {}
             for line in handle:
                 if not line.strip():
                     break
