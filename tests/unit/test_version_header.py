@@ -74,3 +74,59 @@ def test_the_plan_cache_is_keyed_by_the_version(monkeypatch: pytest.MonkeyPatch)
     before = plan_cache._tool()
     monkeypatch.setattr(version, "version", lambda: "99.0.0")
     assert plan_cache._tool() != before
+
+
+def _site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *infos: tuple[str, str]) -> None:
+    """A site directory holding the package and ``infos`` (dist-info name, METADATA text)."""
+    module = tmp_path / "capa_accounts" / "core" / "version.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("")
+    for name, metadata in infos:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "METADATA").write_text(metadata)
+    monkeypatch.setattr(version, "__file__", str(module))
+
+
+@pytest.mark.parametrize(
+    ("infos", "expected"),
+    [
+        (
+            [("capa_accounts-1.2.3.dist-info", "Name: capa-accounts\nVersion: 1.2.3\n\nV: x")],
+            "1.2.3",
+        ),
+        (
+            [
+                (
+                    "capa_accounts-1.2.dist-info",
+                    "Metadata-Version: 2.4\nName: Capa_Accounts\nVersion: 1.2\n",
+                )
+            ],
+            "1.2",
+        ),
+        # not ours, two of them, none, or no Version: importlib.metadata answers instead
+        ([("capa_accounts-1.dist-info", "Name: capa-accounts-extra\nVersion: 1\n")], None),
+        (
+            [
+                ("capa_accounts-1.dist-info", "Name: capa-accounts\nVersion: 1\n"),
+                ("capa_accounts-2.dist-info", "Name: capa-accounts\nVersion: 2\n"),
+            ],
+            None,
+        ),
+        ([], None),
+        ([("capa_accounts-3.dist-info", "Name: capa-accounts\n\nVersion: 3\n")], None),
+    ],
+)
+def test_the_version_is_read_beside_the_package(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    infos: list[tuple[str, str]],
+    expected: str | None,
+) -> None:
+    _site(tmp_path, monkeypatch, *infos)
+    assert version._beside() == expected
+
+
+def test_the_fast_version_is_what_importlib_metadata_says() -> None:
+    from importlib import metadata
+
+    assert version.version() == metadata.version(version.DISTRIBUTION)
