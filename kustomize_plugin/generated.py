@@ -213,7 +213,8 @@ def changes(
     the tree already); ``present``: the repository's files as that reader listed them,
     instead of walking the managed directories."""
     out: list[Change] = []
-    read = read or _disk_reader(repo)
+    seen = target.seen if read is None else None  # the loader's reader keeps its own
+    read = read or _disk_reader(repo, target)
     for rel, new in sorted(target.files.items()):
         change = _verdict(rel, read(rel), new, target)
         if change is not None:
@@ -235,6 +236,8 @@ def changes(
         old = (repo / rel).read_text(encoding="utf-8", errors="replace")
         out.append(Change(rel, "delete", old, ""))
     flux_dir = target.flux_dir or DEFAULT_FLUX_DIR
+    if seen is not None:
+        seen.save(target.files)
     return sorted(out, key=lambda change: _write_order(change, flux_dir))
 
 
@@ -254,12 +257,14 @@ def _verdict(rel: str, old: str | None, new: str, target: Plan) -> Change | None
     return Change(rel, "update", old, new)
 
 
-def _disk_reader(repo: Path) -> Callable[[str], str | None]:
+def _disk_reader(repo: Path, target: Plan | None = None) -> Callable[[str], str | None]:
     """A file's text as render reads it, confined to the repository, with one lstat per
     directory: below a directory inside the repository, a directory that is no symlink is
     inside too, and a symlinked one is resolved (resolving every file's path again cost as
     much as planning a fleet). A file in a directory that does not exist is absent without
-    a system call of its own: a fresh render asks nothing of the files it creates."""
+    a system call of its own: a fresh render asks nothing of the files it creates. A file
+    ``target.seen`` knows unchanged since it held the planned text is that text, unread
+    (kustomize_plugin/seen.py); one read and found to hold it is kept there."""
     root = repo.resolve()
     # A directory: inside (True), not proven inside (False: the file's own read says where
     # it leads), or absent (None).
@@ -273,11 +278,20 @@ def _disk_reader(repo: Path) -> Callable[[str], str | None]:
 
     top = os.fspath(repo)
 
+    seen = target.seen if target is not None else None
+    planned = target.files if target is not None else {}
+
     def read(rel: str) -> str | None:
         where = state(rel.rpartition("/")[0])
         if where is None:
             return None
-        return current_text(os.path.join(top, rel), rel, root, where)
+        path = os.path.join(top, rel)
+        if seen is not None and where and seen.unchanged(path, rel):
+            return planned[rel]
+        text = current_text(path, rel, root, where)
+        if seen is not None and where and text is not None and text == planned.get(rel):
+            seen.saw(path, rel)
+        return text
 
     return read
 

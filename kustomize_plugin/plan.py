@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capa_accounts.core import yamlio
+
+if TYPE_CHECKING:
+    from capa_accounts.kustomize_plugin.seen import Seen
 
 
 @dataclass
@@ -27,6 +30,9 @@ class Plan:
     # Files whose planned text `check` judged once and found nothing in for the rules that
     # judge a file alone (kept with the plan in plan_cache; hooks/check/verified.py).
     verified: frozenset[str] = frozenset()
+    # Files whose text on disk is known to be the planned text, unread (kustomize_plugin/
+    # seen.py); None when the plan is not kept (plan_cache).
+    seen: Seen | None = field(default=None, compare=False, repr=False)
 
     def add(self, path: str, header: str, docs: list[Any]) -> None:
         # "---" before every document, one or several: yamllint's document-start (the one

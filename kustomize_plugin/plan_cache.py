@@ -37,19 +37,12 @@ from typing import Any
 
 from capa_accounts.core import kustomization, version
 from capa_accounts.core.model import OPERATOR, AccountSet
+from capa_accounts.kustomize_plugin import seen
+from capa_accounts.kustomize_plugin.cache_files import cache_dir, owned, owned_dir, replace
 from capa_accounts.kustomize_plugin.plan import Plan
 
 MIN_ACCOUNTS = 200  # below this, planning costs about as much as reading an entry
-FORMAT = 1
-
-
-def cache_dir() -> Path | None:
-    if os.environ.get("CAPA_ACCOUNTS_NO_CACHE"):
-        return None
-    own = os.environ.get("CAPA_ACCOUNTS_CACHE_DIR")
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    directory = own or os.path.join(base, "capa-accounts")
-    return Path(directory) if os.path.isabs(directory) else None
+FORMAT = 2  # 2: the entry's token (kustomize_plugin/seen.py)
 
 
 def _tool() -> str:
@@ -102,28 +95,19 @@ def _inputs(top: Path, files: list[str], prefix: str) -> dict[str, Any]:
     }
 
 
+def _seen_path(entry: Path) -> Path:
+    """Where the files known to hold the entry's text are kept (kustomize_plugin/seen.py)."""
+    return entry.with_name(entry.stem + ".seen.json")
+
+
 def _entry_path(directory: Path, top: Path, tool: str) -> Path:
     name = hashlib.sha256(f"{tool}\0{top}".encode()).hexdigest()
     return directory / f"plan-{name}.json"
 
 
-def _owned(path: Path, kind: Callable[[int], bool] = stat.S_ISREG) -> bool:
-    """``path`` is of ``kind`` (a regular file; ``stat.S_ISDIR``: a directory), not a link, the
-    user's own and writable by nobody else."""
-    try:
-        info = path.lstat()
-    except OSError:
-        return False
-    return (
-        kind(info.st_mode)
-        and info.st_uid == os.getuid()
-        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
-
-
 def _read(path: Path, top: Path, prefix: str) -> tuple[Plan, dict[str, Any]] | None:
     """The entry's plan, and the entry, when nothing the plan was made from changed."""
-    if not _owned(path) or not _owned_dir(path.parent):
+    if not owned(path) or not owned_dir(path.parent):
         return None
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
@@ -133,6 +117,8 @@ def _read(path: Path, top: Path, prefix: str) -> tuple[Plan, dict[str, Any]] | N
         if _inputs(top, [f for f in saved["files"] if f not in _FIXED], prefix) != saved:
             return None
         plan = entry["plan"]
+        if not isinstance(entry.get("token"), str):
+            return None
         return Plan(
             files=plan["files"],
             warnings=plan["warnings"],
@@ -156,29 +142,30 @@ def _verified(entry: dict[str, Any], key: str) -> frozenset[str] | None:
     return frozenset(files)
 
 
-def _carried(path: Path, plan: Plan) -> dict[str, Any]:
+def _carried(path: Path, plan: Plan) -> tuple[dict[str, Any], dict[str, Any]]:
     """The verdicts of the entry at ``path`` (another plan of the same repository) for the
     files ``plan`` writes with the same text, marked partial: the rest is judged when
-    ``check`` next reads the entry."""
-    if not _owned(path) or not _owned_dir(path.parent):
-        return {}
+    ``check`` next reads the entry; and that entry's token and planned files (whose kept
+    ``seen`` fields hold for the files whose text is the same)."""
+    if not owned(path) or not owned_dir(path.parent):
+        return {}, {}
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
-        kept, files = entry["verified"], entry["plan"]["files"]
+        files = entry["plan"]["files"]
+        old = {"token": entry.get("token"), "files": files if isinstance(files, dict) else {}}
+        kept = entry["verified"]
         carried = [f for f in kept["files"] if f in plan.files and files.get(f) == plan.files[f]]
-        return {"key": kept["key"], "files": carried, "partial": True}
+        return {"key": kept["key"], "files": carried, "partial": True}, old
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+        return {}, {}
 
 
 _FIXED = ("accounts.yaml", ".sourceignore")
 
 
-def _owned_dir(directory: Path) -> bool:
-    return _owned(directory, stat.S_ISDIR)
-
-
-def _write(path: Path, plan: Plan, inputs: dict[str, Any], verified: dict[str, Any]) -> None:
+def _write(
+    path: Path, plan: Plan, inputs: dict[str, Any], verified: dict[str, Any], token: str
+) -> None:
     stored = {
         "files": plan.files,
         "warnings": plan.warnings,
@@ -187,27 +174,11 @@ def _write(path: Path, plan: Plan, inputs: dict[str, Any], verified: dict[str, A
         "managed": list(plan.managed),
         "flux_dir": plan.flux_dir,
     }
-    entry = {"inputs": inputs, "plan": stored, "verified": verified}
+    entry = {"inputs": inputs, "plan": stored, "verified": verified, "token": token}
     text = json.dumps(entry, separators=(",", ":"))
     if json.loads(text)["plan"] != stored:
         return  # documents JSON cannot hold as they are (a key that is not a string)
-    _replace(path, text)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write the entry whole, or leave the one before (a reader never sees half of one)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not _owned_dir(path.parent):
-        return
-    import tempfile
-
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".plan-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
+    replace(path, text)
 
 
 # What ``check`` found nothing in, for the rules that judge a file alone: the key (asked only
@@ -247,8 +218,9 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
                 known = frozenset(verifier[1](plan, known or frozenset()))
                 entry["verified"] = {"key": key, "files": sorted(known)}
                 with contextlib.suppress(OSError):
-                    _replace(path, json.dumps(entry, separators=(",", ":")))
+                    replace(path, json.dumps(entry, separators=(",", ":")))
             plan.verified = known
+        plan.seen = seen.read(_seen_path(path), entry["token"])
         # What render says of hand-written files in the overlays is read from the tree anew.
         plan.warnings += render._unlisted_warnings(repo, list(account_set.accounts), plan)
         return plan
@@ -267,13 +239,16 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
         )
         # The verdicts of the entry this one replaces hold for every file whose text is the
         # same: a render after a change to one account keeps them for the others.
-        verified = _carried(path, plan)
+        verified, old = _carried(path, plan)
         if verifier is not None:
             key = verifier[0]()
             known = frozenset(verified["files"]) if verified.get("key") == key else frozenset()
             plan.verified = frozenset(verifier[1](plan, known))
             verified = {"key": key, "files": sorted(plan.verified)}
+        token = os.urandom(16).hex()
+        before_seen = seen.read(_seen_path(path), old.get("token", ""))
+        plan.seen = seen.carried(before_seen, plan.files, old.get("files", {}), token)
         # A read-only or full cache directory: the next check plans again.
         with contextlib.suppress(OSError):
-            _write(path, kept, before, verified)
+            _write(path, kept, before, verified, token)
     return plan

@@ -116,10 +116,10 @@ def _apply(repo: Path, change: dict[str, Any]) -> None:
         edit(target, change["old"], change["new"], change.get("count", 1))
 
 
-def findings_of(example: Example, repo: Path) -> list[Finding]:
-    """``check``'s findings of the example's rule on ``repo`` (the rendered example, fresh)."""
-    spec = example.spec()
-    setup = spec.get("setup", "example")
+def prepare(example: Example, repo: Path) -> str | None:
+    """The repository as the example starts from (``repo``: the rendered example, fresh);
+    the ``--base`` its check compares with, if any."""
+    setup = example.spec().get("setup", "example")
     if setup == "empty":
         for child in repo.iterdir():
             shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -129,11 +129,22 @@ def findings_of(example: Example, repo: Path) -> list[Finding]:
     elif setup == "committed":
         git(repo, "init", "-q")
         commit(repo, "base")
-    for change in spec.get("edits", []):
-        _apply(repo, change)
+    return "HEAD" if setup == "committed" else None
+
+
+def change(example: Example, repo: Path) -> None:
+    """The example's change: its edits, then a render when it asks for one."""
+    spec = example.spec()
+    for one in spec.get("edits", []):
+        _apply(repo, one)
     if spec.get("render"):
         rerender(repo)
-    base = "HEAD" if setup == "committed" else None
+
+
+def findings_of(example: Example, repo: Path) -> list[Finding]:
+    """``check``'s findings of the example's rule on ``repo`` (the rendered example, fresh)."""
+    base = prepare(example, repo)
+    change(example, repo)
     return [f for f in run_check(repo, base_ref=base).findings if f.rule == example.rule]
 
 

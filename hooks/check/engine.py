@@ -30,6 +30,9 @@ class Report:
     failures: list[CapaAccountsError] = field(default_factory=list)  # the same, as raised
     # What confined kustomize when check built with it (``sandbox.described``), else None.
     kustomize: str | None = None
+    # Files whose verdicts of the rules that judge a file alone were kept from an earlier run
+    # (render's output, unchanged since: hooks/check/verified.py); the rest were judged anew.
+    kept: int = 0
 
     @classmethod
     def failed(cls, errors: list[CapaAccountsError], report: Report | None = None) -> Report:
@@ -54,13 +57,19 @@ class Report:
             found + base.input_errors,
             list(errors) + base.failures,
             base.kustomize,
+            base.kept,
         )
 
     def without_input_errors(self) -> Report:
         """The findings of rules only (text prints input errors on stderr instead)."""
         kept = [f for f in self.findings if f.rule != INPUT_ERROR]
         return Report(
-            kept, self.suppressed, self.files, self.warnings_loading, kustomize=self.kustomize
+            kept,
+            self.suppressed,
+            self.files,
+            self.warnings_loading,
+            kustomize=self.kustomize,
+            kept=self.kept,
         )
 
     @property
@@ -211,7 +220,12 @@ def _check(
         loaded.warnings.append(stale)
     warnings = [printable(w) for w in loaded.warnings]  # they name files and --base
     report = Report(
-        unique, suppressed, len(loaded.yaml_files), warnings, kustomize=kustomize.protection()
+        unique,
+        suppressed,
+        len(loaded.yaml_files),
+        warnings,
+        kustomize=kustomize.protection(),
+        kept=len(loaded.verified),
     )
     if loaded.input_errors:
         report = Report.failed(list(loaded.input_errors), report)

@@ -73,6 +73,8 @@ def load(root: Path, planner: Planner | None = None) -> Loaded:
     source = WorkTreeSource(root, planner)
     with source.stack:
         loaded = loader.load(source)
+    if loaded.plan is not None and loaded.plan.seen is not None:
+        loaded.plan.seen.save(loaded.plan.files)
     loaded.scanned, unscannable = secret_files.scan_list(root, loaded.files, set(loaded.texts))
     loaded.warnings += unscannable
     return loaded
@@ -323,10 +325,20 @@ def _rendered_documents(loaded: Loaded, rel: str) -> list[yamlio.Document] | Non
     data = getattr(plan, "documents", {}).get(rel) if expected is not None else None
     if data is None or not all(type(d) is dict for d in data):
         return None
-    # One open and one fstat; a symlink or anything but a regular file takes the ordinary way.
-    text = yamlio.read_regular(os.path.join(loaded.root, rel), rel)
-    if text is None:
-        return None
+    # A file unchanged since it held render's text is not read again (kustomize_plugin/
+    # seen.py); else one open and one fstat: a symlink or anything but a regular file takes
+    # the ordinary way.
+    path = os.path.join(loaded.root, rel)
+    seen = plan.seen
+    text: str | None
+    if seen is not None and seen.unchanged(path, rel):
+        text = str(expected)
+    else:
+        text = yamlio.read_regular(path, rel)
+        if text is None:
+            return None
+        if seen is not None and text == expected:
+            seen.saw(path, rel)
     loaded.texts[rel] = text
     if text != expected:
         return yamlio.documents_from_text(text, rel)

@@ -51,7 +51,8 @@ def line(f: Finding, color: bool = False) -> str:
 
 def summary_line(report: Report, color: bool = False) -> str:
     """``3 errors, 1 warning in 2 of 41 files (1 suppressed)``; ``0 errors, 0 warnings in 41
-    files`` when clean (a stream on stdin has no files: ``in 2 files``, or nothing)."""
+    files`` when clean (a stream on stdin has no files: ``in 2 files``, or nothing); and how
+    many files were judged anew when verdicts were kept (hooks/check/verified.py)."""
 
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
@@ -68,6 +69,12 @@ def summary_line(report: Report, color: bool = False) -> str:
         text += f" in {plural(report.files, 'file')}"
     if report.suppressed:
         text += f" ({report.suppressed} suppressed)"
+    if report.kept:
+        anew = max(report.files - report.kept, 0)
+        text += (
+            f"; the rules that judge a file alone judged {plural(anew, 'file')} anew "
+            f"({report.kept} unchanged since their verdict was kept)"
+        )
     if report.kustomize is not None:
         text += f"; kustomize built in {report.kustomize}"
     return text
