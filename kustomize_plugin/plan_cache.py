@@ -42,7 +42,7 @@ from capa_accounts.kustomize_plugin.cache_files import cache_dir, owned, owned_d
 from capa_accounts.kustomize_plugin.plan import Plan
 
 MIN_ACCOUNTS = 200  # below this, planning costs about as much as reading an entry
-FORMAT = 2  # 2: the entry's token (kustomize_plugin/seen.py)
+FORMAT = 3  # 2: the entry's token (kustomize_plugin/seen.py); 3: documents apart
 
 
 def _tool() -> str:
@@ -105,8 +105,17 @@ def _entry_path(directory: Path, top: Path, tool: str) -> Path:
     return directory / f"plan-{name}.json"
 
 
-def _read(path: Path, top: Path, prefix: str) -> tuple[Plan, dict[str, Any]] | None:
-    """The entry's plan, and the entry, when nothing the plan was made from changed."""
+def _documents_path(entry: Path) -> Path:
+    """Where the entry's documents are kept: apart, since only ``check`` reads them (decoding
+    them is most of the cost of reading an entry)."""
+    return entry.with_name(entry.stem + ".documents.json")
+
+
+def _read(
+    path: Path, top: Path, prefix: str, documents: bool = True
+) -> tuple[Plan, dict[str, Any]] | None:
+    """The entry's plan, and the entry, when nothing the plan was made from changed; without
+    ``documents``, the plan's documents are left unread (empty)."""
     if not owned(path) or not owned_dir(path.parent):
         return None
     try:
@@ -117,17 +126,25 @@ def _read(path: Path, top: Path, prefix: str) -> tuple[Plan, dict[str, Any]] | N
         if _inputs(top, [f for f in saved["files"] if f not in _FIXED], prefix) != saved:
             return None
         plan = entry["plan"]
-        if not isinstance(entry.get("token"), str):
+        token = entry.get("token")
+        if not isinstance(token, str):
             return None
+        docs: dict[str, Any] = {}
+        if documents:
+            where = _documents_path(path)
+            kept = json.loads(where.read_text(encoding="utf-8")) if owned(where) else {}
+            if kept.get("token") != token or not isinstance(kept.get("documents"), dict):
+                return None
+            docs = kept["documents"]
         return Plan(
             files=plan["files"],
             warnings=plan["warnings"],
-            documents=plan["documents"],
+            documents=docs,
             merged=set(plan["merged"]),
             managed=tuple(plan["managed"]),
             flux_dir=plan["flux_dir"],
         ), entry
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -169,15 +186,16 @@ def _write(
     stored = {
         "files": plan.files,
         "warnings": plan.warnings,
-        "documents": plan.documents,
         "merged": sorted(plan.merged),
         "managed": list(plan.managed),
         "flux_dir": plan.flux_dir,
     }
     entry = {"inputs": inputs, "plan": stored, "verified": verified, "token": token}
     text = json.dumps(entry, separators=(",", ":"))
-    if json.loads(text)["plan"] != stored:
+    documents = json.dumps({"token": token, "documents": plan.documents}, separators=(",", ":"))
+    if json.loads(documents)["documents"] != plan.documents:
         return  # documents JSON cannot hold as they are (a key that is not a string)
+    replace(_documents_path(path), documents)  # first: an entry never names missing ones
     replace(path, text)
 
 
@@ -188,12 +206,19 @@ def _write(
 Verifier = tuple[Callable[[], str], Callable[[Plan, frozenset[str]], Iterable[str]]]
 
 
-def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None = None) -> Plan:
+def cached_plan(
+    repo: Path,
+    account_set: AccountSet,
+    verifier: Verifier | None = None,
+    *,
+    documents: bool = True,
+) -> Plan:
     """Render's plan of ``repo``, from the cache when nothing it depends on changed.
 
     With ``verifier``, the plan's ``verified`` files are those the verifier found nothing in,
     judged once per plan and code and kept in the entry: ``check`` does not judge render's
-    own output again while neither changes."""
+    own output again while neither changes. Without ``documents`` (render, which compares and
+    writes text only) a kept plan's documents are not read."""
     from capa_accounts.kustomize_plugin import render
 
     directory = cache_dir()
@@ -208,7 +233,7 @@ def cached_plan(repo: Path, account_set: AccountSet, verifier: Verifier | None =
     prefix = render.source_prefix(repo, account_set)
     tool = _tool()
     path = _entry_path(directory, top, tool)
-    found = _read(path, top, prefix)
+    found = _read(path, top, prefix, documents or verifier is not None)
     if found is not None:
         plan, entry = found
         if verifier is not None:

@@ -53,7 +53,7 @@ def render(
     # everything the plan read are byte for byte the same), so a render with nothing to do
     # costs reading the tree; a plan of some accounts (add-account) is made afresh.
     if only is None:
-        plan = plan_cache.cached_plan(repo, account_set)
+        plan = plan_cache.cached_plan(repo, account_set, documents=False)
     else:
         plan = rendering.plan(repo, account_set, only=only)
     todo = generated.changes(repo, plan, scope=scope)

@@ -37,7 +37,9 @@ def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
 
 
 def entries(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "cache" / "capa-accounts").glob("plan-*.json"))
+    """The plan entries (beside each: its documents and the files known unchanged)."""
+    found = (tmp_path / "cache" / "capa-accounts").glob("plan-*.json")
+    return sorted(p for p in found if p.name.count(".") == 1)
 
 
 def test_an_unchanged_repository_is_planned_once(
@@ -185,3 +187,30 @@ def test_render_after_a_hand_edit_of_its_output_puts_it_back(
     identity.write_text(before.replace("- staging", "- live"))
     assert rendered(example_repo) == ["update overlays/staging/identity.yaml"]
     assert identity.read_text() == before and len(counted) == 1
+
+
+def test_render_reads_no_documents_and_check_no_others(
+    example_repo: Path,  # noqa: F811
+    counted: list[int],
+    tmp_path: Path,
+) -> None:
+    """render compares and writes text: a kept plan serves it without its documents; check
+    takes a plan's documents only from the file its entry's token names."""
+    from capa_accounts.core.lock import locked
+    from capa_accounts.kustomize_plugin import transaction
+
+    def render_check() -> int:
+        with locked(example_repo, "render"):
+            account_set = transaction.load(example_repo, check_only=True)
+            return len(transaction.render(example_repo, account_set, check_only=True).todo)
+
+    verdict(example_repo)
+    (entry,) = entries(tmp_path)
+    documents = entry.with_name(entry.stem + ".documents.json")
+    kept = json.loads(documents.read_text())
+    assert set(kept) == {"token", "documents"} and kept["documents"]
+    documents.unlink()
+    assert render_check() == 0 and len(counted) == 1  # the kept plan, without documents
+    documents.write_text(json.dumps({**kept, "token": "another"}))
+    documents.chmod(0o600)
+    assert verdict(example_repo) == [] and len(counted) == 2  # not these: planned again
