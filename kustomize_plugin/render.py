@@ -8,6 +8,8 @@ compared with the tree and applied to it by ``generated``.
 from __future__ import annotations
 
 import copy
+import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -361,22 +363,31 @@ def _flux_files(
     result.merged.add(SOURCEIGNORE)
 
 
+_YAML = (".yaml", ".yml")  # as Path.suffix: a name that is only ".yaml" has none
+
+
 def _unlisted_warnings(repo: Path, accounts: list[Account], result: Plan) -> list[str]:
     """A hand-written YAML file in an account's overlay: its kustomization (render's) never
-    lists it, so Flux never applies it (CAPA-R010). Render keeps it and says so."""
+    lists it, so Flux never applies it (CAPA-R010). Render keeps it and says so. One lstat
+    and one directory listing per overlay (run on every check and render)."""
     out = []
+    top = os.fspath(repo)
     for account in accounts:
-        directory = repo / layout.overlay(account.name)
-        if not directory.is_dir() or directory.is_symlink():
+        overlay = layout.overlay(account.name)
+        directory = os.path.join(top, overlay)
+        try:
+            if not stat.S_ISDIR(os.lstat(directory).st_mode):
+                continue  # absent, a file, or a symlink: not an overlay render keeps
+            with os.scandir(directory) as listing:
+                names = sorted(
+                    e.name for e in listing if e.name.endswith(_YAML) and e.name not in _YAML
+                )
+        except OSError:
             continue
-        for path in sorted(directory.iterdir()):
-            rel = f"{layout.overlay(account.name)}/{path.name}"
-            if (
-                path.suffix in (".yaml", ".yml")
-                and rel not in result.files
-                and path.is_file()
-                and not has_generated_header(path)
-            ):
+        for name in names:
+            rel = f"{overlay}/{name}"
+            path = Path(directory, name)
+            if rel not in result.files and path.is_file() and not has_generated_header(path):
                 out.append(
                     f"{rel}: no kustomization lists it, Flux never applies it (CAPA-R010); "
                     "give the account its own settings with `patches` in accounts.yaml"

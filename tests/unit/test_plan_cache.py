@@ -214,3 +214,26 @@ def test_render_reads_no_documents_and_check_no_others(
     documents.write_text(json.dumps({**kept, "token": "another"}))
     documents.chmod(0o600)
     assert verdict(example_repo) == [] and len(counted) == 2  # not these: planned again
+
+
+def test_the_code_digest_sees_any_edit_of_a_source_file(tmp_path: Path) -> None:
+    """An edit of the tool's code, of the same size and with its modification time set back,
+    still makes other code: the change time, which nothing sets back, is in the digest."""
+    import os
+    import time
+    from types import SimpleNamespace
+
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("x = 1\n")
+    (package / "sub" / "rules.py").write_text("y = 2\n")
+    module = SimpleNamespace(__file__=str(package / "__init__.py"))
+    before = plan_cache.code_digest("salt", module)
+    assert plan_cache.code_digest("salt", module) == before
+    assert plan_cache.code_digest("other", module) != before
+    time.sleep(0.02)  # past the clock tick of the files' creation
+    rules = package / "sub" / "rules.py"
+    old = rules.stat()
+    rules.write_text("y = 3\n")
+    os.utime(rules, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert plan_cache.code_digest("salt", module) != before
