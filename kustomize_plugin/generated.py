@@ -40,6 +40,8 @@ _KILL_ENV = "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES"
 
 @dataclass
 class Change:
+    """One file render creates, updates or deletes, with its text before and after."""
+
     path: str
     action: str  # create | update | delete
     old: str

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Plan:
+    """Render's plan: every generated file's path and text, and what check takes from it."""
+
     files: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # The documents of each YAML file whose text reads back as exactly them (plain data:

@@ -18,6 +18,8 @@ from capa_accounts.kustomize_plugin.plan import Plan
 
 @dataclass
 class Rendered:
+    """What one render transaction planned and changed."""
+
     account_set: model.AccountSet
     plan: Plan
     todo: list[Change]  # what changed (or, with check_only, what is out of date)

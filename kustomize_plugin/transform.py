@@ -68,6 +68,8 @@ def _in_accounts_file(path: patches.Path) -> Location:
 
 @dataclass
 class Outcome:
+    """What the KRM function returns: the items, and the results it reports."""
+
     items: list[Item]
     results: list[Finding] = field(default_factory=list)
 

@@ -15,6 +15,8 @@ INPUT_ERROR = "input-error"
 
 @dataclass(frozen=True, order=True)
 class ResourceRef:
+    """The object a finding is about (SARIF's logical location)."""
+
     api_version: str = ""
     kind: str = ""
     name: str = ""
@@ -45,6 +47,8 @@ class Location:
 
 @dataclass(frozen=True)
 class Finding:
+    """What a rule found: rule, severity, where, the message, and related locations."""
+
     rule: str
     severity: Severity
     file: str

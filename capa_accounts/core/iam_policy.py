@@ -32,6 +32,8 @@ USER_GRANTS: PathT = ("spec", "bootstrapUser", "extraStatements")
 
 @dataclass(frozen=True)
 class RoleArn:
+    """An IAM role ARN taken apart: ``arn:<partition>:iam::<account>:role<path><name>``."""
+
     partition: str
     account: str
     path: str

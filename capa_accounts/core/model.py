@@ -33,6 +33,8 @@ DEFAULT_SERVICE_ACCOUNT = "capa-system/capa-controller-manager"
 
 @dataclass(frozen=True)
 class Suppression:
+    """An account's ``suppress`` entry: a rule silenced for that account, with the reason."""
+
     rule: str
     reason: str
 
@@ -50,6 +52,8 @@ class RuleSetting:
 
 @dataclass(frozen=True)
 class Cluster:
+    """One EKS cluster of an account, as accounts.yaml lists it."""
+
     name: str
     region: str
     kubernetes_version: str
@@ -97,6 +101,8 @@ class Account:
 
 @dataclass(frozen=True)
 class Management:
+    """The management account: where CAPA runs, and the principal every target trusts."""
+
     account_id: str
     principal: str = "controllersRole"
     name_prefix: str = ""
@@ -123,6 +129,8 @@ class Management:
 
 @dataclass(frozen=True)
 class AccountSet:
+    """accounts.yaml: the management account, the target accounts and the fleet's settings."""
+
     name: str
     partition: str
     management: Management

@@ -88,6 +88,8 @@ def _allowed_alias_ratio(decoded: int) -> float:
 
 @dataclass
 class _Decoder:
+    """The state of one tree's decoding: what it built, and how many aliases it followed."""
+
     name: str
     decoded: int = 0
     aliased: int = 0

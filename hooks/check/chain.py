@@ -19,6 +19,8 @@ MANAGEMENT_FILE = layout.MANAGEMENT_BOOTSTRAP
 
 @dataclass
 class Stacks:
+    """The IAM bootstrap stacks of the repository, by the role each plays."""
+
     management: list[Obj] = field(default_factory=list)
     targets: list[tuple[Obj, Account | None]] = field(default_factory=list)
     by_account: dict[str, Obj] = field(default_factory=dict)

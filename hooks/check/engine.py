@@ -20,6 +20,8 @@ from capa_accounts.hooks.rules import all_rules, run_rules
 
 @dataclass
 class Report:
+    """What check found, and what it could not read."""
+
     findings: list[Finding]
     suppressed: int = 0
     files: int = 0

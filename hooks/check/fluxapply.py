@@ -46,6 +46,8 @@ KEPT_KINDS = ("AWSIAMConfiguration",)
 
 @dataclass(frozen=True)
 class FluxPath:
+    """A directory a Flux Kustomization applies, and how Flux builds it."""
+
     name: str
     path: str  # a directory of the repository
     generated: bool  # no kustomization file there: Flux lists every manifest below it
@@ -111,6 +113,8 @@ def _is_flux_kustomization(data: Any) -> bool:
 
 @dataclass(frozen=True)
 class _Loose:
+    """Where a file Flux applies without a kustomization comes from (an overlay or none)."""
+
     overlay: str | None = None
 
 

@@ -49,6 +49,8 @@ _STORED_DEFAULT = {"kind": CONTROLLER_IDENTITY, "name": DEFAULT_IDENTITY}
 
 @dataclass(frozen=True)
 class IdentityUse:
+    """An object whose identityRef picks CAPA's credentials, and the namespace it needs them in."""
+
     obj: Obj  # where the identityRef is written (or, absent, would be)
     path: PathT  # of the identityRef in ``obj``
     ref: Any  # what CAPA receives, None when absent (C001)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Options:
+    """How a report is written, beyond its format."""
+
     strict: bool = False  # warnings fail the check too (JUnit marks them failures)
     color: bool = False  # the text report in ANSI colours
 

@@ -102,6 +102,8 @@ Scope = Literal["objects", "files"]
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered rule: its ID, severity, documentation and check function."""
+
     id: str
     severity: Severity
     doc: str

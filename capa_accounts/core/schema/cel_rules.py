@@ -34,6 +34,8 @@ CelCheck = Callable[[Any], list[Violation]]
 
 @dataclass(frozen=True)
 class CelRule:
+    """One ``x-kubernetes-validations`` rule of a CRD, at the schema path that holds it."""
+
     path: tuple[str, ...]
     rule: str
     message: str

@@ -28,6 +28,8 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Violation:
+    """What a schema refuses in a value: where, why, and the kind of check that refused."""
+
     path: Path
     message: str
     code: str  # unknown | type | enum | pattern | required | range
