@@ -3,7 +3,11 @@
 For each size, a repository is generated with the tool itself (``capa-accounts init``, then
 accounts appended to accounts.yaml, then ``capa-accounts render``). Every command runs as a
 whole process (``subprocess``, ``time.perf_counter``), interleaved with its floor in the same
-round so that a load spike on the machine hits both, and the median of the rounds is shown:
+round so that a load spike on the machine hits both, and the median of the rounds is shown.
+What changes the repository (a render that adds an account and removes it again, and the
+check right after it) runs in rounds of its own, after the others: in the same rounds, every
+later step would measure the state it leaves (a plan to judge anew, files just written).
+
 
 - floor of ``check`` and ``render``: this interpreter reading every YAML file of the repository
   with PyYAML's C loader (``yaml.compose_all(f, Loader=yaml.CSafeLoader)``, nodes with marks);
@@ -290,13 +294,15 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
         run([capa, "render", "--repo", str(repo)])  # not counted: back to the fleet
         return seconds
 
+    def check() -> float:
+        return run([capa, "check", "--repo", str(repo)])[0]
+
     steps: dict[str, Callable[[], float]] = {
         "floor": lambda: run([PYTHON, "-c", FLOOR, str(repo)])[0],
         "render": render_fresh,
-        "render_one": render_one_more,
         "render_check": lambda: run([capa, "render", "--check", "--repo", str(repo)])[0],
         "render_same": lambda: run([capa, "render", "--repo", str(repo)])[0],
-        "check": lambda: run([capa, "check", "--repo", str(repo)])[0],
+        "check": check,
     }
     if AGAINST is not None:
         # The other commit on a repository of its own, made and rendered by itself: a render
@@ -310,6 +316,15 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
             [old.tool("capa-accounts"), "render", "--repo", str(then)], version=old
         )[0]
     medians = rounds(runs, steps)
+    # A render that changes the plan, and the check after it, in rounds of their own: what
+    # they change (the kept plan, the generated files) would otherwise be what every later
+    # step of the round measures.
+    medians.update(
+        rounds(
+            runs,
+            {"render_one": render_one_more, "check_changed": check},
+        )
+    )
     floor = medians["floor"]
     size = str(accounts)
     targeted = accounts in TARGET_SIZES
@@ -343,6 +358,15 @@ def measure_size(accounts: int, runs: int, workdir: Path) -> tuple[list[Row], di
             "floor",
             floor,
             note="plans every account, writes the changed files",
+        ),
+        Row(
+            size,
+            "check right after a render that changed the plan",
+            runs,
+            medians["check_changed"],
+            "floor",
+            floor,
+            note="judges the changed files, keeps the new verdict",
         ),
         Row(
             size,
