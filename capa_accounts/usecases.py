@@ -5,7 +5,6 @@ user on the way (a warning before a long run) goes through the ``say`` callback.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -53,12 +52,9 @@ def shown_error(err: CapaAccountsError, root: Path | None, anchor: Path | None) 
 
 def _shifted(finding: Finding, root: Path, anchor: Path) -> Finding:
     related = tuple(
-        dataclasses.replace(r, file=reporoot.shown_from(root, anchor, r.file))
-        for r in finding.related
+        r.replace(file=reporoot.shown_from(root, anchor, r.file)) for r in finding.related
     )
-    return dataclasses.replace(
-        finding, file=reporoot.shown_from(root, anchor, finding.file), related=related
-    )
+    return finding.replace(file=reporoot.shown_from(root, anchor, finding.file), related=related)
 
 
 # --- check ----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ idempotent (``transform(transform(x)) == transform(x)``).
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
 
 from capa_accounts.core import patches
 from capa_accounts.core.finding import INPUT_ERROR, Finding, Location, ResourceRef
@@ -66,12 +65,15 @@ def _in_accounts_file(path: patches.Path) -> Location:
     return Location(ACCOUNTS_FILE)
 
 
-@dataclass
 class Outcome:
     """What the KRM function returns: the items, and the results it reports."""
 
-    items: list[Item]
-    results: list[Finding] = field(default_factory=list)
+    def __init__(self, items: list[Item], results: list[Finding] | None = None) -> None:
+        self.items = items
+        self.results: list[Finding] = [] if results is None else results
+
+    def __repr__(self) -> str:
+        return f"Outcome(items={self.items!r}, results={self.results!r})"
 
     @property
     def failed(self) -> bool:

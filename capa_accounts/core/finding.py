@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 from capa_accounts.core.errors import printable
+from capa_accounts.core.record import Ordered, Record
 
 Severity = Literal["error", "warning"]
 # Not a rule: input that could not be read or used (a file check could not read, a base render
@@ -13,14 +13,23 @@ Severity = Literal["error", "warning"]
 INPUT_ERROR = "input-error"
 
 
-@dataclass(frozen=True, order=True)
-class ResourceRef:
+class ResourceRef(Ordered):
     """The object a finding is about (SARIF's logical location)."""
 
-    api_version: str = ""
-    kind: str = ""
-    name: str = ""
-    namespace: str = ""
+    FIELDS = ("api_version", "kind", "name", "namespace")
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+
+    def __init__(
+        self, api_version: str = "", kind: str = "", name: str = "", namespace: str = ""
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "api_version", api_version)
+        set_(self, "kind", kind)
+        set_(self, "name", name)
+        set_(self, "namespace", namespace)
 
     def to_json(self) -> dict[str, str | None]:
         """Every key, null where nothing applies (a cluster-scoped object has no namespace)."""
@@ -32,38 +41,55 @@ class ResourceRef:
         }
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Record):
     """A place in a file of the repository: path relative to its root, 1-based line and column."""
 
+    FIELDS = ("file", "line", "column")
     file: str
-    line: int = 1
-    column: int = 1
+    line: int
+    column: int
 
-    def __post_init__(self) -> None:
-        if not self.file.isprintable():
-            object.__setattr__(self, "file", printable(self.file))
+    def __init__(self, file: str, line: int = 1, column: int = 1) -> None:
+        set_ = object.__setattr__
+        set_(self, "file", file if file.isprintable() else printable(file))
+        set_(self, "line", line)
+        set_(self, "column", column)
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """What a rule found: rule, severity, where, the message, and related locations."""
 
+    FIELDS = ("rule", "severity", "file", "line", "column", "message", "resource", "related")
     rule: str
     severity: Severity
     file: str
     line: int
     column: int
     message: str
-    resource: ResourceRef | None = None
-    related: tuple[Location, ...] = field(default=())
+    resource: ResourceRef | None
+    related: tuple[Location, ...]
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        rule: str,
+        severity: Severity,
+        file: str,
+        line: int,
+        column: int,
+        message: str,
+        resource: ResourceRef | None = None,
+        related: tuple[Location, ...] = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "rule", rule)
+        set_(self, "severity", severity)
         # What a finding says comes from the repository: escaped once, for every format.
-        for name in ("file", "message"):
-            value = getattr(self, name)
-            if not value.isprintable():
-                object.__setattr__(self, name, printable(value))
+        set_(self, "file", file if file.isprintable() else printable(file))
+        set_(self, "line", line)
+        set_(self, "column", column)
+        set_(self, "message", message if message.isprintable() else printable(message))
+        set_(self, "resource", resource)
+        set_(self, "related", related)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.rule, self.message)

@@ -12,11 +12,11 @@ arithmetic: render, the loader and CAPA-R003 import it.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from capa_accounts.core import layout
+from capa_accounts.core.record import Record
 
 DEFAULT_PATH = layout.FLUX_DIR
 DEFAULT_NAMESPACE = "flux-system"
@@ -30,21 +30,57 @@ DEFAULT_INTERVAL = "10m"
 RESERVED_TOPS = (layout.OVERLAYS, layout.BOOTSTRAP, layout.BASE, layout.PROVIDERS)
 
 
-@dataclass(frozen=True)
-class FluxSettings:
+class FluxSettings(Record):
     """``spec.flux`` of accounts.yaml; the defaults are what render always wrote."""
 
-    path: str = DEFAULT_PATH  # the Kustomizations' directory, relative to accounts.yaml
-    namespace: str = DEFAULT_NAMESPACE  # the Kustomizations' namespace
-    source_kind: str = DEFAULT_SOURCE_KIND
-    source_name: str = DEFAULT_SOURCE_NAME
-    source_namespace: str | None = None  # None: the Kustomization's own namespace
-    interval: str = DEFAULT_INTERVAL
-    retry_interval: str | None = None
-    timeout: str | None = None
+    FIELDS = (
+        "path",
+        "namespace",
+        "source_kind",
+        "source_name",
+        "source_namespace",
+        "interval",
+        "retry_interval",
+        "timeout",
+        "source_path",
+    )
+    # the Kustomizations' directory, relative to accounts.yaml
+    path: str
+    # the Kustomizations' namespace
+    namespace: str
+    source_kind: str
+    source_name: str
+    # None: the Kustomization's own namespace
+    source_namespace: str | None
+    interval: str
+    retry_interval: str | None
+    timeout: str | None
     # Where accounts.yaml's directory is inside the source artifact; None: below the top of
     # the git work tree, as a GitRepository holds it.
-    source_path: str | None = None
+    source_path: str | None
+
+    def __init__(
+        self,
+        path: str = DEFAULT_PATH,
+        namespace: str = DEFAULT_NAMESPACE,
+        source_kind: str = DEFAULT_SOURCE_KIND,
+        source_name: str = DEFAULT_SOURCE_NAME,
+        source_namespace: str | None = None,
+        interval: str = DEFAULT_INTERVAL,
+        retry_interval: str | None = None,
+        timeout: str | None = None,
+        source_path: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "namespace", namespace)
+        set_(self, "source_kind", source_kind)
+        set_(self, "source_name", source_name)
+        set_(self, "source_namespace", source_namespace)
+        set_(self, "interval", interval)
+        set_(self, "retry_interval", retry_interval)
+        set_(self, "timeout", timeout)
+        set_(self, "source_path", source_path)
 
     def source_ref(self) -> dict[str, str]:
         ref = {"kind": self.source_kind, "name": self.source_name}

@@ -14,12 +14,12 @@ warnings).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from capa_accounts.core import yamlio
 from capa_accounts.core.errors import InputError
+from capa_accounts.core.record import Record
 
 # Re-exported (`X as X`): render and check import them from here.
 from capa_accounts.core.yamlio import OutsideRepositoryError as OutsideRepositoryError
@@ -56,12 +56,22 @@ class MissingResourceError(InputError):
     fail the build. ``check`` reports it as a finding; ``render`` stops on it in ``base/``."""
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(Record):
     """The documents a kustomization produces, each with the file it came from."""
 
+    FIELDS = ("documents", "files")
     documents: list[yamlio.Document]
-    files: list[str]  # every file read, kustomization files included
+    # every file read, kustomization files included
+    files: list[str]
+
+    def __init__(
+        self,
+        documents: list[yamlio.Document],
+        files: list[str],
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "documents", documents)
+        set_(self, "files", files)
 
 
 def resource_problem(data: Any) -> tuple[tuple[str, ...], str] | None:

@@ -17,9 +17,9 @@ that holds one, is refused at its own line.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
+from capa_accounts.core.record import Record
 from capa_accounts.core.resources import (
     ACCOUNT_LABEL,
     CLUSTER_NAME_LABEL,
@@ -64,15 +64,31 @@ OWNED_PATHS: dict[Path, str] = {
 OWNED_KEYS = ("identityRef", "roleARN", "sourceIdentityRef", "allowedNamespaces")
 
 
-@dataclass(frozen=True)
-class Patch:
+class Patch(Record):
     """One entry of ``patches``; ``at`` is its path in accounts.yaml, for messages."""
 
+    FIELDS = ("kind", "name", "body", "cluster", "at")
     kind: str
     name: str | None
-    body: str  # the patch as JSON text: an Account stays hashable
-    cluster: str | None = None
-    at: Path = ()
+    # the patch as JSON text: an Account stays hashable
+    body: str
+    cluster: str | None
+    at: Path
+
+    def __init__(
+        self,
+        kind: str,
+        name: str | None,
+        body: str,
+        cluster: str | None = None,
+        at: Path = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "name", name)
+        set_(self, "body", body)
+        set_(self, "cluster", cluster)
+        set_(self, "at", at)
 
     @property
     def patch(self) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from capa_accounts.core.record import Ordered
 
 # The API groups and versions the tool reads and writes: their one home (a test keeps the
 # literals out of every other module).
@@ -134,14 +135,27 @@ def metadata(item: Mapping[str, Any]) -> Mapping[str, Any]:
     return meta if type(meta) is dict or isinstance(meta, Mapping) else {}
 
 
-@dataclass(frozen=True, order=True)
-class ResourceId:
+class ResourceId(Ordered):
     """A resource as the API server keys it (flux-local's NamedResource)."""
 
+    FIELDS = ("group", "kind", "namespace", "name")
     group: str
     kind: str
     namespace: str
     name: str
+
+    def __init__(
+        self,
+        group: str,
+        kind: str,
+        namespace: str,
+        name: str,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "group", group)
+        set_(self, "kind", kind)
+        set_(self, "namespace", namespace)
+        set_(self, "name", name)
 
     @classmethod
     def of(cls, item: Mapping[str, Any]) -> ResourceId:

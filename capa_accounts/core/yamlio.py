@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from capa_accounts.core.errors import InputError
+from capa_accounts.core.record import Record
 
 # Writing is the other half of the one YAML layer: callers dump through yamlio.
 from capa_accounts.core.yamldump import dump as dump
@@ -88,20 +88,33 @@ class OutsideRepositoryError(InputError):
     """A path, a resource entry or a symlink leads outside the repository."""
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(Record):
     """One YAML document of a file: its node tree (with marks) and its plain data."""
 
+    FIELDS = ("file", "index", "node", "data", "text")
+    COMPARED = SHOWN = ("file", "index", "node", "data")  # the text is the file's, shared
     file: str
     index: int
     node: yaml.Node
     data: Any
     # The text of the whole file, shared by its documents: ``check`` compares generated files
     # with what render writes (CAPA-R001) and scans for credentials without reading them again.
-    text: str = field(default="", repr=False, compare=False)
+    text: str
 
-
-# --- files ------------------------------------------------------------------------------------
+    def __init__(
+        self,
+        file: str,
+        index: int,
+        node: yaml.Node,
+        data: Any,
+        text: str = "",
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "file", file)
+        set_(self, "index", index)
+        set_(self, "node", node)
+        set_(self, "data", data)
+        set_(self, "text", text)
 
 
 def inside(root: Path, path: Path, shown: str | None = None) -> Path:

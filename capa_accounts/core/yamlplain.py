@@ -9,7 +9,6 @@ custom tags stay the text written. ``yamlio`` composes the nodes and calls ``to_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -86,15 +85,15 @@ def _allowed_alias_ratio(decoded: int) -> float:
     return max(0.10, min(0.99, 0.99 - 0.89 * slide))
 
 
-@dataclass
 class _Decoder:
     """The state of one tree's decoding: what it built, and how many aliases it followed."""
 
-    name: str
-    decoded: int = 0
-    aliased: int = 0
-    built: set[int] = field(default_factory=set)  # collections already built once
-    open: set[int] = field(default_factory=set)  # collections being built (the current path)
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.decoded = 0
+        self.aliased = 0
+        self.built: set[int] = set()  # collections already built once
+        self.open: set[int] = set()  # collections being built (the current path)
 
     def fail(self, message: str, node: yaml.Node, *, column: bool = False) -> InputError:
         mark = node.start_mark

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import cast
 
 from capa_accounts.core import layout, yamlio
@@ -180,7 +180,7 @@ def _repository(
         elif setting.severity == "ignore":
             ignored += 1
         else:
-            out.append(replace(finding, severity=cast(Severity, setting.severity)))
+            out.append(finding.replace(severity=cast(Severity, setting.severity)))
     for rule_id, setting in settings.items():
         if rule_id in ran and rule_id not in produced:
             out.append(

@@ -13,7 +13,6 @@ a copy of the template as a hand-written overlay would keep it).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 from typing import Any
 
 from capa_accounts.core import layout
@@ -65,8 +64,7 @@ def root_causes(ctx: Context, findings: list[Finding], schema: Any) -> list[Find
                 "so no overlay has it; `kustomize build base` does)"
             )
         out.append(
-            replace(
-                f,
+            f.replace(
                 message=f.message + note,
                 severity="error" if same else "warning",
                 related=tuple(Location(c.file, c.line, c.column) for c in same),
@@ -78,8 +76,7 @@ def root_causes(ctx: Context, findings: list[Finding], schema: Any) -> list[Find
         reporter = Reporter(rule_id, "warning", base)
         rules[rule_id].check(base, reporter)
         out.extend(
-            replace(
-                f,
+            f.replace(
                 severity="warning",
                 message=f"{f.message} (in the template: "
                 "render overwrites this field for every account, so no overlay "

@@ -17,23 +17,37 @@ apply's strict field validation) rejects them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sized
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from capa_accounts.core.record import Record
 from capa_accounts.core.substitution import templated
 
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(Record):
     """What a schema refuses in a value: where, why, and the kind of check that refused."""
 
+    FIELDS = ("path", "message", "code", "at_key")
     path: Path
     message: str
-    code: str  # unknown | type | enum | pattern | required | range
-    at_key: bool = False
+    # unknown | type | enum | pattern | required | range
+    code: str
+    at_key: bool
+
+    def __init__(
+        self,
+        path: Path,
+        message: str,
+        code: str,
+        at_key: bool = False,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "message", message)
+        set_(self, "code", code)
+        set_(self, "at_key", at_key)
 
 
 Check = Callable[[Any, Path, list[Violation]], None]
