@@ -14,8 +14,11 @@ Why it cannot be fooled:
   it). A rename over the file, as editors and git write, gives another inode.
 - Racy files: a write in the same clock tick as the ctime kept would leave all five equal. So
   a file is kept only when its ctime is more than a second older than the start of the run
-  that read it: any later write has a later ctime. A filesystem that keeps whole seconds only
-  (its ctime a multiple of 1e9 ns) or no inode numbers is never kept.
+  that read it: any later write has a later ctime. This also covers a write between the read
+  and the ``lstat`` that records the file. A filesystem that keeps whole seconds only (its
+  ctime a multiple of 1e9 ns) or no inode numbers is never kept. The margin assumes the
+  filesystem's clock is this machine's, within a second: a network filesystem whose server
+  runs behind by more should run with ``CAPA_ACCOUNTS_NO_CACHE=1``.
 - The kept fields belong to one plan: a token written with the plan entry names it, and a
   new plan keeps them only for files whose planned text is the same.
 - They live in the user's cache directory beside the plan entry, under the same ownership
