@@ -32,6 +32,8 @@ class Plan:
     # Files whose planned text `check` judged once and found nothing in for the rules that
     # judge a file alone (kept with the plan in plan_cache; hooks/check/verified.py).
     verified: frozenset[str] = frozenset()
+    # Those of them judged by an earlier run, not this one: what check says it kept.
+    kept: frozenset[str] = frozenset()
     # Files whose text on disk is known to be the planned text, unread (kustomize_plugin/
     # seen.py); None when the plan is not kept (plan_cache).
     seen: Seen | None = field(default=None, compare=False, repr=False)

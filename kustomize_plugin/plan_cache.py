@@ -248,6 +248,7 @@ def cached_plan(
         if verifier is not None:
             key = verifier[0]()
             known = _verified(entry, key)
+            plan.kept = known or frozenset()  # judged by an earlier run
             if known is None or entry["verified"].get("partial"):
                 known = frozenset(verifier[1](plan, known or frozenset()))
                 entry["verified"] = {"key": key, "files": sorted(known)}
@@ -277,6 +278,7 @@ def cached_plan(
         if verifier is not None:
             key = verifier[0]()
             known = frozenset(verified["files"]) if verified.get("key") == key else frozenset()
+            plan.kept = known
             plan.verified = frozenset(verifier[1](plan, known))
             verified = {"key": key, "files": sorted(plan.verified)}
         token = os.urandom(16).hex()

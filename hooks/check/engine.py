@@ -227,7 +227,7 @@ def _check(
         len(loaded.yaml_files),
         warnings,
         kustomize=kustomize.protection(),
-        kept=len(loaded.verified),
+        kept=len(loaded.verified & loaded.plan.kept) if loaded.plan is not None else 0,
     )
     if loaded.input_errors:
         report = Report.failed(list(loaded.input_errors), report)

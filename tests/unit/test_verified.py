@@ -166,3 +166,21 @@ def test_a_render_that_changes_one_account_keeps_the_others_verdicts(
         f"region: eu-west-2\n      # {KEY_ID}",
     )
     assert {f.rule for f in checked(example_repo)[0]} >= {"CAPA-S001"}
+
+
+def test_the_summary_says_how_many_files_were_judged_anew(
+    example_repo: Path,  # noqa: F811
+    judged: list[int],
+) -> None:
+    """Only verdicts of an earlier run count as kept: the first check judged everything."""
+    from capa_accounts.hooks.report.common import summary_line
+
+    first = engine.check(example_repo)
+    assert first.kept == 0 and "anew" not in summary_line(first)
+    again = engine.check(example_repo)
+    anew = again.files - again.kept
+    assert again.kept > 0 and anew > 0  # accounts.yaml and base/ are not render's output
+    assert summary_line(again).endswith(
+        f"; the rules that judge a file alone judged {anew} files anew "
+        f"({again.kept} unchanged since their verdict was kept)"
+    )
