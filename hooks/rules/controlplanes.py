@@ -9,7 +9,6 @@ object lives in (``hooks/check/topology.py`` says where each identityRef is used
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from capa_accounts.core.resources import (
@@ -141,16 +140,21 @@ def check_dangling_identity_ref(ctx: Context, report: Reporter) -> None:
         identityRef: {kind: AWSClusterRoleIdentity, name: staging-identity}
 
     Fix: name an identity the repository applies (`<account>-identity` by default), or add it.
+    The did-you-mean names only an identity that admits the object's namespace: the closest
+    name may be another account's identity (`team-0907-identity` for `team-0007-identity`),
+    which CAPA would refuse there, and which must not be used there.
     """
-    names: dict[str, list[str]] = defaultdict(list)
-    for ident in ctx.identities():
-        names[ident.kind].append(ident.name)
     for use in identity_uses(ctx):
         ref = _identity_ref(use.ref)
         if ref is None or ctx.identity(*ref) is not None:
             continue
         kind, name = ref
-        close = _close(name, names[kind], n=1)
+        admitting = [
+            i.name
+            for i in ctx.identities(kind)
+            if admits(ctx, i.get("spec", "allowedNamespaces"), use.namespace)
+        ]
+        close = _close(name, admitting, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         report.unseen(
             use.obj,

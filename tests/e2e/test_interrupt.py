@@ -4,10 +4,33 @@ CI runner sees an interrupt (exit 130), never click's "Aborted!" with exit 1, wh
 
 from __future__ import annotations
 
+import platform
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+
+def _wait_for_the_read(pid: int, limit: float = 30.0) -> None:
+    """Until the process blocks reading its standard input (Linux: ``/proc/<pid>/syscall``
+    shows read(2), number 0 on x86-64, on fd 0), so that the signal finds it there and not
+    still starting on a loaded machine; elsewhere, a pause past start-up."""
+    syscall = Path(f"/proc/{pid}/syscall")
+    if platform.machine() != "x86_64":  # read(2) has another number there
+        time.sleep(1.5)
+        return
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            fields = syscall.read_text().split()
+        except OSError:
+            time.sleep(1.5)
+            return
+        if fields[:2] == ["0", "0x0"]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("check - never started reading its standard input")
 
 
 def test_ctrl_c_while_reading_stdin_dies_of_sigint() -> None:
@@ -18,7 +41,7 @@ def test_ctrl_c_while_reading_stdin_dies_of_sigint() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        time.sleep(1.5)  # past start-up, into the read
+        _wait_for_the_read(proc.pid)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:

@@ -60,6 +60,15 @@ def test_c002_fires_on_a_typo(example_repo: Path) -> None:
     assert "did you mean 'staging-identity'" in found[0].message
 
 
+def test_c002_suggests_no_identity_that_refuses_the_namespace(example_repo: Path) -> None:
+    """`liv-identity` is one letter from `live-identity`, which admits only `live`: a staging
+    cluster is never pointed at the other account's identity; a typo of its own is."""
+    edit(example_repo / STAGING, "    name: staging-identity", "    name: liv-identity")
+    found = of_rule(run_check(example_repo), "CAPA-C002")
+    assert found and "live-identity" not in found[0].message  # the closest, but live's
+    assert "did you mean 'staging-identity'" in found[0].message  # the one staging may use
+
+
 def test_c002_near_miss_another_existing_identity(example_repo: Path) -> None:
     edit(example_repo / STAGING, "    name: staging-identity", "    name: live-identity")
     assert where(example_repo, "CAPA-C002") == []
