@@ -288,12 +288,9 @@ def _disk_reader(repo: Path, target: Plan | None = None) -> Callable[[str], str 
         if where is None:
             return None
         path = os.path.join(top, rel)
-        if seen is not None and where and seen.unchanged(path, rel):
-            return planned[rel]
-        text = current_text(path, rel, root, where)
-        if seen is not None and where and text is not None and text == planned.get(rel):
-            seen.saw(path, rel)
-        return text
+        if seen is None or not where or rel not in planned:
+            return current_text(path, rel, root, where)
+        return seen.text(path, rel, planned[rel], lambda: current_text(path, rel, root, where))
 
     return read
 

@@ -32,6 +32,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,17 @@ class Seen:
             and info.st_ctime_ns < self.settled
         ):
             self.new[rel] = _fields(info)
+
+    def text(self, path: str, rel: str, planned: str, read: Callable[[], str | None]) -> str | None:
+        """The text of ``rel``: ``planned`` while the file is unchanged since it held it, else
+        what ``read`` returns (kept when it is the planned text). The one way render and
+        check read a generated file."""
+        if self.unchanged(path, rel):
+            return planned
+        text = read()
+        if text is not None and text == planned:
+            self.saw(path, rel)
+        return text
 
     def save(self, planned: dict[str, str]) -> None:
         """Keep what this run saw, for the files the plan still writes; nothing when it saw

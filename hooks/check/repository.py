@@ -329,16 +329,12 @@ def _rendered_documents(loaded: Loaded, rel: str) -> list[yamlio.Document] | Non
     # seen.py); else one open and one fstat: a symlink or anything but a regular file takes
     # the ordinary way.
     path = os.path.join(loaded.root, rel)
-    seen = plan.seen
-    text: str | None
-    if seen is not None and seen.unchanged(path, rel):
-        text = str(expected)
-    else:
+    if plan.seen is None:
         text = yamlio.read_regular(path, rel)
-        if text is None:
-            return None
-        if seen is not None and text == expected:
-            seen.saw(path, rel)
+    else:
+        text = plan.seen.text(path, rel, expected, lambda: yamlio.read_regular(path, rel))
+    if text is None:
+        return None
     loaded.texts[rel] = text
     if text != expected:
         return yamlio.documents_from_text(text, rel)
