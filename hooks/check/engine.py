@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,28 +51,17 @@ class Report:
             )
             for err in errors
         ]
-        return cls(
-            found + base.findings,
-            base.suppressed,
-            base.files,
-            base.warnings_loading,
-            found + base.input_errors,
-            list(errors) + base.failures,
-            base.kustomize,
-            base.kept,
+        return replace(
+            base,
+            findings=found + base.findings,
+            input_errors=found + base.input_errors,
+            failures=list(errors) + base.failures,
         )
 
     def without_input_errors(self) -> Report:
         """The findings of rules only (text prints input errors on stderr instead)."""
-        kept = [f for f in self.findings if f.rule != INPUT_ERROR]
-        return Report(
-            kept,
-            self.suppressed,
-            self.files,
-            self.warnings_loading,
-            kustomize=self.kustomize,
-            kept=self.kept,
-        )
+        rules = [f for f in self.findings if f.rule != INPUT_ERROR]
+        return replace(self, findings=rules, input_errors=[], failures=[])
 
     @property
     def errors(self) -> int:
