@@ -2,7 +2,8 @@
 
 ``capa-accounts fn`` is what kustomize runs for every build that uses the function as an exec
 plugin: it goes straight to the function, without loading the command line (click) that it
-does not use. Everything else, ``fn`` with options included, is parsed by ``cli``.
+does not use. ``check`` and ``render`` as hooks and CI run them go the direct way
+(``direct.py``), without click too. Everything else is parsed by ``cli``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ def main() -> None:
         from capa_accounts.kustomize_plugin import fn
 
         sys.exit(fn.main())
+    if sys.argv[1:2] in (["check"], ["render"]):
+        from capa_accounts import direct
+
+        try:
+            code = direct.run(sys.argv[1:])
+        except SystemExit as done:
+            leave(done.code)
+        if code is not None:
+            leave(code)
     from capa_accounts.cli import main as command_line
 
     try:

@@ -2,8 +2,9 @@
 
 The roof of the house: the only package that imports click (``check.py`` is the ``check``
 command, ``options.py`` what the commands share). Imports of the work itself are lazy so that
-``--help`` starts fast (``capa-accounts fn`` alone does not even come here: ``entry``).
-Failures are caught once here: one line on stderr, exit 2.
+``--help`` starts fast (``capa-accounts fn`` alone does not even come here, nor ``check`` and
+``render`` as hooks run them: ``entry``, ``direct``). Failures are caught once here, by
+``console.guarded``: one line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ from typing import Any
 
 import click
 
-from capa_accounts import usecases
+from capa_accounts import console, usecases
 from capa_accounts.cli.check import check
 from capa_accounts.cli.options import (
-    EXIT_INPUT,
     output_option,
     repo_option,
     repo_root,
-    say,
     shift_error,
     write_output,
 )
 from capa_accounts.core.eks_versions import TABLE_DATE
-from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.hooks.report.formats import CATALOGUE_FORMATS
 
 
@@ -34,30 +32,12 @@ class _Group(click.Group):
     """Turns every failure into one line and exit 2; a traceback only with --debug."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CapaAccountsError as err:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            for one in (err, *err.more):
-                shift_error(ctx, one)
-                click.echo(f"capa-accounts: {one}", err=True)
-            ctx.exit(EXIT_INPUT)
-        except RecursionError as err:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.echo("capa-accounts: input nested too deeply", err=True)
-            raise SystemExit(EXIT_INPUT) from err
-        except KeyboardInterrupt:
-            # Ctrl-C outside a write (a write catches it and puts everything back): die of the
-            # signal, as SIGTERM and SIGHUP do, so that a shell or CI runner sees an
-            # interrupt, not click's "Aborted!" and exit 1 after, say, a complete render.
-            import os
-            import signal
-
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGINT)
-            raise
+        return console.guarded(
+            lambda: super(_Group, self).invoke(ctx),
+            click.echo,
+            debug=lambda: bool(ctx.obj and ctx.obj.get("debug")),
+            shown=lambda err: shift_error(ctx, err),
+        )
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
@@ -116,16 +96,7 @@ def init(directory: Path | None, here: bool, hooks: str) -> None:
 )
 def render(repo: Path, check_only: bool) -> None:
     """(Re)write every generated file from accounts.yaml and base/."""
-    todo = usecases.render(repo_root(repo), check_only=check_only, say=say)
-    if check_only:
-        if todo:
-            click.echo(usecases.diff(todo), nl=False)
-            click.echo(
-                f"{len(todo)} generated file(s) out of date: run `capa-accounts render`", err=True
-            )
-            sys.exit(1)
-        return
-    click.echo("".join(f"{c.action:6} {c.path}\n" for c in todo) or "up to date\n", nl=False)
+    sys.exit(console.render(click.echo, repo_root(repo), check_only))
 
 
 main.add_command(check)

@@ -1,18 +1,17 @@
-"""``capa-accounts check``: the options, the report written in its format, the summary line
-where a log shows it, and the exit code; the judging is ``usecases.check``'s."""
+"""``capa-accounts check``: its options and what they may not be given with; what it prints
+and its exit code are ``console.check``'s (which ``direct.py`` runs too), the judging
+``usecases.check``'s."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from capa_accounts import usecases
-from capa_accounts.cli.options import EXIT_INPUT, output_option, repo_option, write_output
+from capa_accounts import console, usecases
+from capa_accounts.cli.options import output_option, repo_option
 from capa_accounts.core.aws import is_account_id
-from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
 
 
@@ -40,7 +39,7 @@ from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
     "color_choice",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "always", "never"]),
+    type=click.Choice(console.COLORS),
     help="Colour the text report: auto is a terminal's, unless NO_COLOR is set, or FORCE_COLOR.",
 )
 @click.option(
@@ -106,65 +105,32 @@ def check(
     if management_account is not None and not is_account_id(management_account):
         raise click.UsageError(f"--management-account {management_account!r}: not 12 digits")
     others = _other_hooks(with_hooks)
-    try:
-        report = usecases.check(
+    sys.exit(
+        console.check(
+            click.echo,
             repo,
-            stdin=sys.stdin.buffer if source == "-" else None,
+            stdin=source == "-",
             fmt=fmt,
+            output=output,
+            strict=strict,
             base_ref=base_ref,
+            color_choice=color_choice,
+            quiet=quiet,
+            other_hooks=others,
             crds=crds,
             complete=complete,
             management_account=management_account,
-            other_hooks=others,
         )
-    except CapaAccountsError:
-        if "render" not in others:
-            raise
-        # render --check ran first (it is first in the config init writes) and printed why.
-        click.echo("capa-accounts: not checked: see capa-accounts render above", err=True)
-        sys.exit(EXIT_INPUT)
-    for failure in report.failures:  # files that could not be read: each named, exit 2
-        click.echo(f"capa-accounts: {failure}", err=True)
-    for warning in report.warnings_loading:
-        click.echo(f"warning: {warning}", err=True)
-    # Text prints the failures on stderr only; every other format carries them too.
-    shown = report.without_input_errors() if fmt == "text" else report
-    # Text names each unreadable file on stderr: no "0 errors" line after them.
-    quiet = quiet or bool(fmt == "text" and report.input_errors)
-    _finish(shown, fmt, output, strict, color_choice, quiet)
-    sys.exit(report.exit_code(strict))
+    )
 
 
 def _other_hooks(value: str) -> set[str]:
     """``--with-hooks``: the other hooks of a commit, which print these rules' findings."""
-    names = {n.strip() for n in value.split(",") if n.strip()}
-    if unknown := names - set(usecases.HOOK_RULES):
+    names = console.other_hooks(value)
+    if names is None:
+        unknown = {n.strip() for n in value.split(",") if n.strip()} - set(usecases.HOOK_RULES)
         raise click.BadParameter(
             f"{', '.join(sorted(unknown))}: give render and/or scan-secrets",
             param_hint="--with-hooks",
         )
     return names
-
-
-def _finish(
-    report: usecases.Report,
-    fmt: str,
-    output: Path | None,
-    strict: bool,
-    color_choice: str,
-    quiet: bool,
-) -> None:
-    """Write the report, then the summary line, in every log: after a text report on stdout
-    when that is a terminal, else on stderr (a pipe or a file keeps only findings or the
-    report). `--format github` on stdout ends with it already."""
-    from capa_accounts.hooks.report import common
-
-    to_stdout = output is None or str(output) == "-"
-    color = to_stdout and common.color_wanted(sys.stdout, os.environ, color_choice)
-    write_output(output, usecases.report_text(report, fmt, strict=strict, color=color), color)
-    if quiet or (fmt == "github" and to_stdout):
-        return
-    on_stdout = fmt == "text" and to_stdout and sys.stdout.isatty()
-    stream = sys.stdout if on_stdout else sys.stderr
-    painted = common.color_wanted(stream, os.environ, color_choice)
-    click.echo(common.summary_line(report, color=painted), err=not on_stdout, color=painted)

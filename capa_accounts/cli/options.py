@@ -1,6 +1,6 @@
 """What the commands of the command line share: the options ``--repo`` and ``-o``, the
 repository root found once (and remembered, with the anchor that paths in output are relative
-to, for the failures printed at the top), and the exit code of bad input."""
+to, for the failures printed at the top), and the report written where ``-o`` says."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from capa_accounts import usecases
+from capa_accounts import console, usecases
 from capa_accounts.core.errors import CapaAccountsError
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INPUT = 2
-
-
-def say(line: str) -> None:
-    """A message on the way (a warning), on stderr."""
-    click.echo(line, err=True)
 
 
 def repo_option(func: F) -> F:
@@ -61,7 +55,4 @@ def output_option(func: F) -> F:
 
 
 def write_output(output: Path | None, text: str, color: bool | None = None) -> None:
-    if output is None or str(output) == "-":
-        click.echo(text, nl=False, color=color)  # color=True: click keeps ANSI in a pipe
-        return
-    usecases.write_report(output, text)
+    console.write_output(click.echo, output, text, color)

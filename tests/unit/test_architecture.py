@@ -147,13 +147,15 @@ def test_nothing_below_the_cli_imports_click() -> None:
 
 
 def test_the_cli_reaches_the_work_through_the_use_cases() -> None:
-    """cli.py parses, prints and exits: check's judging (the engine, the stream, the lock,
-    where the repository is and how paths are shown), render's transaction, init, import,
-    add-account, graph, explain, rules and schema are the use cases' (the names of the report
-    formats, the colours and the summary line aside)."""
-    roof = {m: d for m, d in graph().items() if m.startswith("capa_accounts.cli")}
-    assert len(roof) > 1, roof  # the package: its commands and what they share
-    deps = {d for d in set().union(*roof.values()) if not d.startswith("capa_accounts.cli")}
+    """The command line and the direct way (console.py, direct.py) parse, print and exit:
+    check's judging (the engine, the stream, the lock, where the repository is and how paths
+    are shown), render's transaction, init, import, add-account, graph, explain, rules and
+    schema are the use cases' (the names of the report formats, the colours and the summary
+    line aside)."""
+    front = ("capa_accounts.cli", "capa_accounts.console", "capa_accounts.direct")
+    roof = {m: d for m, d in graph().items() if m.startswith(front)}
+    assert len(roof) > 3, roof  # the package: its commands and what they share; the direct way
+    deps = {d for d in set().union(*roof.values()) if not d.startswith(front)}
     assert "capa_accounts.usecases" in deps
     assert {d for d in deps if d.startswith("capa_accounts.hooks")} <= {
         "capa_accounts.hooks.report",
