@@ -22,12 +22,14 @@ names what it turns off (git's own Documentation/config/*.txt and Documentation/
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capa_accounts.core.errors import GitError
+
+if TYPE_CHECKING:
+    import subprocess
 
 TIMEOUT = 120.0
 
@@ -80,6 +82,8 @@ def run(
     where: str = "git",
 ) -> subprocess.CompletedProcess[bytes]:
     """Run one git command in ``root``; GitError (naming ``where``) when git cannot run."""
+    import subprocess  # here: a check that runs no git does not import it
+
     try:
         return subprocess.run(
             argv(*args),
@@ -99,4 +103,6 @@ def run(
 
 def popen(root: Path, args: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start one long-running git command (``cat-file --batch``) in ``root``, hardened."""
+    import subprocess
+
     return subprocess.Popen(argv(*args), cwd=root, env=env(), **kwargs)

@@ -13,7 +13,6 @@ becomes (the working tree's are findings or errors, REF's are warnings).
 from __future__ import annotations
 
 import posixpath
-import subprocess
 from pathlib import Path
 from typing import Protocol
 
@@ -245,6 +244,8 @@ def with_kustomize(source: FileSource, kdir: str, need: NeedsKustomize) -> bool:
     if command is None:
         source.without_kustomize(kdir, need)
         return False
+    import subprocess  # here: most checks run no kustomize
+
     kfile = need.file
     copy = source.copy()
     try:
