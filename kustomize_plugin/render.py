@@ -386,8 +386,10 @@ def _unlisted_warnings(repo: Path, accounts: list[Account], result: Plan) -> lis
             continue
         for name in names:
             rel = f"{overlay}/{name}"
+            if rel in result.files:
+                continue  # render's own file: most of them
             path = Path(directory, name)
-            if rel not in result.files and path.is_file() and not has_generated_header(path):
+            if path.is_file() and not has_generated_header(path):
                 out.append(
                     f"{rel}: no kustomization lists it, Flux never applies it (CAPA-R010); "
                     "give the account its own settings with `patches` in accounts.yaml"
