@@ -12,10 +12,16 @@ Kubernetes extensions ``x-kubernetes-int-or-string``, ``x-kubernetes-preserve-un
 and ``x-kubernetes-embedded-resource``. Object schemas with ``properties`` and no
 ``additionalProperties`` reject unknown keys, as the API server prunes or (with server-side
 apply's strict field validation) rejects them.
+
+A ``pattern`` is matched as the API server matches it, with Go's regexp (RE2 syntax): by RE2
+(google-re2), imported on first use, or by Python's ``re`` when the pattern is in the subset
+where both agree and ``re`` takes linear time (``pattern_subset``: most patterns of the
+built-in schemas and of CAPA's CRDs).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sized
 from functools import cache
 from typing import Any
@@ -223,8 +229,9 @@ def _python_types(type_list: list[str]) -> tuple[tuple[type, ...] | None, bool]:
 
 @cache
 def _re2() -> tuple[Any, Any]:
-    """The RE2 module and its options, imported when a pattern is first checked: most runs
-    (the KRM function's, a check of a small change) check none, and the import is costly."""
+    """The RE2 module and its options, imported when a pattern outside ``pattern_subset`` is
+    first checked: most runs (the KRM function's, a check of a small change) check none, and
+    the import is costly."""
     import re2
 
     options = re2.Options()
@@ -232,36 +239,52 @@ def _re2() -> tuple[Any, Any]:
     return re2, options
 
 
+@cache
+def _matcher(pattern: str) -> Callable[[str], object] | str:
+    """How ``pattern`` is matched against a value: Python's ``re`` (a match of the translation,
+    which starts with ``\\A``) when ``pattern_subset`` proves it equivalent to RE2's search, and
+    RE2's search otherwise; a string is RE2's reason for refusing the pattern."""
+    from capa_accounts.core.schema.pattern_subset import translate
+
+    translated = translate(pattern)
+    if translated is not None:
+        return re.compile(translated).match
+    re2, options = _re2()
+    try:
+        search: Callable[[str], object] = re2.compile(pattern, options).search
+    except re2.error as err:
+        return (
+            err.args[0].decode("utf-8", "replace")
+            if err.args and isinstance(err.args[0], bytes)
+            else str(err)
+        )
+    return search
+
+
 def _pattern_check(pattern: Any) -> Check:
     """A schema ``pattern`` as Kubernetes applies it: Go's regexp (RE2 syntax, linear time),
     unanchored (kube-openapi pkg/validation/validate/values.go ``Pattern``: MatchString), ``$``
-    the end of the whole value, never before a trailing newline (RE2 without the ``m`` flag)."""
+    the end of the whole value, never before a trailing newline (RE2 without the ``m`` flag).
+    Matched with Python's ``re`` when the pattern is in the subset where it agrees with RE2
+    (``pattern_subset``), with RE2 otherwise."""
     # Compiled on first use: most patterns of a CRD guard fields a repository never sets.
-    compiled: list[Any] = []
+    compiled: list[Callable[[str], object] | str] = []
 
     def check(value: Any, path: Path, out: list[Violation]) -> None:
         if isinstance(value, str):
             if not compiled:
-                re2, options = _re2()
-                try:
-                    compiled.append(re2.compile(str(pattern), options).search)
-                except re2.error as err:
-                    reason = (
-                        err.args[0].decode("utf-8", "replace")
-                        if err.args and isinstance(err.args[0], bytes)
-                        else str(err)
-                    )
-                    compiled.append(reason)
-            if isinstance(compiled[0], str):
+                compiled.append(_matcher(str(pattern)))
+            matches = compiled[0]
+            if isinstance(matches, str):
                 out.append(
                     Violation(
                         path,
                         f"the schema's pattern {pattern!r} is not a valid "
-                        f"RE2 pattern ({compiled[0]}): the API server refuses it",
+                        f"RE2 pattern ({matches}): the API server refuses it",
                         "pattern",
                     )
                 )
-            elif not compiled[0](value):
+            elif not matches(value):
                 out.append(Violation(path, f"{value!r} does not match {pattern!r}", "pattern"))
 
     return check
