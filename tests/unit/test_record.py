@@ -11,6 +11,7 @@ import pytest
 
 from capa_accounts.core.finding import Finding, Location, ResourceRef
 from capa_accounts.core.model import Account, AccountSet, Management
+from capa_accounts.core.record import Mutable
 from capa_accounts.core.resources import ResourceId
 from capa_accounts.core.yamlio import Document
 
@@ -69,6 +70,39 @@ def test_what_a_finding_says_is_escaped_once() -> None:
     finding = Finding("CAPA-C001", "error", "a\x07.yaml", 1, 1, "bad\x1b[31m")
     assert finding.file.isprintable() and finding.message.isprintable()
     assert finding.replace(line=2).message == finding.message
+
+
+class _Tally(Mutable):
+    """As ``@dataclass`` with ``items: list[str] = field(default_factory=list)`` and
+    ``note: str = field(default="", compare=False, repr=False)``."""
+
+    FIELDS = ("name", "items", "note")
+    COMPARED = ("name", "items")
+    SHOWN = ("name", "items")
+    name: str
+    items: list[str]
+    note: str
+
+    def __init__(self, name: str, items: list[str] | None = None, note: str = "") -> None:
+        self.name = name
+        self.items = [] if items is None else items
+        self.note = note
+
+
+def test_mutable_values_change_in_place_and_are_not_hashable() -> None:
+    one, other = _Tally("a"), _Tally("a")
+    assert one == other and one.items is not other.items  # a list of its own each
+    one.items.append("x")
+    one.name = "b"
+    assert one != other and (one.name, one.items) == ("b", ["x"])
+    assert _Tally("a", note="n") == _Tally("a") and one != ("b", ["x"])
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(one)
+    assert repr(one) == "_Tally(name='b', items=['x'])"
+    copy = one.replace(name="c")
+    assert (copy.name, copy.items, one.name) == ("c", ["x"], "b")
+    with pytest.raises(TypeError, match="no field 'nme'"):
+        one.replace(nme="c")
 
 
 def test_the_krm_function_imports_no_dataclasses() -> None:
