@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from capa_accounts.core.record import Record
 
 ROLE_IDENTITY = "roleIdentity"
 # An account's identity name unless accounts.yaml names another (capa_accounts.core.model).
 IDENTITY_SUFFIX = "-identity"
 
 
-@dataclass(frozen=True)
-class AccountBinding:
+class AccountBinding(Record):
     """What the policy needs to know about one account."""
 
+    FIELDS = ("account", "namespace", "identity", "enforced")
     account: str  # account name (DNS-1123 label)
     namespace: str  # the account's namespace
     identity: str  # name of the account's AWSClusterRoleIdentity (unused in operator mode)
-    enforced: bool = True  # False: the policy admits this account's control planes unchecked
+    enforced: bool  # False: the policy admits this account's control planes unchecked
+
+    def __init__(self, account: str, namespace: str, identity: str, enforced: bool = True) -> None:
+        set_ = object.__setattr__
+        set_(self, "account", account)
+        set_(self, "namespace", namespace)
+        set_(self, "identity", identity)
+        set_(self, "enforced", enforced)
 
 
 def cel(value: str) -> str:

@@ -13,13 +13,13 @@ import re
 import signal
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from capa_accounts.core import filewrite, layout, version
 from capa_accounts.core.errors import InputError, RenderError
 from capa_accounts.core.fluxsource import DEFAULT_PATH
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES, inside
+from capa_accounts.core.record import Mutable
 from capa_accounts.core.schema import published
 from capa_accounts.kustomize_plugin import flux
 from capa_accounts.kustomize_plugin.plan import Plan
@@ -38,14 +38,20 @@ _FAULT_ENV = "CAPA_ACCOUNTS_TEST_FAIL_AFTER_WRITES"
 _KILL_ENV = "CAPA_ACCOUNTS_TEST_KILL_AFTER_WRITES"
 
 
-@dataclass
-class Change:
+class Change(Mutable):
     """One file render creates, updates or deletes, with its text before and after."""
 
+    FIELDS = ("path", "action", "old", "new")
     path: str
     action: str  # create | update | delete
     old: str
     new: str
+
+    def __init__(self, path: str, action: str, old: str, new: str) -> None:
+        self.path = path
+        self.action = action
+        self.old = old
+        self.new = new
 
 
 def header(source: str) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
 from capa_accounts.core import aws
 from capa_accounts.core.aws import BOOTSTRAP_USER, CONTROLLERS, DEFAULT_NAME_SUFFIX
+from capa_accounts.core.record import Mutable, Record
 
 PathT = tuple[str | int, ...]
 ASSUME_ROLE = "sts:AssumeRole"
@@ -30,14 +30,21 @@ CONTROLLERS_GRANTS: PathT = ("spec", "clusterAPIControllers", "extraStatements")
 USER_GRANTS: PathT = ("spec", "bootstrapUser", "extraStatements")
 
 
-@dataclass(frozen=True)
-class RoleArn:
+class RoleArn(Record):
     """An IAM role ARN taken apart: ``arn:<partition>:iam::<account>:role<path><name>``."""
 
+    FIELDS = ("partition", "account", "path", "name")
     partition: str
     account: str
     path: str
     name: str
+
+    def __init__(self, partition: str, account: str, path: str, name: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "partition", partition)
+        set_(self, "account", account)
+        set_(self, "path", path)
+        set_(self, "name", name)
 
 
 def parse_role_arn(value: Any) -> RoleArn | None:
@@ -175,14 +182,26 @@ def user_grant(doc: Any) -> PathT | None:
     )
 
 
-@dataclass
-class Grant:
+class Grant(Mutable):
     """The role ARNs a management stack lets its principal assume, and where that is written."""
 
-    allow: list[str] = field(default_factory=list)
-    deny: list[str] = field(default_factory=list)
-    anchor: PathT = ()
-    note: str = ""
+    FIELDS = ("allow", "deny", "anchor", "note")
+    allow: list[str]
+    deny: list[str]
+    anchor: PathT
+    note: str
+
+    def __init__(
+        self,
+        allow: list[str] | None = None,
+        deny: list[str] | None = None,
+        anchor: PathT = (),
+        note: str = "",
+    ) -> None:
+        self.allow = [] if allow is None else allow
+        self.deny = [] if deny is None else deny
+        self.anchor = anchor
+        self.note = note
 
     @cached_property
     def _split(self) -> tuple[tuple[set[str], list[str]], tuple[set[str], list[str]]]:
@@ -241,16 +260,28 @@ def assume_role_grant(doc: Any, principal: str | None) -> Grant:
     return grant
 
 
-@dataclass
-class Principal:
+class Principal(Mutable):
     """Whom a target should trust: one exact ARN (accounts.yaml), or role/user names (hand-written,
     where the management account ID is nowhere written down)."""
 
+    FIELDS = ("exact", "names", "role", "account")
     exact: str | None
-    names: set[str] = field(default_factory=set)
+    names: set[str]
     # How messages name it: the management principal, or a hub role that identities chain through.
-    role: str = "the management principal"
-    account: str | None = None  # the management account, where the files (or the user) tell it
+    role: str
+    account: str | None  # the management account, where the files (or the user) tell it
+
+    def __init__(
+        self,
+        exact: str | None,
+        names: set[str] | None = None,
+        role: str = "the management principal",
+        account: str | None = None,
+    ) -> None:
+        self.exact = exact
+        self.names = set() if names is None else names
+        self.role = role
+        self.account = account
 
     @classmethod
     def of_management(cls, stacks: list[Any]) -> Principal:
@@ -302,13 +333,17 @@ class Principal:
         return f"{self.role} {shown}" if self.exact else f"{self.role} ({shown})"
 
 
-@dataclass
-class ExternalIds:
+class ExternalIds(Mutable):
     """The sts:ExternalId a target's trust requires: only when every statement that trusts
     anyone with sts:AssumeRole has the condition (one without it lets any caller through)."""
 
+    FIELDS = ("required", "conditions")
     required: bool
     conditions: list[tuple[PathT, str, list[str]]]  # (path, operator, values)
+
+    def __init__(self, required: bool, conditions: list[tuple[PathT, str, list[str]]]) -> None:
+        self.required = required
+        self.conditions = conditions
 
     @classmethod
     def of_target(cls, doc: Any) -> ExternalIds:

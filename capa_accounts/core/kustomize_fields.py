@@ -11,18 +11,23 @@ one-element list ``[spec]`` (a list of it), ``{str: spec}`` (a map with any stri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from capa_accounts.core.record import Record
 
-@dataclass(frozen=True)
-class Paths:
+
+class Paths(Record):
     """A string naming a file or directory: ``root`` (resources, components, bases: a file or
     a kustomization directory), ``file`` (an existing file), ``keyfile`` (``key=path`` or a
     path), ``config`` (a generator/transformer/validator entry), ``patch`` (a file or an
     inline patch)."""
 
+    FIELDS = ("kind",)
     kind: str
+
+    def __init__(self, kind: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
 
 
 STRMAP = {str: str}  # a map of strings to strings (labels, annotations)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from capa_accounts.core import aws
@@ -29,6 +28,7 @@ from capa_accounts.core.iam_policy import (
     strings,
     trust_problems,
 )
+from capa_accounts.core.record import Mutable, Record
 
 PathT = tuple[str | int, ...]
 _ASSUMES = re.compile(r"sts:(assumerole|assumerolewithwebidentity|\*)|\*", re.IGNORECASE)
@@ -72,13 +72,19 @@ def own_account(doc: Any) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-@dataclass(frozen=True)
-class Trusted:
+class Trusted(Record):
     """An AWS principal a target trusts, where (path inside the stack) and its account."""
 
+    FIELDS = ("path", "value", "account")
     path: PathT
     value: str
     account: str
+
+    def __init__(self, path: PathT, value: str, account: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "value", value)
+        set_(self, "account", account)
 
 
 def trusted(doc: Any) -> list[Trusted]:
@@ -94,14 +100,24 @@ def trusted(doc: Any) -> list[Trusted]:
     return out
 
 
-@dataclass
-class Management:
+class Management(Mutable):
     """The management account, when the files (or the user) tell it, and how that is known."""
 
+    FIELDS = ("account", "evidence", "trusted_by_targets")
     account: str | None
     evidence: str
     # Accounts the targets trust, most trusted first (for messages when they disagree).
-    trusted_by_targets: list[tuple[str, int]] = field(default_factory=list)
+    trusted_by_targets: list[tuple[str, int]]
+
+    def __init__(
+        self,
+        account: str | None,
+        evidence: str,
+        trusted_by_targets: list[tuple[str, int]] | None = None,
+    ) -> None:
+        self.account = account
+        self.evidence = evidence
+        self.trusted_by_targets = [] if trusted_by_targets is None else trusted_by_targets
 
     @property
     def known(self) -> bool:
@@ -141,15 +157,25 @@ def _name(value: str) -> str:
     return f"{match['type']}/{match['name']}" if match else ""
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(Record):
     """What maps a target stack to the identity that assumes its role: plain data."""
 
+    FIELDS = ("name", "role_arn", "account", "role", "namespaces")
     name: str
     role_arn: str
     account: str
     role: str  # the role name in roleARN
     namespaces: tuple[str, ...]
+
+    def __init__(
+        self, name: str, role_arn: str, account: str, role: str, namespaces: tuple[str, ...]
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "role_arn", role_arn)
+        set_(self, "account", account)
+        set_(self, "role", role)
+        set_(self, "namespaces", namespaces)
 
 
 def owner(file: str, role: str, identities: list[Identity]) -> tuple[Identity, str] | None:
@@ -188,22 +214,34 @@ DECLARE = (
 )
 
 
-@dataclass(frozen=True)
-class Hub:
+class Hub(Record):
     """The role identity a spoke chains through: its name and roleARN."""
 
+    FIELDS = ("name", "role_arn")
     name: str
     role_arn: str
 
+    def __init__(self, name: str, role_arn: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "role_arn", role_arn)
 
-@dataclass(frozen=True)
-class Verdict:
+
+class Verdict(Record):
     """One T003 finding on target ``index``: where in its stack, what, how severe."""
 
+    FIELDS = ("index", "path", "message", "severity")
     index: int
     path: PathT
     message: str
-    severity: str = "error"
+    severity: str
+
+    def __init__(self, index: int, path: PathT, message: str, severity: str = "error") -> None:
+        set_ = object.__setattr__
+        set_(self, "index", index)
+        set_(self, "path", path)
+        set_(self, "message", message)
+        set_(self, "severity", severity)
 
 
 def by_content(

@@ -5,28 +5,39 @@ with their accounts, and which identity chains through which (hub and spoke)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from capa_accounts.core import layout
 from capa_accounts.core.iam_policy import TRUST, grants_assume_role, parse_role_arn
 from capa_accounts.core.management import own_setup
 from capa_accounts.core.model import Account
+from capa_accounts.core.record import Mutable
 from capa_accounts.core.resources import ROLE_IDENTITY
 from capa_accounts.hooks.check.context import Context, Obj
 
 MANAGEMENT_FILE = layout.MANAGEMENT_BOOTSTRAP
 
 
-@dataclass
-class Stacks:
+class Stacks(Mutable):
     """The IAM bootstrap stacks of the repository, by the role each plays."""
 
-    management: list[Obj] = field(default_factory=list)
-    targets: list[tuple[Obj, Account | None]] = field(default_factory=list)
-    by_account: dict[str, Obj] = field(default_factory=dict)
+    FIELDS = ("management", "targets", "by_account", "own")
+    management: list[Obj]
+    targets: list[tuple[Obj, Account | None]]
+    by_account: dict[str, Obj]
     # The management account's own setup (its controllers role assumed by a web identity or
     # an AWS service): no target, and evidence of which account manages.
-    own: list[Obj] = field(default_factory=list)
+    own: list[Obj]
+
+    def __init__(
+        self,
+        management: list[Obj] | None = None,
+        targets: list[tuple[Obj, Account | None]] | None = None,
+        by_account: dict[str, Obj] | None = None,
+        own: list[Obj] | None = None,
+    ) -> None:
+        self.management = [] if management is None else management
+        self.targets = [] if targets is None else targets
+        self.by_account = {} if by_account is None else by_account
+        self.own = [] if own is None else own
 
 
 def stacks(ctx: Context) -> Stacks:

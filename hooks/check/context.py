@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from capa_accounts.core import layout, yamlio
 from capa_accounts.core.finding import Finding, Location, ResourceRef, Severity
 from capa_accounts.core.model import Account, AccountSet
+from capa_accounts.core.record import Mutable
 from capa_accounts.core.resources import (
     CONTROL_PLANE,
     CONTROLLER_IDENTITY,
@@ -35,15 +35,29 @@ from capa_accounts.hooks.check.repository import Loaded, Source
 PathT = tuple[str | int, ...]
 
 
-@dataclass
-class Obj:
+class Obj(Mutable):
     """One Kubernetes object (or clusterawsadm config) with where it came from."""
 
+    FIELDS = ("doc", "source", "data", "id", "violations")
     doc: yamlio.Document
     source: Source
     data: dict[str, Any]  # as stored: unknown fields pruned
     id: ResourceId
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[Violation]
+
+    def __init__(
+        self,
+        doc: yamlio.Document,
+        source: Source,
+        data: dict[str, Any],
+        id: ResourceId,
+        violations: list[Violation] | None = None,
+    ) -> None:
+        self.doc = doc
+        self.source = source
+        self.data = data
+        self.id = id
+        self.violations = [] if violations is None else violations
 
     @property
     def file(self) -> str:

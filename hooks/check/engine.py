@@ -5,36 +5,65 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from capa_accounts.core import eks_versions
 from capa_accounts.core.errors import CapaAccountsError, printable
 from capa_accounts.core.finding import INPUT_ERROR, Finding
+from capa_accounts.core.record import Mutable
 from capa_accounts.hooks.check import kustomize
 from capa_accounts.hooks.check.context import Context
 from capa_accounts.hooks.check.repository import Planner, load
 from capa_accounts.hooks.rules import all_rules, run_rules
 
 
-@dataclass
-class Report:
+class Report(Mutable):
     """What check found, and what it could not read."""
 
+    FIELDS = (
+        "findings",
+        "suppressed",
+        "files",
+        "warnings_loading",
+        "input_errors",
+        "failures",
+        "kustomize",
+        "kept",
+    )
     findings: list[Finding]
-    suppressed: int = 0
-    files: int = 0
-    warnings_loading: list[str] = field(default_factory=list)
+    suppressed: int
+    files: int
+    warnings_loading: list[str]
     # Files that could not be read: findings of INPUT_ERROR, first in ``findings`` too, so
     # that every format carries them; any of them makes the exit code 2.
-    input_errors: list[Finding] = field(default_factory=list)
-    failures: list[CapaAccountsError] = field(default_factory=list)  # the same, as raised
+    input_errors: list[Finding]
+    failures: list[CapaAccountsError]  # the same, as raised
     # What confined kustomize when check built with it (``sandbox.described``), else None.
-    kustomize: str | None = None
+    kustomize: str | None
     # Files whose verdicts of the rules that judge a file alone were kept from an earlier run
     # (render's output, unchanged since: hooks/check/verified.py); the rest were judged anew.
-    kept: int = 0
+    kept: int
+
+    def __init__(
+        self,
+        findings: list[Finding],
+        suppressed: int = 0,
+        files: int = 0,
+        warnings_loading: list[str] | None = None,
+        input_errors: list[Finding] | None = None,
+        failures: list[CapaAccountsError] | None = None,
+        kustomize: str | None = None,
+        kept: int = 0,
+    ) -> None:
+        self.findings = findings
+        self.suppressed = suppressed
+        self.files = files
+        self.warnings_loading = [] if warnings_loading is None else warnings_loading
+        self.input_errors = [] if input_errors is None else input_errors
+        self.failures = [] if failures is None else failures
+        self.kustomize = kustomize
+        self.kept = kept
 
     @classmethod
     def failed(cls, errors: list[CapaAccountsError], report: Report | None = None) -> Report:
@@ -51,8 +80,7 @@ class Report:
             )
             for err in errors
         ]
-        return replace(
-            base,
+        return base.replace(
             findings=found + base.findings,
             input_errors=found + base.input_errors,
             failures=list(errors) + base.failures,
@@ -61,7 +89,7 @@ class Report:
     def without_input_errors(self) -> Report:
         """The findings of rules only (text prints input errors on stderr instead)."""
         rules = [f for f in self.findings if f.rule != INPUT_ERROR]
-        return replace(self, findings=rules, input_errors=[], failures=[])
+        return self.replace(findings=rules, input_errors=[], failures=[])
 
     @property
     def errors(self) -> int:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 from capa_accounts.core import fluxsource, yamlio
 from capa_accounts.core.errors import CapaAccountsError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.kustomization import KUSTOMIZATION_FILES
+from capa_accounts.core.record import Record
 from capa_accounts.core.resources import FLUX_KUSTOMIZE_GROUP, FLUX_SUBSTITUTE_ANNOTATION
 
 # The loader's Loaded and Source (hooks/check/loaded.py; the loader calls this module): typed
@@ -44,14 +44,23 @@ TEMPLATE_MARK = "${"
 KEPT_KINDS = ("AWSIAMConfiguration",)
 
 
-@dataclass(frozen=True)
-class FluxPath:
+class FluxPath(Record):
     """A directory a Flux Kustomization applies, and how Flux builds it."""
 
+    FIELDS = ("name", "path", "generated", "variables")
     name: str
     path: str  # a directory of the repository
     generated: bool  # no kustomization file there: Flux lists every manifest below it
     variables: dict[str, str] | None  # postBuild.substitute; None without postBuild
+
+    def __init__(
+        self, name: str, path: str, generated: bool, variables: dict[str, str] | None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "path", path)
+        set_(self, "generated", generated)
+        set_(self, "variables", variables)
 
 
 def is_template(value: str) -> bool:
@@ -111,11 +120,15 @@ def _is_flux_kustomization(data: Any) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class _Loose:
+class _Loose(Record):
     """Where a file Flux applies without a kustomization comes from (an overlay or none)."""
 
-    overlay: str | None = None
+    FIELDS = ("overlay",)
+    overlay: str | None
+
+    def __init__(self, overlay: str | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "overlay", overlay)
 
 
 _LOOSE = _Loose()
@@ -203,7 +216,7 @@ def follow(
         for flux in reached:
             data = doc.data if flux.variables is None else substitute(doc.data, flux.variables)
             copy = yamlio.Document(doc.file, doc.index, doc.node, data, doc.text)
-            out.append((copy, replace(source, flux=flux.name)))
+            out.append((copy, source.replace(flux=flux.name)))
     loaded.documents = out
 
 

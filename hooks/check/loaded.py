@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from capa_accounts.core import yamlio
 from capa_accounts.core.errors import CapaAccountsError, InputError
 from capa_accounts.core.finding import Finding
 from capa_accounts.core.model import AccountSet
+from capa_accounts.core.record import Mutable, Record
 
 # Tool directories, skipped at any depth: none of these names is a DNS-1123 label, so none is
 # an account's overlay. Packaging outputs and a virtualenv are skipped at the top only: "build"
@@ -32,53 +32,124 @@ TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Record):
     """How a document reaches the cluster: from an overlay build, or as a loose file."""
 
+    FIELDS = ("overlay", "built", "flux")
     overlay: str | None  # repository-relative directory of the kustomization, if any
-    built: bool = True  # False: the file was read directly (no kustomization lists it)
-    flux: str | None = None  # the Flux Kustomization whose substitution made it (fluxapply)
+    built: bool  # False: the file was read directly (no kustomization lists it)
+    flux: str | None  # the Flux Kustomization whose substitution made it (fluxapply)
+
+    def __init__(self, overlay: str | None, built: bool = True, flux: str | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "overlay", overlay)
+        set_(self, "built", built)
+        set_(self, "flux", flux)
 
 
-@dataclass
-class Loaded:
+class Loaded(Mutable):
     """Everything ``check`` judges, read once."""
 
+    FIELDS = (
+        "root",
+        "account_set",
+        "documents",
+        "files",
+        "yaml_files",
+        "kustomization_dirs",
+        "problems",
+        "warnings",
+        "unlisted",
+        "scanned",
+        "texts",
+        "verified",
+        "plan",
+        "plan_error",
+        "input_errors",
+        "unread",
+        "source_prefix",
+        "source_root",
+        "built",
+        "loose",
+    )
     root: Path
     account_set: AccountSet | None
-    documents: list[tuple[yamlio.Document, Source]] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)  # every file, exclusions applied
-    yaml_files: list[str] = field(default_factory=list)
-    kustomization_dirs: list[str] = field(default_factory=list)
+    documents: list[tuple[yamlio.Document, Source]]
+    files: list[str]  # every file, exclusions applied
+    yaml_files: list[str]
+    kustomization_dirs: list[str]
     # Problems met while loading (CAPA-R007, R008 and the like), judged with the rules' findings.
-    problems: list[Finding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    problems: list[Finding]
+    warnings: list[str]
     # YAML files beside a kustomization that neither it nor any other lists (CAPA-R010)
-    unlisted: list[str] = field(default_factory=list)
+    unlisted: list[str]
     # Every file the credential scan reads (CAPA-S001 to S003): ``files`` and those git tracks
     # where the walk does not go (``secret_files.scan_list``).
-    scanned: list[str] = field(default_factory=list)
+    scanned: list[str]
     # The text of every file read, so that no rule reads a file again (CAPA-R001, S001).
-    texts: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str]
     # Files whose text is render's and in which the file-alone judgements found nothing when
     # the plan was made (hooks/check/verified.py): not judged by them again.
-    verified: set[str] = field(default_factory=set)
+    verified: set[str]
     # What render would write (render.Plan), or why it cannot (CAPA-R001 reports both).
-    plan: Any = None
-    plan_error: CapaAccountsError | None = None
+    plan: Any
+    plan_error: CapaAccountsError | None
     # Files (or kustomization directories) that could not be read: each one is named, and
     # the rest of the repository is still judged.
-    input_errors: list[InputError] = field(default_factory=list)
-    unread: set[str] = field(default_factory=set)  # their files: nothing is said about them
+    input_errors: list[InputError]
+    unread: set[str]  # their files: nothing is said about them
     # Where the repository is in Flux's source (core/fluxsource.py): "" at its root, else the
     # folder of a monorepo; Flux paths are resolved from ``source_root``.
-    source_prefix: str = ""
-    source_root: Path = field(default_factory=Path)
+    source_prefix: str
+    source_root: Path
     # What each kustomization built in-process (``kustomization.Built``) and each loose file
     # held: ``check --base`` takes them for a file whose blob at REF is the same (git/base.py).
-    built: dict[str, Any] = field(default_factory=dict)
-    loose: dict[str, list[yamlio.Document]] = field(default_factory=dict)
+    built: dict[str, Any]
+    loose: dict[str, list[yamlio.Document]]
+
+    def __init__(
+        self,
+        root: Path,
+        account_set: AccountSet | None,
+        documents: list[tuple[yamlio.Document, Source]] | None = None,
+        files: list[str] | None = None,
+        yaml_files: list[str] | None = None,
+        kustomization_dirs: list[str] | None = None,
+        problems: list[Finding] | None = None,
+        warnings: list[str] | None = None,
+        unlisted: list[str] | None = None,
+        scanned: list[str] | None = None,
+        texts: dict[str, str] | None = None,
+        verified: set[str] | None = None,
+        plan: Any = None,
+        plan_error: CapaAccountsError | None = None,
+        input_errors: list[InputError] | None = None,
+        unread: set[str] | None = None,
+        source_prefix: str = "",
+        source_root: Path | None = None,
+        built: dict[str, Any] | None = None,
+        loose: dict[str, list[yamlio.Document]] | None = None,
+    ) -> None:
+        self.root = root
+        self.account_set = account_set
+        self.documents = [] if documents is None else documents
+        self.files = [] if files is None else files
+        self.yaml_files = [] if yaml_files is None else yaml_files
+        self.kustomization_dirs = [] if kustomization_dirs is None else kustomization_dirs
+        self.problems = [] if problems is None else problems
+        self.warnings = [] if warnings is None else warnings
+        self.unlisted = [] if unlisted is None else unlisted
+        self.scanned = [] if scanned is None else scanned
+        self.texts = {} if texts is None else texts
+        self.verified = set() if verified is None else verified
+        self.plan = plan
+        self.plan_error = plan_error
+        self.input_errors = [] if input_errors is None else input_errors
+        self.unread = set() if unread is None else unread
+        self.source_prefix = source_prefix
+        self.source_root = Path() if source_root is None else source_root
+        self.built = {} if built is None else built
+        self.loose = {} if loose is None else loose
 
     def keep_texts(self, docs: list[yamlio.Document]) -> None:
         for doc in docs:

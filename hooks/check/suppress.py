@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from typing import cast
 
 from capa_accounts.core import layout, yamlio
 from capa_accounts.core.finding import Finding, Severity
 from capa_accounts.core.model import ACCOUNTS_FILE, Account, RuleSetting
+from capa_accounts.core.record import Record
 from capa_accounts.core.resources import IGNORE_ANNOTATION
 from capa_accounts.hooks.check.context import Context, Obj
 
@@ -47,13 +47,19 @@ _NEXT_ENTRY = re.compile(r",\s*(?=[A-Za-z]+-[A-Za-z]\d+\b)")
 ObjectKey = tuple[str, str, str, str]  # file, kind, name, namespace
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(Record):
     """One accepted rule, as written; ``problem`` says why it is invalid (CAPA-R006)."""
 
+    FIELDS = ("rule", "reason", "problem")
     rule: str
     reason: str
-    problem: str | None = None
+    problem: str | None
+
+    def __init__(self, rule: str, reason: str, problem: str | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "rule", rule)
+        set_(self, "reason", reason)
+        set_(self, "problem", problem)
 
     @property
     def valid(self) -> bool:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from capa_accounts.core.record import Record
 from capa_accounts.core.resources import (
     CAPI_GROUP,
     CLUSTER_CLASS,
@@ -47,18 +47,39 @@ _UNKNOWN = object()  # the repository cannot tell what CAPA will receive
 _STORED_DEFAULT = {"kind": CONTROLLER_IDENTITY, "name": DEFAULT_IDENTITY}
 
 
-@dataclass(frozen=True)
-class IdentityUse:
+class IdentityUse(Record):
     """An object whose identityRef picks CAPA's credentials, and the namespace it needs them in."""
 
+    FIELDS = ("obj", "path", "ref", "namespace", "kind", "subject", "missing_at", "templated")
     obj: Obj  # where the identityRef is written (or, absent, would be)
     path: PathT  # of the identityRef in ``obj``
     ref: Any  # what CAPA receives, None when absent (C001)
     namespace: str  # where the object CAPA reconciles lives
     kind: str  # that object's kind
     subject: str  # how a message names it
-    missing_at: PathT = ()  # where C001 points when ``ref`` is None
-    templated: bool = False  # stamped out of a template: messages name the subject
+    missing_at: PathT  # where C001 points when ``ref`` is None
+    templated: bool  # stamped out of a template: messages name the subject
+
+    def __init__(
+        self,
+        obj: Obj,
+        path: PathT,
+        ref: Any,
+        namespace: str,
+        kind: str,
+        subject: str,
+        missing_at: PathT = (),
+        templated: bool = False,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "obj", obj)
+        set_(self, "path", path)
+        set_(self, "ref", ref)
+        set_(self, "namespace", namespace)
+        set_(self, "kind", kind)
+        set_(self, "subject", subject)
+        set_(self, "missing_at", missing_at)
+        set_(self, "templated", templated)
 
 
 def _deepest(obj: Obj, path: PathT) -> PathT:

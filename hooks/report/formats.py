@@ -7,19 +7,25 @@ without importing the checks: each writer imports its module (one per format: ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from capa_accounts.core.record import Record
 
 if TYPE_CHECKING:
     from capa_accounts.hooks.check.engine import Report
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(Record):
     """How a report is written, beyond its format."""
 
-    strict: bool = False  # warnings fail the check too (JUnit marks them failures)
-    color: bool = False  # the text report in ANSI colours
+    FIELDS = ("strict", "color")
+    strict: bool  # warnings fail the check too (JUnit marks them failures)
+    color: bool  # the text report in ANSI colours
+
+    def __init__(self, strict: bool = False, color: bool = False) -> None:
+        set_ = object.__setattr__
+        set_(self, "strict", strict)
+        set_(self, "color", color)
 
 
 def _text(report: Report, options: Options) -> str:

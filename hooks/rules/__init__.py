@@ -12,10 +12,10 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from capa_accounts.core.finding import Finding, Location, Severity
+from capa_accounts.core.record import Mutable, Record
 
 if TYPE_CHECKING:
     from capa_accounts.hooks.check.context import Context, Obj, PathT
@@ -24,14 +24,22 @@ if TYPE_CHECKING:
 FAMILIES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg))
 
 
-@dataclass
-class Reporter:
+class Reporter(Mutable):
     """What a rule uses to emit findings; it knows the rule's ID and severity."""
 
+    FIELDS = ("rule", "severity", "ctx", "findings")
     rule: str
     severity: Severity
     ctx: Context
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding]
+
+    def __init__(
+        self, rule: str, severity: Severity, ctx: Context, findings: list[Finding] | None = None
+    ) -> None:
+        self.rule = rule
+        self.severity = severity
+        self.ctx = ctx
+        self.findings = [] if findings is None else findings
 
     def at(
         self,
@@ -100,17 +108,36 @@ Check = Callable[["Context", Reporter], None]
 Scope = Literal["objects", "files"]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     """A registered rule: its ID, severity, documentation and check function."""
 
+    FIELDS = ("id", "severity", "doc", "check", "change_aware", "name", "scope")
     id: str
     severity: Severity
     doc: str
     check: Check
-    change_aware: bool = False  # runs only with --base
-    name: str = ""  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
-    scope: Scope = "objects"
+    change_aware: bool  # runs only with --base
+    name: str  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
+    scope: Scope
+
+    def __init__(
+        self,
+        id: str,
+        severity: Severity,
+        doc: str,
+        check: Check,
+        change_aware: bool = False,
+        name: str = "",
+        scope: Scope = "objects",
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "id", id)
+        set_(self, "severity", severity)
+        set_(self, "doc", doc)
+        set_(self, "check", check)
+        set_(self, "change_aware", change_aware)
+        set_(self, "name", name)
+        set_(self, "scope", scope)
 
     @property
     def title(self) -> str:

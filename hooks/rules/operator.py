@@ -13,11 +13,11 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 from capa_accounts.core.model import OPERATOR, Account
+from capa_accounts.core.record import Record
 from capa_accounts.core.resources import WATCH_FILTER_LABEL
 from capa_accounts.hooks.check.context import Context, Obj, PathT
 from capa_accounts.hooks.rules import Reporter, rule
@@ -36,13 +36,19 @@ FLAG = WATCH_FILTER_ARG.lstrip("-")
 LABEL_PATH = ("metadata", "labels", WATCH_FILTER_LABEL)
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(Record):
     """One watch-filter argument as written: where its key is, the key and the value."""
 
+    FIELDS = ("path", "key", "value")
     path: PathT
     key: str
     value: Any
+
+    def __init__(self, path: PathT, key: str, value: Any) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "key", key)
+        set_(self, "value", value)
 
 
 def providers(ctx: Context) -> list[Obj]:

@@ -15,9 +15,9 @@ that fail their schema.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from capa_accounts.core.record import Record
 from capa_accounts.core.resources import (
     CAPI_V1BETA1,
     CAPI_V1BETA2,
@@ -32,13 +32,19 @@ Key = tuple[str, str]
 CelCheck = Callable[[Any], list[Violation]]
 
 
-@dataclass(frozen=True)
-class CelRule:
+class CelRule(Record):
     """One ``x-kubernetes-validations`` rule of a CRD, at the schema path that holds it."""
 
+    FIELDS = ("path", "rule", "message")
     path: tuple[str, ...]
     rule: str
     message: str
+
+    def __init__(self, path: tuple[str, ...], rule: str, message: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "rule", rule)
+        set_(self, "message", message)
 
 
 _NOT_A_CONDITION = (

@@ -11,10 +11,10 @@ nothing changes; when it differs (``disabled: true``), the writer's intent is si
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from capa_accounts.core.aws import BOOTSTRAP_USER, DEFAULT_NAME_SUFFIX
+from capa_accounts.core.record import Record
 from capa_accounts.core.schema import iam
 from capa_accounts.core.schema.validator import closest
 
@@ -40,14 +40,21 @@ INVERTED: dict[tuple[str, ...], str] = {("spec", "eks", "enable"): "disable"}
 _ZERO = {"boolean": False, "string": "", "array": [], "object": {}, "integer": 0}
 
 
-@dataclass(frozen=True)
-class Effect:
+class Effect(Record):
     """An ignored key read as the field it most likely meant."""
 
+    FIELDS = ("meant", "default", "value", "same")
     meant: str  # the field's name
     default: Any
     value: Any  # what the writer meant that field to be
     same: bool  # the ignored value equals the field's default: nothing changes
+
+    def __init__(self, meant: str, default: Any, value: Any, same: bool) -> None:
+        set_ = object.__setattr__
+        set_(self, "meant", meant)
+        set_(self, "default", default)
+        set_(self, "value", value)
+        set_(self, "same", same)
 
     def describe(self, key: str, written: Any) -> str:
         """The effect, after the "unknown field" (or "removed") message."""
