@@ -6,23 +6,28 @@ runs it under the repository's lock (``core.lock``), which the caller takes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from capa_accounts.core import accounts_file, model
+from capa_accounts.core.record import Mutable
 from capa_accounts.kustomize_plugin import generated, plan_cache
 from capa_accounts.kustomize_plugin import render as rendering
 from capa_accounts.kustomize_plugin.generated import Change
 from capa_accounts.kustomize_plugin.plan import Plan
 
 
-@dataclass
-class Rendered:
+class Rendered(Mutable):
     """What one render transaction planned and changed."""
 
+    FIELDS = ("account_set", "plan", "todo")
     account_set: model.AccountSet
     plan: Plan
     todo: list[Change]  # what changed (or, with check_only, what is out of date)
+
+    def __init__(self, account_set: model.AccountSet, plan: Plan, todo: list[Change]) -> None:
+        self.account_set = account_set
+        self.plan = plan
+        self.todo = todo
 
 
 def load(repo: Path, *, check_only: bool = False) -> model.AccountSet:

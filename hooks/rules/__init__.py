@@ -9,8 +9,7 @@ show it, their table uses its first line). Rule IDs are a public contract: never
 from __future__ import annotations
 
 import importlib
-import inspect
-import pkgutil
+import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Literal
 
@@ -21,7 +20,14 @@ if TYPE_CHECKING:
     from capa_accounts.hooks.check.context import Context, Obj, PathT
 
 # Every module of this package is a rule family: adding a rule is adding (or editing) one.
-FAMILIES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg))
+FAMILIES = tuple(
+    sorted(
+        name.removesuffix(".py")
+        for directory in __path__
+        for name in os.listdir(directory)
+        if name.endswith(".py") and name != "__init__.py"
+    )
+)
 
 
 class Reporter(Mutable):
@@ -111,10 +117,10 @@ Scope = Literal["objects", "files"]
 class Rule(Record):
     """A registered rule: its ID, severity, documentation and check function."""
 
-    FIELDS = ("id", "severity", "doc", "check", "change_aware", "name", "scope")
+    FIELDS = ("id", "severity", "documented", "check", "change_aware", "name", "scope")
     id: str
     severity: Severity
-    doc: str
+    documented: Callable[..., object]  # whose docstring is the rule's documentation
     check: Check
     change_aware: bool  # runs only with --base
     name: str  # short, CamelCase: SARIF's rule name and `capa-accounts rules --format json`
@@ -124,7 +130,7 @@ class Rule(Record):
         self,
         id: str,
         severity: Severity,
-        doc: str,
+        documented: Callable[..., object],
         check: Check,
         change_aware: bool = False,
         name: str = "",
@@ -133,11 +139,19 @@ class Rule(Record):
         set_ = object.__setattr__
         set_(self, "id", id)
         set_(self, "severity", severity)
-        set_(self, "doc", doc)
+        set_(self, "documented", documented)
         set_(self, "check", check)
         set_(self, "change_aware", change_aware)
         set_(self, "name", name)
         set_(self, "scope", scope)
+
+    @property
+    def doc(self) -> str:
+        """The documentation: the docstring, indentation removed (read when shown: a check
+        that prints no rule's documentation does not import ``inspect``)."""
+        import inspect
+
+        return inspect.getdoc(self.documented) or self.id
 
     @property
     def title(self) -> str:
@@ -163,7 +177,7 @@ def rule(
         REGISTRY[rule_id] = Rule(
             rule_id,
             severity,
-            inspect.getdoc(doc or func) or rule_id,
+            doc or func,
             func,
             change_aware,
             name,

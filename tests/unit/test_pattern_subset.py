@@ -191,7 +191,8 @@ def test_most_crd_patterns_are_admitted() -> None:
         r"^a\b",
         r"^\p{Ll}$",
         r"^\x41$",
-        r"^\n$",
+        r"^\f$",  # control escapes other than tab, newline and carriage return
+        r"^\v$",
         "^(?i)a$",  # flags
         "(?i)a",
         "^(?s).$",
@@ -276,6 +277,9 @@ def test_groups_nested_deeper_than_the_parser_goes_are_left_to_re2() -> None:
         (r"^\.\-\/\\\*\+\?\(\)\[\]\{\}\|\^\$$", r"\A\.\-\/\\\*\+\?\(\)\[\]\{\}\|\^\$\Z"),
         ("^(?:ab|cd)e$", r"\A(?:ab|cd)e\Z"),
         ("^a b:c@d,e=f~g_h-/$", r"\Aa\ b\:c\@d\,e\=f\~g\_h\-\/\Z"),
+        (r"^[^\r\n]*$", r"\A[^\r\n]*\Z"),  # control escapes: the same characters in both
+        (r"^a\tb\n$", r"\Aa\tb\n\Z"),
+        (r"^[\t-\r]+$", r"\A[\t-\r]+\Z"),
     ],
 )
 def test_constructs_of_the_allow_list_are_translated(pattern: str, translated: str) -> None:
@@ -345,3 +349,10 @@ def test_the_krm_function_imports_no_re2() -> None:
     )
     assert "kind: AWSClusterRoleIdentity" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "0 []", done.stderr
+
+
+@pytest.mark.parametrize("pattern", [r"^[^\r\n]*$", r"^a\tb\n$", r"^[\t-\r]+$", r"^x[\n]?$"])
+def test_control_escapes_agree_with_re2(pattern: str) -> None:
+    for value in ("", "a", "a\tb\n", "a\tb", "\t\n\r", "a\rb", "a\nb", "x", "x\n", "x\n\n"):
+        _agree(pattern, value)
+        _agree(pattern, value + "\u2028")

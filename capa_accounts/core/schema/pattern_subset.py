@@ -15,6 +15,7 @@ tests/unit/test_pattern_subset.py:
 - literal ASCII letters, digits, ``-_/:@,=~`` and space; ``\\`` before one of
   ``.-/\\*+?()[]{}|^$`` (RE2: "literal «*», for any punctuation character «*»"; Python: a
   backslash before a character that is not an ASCII letter or digit matches that character);
+  ``\\t``, ``\\n`` and ``\\r``, a tab, a newline and a carriage return in both;
 - ``.``: any character but a newline in both (RE2's ``s`` flag and Python's ``re.DOTALL`` are
   off by default);
 - classes ``[...]`` and ``[^...]`` of those characters, ``.+*?`` and ranges ``a-z`` (a ``-``
@@ -59,6 +60,10 @@ _LITERAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345
 _CLASS_LITERAL = _LITERAL | frozenset(".+*?")
 # Characters a backslash may escape.
 _ESCAPABLE = frozenset(".-/\\*+?()[]{}|^$")
+# Escapes of control characters, the same in both (RE2: "\\t horizontal tab", "\\n newline",
+# "\\r carriage return"; Python's re: "most of the escape sequences supported by Python
+# string literals are also accepted").
+_CONTROL = {"t": "\t", "n": "\n", "r": "\r"}
 _QUANTIFIERS = frozenset("*+?{")
 _MAX_COUNT = 1000  # RE2's limit on a counted repetition
 _MAX_POSITIONS = 128  # written-out characters of the pattern the ambiguity check accepts
@@ -177,6 +182,8 @@ class _Parser:
 
     def escaped(self) -> Node:
         char = self.take()
+        if char in _CONTROL:
+            return ("char", 1 << ord(_CONTROL[char]), "\\" + char)
         if char not in _ESCAPABLE:
             raise _Outside
         return ("char", 1 << ord(char), _escape(char))
@@ -185,6 +192,8 @@ class _Parser:
         char = self.take()
         if char == "\\":
             char = self.take()
+            if char in _CONTROL:
+                return _CONTROL[char]
             if char not in _ESCAPABLE:
                 raise _Outside
         elif char not in _CLASS_LITERAL or char == "-":
@@ -244,6 +253,9 @@ class _Parser:
 
 
 def _escape(char: str) -> str:
+    control = {v: k for k, v in _CONTROL.items()}.get(char)
+    if control:
+        return "\\" + control
     return char if char.isascii() and char.isalnum() else "\\" + char
 
 
