@@ -150,11 +150,17 @@ def check(
     return report.exit_code(strict)
 
 
-def other_hooks(value: str) -> set[str] | None:
-    """``--with-hooks``: the other hooks of a commit, which print these rules' findings; None
-    when it names one that is not a capa-accounts hook."""
+def hook_names(value: str) -> tuple[set[str], set[str]]:
+    """``--with-hooks``: the other hooks of a commit, which print these rules' findings; and
+    the names in it that are no capa-accounts hook."""
     names = {n.strip() for n in value.split(",") if n.strip()}
-    return None if names - set(usecases.HOOK_RULES) else names
+    return names, names - set(usecases.HOOK_RULES)
+
+
+def other_hooks(value: str) -> set[str] | None:
+    """``--with-hooks`` as the direct way takes it: None when it names what is no hook."""
+    names, unknown = hook_names(value)
+    return None if unknown else names
 
 
 def _finish(

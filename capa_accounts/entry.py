@@ -13,12 +13,10 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:] == ["fn"]:
+        fn()
     if sys.argv[1:2] in (["fn"], ["check"]):
         _without_cycle_collector()
-    if sys.argv[1:] == ["fn"]:
-        from capa_accounts.kustomize_plugin import fn as function
-
-        leave(function.main())
     if sys.argv[1:2] in (["check"], ["render"]):
         from capa_accounts import direct
 

@@ -363,7 +363,7 @@ def _flux_files(
     result.merged.add(SOURCEIGNORE)
 
 
-_YAML = (".yaml", ".yml")  # as Path.suffix: a name that is only ".yaml" has none
+_YAML = yamlio.YAML_SUFFIXES  # not a name that is only ".yaml" (as Path.suffix)
 
 
 def _unlisted_warnings(repo: Path, accounts: list[Account], result: Plan) -> list[str]:

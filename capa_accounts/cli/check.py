@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from capa_accounts import console, usecases
+from capa_accounts import console
 from capa_accounts.cli.options import output_option, repo_option
 from capa_accounts.core.aws import is_account_id
 from capa_accounts.hooks.report.formats import FORMATS as REPORT_FORMATS
@@ -126,9 +126,8 @@ def check(
 
 def _other_hooks(value: str) -> set[str]:
     """``--with-hooks``: the other hooks of a commit, which print these rules' findings."""
-    names = console.other_hooks(value)
-    if names is None:
-        unknown = {n.strip() for n in value.split(",") if n.strip()} - set(usecases.HOOK_RULES)
+    names, unknown = console.hook_names(value)
+    if unknown:
         raise click.BadParameter(
             f"{', '.join(sorted(unknown))}: give render and/or scan-secrets",
             param_hint="--with-hooks",

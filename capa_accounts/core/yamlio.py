@@ -41,6 +41,7 @@ from capa_accounts.core.yamlplain import MAX_NODES, to_plain
 from capa_accounts.core.yamlplain import json_key as json_key
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+YAML_SUFFIXES = (".yaml", ".yml")  # the files read as YAML
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_TAGS: dict[str, str] = {}  # tag of a plain scalar, by its text

@@ -29,7 +29,7 @@ SKIP_DIRS = {
     ".tools",
 }
 TOP_LEVEL_SKIP_DIRS = {"build", "dist", "venv"}
-YAML_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = yamlio.YAML_SUFFIXES
 
 
 class Source(Record):
